@@ -1,0 +1,207 @@
+//! Report: everything radbind writes. Builds tables (CSV/Parquet via polars), figures
+//! (plotters), the HTML and Markdown reports and the run manifest from one [`RunResults`].
+//!
+//! Only this stage writes files, and only into the staging directory it is given
+//! (see `crate::output`).
+
+pub mod html;
+pub mod markdown;
+pub mod plots;
+
+/// Everything a run produced, in report order (sorted by target, then compound).
+/// The single source the tables, figures and reports are built from.
+#[derive(Debug, Clone)]
+pub struct RunResults {
+    /// Experiment name from the config.
+    pub experiment: String,
+    /// radbind version that made the run.
+    pub version: String,
+    /// One row per plate: QC numbers.
+    pub plates: Vec<PlateRow>,
+    /// One row per well of every plate.
+    pub wells: Vec<WellRow>,
+    /// One row per fitted (or unfittable) curve.
+    pub curves: Vec<CurveRow>,
+    /// Per target: radioligand, [L], Kd.
+    pub targets: Vec<TargetRow>,
+    /// The input files with their SHA-256.
+    pub inputs: Vec<InputFile>,
+    /// The resolved config as YAML text.
+    pub config_yaml: String,
+    /// Start of the run, RFC 3339 UTC.
+    pub started: String,
+    /// End of the run, RFC 3339 UTC.
+    pub finished: String,
+}
+
+/// A target (receptor) and the radioligand used on it.
+#[derive(Debug, Clone, PartialEq)]
+pub struct TargetRow {
+    /// Target name, e.g. `5-HT2A`.
+    pub target: String,
+    /// Radioligand, e.g. `[3H]ketanserin`.
+    pub radioligand: String,
+    /// Radioligand concentration [L], nM.
+    pub radioligand_nm: f64,
+    /// Radioligand dissociation constant Kd, nM.
+    pub kd_nm: f64,
+}
+
+/// An input file and its SHA-256 (hex).
+#[derive(Debug, Clone, PartialEq)]
+pub struct InputFile {
+    /// Path as given (after glob expansion).
+    pub path: String,
+    /// Lowercase hex SHA-256 of the bytes read.
+    pub sha256: String,
+    /// Size in bytes.
+    pub bytes: u64,
+}
+
+/// Plate QC, one row per plate. Means and SDs are in CPM; SD is the sample SD (n-1).
+#[derive(Debug, Clone, PartialEq)]
+pub struct PlateRow {
+    /// Plate id used everywhere in the outputs (e.g. `P1`), stable across runs.
+    pub plate: String,
+    /// File the plate came from.
+    pub source: String,
+    /// Plate number within that file (1-based).
+    pub index_in_file: usize,
+    /// Target assayed on the plate.
+    pub target: String,
+    /// Layout template name.
+    pub layout: String,
+    /// Whether the plate was turned back from a 180-degree rotation.
+    pub rotated: bool,
+    /// Number of total-binding wells used.
+    pub n_total: usize,
+    /// Mean of total binding, CPM.
+    pub total_mean: f64,
+    /// SD of total binding, CPM.
+    pub total_sd: f64,
+    /// CV% of total binding.
+    pub total_cv_pct: f64,
+    /// Number of NSB wells used.
+    pub n_nsb: usize,
+    /// Mean NSB, CPM.
+    pub nsb_mean: f64,
+    /// SD of NSB, CPM.
+    pub nsb_sd: f64,
+    /// CV% of NSB.
+    pub nsb_cv_pct: f64,
+    /// Z' = 1 - 3 (SD_total + SD_nsb) / |mean_total - mean_nsb| (Zhang et al. 1999).
+    pub z_prime: f64,
+    /// Signal to background, mean_total / mean_nsb.
+    pub signal_to_background: f64,
+    /// NSB as % of total binding.
+    pub nsb_pct_of_total: f64,
+    /// QC flags, e.g. `z_prime_below_0.5`.
+    pub flags: Vec<String>,
+    /// Instrument protocol / date / warnings, one string.
+    pub instrument: String,
+}
+
+/// One well of one plate, after layout and normalisation.
+#[derive(Debug, Clone, PartialEq)]
+pub struct WellRow {
+    /// Plate id (as in [`PlateRow::plate`]).
+    pub plate: String,
+    /// Well label, e.g. `B05` (after undoing a rotation).
+    pub well: String,
+    /// `total`, `nsb`, `blank`, `vehicle`, `sample` or `unused`.
+    pub role: &'static str,
+    /// Compound in the well (sample wells only).
+    pub compound: Option<String>,
+    /// Competitor concentration, nM (sample wells only; 0 for vehicle).
+    pub conc_nm: Option<f64>,
+    /// Counts as read (CPM); `None` = not counted.
+    pub cpm: Option<f64>,
+    /// CPM minus mean NSB of the plate.
+    pub specific: Option<f64>,
+    /// 100 * (CPM - mean NSB) / (mean total - mean NSB).
+    pub pct_specific: Option<f64>,
+    /// Why the well was left out of fits and QC, if it was.
+    pub excluded: Option<String>,
+}
+
+/// One curve: a compound at a target (replicate plates pooled). Concentrations in nM.
+#[derive(Debug, Clone, PartialEq)]
+pub struct CurveRow {
+    /// Experiment name.
+    pub experiment: String,
+    /// Target.
+    pub target: String,
+    /// Compound.
+    pub compound: String,
+    /// Plate ids the points come from.
+    pub plates: Vec<String>,
+    /// Radioligand name.
+    pub radioligand: String,
+    /// [L], nM.
+    pub radioligand_nm: f64,
+    /// Kd of the radioligand, nM.
+    pub kd_nm: f64,
+    /// Model name as in the config (`four_parameter`, `one_site`).
+    pub model: String,
+    /// Points used in the fit.
+    pub n_points: usize,
+    /// Fitted parameters; `None` when no fit was possible.
+    pub fit: Option<FitNumbers>,
+    /// `ok`, `flagged`, `not_converged`, `failed`, with the reason after a colon for the last two.
+    pub status: String,
+    /// Flags (machine names, see the README for each).
+    pub flags: Vec<String>,
+    /// Lowest and highest tested concentration, nM.
+    pub tested_range_nm: (f64, f64),
+    /// Every point offered to the fit, including excluded ones.
+    pub points: Vec<CurvePoint>,
+}
+
+/// Fitted numbers of one curve. Response units are % specific binding.
+#[derive(Debug, Clone, PartialEq)]
+pub struct FitNumbers {
+    /// Upper plateau.
+    pub top: f64,
+    /// Lower plateau.
+    pub bottom: f64,
+    /// Hill slope (Prism sign: about -1 for a falling curve).
+    pub hill_slope: f64,
+    /// log10 IC50 in molar.
+    pub log_ic50: f64,
+    /// Standard error of log IC50 (J'J asymptotic).
+    pub log_ic50_se: f64,
+    /// IC50, nM.
+    pub ic50_nm: f64,
+    /// 95% CI of IC50, nM.
+    pub ic50_ci_nm: (f64, f64),
+    /// Ki by Cheng-Prusoff, nM.
+    pub ki_nm: f64,
+    /// 95% CI of Ki, nM.
+    pub ki_ci_nm: (f64, f64),
+    /// -log10 Ki (M).
+    pub pki: f64,
+    /// -log10 IC50 (M).
+    pub pic50: f64,
+    /// Coefficient of determination.
+    pub r_squared: f64,
+    /// Residual standard deviation, sqrt(RSS / df).
+    pub sy_x: f64,
+    /// `">"` when the IC50 lies above the top tested concentration (censored), `"<"` below
+    /// the lowest, `""` when inside the tested range.
+    pub censor: &'static str,
+}
+
+/// One data point of a curve.
+#[derive(Debug, Clone, PartialEq)]
+pub struct CurvePoint {
+    /// Plate id.
+    pub plate: String,
+    /// Well label.
+    pub well: String,
+    /// Concentration, nM (0 for vehicle/zero-dose points).
+    pub conc_nm: f64,
+    /// Response, % specific binding.
+    pub y: f64,
+    /// Why excluded from the fit, if it was.
+    pub excluded: Option<String>,
+}
