@@ -1,11 +1,273 @@
-//! radbind: radioligand binding assay analysis.
+//! radbind: radioligand binding assay analysis, from plate-reader counts to Ki tables,
+//! curve figures and reports.
 //!
 //! ```text
-//! config (YAML) ─► ingest ─► layout ─► normalise ─► fit (rayon) ─► derive ─► report
-//!                  RawPlate   Plate     NormPlate    CurveFit       Ki        files
+//! config ─► ingest ─► layout ─► normalise ─► fit (rayon) ─► derive ─► report
+//! Settings  RawPlate   Plate    NormalisedPlate CurveFit     CurveRow   files in a staging dir
 //! ```
+//!
+//! [`run`] calls the stages in that order. Setup problems (a bad config, no readable input)
+//! are errors; problems with one file, plate, curve or figure are collected and reported while
+//! the rest of the run completes (exit code 1, "completed with problems").
 
+pub mod cli;
+pub mod config;
+pub mod derive;
 pub mod fit;
 pub mod ingest;
+pub mod init;
+pub mod layout;
+pub mod normalise;
+pub mod output;
 pub mod report;
+pub mod simulate;
 pub mod types;
+pub mod validate;
+
+use std::path::{Path, PathBuf};
+use std::time::SystemTime;
+
+use anyhow::{Context, Result};
+use sha2::{Digest, Sha256};
+
+use config::Settings;
+use ingest::RawPlate;
+use normalise::NormalisedPlate;
+use report::{InputFile, PlateRow, RunResults, TargetRow, WellRow};
+
+/// Exit codes, documented in `--help` and the README.
+pub mod exit {
+    /// Everything ran; no curve failed (flagged curves are results, not failures).
+    pub const OK: u8 = 0;
+    /// The run completed with problems: a file, plate, curve or figure failed; the rest was
+    /// written.
+    pub const PROBLEMS: u8 = 1;
+    /// Nothing was done: bad command line, config or inputs, or the outputs could not be
+    /// written.
+    pub const ERROR: u8 = 2;
+}
+
+/// What the command line asks of a run.
+#[derive(Debug, Clone)]
+pub struct RunArgs {
+    /// Config file.
+    pub config: PathBuf,
+    /// Output root (overrides the config's `output`).
+    pub out: Option<PathBuf>,
+    /// Worker threads for fitting and figures (default: all cores).
+    pub threads: Option<usize>,
+}
+
+/// What a run did, for the one-screen summary and the exit code.
+#[derive(Debug)]
+pub struct RunSummary {
+    /// The completed run directory.
+    pub run_dir: PathBuf,
+    /// The output root (holding `latest`).
+    pub out_root: PathBuf,
+    /// Plates analysed.
+    pub plates: usize,
+    /// Curves by status.
+    pub curves: usize,
+    /// Curves with status `ok`.
+    pub ok: usize,
+    /// Curves with status `flagged`.
+    pub flagged: usize,
+    /// Curves that failed or did not converge.
+    pub failed: usize,
+    /// Problems with files, plates or figures.
+    pub problems: Vec<String>,
+}
+
+impl RunSummary {
+    /// Exit code for this outcome.
+    #[must_use]
+    pub fn exit_code(&self) -> u8 {
+        if self.problems.is_empty() && self.failed == 0 { exit::OK } else { exit::PROBLEMS }
+    }
+}
+
+/// Inputs read: plates, file hashes, and per-file problems.
+#[derive(Debug, Default)]
+pub struct Inputs {
+    /// Every plate of every readable file, in input order.
+    pub plates: Vec<RawPlate>,
+    /// Every input file with its hash (unreadable ones included, hash empty).
+    pub files: Vec<InputFile>,
+    /// Files that could not be read or parsed.
+    pub problems: Vec<String>,
+}
+
+/// Reads and hashes every input file; a file that fails is a problem, not an abort.
+#[must_use]
+pub fn read_inputs(settings: &Settings) -> Inputs {
+    let opts = ingest::ReadOptions { format: settings.format, signal: settings.signal.clone() };
+    let mut out = Inputs::default();
+    for path in &settings.inputs {
+        let (sha256, bytes) = hash_file(path).unwrap_or_default();
+        out.files.push(InputFile { path: path.display().to_string(), sha256, bytes });
+        match ingest::read_file_with(path, &opts) {
+            Ok(plates) => out.plates.extend(plates),
+            Err(e) => out.problems.push(e.to_string()),
+        }
+    }
+    out
+}
+
+fn hash_file(path: &Path) -> Option<(String, u64)> {
+    let mut f = std::fs::File::open(path).ok()?;
+    let mut h = Sha256::new();
+    let n = std::io::copy(&mut f, &mut h).ok()?;
+    let digest = h.finalize();
+    Some((digest.iter().map(|b| format!("{b:02x}")).collect(), n))
+}
+
+/// Runs the whole analysis and writes a complete run directory.
+///
+/// # Errors
+/// A config that cannot be used, no plate that could be laid out, or outputs that cannot be
+/// written.
+pub fn run(args: &RunArgs) -> Result<RunSummary> {
+    let started = SystemTime::now();
+    let settings = config::load(&args.config)?;
+    let pool = rayon::ThreadPoolBuilder::new()
+        .num_threads(args.threads.unwrap_or(0))
+        .build()
+        .context("starting worker threads")?;
+    let threads = pool.current_num_threads();
+
+    let inputs = read_inputs(&settings);
+    let laid = layout::lay_out(&inputs.plates, &settings);
+    let mut problems = inputs.problems.clone();
+    problems.extend(laid.problems.iter().cloned());
+    if laid.plates.is_empty() {
+        anyhow::bail!(
+            "no plate could be laid out, nothing to analyse:\n  {}",
+            if problems.is_empty() { "no plates".to_string() } else { problems.join("\n  ") }
+        );
+    }
+    let plates: Vec<NormalisedPlate> =
+        laid.plates.into_iter().map(|p| normalise::normalise(p, settings.min_z_prime)).collect();
+    let curves = fit::build_curves(&plates);
+    let fits = pool.install(|| fit::fit_all(curves, &settings.fit));
+    let rows: Vec<_> = fits
+        .iter()
+        .map(|f| {
+            derive::derive(
+                f,
+                &settings.targets[&f.curve.target],
+                settings.fit.model,
+                &settings.experiment,
+            )
+        })
+        .collect();
+
+    let mut results = RunResults {
+        experiment: settings.experiment.clone(),
+        version: env!("CARGO_PKG_VERSION").to_string(),
+        plates: plates.iter().map(plate_row).collect(),
+        wells: plates.iter().flat_map(well_rows).collect(),
+        curves: rows,
+        targets: settings
+            .targets
+            .values()
+            .map(|t| TargetRow {
+                target: t.name.clone(),
+                radioligand: t.radioligand.clone(),
+                radioligand_nm: t.radioligand_nm,
+                kd_nm: t.kd_nm,
+            })
+            .collect(),
+        inputs: inputs.files,
+        config_yaml: settings.config_text.clone(),
+        started: humantime::format_rfc3339_seconds(started).to_string(),
+        finished: String::new(),
+    };
+
+    let out_root = args.out.clone().unwrap_or_else(|| settings.output_dir.clone());
+    let staging = output::Staging::begin(&out_root, &output::run_name(started))?;
+    results.finished = humantime::format_rfc3339_seconds(SystemTime::now()).to_string();
+    let manifest = report::manifest::manifest_json(&results, &resolved_config(&settings), threads);
+    let outcome = pool.install(|| report::write_report(&results, &manifest, staging.dir()))?;
+    for (curve, e) in &outcome.figure_failures {
+        problems.push(format!("figure for {curve} failed: {e}"));
+    }
+    let run_dir = staging.commit()?;
+    let count = |p: &dyn Fn(&str) -> bool| results.curves.iter().filter(|c| p(&c.status)).count();
+    Ok(RunSummary {
+        run_dir,
+        out_root,
+        plates: results.plates.len(),
+        curves: results.curves.len(),
+        ok: count(&|s| s == "ok"),
+        flagged: count(&|s| s == "flagged"),
+        failed: count(&|s| s.starts_with("failed") || s.starts_with("not_converged")),
+        problems,
+    })
+}
+
+/// The resolved configuration as JSON: the options plus the expanded input list.
+fn resolved_config(s: &Settings) -> serde_json::Value {
+    let mut v = serde_json::to_value(&s.options).unwrap_or(serde_json::Value::Null);
+    if let Some(m) = v.as_object_mut() {
+        m.insert(
+            "resolved_inputs".into(),
+            s.inputs.iter().map(|p| p.display().to_string()).collect::<Vec<_>>().into(),
+        );
+        m.insert("resolved_output".into(), s.output_dir.display().to_string().into());
+    }
+    v
+}
+
+fn plate_row(np: &NormalisedPlate) -> PlateRow {
+    let p = &np.plate;
+    let q = &np.qc;
+    let mut instrument = Vec::new();
+    if let Some(proto) = &p.meta.protocol {
+        instrument.push(proto.clone());
+    }
+    if let Some(at) = &p.meta.counted_at {
+        instrument.push(at.clone());
+    }
+    instrument.extend(p.meta.warnings.iter().cloned());
+    PlateRow {
+        plate: p.id.clone(),
+        source: p.source.display().to_string(),
+        index_in_file: p.index_in_file,
+        target: p.target.clone(),
+        layout: p.layout.clone(),
+        rotated: p.rotated,
+        n_total: q.n_total,
+        total_mean: q.total_mean,
+        total_sd: q.total_sd,
+        total_cv_pct: q.total_cv_pct(),
+        n_nsb: q.n_nsb,
+        nsb_mean: q.nsb_mean,
+        nsb_sd: q.nsb_sd,
+        nsb_cv_pct: q.nsb_cv_pct(),
+        z_prime: q.z_prime,
+        signal_to_background: q.signal_to_background(),
+        nsb_pct_of_total: q.nsb_pct_of_total(),
+        flags: q.flags.clone(),
+        instrument: instrument.join("; "),
+    }
+}
+
+fn well_rows(np: &NormalisedPlate) -> Vec<WellRow> {
+    let p = &np.plate;
+    p.wells
+        .iter()
+        .enumerate()
+        .map(|(i, w)| WellRow {
+            plate: p.id.clone(),
+            well: w.pos.to_string(),
+            role: w.role.name(),
+            compound: w.compound.clone(),
+            conc_nm: w.conc_nm,
+            cpm: w.cpm,
+            specific: np.specific[i],
+            pct_specific: np.pct_specific[i],
+            excluded: w.excluded.clone(),
+        })
+        .collect()
+}

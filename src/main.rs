@@ -1,1 +1,67 @@
-fn main() {}
+//! The `radbind` binary: parses the command line, calls the library, maps the outcome to an
+//! exit code and prints errors with their causes.
+
+use std::io::Write;
+use std::process::ExitCode;
+
+use clap::Parser;
+use radbind::cli::{Cli, Command};
+use radbind::exit;
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    match dispatch(cli.command) {
+        Ok(code) => ExitCode::from(code),
+        Err(err) => {
+            // A closed pipe (e.g. `radbind init | head`) is not an error.
+            if err.chain().any(|c| {
+                c.downcast_ref::<std::io::Error>()
+                    .is_some_and(|e| e.kind() == std::io::ErrorKind::BrokenPipe)
+            }) {
+                return ExitCode::from(exit::OK);
+            }
+            let mut stderr = std::io::stderr().lock();
+            let _ = writeln!(stderr, "error: {err}");
+            for cause in err.chain().skip(1) {
+                let _ = writeln!(stderr, "  caused by: {cause}");
+            }
+            ExitCode::from(exit::ERROR)
+        }
+    }
+}
+
+fn dispatch(command: Command) -> anyhow::Result<u8> {
+    match command {
+        Command::Run { config, out, threads, quiet } => {
+            let summary = radbind::run(&radbind::RunArgs { config, out, threads })?;
+            if !quiet {
+                print!("{}", radbind::validate::summary_text(&summary));
+            } else {
+                for p in &summary.problems {
+                    eprintln!("problem: {p}");
+                }
+            }
+            Ok(summary.exit_code())
+        }
+        Command::Validate { config } => {
+            let report = radbind::validate::validate(&config)?;
+            print!("{}", report.text);
+            Ok(if report.problems == 0 { exit::OK } else { exit::ERROR })
+        }
+        Command::Init { from, output } => {
+            let text = radbind::init::scaffold(from.as_deref())?;
+            match output {
+                Some(path) => radbind::init::write_new(&path, &text)?,
+                None => std::io::stdout().lock().write_all(text.as_bytes())?,
+            }
+            Ok(exit::OK)
+        }
+        Command::Simulate { config, out, repeat } => {
+            let written = radbind::simulate::simulate(&config, out.as_deref(), repeat)?;
+            for f in written {
+                println!("wrote {}", f.display());
+            }
+            Ok(exit::OK)
+        }
+    }
+}

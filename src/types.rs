@@ -204,11 +204,7 @@ pub fn sig3(v: f64) -> String {
     let mag = v.abs().log10().floor() as i32;
     let decimals = usize::try_from((2 - mag).max(0)).unwrap_or(0);
     let s = format!("{v:.decimals$}");
-    if s.contains('.') {
-        s.trim_end_matches('0').trim_end_matches('.').to_string()
-    } else {
-        s
-    }
+    if s.contains('.') { s.trim_end_matches('0').trim_end_matches('.').to_string() } else { s }
 }
 
 #[cfg(test)]

@@ -8,8 +8,8 @@ use std::path::{Path, PathBuf};
 
 use crate::types::Geometry;
 
-pub mod microbeta;
 pub mod delimited;
+pub mod microbeta;
 
 /// One plate (or cassette) as the instrument wrote it.
 #[derive(Debug, Clone, PartialEq)]
@@ -88,6 +88,23 @@ pub enum IngestError {
 /// Detects the format of a file's text from its content.
 pub fn detect(text: &str) -> Option<Format> {
     todo!("ingest helper: {text}")
+}
+
+/// How to read a file: force a format, choose the signal column.
+#[derive(Debug, Clone, Default)]
+pub struct ReadOptions {
+    /// Format; `None` = detect from content.
+    pub format: Option<Format>,
+    /// Signal column (e.g. `CCPM1`); `None` = the first CPM column.
+    pub signal: Option<String>,
+}
+
+/// Reads every plate in one file with options.
+///
+/// # Errors
+/// As [`read_file`].
+pub fn read_file_with(path: &Path, opts: &ReadOptions) -> Result<Vec<RawPlate>, IngestError> {
+    todo!("ingest helper: {} {opts:?}", path.display())
 }
 
 /// Reads every plate in one file (format detected from content).

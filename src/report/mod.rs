@@ -5,8 +5,96 @@
 //! (see `crate::output`).
 
 pub mod html;
+pub mod manifest;
 pub mod markdown;
 pub mod plots;
+pub mod tables;
+
+use std::path::Path;
+
+use anyhow::{Context, Result};
+use rayon::prelude::*;
+
+/// What writing the report went through: figures that failed are listed, the rest is written.
+#[derive(Debug, Default)]
+pub struct ReportOutcome {
+    /// Figures that could not be rendered: (curve, message).
+    pub figure_failures: Vec<(String, String)>,
+    /// Number of figures written (SVG + PNG pairs).
+    pub figures: usize,
+}
+
+/// Writes every output of a run into `dir` (the staging directory): tables, figures, the
+/// HTML and Markdown reports and `run.json` (last, so a directory with a manifest is complete).
+///
+/// # Errors
+/// When a file cannot be written. A figure that fails to render is not an error: it is listed
+/// in the outcome and the reports say so.
+pub fn write_report(
+    results: &RunResults,
+    manifest_json: &str,
+    dir: &Path,
+) -> Result<ReportOutcome> {
+    tables::write_all(results, dir)?;
+    let plot_dir = dir.join("plots");
+    std::fs::create_dir_all(&plot_dir)
+        .with_context(|| format!("creating {}", plot_dir.display()))?;
+    // Figures render in parallel; results come back in curve order.
+    let rendered: Vec<Result<(String, String), String>> = results
+        .curves
+        .par_iter()
+        .enumerate()
+        .map(|(i, c)| {
+            let stem = plots::plot_file_stem(&c.target, &c.compound, i + 1);
+            let svg = plots::curve_svg(c).map_err(|e| e.to_string())?;
+            std::fs::write(plot_dir.join(format!("{stem}.svg")), &svg)
+                .map_err(|e| format!("writing {stem}.svg: {e}"))?;
+            plots::curve_png(c, &plot_dir.join(format!("{stem}.png")), 1.0)
+                .map_err(|e| e.to_string())?;
+            Ok((svg, format!("plots/{stem}.png")))
+        })
+        .collect();
+    let mut outcome = ReportOutcome::default();
+    let mut svgs = Vec::with_capacity(rendered.len());
+    let mut pngs = Vec::with_capacity(rendered.len());
+    for (r, c) in rendered.into_iter().zip(&results.curves) {
+        match r {
+            Ok((svg, png)) => {
+                outcome.figures += 1;
+                svgs.push(Some(svg));
+                pngs.push(Some(png));
+            }
+            Err(e) => {
+                outcome.figure_failures.push((format!("{} / {}", c.target, c.compound), e));
+                svgs.push(None);
+                pngs.push(None);
+            }
+        }
+    }
+    let write = |name: &str, text: &str| -> Result<()> {
+        let p = dir.join(name);
+        std::fs::write(&p, text).with_context(|| format!("writing {}", p.display()))
+    };
+    write("report.html", &html::render_html(results, &svgs, &pngs))?;
+    write("report.md", &markdown::render_markdown(results, &pngs))?;
+    write("run.json", manifest_json)?;
+    Ok(outcome)
+}
+
+/// A file- and directory-safe form of a free-text name: ASCII letters, digits, `-`, `_` and
+/// `.` kept, everything else `_`; never empty, never `.`/`..`, at most 60 characters.
+#[must_use]
+pub fn safe_name(s: &str) -> String {
+    let mut out: String = s
+        .chars()
+        .map(|c| if c.is_ascii_alphanumeric() || c == '-' || c == '_' { c } else { '_' })
+        .take(60)
+        .collect();
+    if out.trim_matches('_').is_empty() {
+        out = "unnamed".to_string();
+    }
+    out
+}
 
 /// Everything a run produced, in report order (sorted by target, then compound).
 /// The single source the tables, figures and reports are built from.

@@ -1,0 +1,94 @@
+//! The command line (clap derive). No logic here: `main.rs` maps each subcommand to a library
+//! call.
+
+use std::path::PathBuf;
+
+use clap::{Parser, Subcommand};
+
+const AFTER_HELP: &str = "\
+Exit codes:
+  0  completed; every curve fitted (flagged curves are results, see the report)
+  1  completed with problems: a file, plate, curve or figure failed; the rest was written
+  2  nothing done: bad command line, config or inputs, or outputs could not be written
+
+Examples:
+  radbind run configs/example.yaml
+  radbind validate configs/example.yaml
+  radbind simulate configs/simulate-example.yaml
+  radbind init --from plate_export.txt > my-experiment.yaml";
+
+/// Radioligand binding assays: plate-reader counts to IC50, Ki, figures and reports.
+#[derive(Debug, Parser)]
+#[command(name = "radbind", version, about, after_help = AFTER_HELP, arg_required_else_help = true)]
+pub struct Cli {
+    /// What to do.
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+/// Subcommands.
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Analyse an experiment: read exports, fit every curve, write tables, figures and reports.
+    ///
+    /// Results go to OUT/runs/<time>/ (OUT from --out or the config's `output`), and
+    /// OUT/latest points at the newest run. Earlier runs are never overwritten.
+    #[command(after_help = "Example:\n  radbind run configs/example.yaml --threads 2")]
+    Run {
+        /// The experiment's YAML config.
+        config: PathBuf,
+        /// Output root directory (default: the config's `output`).
+        #[arg(long)]
+        out: Option<PathBuf>,
+        /// Worker threads (default: all cores). Results are identical for any value.
+        #[arg(long)]
+        threads: Option<usize>,
+        /// Print nothing but errors.
+        #[arg(long, short)]
+        quiet: bool,
+    },
+    /// Check a config and its inputs without fitting: prints each plate's map and the curves
+    /// that would be fitted, and every problem found. Exit 2 when there are problems.
+    #[command(after_help = "Example:\n  radbind validate configs/example.yaml")]
+    Validate {
+        /// The experiment's YAML config.
+        config: PathBuf,
+    },
+    /// Write an annotated example config (to stdout, or to --output).
+    ///
+    /// With --from, the config matches that export: format, geometry and one entry per plate.
+    #[command(after_help = "Example:\n  radbind init --from run1.txt --output configs/run1.yaml")]
+    Init {
+        /// An export file to scaffold the config from.
+        #[arg(long)]
+        from: Option<PathBuf>,
+        /// Write the config here instead of stdout (never overwrites an existing file).
+        #[arg(long, short)]
+        output: Option<PathBuf>,
+    },
+    /// Write realistic plate exports from a simulation config (true Ki, Hill slope, counts,
+    /// noise, seed), with the true values beside them in truth.csv.
+    #[command(
+        after_help = "Example:\n  radbind simulate configs/simulate-example.yaml --out /tmp/sim"
+    )]
+    Simulate {
+        /// The simulation config.
+        config: PathBuf,
+        /// Directory to write into (default: the simulation config's `output`).
+        #[arg(long)]
+        out: Option<PathBuf>,
+        /// Repeat the analysis config's plates this many times (for benchmarks).
+        #[arg(long, default_value_t = 1)]
+        repeat: usize,
+    },
+}
+
+#[cfg(test)]
+mod tests {
+    use clap::CommandFactory;
+
+    #[test]
+    fn cli_is_consistent() {
+        super::Cli::command().debug_assert();
+    }
+}

@@ -1,0 +1,8 @@
+//! Config: the YAML schema (`options`), well-set shorthands (`wellset`) and the resolved
+//! settings the stages use (`settings`).
+
+pub mod options;
+pub mod settings;
+pub mod wellset;
+
+pub use settings::{ConfigError, Settings, load};

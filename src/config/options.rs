@@ -1,0 +1,200 @@
+//! The raw YAML schema: exactly what a user writes, nothing resolved.
+//!
+//! Every struct denies unknown keys so a typo fails loudly, with serde's line and column.
+//! Defaults, unit conversion and cross-field checks happen in `settings.rs`, not here.
+//! The README's config reference documents every key below; keep them in step.
+
+use std::collections::BTreeMap;
+
+use serde::{Deserialize, Serialize};
+
+/// Top level of an analysis config.
+#[derive(Debug, Clone, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct Options {
+    /// Experiment name; appears in every table and report. Required.
+    pub experiment: String,
+    /// Default output directory (relative to the config file). Default: `outputs/<experiment>`
+    /// relative to the working directory.
+    pub output: Option<String>,
+    /// Input files: paths or glob patterns, relative to the config file. Required.
+    pub inputs: Vec<String>,
+    /// Input format: `auto` (default, detected from content), `microbeta`, `long_csv`, `grid_csv`.
+    pub format: Option<String>,
+    /// Which instrument column is the signal (e.g. `CCPM1`, `DPM1`). Default: the first CPM column.
+    pub signal: Option<String>,
+    /// Targets by name: radioligand, its concentration and Kd.
+    pub targets: BTreeMap<String, TargetOptions>,
+    /// Plate layout templates by name.
+    pub layouts: BTreeMap<String, LayoutOptions>,
+    /// Which plates hold which target and compounds.
+    pub plates: Vec<PlateOptions>,
+    /// Curve-fitting options.
+    pub fit: Option<FitOptions>,
+    /// Wells to leave out, each with a reason.
+    pub exclude: Option<Vec<ExcludeOptions>>,
+    /// Plate QC thresholds.
+    pub qc: Option<QcOptions>,
+}
+
+/// A target (receptor) and its radioligand.
+#[derive(Debug, Clone, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct TargetOptions {
+    /// Radioligand name, e.g. `[3H]ketanserin`.
+    pub radioligand: String,
+    /// Radioligand concentration [L] in nM (or use `radioligand_conc: "1 nM"`).
+    #[serde(rename = "radioligand_nM")]
+    pub radioligand_nm: Option<f64>,
+    /// Radioligand concentration with a unit, e.g. `"1.5 nM"`.
+    pub radioligand_conc: Option<String>,
+    /// Radioligand Kd in nM (or use `kd: "0.4 nM"`).
+    #[serde(rename = "kd_nM")]
+    pub kd_nm: Option<f64>,
+    /// Radioligand Kd with a unit.
+    pub kd: Option<String>,
+}
+
+/// A plate layout template: which wells are controls and where the dilution series runs.
+#[derive(Debug, Clone, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct LayoutOptions {
+    /// Expected plate size: 24, 96, 384 or 1536 wells. Checked against the plates read.
+    pub wells: Option<u32>,
+    /// Total-binding wells (well set, e.g. `column 1`, `A1-H1`, `A1, B1`).
+    pub total: Option<String>,
+    /// Non-specific-binding wells.
+    pub nsb: Option<String>,
+    /// Blank/background wells (no membranes); reported, not used in fits.
+    pub blank: Option<String>,
+    /// Vehicle wells (zero competitor); reported, not used in fits.
+    pub vehicle: Option<String>,
+    /// Where the competitor dilution series runs.
+    pub series: SeriesOptions,
+}
+
+/// A dilution series along columns (compounds by rows) or along rows (compounds by columns).
+#[derive(Debug, Clone, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct SeriesOptions {
+    /// Columns holding the series, e.g. `2-11`: one concentration per column.
+    pub columns: Option<String>,
+    /// Rows holding the series, e.g. `A-H`: one concentration per row.
+    pub rows: Option<String>,
+    /// Highest concentration in nM.
+    #[serde(rename = "top_nM")]
+    pub top_nm: Option<f64>,
+    /// Highest concentration with a unit, e.g. `"10 µM"`.
+    pub top: Option<String>,
+    /// Dilution factor between neighbouring wells (e.g. `3.162` for half-log steps).
+    pub dilution: Option<f64>,
+    /// Explicit concentrations in nM, in series order (instead of top + dilution).
+    #[serde(rename = "concentrations_nM")]
+    pub concentrations_nm: Option<Vec<f64>>,
+    /// `high_to_low` (default: the first column/row of the range holds the top concentration)
+    /// or `low_to_high`.
+    pub direction: Option<String>,
+}
+
+/// One plate, or a group of plates, of the experiment.
+#[derive(Debug, Clone, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct PlateOptions {
+    /// Plate number(s): `3`, `"2-4"` or `[1, 5]`. Counted over all inputs in order, or within
+    /// `file` when that is given.
+    pub plate: PlateSelector,
+    /// Only plates from files whose name matches this glob (e.g. `"*_run2.txt"`).
+    pub file: Option<String>,
+    /// Target assayed on the plate (a key of `targets`).
+    pub target: String,
+    /// Layout template (a key of `layouts`).
+    pub layout: String,
+    /// Compounds by rows when the series runs along columns: `{A-B: mianserin, C-D: ...}`.
+    pub rows: Option<BTreeMap<String, CompoundOptions>>,
+    /// Compounds by columns when the series runs along rows: `{1-3: mianserin}`.
+    pub columns: Option<BTreeMap<String, CompoundOptions>>,
+    /// The plate was counted turned by 180 degrees (A1 read where H12 is): turn it back.
+    pub rotated: Option<bool>,
+}
+
+/// A plate selector: one number, a range string or a list.
+#[derive(Debug, Clone, Deserialize, Serialize)]
+#[serde(untagged)]
+pub enum PlateSelector {
+    /// `plate: 3`
+    One(u32),
+    /// `plate: "2-4"`
+    Range(String),
+    /// `plate: [1, 5]`
+    List(Vec<u32>),
+}
+
+/// A compound on a block of rows/columns: a name, or a name with its own concentrations.
+#[derive(Debug, Clone, Deserialize, Serialize)]
+#[serde(untagged)]
+pub enum CompoundOptions {
+    /// Just the name: concentrations from the layout's series.
+    Name(String),
+    /// A name with its own top/dilution/concentrations.
+    Detailed(CompoundDetail),
+}
+
+/// A compound with its own concentrations.
+#[derive(Debug, Clone, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct CompoundDetail {
+    /// Compound name.
+    pub compound: String,
+    /// Highest concentration, nM.
+    #[serde(rename = "top_nM")]
+    pub top_nm: Option<f64>,
+    /// Highest concentration with a unit.
+    pub top: Option<String>,
+    /// Dilution factor.
+    pub dilution: Option<f64>,
+    /// Explicit concentrations, nM, in series order.
+    #[serde(rename = "concentrations_nM")]
+    pub concentrations_nm: Option<Vec<f64>>,
+}
+
+/// Fit options (Prism's fit dialog).
+#[derive(Debug, Clone, Default, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct FitOptions {
+    /// `four_parameter` (default; variable Hill slope) or `one_site` (Hill slope fixed at -1).
+    pub model: Option<String>,
+    /// Parameters held constant: any of `top`, `bottom`, `hill_slope` (in % specific binding).
+    pub fix: Option<FixOptions>,
+}
+
+/// Fixed parameter values.
+#[derive(Debug, Clone, Default, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct FixOptions {
+    /// Fixed top plateau (% specific binding), e.g. 100.
+    pub top: Option<f64>,
+    /// Fixed bottom plateau (% specific binding), e.g. 0.
+    pub bottom: Option<f64>,
+    /// Fixed Hill slope, e.g. -1.
+    pub hill_slope: Option<f64>,
+}
+
+/// Wells to leave out of QC and fits.
+#[derive(Debug, Clone, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct ExcludeOptions {
+    /// Plate number(s), as in `plates`.
+    pub plate: PlateSelector,
+    /// Well set, e.g. `"B05, C07"`.
+    pub wells: String,
+    /// Why (shown in wells.csv and the report). Required.
+    pub reason: String,
+}
+
+/// Plate QC thresholds.
+#[derive(Debug, Clone, Default, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct QcOptions {
+    /// Plates with Z' below this are flagged (still fitted). Default 0.5.
+    pub min_z_prime: Option<f64>,
+}

@@ -1,0 +1,1025 @@
+//! Resolved, validated settings: the only view of the config that later stages see.
+//!
+//! [`load`] reads the YAML into [`Options`], then resolves it: units converted to nM, well sets
+//! parsed, globs expanded, names cross-checked. Every problem is collected (not only the first)
+//! and each names the config key and, where it can be found, its line.
+//!
+//! Precedence: command-line flags (applied by the caller) over the YAML over the defaults
+//! written here.
+
+use std::collections::BTreeMap;
+use std::fmt;
+use std::path::{Path, PathBuf};
+
+use super::options::{
+    CompoundOptions, ExcludeOptions, LayoutOptions, Options, PlateOptions, PlateSelector,
+    SeriesOptions, TargetOptions,
+};
+use super::wellset::{WellSet, parse_number_range, parse_row_range};
+use crate::ingest::Format;
+use crate::types::{Geometry, parse_conc_nm};
+
+/// Largest config file radbind reads (1 MiB): a config is a few hundred lines.
+const MAX_CONFIG_BYTES: u64 = 1 << 20;
+
+/// The resolved configuration of one analysis.
+#[derive(Debug, Clone)]
+pub struct Settings {
+    /// Experiment name.
+    pub experiment: String,
+    /// The config file.
+    pub config_path: PathBuf,
+    /// The config text as read (kept for the manifest).
+    pub config_text: String,
+    /// Default output directory (the `--out` flag overrides it).
+    pub output_dir: PathBuf,
+    /// Input files after glob expansion, in config order (each glob sorted by name).
+    pub inputs: Vec<PathBuf>,
+    /// Forced input format, if any.
+    pub format: Option<Format>,
+    /// Chosen signal column, if any.
+    pub signal: Option<String>,
+    /// Targets by name.
+    pub targets: BTreeMap<String, Target>,
+    /// Layout templates by name.
+    pub layouts: BTreeMap<String, Layout>,
+    /// Plate assignments in config order.
+    pub plates: Vec<PlateSpec>,
+    /// Fit settings.
+    pub fit: FitSettings,
+    /// Masked wells.
+    pub exclusions: Vec<Exclusion>,
+    /// Plates with Z' below this are flagged.
+    pub min_z_prime: f64,
+    /// The options as parsed (for the manifest's resolved config).
+    pub options: Options,
+}
+
+/// A target and its radioligand. Concentrations in nM.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Target {
+    /// Target name.
+    pub name: String,
+    /// Radioligand name.
+    pub radioligand: String,
+    /// Radioligand concentration [L], nM.
+    pub radioligand_nm: f64,
+    /// Radioligand Kd, nM.
+    pub kd_nm: f64,
+}
+
+/// A layout template.
+#[derive(Debug, Clone)]
+pub struct Layout {
+    /// Template name.
+    pub name: String,
+    /// Expected geometry, if stated.
+    pub geometry: Option<Geometry>,
+    /// Total-binding wells.
+    pub total: Option<WellSet>,
+    /// NSB wells.
+    pub nsb: Option<WellSet>,
+    /// Blank wells.
+    pub blank: Option<WellSet>,
+    /// Vehicle wells.
+    pub vehicle: Option<WellSet>,
+    /// The dilution series.
+    pub series: Series,
+}
+
+/// Which way a dilution series runs.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Axis {
+    /// One concentration per column; compounds are assigned to rows.
+    Columns,
+    /// One concentration per row; compounds are assigned to columns.
+    Rows,
+}
+
+/// A dilution series: lanes (0-based columns or rows, inclusive) and concentrations.
+#[derive(Debug, Clone)]
+pub struct Series {
+    /// Along columns or rows.
+    pub axis: Axis,
+    /// First and last lane, 0-based inclusive.
+    pub lanes: (u16, u16),
+    /// True when the first lane holds the highest concentration.
+    pub high_to_low: bool,
+    /// Default concentrations (a compound may override them).
+    pub conc: Option<ConcSpec>,
+}
+
+impl Series {
+    /// Number of concentrations in the series.
+    #[must_use]
+    pub fn len(&self) -> usize {
+        usize::from(self.lanes.1 - self.lanes.0) + 1
+    }
+
+    /// True for an empty series (never after validation).
+    #[must_use]
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+}
+
+/// How the concentrations of a series are given.
+#[derive(Debug, Clone, PartialEq)]
+pub enum ConcSpec {
+    /// Highest concentration (nM) and the dilution factor between neighbours.
+    Dilution {
+        /// Highest concentration, nM.
+        top_nm: f64,
+        /// Dilution factor (> 1).
+        factor: f64,
+    },
+    /// Explicit concentrations in nM, highest first after resolution.
+    List(Vec<f64>),
+}
+
+impl ConcSpec {
+    /// The `n` concentrations in nM, highest first: `top / factor^k` for k = 0..n.
+    #[must_use]
+    pub fn values_high_to_low(&self, n: usize) -> Vec<f64> {
+        match self {
+            ConcSpec::Dilution { top_nm, factor } => {
+                (0..n).map(|k| top_nm / factor.powi(i32::try_from(k).unwrap_or(0))).collect()
+            }
+            ConcSpec::List(v) => {
+                let mut v = v.clone();
+                v.sort_by(|a, b| b.total_cmp(a));
+                v
+            }
+        }
+    }
+}
+
+/// One `plates:` entry, resolved.
+#[derive(Debug, Clone)]
+pub struct PlateSpec {
+    /// Index in the config's `plates` list (for messages: `plates[i]`).
+    pub entry: usize,
+    /// Plate numbers (1-based), over all inputs or within `file`.
+    pub numbers: Vec<u32>,
+    /// File-name glob restricting the plates.
+    pub file: Option<glob::Pattern>,
+    /// Target name (exists in `targets`).
+    pub target: String,
+    /// Layout name (exists in `layouts`).
+    pub layout: String,
+    /// Compounds and the lanes they occupy.
+    pub compounds: Vec<CompoundBlock>,
+    /// Turn the plate back by 180 degrees.
+    pub rotated: bool,
+}
+
+/// A compound on a block of lanes across the series (rows when the series runs along columns).
+#[derive(Debug, Clone)]
+pub struct CompoundBlock {
+    /// Compound name.
+    pub name: String,
+    /// First and last lane (0-based, inclusive): each lane is one replicate.
+    pub lanes: (u16, u16),
+    /// Concentrations if the compound has its own; otherwise the series'.
+    pub conc: Option<ConcSpec>,
+}
+
+/// The curve model.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ModelKind {
+    /// Four-parameter logistic, variable Hill slope.
+    FourParameter,
+    /// Hill slope fixed at -1.
+    OneSite,
+}
+
+impl ModelKind {
+    /// Name as written in the config and the outputs.
+    #[must_use]
+    pub fn name(self) -> &'static str {
+        match self {
+            ModelKind::FourParameter => "four_parameter",
+            ModelKind::OneSite => "one_site",
+        }
+    }
+}
+
+/// Fit settings.
+#[derive(Debug, Clone)]
+pub struct FitSettings {
+    /// Model.
+    pub model: ModelKind,
+    /// Fixed values for [top, bottom, hill_slope, log_ic50]; `None` = free.
+    pub fixed: [Option<f64>; 4],
+}
+
+/// Wells masked by the user.
+#[derive(Debug, Clone)]
+pub struct Exclusion {
+    /// Index in the config's `exclude` list.
+    pub entry: usize,
+    /// Plate numbers (global, 1-based).
+    pub plates: Vec<u32>,
+    /// Wells.
+    pub wells: WellSet,
+    /// Why.
+    pub reason: String,
+}
+
+/// One problem in a config: the key, its line when found, and the message.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ConfigProblem {
+    /// Dotted key path, e.g. `plates[2].target`.
+    pub key: String,
+    /// 1-based line in the config file, when it could be located.
+    pub line: Option<usize>,
+    /// What is wrong and what to do.
+    pub message: String,
+}
+
+/// A config that cannot be used. Lists every problem found.
+#[derive(Debug, thiserror::Error)]
+pub struct ConfigError {
+    /// The config file.
+    pub path: PathBuf,
+    /// Every problem found.
+    pub problems: Vec<ConfigProblem>,
+}
+
+impl fmt::Display for ConfigError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let n = self.problems.len();
+        write!(f, "{} has {n} problem{}:", self.path.display(), if n == 1 { "" } else { "s" })?;
+        for p in &self.problems {
+            write!(f, "\n  {}", self.format_problem(p))?;
+        }
+        Ok(())
+    }
+}
+
+impl ConfigError {
+    fn single(path: &Path, key: &str, line: Option<usize>, message: String) -> ConfigError {
+        ConfigError {
+            path: path.to_path_buf(),
+            problems: vec![ConfigProblem { key: key.to_string(), line, message }],
+        }
+    }
+
+    /// One problem as `file:line: key: message`.
+    #[must_use]
+    pub fn format_problem(&self, p: &ConfigProblem) -> String {
+        let loc = match p.line {
+            Some(l) => format!("{}:{l}", self.path.display()),
+            None => self.path.display().to_string(),
+        };
+        if p.key.is_empty() {
+            format!("{loc}: {}", p.message)
+        } else {
+            format!("{loc}: `{}`: {}", p.key, p.message)
+        }
+    }
+}
+
+/// Reads and resolves a config file.
+///
+/// # Errors
+/// [`ConfigError`] listing every problem found, each with its key and line.
+pub fn load(path: &Path) -> Result<Settings, ConfigError> {
+    let meta = std::fs::metadata(path).map_err(|e| {
+        ConfigError::single(path, "", None, format!("cannot read the config file: {e}"))
+    })?;
+    if meta.len() > MAX_CONFIG_BYTES {
+        return Err(ConfigError::single(
+            path,
+            "",
+            None,
+            format!("config file is {} bytes; radbind reads configs up to 1 MiB", meta.len()),
+        ));
+    }
+    let text = std::fs::read_to_string(path).map_err(|e| {
+        ConfigError::single(path, "", None, format!("cannot read the config file: {e}"))
+    })?;
+    let options: Options = serde_yaml::from_str(&text).map_err(|e| {
+        let line = e.location().map(|l| l.line());
+        ConfigError::single(path, "", line, yaml_message(&e))
+    })?;
+    resolve(path, text, options)
+}
+
+/// serde's message, with the location moved into our `file:line:` prefix and a hint for
+/// unknown keys.
+fn yaml_message(e: &serde_yaml::Error) -> String {
+    let msg = e.to_string();
+    let msg = match msg.find(" at line ") {
+        Some(i) => msg[..i].to_string(),
+        None => msg,
+    };
+    if msg.contains("unknown field") {
+        format!("{msg} (keys are case-sensitive; see the config reference in the README)")
+    } else {
+        msg
+    }
+}
+
+/// Resolves parsed options; `text` is the config source used to locate keys.
+///
+/// # Errors
+/// Every problem found.
+pub fn resolve(path: &Path, text: String, o: Options) -> Result<Settings, ConfigError> {
+    let mut r = Resolver { text: &text, problems: Vec::new() };
+    let base = path.parent().map_or_else(|| PathBuf::from("."), Path::to_path_buf);
+
+    if o.experiment.trim().is_empty() {
+        r.problem(&["experiment"], "experiment name is empty".into());
+    }
+    let output_dir = match &o.output {
+        Some(out) => base.join(out),
+        None => PathBuf::from("outputs").join(crate::report::safe_name(&o.experiment)),
+    };
+    let inputs = r.inputs(&base, &o.inputs);
+    let format = r.format(o.format.as_deref());
+    let targets = o
+        .targets
+        .iter()
+        .filter_map(|(name, t)| r.target(name, t).map(|t| (name.clone(), t)))
+        .collect::<BTreeMap<_, _>>();
+    if o.targets.is_empty() {
+        r.problem(&["targets"], "no targets: add at least one target with its radioligand".into());
+    }
+    let layouts = o
+        .layouts
+        .iter()
+        .filter_map(|(name, l)| r.layout(name, l).map(|l| (name.clone(), l)))
+        .collect::<BTreeMap<_, _>>();
+    let plates = o
+        .plates
+        .iter()
+        .enumerate()
+        .filter_map(|(i, p)| r.plate(i, p, &o, &layouts))
+        .collect::<Vec<_>>();
+    if o.plates.is_empty() {
+        r.problem(&["plates"], "no plates: say which plates hold which target".into());
+    }
+    let fit = r.fit(&o);
+    let exclusions =
+        o.exclude.iter().flatten().enumerate().filter_map(|(i, e)| r.exclusion(i, e)).collect();
+    let min_z_prime = o.qc.as_ref().and_then(|q| q.min_z_prime).unwrap_or(0.5);
+
+    if !r.problems.is_empty() {
+        return Err(ConfigError { path: path.to_path_buf(), problems: r.problems });
+    }
+    Ok(Settings {
+        experiment: o.experiment.clone(),
+        config_path: path.to_path_buf(),
+        config_text: text,
+        output_dir,
+        inputs,
+        format,
+        signal: o.signal.clone(),
+        targets,
+        layouts,
+        plates,
+        fit,
+        exclusions,
+        min_z_prime,
+        options: o,
+    })
+}
+
+struct Resolver<'a> {
+    text: &'a str,
+    problems: Vec<ConfigProblem>,
+}
+
+impl Resolver<'_> {
+    fn problem(&mut self, key: &[&str], message: String) {
+        let line = locate(self.text, key);
+        self.problems.push(ConfigProblem { key: key_string(key), line, message });
+    }
+
+    fn inputs(&mut self, base: &Path, patterns: &[String]) -> Vec<PathBuf> {
+        let mut out = Vec::new();
+        if patterns.is_empty() {
+            self.problem(&["inputs"], "no input files: list export files or globs".into());
+        }
+        for (i, pat) in patterns.iter().enumerate() {
+            let idx = i.to_string();
+            let full = base.join(pat);
+            let full_str = full.to_string_lossy().to_string();
+            if pat.contains(['*', '?', '[']) {
+                match glob::glob(&full_str) {
+                    Ok(paths) => {
+                        let mut found: Vec<PathBuf> =
+                            paths.filter_map(Result::ok).filter(|p| p.is_file()).collect();
+                        found.sort();
+                        if found.is_empty() {
+                            self.problem(
+                                &["inputs", &idx],
+                                format!("`{pat}` matches no file (looked in {full_str})"),
+                            );
+                        }
+                        out.extend(found);
+                    }
+                    Err(e) => self.problem(&["inputs", &idx], format!("bad glob `{pat}`: {e}")),
+                }
+            } else if full.is_file() {
+                out.push(full);
+            } else {
+                self.problem(&["inputs", &idx], format!("input file {full_str} does not exist"));
+            }
+        }
+        let mut seen = std::collections::HashSet::new();
+        out.retain(|p| seen.insert(p.clone()));
+        out
+    }
+
+    fn format(&mut self, f: Option<&str>) -> Option<Format> {
+        match f {
+            None | Some("auto") => None,
+            Some("microbeta") => Some(Format::MicroBeta),
+            Some("long_csv") => Some(Format::LongCsv),
+            Some("grid_csv") => Some(Format::GridCsv),
+            Some(other) => {
+                self.problem(
+                    &["format"],
+                    format!("unknown format `{other}`: use auto, microbeta, long_csv or grid_csv"),
+                );
+                None
+            }
+        }
+    }
+
+    fn conc(&mut self, key: &[&str], nm: Option<f64>, text: Option<&String>) -> Option<f64> {
+        let base = key.last().copied().unwrap_or_default();
+        let v = match (nm, text) {
+            (Some(_), Some(_)) => {
+                self.problem(key, format!("give `{base}_nM` or `{base}`, not both"));
+                return None;
+            }
+            (Some(v), None) => v,
+            (None, Some(t)) => {
+                if let Some(v) = parse_conc_nm(t) {
+                    v
+                } else {
+                    self.problem(
+                        key,
+                        format!(
+                            "cannot read concentration `{t}`: write e.g. \"10 µM\" or \"2.5 nM\""
+                        ),
+                    );
+                    return None;
+                }
+            }
+            (None, None) => return None,
+        };
+        if !(v.is_finite() && v > 0.0) {
+            self.problem(key, format!("concentration must be positive, got {v} nM"));
+            return None;
+        }
+        Some(v)
+    }
+
+    fn target(&mut self, name: &str, t: &TargetOptions) -> Option<Target> {
+        let l = self.conc(
+            &["targets", name, "radioligand_nM"],
+            t.radioligand_nm,
+            t.radioligand_conc.as_ref(),
+        );
+        let kd = self.conc(&["targets", name, "kd_nM"], t.kd_nm, t.kd.as_ref());
+        if l.is_none() && t.radioligand_nm.is_none() && t.radioligand_conc.is_none() {
+            self.problem(
+                &["targets", name],
+                "missing `radioligand_nM`: the radioligand concentration [L] is needed for Ki"
+                    .into(),
+            );
+        }
+        if kd.is_none() && t.kd_nm.is_none() && t.kd.is_none() {
+            self.problem(
+                &["targets", name],
+                "missing `kd_nM`: the radioligand's Kd is needed for Ki (Cheng-Prusoff)".into(),
+            );
+        }
+        Some(Target {
+            name: name.to_string(),
+            radioligand: t.radioligand.clone(),
+            radioligand_nm: l?,
+            kd_nm: kd?,
+        })
+    }
+
+    fn wellset(&mut self, key: &[&str], expr: Option<&String>) -> Option<WellSet> {
+        let expr = expr?;
+        match WellSet::parse(expr) {
+            Ok(w) => Some(w),
+            Err(e) => {
+                self.problem(key, e);
+                None
+            }
+        }
+    }
+
+    fn series_conc(
+        &mut self,
+        key: &[&str],
+        top_nm: Option<f64>,
+        top: Option<&String>,
+        dilution: Option<f64>,
+        list: Option<&Vec<f64>>,
+        n: Option<usize>,
+    ) -> Option<ConcSpec> {
+        let mut topkey = key.to_vec();
+        topkey.push("top");
+        let top = self.conc(&topkey, top_nm, top);
+        match (top, dilution, list) {
+            (None, None, None) => None,
+            (Some(t), Some(f), None) => {
+                if f.is_finite() && f > 1.0 {
+                    Some(ConcSpec::Dilution { top_nm: t, factor: f })
+                } else {
+                    let mut k = key.to_vec();
+                    k.push("dilution");
+                    self.problem(&k, format!("dilution factor must be above 1, got {f}"));
+                    None
+                }
+            }
+            (None, None, Some(v)) => {
+                let mut k = key.to_vec();
+                k.push("concentrations_nM");
+                if v.iter().any(|c| !(c.is_finite() && *c > 0.0)) {
+                    self.problem(&k, "concentrations must be positive numbers (nM)".into());
+                    return None;
+                }
+                if let Some(n) = n.filter(|&n| n != v.len()) {
+                    self.problem(
+                        &k,
+                        format!("{} concentrations given for a series of {n} wells", v.len()),
+                    );
+                    return None;
+                }
+                Some(ConcSpec::List(v.clone()))
+            }
+            (Some(_), None, None) => {
+                self.problem(key, "`top` needs `dilution` (or give `concentrations_nM`)".into());
+                None
+            }
+            (None, Some(_), None) => {
+                self.problem(key, "`dilution` needs `top_nM` or `top`".into());
+                None
+            }
+            _ => {
+                self.problem(
+                    key,
+                    "give either top + dilution or concentrations_nM, not both".into(),
+                );
+                None
+            }
+        }
+    }
+
+    fn layout(&mut self, name: &str, l: &LayoutOptions) -> Option<Layout> {
+        let geometry = match l.wells {
+            None => None,
+            Some(n) => {
+                let g = Geometry::from_well_count(n as usize);
+                if g.is_none() {
+                    self.problem(
+                        &["layouts", name, "wells"],
+                        format!("{n} wells is not a plate size radbind knows (24, 96, 384, 1536)"),
+                    );
+                }
+                g
+            }
+        };
+        let total = self.wellset(&["layouts", name, "total"], l.total.as_ref());
+        let nsb = self.wellset(&["layouts", name, "nsb"], l.nsb.as_ref());
+        let blank = self.wellset(&["layouts", name, "blank"], l.blank.as_ref());
+        let vehicle = self.wellset(&["layouts", name, "vehicle"], l.vehicle.as_ref());
+        if l.total.is_none() || l.nsb.is_none() {
+            self.problem(
+                &["layouts", name],
+                "a layout needs `total` and `nsb` wells to normalise to % specific binding".into(),
+            );
+        }
+        let series = self.series(name, &l.series)?;
+        Some(Layout { name: name.to_string(), geometry, total, nsb, blank, vehicle, series })
+    }
+
+    fn series(&mut self, name: &str, s: &SeriesOptions) -> Option<Series> {
+        let key = ["layouts", name, "series"];
+        let (axis, lanes) = match (&s.columns, &s.rows) {
+            (Some(c), None) => match parse_number_range(c) {
+                Some((a, b)) => (Axis::Columns, (a - 1, b - 1)),
+                None => {
+                    self.problem(
+                        &["layouts", name, "series", "columns"],
+                        format!("cannot read column range `{c}`: write e.g. 2-11"),
+                    );
+                    return None;
+                }
+            },
+            (None, Some(r)) => match parse_row_range(r) {
+                Some(lanes) => (Axis::Rows, lanes),
+                None => {
+                    self.problem(
+                        &["layouts", name, "series", "rows"],
+                        format!("cannot read row range `{r}`: write e.g. A-H"),
+                    );
+                    return None;
+                }
+            },
+            _ => {
+                self.problem(
+                    &key,
+                    "give the series either `columns` (e.g. 2-11) or `rows` (e.g. A-H)".into(),
+                );
+                return None;
+            }
+        };
+        let n = usize::from(lanes.1 - lanes.0) + 1;
+        let high_to_low = match s.direction.as_deref() {
+            None | Some("high_to_low") => true,
+            Some("low_to_high") => false,
+            Some(other) => {
+                self.problem(
+                    &["layouts", name, "series", "direction"],
+                    format!("unknown direction `{other}`: use high_to_low or low_to_high"),
+                );
+                true
+            }
+        };
+        let conc = self.series_conc(
+            &key,
+            s.top_nm,
+            s.top.as_ref(),
+            s.dilution,
+            s.concentrations_nm.as_ref(),
+            Some(n),
+        );
+        Some(Series { axis, lanes, high_to_low, conc })
+    }
+
+    fn selector(&mut self, key: &[&str], sel: &PlateSelector) -> Vec<u32> {
+        let v = match sel {
+            PlateSelector::One(n) => vec![*n],
+            PlateSelector::List(v) => v.clone(),
+            PlateSelector::Range(s) => {
+                let parsed = s.split_once('-').and_then(|(a, b)| {
+                    let a: u32 = a.trim().parse().ok()?;
+                    let b: u32 = b.trim().parse().ok()?;
+                    (b >= a).then(|| (a..=b).collect::<Vec<_>>())
+                });
+                parsed.or_else(|| s.trim().parse().ok().map(|n| vec![n])).unwrap_or_default()
+            }
+        };
+        if v.is_empty() || v.contains(&0) {
+            self.problem(key, "plate numbers start at 1: write `3`, `\"2-4\"` or `[1, 5]`".into());
+        }
+        v
+    }
+
+    fn plate(
+        &mut self,
+        i: usize,
+        p: &PlateOptions,
+        o: &Options,
+        layouts: &BTreeMap<String, Layout>,
+    ) -> Option<PlateSpec> {
+        let idx = i.to_string();
+        let numbers = self.selector(&["plates", &idx, "plate"], &p.plate);
+        if !o.targets.contains_key(&p.target) {
+            let known: Vec<&str> = o.targets.keys().map(String::as_str).collect();
+            self.problem(
+                &["plates", &idx, "target"],
+                format!("unknown target `{}`; targets are: {}", p.target, known.join(", ")),
+            );
+        }
+        let file = p.file.as_ref().and_then(|f| match glob::Pattern::new(f) {
+            Ok(pat) => Some(pat),
+            Err(e) => {
+                self.problem(&["plates", &idx, "file"], format!("bad file pattern `{f}`: {e}"));
+                None
+            }
+        });
+        let Some(layout) = layouts.get(&p.layout) else {
+            if !o.layouts.contains_key(&p.layout) {
+                let known: Vec<&str> = o.layouts.keys().map(String::as_str).collect();
+                self.problem(
+                    &["plates", &idx, "layout"],
+                    format!("unknown layout `{}`; layouts are: {}", p.layout, known.join(", ")),
+                );
+            }
+            return None;
+        };
+        let (map, map_key) = match layout.series.axis {
+            Axis::Columns => (&p.rows, "rows"),
+            Axis::Rows => (&p.columns, "columns"),
+        };
+        let wrong = match layout.series.axis {
+            Axis::Columns => p.columns.is_some().then_some("columns"),
+            Axis::Rows => p.rows.is_some().then_some("rows"),
+        };
+        if let Some(w) = wrong {
+            self.problem(
+                &["plates", &idx, w],
+                format!(
+                    "layout `{}` runs its series along {}, so compounds go by `{map_key}`",
+                    layout.name,
+                    if map_key == "rows" { "columns" } else { "rows" }
+                ),
+            );
+        }
+        let Some(map) = map else {
+            self.problem(
+                &["plates", &idx],
+                format!(
+                    "say which compound is on which {map_key}, e.g. {map_key}: {{A-B: mianserin}}"
+                ),
+            );
+            return None;
+        };
+        let mut compounds = Vec::new();
+        for (lanes_text, c) in map {
+            let lanes = match layout.series.axis {
+                Axis::Columns => parse_row_range(lanes_text),
+                Axis::Rows => parse_number_range(lanes_text).map(|(a, b)| (a - 1, b - 1)),
+            };
+            let Some(lanes) = lanes else {
+                self.problem(
+                    &["plates", &idx, map_key, lanes_text],
+                    format!("cannot read {map_key} `{lanes_text}`: write e.g. A-B (rows) or 1-3 (columns)"),
+                );
+                continue;
+            };
+            let (name, conc) = match c {
+                CompoundOptions::Name(n) => (n.clone(), None),
+                CompoundOptions::Detailed(d) => {
+                    let conc = self.series_conc(
+                        &["plates", &idx, map_key, lanes_text],
+                        d.top_nm,
+                        d.top.as_ref(),
+                        d.dilution,
+                        d.concentrations_nm.as_ref(),
+                        Some(layout.series.len()),
+                    );
+                    (d.compound.clone(), conc)
+                }
+            };
+            if name.trim().is_empty() {
+                self.problem(&["plates", &idx, map_key, lanes_text], "empty compound name".into());
+                continue;
+            }
+            if conc.is_none() && layout.series.conc.is_none() {
+                self.problem(
+                    &["plates", &idx, map_key, lanes_text],
+                    format!(
+                        "compound `{name}` has no concentrations: give the layout's series a \
+                         top + dilution, or give the compound its own"
+                    ),
+                );
+            }
+            compounds.push(CompoundBlock { name, lanes, conc });
+        }
+        // Two compounds on one lane would give one well two roles.
+        for (a, ca) in compounds.iter().enumerate() {
+            for cb in &compounds[a + 1..] {
+                if ca.lanes.0 <= cb.lanes.1 && cb.lanes.0 <= ca.lanes.1 {
+                    self.problem(
+                        &["plates", &idx, map_key],
+                        format!("`{}` and `{}` overlap on the same {map_key}", ca.name, cb.name),
+                    );
+                }
+            }
+        }
+        Some(PlateSpec {
+            entry: i,
+            numbers,
+            file,
+            target: p.target.clone(),
+            layout: p.layout.clone(),
+            compounds,
+            rotated: p.rotated.unwrap_or(false),
+        })
+    }
+
+    fn fit(&mut self, o: &Options) -> FitSettings {
+        let f = o.fit.clone().unwrap_or_default();
+        let model = match f.model.as_deref() {
+            None | Some("four_parameter") => ModelKind::FourParameter,
+            Some("one_site") => ModelKind::OneSite,
+            Some(other) => {
+                self.problem(
+                    &["fit", "model"],
+                    format!("unknown model `{other}`: use four_parameter or one_site"),
+                );
+                ModelKind::FourParameter
+            }
+        };
+        let fix = f.fix.unwrap_or_default();
+        let mut fixed = [fix.top, fix.bottom, fix.hill_slope, None];
+        if model == ModelKind::OneSite {
+            if fix.hill_slope.is_some_and(|h| h != -1.0) {
+                self.problem(
+                    &["fit", "fix", "hill_slope"],
+                    "model one_site fixes the Hill slope at -1".into(),
+                );
+            }
+            fixed[2] = Some(-1.0);
+        }
+        for (k, v) in ["top", "bottom", "hill_slope"].iter().zip(fixed) {
+            if v.is_some_and(|v| !v.is_finite()) {
+                self.problem(&["fit", "fix", k], "fixed values must be finite numbers".into());
+            }
+        }
+        FitSettings { model, fixed }
+    }
+
+    fn exclusion(&mut self, i: usize, e: &ExcludeOptions) -> Option<Exclusion> {
+        let idx = i.to_string();
+        let plates = self.selector(&["exclude", &idx, "plate"], &e.plate);
+        let wells = self.wellset(&["exclude", &idx, "wells"], Some(&e.wells))?;
+        if e.reason.trim().is_empty() {
+            self.problem(&["exclude", &idx, "reason"], "say why the wells are excluded".into());
+        }
+        Some(Exclusion { entry: i, plates, wells, reason: e.reason.clone() })
+    }
+}
+
+/// `["plates", "2", "target"]` -> `plates[2].target`.
+fn key_string(key: &[&str]) -> String {
+    let mut s = String::new();
+    for k in key {
+        if k.parse::<usize>().is_ok() {
+            s.push_str(&format!("[{k}]"));
+        } else {
+            if !s.is_empty() {
+                s.push('.');
+            }
+            s.push_str(k);
+        }
+    }
+    s
+}
+
+/// Finds the 1-based line of a key path in YAML text (best effort: block and flow style).
+///
+/// Walks the path: a map key is the next `key:` after the current position at a deeper
+/// indentation or inside the same flow mapping; a list index is the n-th `- ` item.
+fn locate(text: &str, key: &[&str]) -> Option<usize> {
+    let lines: Vec<&str> = text.lines().collect();
+    let mut line = 0usize;
+    let mut found_any = false;
+    let mut parent_indent: Option<usize> = None;
+    for seg in key {
+        if let Ok(n) = seg.parse::<usize>() {
+            // n-th list item after `line`, at the first item indentation found.
+            let mut count = 0;
+            let mut item_indent = None;
+            let mut hit = None;
+            for (i, l) in lines.iter().enumerate().skip(line + usize::from(found_any)) {
+                let t = l.trim_start();
+                let ind = l.len() - t.len();
+                if t.is_empty() || t.starts_with('#') {
+                    continue;
+                }
+                if parent_indent.is_some_and(|p| ind <= p) && !t.starts_with("- ") {
+                    break;
+                }
+                if t.starts_with("- ") || t == "-" {
+                    let ii = *item_indent.get_or_insert(ind);
+                    if ind == ii {
+                        if count == n {
+                            hit = Some((i, ind));
+                            break;
+                        }
+                        count += 1;
+                    }
+                }
+            }
+            let Some((i, ind)) = hit else { break };
+            line = i;
+            parent_indent = Some(ind);
+            found_any = true;
+        } else {
+            let mut hit = None;
+            for (i, l) in lines.iter().enumerate().skip(line) {
+                let t = l.trim_start();
+                let ind = l.len() - t.len();
+                if found_any && i > line && parent_indent.is_some_and(|p| ind <= p) && !t.is_empty()
+                {
+                    break;
+                }
+                if contains_key(l, seg) {
+                    hit = Some((i, ind));
+                    break;
+                }
+            }
+            match hit {
+                Some((i, ind)) => {
+                    line = i;
+                    parent_indent = Some(ind);
+                    found_any = true;
+                }
+                None => break,
+            }
+        }
+    }
+    found_any.then_some(line + 1)
+}
+
+/// True when `line` has `key:` as a mapping key (block or flow style, optionally quoted).
+fn contains_key(line: &str, key: &str) -> bool {
+    let code = line.split(" #").next().unwrap_or(line);
+    for pat in [format!("{key}:"), format!("\"{key}\":"), format!("'{key}':")] {
+        let mut from = 0;
+        while let Some(pos) = code[from..].find(&pat) {
+            let at = from + pos;
+            let before = code[..at].chars().next_back();
+            if before.is_none_or(|c| c.is_whitespace() || c == '{' || c == ',' || c == '-') {
+                return true;
+            }
+            from = at + 1;
+        }
+    }
+    false
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const GOOD: &str = r#"experiment: test
+inputs: [data/*.txt]
+targets:
+  5-HT2A: {radioligand: "[3H]ketanserin", radioligand_nM: 1.0, kd_nM: 0.4}
+  H1:
+    radioligand: "[3H]pyrilamine"
+    radioligand_conc: 1.5 nM
+    kd: 1.2 nM
+layouts:
+  standard96:
+    total: column 1
+    nsb: column 12
+    series: {columns: 2-11, top: 10 µM, dilution: 3.162}
+plates:
+  - {plate: 1, target: 5-HT2A, layout: standard96, rows: {A-B: mianserin, C-D: ketanserin}}
+  - plate: 2-3
+    target: H1
+    layout: standard96
+    rows: {A-C: mianserin}
+"#;
+
+    fn resolve_text(text: &str) -> Result<Settings, ConfigError> {
+        let o: Options = serde_yaml::from_str(text).map_err(|e| {
+            ConfigError::single(
+                Path::new("t.yaml"),
+                "",
+                e.location().map(|l| l.line()),
+                yaml_message(&e),
+            )
+        })?;
+        resolve(Path::new("/nonexistent/t.yaml"), text.to_string(), o)
+    }
+
+    #[test]
+    fn resolves_units_and_ranges() {
+        let err = resolve_text(GOOD).unwrap_err();
+        // Only the glob fails (no data next to this test config).
+        assert_eq!(err.problems.len(), 1, "{err}");
+        assert_eq!(err.problems[0].key, "inputs[0]");
+        assert_eq!(err.problems[0].line, Some(2));
+    }
+
+    #[test]
+    fn unknown_key_names_line() {
+        let bad = GOOD.replace("kd_nM: 0.4", "kd_nm: 0.4");
+        let err = resolve_text(&bad).unwrap_err();
+        let msg = err.to_string();
+        assert!(msg.contains("unknown field `kd_nm`"), "{msg}");
+        assert_eq!(err.problems[0].line, Some(4), "{msg}");
+    }
+
+    #[test]
+    fn semantic_errors_all_listed_with_lines() {
+        let bad =
+            GOOD.replace("target: H1", "target: H2").replace("dilution: 3.162", "dilution: 0.5");
+        let err = resolve_text(&bad).unwrap_err();
+        let keys: Vec<(&str, Option<usize>)> =
+            err.problems.iter().map(|p| (p.key.as_str(), p.line)).collect();
+        assert!(keys.contains(&("plates[1].target", Some(17))), "{keys:?}");
+        assert!(keys.contains(&("layouts.standard96.series.dilution", Some(13))), "{keys:?}");
+    }
+
+    #[test]
+    fn dilution_series_values() {
+        let c = ConcSpec::Dilution { top_nm: 10_000.0, factor: 10.0 };
+        assert_eq!(c.values_high_to_low(3), vec![10_000.0, 1000.0, 100.0]);
+    }
+
+    #[test]
+    fn locate_finds_nested_keys() {
+        assert_eq!(locate(GOOD, &["layouts", "standard96", "nsb"]), Some(12));
+        assert_eq!(locate(GOOD, &["targets", "H1", "kd"]), Some(8));
+        assert_eq!(locate(GOOD, &["plates", "1", "layout"]), Some(18));
+        assert_eq!(locate(GOOD, &["plates", "0", "rows"]), Some(15));
+    }
+}

@@ -1,0 +1,225 @@
+//! Derive: from fitted IC50 to Ki (Cheng-Prusoff), pIC50/pKi, censoring and the per-curve
+//! flags that tell a pharmacologist whether to trust a number.
+//!
+//! Produces the output record [`CurveRow`]; the fit itself is not changed here.
+
+use crate::config::settings::{ModelKind, Target};
+use crate::fit::{CurveFit, log10_molar};
+use crate::report::{CurvePoint, CurveRow, FitNumbers};
+
+/// Cheng-Prusoff: `Ki = IC50 / (1 + [L] / Kd)` (Cheng & Prusoff 1973, Biochem Pharmacol
+/// 22:3099). All three concentrations in the same unit (here nM). Valid for a competitive,
+/// reversible interaction at equilibrium with free [L] close to added [L] (< 10% bound).
+///
+/// ```
+/// // IC50 10 nM, [L] 1 nM at Kd 1 nM: Ki = 10 / 2 = 5 nM.
+/// assert_eq!(radbind::derive::cheng_prusoff(10.0, 1.0, 1.0), 5.0);
+/// ```
+#[must_use]
+pub fn cheng_prusoff(ic50: f64, radioligand: f64, kd: f64) -> f64 {
+    ic50 / (1.0 + radioligand / kd)
+}
+
+/// `p` value of a concentration in nM: `-log10(c in M) = 9 - log10(c nM)`.
+#[must_use]
+pub fn p_value(conc_nm: f64) -> f64 {
+    9.0 - conc_nm.log10()
+}
+
+/// Limits of the quality flags (DOMAIN.md §2; Prism and the NIH Assay Guidance Manual).
+mod limits {
+    /// Hill slopes outside [-2, -0.5] (by magnitude) are flagged.
+    pub const HILL_MIN: f64 = 0.5;
+    pub const HILL_MAX: f64 = 2.0;
+    /// SE of log IC50 above this is flagged.
+    pub const SE_LOG_IC50: f64 = 0.5;
+    /// Fitted plateaus further than this (in % specific binding) from the controls
+    /// (Top vs 100 %, Bottom vs 0 %) are flagged.
+    pub const PLATEAU_OFF: f64 = 20.0;
+    /// Fewer distinct concentrations than this is flagged.
+    pub const MIN_CONCENTRATIONS: usize = 5;
+    /// Parameter dependency above this makes a fit "ambiguous" (Prism).
+    pub const DEPENDENCY: f64 = 0.9999;
+}
+
+/// Builds the output row of one curve: Ki and its CI, censoring, flags, status.
+#[must_use]
+pub fn derive(cf: &CurveFit, target: &Target, model: ModelKind, experiment: &str) -> CurveRow {
+    let c = &cf.curve;
+    let (lo_nm, hi_nm) = c.tested_range_nm();
+    let points: Vec<CurvePoint> = c
+        .points
+        .iter()
+        .map(|p| CurvePoint {
+            plate: p.plate.clone(),
+            well: p.well.clone(),
+            conc_nm: p.conc_nm,
+            y: p.y,
+            excluded: p.excluded.clone(),
+        })
+        .collect();
+    let (x, y) = c.fit_data();
+    let mut flags: Vec<String> = Vec::new();
+    let n_conc = {
+        let mut d = x.clone();
+        d.sort_by(f64::total_cmp);
+        d.dedup();
+        d.len()
+    };
+    if n_conc < limits::MIN_CONCENTRATIONS {
+        flags.push("few_concentrations".into());
+    }
+    if max_replicates(&x) < 2 {
+        flags.push("few_replicates".into());
+    }
+    let mut row = CurveRow {
+        experiment: experiment.to_string(),
+        target: c.target.clone(),
+        compound: c.compound.clone(),
+        plates: c.plates.clone(),
+        radioligand: target.radioligand.clone(),
+        radioligand_nm: target.radioligand_nm,
+        kd_nm: target.kd_nm,
+        model: model.name().to_string(),
+        n_points: x.len(),
+        fit: None,
+        status: String::new(),
+        flags: Vec::new(),
+        tested_range_nm: (lo_nm, hi_nm),
+        points,
+    };
+    let Some(fit) = &cf.fit else {
+        flags.extend(c.plate_flags.iter().cloned());
+        row.flags = flags;
+        row.status = format!("failed: {}", cf.failure.as_deref().unwrap_or("no fit"));
+        return row;
+    };
+    let [top, bottom, hill, log_ic50] = fit.params;
+    let se = fit.se[3];
+    // Response means per concentration: does the curve cross 50 % specific binding?
+    let means = concentration_means(&x, &y);
+    let min_mean = means.iter().map(|m| m.1).fold(f64::INFINITY, f64::min);
+    let max_mean = means.iter().map(|m| m.1).fold(f64::NEG_INFINITY, f64::max);
+    let (log_lo, log_hi) = (log10_molar(lo_nm), log10_molar(hi_nm));
+    let censor = if log_ic50 > log_hi || min_mean > 50.0 {
+        ">"
+    } else if log_ic50 < log_lo || max_mean < 50.0 {
+        "<"
+    } else {
+        ""
+    };
+    if censor == ">" {
+        flags.push("ic50_above_range".into());
+    }
+    if censor == "<" {
+        flags.push("ic50_below_range".into());
+    }
+    if min_mean > 50.0 || max_mean < 50.0 {
+        flags.push("no_50pct_span".into());
+    }
+    if model == ModelKind::FourParameter
+        && !(limits::HILL_MIN..=limits::HILL_MAX).contains(&hill.abs())
+    {
+        flags.push("hill_outside_0.5_2".into());
+    }
+    if !(se <= limits::SE_LOG_IC50) {
+        flags.push("se_log_ic50_gt_0.5".into());
+    }
+    if (top - 100.0).abs() > limits::PLATEAU_OFF {
+        flags.push("top_off_control".into());
+    }
+    if bottom.abs() > limits::PLATEAU_OFF {
+        flags.push("bottom_off_control".into());
+    }
+    let ambiguous = fit.dependency.iter().any(|d| *d > limits::DEPENDENCY)
+        || !(fit.log_ic50_ci.0.is_finite() && fit.log_ic50_ci.1.is_finite());
+    if ambiguous {
+        flags.push("ambiguous".into());
+    }
+    let converged = fit.termination.converged();
+    if !converged {
+        flags.push("not_converged".into());
+    }
+    flags.extend(c.plate_flags.iter().cloned());
+
+    let factor = 1.0 + target.radioligand_nm / target.kd_nm;
+    let nm = |log_m: f64| 10f64.powf(log_m + 9.0);
+    let (ic50_nm, ic50_ci_nm) = match censor {
+        // A censored IC50 is reported as the bound it lies beyond, never extrapolated.
+        ">" => (hi_nm, (f64::NAN, f64::NAN)),
+        "<" => (lo_nm, (f64::NAN, f64::NAN)),
+        _ => (nm(log_ic50), (nm(fit.log_ic50_ci.0), nm(fit.log_ic50_ci.1))),
+    };
+    let ki_nm = ic50_nm / factor;
+    row.fit = Some(FitNumbers {
+        top,
+        bottom,
+        hill_slope: hill,
+        log_ic50,
+        log_ic50_se: se,
+        ic50_nm,
+        ic50_ci_nm,
+        ki_nm,
+        ki_ci_nm: (ic50_ci_nm.0 / factor, ic50_ci_nm.1 / factor),
+        pki: p_value(ki_nm),
+        pic50: p_value(ic50_nm),
+        r_squared: fit.r_squared,
+        sy_x: fit.sy_x,
+        censor,
+    });
+    row.status = if !converged {
+        format!("not_converged: {}", fit.termination.reason())
+    } else if flags.is_empty() {
+        "ok".into()
+    } else {
+        "flagged".into()
+    };
+    row.flags = flags;
+    row
+}
+
+/// Mean response per distinct concentration, sorted by concentration.
+fn concentration_means(x: &[f64], y: &[f64]) -> Vec<(f64, f64)> {
+    let mut pairs: Vec<(f64, f64)> = x.iter().copied().zip(y.iter().copied()).collect();
+    pairs.sort_by(|a, b| a.0.total_cmp(&b.0));
+    let mut out: Vec<(f64, f64, usize)> = Vec::new();
+    for (xi, yi) in pairs {
+        match out.last_mut() {
+            Some(last) if last.0 == xi => {
+                last.1 += yi;
+                last.2 += 1;
+            }
+            _ => out.push((xi, yi, 1)),
+        }
+    }
+    out.into_iter().map(|(x, s, n)| (x, s / n as f64)).collect()
+}
+
+/// Largest number of points at one concentration.
+fn max_replicates(x: &[f64]) -> usize {
+    let mut d = x.to_vec();
+    d.sort_by(f64::total_cmp);
+    d.chunk_by(|a, b| a == b).map(<[f64]>::len).max().unwrap_or(0)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn cheng_prusoff_worked_example() {
+        // DOMAIN.md §3: pIC50 8.6 -> IC50 2.512 nM; with [L] = Kd, Ki = IC50 / 2.
+        let ic50 = 10f64.powf(9.0 - 8.6);
+        assert!((ic50 - 2.511_886).abs() < 1e-6);
+        assert!((cheng_prusoff(ic50, 0.4, 0.4) - ic50 / 2.0).abs() < 1e-12);
+        assert!((p_value(cheng_prusoff(ic50, 0.4, 0.4)) - (8.6 + 2f64.log10())).abs() < 1e-12);
+    }
+
+    #[test]
+    fn means_and_replicates() {
+        let x = [-9.0, -9.0, -8.0, -8.0, -7.0];
+        let y = [90.0, 110.0, 40.0, 60.0, 5.0];
+        assert_eq!(concentration_means(&x, &y), vec![(-9.0, 100.0), (-8.0, 50.0), (-7.0, 5.0)]);
+        assert_eq!(max_replicates(&x), 2);
+    }
+}

@@ -1,0 +1,205 @@
+//! Normalise: per plate, the control statistics, plate QC and each well's specific binding.
+//!
+//! - Specific binding `SB = CPM - mean(NSB)` (CPM).
+//! - Percent specific binding `%SB = 100 (CPM - mean(NSB)) / (mean(Total) - mean(NSB))`.
+//! - Z' = 1 - 3 (SD_total + SD_NSB) / |mean_total - mean_NSB| (Zhang, Chung & Oldenburg 1999,
+//!   J Biomol Screen 4:67); S/B = mean_total / mean_NSB; CV% = 100 SD / mean; SD with n-1.
+//!
+//! A plate below the Z' threshold is flagged and still used. A plate without usable total or
+//! NSB wells, or whose total does not exceed its NSB, cannot be normalised: its wells get no
+//! %SB and its curves fail with that reason.
+
+use crate::layout::{Plate, Role};
+
+/// Control statistics and QC of one plate.
+#[derive(Debug, Clone, PartialEq)]
+pub struct PlateQc {
+    /// Total-binding wells used.
+    pub n_total: usize,
+    /// Mean total binding, CPM.
+    pub total_mean: f64,
+    /// SD of total binding, CPM.
+    pub total_sd: f64,
+    /// Number of NSB wells used.
+    pub n_nsb: usize,
+    /// Mean NSB, CPM.
+    pub nsb_mean: f64,
+    /// SD of NSB, CPM.
+    pub nsb_sd: f64,
+    /// Z' factor.
+    pub z_prime: f64,
+    /// QC flags.
+    pub flags: Vec<String>,
+}
+
+impl PlateQc {
+    /// CV% of total binding.
+    #[must_use]
+    pub fn total_cv_pct(&self) -> f64 {
+        100.0 * self.total_sd / self.total_mean
+    }
+    /// CV% of NSB.
+    #[must_use]
+    pub fn nsb_cv_pct(&self) -> f64 {
+        100.0 * self.nsb_sd / self.nsb_mean
+    }
+    /// Signal to background, mean total / mean NSB.
+    #[must_use]
+    pub fn signal_to_background(&self) -> f64 {
+        self.total_mean / self.nsb_mean
+    }
+    /// NSB as % of total binding.
+    #[must_use]
+    pub fn nsb_pct_of_total(&self) -> f64 {
+        100.0 * self.nsb_mean / self.total_mean
+    }
+    /// True when %SB can be computed (usable controls with a positive window).
+    #[must_use]
+    pub fn normalisable(&self) -> bool {
+        self.n_total > 0 && self.n_nsb > 0 && self.total_mean > self.nsb_mean
+    }
+}
+
+/// A plate with its QC and per-well specific binding (same order as `plate.wells`).
+#[derive(Debug, Clone)]
+pub struct NormalisedPlate {
+    /// The laid-out plate.
+    pub plate: Plate,
+    /// Its QC.
+    pub qc: PlateQc,
+    /// CPM - mean NSB per well.
+    pub specific: Vec<Option<f64>>,
+    /// % specific binding per well.
+    pub pct_specific: Vec<Option<f64>>,
+}
+
+/// Mean and sample SD (n - 1); SD is 0 for one value, NaN for none.
+#[must_use]
+pub fn mean_sd(v: &[f64]) -> (f64, f64) {
+    let n = v.len() as f64;
+    if v.is_empty() {
+        return (f64::NAN, f64::NAN);
+    }
+    let mean = v.iter().sum::<f64>() / n;
+    if v.len() < 2 {
+        return (mean, 0.0);
+    }
+    let ss = v.iter().map(|x| (x - mean).powi(2)).sum::<f64>();
+    (mean, (ss / (n - 1.0)).sqrt())
+}
+
+/// Normalises one plate.
+#[must_use]
+pub fn normalise(plate: Plate, min_z_prime: f64) -> NormalisedPlate {
+    let controls = |role: Role| -> Vec<f64> {
+        plate
+            .wells
+            .iter()
+            .filter(|w| w.role == role && w.excluded.is_none())
+            .filter_map(|w| w.cpm)
+            .collect()
+    };
+    let total = controls(Role::Total);
+    let nsb = controls(Role::Nsb);
+    let (total_mean, total_sd) = mean_sd(&total);
+    let (nsb_mean, nsb_sd) = mean_sd(&nsb);
+    let z_prime = 1.0 - 3.0 * (total_sd + nsb_sd) / (total_mean - nsb_mean).abs();
+    let mut flags = Vec::new();
+    if total.is_empty() {
+        flags.push("no_total_wells".to_string());
+    }
+    if nsb.is_empty() {
+        flags.push("no_nsb_wells".to_string());
+    }
+    if !total.is_empty() && !nsb.is_empty() && total_mean <= nsb_mean {
+        flags.push("total_not_above_nsb".to_string());
+    }
+    if z_prime.is_finite() && z_prime < min_z_prime {
+        flags.push(format!("z_prime_below_{min_z_prime}"));
+    }
+    let qc = PlateQc {
+        n_total: total.len(),
+        total_mean,
+        total_sd,
+        n_nsb: nsb.len(),
+        nsb_mean,
+        nsb_sd,
+        z_prime,
+        flags,
+    };
+    let ok = qc.normalisable();
+    let window = total_mean - nsb_mean;
+    let specific = plate.wells.iter().map(|w| w.cpm.filter(|_| ok).map(|c| c - nsb_mean)).collect();
+    let pct_specific = plate
+        .wells
+        .iter()
+        .map(|w| w.cpm.filter(|_| ok).map(|c| 100.0 * (c - nsb_mean) / window))
+        .collect();
+    NormalisedPlate { plate, qc, specific, pct_specific }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::ingest::PlateMeta;
+    use crate::layout::Well;
+    use crate::types::{Geometry, WellPos};
+
+    fn plate(total: &[f64], nsb: &[f64], sample: f64) -> Plate {
+        let mut wells = Vec::new();
+        let mut col = 0;
+        for (vals, role) in [(total, Role::Total), (nsb, Role::Nsb), (&[sample][..], Role::Sample)]
+        {
+            for &v in vals {
+                wells.push(Well {
+                    pos: WellPos { row: 0, col },
+                    role,
+                    compound: None,
+                    conc_nm: None,
+                    cpm: Some(v),
+                    excluded: None,
+                });
+                col += 1;
+            }
+        }
+        Plate {
+            id: "P1".into(),
+            number: 1,
+            source: "x".into(),
+            index_in_file: 1,
+            geometry: Geometry::W96,
+            target: "T".into(),
+            layout: "L".into(),
+            rotated: false,
+            wells,
+            meta: PlateMeta::default(),
+        }
+    }
+
+    #[test]
+    fn percent_specific_and_z_prime_by_hand() {
+        // total 1000 ± 10 (SD of 990, 1010), nsb 100 ± 10 (90, 110):
+        // Z' = 1 - 3 (14.142 + 14.142) / 900 = 0.905719.
+        let n = normalise(plate(&[990.0, 1010.0], &[90.0, 110.0], 550.0), 0.5);
+        assert!((n.qc.z_prime - (1.0 - 3.0 * 2.0 * 200f64.sqrt() / 900.0)).abs() < 1e-12);
+        assert!((n.pct_specific[4].unwrap() - 50.0).abs() < 1e-12);
+        assert!((n.specific[4].unwrap() - 450.0).abs() < 1e-12);
+        assert!((n.qc.signal_to_background() - 10.0).abs() < 1e-12);
+        assert!(n.qc.flags.is_empty());
+    }
+
+    #[test]
+    fn poor_plate_is_flagged_not_dropped() {
+        let n = normalise(plate(&[600.0, 1400.0], &[50.0, 150.0], 500.0), 0.5);
+        assert!(n.qc.z_prime < 0.5);
+        assert_eq!(n.qc.flags, ["z_prime_below_0.5"]);
+        assert!(n.pct_specific[4].is_some());
+    }
+
+    #[test]
+    fn inverted_controls_cannot_be_normalised() {
+        let n = normalise(plate(&[100.0, 110.0], &[900.0, 1000.0], 500.0), 0.5);
+        assert!(n.qc.flags.contains(&"total_not_above_nsb".to_string()));
+        assert!(n.pct_specific.iter().all(Option::is_none));
+    }
+}

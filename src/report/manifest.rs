@@ -1,0 +1,36 @@
+//! The run manifest, `run.json`: what made this run and from what, so a reader can verify the
+//! inputs by hash and rerun it.
+
+use serde_json::json;
+
+use super::RunResults;
+
+/// The manifest as pretty JSON. `resolved` is the resolved configuration (already JSON).
+#[must_use]
+pub fn manifest_json(r: &RunResults, resolved: &serde_json::Value, threads: usize) -> String {
+    let inputs: Vec<_> = r
+        .inputs
+        .iter()
+        .map(|i| json!({"path": i.path, "sha256": i.sha256, "bytes": i.bytes}))
+        .collect();
+    let v = json!({
+        "radbind_version": r.version,
+        "experiment": r.experiment,
+        "started": r.started,
+        "finished": r.finished,
+        "threads": threads,
+        "inputs": inputs,
+        "config": resolved,
+        "config_text": r.config_yaml,
+        "counts": {
+            "plates": r.plates.len(),
+            "curves": r.curves.len(),
+            "curves_ok": r.curves.iter().filter(|c| c.status == "ok").count(),
+            "curves_flagged": r.curves.iter().filter(|c| c.status == "flagged").count(),
+            "curves_failed": r.curves.iter().filter(|c| c.status.starts_with("failed") || c.status.starts_with("not_converged")).count(),
+        },
+    });
+    let mut s = serde_json::to_string_pretty(&v).expect("a JSON value always serialises");
+    s.push('\n');
+    s
+}

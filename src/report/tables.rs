@@ -1,0 +1,184 @@
+//! Tables: `fits`, `wells` and `plates` as CSV and Parquet through polars.
+//!
+//! All polars calls of the project are in this file (its API changes between releases).
+//! Numbers that are undefined (NaN, no fit) are written as nulls (empty CSV cells).
+//! Text cells of the CSV files that a spreadsheet would run as a formula (starting with
+//! `=`, `+`, `-`, `@`, tab or carriage return) get a leading `'`; Parquet keeps the raw text.
+
+use std::fs::File;
+use std::path::Path;
+
+use anyhow::{Context, Result, anyhow};
+use polars::prelude::*;
+
+use super::{CurveRow, PlateRow, RunResults, WellRow};
+
+/// A column under construction: a name and its cells.
+enum Col {
+    Str(&'static str, Vec<Option<String>>),
+    F64(&'static str, Vec<Option<f64>>),
+    U64(&'static str, Vec<Option<u64>>),
+    Bool(&'static str, Vec<bool>),
+}
+
+fn num(v: f64) -> Option<f64> {
+    v.is_finite().then_some(v)
+}
+
+/// Writes `<stem>.csv` and `<stem>.parquet` for one table.
+fn write_table(dir: &Path, stem: &str, height: usize, cols: Vec<Col>) -> Result<()> {
+    let build = |csv_safe: bool| -> Result<DataFrame> {
+        let columns = cols
+            .iter()
+            .map(|c| match c {
+                Col::Str(n, v) => {
+                    let v: Vec<Option<String>> = if csv_safe {
+                        v.iter().map(|s| s.as_deref().map(csv_cell)).collect()
+                    } else {
+                        v.clone()
+                    };
+                    Column::new((*n).into(), v)
+                }
+                Col::F64(n, v) => Column::new((*n).into(), v.clone()),
+                Col::U64(n, v) => Column::new((*n).into(), v.clone()),
+                Col::Bool(n, v) => Column::new((*n).into(), v.clone()),
+            })
+            .collect();
+        DataFrame::new(height, columns).map_err(|e| anyhow!("building table {stem}: {e}"))
+    };
+    let csv_path = dir.join(format!("{stem}.csv"));
+    let mut df = build(true)?;
+    let mut f =
+        File::create(&csv_path).with_context(|| format!("creating {}", csv_path.display()))?;
+    CsvWriter::new(&mut f)
+        .include_header(true)
+        .finish(&mut df)
+        .map_err(|e| anyhow!("writing {}: {e}", csv_path.display()))?;
+    let pq_path = dir.join(format!("{stem}.parquet"));
+    let mut df = build(false)?;
+    let f = File::create(&pq_path).with_context(|| format!("creating {}", pq_path.display()))?;
+    ParquetWriter::new(f)
+        .finish(&mut df)
+        .map_err(|e| anyhow!("writing {}: {e}", pq_path.display()))?;
+    Ok(())
+}
+
+/// Neutralises a text cell that a spreadsheet would evaluate as a formula.
+#[must_use]
+pub fn csv_cell(s: &str) -> String {
+    if s.starts_with(['=', '+', '-', '@', '\t', '\r']) { format!("'{s}") } else { s.to_string() }
+}
+
+/// Writes `fits.csv`/`fits.parquet`, `wells.csv`/`wells.parquet`, `plates.csv`/`plates.parquet`.
+///
+/// # Errors
+/// When a file cannot be written.
+pub fn write_all(results: &RunResults, dir: &Path) -> Result<()> {
+    write_table(dir, "fits", results.curves.len(), fit_columns(&results.curves))?;
+    write_table(dir, "wells", results.wells.len(), well_columns(&results.wells))?;
+    write_table(dir, "plates", results.plates.len(), plate_columns(&results.plates))?;
+    Ok(())
+}
+
+fn fit_columns(c: &[CurveRow]) -> Vec<Col> {
+    let s = |f: &dyn Fn(&CurveRow) -> String| c.iter().map(|r| Some(f(r))).collect();
+    let fit = |f: &dyn Fn(&super::FitNumbers) -> f64| {
+        c.iter().map(|r| r.fit.as_ref().and_then(|x| num(f(x)))).collect()
+    };
+    // A censored IC50 has no log IC50 estimate worth reporting: the value lies beyond the
+    // tested range, so these columns stay empty and ic50_nM holds the bound.
+    let uncensored = |f: &dyn Fn(&super::FitNumbers) -> f64| {
+        c.iter()
+            .map(|r| r.fit.as_ref().filter(|x| x.censor.is_empty()).and_then(|x| num(f(x))))
+            .collect()
+    };
+    vec![
+        Col::Str("experiment", s(&|r| r.experiment.clone())),
+        Col::Str("target", s(&|r| r.target.clone())),
+        Col::Str("compound", s(&|r| r.compound.clone())),
+        Col::Str("plates", s(&|r| r.plates.join(";"))),
+        Col::Str("radioligand", s(&|r| r.radioligand.clone())),
+        Col::F64("radioligand_nM", c.iter().map(|r| num(r.radioligand_nm)).collect()),
+        Col::F64("kd_nM", c.iter().map(|r| num(r.kd_nm)).collect()),
+        Col::Str("model", s(&|r| r.model.clone())),
+        Col::U64("n_points", c.iter().map(|r| Some(r.n_points as u64)).collect()),
+        Col::F64("top", fit(&|f| f.top)),
+        Col::F64("bottom", fit(&|f| f.bottom)),
+        Col::F64("hill_slope", fit(&|f| f.hill_slope)),
+        Col::F64("log_ic50", uncensored(&|f| f.log_ic50)),
+        Col::F64("log_ic50_se", uncensored(&|f| f.log_ic50_se)),
+        Col::Str(
+            "ic50_qualifier",
+            c.iter().map(|r| r.fit.as_ref().map(|f| f.censor.to_string())).collect(),
+        ),
+        Col::F64("ic50_nM", fit(&|f| f.ic50_nm)),
+        Col::F64("ic50_ci_low_nM", fit(&|f| f.ic50_ci_nm.0)),
+        Col::F64("ic50_ci_high_nM", fit(&|f| f.ic50_ci_nm.1)),
+        Col::F64("ki_nM", fit(&|f| f.ki_nm)),
+        Col::F64("ki_ci_low_nM", fit(&|f| f.ki_ci_nm.0)),
+        Col::F64("ki_ci_high_nM", fit(&|f| f.ki_ci_nm.1)),
+        Col::F64("pic50", fit(&|f| f.pic50)),
+        Col::F64("pki", fit(&|f| f.pki)),
+        Col::F64("r_squared", fit(&|f| f.r_squared)),
+        Col::F64("sy_x", fit(&|f| f.sy_x)),
+        Col::F64("tested_low_nM", c.iter().map(|r| num(r.tested_range_nm.0)).collect()),
+        Col::F64("tested_high_nM", c.iter().map(|r| num(r.tested_range_nm.1)).collect()),
+        Col::Str("status", s(&|r| r.status.clone())),
+        Col::Str("flags", s(&|r| r.flags.join(";"))),
+    ]
+}
+
+fn well_columns(w: &[WellRow]) -> Vec<Col> {
+    vec![
+        Col::Str("plate", w.iter().map(|r| Some(r.plate.clone())).collect()),
+        Col::Str("well", w.iter().map(|r| Some(r.well.clone())).collect()),
+        Col::Str("role", w.iter().map(|r| Some(r.role.to_string())).collect()),
+        Col::Str("compound", w.iter().map(|r| r.compound.clone()).collect()),
+        Col::F64("conc_nM", w.iter().map(|r| r.conc_nm.and_then(num)).collect()),
+        Col::F64("cpm", w.iter().map(|r| r.cpm.and_then(num)).collect()),
+        Col::F64("specific_cpm", w.iter().map(|r| r.specific.and_then(num)).collect()),
+        Col::F64("pct_specific", w.iter().map(|r| r.pct_specific.and_then(num)).collect()),
+        Col::Bool("excluded", w.iter().map(|r| r.excluded.is_some()).collect()),
+        Col::Str("excluded_reason", w.iter().map(|r| r.excluded.clone()).collect()),
+    ]
+}
+
+fn plate_columns(p: &[PlateRow]) -> Vec<Col> {
+    let f = |g: &dyn Fn(&PlateRow) -> f64| p.iter().map(|r| num(g(r))).collect();
+    let s = |g: &dyn Fn(&PlateRow) -> String| p.iter().map(|r| Some(g(r))).collect();
+    vec![
+        Col::Str("plate", s(&|r| r.plate.clone())),
+        Col::Str("source", s(&|r| r.source.clone())),
+        Col::U64("index_in_file", p.iter().map(|r| Some(r.index_in_file as u64)).collect()),
+        Col::Str("target", s(&|r| r.target.clone())),
+        Col::Str("layout", s(&|r| r.layout.clone())),
+        Col::Bool("rotated", p.iter().map(|r| r.rotated).collect()),
+        Col::U64("n_total", p.iter().map(|r| Some(r.n_total as u64)).collect()),
+        Col::F64("total_mean_cpm", f(&|r| r.total_mean)),
+        Col::F64("total_sd_cpm", f(&|r| r.total_sd)),
+        Col::F64("total_cv_pct", f(&|r| r.total_cv_pct)),
+        Col::U64("n_nsb", p.iter().map(|r| Some(r.n_nsb as u64)).collect()),
+        Col::F64("nsb_mean_cpm", f(&|r| r.nsb_mean)),
+        Col::F64("nsb_sd_cpm", f(&|r| r.nsb_sd)),
+        Col::F64("nsb_cv_pct", f(&|r| r.nsb_cv_pct)),
+        Col::F64("z_prime", f(&|r| r.z_prime)),
+        Col::F64("signal_to_background", f(&|r| r.signal_to_background)),
+        Col::F64("nsb_pct_of_total", f(&|r| r.nsb_pct_of_total)),
+        Col::Str("flags", s(&|r| r.flags.join(";"))),
+        Col::Str("instrument", s(&|r| r.instrument.clone())),
+    ]
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn formula_cells_are_neutralised() {
+        assert_eq!(csv_cell("=HYPERLINK(\"x\")"), "'=HYPERLINK(\"x\")");
+        assert_eq!(csv_cell("+1"), "'+1");
+        assert_eq!(csv_cell("@SUM(A1)"), "'@SUM(A1)");
+        assert_eq!(csv_cell("mianserin"), "mianserin");
+        assert_eq!(csv_cell("[3H]LSD"), "[3H]LSD");
+    }
+}

@@ -1,0 +1,176 @@
+//! `radbind validate` and the run summary: human-readable text about a config, its plates and
+//! what a run did. Fits nothing and writes no files.
+
+use std::collections::BTreeMap;
+use std::fmt::Write as _;
+use std::path::Path;
+
+use anyhow::Result;
+
+use crate::layout::{Plate, Role};
+use crate::types::{format_conc_nm, row_label};
+use crate::{RunSummary, config, layout, read_inputs};
+
+/// What `validate` found.
+#[derive(Debug)]
+pub struct ValidateReport {
+    /// The text to print.
+    pub text: String,
+    /// Number of problems (0 = the config and inputs are ready to run).
+    pub problems: usize,
+}
+
+/// Reads the config and inputs, lays out every plate and describes them.
+///
+/// # Errors
+/// A config that cannot be parsed or resolved (every problem listed in the error).
+pub fn validate(config_path: &Path) -> Result<ValidateReport> {
+    let settings = config::load(config_path)?;
+    let inputs = read_inputs(&settings);
+    let laid = layout::lay_out(&inputs.plates, &settings);
+    let mut t = String::new();
+    let _ = writeln!(t, "experiment: {}", settings.experiment);
+    let _ = writeln!(
+        t,
+        "inputs: {} file(s), {} plate(s) read",
+        settings.inputs.len(),
+        inputs.plates.len()
+    );
+    for plate in &laid.plates {
+        t.push('\n');
+        t.push_str(&plate_map(plate));
+    }
+    let mut curves: BTreeMap<(&str, &str), (Vec<&str>, usize)> = BTreeMap::new();
+    for p in &laid.plates {
+        for w in p.wells.iter().filter(|w| w.role == Role::Sample) {
+            let c = w.compound.as_deref().unwrap_or("?");
+            let e = curves.entry((p.target.as_str(), c)).or_default();
+            if e.0.last() != Some(&p.id.as_str()) {
+                e.0.push(&p.id);
+            }
+            e.1 += 1;
+        }
+    }
+    let _ = writeln!(t, "\ncurves to fit: {}", curves.len());
+    for ((target, compound), (plates, n)) in &curves {
+        let _ = writeln!(t, "  {target} / {compound}: {n} wells on {}", plates.join(", "));
+    }
+    if !laid.unassigned.is_empty() {
+        let _ = writeln!(t, "\nnot in the config (ignored):");
+        for u in &laid.unassigned {
+            let _ = writeln!(t, "  {u}");
+        }
+    }
+    let problems: Vec<&String> = inputs.problems.iter().chain(&laid.problems).collect();
+    if problems.is_empty() {
+        let _ = writeln!(t, "\nno problems found");
+    } else {
+        let _ = writeln!(t, "\n{} problem(s):", problems.len());
+        for p in &problems {
+            let _ = writeln!(t, "  {p}");
+        }
+    }
+    Ok(ValidateReport { text: t, problems: problems.len() })
+}
+
+/// A plate map: one cell per well, `T` total, `N` NSB, `B` blank, `V` vehicle, `.` unused,
+/// a compound letter with the concentration rank (1 = highest), `x` for excluded wells.
+#[must_use]
+pub fn plate_map(p: &Plate) -> String {
+    let mut t = String::new();
+    let _ = writeln!(
+        t,
+        "{}: {} plate {}, {}, target {}, layout {}{}",
+        p.id,
+        p.source.display(),
+        p.index_in_file,
+        p.geometry,
+        p.target,
+        p.layout,
+        if p.rotated { ", rotated 180°" } else { "" }
+    );
+    // Compound letters in order of appearance; concentration ranks per compound.
+    let mut letters: Vec<&str> = Vec::new();
+    let mut concs: BTreeMap<&str, Vec<f64>> = BTreeMap::new();
+    for w in &p.wells {
+        if let (Some(c), Some(x)) = (w.compound.as_deref(), w.conc_nm) {
+            if !letters.contains(&c) {
+                letters.push(c);
+            }
+            concs.entry(c).or_default().push(x);
+        }
+    }
+    for v in concs.values_mut() {
+        v.sort_by(|a, b| b.total_cmp(a));
+        v.dedup();
+    }
+    let cols = usize::from(p.geometry.cols);
+    let _ = write!(t, "     ");
+    for c in 1..=cols {
+        let _ = write!(t, "{c:>4}");
+    }
+    t.push('\n');
+    for (r, row) in p.wells.chunks(cols).enumerate() {
+        let _ = write!(t, "  {:<3}", row_label(u16::try_from(r).unwrap_or(0)));
+        for w in row {
+            let cell = match (w.role, w.compound.as_deref()) {
+                (Role::Total, _) => "T".to_string(),
+                (Role::Nsb, _) => "N".to_string(),
+                (Role::Blank, _) => "B".to_string(),
+                (Role::Vehicle, _) => "V".to_string(),
+                (Role::Sample, Some(c)) => {
+                    let li = letters.iter().position(|l| *l == c).unwrap_or(0);
+                    let letter = char::from(b'a' + u8::try_from(li % 26).unwrap_or(0));
+                    let rank =
+                        concs[c].iter().position(|x| Some(*x) == w.conc_nm).map_or(0, |k| k + 1);
+                    format!("{letter}{rank}")
+                }
+                _ => ".".to_string(),
+            };
+            let mark = if w.excluded.is_some() && w.role != Role::Unused { "x" } else { "" };
+            let _ = write!(t, "{:>4}", format!("{cell}{mark}"));
+        }
+        t.push('\n');
+    }
+    for (i, c) in letters.iter().enumerate() {
+        let v = &concs[c];
+        let letter = char::from(b'a' + u8::try_from(i % 26).unwrap_or(0));
+        let _ = writeln!(
+            t,
+            "  {letter} = {c}: {} concentrations, {} (1) to {}",
+            v.len(),
+            format_conc_nm(v[0]),
+            format_conc_nm(v[v.len() - 1])
+        );
+    }
+    let excluded: Vec<String> = p
+        .wells
+        .iter()
+        .filter(|w| w.role != Role::Unused)
+        .filter_map(|w| w.excluded.as_ref().map(|e| format!("{} ({e})", w.pos)))
+        .collect();
+    if !excluded.is_empty() {
+        let _ = writeln!(t, "  excluded: {}", excluded.join(", "));
+    }
+    t
+}
+
+/// The one-screen summary printed after a run.
+#[must_use]
+pub fn summary_text(s: &RunSummary) -> String {
+    let mut t = String::new();
+    let _ = writeln!(
+        t,
+        "radbind: {} plate(s), {} curve(s): {} ok, {} flagged, {} failed",
+        s.plates, s.curves, s.ok, s.flagged, s.failed
+    );
+    if !s.problems.is_empty() {
+        let _ = writeln!(t, "{} problem(s):", s.problems.len());
+        for p in &s.problems {
+            let _ = writeln!(t, "  {p}");
+        }
+    }
+    let _ = writeln!(t, "results: {}", s.run_dir.display());
+    let _ = writeln!(t, "report:  {}", s.out_root.join("latest").join("report.html").display());
+    t
+}
