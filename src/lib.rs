@@ -56,6 +56,8 @@ pub struct RunArgs {
     pub out: Option<PathBuf>,
     /// Worker threads for fitting and figures (default: all cores).
     pub threads: Option<usize>,
+    /// Show progress bars (only drawn when stderr is a terminal).
+    pub progress: bool,
 }
 
 /// What a run did, for the one-screen summary and the exit code.
@@ -149,7 +151,9 @@ pub fn run(args: &RunArgs) -> Result<RunSummary> {
     let plates: Vec<NormalisedPlate> =
         laid.plates.into_iter().map(|p| normalise::normalise(p, settings.min_z_prime)).collect();
     let curves = fit::build_curves(&plates);
-    let fits = pool.install(|| fit::fit_all(curves, &settings.fit));
+    let bar = progress_bar(args.progress, curves.len(), "fitting curves");
+    let fits = pool.install(|| fit::fit_all(curves, &settings.fit, &|| bar.inc(1)));
+    bar.finish_and_clear();
     let rows: Vec<_> = fits
         .iter()
         .map(|f| {
@@ -188,7 +192,10 @@ pub fn run(args: &RunArgs) -> Result<RunSummary> {
     let staging = output::Staging::begin(&out_root, &output::run_name(started))?;
     results.finished = humantime::format_rfc3339_seconds(SystemTime::now()).to_string();
     let manifest = report::manifest::manifest_json(&results, &resolved_config(&settings), threads);
-    let outcome = pool.install(|| report::write_report(&results, &manifest, staging.dir()))?;
+    let bar = progress_bar(args.progress, results.curves.len(), "writing figures");
+    let outcome =
+        pool.install(|| report::write_report(&results, &manifest, staging.dir(), &|| bar.inc(1)))?;
+    bar.finish_and_clear();
     for (curve, e) in &outcome.figure_failures {
         problems.push(format!("figure for {curve} failed: {e}"));
     }
@@ -204,6 +211,21 @@ pub fn run(args: &RunArgs) -> Result<RunSummary> {
         failed: count(&|s| s.starts_with("failed") || s.starts_with("not_converged")),
         problems,
     })
+}
+
+/// A progress bar on stderr; hidden when `show` is false or stderr is not a terminal.
+fn progress_bar(show: bool, len: usize, what: &'static str) -> indicatif::ProgressBar {
+    if !show {
+        return indicatif::ProgressBar::hidden();
+    }
+    let bar = indicatif::ProgressBar::new(len as u64);
+    if let Ok(style) =
+        indicatif::ProgressStyle::with_template("{msg:>16} [{bar:30}] {pos}/{len} {elapsed}")
+    {
+        bar.set_style(style.progress_chars("=> "));
+    }
+    bar.set_message(what);
+    bar
 }
 
 /// The resolved configuration as JSON: the options plus the expanded input list.

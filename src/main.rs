@@ -33,7 +33,8 @@ fn main() -> ExitCode {
 fn dispatch(command: Command) -> anyhow::Result<u8> {
     match command {
         Command::Run { config, out, threads, quiet } => {
-            let summary = radbind::run(&radbind::RunArgs { config, out, threads })?;
+            let summary =
+                radbind::run(&radbind::RunArgs { config, out, threads, progress: !quiet })?;
             if !quiet {
                 print!("{}", radbind::validate::summary_text(&summary));
             } else {

@@ -141,10 +141,22 @@ pub fn build_curves(plates: &[NormalisedPlate]) -> Vec<Curve> {
 }
 
 /// Fits every curve in parallel on the current rayon pool; output order = input order.
+/// `done` is called once per finished curve (for a progress bar).
 #[must_use]
-pub fn fit_all(curves: Vec<Curve>, settings: &FitSettings) -> Vec<CurveFit> {
+pub fn fit_all(
+    curves: Vec<Curve>,
+    settings: &FitSettings,
+    done: &(dyn Fn() + Sync),
+) -> Vec<CurveFit> {
     let opts = FourPlOptions { fixed: settings.fixed, ..FourPlOptions::default() };
-    curves.into_par_iter().map(|c| fit_one(c, &opts)).collect()
+    curves
+        .into_par_iter()
+        .map(|c| {
+            let f = fit_one(c, &opts);
+            done();
+            f
+        })
+        .collect()
 }
 
 /// Fewest points for a 4PL with `free` free parameters: one more than the parameters.

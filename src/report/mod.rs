@@ -34,6 +34,7 @@ pub fn write_report(
     results: &RunResults,
     manifest_json: &str,
     dir: &Path,
+    done: &(dyn Fn() + Sync),
 ) -> Result<ReportOutcome> {
     tables::write_all(results, dir)?;
     let plot_dir = dir.join("plots");
@@ -51,6 +52,7 @@ pub fn write_report(
                 .map_err(|e| format!("writing {stem}.svg: {e}"))?;
             plots::curve_png(c, &plot_dir.join(format!("{stem}.png")), 1.0)
                 .map_err(|e| e.to_string())?;
+            done();
             Ok((svg, format!("plots/{stem}.png")))
         })
         .collect();

@@ -1,0 +1,256 @@
+//! End to end: the `radbind` binary on the bundled example, checked against the simulator's
+//! truth, for determinism, and for the messages a user sees on bad input.
+
+use std::collections::HashMap;
+use std::path::{Path, PathBuf};
+
+use assert_cmd::Command;
+
+fn root() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+}
+
+fn radbind() -> Command {
+    let mut c = Command::cargo_bin("radbind").expect("binary builds");
+    c.current_dir(root());
+    c
+}
+
+/// A tiny CSV reader for our own tables (no quoted commas in the example's names).
+fn read_csv(path: &Path) -> Vec<HashMap<String, String>> {
+    let text = std::fs::read_to_string(path).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
+    let mut lines = text.lines();
+    let header: Vec<String> = lines.next().expect("header").split(',').map(String::from).collect();
+    lines.map(|l| header.iter().cloned().zip(l.split(',').map(String::from)).collect()).collect()
+}
+
+fn run_example(out: &Path, threads: usize) -> PathBuf {
+    let assert = radbind()
+        .args([
+            "run",
+            "configs/example.yaml",
+            "--quiet",
+            "--threads",
+            &threads.to_string(),
+            "--out",
+        ])
+        .arg(out)
+        .assert();
+    let output = assert.get_output();
+    assert_eq!(
+        output.status.code(),
+        Some(0),
+        "stderr: {}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    out.join("latest")
+}
+
+#[test]
+fn example_run_recovers_true_ki_and_writes_every_output() {
+    let tmp = tempfile::tempdir().unwrap();
+    let run = run_example(tmp.path(), 2);
+
+    for f in [
+        "fits.csv",
+        "fits.parquet",
+        "wells.csv",
+        "wells.parquet",
+        "plates.csv",
+        "report.html",
+        "report.md",
+        "run.json",
+    ] {
+        let p = run.join(f);
+        assert!(p.is_file() && std::fs::metadata(&p).unwrap().len() > 0, "{f} missing or empty");
+    }
+    let header = std::fs::read_to_string(run.join("fits.csv")).unwrap();
+    let header: Vec<&str> = header.lines().next().unwrap().split(',').collect();
+    for col in [
+        "experiment",
+        "target",
+        "compound",
+        "plates",
+        "radioligand",
+        "radioligand_nM",
+        "kd_nM",
+        "model",
+        "n_points",
+        "top",
+        "bottom",
+        "hill_slope",
+        "log_ic50",
+        "log_ic50_se",
+        "ic50_nM",
+        "ic50_ci_low_nM",
+        "ic50_ci_high_nM",
+        "ki_nM",
+        "ki_ci_low_nM",
+        "ki_ci_high_nM",
+        "pki",
+        "r_squared",
+        "sy_x",
+        "status",
+        "flags",
+    ] {
+        assert!(header.contains(&col), "fits.csv lacks column {col}: {header:?}");
+    }
+
+    let fits = read_csv(&run.join("fits.csv"));
+    let truth = read_csv(&root().join("sample_data/mianserin-panel/truth.csv"));
+    assert_eq!(fits.len(), truth.len(), "one curve per simulated compound and target");
+    let mut complete = 0;
+    for t in &truth {
+        let f = fits
+            .iter()
+            .find(|f| f["target"] == t["target"] && f["compound"] == t["compound"])
+            .unwrap_or_else(|| panic!("no fit for {} / {}", t["target"], t["compound"]));
+        let true_ki: f64 = t["ki_nM"].parse().unwrap();
+        if t["complete"] == "true" {
+            complete += 1;
+            assert_eq!(f["ic50_qualifier"], "", "{} / {} censored", t["target"], t["compound"]);
+            let ki: f64 = f["ki_nM"].parse().unwrap();
+            let err = (ki.log10() - true_ki.log10()).abs();
+            assert!(
+                err < 0.2,
+                "{} / {}: Ki {ki} nM vs true {true_ki} nM ({err:.3} log units)",
+                t["target"],
+                t["compound"]
+            );
+            // The 95% CI is a real interval around the estimate.
+            let lo: f64 = f["ki_ci_low_nM"].parse().unwrap();
+            let hi: f64 = f["ki_ci_high_nM"].parse().unwrap();
+            assert!(
+                lo < ki && ki < hi,
+                "{} / {}: CI [{lo}, {hi}] vs {ki}",
+                t["target"],
+                t["compound"]
+            );
+        } else {
+            let ic50_true: f64 = t["ic50_nM"].parse().unwrap();
+            let top: f64 = t["top_conc_nM"].parse().unwrap();
+            if ic50_true > top {
+                // Beyond the top concentration: reported as censored, never extrapolated.
+                assert_eq!(
+                    f["ic50_qualifier"], ">",
+                    "{} / {} not censored",
+                    t["target"], t["compound"]
+                );
+                assert!(
+                    f["flags"].contains("ic50_above_range") || f["flags"].contains("no_50pct_span")
+                );
+                assert_eq!(f["log_ic50"], "", "censored log IC50 must stay empty");
+            }
+        }
+    }
+    assert!(complete >= 12, "the example should have mostly complete curves ({complete})");
+
+    // The weak 5-HT1A plate fails Z' 0.5 and its curves say so.
+    let plates = read_csv(&run.join("plates.csv"));
+    let p5 = plates.iter().find(|p| p["target"] == "5-HT1A").unwrap();
+    assert!(p5["flags"].contains("z_prime_below_0.5"), "{p5:?}");
+    assert!(
+        fits.iter()
+            .filter(|f| f["target"] == "5-HT1A")
+            .all(|f| f["flags"].contains("plate_z_prime"))
+    );
+
+    // Every curve has an SVG and a PNG.
+    let plots: Vec<_> =
+        std::fs::read_dir(run.join("plots")).unwrap().map(|e| e.unwrap().path()).collect();
+    let svgs = plots.iter().filter(|p| p.extension().is_some_and(|e| e == "svg")).count();
+    let pngs = plots.iter().filter(|p| p.extension().is_some_and(|e| e == "png")).count();
+    assert_eq!((svgs, pngs), (fits.len(), fits.len()));
+
+    // The manifest carries every input's SHA-256.
+    let manifest: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(run.join("run.json")).unwrap()).unwrap();
+    let inputs = manifest["inputs"].as_array().unwrap();
+    assert_eq!(inputs.len(), 2);
+    assert!(inputs.iter().all(|i| i["sha256"].as_str().unwrap().len() == 64));
+    assert_eq!(manifest["radbind_version"], env!("CARGO_PKG_VERSION"));
+}
+
+#[test]
+fn tables_are_byte_identical_for_any_thread_count() {
+    let a = tempfile::tempdir().unwrap();
+    let b = tempfile::tempdir().unwrap();
+    let ra = run_example(a.path(), 1);
+    let rb = run_example(b.path(), 2);
+    for f in ["fits.csv", "wells.csv", "plates.csv", "fits.parquet", "wells.parquet", "report.md"] {
+        assert!(
+            std::fs::read(ra.join(f)).unwrap() == std::fs::read(rb.join(f)).unwrap(),
+            "{f} differs between --threads 1 and --threads 2"
+        );
+    }
+}
+
+#[test]
+fn reruns_keep_earlier_results() {
+    let tmp = tempfile::tempdir().unwrap();
+    run_example(tmp.path(), 2);
+    run_example(tmp.path(), 2);
+    let runs = std::fs::read_dir(tmp.path().join("runs")).unwrap().count();
+    assert_eq!(runs, 2, "each run gets its own directory");
+    let stray: Vec<_> = std::fs::read_dir(tmp.path())
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().to_string())
+        .filter(|n| n.starts_with(".incomplete"))
+        .collect();
+    assert!(stray.is_empty(), "staging left behind: {stray:?}");
+}
+
+#[test]
+fn sample_data_is_what_the_simulation_config_makes() {
+    let tmp = tempfile::tempdir().unwrap();
+    radbind()
+        .args(["simulate", "configs/simulate-example.yaml", "--out"])
+        .arg(tmp.path())
+        .assert()
+        .success();
+    for f in ["panel-run1.txt", "panel-run2.txt", "truth.csv"] {
+        let made = std::fs::read(tmp.path().join(f)).unwrap();
+        let committed = std::fs::read(root().join("sample_data/mianserin-panel").join(f)).unwrap();
+        assert!(
+            made == committed,
+            "sample_data/mianserin-panel/{f} differs from a fresh simulation"
+        );
+    }
+}
+
+#[test]
+fn validate_shows_plate_maps_and_curves() {
+    let out = radbind().args(["validate", "configs/example.yaml"]).assert().success();
+    let text = String::from_utf8_lossy(&out.get_output().stdout).to_string();
+    assert!(text.contains("P1: "), "{text}");
+    assert!(text.contains("rotated 180°"), "{text}");
+    assert!(text.contains("curves to fit: 24"), "{text}");
+    assert!(text.contains("H1 / mianserin: 20 wells on P1"), "{text}");
+    // Row A of a standard plate: total, the series (compound a, ranks 1-10), NSB.
+    assert!(text.contains("  A     T  a1  a2  a3  a4  a5  a6  a7  a8  a9 a10   N"), "{text}");
+    assert!(text.contains("no problems found"), "{text}");
+}
+
+#[test]
+fn config_errors_name_file_line_and_key_and_exit_2() {
+    let tmp = tempfile::tempdir().unwrap();
+    let cfg = std::fs::read_to_string(root().join("configs/example.yaml")).unwrap();
+    let bad = cfg
+        .replace("kd_nM: 0.4}", "kd_nm: 0.4}")
+        .replace("../sample_data", &root().join("sample_data").display().to_string());
+    let path = tmp.path().join("bad.yaml");
+    std::fs::write(&path, &bad).unwrap();
+    let out = radbind().arg("run").arg(&path).assert().code(2);
+    let err = String::from_utf8_lossy(&out.get_output().stderr).to_string();
+    assert!(err.contains("bad.yaml:12"), "{err}");
+    assert!(err.contains("unknown field `kd_nm`"), "{err}");
+
+    let bad = cfg
+        .replace("target: SERT", "target: SERT2")
+        .replace("../sample_data", &root().join("sample_data").display().to_string());
+    std::fs::write(&path, &bad).unwrap();
+    let out = radbind().arg("validate").arg(&path).assert().code(2);
+    let err = String::from_utf8_lossy(&out.get_output().stderr).to_string();
+    assert!(err.contains("`plates[5].target`: unknown target `SERT2`"), "{err}");
+    assert!(err.contains("bad.yaml:52"), "{err}");
+}
