@@ -1,1 +1,1 @@
-//! (to be written)
+//! The HTML report (to be written).
