@@ -86,7 +86,7 @@ tr.failed td:first-child { box-shadow: inset 3px 0 0 var(--bad); }
   background: var(--warn-bg); border: 1px solid #f0d29a; border-radius: 4px; padding: 0 5px;
   margin: 1px 2px 1px 0; white-space: nowrap; }
 .status { color: var(--bad); font-size: 13px; }
-.grid { display: grid; grid-template-columns: repeat(auto-fill, minmax(360px, 1fr)); gap: 14px; }
+.grid { display: grid; grid-template-columns: repeat(auto-fill, minmax(480px, 1fr)); gap: 16px; }
 figure { margin: 0; border: 1px solid var(--line); border-radius: 6px; padding: 6px; background: #fff; }
 figure svg { display: block; width: 100%; height: auto; }
 figure a { display: block; }

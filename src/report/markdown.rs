@@ -151,7 +151,7 @@ impl CurveRow {
             return String::new();
         };
         let (lo, hi) = fit.ki_ci_nm;
-        if !self.censor().is_empty() || !(lo.is_finite() && hi.is_finite() && lo > 0.0) {
+        if !(self.censor().is_empty() && lo.is_finite() && hi.is_finite() && lo > 0.0) {
             return String::new();
         }
         let (a, b) = (format_conc_nm(lo), format_conc_nm(hi));
@@ -234,7 +234,8 @@ impl Counts {
 
 /// A plate fails QC when Z' is below 0.5 (or not a number) or it carries flags.
 pub(crate) fn plate_fails_qc(p: &PlateRow) -> bool {
-    !(p.z_prime >= 0.5) || !p.flags.is_empty()
+    // NaN Z' fails too.
+    p.z_prime.is_nan() || p.z_prime < 0.5 || !p.flags.is_empty()
 }
 
 /// Targets in report order: those of `results.targets`, then any target that only
