@@ -277,29 +277,31 @@ pub(crate) fn nm_number(v: f64) -> String {
     if v.is_finite() { sig3(v) } else { NOT_DETERMINED.to_string() }
 }
 
-/// Escapes text for a Markdown table cell or a line of prose: `\`, `|`, backticks, `*`,
-/// `<` and `>` are escaped; line breaks become spaces.
+/// Escapes text for a Markdown table cell or a line of prose: `\`, `|`, backticks and `*`
+/// are backslash-escaped, a `<` that could open an HTML tag becomes `&lt;`, line breaks
+/// become spaces and other control characters are dropped. `>` needs nothing inside a line,
+/// so bounds such as `> 10 µM` stay readable in the raw text.
 fn md(s: &str) -> String {
     let mut out = String::with_capacity(s.len());
-    for c in s.chars() {
+    let mut chars = s.chars().peekable();
+    while let Some(c) = chars.next() {
         match c {
             '\\' | '|' | '`' | '*' => {
                 out.push('\\');
                 out.push(c);
             }
-            '<' => out.push_str("&lt;"),
-            '>' => out.push_str("&gt;"),
+            '<' if chars
+                .peek()
+                .is_some_and(|n| n.is_ascii_alphabetic() || matches!(n, '/' | '!' | '?')) =>
+            {
+                out.push_str("&lt;");
+            }
             '\r' | '\n' => out.push(' '),
             c if c.is_control() => {}
             c => out.push(c),
         }
     }
     out
-}
-
-/// Our own text that may start with `>` or `<` (bounds): escaped like user text.
-fn cell(s: &str) -> String {
-    if s.is_empty() { String::new() } else { md(s) }
 }
 
 fn table_row(cells: &[String]) -> String {
@@ -408,12 +410,12 @@ pub fn render_markdown(results: &RunResults, png_paths: &[Option<String>]) -> St
                 nm_number(t.radioligand_nm),
                 nm_number(t.kd_nm),
                 md(&c.compound),
-                cell(&c.ic50_text()),
-                cell(&c.ki_with_ci_text()),
-                cell(&c.pki_text()),
-                cell(&c.hill_text()),
+                md(&c.ic50_text()),
+                md(&c.ki_with_ci_text()),
+                md(&c.pki_text()),
+                md(&c.hill_text()),
                 c.n_points.to_string(),
-                cell(&c.flags_text()),
+                md(&c.flags_text()),
             ]));
         }
         out.push('\n');
@@ -746,7 +748,7 @@ pub(crate) mod tests {
             "| 5-HT2A | [3H]ketanserin | 1 | 0.5 | mianserin | 7.8 nM | 2.6 nM (2.08–3.25 nM) | 8.59 | -0.98 | 16 |  |\n"
         ));
         assert!(md.contains(
-            "| 5-HT1A | [3H]8-OH-DPAT | 1 | 1 | mianserin | &gt; 10 µM | &gt; 5 µM | &lt; 5.30 | -1.10 | 16 | ic50_above_range; no_50pct_span |\n"
+            "| 5-HT1A | [3H]8-OH-DPAT | 1 | 1 | mianserin | > 10 µM | > 5 µM | < 5.30 | -1.10 | 16 | ic50_above_range; no_50pct_span |\n"
         ));
         assert!(md.contains("| P2 | 5-HT1A | data/run1.csv #1 | **0.42** |"));
         assert!(md.contains("![5-HT2A — mianserin](plots/000_5-HT2A_mianserin.png)"));
@@ -758,6 +760,9 @@ pub(crate) mod tests {
         r.curves[0].compound = "a|b\nc`d".into();
         let md = render_markdown(&r, &[]);
         assert!(md.contains("| a\\|b c\\`d |"));
+        r.curves[1].compound = "<script>alert(1)</script>".into();
+        let md = render_markdown(&r, &[]);
+        assert!(md.contains("| &lt;script>alert(1)&lt;/script> |"));
         for line in md.lines().filter(|l| l.starts_with("| 5-HT1A")) {
             // 11 columns -> 12 unescaped pipes.
             let pipes = line.matches('|').count() - line.matches("\\|").count();
@@ -792,9 +797,7 @@ pub(crate) mod tests {
     #[test]
     fn excluded_wells_and_provenance() {
         let md = render_markdown(&sample_results(), &pngs());
-        assert!(
-            md.contains("| P2 | C03 | sample | cpd\\|7 &lt;b&gt; | 1 nM | 4123 | ROUT outlier |")
-        );
+        assert!(md.contains("| P2 | C03 | sample | cpd\\|7 &lt;b> | 1 nM | 4123 | ROUT outlier |"));
         assert!(md.contains(&format!("| data/run1.csv | 12345 | `{}` |", "ab".repeat(32))));
         assert!(md.contains("```yaml\nexperiment: Mianserin panel\n"));
     }
@@ -803,6 +806,15 @@ pub(crate) mod tests {
     fn deterministic() {
         let r = sample_results();
         assert_eq!(render_markdown(&r, &pngs()), render_markdown(&r, &pngs()));
+    }
+
+    /// Writes a sample report to `$RADBIND_MD_SAMPLE` for looking at it.
+    #[test]
+    #[ignore = "writes a file for visual review"]
+    fn write_sample() {
+        if let Some(path) = std::env::var_os("RADBIND_MD_SAMPLE") {
+            std::fs::write(path, render_markdown(&sample_results(), &pngs())).expect("write");
+        }
     }
 
     #[test]
