@@ -225,9 +225,11 @@ impl XLayout {
             let hi = logs.iter().copied().fold(f64::NEG_INFINITY, f64::max);
             (lo.is_finite() && hi.is_finite()).then_some((lo, hi))
         };
-        let (mut lo, mut hi) = match (log_molar(t_lo), log_molar(t_hi)) {
-            (Some(a), Some(b)) if a <= b => (a, b),
-            _ => from_points().unwrap_or((-10.0, -5.0)),
+        // The tested range, widened to any point outside it so that no point falls off.
+        let (mut lo, mut hi) = match ((log_molar(t_lo), log_molar(t_hi)), from_points()) {
+            ((Some(a), Some(b)), Some((pa, pb))) if a <= b => (a.min(pa), b.max(pb)),
+            ((Some(a), Some(b)), None) if a <= b => (a, b),
+            (_, pts) => pts.unwrap_or((-10.0, -5.0)),
         };
         if hi - lo < 1.0 {
             // A single concentration (or a very narrow range): give the axis some width.
@@ -509,7 +511,10 @@ fn draw_curve<DB: DrawingBackend>(
     }
 
     let in_view = |x: f64, y: f64| {
-        x.is_finite() && y.is_finite() && (y_lo..=y_hi).contains(&y) && x >= xl.axis_lo
+        x.is_finite()
+            && y.is_finite()
+            && (y_lo..=y_hi).contains(&y)
+            && (xl.axis_lo..=xl.axis_hi).contains(&x)
     };
 
     // Fitted 4PL over the tested range +- 0.5 log.
@@ -882,6 +887,14 @@ mod tests {
             curve_png(&c, &dir.join(format!("{name}.png")), 1.0).expect("png");
         }
         curve_png(&curve(), &dir.join("measured_x2.png"), 2.0).expect("png");
+    }
+
+    #[test]
+    fn axis_covers_points_outside_tested_range() {
+        let mut c = curve();
+        c.tested_range_nm = (1.0, 100.0);
+        let xl = XLayout::new(&c);
+        assert!(xl.axis_lo < -10.0 && xl.axis_hi > -5.0, "{xl:?}");
     }
 
     #[test]
