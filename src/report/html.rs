@@ -1,5 +1,611 @@
-//! (placeholder until the HTML module lands)
-use super::RunResults;
-pub fn render_html(r: &RunResults, _f: &[Option<String>], _p: &[Option<String>]) -> String {
-    format!("<html><body>{}</body></html>", r.curves.len())
+//! The HTML report (`report.html`): one self-contained page with the summary, the
+//! profiling tables, the curve figures (inline SVG), plate QC, flags, excluded wells and
+//! provenance.
+//!
+//! Self-contained means no URL of any kind: CSS and the few lines of script that sort the
+//! tables are inline, the figures are inline SVG (with the `xmlns` attribute, the one URL
+//! plotters writes, removed: HTML does not need it), and text uses the reader's system
+//! fonts. Every user-supplied string goes through [`escape`]. Wording of flags and censored
+//! values is shared with the Markdown report (see [`super::markdown`]).
+
+use std::fmt::Write as _;
+
+use super::markdown::{
+    Counts, NOT_DETERMINED, PROFILE_COLUMNS, QC_COLUMNS, fixed, flag_explanation, flags_in_use,
+    nm_number, plate_fails_qc, targets_in_order,
+};
+use super::{CurveRow, RunResults};
+use crate::types::format_conc_nm;
+
+/// Escapes text for HTML element content and quoted attribute values: `&`, `<`, `>`, `"`
+/// and `'`.
+///
+/// ```
+/// use radbind::report::html::escape;
+/// assert_eq!(escape(r#"<a href="x">'&'</a>"#), "&lt;a href=&quot;x&quot;&gt;&#39;&amp;&#39;&lt;/a&gt;");
+/// ```
+#[must_use]
+pub fn escape(s: &str) -> String {
+    let mut out = String::with_capacity(s.len());
+    for c in s.chars() {
+        match c {
+            '&' => out.push_str("&amp;"),
+            '<' => out.push_str("&lt;"),
+            '>' => out.push_str("&gt;"),
+            '"' => out.push_str("&quot;"),
+            '\'' => out.push_str("&#39;"),
+            c => out.push(c),
+        }
+    }
+    out
+}
+
+const CSS: &str = r#"
+:root { --ink: #1a1a1a; --muted: #5c5c5c; --line: #dcdcdc; --soft: #f6f7f9; --accent: #0072b2;
+  --bad: #b3261e; --bad-bg: #fdecea; --warn-bg: #fff4e0; }
+* { box-sizing: border-box; }
+body { margin: 0; color: var(--ink); background: #fff; line-height: 1.45;
+  font: 15px/1.45 system-ui, -apple-system, "Segoe UI", Roboto, "Helvetica Neue", Arial, sans-serif; }
+main { max-width: 1240px; margin: 0 auto; padding: 28px 32px 64px; }
+header h1 { margin: 0 0 4px; font-size: 28px; font-weight: 650; }
+header p { margin: 0; color: var(--muted); }
+nav { margin: 18px 0 8px; padding: 8px 0; border-top: 1px solid var(--line);
+  border-bottom: 1px solid var(--line); font-size: 14px; }
+nav a { color: var(--accent); text-decoration: none; margin-right: 18px; }
+h2 { margin: 36px 0 12px; font-size: 21px; font-weight: 650; padding-bottom: 4px;
+  border-bottom: 2px solid var(--ink); }
+h3 { margin: 24px 0 6px; font-size: 17px; }
+p.note { color: var(--muted); font-size: 13.5px; margin: 4px 0 10px; }
+.cards { display: grid; grid-template-columns: repeat(auto-fill, minmax(150px, 1fr)); gap: 10px;
+  margin: 0; }
+.cards div { background: var(--soft); border: 1px solid var(--line); border-radius: 6px;
+  padding: 10px 12px; }
+.cards dt { font-size: 12.5px; color: var(--muted); text-transform: uppercase;
+  letter-spacing: .03em; }
+.cards dd { margin: 2px 0 0; font-size: 24px; font-weight: 600; font-variant-numeric: tabular-nums; }
+.cards div.alert { background: var(--bad-bg); border-color: #f1b8b3; }
+.cards div.alert dd { color: var(--bad); }
+.run { font-size: 13.5px; color: var(--muted); margin-top: 10px; }
+.scroll { overflow-x: auto; }
+table { border-collapse: collapse; width: 100%; font-size: 14px; margin: 6px 0 8px; }
+th, td { padding: 6px 10px; border-bottom: 1px solid var(--line); text-align: left;
+  vertical-align: top; }
+th { background: var(--soft); font-weight: 600; white-space: nowrap; border-bottom: 2px solid #bbb; }
+table.sortable th { cursor: pointer; user-select: none; }
+table.sortable th::after { content: " \2195"; color: #aaa; font-size: 11px; }
+table.sortable th[aria-sort="ascending"]::after { content: " \25B2"; color: var(--ink); }
+table.sortable th[aria-sort="descending"]::after { content: " \25BC"; color: var(--ink); }
+td.num, th.num { text-align: right; font-variant-numeric: tabular-nums; white-space: nowrap; }
+tbody tr:nth-child(even) { background: #fbfbfc; }
+tr.failed td { color: var(--muted); }
+td.censored { font-style: italic; }
+td.bad { color: var(--bad); background: var(--bad-bg); font-weight: 600; }
+tr.flagged td:first-child { box-shadow: inset 3px 0 0 #e69f00; }
+tr.failed td:first-child { box-shadow: inset 3px 0 0 var(--bad); }
+.flag { display: inline-block; font: 12px/1.5 ui-monospace, SFMono-Regular, Menlo, Consolas, monospace;
+  background: var(--warn-bg); border: 1px solid #f0d29a; border-radius: 4px; padding: 0 5px;
+  margin: 1px 2px 1px 0; white-space: nowrap; }
+.status { color: var(--bad); font-size: 13px; }
+.grid { display: grid; grid-template-columns: repeat(auto-fill, minmax(480px, 1fr)); gap: 16px; }
+figure { margin: 0; border: 1px solid var(--line); border-radius: 6px; padding: 6px; background: #fff; }
+figure svg { display: block; width: 100%; height: auto; }
+figure a { display: block; }
+figcaption { font-size: 13px; color: var(--muted); padding: 4px 4px 0; }
+figcaption a { display: inline; color: var(--accent); }
+.missing { padding: 40px 10px; text-align: center; color: var(--muted); background: var(--soft); }
+dl.flags dt { font-family: ui-monospace, SFMono-Regular, Menlo, Consolas, monospace; font-weight: 600;
+  margin-top: 10px; }
+dl.flags dd { margin: 2px 0 0 18px; }
+dl.meta { display: grid; grid-template-columns: max-content 1fr; gap: 4px 16px; font-size: 14px; }
+dl.meta dt { color: var(--muted); }
+dl.meta dd { margin: 0; }
+code, pre { font-family: ui-monospace, SFMono-Regular, Menlo, Consolas, monospace; font-size: 12.5px; }
+pre { background: var(--soft); border: 1px solid var(--line); border-radius: 6px; padding: 12px;
+  overflow-x: auto; }
+@media print { nav { display: none; } main { max-width: none; padding: 0; }
+  .grid { grid-template-columns: repeat(2, 1fr); } figure { break-inside: avoid; } }
+"#;
+
+/// Sorts a `table.sortable` by the clicked column (numbers by `data-sort` or value).
+const SORT_JS: &str = r"
+document.querySelectorAll('table.sortable th').forEach(function (th) {
+  th.addEventListener('click', function () {
+    var table = th.closest('table'), body = table.tBodies[0];
+    var col = Array.prototype.indexOf.call(th.parentNode.children, th);
+    var asc = th.getAttribute('aria-sort') !== 'ascending';
+    table.querySelectorAll('th').forEach(function (h) { h.removeAttribute('aria-sort'); });
+    th.setAttribute('aria-sort', asc ? 'ascending' : 'descending');
+    function key(row) {
+      var cell = row.cells[col], v = cell.getAttribute('data-sort');
+      if (v === null) { v = cell.textContent.trim(); }
+      var n = parseFloat(v);
+      return isNaN(n) ? v.toLowerCase() : n;
+    }
+    var rows = Array.prototype.slice.call(body.rows);
+    rows.sort(function (a, b) {
+      var x = key(a), y = key(b);
+      if (typeof x !== typeof y) { x = String(x); y = String(y); }
+      return (x < y ? -1 : x > y ? 1 : 0) * (asc ? 1 : -1);
+    });
+    rows.forEach(function (r) { body.appendChild(r); });
+  });
+});
+";
+
+/// The HTML report as one self-contained page.
+///
+/// `figures` holds the inline SVG of each curve (same order as `results.curves`, e.g. from
+/// [`super::plots::curve_svg`]); `png_names` the relative path of each curve's PNG, which
+/// the figure then links to. Either may be shorter than the curve list or hold `None`.
+/// Deterministic: the same input gives the same bytes.
+#[must_use]
+pub fn render_html(
+    results: &RunResults,
+    figures: &[Option<String>],
+    png_names: &[Option<String>],
+) -> String {
+    let mut h = String::with_capacity(64 * 1024);
+    let title = escape(&results.experiment);
+    let _ = write!(
+        h,
+        "<!DOCTYPE html>\n<html lang=\"en\">\n<head>\n<meta charset=\"utf-8\">\n\
+         <meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">\n\
+         <meta name=\"generator\" content=\"radbind {}\">\n\
+         <title>{title} \u{2014} radbind report</title>\n<style>{CSS}</style>\n</head>\n<body>\n<main>\n",
+        escape(&results.version)
+    );
+    let _ = writeln!(
+        h,
+        "<header><h1>{title}</h1><p>Radioligand competition binding \u{b7} IC50 by \
+         four-parameter logistic fit, Ki by Cheng\u{2013}Prusoff \u{b7} radbind {}</p></header>",
+        escape(&results.version)
+    );
+    h.push_str(
+        "<nav><a href=\"#summary\">Summary</a><a href=\"#results\">Results</a>\
+         <a href=\"#figures\">Figures</a><a href=\"#qc\">Plate QC</a><a href=\"#flags\">Flags</a>\
+         <a href=\"#excluded\">Excluded wells</a><a href=\"#provenance\">Provenance</a></nav>\n",
+    );
+    summary(&mut h, results);
+    profiling(&mut h, results);
+    figures_section(&mut h, results, figures, png_names);
+    plate_qc(&mut h, results);
+    flags_section(&mut h, results);
+    excluded_wells(&mut h, results);
+    provenance(&mut h, results);
+    let _ = write!(h, "</main>\n<script>{SORT_JS}</script>\n</body>\n</html>\n");
+    h
+}
+
+fn summary(h: &mut String, r: &RunResults) {
+    let n = Counts::of(r);
+    h.push_str("<section id=\"summary\">\n<h2>Summary</h2>\n<dl class=\"cards\">\n");
+    let card = |h: &mut String, label: &str, value: usize, alert: bool| {
+        let class = if alert && value > 0 { " class=\"alert\"" } else { "" };
+        let _ = writeln!(h, "<div{class}><dt>{label}</dt><dd>{value}</dd></div>");
+    };
+    card(h, "Plates", n.plates, false);
+    card(h, "Plates failing QC", n.plates_failing_qc, true);
+    card(h, "Curves", n.curves, false);
+    card(h, "Curves flagged", n.flagged, true);
+    card(h, "Curves failed", n.failed, true);
+    card(h, "Excluded wells", n.excluded_wells, false);
+    h.push_str("</dl>\n");
+    let _ = writeln!(
+        h,
+        "<p class=\"run\">Experiment <strong>{}</strong> \u{b7} radbind {} \u{b7} started {} \
+         \u{b7} finished {}</p>\n</section>",
+        escape(&r.experiment),
+        escape(&r.version),
+        escape(&r.started),
+        escape(&r.finished)
+    );
+}
+
+/// `<th>` cells of a header row.
+fn head_row(cols: &[(&str, bool)]) -> String {
+    let mut s = String::from("<thead><tr>");
+    for (c, num) in cols {
+        let class = if *num { " class=\"num\"" } else { "" };
+        let _ = write!(s, "<th scope=\"col\"{class}>{}</th>", escape(c));
+    }
+    s.push_str("</tr></thead>");
+    s
+}
+
+/// A numeric sort key for a concentration cell (censored values sort at their bound).
+fn sort_attr(v: Option<f64>) -> String {
+    match v {
+        Some(v) if v.is_finite() => format!(" data-sort=\"{v:e}\""),
+        _ => " data-sort=\"\"".to_string(),
+    }
+}
+
+/// Flags of a curve (and its status when not ok) as badges with their explanation.
+fn flag_badges(c: &CurveRow) -> String {
+    let mut s = String::new();
+    if c.status != "ok" && c.status != "flagged" && !c.status.is_empty() {
+        let _ = write!(s, "<span class=\"status\">{}</span> ", escape(&c.status));
+    }
+    for f in &c.flags {
+        let title =
+            flag_explanation(f).map_or(String::new(), |t| format!(" title=\"{}\"", escape(t)));
+        let _ = write!(s, "<span class=\"flag\"{title}>{}</span>", escape(f));
+    }
+    s
+}
+
+fn profiling(h: &mut String, r: &RunResults) {
+    h.push_str("<section id=\"results\">\n<h2>Results by target</h2>\n");
+    h.push_str(
+        "<p class=\"note\">Ki = IC50 / (1 + [L]/Kd). Values in <em>italics</em> are censored \
+         bounds: \u{201c}&gt; 10 \u{b5}M\u{201d} means the IC50 lies above the highest tested \
+         concentration and was not measured. Click a column header to sort.</p>\n",
+    );
+    for t in targets_in_order(r) {
+        let _ = writeln!(
+            h,
+            "<h3>{}</h3>\n<p class=\"note\">{} at {} nM, Kd {} nM</p>",
+            escape(&t.target),
+            escape(&t.radioligand),
+            nm_number(t.radioligand_nm),
+            nm_number(t.kd_nm)
+        );
+        let _ = writeln!(
+            h,
+            "<div class=\"scroll\"><table class=\"sortable\">{}<tbody>",
+            head_row(&PROFILE_COLUMNS)
+        );
+        for c in r.curves.iter().filter(|c| c.target == t.target) {
+            let class = if c.is_failed() {
+                " class=\"failed\""
+            } else if c.is_flagged() {
+                " class=\"flagged\""
+            } else {
+                ""
+            };
+            let censored = c.fit.as_ref().is_some_and(|f| !f.censor.is_empty());
+            let cen = if censored {
+                " censored\" title=\"censored: outside the tested range"
+            } else {
+                ""
+            };
+            let fit = c.fit.as_ref();
+            let (ic50_key, ki_key) = if censored {
+                let (lo, hi) = c.tested_range_nm;
+                let b = if fit.is_some_and(|f| f.censor == ">") { hi } else { lo };
+                let f = 1.0 + c.radioligand_nm / c.kd_nm;
+                (Some(b), Some(b / f))
+            } else {
+                (fit.map(|f| f.ic50_nm), fit.map(|f| f.ki_nm))
+            };
+            let _ = writeln!(
+                h,
+                "<tr{class}><td>{}</td><td>{}</td><td class=\"num\">{}</td><td class=\"num\">{}</td>\
+                 <td>{}</td><td class=\"num{cen}\"{}>{}</td><td class=\"num{cen}\"{}>{}</td>\
+                 <td class=\"num{cen}\">{}</td><td class=\"num\">{}</td><td class=\"num\">{}</td>\
+                 <td>{}</td></tr>",
+                escape(&t.target),
+                escape(&t.radioligand),
+                nm_number(t.radioligand_nm),
+                nm_number(t.kd_nm),
+                escape(&c.compound),
+                sort_attr(ic50_key),
+                escape(&c.ic50_text()),
+                sort_attr(ki_key),
+                escape(&c.ki_with_ci_text()),
+                escape(&c.pki_text()),
+                escape(&c.hill_text().replace('-', "\u{2212}")),
+                c.n_points,
+                flag_badges(c),
+            );
+        }
+        h.push_str("</tbody></table></div>\n");
+    }
+    h.push_str("</section>\n");
+}
+
+/// The SVG to inline, or `None` when the text is not an SVG document we can trust.
+/// Removes the namespace attributes (their values are URLs; HTML does not need them).
+fn inline_svg(svg: &str) -> Option<String> {
+    let svg = svg.trim();
+    let lower = svg.to_ascii_lowercase();
+    if !lower.starts_with("<svg") || lower.contains("<script") || lower.contains("<foreignobject") {
+        return None;
+    }
+    let mut out = svg.to_string();
+    for attr in
+        [" xmlns=\"http://www.w3.org/2000/svg\"", " xmlns:xlink=\"http://www.w3.org/1999/xlink\""]
+    {
+        out = out.replacen(attr, "", 1);
+    }
+    // Anything else that names a URL is not ours: refuse it rather than fetch it.
+    let lower = out.to_ascii_lowercase();
+    if lower.contains("http:") || lower.contains("https:") || lower.contains("href") {
+        return None;
+    }
+    Some(out.replacen("<svg", "<svg role=\"img\"", 1))
+}
+
+/// A relative link to a PNG, or `None` when the name is absolute or names a scheme.
+fn png_href(name: &str) -> Option<String> {
+    let bad = name.is_empty()
+        || name.contains(':')
+        || name.starts_with('/')
+        || name.starts_with('\\')
+        || name.chars().any(char::is_control);
+    (!bad).then(|| escape(name))
+}
+
+fn figures_section(
+    h: &mut String,
+    r: &RunResults,
+    figures: &[Option<String>],
+    png_names: &[Option<String>],
+) {
+    h.push_str("<section id=\"figures\">\n<h2>Figures</h2>\n");
+    h.push_str(
+        "<p class=\"note\">Open circles: replicates; filled circles: mean \u{b1} SD per \
+         concentration; crosses: excluded points (not in the mean or the fit); line: 4PL fit. \
+         Click a figure for its PNG.</p>\n",
+    );
+    for t in targets_in_order(r) {
+        let items: Vec<(usize, &CurveRow)> =
+            r.curves.iter().enumerate().filter(|(_, c)| c.target == t.target).collect();
+        if items.is_empty() {
+            continue;
+        }
+        let _ = writeln!(h, "<h3>{}</h3>\n<div class=\"grid\">", escape(&t.target));
+        for (i, c) in items {
+            let svg = figures.get(i).and_then(Option::as_deref).and_then(inline_svg);
+            let href = png_names.get(i).and_then(Option::as_deref).and_then(png_href);
+            let label = format!("{} \u{2014} {}", c.target, c.compound);
+            h.push_str("<figure>");
+            match (&svg, &href) {
+                (Some(svg), Some(href)) => {
+                    let _ = write!(
+                        h,
+                        "<a href=\"{href}\" title=\"{}\">{svg}</a>",
+                        escape(&format!("PNG: {label}"))
+                    );
+                }
+                (Some(svg), None) => h.push_str(svg),
+                (None, _) => h.push_str("<div class=\"missing\">No figure</div>"),
+            }
+            let _ = write!(
+                h,
+                "<figcaption>{} \u{b7} IC50 {} \u{b7} Ki {}",
+                escape(&label),
+                escape(&c.ic50_text()),
+                escape(&c.ki_text())
+            );
+            if let Some(href) = &href {
+                let _ = write!(h, " \u{b7} <a href=\"{href}\">PNG</a>");
+            }
+            h.push_str("</figcaption></figure>\n");
+        }
+        h.push_str("</div>\n");
+    }
+    h.push_str("</section>\n");
+}
+
+fn plate_qc(h: &mut String, r: &RunResults) {
+    h.push_str("<section id=\"qc\">\n<h2>Plate QC</h2>\n");
+    h.push_str(
+        "<p class=\"note\">Z\u{2032} = 1 \u{2212} 3 (SD<sub>total</sub> + SD<sub>NSB</sub>) / \
+         |mean<sub>total</sub> \u{2212} mean<sub>NSB</sub>| (Zhang et al. 1999); \
+         Z\u{2032} below 0.5 is highlighted. S/B = mean total / mean NSB.</p>\n",
+    );
+    if r.plates.is_empty() {
+        h.push_str("<p>No plates.</p>\n</section>\n");
+        return;
+    }
+    let _ = writeln!(
+        h,
+        "<div class=\"scroll\"><table class=\"sortable\">{}<tbody>",
+        head_row(&QC_COLUMNS)
+    );
+    for p in &r.plates {
+        let z_class = if p.z_prime >= 0.5 { "num" } else { "num bad" };
+        let class = if plate_fails_qc(p) { " class=\"flagged\"" } else { "" };
+        let flags: String = p
+            .flags
+            .iter()
+            .map(|f| {
+                let title = flag_explanation(f)
+                    .map_or(String::new(), |t| format!(" title=\"{}\"", escape(t)));
+                format!("<span class=\"flag\"{title}>{}</span>", escape(f))
+            })
+            .collect();
+        let _ = writeln!(
+            h,
+            "<tr{class}><td>{}</td><td>{}</td><td>{} #{}</td><td class=\"{z_class}\">{}</td>\
+             <td class=\"num\">{}</td><td class=\"num\">{}</td><td class=\"num\">{}</td>\
+             <td class=\"num\">{}</td><td>{}</td><td>{flags}</td></tr>",
+            escape(&p.plate),
+            escape(&p.target),
+            escape(&p.source),
+            p.index_in_file,
+            fixed(p.z_prime, 2).replace('-', "\u{2212}"),
+            fixed(p.signal_to_background, 1),
+            fixed(p.total_cv_pct, 1),
+            fixed(p.nsb_cv_pct, 1),
+            fixed(p.nsb_pct_of_total, 1),
+            if p.rotated { "yes" } else { "no" },
+        );
+    }
+    h.push_str("</tbody></table></div>\n</section>\n");
+}
+
+fn flags_section(h: &mut String, r: &RunResults) {
+    h.push_str("<section id=\"flags\">\n<h2>Flags</h2>\n");
+    let flags = flags_in_use(r);
+    if flags.is_empty() {
+        h.push_str("<p>No curve or plate was flagged.</p>\n</section>\n");
+        return;
+    }
+    h.push_str("<dl class=\"flags\">\n");
+    for f in &flags {
+        let text = flag_explanation(f).unwrap_or("(no description available)");
+        let _ = writeln!(h, "<dt>{}</dt><dd>{}</dd>", escape(f), escape(text));
+    }
+    h.push_str("</dl>\n</section>\n");
+}
+
+fn excluded_wells(h: &mut String, r: &RunResults) {
+    h.push_str("<section id=\"excluded\">\n<h2>Excluded wells</h2>\n");
+    let rows: Vec<_> = r.wells.iter().filter_map(|w| Some((w, w.excluded.as_deref()?))).collect();
+    if rows.is_empty() {
+        h.push_str("<p>No well was excluded.</p>\n</section>\n");
+        return;
+    }
+    let _ = writeln!(
+        h,
+        "<div class=\"scroll\"><table class=\"sortable\">{}<tbody>",
+        head_row(&[
+            ("Plate", false),
+            ("Well", false),
+            ("Role", false),
+            ("Compound", false),
+            ("Concentration", true),
+            ("CPM", true),
+            ("Reason", false),
+        ])
+    );
+    for (w, reason) in rows {
+        let _ = writeln!(
+            h,
+            "<tr><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td class=\"num\"{}>{}</td>\
+             <td class=\"num\">{}</td><td>{}</td></tr>",
+            escape(&w.plate),
+            escape(&w.well),
+            escape(w.role),
+            w.compound.as_deref().map(escape).unwrap_or_default(),
+            sort_attr(w.conc_nm),
+            w.conc_nm.map_or(String::new(), format_conc_nm),
+            w.cpm.map_or(String::new(), |v| fixed(v, 0)),
+            escape(reason),
+        );
+    }
+    h.push_str("</tbody></table></div>\n</section>\n");
+}
+
+fn provenance(h: &mut String, r: &RunResults) {
+    h.push_str("<section id=\"provenance\">\n<h2>Provenance</h2>\n<dl class=\"meta\">\n");
+    for (k, v) in
+        [("radbind version", &r.version), ("Started", &r.started), ("Finished", &r.finished)]
+    {
+        let _ = writeln!(h, "<dt>{k}</dt><dd>{}</dd>", escape(v));
+    }
+    h.push_str("</dl>\n");
+    if !r.inputs.is_empty() {
+        h.push_str(
+            "<h3>Input files</h3>\n<div class=\"scroll\"><table><thead><tr>\
+             <th scope=\"col\">File</th><th scope=\"col\" class=\"num\">Bytes</th>\
+             <th scope=\"col\">SHA-256</th></tr></thead><tbody>\n",
+        );
+        for f in &r.inputs {
+            let _ = writeln!(
+                h,
+                "<tr><td>{}</td><td class=\"num\">{}</td><td><code>{}</code></td></tr>",
+                escape(&f.path),
+                f.bytes,
+                escape(&f.sha256)
+            );
+        }
+        h.push_str("</tbody></table></div>\n");
+    }
+    let config = if r.config_yaml.trim().is_empty() {
+        NOT_DETERMINED.to_string()
+    } else {
+        escape(r.config_yaml.trim_end())
+    };
+    let _ = writeln!(h, "<h3>Resolved configuration</h3>\n<pre>{config}</pre>\n</section>");
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::report::markdown::tests::sample_results;
+    use crate::report::plots::curve_svg;
+
+    fn render(r: &RunResults) -> String {
+        let figs: Vec<Option<String>> = r.curves.iter().map(|c| curve_svg(c).ok()).collect();
+        let pngs = vec![
+            Some("plots/000_5-HT2A_mianserin.png".to_string()),
+            Some("https://evil.example/x.png".to_string()),
+            None,
+        ];
+        render_html(r, &figs, &pngs)
+    }
+
+    #[test]
+    fn no_external_urls() {
+        let html = render(&sample_results());
+        for bad in ["http://", "https://", "src=\"//", "href=\"//", "@import", "url("] {
+            assert!(!html.contains(bad), "found {bad}");
+        }
+        assert!(html.contains("<svg role=\"img\""), "figures are inlined");
+        assert!(html.contains("<a href=\"plots/000_5-HT2A_mianserin.png\""));
+    }
+
+    #[test]
+    fn escapes_user_strings() {
+        let mut r = sample_results();
+        r.experiment = "exp <i>\"x\" & 'y'".into();
+        r.curves[0].compound = "<script>alert(1)</script>".into();
+        r.config_yaml = "a: </pre><script>x</script>".into();
+        let html = render(&r);
+        assert!(!html.contains("<script>alert"));
+        assert!(!html.contains("<script>x"));
+        assert!(html.contains("&lt;script&gt;alert(1)&lt;/script&gt;"));
+        assert!(html.contains("<h1>exp &lt;i&gt;&quot;x&quot; &amp; &#39;y&#39;</h1>"));
+        // Exactly one script element: ours.
+        assert_eq!(html.matches("<script").count(), 1);
+        assert!(html.contains("<td>cpd|7 &lt;b&gt;</td>"));
+    }
+
+    #[test]
+    fn tables_and_censored_cells() {
+        let html = render(&sample_results());
+        for h in [
+            "<th scope=\"col\">Target</th>",
+            "<th scope=\"col\" class=\"num\">Ki (95% CI)</th>",
+            "<th scope=\"col\" class=\"num\">Z&#39;</th>",
+            "<th scope=\"col\">Reason</th>",
+        ] {
+            assert!(html.contains(h), "missing {h}");
+        }
+        assert!(html.contains(">&gt; 10 µM</td>"), "censored IC50 as a bound");
+        assert!(html.contains(">&gt; 5 µM</td>"), "censored Ki as a bound");
+        assert!(!html.contains("60 µM"), "no extrapolated IC50");
+        assert!(html.contains("<td class=\"num bad\">0.42</td>"));
+        assert!(html.contains("<dt>new_flag_x</dt><dd>(no description available)</dd>"));
+        assert!(html.contains("<dt>ic50_above_range</dt><dd>The fitted IC50"));
+        assert!(html.contains(&"ab".repeat(32)));
+        assert!(html.contains("<dt>Curves failed</dt><dd>1</dd>"));
+    }
+
+    #[test]
+    fn deterministic() {
+        let r = sample_results();
+        assert_eq!(render(&r), render(&r));
+    }
+
+    #[test]
+    fn untrusted_svg_is_not_inlined() {
+        assert_eq!(inline_svg("<div>x</div>"), None);
+        assert_eq!(inline_svg("<svg><script>x</script></svg>"), None);
+        assert_eq!(inline_svg("<svg><image href=\"https://x/y.png\"/></svg>"), None);
+        assert_eq!(png_href("javascript:alert(1)"), None);
+        assert_eq!(png_href("/etc/passwd"), None);
+    }
+
+    /// Writes a sample report to `$RADBIND_HTML_SAMPLE` for looking at it.
+    #[test]
+    #[ignore = "writes a file for visual review"]
+    fn write_sample() {
+        if let Some(path) = std::env::var_os("RADBIND_HTML_SAMPLE") {
+            std::fs::write(path, render(&sample_results())).expect("write");
+        }
+    }
 }

@@ -1,5 +1,825 @@
-//! (placeholder until the Markdown module lands)
-use super::RunResults;
-pub fn render_markdown(r: &RunResults, _p: &[Option<String>]) -> String {
-    format!("# {}\n", r.experiment)
+//! The Markdown report (`report.md`), and the wording both reports share: flag
+//! explanations and the display of censored values.
+//!
+//! Owns the text of the report, not the numbers: every value comes from [`RunResults`].
+//! Censored IC50/Ki values are written as bounds (`> 10 µM`), never as a number as if it
+//! had been measured. User strings are escaped so a `|` cannot break a table.
+
+use std::collections::BTreeSet;
+use std::fmt::Write as _;
+
+use super::{CurveRow, PlateRow, RunResults, TargetRow};
+use crate::types::{format_conc_nm, sig3};
+
+/// Text for a value that was not determined.
+pub(crate) const NOT_DETERMINED: &str = "\u{2014}";
+
+/// What a flag means, in words, for the flag sections of the reports.
+///
+/// Returns `None` for a flag radbind does not know (the reports list those verbatim).
+///
+/// ```
+/// use radbind::report::markdown::flag_explanation;
+/// assert!(flag_explanation("ic50_above_range").is_some());
+/// assert_eq!(flag_explanation("something_new"), None);
+/// ```
+#[must_use]
+pub fn flag_explanation(flag: &str) -> Option<&'static str> {
+    Some(match flag {
+        "ic50_above_range" => {
+            "The fitted IC50 lies above the highest tested concentration. The value is \
+             censored: only a lower bound (\"> top concentration\") is reported, and Ki is \
+             a lower bound too."
+        }
+        "ic50_below_range" => {
+            "The fitted IC50 lies below the lowest tested concentration. The value is \
+             censored: only an upper bound (\"< lowest concentration\") is reported."
+        }
+        "no_50pct_span" => {
+            "The data do not span 50% specific binding, so the IC50 is not defined by the \
+             data and should not be used for a Ki."
+        }
+        "hill_outside_0.5_2" => {
+            "The magnitude of the Hill slope is outside 0.5 to 2. A shallow slope can mean \
+             two binding sites or negative cooperativity; a steep one can mean aggregation, \
+             ligand depletion or a system not at equilibrium."
+        }
+        "se_log_ic50_gt_0.5" => {
+            "The standard error of log IC50 is above 0.5 log units: the IC50 is poorly \
+             determined (its 95% CI spans more than about two orders of magnitude)."
+        }
+        "few_concentrations" => {
+            "Fewer than 5 concentrations were available for the fit; the curve shape is \
+             poorly constrained."
+        }
+        "few_replicates" => "Fewer than 2 replicates per concentration.",
+        "top_off_control" => {
+            "The fitted top plateau is more than 20% away from the total-binding controls."
+        }
+        "bottom_off_control" => {
+            "The fitted bottom plateau is more than 20% away from the non-specific binding \
+             controls."
+        }
+        "not_converged" => "The curve fit did not converge; the parameters are not reliable.",
+        "ambiguous" => {
+            "The fit is ambiguous: its parameters are almost perfectly dependent \
+             (dependency > 0.9999), so the data do not define them."
+        }
+        "plate_z_prime_below_0.5" => {
+            "At least one plate this curve comes from has Z' below 0.5 (see the plate QC \
+             table)."
+        }
+        "z_prime_below_0.5" => {
+            "Z' of the plate is below 0.5: the window between total and non-specific \
+             binding is small compared with their scatter (Zhang et al. 1999)."
+        }
+        _ => return None,
+    })
+}
+
+/// Display helpers shared by the Markdown and HTML reports and the figures.
+impl CurveRow {
+    /// `true` when no usable fit exists (no parameters, or a `failed` / `not_converged`
+    /// status).
+    #[must_use]
+    pub fn is_failed(&self) -> bool {
+        self.fit.is_none()
+            || self.status.starts_with("failed")
+            || self.status.starts_with("not_converged")
+    }
+
+    /// `true` when the curve was fitted but carries flags.
+    #[must_use]
+    pub fn is_flagged(&self) -> bool {
+        !self.is_failed() && (!self.flags.is_empty() || self.status.starts_with("flagged"))
+    }
+
+    /// The censor mark of the fit: `">"`, `"<"` or `""` (also `""` without a fit).
+    fn censor(&self) -> &'static str {
+        self.fit.as_ref().map_or("", |f| f.censor)
+    }
+
+    /// Cheng-Prusoff factor `1 + [L]/Kd`, if defined.
+    fn cheng_prusoff_factor(&self) -> Option<f64> {
+        let f = 1.0 + self.radioligand_nm / self.kd_nm;
+        (self.kd_nm > 0.0 && f.is_finite() && f > 0.0).then_some(f)
+    }
+
+    /// The bound (nM) a censored IC50 is reported against: the highest tested
+    /// concentration for `>`, the lowest for `<`.
+    fn ic50_bound_nm(&self) -> Option<f64> {
+        let (lo, hi) = self.tested_range_nm;
+        let b = match self.censor() {
+            ">" => hi,
+            "<" => lo,
+            _ => return None,
+        };
+        (b.is_finite() && b > 0.0).then_some(b)
+    }
+
+    /// IC50 for display: `2.5 nM`, `> 10 µM` when censored, `—` when not determined.
+    #[must_use]
+    pub fn ic50_text(&self) -> String {
+        let Some(fit) = &self.fit else {
+            return NOT_DETERMINED.to_string();
+        };
+        match (self.censor(), self.ic50_bound_nm()) {
+            ("", _) if fit.ic50_nm.is_finite() && fit.ic50_nm > 0.0 => format_conc_nm(fit.ic50_nm),
+            (c @ (">" | "<"), Some(b)) => format!("{c} {}", format_conc_nm(b)),
+            _ => NOT_DETERMINED.to_string(),
+        }
+    }
+
+    /// Ki for display: `0.833 nM`, `> 3.33 µM` when censored (the bound through
+    /// Cheng-Prusoff), `—` when not determined.
+    #[must_use]
+    pub fn ki_text(&self) -> String {
+        let Some(fit) = &self.fit else {
+            return NOT_DETERMINED.to_string();
+        };
+        match (self.censor(), self.ic50_bound_nm(), self.cheng_prusoff_factor()) {
+            ("", _, _) if fit.ki_nm.is_finite() && fit.ki_nm > 0.0 => format_conc_nm(fit.ki_nm),
+            (c @ (">" | "<"), Some(b), Some(f)) => format!("{c} {}", format_conc_nm(b / f)),
+            _ => NOT_DETERMINED.to_string(),
+        }
+    }
+
+    /// 95% CI of Ki, `0.667–1.03 nM`; empty when censored or not finite.
+    #[must_use]
+    pub fn ki_ci_text(&self) -> String {
+        let Some(fit) = &self.fit else {
+            return String::new();
+        };
+        let (lo, hi) = fit.ki_ci_nm;
+        if !(self.censor().is_empty() && lo.is_finite() && hi.is_finite() && lo > 0.0) {
+            return String::new();
+        }
+        let (a, b) = (format_conc_nm(lo), format_conc_nm(hi));
+        match (a.rsplit_once(' '), b.rsplit_once(' ')) {
+            (Some((av, au)), Some((bv, bu))) if au == bu => format!("{av}\u{2013}{bv} {bu}"),
+            _ => format!("{a}\u{2013}{b}"),
+        }
+    }
+
+    /// Ki with its CI: `0.833 nM (0.667–1.03 nM)`, or the bound alone when censored.
+    #[must_use]
+    pub fn ki_with_ci_text(&self) -> String {
+        let ci = self.ki_ci_text();
+        if ci.is_empty() { self.ki_text() } else { format!("{} ({ci})", self.ki_text()) }
+    }
+
+    /// pKi to two decimals; a bound (`< 5.48`) when censored.
+    #[must_use]
+    pub fn pki_text(&self) -> String {
+        let Some(fit) = &self.fit else {
+            return NOT_DETERMINED.to_string();
+        };
+        let bound = self
+            .ic50_bound_nm()
+            .zip(self.cheng_prusoff_factor())
+            .map(|(b, f)| -((b / f) * 1e-9).log10());
+        match (self.censor(), bound) {
+            ("", _) if fit.pki.is_finite() => format!("{:.2}", fit.pki),
+            // Ki above the bound means pKi below it, and the other way round.
+            (">", Some(p)) => format!("< {p:.2}"),
+            ("<", Some(p)) => format!("> {p:.2}"),
+            _ => NOT_DETERMINED.to_string(),
+        }
+    }
+
+    /// Hill slope to two decimals.
+    #[must_use]
+    pub fn hill_text(&self) -> String {
+        match &self.fit {
+            Some(f) if f.hill_slope.is_finite() => format!("{:.2}", f.hill_slope),
+            _ => NOT_DETERMINED.to_string(),
+        }
+    }
+
+    /// Status and flags in one cell: `failed: reason; few_concentrations`.
+    #[must_use]
+    pub fn flags_text(&self) -> String {
+        let mut parts: Vec<&str> = Vec::new();
+        if self.status != "ok" && self.status != "flagged" && !self.status.is_empty() {
+            parts.push(&self.status);
+        }
+        parts.extend(self.flags.iter().map(String::as_str));
+        parts.join("; ")
+    }
+}
+
+/// Counts for the summary of both reports.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) struct Counts {
+    pub plates: usize,
+    pub plates_failing_qc: usize,
+    pub curves: usize,
+    pub flagged: usize,
+    pub failed: usize,
+    pub excluded_wells: usize,
+}
+
+impl Counts {
+    pub(crate) fn of(r: &RunResults) -> Self {
+        Self {
+            plates: r.plates.len(),
+            plates_failing_qc: r.plates.iter().filter(|p| plate_fails_qc(p)).count(),
+            curves: r.curves.len(),
+            flagged: r.curves.iter().filter(|c| c.is_flagged()).count(),
+            failed: r.curves.iter().filter(|c| c.is_failed()).count(),
+            excluded_wells: r.wells.iter().filter(|w| w.excluded.is_some()).count(),
+        }
+    }
+}
+
+/// A plate fails QC when Z' is below 0.5 (or not a number) or it carries flags.
+pub(crate) fn plate_fails_qc(p: &PlateRow) -> bool {
+    // NaN Z' fails too.
+    p.z_prime.is_nan() || p.z_prime < 0.5 || !p.flags.is_empty()
+}
+
+/// Targets in report order: those of `results.targets`, then any target that only
+/// appears in the curves (with [L] and Kd taken from its first curve).
+pub(crate) fn targets_in_order(r: &RunResults) -> Vec<TargetRow> {
+    let mut out: Vec<TargetRow> = r.targets.clone();
+    for c in &r.curves {
+        if !out.iter().any(|t| t.target == c.target) {
+            out.push(TargetRow {
+                target: c.target.clone(),
+                radioligand: c.radioligand.clone(),
+                radioligand_nm: c.radioligand_nm,
+                kd_nm: c.kd_nm,
+            });
+        }
+    }
+    out
+}
+
+/// Every flag used by a curve or a plate, sorted, once each.
+pub(crate) fn flags_in_use(r: &RunResults) -> Vec<String> {
+    let set: BTreeSet<&str> = r
+        .curves
+        .iter()
+        .flat_map(|c| c.flags.iter())
+        .chain(r.plates.iter().flat_map(|p| p.flags.iter()))
+        .map(String::as_str)
+        .collect();
+    set.into_iter().map(str::to_string).collect()
+}
+
+/// A number with `decimals` decimals, `—` when not finite.
+pub(crate) fn fixed(v: f64, decimals: usize) -> String {
+    if v.is_finite() { format!("{v:.decimals$}") } else { NOT_DETERMINED.to_string() }
+}
+
+/// A concentration in nM as a plain number with three significant digits.
+pub(crate) fn nm_number(v: f64) -> String {
+    if v.is_finite() { sig3(v) } else { NOT_DETERMINED.to_string() }
+}
+
+/// Escapes text for a Markdown table cell or a line of prose: `\`, `|`, backticks and `*`
+/// are backslash-escaped, a `<` that could open an HTML tag becomes `&lt;`, line breaks
+/// become spaces and other control characters are dropped. `>` needs nothing inside a line,
+/// so bounds such as `> 10 µM` stay readable in the raw text.
+fn md(s: &str) -> String {
+    let mut out = String::with_capacity(s.len());
+    let mut chars = s.chars().peekable();
+    while let Some(c) = chars.next() {
+        match c {
+            '\\' | '|' | '`' | '*' => {
+                out.push('\\');
+                out.push(c);
+            }
+            '<' if chars
+                .peek()
+                .is_some_and(|n| n.is_ascii_alphabetic() || matches!(n, '/' | '!' | '?')) =>
+            {
+                out.push_str("&lt;");
+            }
+            '\r' | '\n' => out.push(' '),
+            c if c.is_control() => {}
+            c => out.push(c),
+        }
+    }
+    out
+}
+
+fn table_row(cells: &[String]) -> String {
+    format!("| {} |\n", cells.join(" | "))
+}
+
+/// Header and separator lines of a table; `right` marks numeric (right-aligned) columns.
+fn table_head(cols: &[(&str, bool)]) -> String {
+    let head: Vec<String> = cols.iter().map(|(c, _)| (*c).to_string()).collect();
+    let sep: Vec<String> =
+        cols.iter().map(|(_, right)| if *right { "---:" } else { "---" }.to_string()).collect();
+    format!("{}{}", table_row(&head), table_row(&sep))
+}
+
+/// A code fence longer than any run of backticks in `text`.
+fn fence_for(text: &str) -> String {
+    let mut longest = 0;
+    let mut run = 0;
+    for c in text.chars() {
+        run = if c == '`' { run + 1 } else { 0 };
+        longest = longest.max(run);
+    }
+    "`".repeat((longest + 1).max(3))
+}
+
+/// The profiling table columns (shared with the HTML report).
+pub(crate) const PROFILE_COLUMNS: [(&str, bool); 11] = [
+    ("Target", false),
+    ("Radioligand", false),
+    ("[L] (nM)", true),
+    ("Kd (nM)", true),
+    ("Compound", false),
+    ("IC50", true),
+    ("Ki (95% CI)", true),
+    ("pKi", true),
+    ("Hill slope", true),
+    ("n", true),
+    ("Flags", false),
+];
+
+/// The plate QC table columns (shared with the HTML report).
+pub(crate) const QC_COLUMNS: [(&str, bool); 10] = [
+    ("Plate", false),
+    ("Target", false),
+    ("Source", false),
+    ("Z'", true),
+    ("S/B", true),
+    ("CV% total", true),
+    ("CV% NSB", true),
+    ("NSB % of total", true),
+    ("Rotated", false),
+    ("Flags", false),
+];
+
+/// The Markdown report.
+///
+/// `png_paths` holds, per curve (same order as `results.curves`), the relative path of its
+/// PNG, e.g. `plots/003_5-HT2A_mianserin.png`, or `None` when there is no figure.
+/// Deterministic: the same input gives the same text.
+#[must_use]
+pub fn render_markdown(results: &RunResults, png_paths: &[Option<String>]) -> String {
+    let mut out = String::new();
+    let n = Counts::of(results);
+    let _ = writeln!(out, "# {}\n", md(&results.experiment));
+    let _ = writeln!(
+        out,
+        "Radioligand competition binding analysed by radbind {}. IC50 from a four-parameter \
+         logistic fit of % specific binding against log10 of the molar competitor \
+         concentration; Ki by Cheng-Prusoff, Ki = IC50 / (1 + [L]/Kd).\n",
+        md(&results.version)
+    );
+
+    // Summary.
+    out.push_str("## Summary\n\n");
+    out.push_str(&table_head(&[("Item", false), ("Value", false)]));
+    let rows: [(&str, String); 10] = [
+        ("Experiment", md(&results.experiment)),
+        ("radbind version", md(&results.version)),
+        ("Started", md(&results.started)),
+        ("Finished", md(&results.finished)),
+        ("Plates", n.plates.to_string()),
+        ("Plates failing QC", n.plates_failing_qc.to_string()),
+        ("Curves", n.curves.to_string()),
+        ("Curves flagged", n.flagged.to_string()),
+        ("Curves failed (no usable fit)", n.failed.to_string()),
+        ("Excluded wells", n.excluded_wells.to_string()),
+    ];
+    for (k, v) in rows {
+        out.push_str(&table_row(&[k.to_string(), v]));
+    }
+    out.push('\n');
+
+    // Profiling tables, one per target.
+    out.push_str("## Results by target\n\n");
+    out.push_str(
+        "Censored values are bounds: `> 10 µM` means the IC50 lies above the highest tested \
+         concentration and was not measured.\n\n",
+    );
+    for t in targets_in_order(results) {
+        let _ = writeln!(out, "### {}\n", md(&t.target));
+        out.push_str(&table_head(&PROFILE_COLUMNS));
+        for c in results.curves.iter().filter(|c| c.target == t.target) {
+            out.push_str(&table_row(&[
+                md(&t.target),
+                md(&t.radioligand),
+                nm_number(t.radioligand_nm),
+                nm_number(t.kd_nm),
+                md(&c.compound),
+                md(&c.ic50_text()),
+                md(&c.ki_with_ci_text()),
+                md(&c.pki_text()),
+                md(&c.hill_text()),
+                c.n_points.to_string(),
+                md(&c.flags_text()),
+            ]));
+        }
+        out.push('\n');
+    }
+
+    // Figures.
+    let figures: Vec<(usize, &CurveRow, &str)> = results
+        .curves
+        .iter()
+        .enumerate()
+        .filter_map(|(i, c)| Some((i, c, png_paths.get(i)?.as_deref()?)))
+        .collect();
+    if !figures.is_empty() {
+        out.push_str("## Figures\n\n");
+        out.push_str(
+            "Open circles: replicates; filled circles: mean ± SD; crosses: excluded points; \
+             line: 4PL fit.\n\n",
+        );
+        for t in targets_in_order(results) {
+            let of_target: Vec<_> = figures.iter().filter(|f| f.1.target == t.target).collect();
+            if of_target.is_empty() {
+                continue;
+            }
+            let _ = writeln!(out, "### {}\n", md(&t.target));
+            for (_, c, path) in of_target {
+                let alt = md(&format!("{} — {}", c.target, c.compound))
+                    .replace('[', "\\[")
+                    .replace(']', "\\]");
+                let _ = writeln!(out, "![{alt}]({})\n", link_target(path));
+            }
+        }
+    }
+
+    // Plate QC.
+    out.push_str("## Plate QC\n\n");
+    out.push_str(
+        "Z' = 1 − 3 (SD total + SD NSB) / |mean total − mean NSB|; plates with Z' below 0.5 \
+         are in bold.\n\n",
+    );
+    out.push_str(&table_head(&QC_COLUMNS));
+    for p in &results.plates {
+        let z = fixed(p.z_prime, 2);
+        let z = if p.z_prime >= 0.5 { z } else { format!("**{z}**") };
+        out.push_str(&table_row(&[
+            md(&p.plate),
+            md(&p.target),
+            md(&format!("{} #{}", p.source, p.index_in_file)),
+            z,
+            fixed(p.signal_to_background, 1),
+            fixed(p.total_cv_pct, 1),
+            fixed(p.nsb_cv_pct, 1),
+            fixed(p.nsb_pct_of_total, 1),
+            if p.rotated { "yes" } else { "no" }.to_string(),
+            md(&p.flags.join("; ")),
+        ]));
+    }
+    out.push('\n');
+
+    // Flags.
+    let flags = flags_in_use(results);
+    out.push_str("## Flags\n\n");
+    if flags.is_empty() {
+        out.push_str("No curve or plate was flagged.\n\n");
+    } else {
+        for f in &flags {
+            let text = flag_explanation(f).unwrap_or("(no description available)");
+            let _ = writeln!(out, "- `{}`: {text}", f.replace('`', "'"));
+        }
+        out.push('\n');
+    }
+
+    // Excluded wells.
+    out.push_str("## Excluded wells\n\n");
+    let excluded: Vec<_> =
+        results.wells.iter().filter_map(|w| Some((w, w.excluded.as_deref()?))).collect();
+    if excluded.is_empty() {
+        out.push_str("No well was excluded.\n\n");
+    } else {
+        out.push_str(&table_head(&[
+            ("Plate", false),
+            ("Well", false),
+            ("Role", false),
+            ("Compound", false),
+            ("Concentration", true),
+            ("CPM", true),
+            ("Reason", false),
+        ]));
+        for (w, reason) in excluded {
+            out.push_str(&table_row(&[
+                md(&w.plate),
+                md(&w.well),
+                md(w.role),
+                w.compound.as_deref().map(md).unwrap_or_default(),
+                w.conc_nm.map(format_conc_nm).unwrap_or_default(),
+                w.cpm.map(|v| fixed(v, 0)).unwrap_or_default(),
+                md(reason),
+            ]));
+        }
+        out.push('\n');
+    }
+
+    // Provenance.
+    out.push_str("## Provenance\n\n");
+    let _ = writeln!(
+        out,
+        "radbind {}, run from {} to {}.\n",
+        md(&results.version),
+        md(&results.started),
+        md(&results.finished)
+    );
+    if !results.inputs.is_empty() {
+        out.push_str(&table_head(&[("Input file", false), ("Bytes", true), ("SHA-256", false)]));
+        for f in &results.inputs {
+            out.push_str(&table_row(&[
+                md(&f.path),
+                f.bytes.to_string(),
+                format!("`{}`", f.sha256.replace('`', "")),
+            ]));
+        }
+        out.push('\n');
+    }
+    out.push_str("Resolved configuration:\n\n");
+    let fence = fence_for(&results.config_yaml);
+    let _ = writeln!(out, "{fence}yaml\n{}\n{fence}", results.config_yaml.trim_end());
+    out
+}
+
+/// A link destination: wrapped in `<>` when it contains spaces or parentheses.
+fn link_target(path: &str) -> String {
+    if path.contains([' ', '(', ')']) {
+        format!("<{}>", path.replace(['<', '>'], ""))
+    } else {
+        path.to_string()
+    }
+}
+
+#[cfg(test)]
+pub(crate) mod tests {
+    use super::*;
+    use crate::report::{CurvePoint, FitNumbers, InputFile, WellRow};
+
+    fn fit(ic50_nm: f64, factor: f64, hill: f64, censor: &'static str) -> FitNumbers {
+        let ki = ic50_nm / factor;
+        FitNumbers {
+            top: 100.0,
+            bottom: 0.0,
+            hill_slope: hill,
+            log_ic50: (ic50_nm * 1e-9).log10(),
+            log_ic50_se: 0.05,
+            ic50_nm,
+            ic50_ci_nm: (ic50_nm * 0.8, ic50_nm * 1.25),
+            ki_nm: ki,
+            ki_ci_nm: (ki * 0.8, ki * 1.25),
+            pki: -(ki * 1e-9).log10(),
+            pic50: -(ic50_nm * 1e-9).log10(),
+            r_squared: 0.99,
+            sy_x: 3.0,
+            censor,
+        }
+    }
+
+    fn points(ic50_nm: f64) -> Vec<CurvePoint> {
+        let mut v = Vec::new();
+        for k in 0..8 {
+            let c = 0.1 * 10f64.powi(k) / 10f64.powf(0.0);
+            let y = 100.0 / (1.0 + c / ic50_nm);
+            for (i, d) in [-2.0, 2.0].into_iter().enumerate() {
+                v.push(CurvePoint {
+                    plate: if i == 0 { "P1" } else { "P2" }.into(),
+                    well: format!("B{:02}", k + 2),
+                    conc_nm: c,
+                    y: y + d,
+                    excluded: None,
+                });
+            }
+        }
+        v
+    }
+
+    fn curve(target: &str, compound: &str, l: f64, kd: f64) -> CurveRow {
+        CurveRow {
+            experiment: "Mianserin panel".into(),
+            target: target.into(),
+            compound: compound.into(),
+            plates: vec!["P1".into(), "P2".into()],
+            radioligand: String::new(),
+            radioligand_nm: l,
+            kd_nm: kd,
+            model: "four_parameter".into(),
+            n_points: 16,
+            fit: None,
+            status: "ok".into(),
+            flags: vec![],
+            tested_range_nm: (0.1, 1_000_000.0 / 100.0),
+            points: points(2.6),
+        }
+    }
+
+    /// Two targets, three curves (one measured, one censored, one failed), two plates.
+    pub(crate) fn sample_results() -> RunResults {
+        let mut a = curve("5-HT2A", "mianserin", 1.0, 0.5);
+        a.radioligand = "[3H]ketanserin".into();
+        a.fit = Some(fit(7.8, 3.0, -0.98, ""));
+        let mut b = curve("5-HT1A", "mianserin", 1.0, 1.0);
+        b.radioligand = "[3H]8-OH-DPAT".into();
+        b.fit = Some(fit(60_000.0, 2.0, -1.1, ">"));
+        b.status = "flagged".into();
+        b.flags = vec!["ic50_above_range".into(), "no_50pct_span".into()];
+        b.points = points(60_000.0);
+        let mut c = curve("5-HT1A", "cpd|7 <b>", 1.0, 1.0);
+        c.radioligand = "[3H]8-OH-DPAT".into();
+        c.status = "failed: fewer than 3 concentrations".into();
+        c.flags = vec!["few_concentrations".into(), "new_flag_x".into()];
+        c.n_points = 2;
+        c.points.truncate(2);
+        c.points[1].excluded = Some("ROUT outlier".into());
+        let plate = |id: &str, target: &str, z: f64, flags: Vec<String>| PlateRow {
+            plate: id.into(),
+            source: "data/run1.csv".into(),
+            index_in_file: 1,
+            target: target.into(),
+            layout: "col1_total_col12_nsb".into(),
+            rotated: false,
+            n_total: 8,
+            total_mean: 5000.0,
+            total_sd: 150.0,
+            total_cv_pct: 3.0,
+            n_nsb: 8,
+            nsb_mean: 500.0,
+            nsb_sd: 40.0,
+            nsb_cv_pct: 8.0,
+            z_prime: z,
+            signal_to_background: 10.0,
+            nsb_pct_of_total: 10.0,
+            flags,
+            instrument: "MicroBeta2".into(),
+        };
+        RunResults {
+            experiment: "Mianserin panel".into(),
+            version: "0.1.0".into(),
+            plates: vec![
+                plate("P1", "5-HT2A", 0.87, vec![]),
+                plate("P2", "5-HT1A", 0.42, vec!["z_prime_below_0.5".into()]),
+            ],
+            wells: vec![
+                WellRow {
+                    plate: "P2".into(),
+                    well: "C03".into(),
+                    role: "sample",
+                    compound: Some("cpd|7 <b>".into()),
+                    conc_nm: Some(1.0),
+                    cpm: Some(4123.0),
+                    specific: Some(3623.0),
+                    pct_specific: Some(80.5),
+                    excluded: Some("ROUT outlier".into()),
+                },
+                WellRow {
+                    plate: "P1".into(),
+                    well: "A01".into(),
+                    role: "total",
+                    compound: None,
+                    conc_nm: None,
+                    cpm: Some(5100.0),
+                    specific: Some(4600.0),
+                    pct_specific: Some(102.0),
+                    excluded: None,
+                },
+            ],
+            curves: vec![a, b, c],
+            targets: vec![
+                TargetRow {
+                    target: "5-HT2A".into(),
+                    radioligand: "[3H]ketanserin".into(),
+                    radioligand_nm: 1.0,
+                    kd_nm: 0.5,
+                },
+                TargetRow {
+                    target: "5-HT1A".into(),
+                    radioligand: "[3H]8-OH-DPAT".into(),
+                    radioligand_nm: 1.0,
+                    kd_nm: 1.0,
+                },
+            ],
+            inputs: vec![InputFile {
+                path: "data/run1.csv".into(),
+                sha256: "ab".repeat(32),
+                bytes: 12_345,
+            }],
+            config_yaml: "experiment: Mianserin panel\nfit:\n  model: four_parameter\n".into(),
+            started: "2025-01-01T10:00:00Z".into(),
+            finished: "2025-01-01T10:00:05Z".into(),
+        }
+    }
+
+    fn pngs() -> Vec<Option<String>> {
+        vec![
+            Some("plots/000_5-HT2A_mianserin.png".into()),
+            Some("plots/001_5-HT1A_mianserin.png".into()),
+            None,
+        ]
+    }
+
+    #[test]
+    fn display_of_measured_censored_and_failed() {
+        let r = sample_results();
+        let [a, b, c] = [&r.curves[0], &r.curves[1], &r.curves[2]];
+        assert_eq!(a.ic50_text(), "7.8 nM");
+        assert_eq!(a.ki_with_ci_text(), "2.6 nM (2.08\u{2013}3.25 nM)");
+        assert_eq!(a.pki_text(), "8.59");
+        assert_eq!(b.ic50_text(), "> 10 µM");
+        assert_eq!(b.ki_with_ci_text(), "> 5 µM");
+        assert_eq!(b.pki_text(), "< 5.30");
+        assert_eq!(c.ic50_text(), NOT_DETERMINED);
+        assert_eq!(c.pki_text(), NOT_DETERMINED);
+        assert!(c.is_failed() && !c.is_flagged() && b.is_flagged());
+    }
+
+    #[test]
+    fn summary_and_table_lines() {
+        let md = render_markdown(&sample_results(), &pngs());
+        assert!(md.starts_with("# Mianserin panel\n"));
+        assert!(md.contains(
+            "| Curves | 3 |\n| Curves flagged | 1 |\n| Curves failed (no usable fit) | 1 |"
+        ));
+        assert!(md.contains(
+            "| Target | Radioligand | [L] (nM) | Kd (nM) | Compound | IC50 | Ki (95% CI) | pKi | Hill slope | n | Flags |\n\
+             | --- | --- | ---: | ---: | --- | ---: | ---: | ---: | ---: | ---: | --- |\n"
+        ));
+        assert!(md.contains(
+            "| 5-HT2A | [3H]ketanserin | 1 | 0.5 | mianserin | 7.8 nM | 2.6 nM (2.08–3.25 nM) | 8.59 | -0.98 | 16 |  |\n"
+        ));
+        assert!(md.contains(
+            "| 5-HT1A | [3H]8-OH-DPAT | 1 | 1 | mianserin | > 10 µM | > 5 µM | < 5.30 | -1.10 | 16 | ic50_above_range; no_50pct_span |\n"
+        ));
+        assert!(md.contains("| P2 | 5-HT1A | data/run1.csv #1 | **0.42** |"));
+        assert!(md.contains("![5-HT2A — mianserin](plots/000_5-HT2A_mianserin.png)"));
+    }
+
+    #[test]
+    fn pipes_and_newlines_do_not_break_tables() {
+        let mut r = sample_results();
+        r.curves[0].compound = "a|b\nc`d".into();
+        let md = render_markdown(&r, &[]);
+        assert!(md.contains("| a\\|b c\\`d |"));
+        r.curves[1].compound = "<script>alert(1)</script>".into();
+        let md = render_markdown(&r, &[]);
+        assert!(md.contains("| &lt;script>alert(1)&lt;/script> |"));
+        for line in md.lines().filter(|l| l.starts_with("| 5-HT1A")) {
+            // 11 columns -> 12 unescaped pipes.
+            let pipes = line.matches('|').count() - line.matches("\\|").count();
+            assert_eq!(pipes, 12, "{line}");
+        }
+    }
+
+    #[test]
+    fn flags_explained_and_unknown_listed() {
+        let md = render_markdown(&sample_results(), &pngs());
+        assert!(md.contains("- `ic50_above_range`: The fitted IC50 lies above"));
+        assert!(md.contains("- `z_prime_below_0.5`: Z' of the plate"));
+        assert!(md.contains("- `new_flag_x`: (no description available)"));
+        for f in [
+            "ic50_above_range",
+            "ic50_below_range",
+            "no_50pct_span",
+            "hill_outside_0.5_2",
+            "se_log_ic50_gt_0.5",
+            "few_concentrations",
+            "few_replicates",
+            "top_off_control",
+            "bottom_off_control",
+            "not_converged",
+            "ambiguous",
+            "plate_z_prime_below_0.5",
+        ] {
+            assert!(flag_explanation(f).is_some(), "{f}");
+        }
+    }
+
+    #[test]
+    fn excluded_wells_and_provenance() {
+        let md = render_markdown(&sample_results(), &pngs());
+        assert!(md.contains("| P2 | C03 | sample | cpd\\|7 &lt;b> | 1 nM | 4123 | ROUT outlier |"));
+        assert!(md.contains(&format!("| data/run1.csv | 12345 | `{}` |", "ab".repeat(32))));
+        assert!(md.contains("```yaml\nexperiment: Mianserin panel\n"));
+    }
+
+    #[test]
+    fn deterministic() {
+        let r = sample_results();
+        assert_eq!(render_markdown(&r, &pngs()), render_markdown(&r, &pngs()));
+    }
+
+    /// Writes a sample report to `$RADBIND_MD_SAMPLE` for looking at it.
+    #[test]
+    #[ignore = "writes a file for visual review"]
+    fn write_sample() {
+        if let Some(path) = std::env::var_os("RADBIND_MD_SAMPLE") {
+            std::fs::write(path, render_markdown(&sample_results(), &pngs())).expect("write");
+        }
+    }
+
+    #[test]
+    fn fence_is_longer_than_content_backticks() {
+        assert_eq!(fence_for("a ``` b"), "````");
+        assert_eq!(fence_for("plain"), "```");
+    }
 }
