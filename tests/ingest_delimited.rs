@@ -206,3 +206,16 @@ fn latin1_file_is_decoded_with_a_warning() {
     assert_eq!(plates[0].label, "Tr\u{e4}ger 1");
     assert!(plates[0].meta.warnings.iter().any(|w| w.contains("Latin-1")));
 }
+
+#[test]
+fn oversized_file_is_refused_before_reading() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let path = dir.path().join("huge.csv");
+    let file = std::fs::File::create(&path).expect("create temp file");
+    // Sparse: no disk space is used and nothing is read.
+    file.set_len(radbind::ingest::MAX_FILE_BYTES + 1).expect("sparse length");
+    match read_file(&path) {
+        Err(e @ IngestError::Io { .. }) => assert!(e.to_string().contains("limit"), "{e}"),
+        other => panic!("expected an Io error, got {other:?}"),
+    }
+}

@@ -304,3 +304,15 @@ fn writer_counting_error_column() {
     assert!(text.contains("Func:STOP/Cassette no:   1/Shelf: 1/4*6\n"));
     assert!(text.contains("Total count rate:    27600.0 CCPM\n"));
 }
+
+#[test]
+fn second_label_is_checked_against_its_matrix_too() {
+    let path = fixture("mb_96_two_labels.txt");
+    let text = std::fs::read_to_string(&path).expect("fixture");
+    // Unk_2 = A02; change its CCPM2 value (5th field) only.
+    let bad =
+        text.replacen("\tUnk_2\tA02\t1026\t6.2\t1526\t", "\tUnk_2\tA02\t1026\t6.2\t1500\t", 1);
+    assert_ne!(bad, text, "fixture line found");
+    let (_, msg) = parse_err(read_text(&path, &bad, &ReadOptions::default()));
+    assert!(msg.contains("A02 = 1500") && msg.contains("CCPM2"), "{msg}");
+}

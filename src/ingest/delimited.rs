@@ -493,3 +493,35 @@ fn grid_row(
         })
         .collect()
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn dialect_detection_and_quotes() {
+        let d = Dialect::of("\"a;b\",A01,\"1\"\"2\"");
+        assert_eq!(d.delim, ',');
+        assert_eq!(d.split("\"a;b\", A01 ,\"1\"\"2\""), ["a;b", "A01", "1\"2"]);
+        let d = Dialect::of("p;A01;1,5");
+        assert_eq!((d.delim, d.number("1,5")), (';', Some(1.5)));
+        assert_eq!(Dialect::of("p\tA01\t1;2").delim, '\t');
+    }
+
+    #[test]
+    fn header_of_column_numbers() {
+        let cells = |s: &str| Dialect::of(s).split(s);
+        assert_eq!(header_cols(&cells(",1,2,3,4,5,6")), Some(6));
+        assert_eq!(header_cols(&cells("1\t2\t3\t")), Some(3));
+        assert_eq!(header_cols(&cells(",1,3")), None);
+        assert_eq!(header_cols(&cells("plate,2")), None);
+    }
+
+    #[test]
+    fn smallest_standard_geometry() {
+        assert_eq!(smallest_geometry(3, 5), Some(Geometry::W24));
+        assert_eq!(smallest_geometry(3, 6), Some(Geometry::W96));
+        assert_eq!(smallest_geometry(8, 0), Some(Geometry::W384));
+        assert_eq!(smallest_geometry(40, 0), None);
+    }
+}

@@ -552,8 +552,9 @@ fn plates_from_list(
     Ok(out)
 }
 
-/// Checks that every list entry agrees with the matrix of its plate; wells counted in a matrix
-/// but missing from the list become a warning on that plate.
+/// Checks that every list entry agrees with the matrices of its plate (for every label that
+/// has both a list column and a matrix); wells counted in the signal matrix but missing from
+/// the list become a warning on that plate.
 fn check_list(
     path: &Path,
     list: &ListBlock,
@@ -561,7 +562,6 @@ fn check_list(
     label: &str,
     out: &mut [RawPlate],
 ) -> Result<(), IngestError> {
-    let Some(col) = list.labels.iter().position(|l| l == label) else { return Ok(()) };
     let groups = split_list(&list.entries);
     for (k, group) in groups.iter().enumerate() {
         let (Some(plate), Some(raw)) = (plates.get(k), out.get_mut(k)) else {
@@ -569,26 +569,27 @@ fn check_list(
                 path,
                 group[0].line,
                 format!(
-                    "the COLUMNS list restarts its positions {} times but the PLATES block has {} plates; expected one list run per plate",
+                    "the COLUMNS list holds {} plates (its positions restart at this line) but \
+                     the PLATES block has {}; expected one list run per plate",
                     groups.len(),
                     plates.len()
                 ),
             ));
         };
-        let m = plate
-            .matrices
-            .iter()
-            .find(|m| m.label == label)
-            .expect("matrix checked when building plates");
-        for e in *group {
-            check_entry(path, plate, m, e, e.values[col])?;
+        for (col, lab) in list.labels.iter().enumerate() {
+            if let Some(m) = plate.matrices.iter().find(|m| &m.label == lab) {
+                for e in *group {
+                    check_entry(path, plate, m, e, e.values[col])?;
+                }
+            }
         }
-        let listed = group.len();
+        let m = plate.matrices.iter().find(|m| m.label == label).expect("checked when building");
         let counted = m.values.iter().filter(|v| v.is_some()).count();
-        if counted > listed {
+        if counted > group.len() {
             raw.meta.warnings.push(format!(
-                "COLUMNS list omits {} of the {counted} wells counted in the {label} matrix; the matrix values are used",
-                counted - listed
+                "COLUMNS list omits {} of the {counted} wells counted in the {label} matrix; \
+                 the matrix values are used",
+                counted - group.len()
             ));
         }
     }
@@ -639,8 +640,9 @@ fn check_entry(
 pub struct WriteablePlate {
     /// Rows x columns (written as `rows*cols` on the `Assay:` line).
     pub geometry: Geometry,
-    /// Counts per well, row-major; `None` = not counted (`-`, left out of the list). Values
-    /// must be finite and >= 0; anything else is written as not counted.
+    /// Counts per well, row-major, `geometry.len()` of them (extra ones are ignored, missing
+    /// ones are not counted); `None` = not counted (`-`, left out of the list). Values must be
+    /// finite and >= 0; anything else is written as not counted.
     pub values: Vec<Option<f64>>,
     /// The counting label, e.g. `CCPM1`. The file uses the first plate's label for all plates.
     pub label: String,
@@ -662,7 +664,7 @@ pub fn write(plates: &[WriteablePlate], protocol_name: &str, counted_at: &str) -
     let _ = writeln!(s, "COLUMNS:\n========\n \tSAMPLE\tPOS\t{label}\t{label}%\t");
     let mut total = 0.0;
     for (k, p) in plates.iter().enumerate() {
-        for (i, v) in p.values.iter().enumerate() {
+        for (i, v) in p.values.iter().take(p.geometry.len()).enumerate() {
             if let Some(v) = writable(*v) {
                 total += v;
                 let err = 200.0 / v.max(1.0).sqrt();
@@ -728,5 +730,52 @@ fn fmt_count(v: Option<f64>) -> String {
         None => "-".to_string(),
         Some(v) if v.fract() == 0.0 && v.abs() < 1e15 => format!("{v:.0}"),
         Some(v) => v.to_string(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn entry(well: &str) -> ListEntry {
+        ListEntry { line: 0, pos: WellPos::parse(well).expect("test well"), values: vec![] }
+    }
+
+    #[test]
+    fn list_splits_where_positions_restart() {
+        let e: Vec<ListEntry> = ["A01", "A02", "D06", "A01", "D05", "D06", "D06"].map(entry).into();
+        let sizes: Vec<usize> = split_list(&e).iter().map(|g| g.len()).collect();
+        assert_eq!(sizes, [3, 3, 1]);
+        assert!(split_list(&[]).is_empty());
+    }
+
+    #[test]
+    fn geometry_from_assay_line() {
+        let cur = Cursor::new(Path::new("x"), "");
+        let g = parse_geometry(
+            &cur,
+            3,
+            "Assay:-/Prot:16/Cass:16/Func:-/Cassette no:   1/Shelf: 1/8*12",
+        );
+        assert_eq!(g.expect("8*12"), Geometry::W96);
+        assert!(parse_geometry(&cur, 3, "Assay:-/Shelf: 1/8x12").is_err());
+    }
+
+    #[test]
+    fn signal_defaults_to_first_cpm_like_label() {
+        let labels = ["DPM1", "CCPM2", "CCPM1"].map(String::from);
+        let p = Path::new("x");
+        assert_eq!(choose_signal(p, 1, &labels, None).expect("default"), "CCPM2");
+        assert_eq!(choose_signal(p, 1, &labels, Some("dpm1")).expect("chosen"), "DPM1");
+        assert_eq!(choose_signal(p, 1, &labels[..1], None).expect("fallback"), "DPM1");
+        assert!(choose_signal(p, 1, &labels, Some("CPM9")).is_err());
+    }
+
+    #[test]
+    fn counts_are_written_exactly() {
+        assert_eq!(fmt_count(Some(1976.0)), "1976");
+        assert_eq!(fmt_count(Some(12.25)), "12.25");
+        assert_eq!(fmt_count(None), "-");
+        assert_eq!(writable(Some(-1.0)), None);
     }
 }
