@@ -285,7 +285,8 @@ impl LongPlates {
                 path,
                 no,
                 format!(
-                    "well {pos} of plate {id} appears twice (lines {first} and {no}); expected one line per well"
+                    "well {pos} of plate {id} appears twice (lines {first} and {no}); \
+                     expected one line per well"
                 ),
             ));
         }
@@ -446,7 +447,8 @@ fn parse_one_grid(
             path,
             header_no,
             format!(
-                "expected a standard plate grid (4x6, 8x12, 16x24 or 32x48), found {rows} rows x {cols} columns"
+                "expected a standard plate grid (4x6, 8x12, 16x24 or 32x48), \
+                 found {rows} rows x {cols} columns"
             ),
         ));
     }

@@ -330,7 +330,8 @@ fn parse_plate(
             return Err(cur.error(no, format!("expected `{end}` before `{t}`; {TRUNCATED}")));
         } else {
             let g = geometry.ok_or_else(|| {
-                cur.error(no, format!("expected the `Assay:.../4*6` line giving the geometry before the {t} matrix"))
+                let msg = format!("expected the `Assay:.../4*6` line with the geometry before {t}");
+                cur.error(no, msg)
             })?;
             matrices.push(parse_matrix(cur, t, g)?);
         }
@@ -351,8 +352,14 @@ fn parse_geometry(cur: &Cursor<'_>, no: usize, line: &str) -> Result<Geometry, I
         Some(Geometry { rows: r.trim().parse().ok()?, cols: c.trim().parse().ok()? })
     });
     match parsed {
-        Some(g) if !g.is_empty() && g.rows <= 32 * 26 => Ok(g),
-        _ => Err(cur.error(no, format!("expected the geometry as rows*cols (e.g. 8*12) at the end of the Assay line, found `{last}`"))),
+        Some(g) if !g.is_empty() && g.rows <= 32 && g.cols <= 48 => Ok(g),
+        _ => Err(cur.error(
+            no,
+            format!(
+                "expected the geometry as rows*cols (e.g. 8*12, at most 32*48) at the end of \
+                 the Assay line, found `{last}`"
+            ),
+        )),
     }
 }
 
@@ -624,8 +631,8 @@ fn check_entry(
         path,
         e.line,
         format!(
-            "the COLUMNS list gives {} = {} for plate {} but the {} matrix on line {mline} gives {}; \
-         the list and the matrices must agree, export the file again",
+            "the COLUMNS list gives {} = {} for plate {} but the {} matrix on line {mline} \
+             gives {}; the list and the matrices must agree, export the file again",
             e.pos,
             show(listed),
             plate.number,
