@@ -301,7 +301,7 @@ fn draw(plan: &PlatePlan, rng: &mut ChaCha8Rng) -> microbeta::WriteablePlate {
     }
     // Keep the stream position independent of the plate content size.
     let _: u32 = rng.random();
-    microbeta::WriteablePlate { geometry: g, values }
+    microbeta::WriteablePlate { geometry: g, values, label: "CCPM1".to_string() }
 }
 
 fn truth_csv(settings: &Settings, sim: &SimOptions) -> Result<String> {

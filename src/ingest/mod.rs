@@ -3,6 +3,11 @@
 //!
 //! Does not know about layouts, targets or compounds: a plate here is a grid of numbers
 //! plus what the instrument said about it.
+//!
+//! Text decoding: files are read as UTF-8 (a leading byte-order mark is dropped). Files that
+//! are not valid UTF-8 are decoded as Latin-1 (Windows workstations write protocol names with
+//! `µ` that way), and every plate from such a file carries a warning saying so. Nothing is
+//! ever replaced lossily. Files larger than [`MAX_FILE_BYTES`] are refused before reading.
 
 use std::path::{Path, PathBuf};
 
@@ -85,32 +90,130 @@ pub enum IngestError {
     },
 }
 
-/// Detects the format of a file's text from its content.
-pub fn detect(text: &str) -> Option<Format> {
-    todo!("ingest helper: {text}")
-}
+/// Largest file radbind reads (512 MiB); bigger files are refused before being read.
+pub const MAX_FILE_BYTES: u64 = 512 * 1024 * 1024;
 
-/// How to read a file: force a format, choose the signal column.
-#[derive(Debug, Clone, Default)]
+/// Choices the user can make when reading a file. `Default` = detect everything.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct ReadOptions {
-    /// Format; `None` = detect from content.
+    /// Force a format instead of detecting it from the content.
     pub format: Option<Format>,
-    /// Signal column (e.g. `CCPM1`); `None` = the first CPM column.
+    /// Which label/column is the signal (MicroBeta `CCPM2`, a CSV value column name).
+    /// `None` = the first CPM-like column.
     pub signal: Option<String>,
 }
 
-/// Reads every plate in one file with options.
+/// Detects the format of a file's text from its content.
 ///
-/// # Errors
-/// As [`read_file`].
-pub fn read_file_with(path: &Path, opts: &ReadOptions) -> Result<Vec<RawPlate>, IngestError> {
-    todo!("ingest helper: {} {opts:?}", path.display())
+/// MicroBeta when the text has a `RUN INFORMATION:` block, or a `PLATES:`/`COLUMNS:` block
+/// together with `Cassette information`; a plate grid when the first non-empty line (or the
+/// one after a plate-name line) is the run of column numbers 1..N; a long table when a line
+/// has at least three delimited columns with a well position (`A01`) in the second;
+/// otherwise `None`.
+#[must_use]
+pub fn detect(text: &str) -> Option<Format> {
+    let text = strip_bom(text);
+    if microbeta::looks_like(text) {
+        Some(Format::MicroBeta)
+    } else if delimited::looks_like_grid(text) {
+        Some(Format::GridCsv)
+    } else if delimited::looks_like_long(text) {
+        Some(Format::LongCsv)
+    } else {
+        None
+    }
 }
 
-/// Reads every plate in one file (format detected from content).
+/// Reads every plate in one file (format detected from content, default signal).
 ///
 /// # Errors
 /// [`IngestError`] naming the file and line when the file cannot be read or parsed.
 pub fn read_file(path: &Path) -> Result<Vec<RawPlate>, IngestError> {
-    todo!("ingest helper: {}", path.display())
+    read_file_with(path, &ReadOptions::default())
+}
+
+/// Reads every plate in one file with the user's choices (forced format, signal column).
+///
+/// # Errors
+/// [`IngestError::Io`] when the file cannot be read or is larger than [`MAX_FILE_BYTES`],
+/// [`IngestError::UnknownFormat`] when it is empty or not recognised, and
+/// [`IngestError::Parse`] naming the line when its content breaks the format.
+pub fn read_file_with(path: &Path, opts: &ReadOptions) -> Result<Vec<RawPlate>, IngestError> {
+    let io_err = |source| IngestError::Io { path: path.to_path_buf(), source };
+    let size = std::fs::metadata(path).map_err(io_err)?.len();
+    if size > MAX_FILE_BYTES {
+        return Err(io_err(std::io::Error::other(format!(
+            "file is {size} bytes, more than the {MAX_FILE_BYTES}-byte limit for a plate export; \
+             split it into smaller files"
+        ))));
+    }
+    let bytes = std::fs::read(path).map_err(io_err)?;
+    let (text, latin1) = decode(&bytes);
+    let mut plates = read_text(path, &text, opts)?;
+    if latin1 {
+        for p in &mut plates {
+            p.meta.warnings.push("file is not UTF-8; decoded as Latin-1".to_string());
+        }
+    }
+    Ok(plates)
+}
+
+/// Parses text already in memory; `path` is only used in messages and [`RawPlate::source`].
+///
+/// # Errors
+/// As [`read_file_with`], without the I/O errors.
+pub fn read_text(
+    path: &Path,
+    text: &str,
+    opts: &ReadOptions,
+) -> Result<Vec<RawPlate>, IngestError> {
+    let text = strip_bom(text);
+    if text.trim().is_empty() {
+        return Err(IngestError::UnknownFormat {
+            path: path.to_path_buf(),
+            why: "the file is empty; export the plate again".to_string(),
+        });
+    }
+    let format = match opts.format.or_else(|| detect(text)) {
+        Some(f) => f,
+        None => {
+            return Err(IngestError::UnknownFormat {
+                path: path.to_path_buf(),
+                why: "expected a MicroBeta result file (RUN INFORMATION:), a plate grid \
+                      (header 1..12) or a plate,well,value table; pass the format explicitly \
+                      if it is one of these"
+                    .to_string(),
+            });
+        }
+    };
+    let signal = opts.signal.as_deref();
+    match format {
+        Format::MicroBeta => microbeta::parse(path, text, signal),
+        Format::LongCsv => delimited::parse_long(path, text, signal),
+        Format::GridCsv => delimited::parse_grid(path, text),
+    }
+}
+
+/// Decodes bytes as UTF-8 (BOM dropped), falling back to Latin-1. Returns (text, used Latin-1).
+fn decode(bytes: &[u8]) -> (String, bool) {
+    let bytes = bytes.strip_prefix(b"\xEF\xBB\xBF").unwrap_or(bytes);
+    match std::str::from_utf8(bytes) {
+        Ok(s) => (s.to_string(), false),
+        Err(_) => (bytes.iter().map(|&b| char::from(b)).collect(), true),
+    }
+}
+
+/// The text without a leading UTF-8 byte-order mark.
+fn strip_bom(text: &str) -> &str {
+    text.strip_prefix('\u{feff}').unwrap_or(text)
+}
+
+/// A [`IngestError::Parse`] for `path` at 1-based `line`.
+pub(crate) fn parse_error(path: &Path, line: usize, message: impl Into<String>) -> IngestError {
+    IngestError::Parse { path: path.to_path_buf(), line, message: message.into() }
+}
+
+/// Parses a count (`1976`, `12.5`, `1e3`); `None` when it is not a finite number.
+pub(crate) fn parse_number(s: &str) -> Option<f64> {
+    s.trim().parse::<f64>().ok().filter(|v| v.is_finite())
 }
