@@ -328,12 +328,13 @@ fn yaml_message(e: &serde_yaml::Error) -> String {
 pub fn resolve(path: &Path, text: String, o: Options) -> Result<Settings, ConfigError> {
     let mut r = Resolver { text: &text, problems: Vec::new() };
     let base = path.parent().map_or_else(|| PathBuf::from("."), Path::to_path_buf);
+    let base = clean_path(&base);
 
     if o.experiment.trim().is_empty() {
         r.problem(&["experiment"], "experiment name is empty".into());
     }
     let output_dir = match &o.output {
-        Some(out) => base.join(out),
+        Some(out) => clean_path(&base.join(out)),
         None => PathBuf::from("outputs").join(crate::report::safe_name(&o.experiment)),
     };
     let inputs = r.inputs(&base, &o.inputs);
@@ -404,7 +405,7 @@ impl Resolver<'_> {
         }
         for (i, pat) in patterns.iter().enumerate() {
             let idx = i.to_string();
-            let full = base.join(pat);
+            let full = clean_path(&base.join(pat));
             let full_str = full.to_string_lossy().to_string();
             if pat.contains(['*', '?', '[']) {
                 match glob::glob(&full_str) {
@@ -844,6 +845,31 @@ impl Resolver<'_> {
     }
 }
 
+/// Removes `.` and `dir/..` pairs lexically (`configs/../data` -> `data`), so messages and
+/// manifests show the paths a user would write. Leading `..` are kept.
+#[must_use]
+pub fn clean_path(p: &Path) -> PathBuf {
+    use std::path::Component;
+    let mut out: Vec<Component> = Vec::new();
+    for c in p.components() {
+        match c {
+            Component::CurDir => {}
+            Component::ParentDir => match out.last() {
+                Some(Component::Normal(_)) => {
+                    out.pop();
+                }
+                Some(Component::RootDir | Component::Prefix(_)) => {}
+                _ => out.push(c),
+            },
+            _ => out.push(c),
+        }
+    }
+    if out.is_empty() {
+        return PathBuf::from(".");
+    }
+    out.iter().collect()
+}
+
 /// `["plates", "2", "target"]` -> `plates[2].target`.
 fn key_string(key: &[&str]) -> String {
     let mut s = String::new();
@@ -1007,6 +1033,13 @@ plates:
             err.problems.iter().map(|p| (p.key.as_str(), p.line)).collect();
         assert!(keys.contains(&("plates[1].target", Some(17))), "{keys:?}");
         assert!(keys.contains(&("layouts.standard96.series.dilution", Some(13))), "{keys:?}");
+    }
+
+    #[test]
+    fn paths_are_cleaned() {
+        assert_eq!(clean_path(Path::new("configs/../sample_data/x")), PathBuf::from("sample_data/x"));
+        assert_eq!(clean_path(Path::new("../a/./b")), PathBuf::from("../a/b"));
+        assert_eq!(clean_path(Path::new("/a/../../b")), PathBuf::from("/b"));
     }
 
     #[test]
