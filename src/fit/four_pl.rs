@@ -87,7 +87,8 @@ fn level_means(x: &[f64], y: &[f64], out: &mut Vec<(f64, f64)>) {
 /// Data-driven starting values `[top, bottom, hill_slope, log_ic50]`.
 ///
 /// The plateaus are the mean responses at the lowest x level (zero dose at `-inf` counts) and at
-/// the highest; the slope is -1 when the response falls with x and +1 when it rises; LogIC50 is
+/// the highest (for non-monotone data whose level means span more than twice that difference:
+/// the largest and smallest level means); the slope is -1 when the response falls with x and +1 when it rises; LogIC50 is
 /// the linear interpolation in x where the level means cross half-way between the plateaus
 /// (Motulsky & Christopoulos 2004, ch. 28 on initial values). Without a crossing it is placed
 /// half a log unit beyond the side the curve is heading to. Finite for any finite input with at
@@ -103,6 +104,27 @@ pub fn initial_estimates(x: &[f64], y: &[f64]) -> [f64; 4] {
     let (xmin, xmax) = match (finite.first(), finite.last()) {
         (Some(a), Some(b)) => (a.0, b.0),
         _ => (0.0, 0.0),
+    };
+    // Non-monotone (e.g. bell-shaped) data: when the level means span more than twice the
+    // difference of the extreme levels, take the plateaus from the largest and smallest level
+    // means and the direction from their order instead.
+    let (mut imin, mut imax) = (0, 0);
+    for (i, l) in levels.iter().enumerate() {
+        if l.1 < levels[imin].1 {
+            imin = i;
+        }
+        if l.1 > levels[imax].1 {
+            imax = i;
+        }
+    }
+    let (y_lo, y_hi) = if levels[imax].1 - levels[imin].1 > 2.0 * (y_hi - y_lo).abs() {
+        if imax < imin {
+            (levels[imax].1, levels[imin].1)
+        } else {
+            (levels[imin].1, levels[imax].1)
+        }
+    } else {
+        (y_lo, y_hi)
     };
     let falling = y_lo >= y_hi;
     let hill = if falling { -1.0 } else { 1.0 };

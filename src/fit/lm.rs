@@ -503,8 +503,9 @@ impl<const P: usize> LmCore<P> {
                 return None;
             }
             // Rejected: increase damping; stop when no representable step can help.
+            // (A clamped step's predicted reduction says nothing about the unconstrained path.)
             if snorm <= f64::EPSILON * pnorm
-                || (pred <= f64::EPSILON && ared <= 0.0)
+                || (!clamped && pred <= f64::EPSILON && ared <= 0.0)
                 || snorm == 0.0
             {
                 return Some(if any_active {
