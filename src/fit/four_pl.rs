@@ -1,34 +1,402 @@
-//! (placeholder until the fit engine lands)
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Termination {
-    Converged,
-}
-impl Termination {
-    pub fn converged(self) -> bool {
-        true
-    }
-    pub fn reason(self) -> &'static str {
-        ""
-    }
-}
-#[derive(Debug, Clone, Default)]
+//! High-level four-parameter logistic fitting: data-driven starting values, fixed parameters,
+//! internal bounds against run-away incomplete curves, and the result with standard errors and
+//! the 95% confidence interval of LogIC50.
+//!
+//! Owns the 4PL recipe only; the model is [`FourPl`], the engine [`lm`], the statistics
+//! [`stats`]. Grouping wells into curves and flagging fits belong to the caller.
+
+use crate::fit::lm::{self, LmConfig, Termination};
+use crate::fit::model::FourPl;
+use crate::fit::stats;
+
+/// Options of [`fit_four_pl`].
+#[derive(Debug, Clone, Copy, PartialEq, Default)]
 pub struct FourPlOptions {
+    /// Fixed value per parameter `[top, bottom, hill_slope, log_ic50]`; `None` = fitted.
+    /// E.g. `[Some(100.0), Some(0.0), None, None]` for % specific binding, or
+    /// `[None, None, Some(-1.0), None]` for Prism's "one site -- fit logIC50".
     pub fixed: [Option<f64>; 4],
+    /// Settings of the Levenberg-Marquardt iteration.
+    pub lm: LmConfig,
 }
-#[derive(Debug, Clone)]
+
+/// A fitted 4PL curve (Prism convention, see [`FourPl`]). Undefined statistics are NaN:
+/// `se`/`dependency` of fixed parameters, all of `se`, `dependency`, `log_ic50_ci` when the
+/// Jacobian is rank-deficient or `df == 0`, and `sy_x` when `df == 0`. `params`, `rss` and
+/// `r_squared` are always finite for finite input.
+#[derive(Debug, Clone, Copy, PartialEq)]
 pub struct FourPlFit {
+    /// `[top, bottom, hill_slope, log_ic50]`; LogIC50 in the units of x (log10 molar).
     pub params: [f64; 4],
+    /// Asymptotic standard errors `sqrt(diag(s^2 (J'J)^-1))`.
     pub se: [f64; 4],
+    /// 95% asymptotic (Wald) interval `log_ic50 -+ t(0.975, df) se(log_ic50)`.
     pub log_ic50_ci: (f64, f64),
+    /// Prism's parameter dependency (0..1; > 0.9999 means the fit is ambiguous).
     pub dependency: [f64; 4],
+    /// Residual sum of squares.
     pub rss: f64,
+    /// `1 - rss / sum (y - mean y)^2` (1 if both are 0, 0 if only the total is 0).
     pub r_squared: f64,
+    /// `sqrt(rss / df)`, Prism's Sy.x.
     pub sy_x: f64,
+    /// Number of data points (including zero-dose points at `x = -inf`).
     pub n: usize,
+    /// Degrees of freedom, `n -` number of free parameters (0 if negative).
     pub df: usize,
+    /// Levenberg-Marquardt iterations.
     pub iterations: u32,
+    /// How the fit ended. [`Termination::AtBound`]: LogIC50 hit the tested range +- 3 log units
+    /// or |hill_slope| hit 10 (an incomplete curve): values are the constrained best fit and must
+    /// be flagged. [`Termination::InsufficientData`] / [`Termination::FlatResponse`]: no fit was
+    /// attempted; `params` are the starting estimates.
     pub termination: Termination,
 }
-pub fn fit_four_pl(_x: &[f64], _y: &[f64], _o: &FourPlOptions) -> FourPlFit {
-    todo!()
+
+impl FourPlFit {
+    /// `10^log_ic50`, in the concentration units of `10^x` (molar for log10 molar x).
+    pub fn ic50(&self) -> f64 {
+        10f64.powf(self.params[FourPl::LOG_IC50])
+    }
+}
+
+/// Distance (log10 units) beyond the tested concentration range that LogIC50 may move.
+pub const LOG_IC50_MARGIN: f64 = 3.0;
+/// Bound on |hill_slope| during the fit.
+pub const MAX_ABS_HILL: f64 = 10.0;
+
+/// Mean responses per distinct x level, sorted by x (`-inf` first). Writes into `out`, returns
+/// the number of levels.
+fn level_means(x: &[f64], y: &[f64], out: &mut Vec<(f64, f64)>) {
+    let mut pts: Vec<(f64, f64)> = x.iter().copied().zip(y.iter().copied()).collect();
+    pts.sort_by(|a, b| a.0.total_cmp(&b.0));
+    out.clear();
+    let mut i = 0;
+    while i < pts.len() {
+        let mut j = i;
+        let mut s = 0.0;
+        while j < pts.len() && pts[j].0 == pts[i].0 {
+            s += pts[j].1;
+            j += 1;
+        }
+        out.push((pts[i].0, s / (j - i) as f64));
+        i = j;
+    }
+}
+
+/// Data-driven starting values `[top, bottom, hill_slope, log_ic50]`.
+///
+/// The plateaus are the mean responses at the lowest x level (zero dose at `-inf` counts) and at
+/// the highest (for non-monotone data whose level means span more than twice that difference:
+/// the largest and smallest level means); the slope is -1 when the response falls with x and +1 when it rises; LogIC50 is
+/// the linear interpolation in x where the level means cross half-way between the plateaus
+/// (Motulsky & Christopoulos 2004, ch. 28 on initial values). Without a crossing it is placed
+/// half a log unit beyond the side the curve is heading to. Finite for any finite input with at
+/// least one finite x (otherwise LogIC50 is 0).
+pub fn initial_estimates(x: &[f64], y: &[f64]) -> [f64; 4] {
+    let mut levels = Vec::new();
+    level_means(x, y, &mut levels);
+    let Some(&(_, y_lo)) = levels.first() else {
+        return [0.0, 0.0, -1.0, 0.0];
+    };
+    let y_hi = levels.last().map_or(y_lo, |l| l.1);
+    let finite: Vec<(f64, f64)> = levels.iter().copied().filter(|l| l.0.is_finite()).collect();
+    let (xmin, xmax) = match (finite.first(), finite.last()) {
+        (Some(a), Some(b)) => (a.0, b.0),
+        _ => (0.0, 0.0),
+    };
+    // Non-monotone (e.g. bell-shaped) data: when the level means span more than twice the
+    // difference of the extreme levels, take the plateaus from the largest and smallest level
+    // means and the direction from their order instead.
+    let (mut imin, mut imax) = (0, 0);
+    for (i, l) in levels.iter().enumerate() {
+        if l.1 < levels[imin].1 {
+            imin = i;
+        }
+        if l.1 > levels[imax].1 {
+            imax = i;
+        }
+    }
+    let (y_lo, y_hi) = if levels[imax].1 - levels[imin].1 > 2.0 * (y_hi - y_lo).abs() {
+        if imax < imin {
+            (levels[imax].1, levels[imin].1)
+        } else {
+            (levels[imin].1, levels[imax].1)
+        }
+    } else {
+        (y_lo, y_hi)
+    };
+    let falling = y_lo >= y_hi;
+    let hill = if falling { -1.0 } else { 1.0 };
+    // Prism's Top is the X -> -inf plateau when hill < 0, the X -> +inf one when hill > 0.
+    let (top, bottom) = if falling { (y_lo, y_hi) } else { (y_hi, y_lo) };
+    let half = 0.5 * (y_lo + y_hi);
+    let mut log_ic50 = None;
+    for w in levels.windows(2) {
+        let ((x0, y0), (x1, y1)) = (w[0], w[1]);
+        if (y0 - half) * (y1 - half) <= 0.0 && y0 != y1 {
+            log_ic50 =
+                Some(if x0.is_finite() { x0 + (half - y0) / (y1 - y0) * (x1 - x0) } else { x1 });
+            break;
+        }
+    }
+    let log_ic50 = log_ic50.unwrap_or_else(|| {
+        // No crossing: head toward the side whose level means are nearer the end plateau.
+        let mean: f64 = finite.iter().map(|l| l.1).sum::<f64>() / finite.len().max(1) as f64;
+        if (mean - half) * (y_lo - half) > 0.0 { xmax + 0.5 } else { xmin - 0.5 }
+    });
+    let log_ic50 = if log_ic50.is_finite() { log_ic50 } else { 0.5 * (xmin + xmax) };
+    [top, bottom, hill, log_ic50]
+}
+
+/// Fits Prism's "log(inhibitor) vs. response -- variable slope" to `(x, y)`, `x` = log10 molar
+/// (`-inf` for zero-dose points, which count as data at the Top plateau), by unweighted least
+/// squares, and computes asymptotic SEs, dependencies and the 95% CI of LogIC50.
+///
+/// Never panics on data and never returns non-finite parameters for finite `y` (NaN/inf `y`
+/// are a caller error: filter them). Degenerate data are reported through `termination`:
+/// fewer points than free parameters or fewer than 2 distinct x levels (or no finite x) give
+/// [`Termination::InsufficientData`]; equal responses give [`Termination::FlatResponse`];
+/// in both cases `params` are [`initial_estimates`] (with the fixed values applied).
+/// LogIC50 is bounded to `[min x - 3, max x + 3]` (finite x) and the Hill slope to `[-10, 10]`;
+/// a fit stopping there ends with [`Termination::AtBound`].
+pub fn fit_four_pl(x: &[f64], y: &[f64], opts: &FourPlOptions) -> FourPlFit {
+    let n = x.len().min(y.len());
+    let (x, y) = (&x[..n], &y[..n]);
+    let mut start = initial_estimates(x, y);
+    let mut fixed = [false; 4];
+    for k in 0..4 {
+        if let Some(v) = opts.fixed[k] {
+            start[k] = v;
+            fixed[k] = true;
+        }
+    }
+    let free = fixed.iter().filter(|f| !**f).count();
+    let mut xmin = f64::INFINITY;
+    let mut xmax = f64::NEG_INFINITY;
+    let mut distinct = 0usize;
+    let mut prev = None;
+    let mut sorted: Vec<f64> = x.to_vec();
+    sorted.sort_by(f64::total_cmp);
+    for &v in &sorted {
+        if prev != Some(v) {
+            distinct += 1;
+            prev = Some(v);
+        }
+        if v.is_finite() {
+            xmin = xmin.min(v);
+            xmax = xmax.max(v);
+        }
+    }
+    let ymean = y.iter().sum::<f64>() / n.max(1) as f64;
+    let tss: f64 = y.iter().map(|v| (v - ymean) * (v - ymean)).sum();
+    let not_fitted = |termination: Termination| {
+        let rss = y.iter().zip(x).map(|(yi, xi)| {
+            let d = yi - lm_value(*xi, &start);
+            d * d
+        });
+        let rss = rss.sum::<f64>();
+        let rss = if rss.is_finite() { rss } else { tss };
+        FourPlFit {
+            params: start,
+            se: [f64::NAN; 4],
+            log_ic50_ci: (f64::NAN, f64::NAN),
+            dependency: [f64::NAN; 4],
+            rss,
+            r_squared: r_squared(rss, tss),
+            sy_x: f64::NAN,
+            n,
+            df: n.saturating_sub(free),
+            iterations: 0,
+            termination,
+        }
+    };
+    if n < free || distinct < 2 || xmin > xmax {
+        return not_fitted(Termination::InsufficientData);
+    }
+    if tss == 0.0 {
+        return not_fitted(Termination::FlatResponse);
+    }
+    let lo_ic = xmin - LOG_IC50_MARGIN;
+    let hi_ic = xmax + LOG_IC50_MARGIN;
+    let lower = [f64::NEG_INFINITY, f64::NEG_INFINITY, -MAX_ABS_HILL, lo_ic];
+    let upper = [f64::INFINITY, f64::INFINITY, MAX_ABS_HILL, hi_ic];
+    let f = lm::fit_bounded(&FourPl, x, y, None, start, fixed, lower, upper, &opts.lm);
+    let unc = stats::asymptotic(&FourPl, x, y, None, &f.params, fixed, f.rss);
+    let df = n.saturating_sub(free);
+    let (se, dependency, ci) = match unc {
+        Some(u) => {
+            let li = FourPl::LOG_IC50;
+            let h = stats::t975(u.df) * u.se[li];
+            (u.se, u.dependency, (f.params[li] - h, f.params[li] + h))
+        }
+        None => ([f64::NAN; 4], [f64::NAN; 4], (f64::NAN, f64::NAN)),
+    };
+    FourPlFit {
+        params: f.params,
+        se,
+        log_ic50_ci: ci,
+        dependency,
+        rss: f.rss,
+        r_squared: r_squared(f.rss, tss),
+        sy_x: if df > 0 { (f.rss / df as f64).sqrt() } else { f64::NAN },
+        n,
+        df,
+        iterations: f.iterations,
+        termination: f.termination,
+    }
+}
+
+fn lm_value(x: f64, p: &[f64; 4]) -> f64 {
+    use crate::fit::model::Model;
+    FourPl.value(x, p)
+}
+
+fn r_squared(rss: f64, tss: f64) -> f64 {
+    if tss > 0.0 {
+        1.0 - rss / tss
+    } else if rss == 0.0 {
+        1.0
+    } else {
+        0.0
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::fit::model::Model;
+    use approx::assert_relative_eq;
+
+    fn curve(p: [f64; 4], xs: &[f64], noise: &[f64]) -> (Vec<f64>, Vec<f64>) {
+        let mut x = Vec::new();
+        let mut y = Vec::new();
+        for (i, &xi) in xs.iter().enumerate() {
+            for r in 0..2 {
+                x.push(xi);
+                y.push(FourPl.value(xi, &p) + noise[(2 * i + r) % noise.len()]);
+            }
+        }
+        (x, y)
+    }
+
+    const XS: [f64; 10] = [-11.0, -10.0, -9.5, -9.0, -8.5, -8.0, -7.5, -7.0, -6.0, -5.0];
+    const NOISE: [f64; 7] = [1.3, -2.1, 0.4, 2.9, -0.8, -1.7, 0.6];
+
+    fn assert_finite(f: &FourPlFit) {
+        assert!(f.params.iter().all(|v| v.is_finite()), "{f:?}");
+        assert!(f.rss.is_finite() && f.r_squared.is_finite(), "{f:?}");
+    }
+
+    #[test]
+    fn typical_curve_converges_quickly() {
+        let (x, y) = curve([100.0, 2.0, -1.1, -8.3], &XS, &NOISE);
+        let f = fit_four_pl(&x, &y, &FourPlOptions::default());
+        assert!(f.termination.converged(), "{f:?}");
+        assert!(f.iterations <= 30, "{} iterations", f.iterations);
+        assert!((f.params[3] + 8.3).abs() < 0.05);
+        assert!(f.log_ic50_ci.0 < f.params[3] && f.params[3] < f.log_ic50_ci.1);
+        assert_eq!(f.df, 16);
+        assert!(f.se.iter().all(|s| s.is_finite() && *s > 0.0));
+    }
+
+    #[test]
+    fn initial_estimates_are_data_driven() {
+        let (x, y) = curve([100.0, 0.0, -1.0, -8.0], &XS, &[0.0]);
+        let p = initial_estimates(&x, &y);
+        assert!(p[0] > 95.0 && p[1] < 5.0 && p[2] == -1.0 && (p[3] + 8.0).abs() < 0.3, "{p:?}");
+        let (x, y) = curve([100.0, 0.0, 1.0, -8.0], &XS, &[0.0]);
+        let p = initial_estimates(&x, &y);
+        assert!(p[0] > 95.0 && p[1] < 5.0 && p[2] == 1.0 && (p[3] + 8.0).abs() < 0.3, "{p:?}");
+    }
+
+    #[test]
+    fn zero_dose_points_count_at_top() {
+        let mut x = vec![f64::NEG_INFINITY, f64::NEG_INFINITY];
+        let mut y = vec![100.5, 99.0];
+        let (xc, yc) = curve([100.0, 0.0, -1.0, -8.0], &XS, &NOISE);
+        x.extend(xc);
+        y.extend(yc);
+        let f = fit_four_pl(&x, &y, &FourPlOptions::default());
+        assert!(f.termination.converged(), "{f:?}");
+        assert_eq!(f.n, 22);
+        assert_finite(&f);
+    }
+
+    #[test]
+    fn fixed_plateaus() {
+        let (x, y) = curve([100.0, 0.0, -1.0, -8.0], &XS, &NOISE);
+        let opts =
+            FourPlOptions { fixed: [Some(100.0), Some(0.0), None, None], ..Default::default() };
+        let f = fit_four_pl(&x, &y, &opts);
+        assert!(f.termination.converged());
+        assert_eq!(&f.params[..2], &[100.0, 0.0]);
+        assert!(f.se[0].is_nan() && f.se[1].is_nan() && f.se[3].is_finite());
+        assert_eq!(f.df, 18);
+    }
+
+    #[test]
+    fn flat_data() {
+        let x = [-9.0, -8.0, -7.0, -6.0, -5.0];
+        let f = fit_four_pl(&x, &[50.0; 5], &FourPlOptions::default());
+        assert_eq!(f.termination, Termination::FlatResponse);
+        assert_finite(&f);
+        assert_relative_eq!(f.params[0], 50.0);
+    }
+
+    #[test]
+    fn three_points() {
+        let f = fit_four_pl(&[-9.0, -8.0, -7.0], &[100.0, 50.0, 0.0], &FourPlOptions::default());
+        assert_eq!(f.termination, Termination::InsufficientData);
+        assert_finite(&f);
+        // With two parameters fixed, three points are enough.
+        let opts =
+            FourPlOptions { fixed: [Some(100.0), Some(0.0), None, None], ..Default::default() };
+        let f = fit_four_pl(&[-9.0, -8.0, -7.0], &[90.0, 50.0, 10.0], &opts);
+        assert!(f.termination.converged(), "{f:?}");
+        assert_relative_eq!(f.params[3], -8.0, epsilon = 1e-9);
+    }
+
+    #[test]
+    fn duplicate_x_only() {
+        let f = fit_four_pl(&[-8.0; 6], &[1.0, 2.0, 3.0, 4.0, 5.0, 6.0], &FourPlOptions::default());
+        assert_eq!(f.termination, Termination::InsufficientData);
+        assert_finite(&f);
+        let f = fit_four_pl(&[], &[], &FourPlOptions::default());
+        assert_eq!(f.termination, Termination::InsufficientData);
+        assert_finite(&f);
+        let f = fit_four_pl(
+            &[f64::NEG_INFINITY; 5],
+            &[1.0, 2.0, 3.0, 4.0, 5.0],
+            &FourPlOptions::default(),
+        );
+        assert_eq!(f.termination, Termination::InsufficientData);
+        assert_finite(&f);
+    }
+
+    #[test]
+    fn incomplete_curve_stays_finite_and_is_detectable() {
+        // True IC50 at -2 with data up to -5: only the top of the curve is sampled.
+        let (x, y) = curve([100.0, 0.0, -1.0, -2.0], &XS, &NOISE);
+        let f = fit_four_pl(&x, &y, &FourPlOptions::default());
+        assert_finite(&f);
+        assert!(f.params[3] <= -5.0 + LOG_IC50_MARGIN + 1e-12);
+        assert!(
+            f.termination == Termination::AtBound || f.params[3] > -5.0 || !(f.se[3] < 0.5),
+            "an incomplete curve must be detectable: {f:?}"
+        );
+    }
+
+    #[test]
+    fn two_levels_and_noise_only_stay_finite() {
+        let x = [-9.0, -9.0, -5.0, -5.0];
+        let f = fit_four_pl(&x, &[100.0, 98.0, 2.0, 1.0], &FourPlOptions::default());
+        assert_finite(&f);
+        let x = [-9.0, -8.0, -7.0, -6.0, -5.0, -4.0];
+        let f = fit_four_pl(&x, &[50.0, 51.0, 49.0, 50.5, 49.5, 50.0], &FourPlOptions::default());
+        assert_finite(&f);
+        let f = fit_four_pl(&x, &[1e5, 9.9e4, 5e4, 1e3, 20.0, 0.0], &FourPlOptions::default());
+        assert_finite(&f);
+        assert!(f.termination.converged() || f.termination == Termination::AtBound, "{f:?}");
+    }
 }
