@@ -4,6 +4,7 @@
 //! Produces the output record [`CurveRow`]; the fit itself is not changed here.
 
 use crate::config::settings::{ModelKind, Target};
+use crate::fit::lm::Termination;
 use crate::fit::{CurveFit, log10_molar};
 use crate::report::{CurvePoint, CurveRow, FitNumbers};
 
@@ -136,8 +137,14 @@ pub fn derive(cf: &CurveFit, target: &Target, model: ModelKind, experiment: &str
     if ambiguous {
         flags.push("ambiguous".into());
     }
-    let converged = fit.termination.converged();
-    if !converged {
+    flags.extend(cf.constraints.iter().map(|c| (*c).to_string()));
+    // A parameter on its bound is expected for a censored (incomplete) curve: the censored
+    // value is the result. Anywhere else it means the fit failed.
+    let at_bound_censored = fit.termination == Termination::AtBound && !censor.is_empty();
+    let converged = fit.termination.converged() || at_bound_censored;
+    if at_bound_censored {
+        flags.push("parameter_at_bound".into());
+    } else if !converged {
         flags.push("not_converged".into());
     }
     flags.extend(c.plate_flags.iter().cloned());

@@ -1037,7 +1037,10 @@ plates:
 
     #[test]
     fn paths_are_cleaned() {
-        assert_eq!(clean_path(Path::new("configs/../sample_data/x")), PathBuf::from("sample_data/x"));
+        assert_eq!(
+            clean_path(Path::new("configs/../sample_data/x")),
+            PathBuf::from("sample_data/x")
+        );
         assert_eq!(clean_path(Path::new("../a/./b")), PathBuf::from("../a/b"));
         assert_eq!(clean_path(Path::new("/a/../../b")), PathBuf::from("/b"));
     }

@@ -22,6 +22,7 @@ use crate::config::settings::FitSettings;
 use crate::layout::Role;
 use crate::normalise::NormalisedPlate;
 use four_pl::{FourPlFit, FourPlOptions, fit_four_pl};
+use lm::Termination;
 
 /// One point offered to a fit.
 #[derive(Debug, Clone, PartialEq)]
@@ -91,6 +92,8 @@ pub struct CurveFit {
     pub fit: Option<FourPlFit>,
     /// Why no fit was attempted.
     pub failure: Option<String>,
+    /// Constraints radbind added (e.g. `bottom_fixed_0` after a free fit ran into a bound).
+    pub constraints: Vec<&'static str>,
 }
 
 /// Groups sample wells of all plates into curves keyed by (target, compound), sorted.
@@ -166,7 +169,7 @@ fn min_points(free: usize) -> usize {
 
 fn fit_one(curve: Curve, opts: &FourPlOptions) -> CurveFit {
     if let Some(why) = &curve.unusable {
-        return CurveFit { failure: Some(why.clone()), curve, fit: None };
+        return CurveFit { failure: Some(why.clone()), curve, fit: None, constraints: Vec::new() };
     }
     let (x, y) = curve.fit_data();
     let free = opts.fixed.iter().filter(|f| f.is_none()).count();
@@ -180,8 +183,25 @@ fn fit_one(curve: Curve, opts: &FourPlOptions) -> CurveFit {
             distinct.len(),
             free
         );
-        return CurveFit { failure: Some(why), curve, fit: None };
+        return CurveFit { failure: Some(why), curve, fit: None, constraints: Vec::new() };
     }
     let fit = fit_four_pl(&x, &y, opts);
-    CurveFit { curve, fit: Some(fit), failure: None }
+    // An incomplete curve (a compound that barely inhibits at the top concentration) lets a free
+    // Bottom run away until a parameter hits its bound. As screening systems do, refit with
+    // Bottom at the NSB level (0 %), which the controls define; keep the refit only if it
+    // converges.
+    if fit.termination == Termination::AtBound && opts.fixed[1].is_none() {
+        let mut constrained = *opts;
+        constrained.fixed[1] = Some(0.0);
+        let refit = fit_four_pl(&x, &y, &constrained);
+        if refit.termination.converged() {
+            return CurveFit {
+                curve,
+                fit: Some(refit),
+                failure: None,
+                constraints: vec!["bottom_fixed_0"],
+            };
+        }
+    }
+    CurveFit { curve, fit: Some(fit), failure: None, constraints: Vec::new() }
 }

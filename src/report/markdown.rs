@@ -61,6 +61,15 @@ pub fn flag_explanation(flag: &str) -> Option<&'static str> {
              controls."
         }
         "not_converged" => "The curve fit did not converge; the parameters are not reliable.",
+        "bottom_fixed_0" => {
+            "The free fit ran into a parameter bound, as incomplete curves do; the curve was \
+             refitted with Bottom fixed at 0% (the NSB level)."
+        }
+        "parameter_at_bound" => {
+            "A fitted parameter stopped on its internal bound (log IC50 within 3 log units of \
+             the tested range, |Hill slope| at most 10): the data do not determine it. Expected \
+             for compounds that barely inhibit at the top concentration."
+        }
         "ambiguous" => {
             "The fit is ambiguous: its parameters are almost perfectly dependent \
              (dependency > 0.9999), so the data do not define them."
