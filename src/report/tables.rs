@@ -109,7 +109,9 @@ fn fit_columns(c: &[CurveRow]) -> Vec<Col> {
         Col::F64("log_ic50_se", uncensored(&|f| f.log_ic50_se)),
         Col::Str(
             "ic50_qualifier",
-            c.iter().map(|r| r.fit.as_ref().map(|f| f.censor.to_string())).collect(),
+            c.iter()
+                .map(|r| r.fit.as_ref().filter(|f| !f.censor.is_empty()).map(|f| f.censor.to_string()))
+                .collect(),
         ),
         Col::F64("ic50_nM", fit(&|f| f.ic50_nm)),
         Col::F64("ic50_ci_low_nM", fit(&|f| f.ic50_ci_nm.0)),
