@@ -35,7 +35,9 @@ pub fn scaffold(from: Option<&Path>) -> Result<String> {
                 g,
                 first.meta.format
             );
-            (p.display().to_string(), g, raws.len(), first.meta.format.to_string(), note)
+            // Absolute, so the config works wherever it is saved.
+            let abs = std::fs::canonicalize(p).unwrap_or_else(|_| p.to_path_buf());
+            (abs.display().to_string(), g, raws.len(), first.meta.format.to_string(), note)
         }
     };
     let last_col = geometry.cols;

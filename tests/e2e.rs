@@ -6,6 +6,8 @@ use std::path::{Path, PathBuf};
 
 use assert_cmd::Command;
 
+mod common;
+
 fn root() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR"))
 }
@@ -177,7 +179,9 @@ fn tables_are_byte_identical_for_any_thread_count() {
     let b = tempfile::tempdir().unwrap();
     let ra = run_example(a.path(), 1);
     let rb = run_example(b.path(), 2);
-    for f in ["fits.csv", "wells.csv", "plates.csv", "fits.parquet", "wells.parquet", "plates.parquet"] {
+    for f in
+        ["fits.csv", "wells.csv", "plates.csv", "fits.parquet", "wells.parquet", "plates.parquet"]
+    {
         assert!(
             std::fs::read(ra.join(f)).unwrap() == std::fs::read(rb.join(f)).unwrap(),
             "{f} differs between --threads 1 and --threads 2"
@@ -253,4 +257,24 @@ fn config_errors_name_file_line_and_key_and_exit_2() {
     let err = String::from_utf8_lossy(&out.get_output().stderr).to_string();
     assert!(err.contains("`plates[5].target`: unknown target `SERT2`"), "{err}");
     assert!(err.contains("bad.yaml:50"), "{err}");
+}
+
+#[test]
+fn init_scaffolds_a_config_that_validates_from_a_real_microbeta_file() {
+    // Needs ../shared/real-exports (real instrument files are not copied into the project).
+    let Some(shared) = common::shared_dir() else { return };
+    let export = shared.join("real-exports/microbeta/A16_244.txt");
+    let tmp = tempfile::tempdir().unwrap();
+    let cfg = tmp.path().join("scaffold.yaml");
+    radbind().args(["init", "--from"]).arg(&export).arg("--output").arg(&cfg).assert().success();
+    let text = std::fs::read_to_string(&cfg).unwrap();
+    assert!(text.contains("16 plate(s), 4x6 (24 wells) (microbeta format)"), "{text}");
+    assert!(text.contains("wells: 24"), "{text}");
+    assert_eq!(text.lines().filter(|l| l.starts_with("  - {plate: ")).count(), 16, "{text}");
+    // Never overwrites.
+    radbind().args(["init", "--output"]).arg(&cfg).assert().code(2);
+    let out = radbind().arg("validate").arg(&cfg).assert().success();
+    let stdout = String::from_utf8_lossy(&out.get_output().stdout).to_string();
+    assert!(stdout.contains("16 plate(s) read"), "{stdout}");
+    assert!(stdout.contains("P16: "), "{stdout}");
 }

@@ -110,7 +110,9 @@ fn fit_columns(c: &[CurveRow]) -> Vec<Col> {
         Col::Str(
             "ic50_qualifier",
             c.iter()
-                .map(|r| r.fit.as_ref().filter(|f| !f.censor.is_empty()).map(|f| f.censor.to_string()))
+                .map(|r| {
+                    r.fit.as_ref().filter(|f| !f.censor.is_empty()).map(|f| f.censor.to_string())
+                })
                 .collect(),
         ),
         Col::F64("ic50_nM", fit(&|f| f.ic50_nm)),
