@@ -19,7 +19,7 @@ use std::fmt::Write as _;
 use std::path::{Path, PathBuf};
 
 use anyhow::{Context, Result, bail};
-use rand::{Rng, SeedableRng};
+use rand::SeedableRng;
 use rand_chacha::ChaCha8Rng;
 use rand_distr::{Distribution, Normal, Poisson};
 use serde::Deserialize;
@@ -300,8 +300,6 @@ fn draw(plan: &PlatePlan, rng: &mut ChaCha8Rng) -> microbeta::WriteablePlate {
         let at = if plan.rotated { g.rotate180(pos) } else { pos };
         values[g.index(at).expect("rotation stays on the plate")] = Some(cpm);
     }
-    // Keep the stream position independent of the plate content size.
-    let _: u32 = rng.random();
     microbeta::WriteablePlate { geometry: g, values, label: "CCPM1".to_string() }
 }
 
