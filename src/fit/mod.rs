@@ -186,21 +186,31 @@ fn fit_one(curve: Curve, opts: &FourPlOptions) -> CurveFit {
         return CurveFit { failure: Some(why), curve, fit: None, constraints: Vec::new() };
     }
     let fit = fit_four_pl(&x, &y, opts);
-    // An incomplete curve (a compound that barely inhibits at the top concentration) lets a free
-    // Bottom run away until a parameter hits its bound. As screening systems do, refit with
-    // Bottom at the NSB level (0 %), which the controls define; keep the refit only if it
-    // converges.
-    if fit.termination == Termination::AtBound && opts.fixed[1].is_none() {
+    // An incomplete curve (a compound that barely inhibits at the top concentration) lets the
+    // free plateaus run away: the fit hits a parameter bound or never settles. As screening
+    // systems do, refit with the plateaus the controls define: Bottom at the NSB level (0 %),
+    // then also Top at total binding (100 %). The first constrained fit that converges is kept.
+    if matches!(fit.termination, Termination::AtBound | Termination::MaxIterations) {
         let mut constrained = *opts;
-        constrained.fixed[1] = Some(0.0);
-        let refit = fit_four_pl(&x, &y, &constrained);
-        if refit.termination.converged() {
-            return CurveFit {
-                curve,
-                fit: Some(refit),
-                failure: None,
-                constraints: vec!["bottom_fixed_0"],
-            };
+        let mut added = Vec::new();
+        for (k, value, name) in [(1, 0.0, "bottom_fixed_0"), (0, 100.0, "top_fixed_100")] {
+            if constrained.fixed[k].is_some() {
+                continue;
+            }
+            constrained.fixed[k] = Some(value);
+            added.push(name);
+            let refit = fit_four_pl(&x, &y, &constrained);
+            if refit.termination.converged() {
+                return CurveFit { curve, fit: Some(refit), failure: None, constraints: added };
+            }
+            // A constrained optimum on a bound (log IC50 far beyond the top concentration) is
+            // the honest answer for an inactive compound; an unsettled free fit is not.
+            if refit.termination == Termination::AtBound
+                && fit.termination == Termination::MaxIterations
+                && k == 0
+            {
+                return CurveFit { curve, fit: Some(refit), failure: None, constraints: added };
+            }
         }
     }
     CurveFit { curve, fit: Some(fit), failure: None, constraints: Vec::new() }

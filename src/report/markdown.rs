@@ -65,6 +65,10 @@ pub fn flag_explanation(flag: &str) -> Option<&'static str> {
             "The free fit ran into a parameter bound, as incomplete curves do; the curve was \
              refitted with Bottom fixed at 0% (the NSB level)."
         }
+        "top_fixed_100" => {
+            "Even with Bottom fixed, the fit did not settle; the curve was refitted with Top \
+             fixed at 100% (the total-binding level) as well."
+        }
         "parameter_at_bound" => {
             "A fitted parameter stopped on its internal bound (log IC50 within 3 log units of \
              the tested range, |Hill slope| at most 10): the data do not determine it. Expected \
