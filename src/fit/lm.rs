@@ -346,6 +346,9 @@ struct LmCore<const P: usize> {
     iterations: u32,
     evaluations: u32,
     first: bool,
+    /// Factorisation at `p` from the accepted trial (each trial evaluates the Jacobian along
+    /// with the residuals, so an accepted step needs no second pass over the data).
+    pending: Option<RowQr<P>>,
 }
 
 impl<const P: usize> LmCore<P> {
@@ -367,6 +370,7 @@ impl<const P: usize> LmCore<P> {
             iterations: 0,
             evaluations: 1,
             first: true,
+            pending: None,
         }
     }
 
@@ -382,11 +386,22 @@ impl<const P: usize> LmCore<P> {
             return Some(Termination::MaxIterations);
         }
         self.iterations += 1;
-        self.evaluations += 1;
-        let Some(mut qr) =
-            RowQr::from_model(prob.model, prob.x, prob.y, prob.weights, &self.p, &prob.fixed)
-        else {
-            return Some(Termination::NonFinite);
+        let mut qr = match self.pending.take() {
+            Some(q) => q,
+            None => {
+                self.evaluations += 1;
+                match RowQr::from_model(
+                    prob.model,
+                    prob.x,
+                    prob.y,
+                    prob.weights,
+                    &self.p,
+                    &prob.fixed,
+                ) {
+                    Some(q) => q,
+                    None => return Some(Termination::NonFinite),
+                }
+            }
         };
         // Active set: free parameters on a bound with the descent direction (-g) pointing out.
         let g = qr.gradient();
@@ -469,7 +484,9 @@ impl<const P: usize> LmCore<P> {
                 }
                 (rd2 + 2.0 * self.mu * dnorm2) / self.rss
             };
-            let trial_rss = prob.rss(&trial);
+            let trial_qr =
+                RowQr::from_model(prob.model, prob.x, prob.y, prob.weights, &trial, &prob.fixed);
+            let trial_rss = trial_qr.as_ref().map_or(f64::NAN, |q| q.rss);
             self.evaluations += 1;
             let ared =
                 if trial_rss.is_finite() { 1.0 - trial_rss / self.rss } else { f64::NEG_INFINITY };
@@ -477,6 +494,7 @@ impl<const P: usize> LmCore<P> {
             if rho > 1e-4 {
                 self.p = trial;
                 self.rss = trial_rss;
+                self.pending = trial_qr;
                 self.mu *= (1.0 - (2.0 * rho - 1.0).powi(3)).max(1.0 / 3.0);
                 self.mu = self.mu.max(1e-300);
                 self.nu = 2.0;
@@ -502,7 +520,23 @@ impl<const P: usize> LmCore<P> {
                 }
                 return None;
             }
-            // Rejected: increase damping; stop when no representable step can help.
+            // Rejected. MINPACK applies its ftol/xtol tests after every trial, accepted or not:
+            // a rejected step that is already below the tolerances means we are at the optimum.
+            if !clamped && ared.abs() <= self.cfg.ftol && pred <= self.cfg.ftol {
+                return Some(if any_active {
+                    Termination::AtBound
+                } else {
+                    Termination::ConvergedFtol
+                });
+            }
+            if snorm <= self.cfg.xtol * pnorm {
+                return Some(if any_active {
+                    Termination::AtBound
+                } else {
+                    Termination::ConvergedXtol
+                });
+            }
+            // Increase damping; stop when no representable step can help.
             // (A clamped step's predicted reduction says nothing about the unconstrained path.)
             if snorm <= f64::EPSILON * pnorm
                 || (!clamped && pred <= f64::EPSILON && ared <= 0.0)
