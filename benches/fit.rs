@@ -77,7 +77,7 @@ fn bench(c: &mut Criterion) {
     let mut g = c.benchmark_group("4pl_fit_se_ci");
     g.throughput(Throughput::Elements(CURVES as u64));
     let opts = FourPlOptions::default();
-    g.bench_function("lm::fit (fit_four_pl)", |b| {
+    g.bench_function("fit_four_pl (radbind path, argmin Executor)", |b| {
         b.iter(|| {
             let mut acc = 0.0;
             for (x, y) in &data {

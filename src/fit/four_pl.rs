@@ -5,7 +5,9 @@
 //! Owns the 4PL recipe only; the model is [`FourPl`], the engine [`lm`], the statistics
 //! [`stats`]. Grouping wells into curves and flagging fits belong to the caller.
 
-use crate::fit::lm::{self, LmConfig, Termination};
+use argmin::core::Executor;
+
+use crate::fit::lm::{self, LmConfig, LmProblem, LmSolver, Termination};
 use crate::fit::model::FourPl;
 use crate::fit::stats;
 
@@ -221,7 +223,11 @@ pub fn fit_four_pl(x: &[f64], y: &[f64], opts: &FourPlOptions) -> FourPlFit {
     let hi_ic = xmax + LOG_IC50_MARGIN;
     let lower = [f64::NEG_INFINITY, f64::NEG_INFINITY, -MAX_ABS_HILL, lo_ic];
     let upper = [f64::INFINITY, f64::INFINITY, MAX_ABS_HILL, hi_ic];
-    let f = lm::fit_bounded(&FourPl, x, y, None, start, fixed, lower, upper, &opts.lm);
+    let f = solve(
+        LmProblem { model: &FourPl, x, y, weights: None, fixed, lower, upper },
+        start,
+        opts.lm,
+    );
     let unc = stats::asymptotic(&FourPl, x, y, None, &f.params, fixed, f.rss);
     let df = n.saturating_sub(free);
     let (se, dependency, ci) = match unc {
@@ -399,4 +405,22 @@ mod tests {
         assert_finite(&f);
         assert!(f.termination.converged() || f.termination == Termination::AtBound, "{f:?}");
     }
+}
+
+/// Runs the Levenberg-Marquardt [`LmSolver`] through argmin's `Executor` (timer off).
+///
+/// The Executor adds about 3-5% over [`lm::run`] on a 20-point curve (BENCHMARKS.md) and gives
+/// bit-identical results; it is used so the fit runs in argmin's framework (termination
+/// handling, state, observers). Should argmin fail (it only can on a solver bug), the direct
+/// path runs the same iteration instead.
+fn solve(prob: LmProblem<'_, FourPl, 4>, start: [f64; 4], cfg: LmConfig) -> lm::LmFit<4> {
+    let max_iters = u64::from(cfg.max_iter) + 1;
+    let direct = prob;
+    Executor::new(prob, LmSolver::new(cfg))
+        .configure(|s| s.param(start).max_iters(max_iters))
+        .timer(false)
+        .run()
+        .ok()
+        .and_then(|res| res.solver.result())
+        .unwrap_or_else(|| lm::run(&direct, start, &cfg))
 }
