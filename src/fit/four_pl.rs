@@ -268,6 +268,24 @@ fn r_squared(rss: f64, tss: f64) -> f64 {
     }
 }
 
+/// Runs the Levenberg-Marquardt [`LmSolver`] through argmin's `Executor` (timer off).
+///
+/// The Executor adds about 3-5% over [`lm::run`] on a 20-point curve (BENCHMARKS.md) and gives
+/// bit-identical results; it is used so the fit runs in argmin's framework (termination
+/// handling, state, observers). Should argmin fail (it only can on a solver bug), the direct
+/// path runs the same iteration instead.
+fn solve(prob: LmProblem<'_, FourPl, 4>, start: [f64; 4], cfg: LmConfig) -> lm::LmFit<4> {
+    let max_iters = u64::from(cfg.max_iter) + 1;
+    let direct = prob;
+    Executor::new(prob, LmSolver::new(cfg))
+        .configure(|s| s.param(start).max_iters(max_iters))
+        .timer(false)
+        .run()
+        .ok()
+        .and_then(|res| res.solver.result())
+        .unwrap_or_else(|| lm::run(&direct, start, &cfg))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -405,22 +423,4 @@ mod tests {
         assert_finite(&f);
         assert!(f.termination.converged() || f.termination == Termination::AtBound, "{f:?}");
     }
-}
-
-/// Runs the Levenberg-Marquardt [`LmSolver`] through argmin's `Executor` (timer off).
-///
-/// The Executor adds about 3-5% over [`lm::run`] on a 20-point curve (BENCHMARKS.md) and gives
-/// bit-identical results; it is used so the fit runs in argmin's framework (termination
-/// handling, state, observers). Should argmin fail (it only can on a solver bug), the direct
-/// path runs the same iteration instead.
-fn solve(prob: LmProblem<'_, FourPl, 4>, start: [f64; 4], cfg: LmConfig) -> lm::LmFit<4> {
-    let max_iters = u64::from(cfg.max_iter) + 1;
-    let direct = prob;
-    Executor::new(prob, LmSolver::new(cfg))
-        .configure(|s| s.param(start).max_iters(max_iters))
-        .timer(false)
-        .run()
-        .ok()
-        .and_then(|res| res.solver.result())
-        .unwrap_or_else(|| lm::run(&direct, start, &cfg))
 }
