@@ -164,6 +164,7 @@ pub fn derive(cf: &CurveFit, target: &Target, model: ModelKind, experiment: &str
         hill_slope: hill,
         log_ic50,
         log_ic50_se: se,
+        plateau_hill_se: [fit.se[0], fit.se[1], fit.se[2]],
         ic50_nm,
         ic50_ci_nm,
         ki_nm,

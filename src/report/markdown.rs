@@ -578,6 +578,7 @@ pub(crate) mod tests {
             hill_slope: hill,
             log_ic50: (ic50_nm * 1e-9).log10(),
             log_ic50_se: 0.05,
+            plateau_hill_se: [1.0, 1.0, 0.05],
             ic50_nm,
             ic50_ci_nm: (ic50_nm * 0.8, ic50_nm * 1.25),
             ki_nm: ki,

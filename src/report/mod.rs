@@ -260,6 +260,8 @@ pub struct FitNumbers {
     pub log_ic50: f64,
     /// Standard error of log IC50 (J'J asymptotic).
     pub log_ic50_se: f64,
+    /// Standard errors of top, bottom and Hill slope (NaN when the parameter was fixed).
+    pub plateau_hill_se: [f64; 3],
     /// IC50, nM.
     pub ic50_nm: f64,
     /// 95% CI of IC50, nM.

@@ -720,6 +720,7 @@ mod tests {
                 hill_slope: hill,
                 log_ic50,
                 log_ic50_se: 0.05,
+                plateau_hill_se: [1.0, 1.0, 0.05],
                 ic50_nm: 2.5,
                 ic50_ci_nm: (2.0, 3.1),
                 ki_nm: 2.5 / 3.0,

@@ -103,8 +103,11 @@ fn fit_columns(c: &[CurveRow]) -> Vec<Col> {
         Col::Str("model", s(&|r| r.model.clone())),
         Col::U64("n_points", c.iter().map(|r| Some(r.n_points as u64)).collect()),
         Col::F64("top", fit(&|f| f.top)),
+        Col::F64("top_se", fit(&|f| f.plateau_hill_se[0])),
         Col::F64("bottom", fit(&|f| f.bottom)),
+        Col::F64("bottom_se", fit(&|f| f.plateau_hill_se[1])),
         Col::F64("hill_slope", fit(&|f| f.hill_slope)),
+        Col::F64("hill_slope_se", fit(&|f| f.plateau_hill_se[2])),
         Col::F64("log_ic50", uncensored(&|f| f.log_ic50)),
         Col::F64("log_ic50_se", uncensored(&|f| f.log_ic50_se)),
         Col::Str(
