@@ -163,7 +163,8 @@ fn select(raws: &[RawPlate], spec: &PlateSpec, problems: &mut Vec<String>) -> Ve
             let within =
                 spec.file.as_ref().map_or(String::new(), |p| format!(" in files matching `{p}`"));
             problems.push(format!(
-                "plates[{}]: plate {n}{within} is not in the inputs ({} plates read)",
+                "plates[{}]: plate {n}{within} is not in the inputs ({} plate(s) read); plates \
+                 are numbered over all input files in order, or within `file:` when given",
                 spec.entry,
                 raws.len()
             ));

@@ -79,6 +79,8 @@ pub struct RunSummary {
     pub failed: usize,
     /// Problems with files, plates or figures.
     pub problems: Vec<String>,
+    /// Curves that failed or did not converge: `target / compound: status`.
+    pub failures: Vec<String>,
 }
 
 impl RunSummary {
@@ -106,7 +108,9 @@ pub fn read_inputs(settings: &Settings) -> Inputs {
     let opts = ingest::ReadOptions { format: settings.format, signal: settings.signal.clone() };
     let mut out = Inputs::default();
     for path in &settings.inputs {
-        let (sha256, bytes) = hash_file(path).unwrap_or_default();
+        // Files too large to read are refused by ingest from their size; don't hash them.
+        let readable = std::fs::metadata(path).is_ok_and(|m| m.len() <= ingest::MAX_FILE_BYTES);
+        let (sha256, bytes) = if readable { hash_file(path).unwrap_or_default() } else { Default::default() };
         out.files.push(InputFile { path: path.display().to_string(), sha256, bytes });
         match ingest::read_file_with(path, &opts) {
             Ok(plates) => out.plates.extend(plates),
@@ -209,6 +213,12 @@ pub fn run(args: &RunArgs) -> Result<RunSummary> {
         ok: count(&|s| s == "ok"),
         flagged: count(&|s| s == "flagged"),
         failed: count(&|s| s.starts_with("failed") || s.starts_with("not_converged")),
+        failures: results
+            .curves
+            .iter()
+            .filter(|c| c.status.starts_with("failed") || c.status.starts_with("not_converged"))
+            .map(|c| format!("{} / {}: {}", c.target, c.compound, c.status))
+            .collect(),
         problems,
     })
 }

@@ -67,7 +67,7 @@ impl Staging {
 /// Replaces `root/latest` with a symlink to `rel`, atomically (new link, then rename over).
 #[cfg(unix)]
 fn point_latest(root: &Path, rel: &Path) -> Result<()> {
-    let tmp = root.join(format!(".latest-{}", std::process::id()));
+    let tmp = root.join(format!(".incomplete-latest-{}", std::process::id()));
     let _ = std::fs::remove_file(&tmp);
     std::os::unix::fs::symlink(rel, &tmp).with_context(|| format!("creating {}", tmp.display()))?;
     std::fs::rename(&tmp, root.join("latest"))

@@ -164,6 +164,9 @@ pub fn summary_text(s: &RunSummary) -> String {
         "radbind: {} plate(s), {} curve(s): {} ok, {} flagged, {} failed",
         s.plates, s.curves, s.ok, s.flagged, s.failed
     );
+    for f in &s.failures {
+        let _ = writeln!(t, "  {f}");
+    }
     if !s.problems.is_empty() {
         let _ = writeln!(t, "{} problem(s):", s.problems.len());
         for p in &s.problems {

@@ -174,19 +174,47 @@ fn example_run_recovers_true_ki_and_writes_every_output() {
 }
 
 #[test]
-fn tables_are_byte_identical_for_any_thread_count() {
-    let a = tempfile::tempdir().unwrap();
-    let b = tempfile::tempdir().unwrap();
-    let ra = run_example(a.path(), 1);
-    let rb = run_example(b.path(), 2);
-    for f in
-        ["fits.csv", "wells.csv", "plates.csv", "fits.parquet", "wells.parquet", "plates.parquet"]
-    {
-        assert!(
-            std::fs::read(ra.join(f)).unwrap() == std::fs::read(rb.join(f)).unwrap(),
-            "{f} differs between --threads 1 and --threads 2"
-        );
+fn outputs_are_byte_identical_for_any_thread_count_and_rerun() {
+    // Everything but run.json (which holds the run's times) must be identical for 1, 2 and 16
+    // threads and across repeated runs.
+    let runs: Vec<(usize, tempfile::TempDir)> =
+        [1, 2, 16, 2].into_iter().map(|t| (t, tempfile::tempdir().unwrap())).collect();
+    let trees: Vec<(usize, Vec<(String, Vec<u8>)>)> = runs
+        .iter()
+        .map(|(t, dir)| {
+            let run = run_example(dir.path(), *t);
+            (*t, files(&run))
+        })
+        .collect();
+    let (t0, first) = &trees[0];
+    assert!(first.iter().any(|(n, _)| n == "fits.parquet"));
+    for (t, other) in &trees[1..] {
+        let names: Vec<&String> = other.iter().map(|(n, _)| n).collect();
+        assert_eq!(names, first.iter().map(|(n, _)| n).collect::<Vec<_>>());
+        for ((name, a), (_, b)) in first.iter().zip(other) {
+            assert!(a == b, "{name} differs between --threads {t0} and --threads {t}");
+        }
     }
+}
+
+/// Every file below a run directory except run.json, sorted by relative path.
+fn files(run: &Path) -> Vec<(String, Vec<u8>)> {
+    let run = std::fs::canonicalize(run).unwrap();
+    let mut out = Vec::new();
+    let mut stack = vec![run.clone()];
+    while let Some(d) = stack.pop() {
+        for e in std::fs::read_dir(&d).unwrap() {
+            let p = e.unwrap().path();
+            if p.is_dir() {
+                stack.push(p);
+            } else if p.file_name().is_some_and(|n| n != "run.json") {
+                let rel = p.strip_prefix(&run).unwrap().display().to_string();
+                out.push((rel, std::fs::read(&p).unwrap()));
+            }
+        }
+    }
+    out.sort();
+    out
 }
 
 #[test]

@@ -297,7 +297,8 @@ pub fn load(path: &Path) -> Result<Settings, ConfigError> {
         ));
     }
     let text = std::fs::read_to_string(path).map_err(|e| {
-        ConfigError::single(path, "", None, format!("cannot read the config file: {e}"))
+        let hint = if e.kind() == std::io::ErrorKind::InvalidData { " (a config is UTF-8 text)" } else { "" };
+        ConfigError::single(path, "", None, format!("cannot read the config file: {e}{hint}"))
     })?;
     let options: Options = serde_yaml::from_str(&text).map_err(|e| {
         let line = e.location().map(|l| l.line());
@@ -314,6 +315,10 @@ fn yaml_message(e: &serde_yaml::Error) -> String {
         Some(i) => msg[..i].to_string(),
         None => msg,
     };
+    let msg = msg
+        .replace("expected f64", "expected a number")
+        .replace("expected u32", "expected a whole number")
+        .replace("expected struct Options", "expected a mapping of config keys (experiment, inputs, targets, layouts, plates)");
     if msg.contains("unknown field") {
         format!("{msg} (keys are case-sensitive; see the config reference in the README)")
     } else {
@@ -416,7 +421,10 @@ impl Resolver<'_> {
                         if found.is_empty() {
                             self.problem(
                                 &["inputs", &idx],
-                                format!("`{pat}` matches no file (looked in {full_str})"),
+                                format!(
+                                    "`{pat}` matches no file (looked for {full_str}; paths are \
+                                     relative to the config file)"
+                                ),
                             );
                         }
                         out.extend(found);
@@ -425,8 +433,19 @@ impl Resolver<'_> {
                 }
             } else if full.is_file() {
                 out.push(full);
+            } else if full.is_dir() {
+                self.problem(
+                    &["inputs", &idx],
+                    format!("{full_str} is a folder: name the export files, e.g. `{pat}/*.txt`"),
+                );
             } else {
-                self.problem(&["inputs", &idx], format!("input file {full_str} does not exist"));
+                self.problem(
+                    &["inputs", &idx],
+                    format!(
+                        "input file {full_str} does not exist (paths are relative to the config \
+                         file)"
+                    ),
+                );
             }
         }
         let mut seen = std::collections::HashSet::new();
@@ -530,7 +549,12 @@ impl Resolver<'_> {
     ) -> Option<ConcSpec> {
         let mut topkey = key.to_vec();
         topkey.push("top");
+        let given = top_nm.is_some() || top.is_some();
         let top = self.conc(&topkey, top_nm, top);
+        if given && top.is_none() {
+            // Already reported; a follow-up "dilution needs top" would only confuse.
+            return None;
+        }
         match (top, dilution, list) {
             (None, None, None) => None,
             (Some(t), Some(f), None) => {
@@ -769,7 +793,13 @@ impl Resolver<'_> {
                 self.problem(&["plates", &idx, map_key, lanes_text], "empty compound name".into());
                 continue;
             }
-            if conc.is_none() && layout.series.conc.is_none() {
+            let series_given = o.layouts.get(&p.layout).is_some_and(|l| {
+                let s = &l.series;
+                s.top.is_some() || s.top_nm.is_some() || s.dilution.is_some() || s.concentrations_nm.is_some()
+            });
+            let own_given = matches!(c, CompoundOptions::Detailed(d) if d.top.is_some() || d.top_nm.is_some() || d.dilution.is_some() || d.concentrations_nm.is_some());
+            // When concentrations were given but are invalid, that problem is already listed.
+            if conc.is_none() && layout.series.conc.is_none() && !series_given && !own_given {
                 self.problem(
                     &["plates", &idx, map_key, lanes_text],
                     format!(

@@ -21,3 +21,42 @@ pub fn shared_dir() -> Option<PathBuf> {
     eprintln!("SKIP: {} not found; test needs ../shared", dir.display());
     None
 }
+
+/// The valid base config; cases edit its text.
+pub const BASE_CONFIG: &str = r#"experiment: bad-input-corpus
+output: out
+inputs: [plate.csv]
+targets:
+  T1: {radioligand: "[3H]ligand", radioligand_nM: 1.0, kd_nM: 1.0}
+layouts:
+  std:
+    wells: 96
+    total: column 1
+    nsb: column 12
+    series: {columns: 2-11, top: "10 µM", dilution: 3.162}
+plates:
+  - {plate: 1, target: T1, layout: std, rows: {A-D: cmpd-a, E-H: cmpd-b}}
+"#;
+
+/// A clean 96-well plate as a long CSV: total 3000, NSB 300, two compounds (IC50 10 nM, 1 µM).
+pub fn base_plate() -> String {
+    let mut s = String::from("plate,well,cpm\n");
+    for row in 0..8u8 {
+        for col in 1..=12u32 {
+            let cpm = match col {
+                1 => 3000.0,
+                12 => 300.0,
+                c => {
+                    let conc_nm = 10_000.0 / 3.162f64.powi(i32::try_from(c).unwrap() - 2);
+                    let ic50 = if row < 4 { 10.0 } else { 1000.0 };
+                    300.0 + 2700.0 / (1.0 + conc_nm / ic50)
+                }
+            };
+            // A little deterministic scatter so fits have residuals.
+            let jitter = f64::from((u32::from(row) * 7 + col * 13) % 11) - 5.0;
+            s.push_str(&format!("P1,{}{:02},{:.0}\n", char::from(b'A' + row), col, cpm + jitter));
+        }
+    }
+    s
+}
+
