@@ -91,6 +91,16 @@ impl RunSummary {
     }
 }
 
+/// Wall time per stage, seconds, in stage order (recorded in run.json as `timings_s`).
+#[derive(Debug, Default, Clone)]
+pub struct Timings(pub Vec<(&'static str, f64)>);
+
+impl Timings {
+    fn lap(&mut self, stage: &'static str, since: std::time::Instant) {
+        self.0.push((stage, since.elapsed().as_secs_f64()));
+    }
+}
+
 /// Inputs read: plates, file hashes, and per-file problems.
 #[derive(Debug, Default)]
 pub struct Inputs {
@@ -142,8 +152,13 @@ pub fn run(args: &RunArgs) -> Result<RunSummary> {
         .context("starting worker threads")?;
     let threads = pool.current_num_threads();
 
+    let mut timings = Timings::default();
+    let clock = std::time::Instant::now();
     let inputs = read_inputs(&settings);
+    timings.lap("read", clock);
+    let clock = std::time::Instant::now();
     let laid = layout::lay_out(&inputs.plates, &settings);
+    timings.lap("layout", clock);
     let mut problems = inputs.problems.clone();
     problems.extend(laid.problems.iter().cloned());
     if laid.plates.is_empty() {
@@ -152,12 +167,17 @@ pub fn run(args: &RunArgs) -> Result<RunSummary> {
             if problems.is_empty() { "no plates".to_string() } else { problems.join("\n  ") }
         );
     }
+    let clock = std::time::Instant::now();
     let plates: Vec<NormalisedPlate> =
         laid.plates.into_iter().map(|p| normalise::normalise(p, settings.min_z_prime)).collect();
     let curves = fit::build_curves(&plates);
+    timings.lap("normalise", clock);
+    let clock = std::time::Instant::now();
     let bar = progress_bar(args.progress, curves.len(), "fitting curves");
     let fits = pool.install(|| fit::fit_all(curves, &settings.fit, &|| bar.inc(1)));
     bar.finish_and_clear();
+    timings.lap("fit", clock);
+    let clock = std::time::Instant::now();
     let rows: Vec<_> = fits
         .iter()
         .map(|f| {
@@ -170,6 +190,7 @@ pub fn run(args: &RunArgs) -> Result<RunSummary> {
         })
         .collect();
 
+    timings.lap("derive", clock);
     let mut results = RunResults {
         experiment: settings.experiment.clone(),
         version: env!("CARGO_PKG_VERSION").to_string(),
@@ -195,7 +216,8 @@ pub fn run(args: &RunArgs) -> Result<RunSummary> {
     let out_root = args.out.clone().unwrap_or_else(|| settings.output_dir.clone());
     let staging = output::Staging::begin(&out_root, &output::run_name(started))?;
     results.finished = humantime::format_rfc3339_seconds(SystemTime::now()).to_string();
-    let manifest = report::manifest::manifest_json(&results, &resolved_config(&settings), threads);
+    let manifest =
+        report::manifest::manifest_json(&results, &resolved_config(&settings), threads, &timings.0);
     let bar = progress_bar(args.progress, results.curves.len(), "writing figures");
     let outcome =
         pool.install(|| report::write_report(&results, &manifest, staging.dir(), &|| bar.inc(1)))?;

@@ -117,7 +117,7 @@ fn cases() -> Vec<Case> {
         Case::new("config_empty", 2).file("empty.yaml", "").args(&["run", "empty.yaml"]),
         Case::new("config_binary", 2).file("bin.yaml", vec![0u8, 159, 146, 150, 0, 1, 2]).args(&["run", "bin.yaml"]),
         Case::new("config_too_large", 2)
-            .file("huge.yaml", format!("experiment: x\n# {}\n", "x".repeat(2 << 20)))
+            .file("huge.yaml", format!("experiment: x\n# {}\n", "x".repeat(17 << 20)))
             .args(&["run", "huge.yaml"]),
         Case::new("config_alias_bomb", 2).file("bomb.yaml", alias_bomb()).args(&["run", "bomb.yaml"]),
         Case::new("config_deep_nesting", 2)

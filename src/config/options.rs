@@ -35,6 +35,16 @@ pub struct Options {
     pub exclude: Option<Vec<ExcludeOptions>>,
     /// Plate QC thresholds.
     pub qc: Option<QcOptions>,
+    /// What the report writes.
+    pub report: Option<ReportOptions>,
+}
+
+/// Report options.
+#[derive(Debug, Clone, Default, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct ReportOptions {
+    /// Curve figures: `svg+png` (default), `svg` (faster on large runs) or `none`.
+    pub figures: Option<String>,
 }
 
 /// A target (receptor) and its radioligand.

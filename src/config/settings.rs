@@ -19,8 +19,9 @@ use super::wellset::{WellSet, parse_number_range, parse_row_range};
 use crate::ingest::Format;
 use crate::types::{Geometry, parse_conc_nm};
 
-/// Largest config file radbind reads (1 MiB): a config is a few hundred lines.
-const MAX_CONFIG_BYTES: u64 = 1 << 20;
+/// Largest config file radbind reads (16 MiB): a screening campaign may list ten thousand
+/// plates, but nothing legitimate comes near this.
+const MAX_CONFIG_BYTES: u64 = 16 << 20;
 
 /// The resolved configuration of one analysis.
 #[derive(Debug, Clone)]
@@ -51,8 +52,21 @@ pub struct Settings {
     pub exclusions: Vec<Exclusion>,
     /// Plates with Z' below this are flagged.
     pub min_z_prime: f64,
+    /// Which curve figures to write.
+    pub figures: Figures,
     /// The options as parsed (for the manifest's resolved config).
     pub options: Options,
+}
+
+/// Which curve figures a run writes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Figures {
+    /// No curve figures.
+    None,
+    /// SVG only.
+    Svg,
+    /// SVG and PNG (default).
+    SvgPng,
 }
 
 /// A target and its radioligand. Concentrations in nM.
@@ -293,7 +307,7 @@ pub fn load(path: &Path) -> Result<Settings, ConfigError> {
             path,
             "",
             None,
-            format!("config file is {} bytes; radbind reads configs up to 1 MiB", meta.len()),
+            format!("config file is {} bytes; radbind reads configs up to 16 MiB", meta.len()),
         ));
     }
     let text = std::fs::read_to_string(path).map_err(|e| {
@@ -370,6 +384,18 @@ pub fn resolve(path: &Path, text: String, o: Options) -> Result<Settings, Config
     let exclusions =
         o.exclude.iter().flatten().enumerate().filter_map(|(i, e)| r.exclusion(i, e)).collect();
     let min_z_prime = o.qc.as_ref().and_then(|q| q.min_z_prime).unwrap_or(0.5);
+    let figures = match o.report.as_ref().and_then(|r| r.figures.as_deref()) {
+        None | Some("svg+png") => Figures::SvgPng,
+        Some("svg") => Figures::Svg,
+        Some("none") => Figures::None,
+        Some(other) => {
+            r.problem(
+                &["report", "figures"],
+                format!("unknown figures setting `{other}`: use svg+png, svg or none"),
+            );
+            Figures::SvgPng
+        }
+    };
 
     if !r.problems.is_empty() {
         return Err(ConfigError { path: path.to_path_buf(), problems: r.problems });
@@ -388,6 +414,7 @@ pub fn resolve(path: &Path, text: String, o: Options) -> Result<Settings, Config
         fit,
         exclusions,
         min_z_prime,
+        figures,
         options: o,
     })
 }

@@ -7,7 +7,14 @@ use super::RunResults;
 
 /// The manifest as pretty JSON. `resolved` is the resolved configuration (already JSON).
 #[must_use]
-pub fn manifest_json(r: &RunResults, resolved: &serde_json::Value, threads: usize) -> String {
+pub fn manifest_json(
+    r: &RunResults,
+    resolved: &serde_json::Value,
+    threads: usize,
+    timings: &[(&str, f64)],
+) -> String {
+    let timings: serde_json::Map<String, serde_json::Value> =
+        timings.iter().map(|(k, v)| ((*k).to_string(), json!(v))).collect();
     let inputs: Vec<_> = r
         .inputs
         .iter()
@@ -19,6 +26,7 @@ pub fn manifest_json(r: &RunResults, resolved: &serde_json::Value, threads: usiz
         "started": r.started,
         "finished": r.finished,
         "threads": threads,
+        "timings_s": timings,
         "inputs": inputs,
         "config": resolved,
         "config_text": r.config_yaml,
