@@ -81,6 +81,8 @@ pub struct Plate {
     pub layout: String,
     /// Turned back from a 180-degree rotation.
     pub rotated: bool,
+    /// Global number of the plate whose controls normalise this one, if not its own.
+    pub controls_from: Option<u32>,
     /// Wells in row-major order of the designed plate.
     pub wells: Vec<Well>,
     /// Instrument metadata.
@@ -146,6 +148,22 @@ pub fn lay_out(raws: &[RawPlate], settings: &Settings) -> LayoutOutcome {
 /// Indices into `raws` chosen by a config entry.
 fn select(raws: &[RawPlate], spec: &PlateSpec, problems: &mut Vec<String>) -> Vec<usize> {
     let mut chosen = Vec::new();
+    if let Some(code) = &spec.barcode {
+        let in_file = |r: &RawPlate| {
+            spec.file.as_ref().is_none_or(|pat| {
+                r.source.file_name().is_some_and(|f| pat.matches(&f.to_string_lossy()))
+            })
+        };
+        chosen.extend(
+            raws.iter().enumerate().filter(|(_, r)| &r.label == code && in_file(r)).map(|(i, _)| i),
+        );
+        if chosen.is_empty() {
+            problems.push(format!(
+                "plates[{}]: no plate with barcode `{code}` in the inputs",
+                spec.entry
+            ));
+        }
+    }
     for &n in &spec.numbers {
         let hits: Vec<usize> = match &spec.file {
             None => (n as usize).checked_sub(1).filter(|&i| i < raws.len()).into_iter().collect(),
@@ -272,6 +290,7 @@ fn build(
         target: spec.target.clone(),
         layout: spec.layout.clone(),
         rotated: spec.rotated,
+        controls_from: spec.controls_from,
         wells,
         meta: raw.meta.clone(),
     })

@@ -120,7 +120,8 @@ pub fn read_inputs(settings: &Settings) -> Inputs {
     for path in &settings.inputs {
         // Files too large to read are refused by ingest from their size; don't hash them.
         let readable = std::fs::metadata(path).is_ok_and(|m| m.len() <= ingest::MAX_FILE_BYTES);
-        let (sha256, bytes) = if readable { hash_file(path).unwrap_or_default() } else { Default::default() };
+        let (sha256, bytes) =
+            if readable { hash_file(path).unwrap_or_default() } else { Default::default() };
         out.files.push(InputFile { path: path.display().to_string(), sha256, bytes });
         match ingest::read_file_with(path, &opts) {
             Ok(plates) => out.plates.extend(plates),
@@ -168,8 +169,8 @@ pub fn run(args: &RunArgs) -> Result<RunSummary> {
         );
     }
     let clock = std::time::Instant::now();
-    let plates: Vec<NormalisedPlate> =
-        laid.plates.into_iter().map(|p| normalise::normalise(p, settings.min_z_prime)).collect();
+    let (plates, norm_problems) = normalise::normalise_all(laid.plates, settings.min_z_prime);
+    problems.extend(norm_problems);
     let curves = fit::build_curves(&plates);
     timings.lap("normalise", clock);
     let clock = std::time::Instant::now();

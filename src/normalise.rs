@@ -88,7 +88,53 @@ pub fn mean_sd(v: &[f64]) -> (f64, f64) {
     (mean, (ss / (n - 1.0)).sqrt())
 }
 
-/// Normalises one plate.
+/// Normalises every plate; plates with `controls_from` use the control statistics of that
+/// plate (which must be among `plates`), and get the flag `controls_from_P<n>`.
+#[must_use]
+pub fn normalise_all(plates: Vec<Plate>, min_z_prime: f64) -> (Vec<NormalisedPlate>, Vec<String>) {
+    let mut out: Vec<NormalisedPlate> =
+        plates.into_iter().map(|p| normalise(p, min_z_prime)).collect();
+    let mut problems = Vec::new();
+    for i in 0..out.len() {
+        let Some(n) = out[i].plate.controls_from else { continue };
+        let Some(src) = out.iter().find(|c| c.plate.number == n && c.plate.controls_from.is_none())
+        else {
+            problems.push(format!(
+                "{}: controls_from plate {n} is not a laid-out plate with its own controls",
+                out[i].plate.id
+            ));
+            out[i].qc = PlateQc { flags: vec![format!("no_controls_plate_{n}")], ..empty_qc() };
+            out[i].specific.iter_mut().for_each(|v| *v = None);
+            out[i].pct_specific.iter_mut().for_each(|v| *v = None);
+            continue;
+        };
+        let mut qc = src.qc.clone();
+        qc.flags.push(format!("controls_from_{}", src.plate.id));
+        let (nsb, window, ok) = (qc.nsb_mean, qc.total_mean - qc.nsb_mean, qc.normalisable());
+        let np = &mut out[i];
+        for (k, w) in np.plate.wells.iter().enumerate() {
+            np.specific[k] = w.cpm.filter(|_| ok).map(|c| c - nsb);
+            np.pct_specific[k] = w.cpm.filter(|_| ok).map(|c| 100.0 * (c - nsb) / window);
+        }
+        np.qc = qc;
+    }
+    (out, problems)
+}
+
+fn empty_qc() -> PlateQc {
+    PlateQc {
+        n_total: 0,
+        total_mean: f64::NAN,
+        total_sd: f64::NAN,
+        n_nsb: 0,
+        nsb_mean: f64::NAN,
+        nsb_sd: f64::NAN,
+        z_prime: f64::NAN,
+        flags: Vec::new(),
+    }
+}
+
+/// Normalises one plate with its own controls.
 #[must_use]
 pub fn normalise(plate: Plate, min_z_prime: f64) -> NormalisedPlate {
     let controls = |role: Role| -> Vec<f64> {
@@ -171,6 +217,7 @@ mod tests {
             target: "T".into(),
             layout: "L".into(),
             rotated: false,
+            controls_from: None,
             wells,
             meta: PlateMeta::default(),
         }

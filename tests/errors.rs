@@ -73,11 +73,21 @@ fn run_case(case: &Case) -> String {
         }
         std::fs::write(dir.join(name), bytes).unwrap();
     }
-    let out = Command::cargo_bin("radbind").unwrap().current_dir(dir).args(case.args).output().unwrap();
+    let out =
+        Command::cargo_bin("radbind").unwrap().current_dir(dir).args(case.args).output().unwrap();
     let stdout = normalise(&String::from_utf8_lossy(&out.stdout), dir);
     let stderr = normalise(&String::from_utf8_lossy(&out.stderr), dir);
-    assert!(!stderr.contains("panicked") && !stderr.contains("RUST_BACKTRACE"), "{}: {stderr}", case.name);
-    assert_eq!(out.status.code(), Some(case.code), "{}: stdout {stdout}\nstderr {stderr}", case.name);
+    assert!(
+        !stderr.contains("panicked") && !stderr.contains("RUST_BACKTRACE"),
+        "{}: {stderr}",
+        case.name
+    );
+    assert_eq!(
+        out.status.code(),
+        Some(case.code),
+        "{}: stdout {stdout}\nstderr {stderr}",
+        case.name
+    );
     format!("exit: {}\n--- stdout\n{stdout}--- stderr\n{stderr}", case.code)
 }
 
@@ -102,7 +112,9 @@ fn normalise(s: &str, dir: &Path) -> String {
 
 /// A YAML alias bomb ("billion laughs") inside a key the schema accepts.
 fn alias_bomb() -> String {
-    let mut s = String::from("experiment: bomb\ninputs:\n  - &a0 [\"lol\",\"lol\",\"lol\",\"lol\",\"lol\",\"lol\",\"lol\",\"lol\",\"lol\"]\n");
+    let mut s = String::from(
+        "experiment: bomb\ninputs:\n  - &a0 [\"lol\",\"lol\",\"lol\",\"lol\",\"lol\",\"lol\",\"lol\",\"lol\",\"lol\"]\n",
+    );
     for i in 1..10 {
         let refs = vec![format!("*a{}", i - 1); 9].join(",");
         s.push_str(&format!("  - &a{i} [{refs}]\n"));
@@ -195,11 +207,8 @@ fn bad_inputs_give_clear_messages_and_exit_codes() {
     assert!(cases.len() >= 40, "the corpus has {} cases", cases.len());
     let mut failures = Vec::new();
     for case in &cases {
-        let text = if case.name == "input_several_gb" {
-            several_gb_case(case)
-        } else {
-            run_case(case)
-        };
+        let text =
+            if case.name == "input_several_gb" { several_gb_case(case) } else { run_case(case) };
         let result = std::panic::catch_unwind(|| {
             insta::with_settings!({snapshot_suffix => case.name, prepend_module_to_snapshot => false}, {
                 insta::assert_snapshot!("errors", text);
@@ -219,8 +228,13 @@ fn several_gb_case(case: &Case) -> String {
     let f = std::fs::File::create(dir.join("plate.csv")).unwrap();
     f.set_len(3 << 30).unwrap();
     drop(f);
-    let out = Command::cargo_bin("radbind").unwrap().current_dir(dir).args(case.args).output().unwrap();
+    let out =
+        Command::cargo_bin("radbind").unwrap().current_dir(dir).args(case.args).output().unwrap();
     let stderr = normalise(&String::from_utf8_lossy(&out.stderr), dir);
     assert_eq!(out.status.code(), Some(case.code), "{stderr}");
-    format!("exit: {}\n--- stdout\n{}--- stderr\n{stderr}", case.code, normalise(&String::from_utf8_lossy(&out.stdout), dir))
+    format!(
+        "exit: {}\n--- stdout\n{}--- stderr\n{stderr}",
+        case.code,
+        normalise(&String::from_utf8_lossy(&out.stdout), dir)
+    )
 }

@@ -60,7 +60,11 @@ fn sigkill_at_any_point_loses_nothing() {
         let _ = child.wait();
 
         // The first run is untouched, byte for byte.
-        assert_eq!(tree(&out.join(&first)), baseline, "run {first:?} changed (kill at {delay_ms} ms)");
+        assert_eq!(
+            tree(&out.join(&first)),
+            baseline,
+            "run {first:?} changed (kill at {delay_ms} ms)"
+        );
         // Every directory under runs/ is a complete run with the full set of files.
         for e in std::fs::read_dir(out.join("runs")).unwrap() {
             let dir = e.unwrap().path();

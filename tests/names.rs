@@ -35,14 +35,22 @@ fn hostile_names_stay_text() {
     let work = tmp.path().join("a/b/work");
     std::fs::create_dir_all(&work).unwrap();
     let cfg = BASE_CONFIG
-        .replace("experiment: bad-input-corpus\noutput: out\n", "experiment: \"../../../escape | /etc/passwd\"\n")
+        .replace(
+            "experiment: bad-input-corpus\noutput: out\n",
+            "experiment: \"../../../escape | /etc/passwd\"\n",
+        )
         .replace("T1:", &format!("\"{}\":", EVIL_TARGET.replace('"', "\\\"")))
         .replace("target: T1", &format!("target: \"{EVIL_TARGET}\""))
         .replace("A-D: cmpd-a", &format!("A-D: \"{EVIL_A}\""))
         .replace("E-H: cmpd-b", &format!("E-H: '{EVIL_B}'"));
     std::fs::write(work.join("cfg.yaml"), &cfg).unwrap();
     std::fs::write(work.join("plate.csv"), base_plate()).unwrap();
-    let out = Command::cargo_bin("radbind").unwrap().current_dir(&work).args(["run", "cfg.yaml", "--quiet"]).output().unwrap();
+    let out = Command::cargo_bin("radbind")
+        .unwrap()
+        .current_dir(&work)
+        .args(["run", "cfg.yaml", "--quiet"])
+        .output()
+        .unwrap();
     assert_eq!(out.status.code(), Some(0), "{}", String::from_utf8_lossy(&out.stderr));
 
     // Everything written is below work/outputs/<safe name>/.
@@ -50,9 +58,15 @@ fn hostile_names_stay_text() {
     let written: Vec<&String> =
         all.iter().filter(|f| !f.ends_with("cfg.yaml") && !f.ends_with("plate.csv")).collect();
     for f in &written {
-        assert!(f.starts_with("a/b/work/outputs") || *f == "a" || *f == "a/b" || *f == "a/b/work", "{f} written outside the output directory");
+        assert!(
+            f.starts_with("a/b/work/outputs") || *f == "a" || *f == "a/b" || *f == "a/b/work",
+            "{f} written outside the output directory"
+        );
     }
-    let outputs = std::fs::read_dir(work.join("outputs")).unwrap().map(|e| e.unwrap().file_name().to_string_lossy().to_string()).collect::<Vec<_>>();
+    let outputs = std::fs::read_dir(work.join("outputs"))
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().to_string())
+        .collect::<Vec<_>>();
     assert_eq!(outputs.len(), 1);
     assert!(!outputs[0].contains('/') && !outputs[0].starts_with('.'), "{outputs:?}");
     let run = work.join("outputs").join(&outputs[0]).join("latest");
@@ -75,7 +89,10 @@ fn hostile_names_stay_text() {
 
     // CSV: a formula-like name is neutralised with a leading quote.
     let fits = std::fs::read_to_string(run.join("fits.csv")).unwrap();
-    assert!(!fits.lines().any(|l| l.split(',').any(|c| c.trim_matches('"').starts_with('='))), "{fits}");
+    assert!(
+        !fits.lines().any(|l| l.split(',').any(|c| c.trim_matches('"').starts_with('='))),
+        "{fits}"
+    );
     assert!(fits.contains("'=HYPERLINK"), "{fits}");
 
     // Markdown: every row of the results tables has as many cells as its header.

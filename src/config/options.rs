@@ -101,6 +101,8 @@ pub struct SeriesOptions {
     /// Explicit concentrations in nM, in series order (instead of top + dilution).
     #[serde(rename = "concentrations_nM")]
     pub concentrations_nm: Option<Vec<f64>>,
+    /// Explicit concentrations with units, e.g. `["10 µM", "1 µM", "100 nM"]`.
+    pub concentrations: Option<Vec<String>>,
     /// `high_to_low` (default: the first column/row of the range holds the top concentration)
     /// or `low_to_high`.
     pub direction: Option<String>,
@@ -111,8 +113,13 @@ pub struct SeriesOptions {
 #[serde(deny_unknown_fields)]
 pub struct PlateOptions {
     /// Plate number(s): `3`, `"2-4"` or `[1, 5]`. Counted over all inputs in order, or within
-    /// `file` when that is given.
-    pub plate: PlateSelector,
+    /// `file` when that is given. Give `plate` or `barcode`.
+    pub plate: Option<PlateSelector>,
+    /// Select the plate by its barcode / label in the export instead of its number.
+    pub barcode: Option<String>,
+    /// Take total and NSB from another plate (its number): for layouts whose controls sit on a
+    /// separate control plate.
+    pub controls_from: Option<u32>,
     /// Only plates from files whose name matches this glob (e.g. `"*_run2.txt"`).
     pub file: Option<String>,
     /// Target assayed on the plate (a key of `targets`).
@@ -165,6 +172,8 @@ pub struct CompoundDetail {
     /// Explicit concentrations, nM, in series order.
     #[serde(rename = "concentrations_nM")]
     pub concentrations_nm: Option<Vec<f64>>,
+    /// Explicit concentrations with units.
+    pub concentrations: Option<Vec<String>>,
 }
 
 /// Fit options (Prism's fit dialog).

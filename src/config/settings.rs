@@ -177,6 +177,10 @@ pub struct PlateSpec {
     pub numbers: Vec<u32>,
     /// File-name glob restricting the plates.
     pub file: Option<glob::Pattern>,
+    /// Select by barcode/label instead of number.
+    pub barcode: Option<String>,
+    /// Global number of the plate whose total/NSB wells normalise this one.
+    pub controls_from: Option<u32>,
     /// Target name (exists in `targets`).
     pub target: String,
     /// Layout name (exists in `layouts`).
@@ -311,7 +315,11 @@ pub fn load(path: &Path) -> Result<Settings, ConfigError> {
         ));
     }
     let text = std::fs::read_to_string(path).map_err(|e| {
-        let hint = if e.kind() == std::io::ErrorKind::InvalidData { " (a config is UTF-8 text)" } else { "" };
+        let hint = if e.kind() == std::io::ErrorKind::InvalidData {
+            " (a config is UTF-8 text)"
+        } else {
+            ""
+        };
         ConfigError::single(path, "", None, format!("cannot read the config file: {e}{hint}"))
     })?;
     let options: Options = serde_yaml::from_str(&text).map_err(|e| {
@@ -332,7 +340,10 @@ fn yaml_message(e: &serde_yaml::Error) -> String {
     let msg = msg
         .replace("expected f64", "expected a number")
         .replace("expected u32", "expected a whole number")
-        .replace("expected struct Options", "expected a mapping of config keys (experiment, inputs, targets, layouts, plates)");
+        .replace(
+            "expected struct Options",
+            "expected a mapping of config keys (experiment, inputs, targets, layouts, plates)",
+        );
     if msg.contains("unknown field") {
         format!("{msg} (keys are case-sensitive; see the config reference in the README)")
     } else {
@@ -572,8 +583,34 @@ impl Resolver<'_> {
         top: Option<&String>,
         dilution: Option<f64>,
         list: Option<&Vec<f64>>,
+        list_units: Option<&Vec<String>>,
         n: Option<usize>,
     ) -> Option<ConcSpec> {
+        let converted;
+        let list = match (list, list_units) {
+            (Some(_), Some(_)) => {
+                self.problem(key, "give `concentrations_nM` or `concentrations`, not both".into());
+                return None;
+            }
+            (None, Some(texts)) => {
+                let mut k = key.to_vec();
+                k.push("concentrations");
+                let mut v = Vec::with_capacity(texts.len());
+                for t in texts {
+                    let Some(c) = parse_conc_nm(t) else {
+                        self.problem(
+                            &k,
+                            format!("cannot read concentration `{t}`: write e.g. \"10 µM\""),
+                        );
+                        return None;
+                    };
+                    v.push(c);
+                }
+                converted = v;
+                Some(&converted)
+            }
+            (l, None) => l,
+        };
         let mut topkey = key.to_vec();
         topkey.push("top");
         let given = top_nm.is_some() || top.is_some();
@@ -646,10 +683,12 @@ impl Resolver<'_> {
         let nsb = self.wellset(&["layouts", name, "nsb"], l.nsb.as_ref());
         let blank = self.wellset(&["layouts", name, "blank"], l.blank.as_ref());
         let vehicle = self.wellset(&["layouts", name, "vehicle"], l.vehicle.as_ref());
-        if l.total.is_none() || l.nsb.is_none() {
+        if l.total.is_none() != l.nsb.is_none() {
             self.problem(
                 &["layouts", name],
-                "a layout needs `total` and `nsb` wells to normalise to % specific binding".into(),
+                "a layout needs both `total` and `nsb` wells to normalise to % specific binding \
+                 (or neither, with `controls_from` on its plates)"
+                    .into(),
             );
         }
         let series = self.series(name, &l.series)?;
@@ -705,6 +744,7 @@ impl Resolver<'_> {
             s.top.as_ref(),
             s.dilution,
             s.concentrations_nm.as_ref(),
+            s.concentrations.as_ref(),
             Some(n),
         );
         Some(Series { axis, lanes, high_to_low, conc })
@@ -737,7 +777,21 @@ impl Resolver<'_> {
         layouts: &BTreeMap<String, Layout>,
     ) -> Option<PlateSpec> {
         let idx = i.to_string();
-        let numbers = self.selector(&["plates", &idx, "plate"], &p.plate);
+        let numbers = match (&p.plate, &p.barcode) {
+            (Some(sel), None) => self.selector(&["plates", &idx, "plate"], sel),
+            (None, Some(_)) => Vec::new(),
+            (Some(_), Some(_)) => {
+                self.problem(&["plates", &idx], "give `plate` or `barcode`, not both".into());
+                Vec::new()
+            }
+            (None, None) => {
+                self.problem(
+                    &["plates", &idx],
+                    "say which plate: `plate: 3` (its number) or `barcode: ABC123`".into(),
+                );
+                Vec::new()
+            }
+        };
         if !o.targets.contains_key(&p.target) {
             let known: Vec<&str> = o.targets.keys().map(String::as_str).collect();
             self.problem(
@@ -811,6 +865,7 @@ impl Resolver<'_> {
                         d.top.as_ref(),
                         d.dilution,
                         d.concentrations_nm.as_ref(),
+                        d.concentrations.as_ref(),
                         Some(layout.series.len()),
                     );
                     (d.compound.clone(), conc)
@@ -822,9 +877,13 @@ impl Resolver<'_> {
             }
             let series_given = o.layouts.get(&p.layout).is_some_and(|l| {
                 let s = &l.series;
-                s.top.is_some() || s.top_nm.is_some() || s.dilution.is_some() || s.concentrations_nm.is_some()
+                s.top.is_some()
+                    || s.top_nm.is_some()
+                    || s.dilution.is_some()
+                    || s.concentrations_nm.is_some()
+                    || s.concentrations.is_some()
             });
-            let own_given = matches!(c, CompoundOptions::Detailed(d) if d.top.is_some() || d.top_nm.is_some() || d.dilution.is_some() || d.concentrations_nm.is_some());
+            let own_given = matches!(c, CompoundOptions::Detailed(d) if d.top.is_some() || d.top_nm.is_some() || d.dilution.is_some() || d.concentrations_nm.is_some() || d.concentrations.is_some());
             // When concentrations were given but are invalid, that problem is already listed.
             if conc.is_none() && layout.series.conc.is_none() && !series_given && !own_given {
                 self.problem(
@@ -848,9 +907,24 @@ impl Resolver<'_> {
                 }
             }
         }
+        if layout.total.is_none() && layout.nsb.is_none() && p.controls_from.is_none() {
+            self.problem(
+                &["plates", &idx],
+                format!(
+                    "layout `{}` has no total/NSB wells: give `controls_from: <plate number>` \
+                     to take them from a control plate",
+                    layout.name
+                ),
+            );
+        }
+        if p.controls_from == Some(0) {
+            self.problem(&["plates", &idx, "controls_from"], "plate numbers start at 1".into());
+        }
         Some(PlateSpec {
             entry: i,
             numbers,
+            barcode: p.barcode.clone(),
+            controls_from: p.controls_from,
             file,
             target: p.target.clone(),
             layout: p.layout.clone(),

@@ -59,4 +59,3 @@ pub fn base_plate() -> String {
     }
     s
 }
-
