@@ -179,7 +179,8 @@ fn outputs_are_byte_identical_for_any_thread_count_and_rerun() {
     // threads and across repeated runs.
     let runs: Vec<(usize, tempfile::TempDir)> =
         [1, 2, 16, 2].into_iter().map(|t| (t, tempfile::tempdir().unwrap())).collect();
-    let trees: Vec<(usize, Vec<(String, Vec<u8>)>)> = runs
+    type Files = Vec<(String, Vec<u8>)>;
+    let trees: Vec<(usize, Files)> = runs
         .iter()
         .map(|(t, dir)| {
             let run = run_example(dir.path(), *t);

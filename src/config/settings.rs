@@ -430,6 +430,16 @@ pub fn resolve(path: &Path, text: String, o: Options) -> Result<Settings, Config
     })
 }
 
+/// The ways a series' concentrations can be written, as found in one YAML mapping.
+#[derive(Clone, Copy)]
+struct ConcFields<'a> {
+    top_nm: Option<f64>,
+    top: Option<&'a String>,
+    dilution: Option<f64>,
+    nm: Option<&'a Vec<f64>>,
+    units: Option<&'a Vec<String>>,
+}
+
 struct Resolver<'a> {
     text: &'a str,
     problems: Vec<ConfigProblem>,
@@ -579,13 +589,10 @@ impl Resolver<'_> {
     fn series_conc(
         &mut self,
         key: &[&str],
-        top_nm: Option<f64>,
-        top: Option<&String>,
-        dilution: Option<f64>,
-        list: Option<&Vec<f64>>,
-        list_units: Option<&Vec<String>>,
+        c: &ConcFields<'_>,
         n: Option<usize>,
     ) -> Option<ConcSpec> {
+        let ConcFields { top_nm, top, dilution, nm: list, units: list_units } = *c;
         let converted;
         let list = match (list, list_units) {
             (Some(_), Some(_)) => {
@@ -738,15 +745,14 @@ impl Resolver<'_> {
                 true
             }
         };
-        let conc = self.series_conc(
-            &key,
-            s.top_nm,
-            s.top.as_ref(),
-            s.dilution,
-            s.concentrations_nm.as_ref(),
-            s.concentrations.as_ref(),
-            Some(n),
-        );
+        let fields = ConcFields {
+            top_nm: s.top_nm,
+            top: s.top.as_ref(),
+            dilution: s.dilution,
+            nm: s.concentrations_nm.as_ref(),
+            units: s.concentrations.as_ref(),
+        };
+        let conc = self.series_conc(&key, &fields, Some(n));
         Some(Series { axis, lanes, high_to_low, conc })
     }
 
@@ -859,13 +865,16 @@ impl Resolver<'_> {
             let (name, conc) = match c {
                 CompoundOptions::Name(n) => (n.clone(), None),
                 CompoundOptions::Detailed(d) => {
+                    let fields = ConcFields {
+                        top_nm: d.top_nm,
+                        top: d.top.as_ref(),
+                        dilution: d.dilution,
+                        nm: d.concentrations_nm.as_ref(),
+                        units: d.concentrations.as_ref(),
+                    };
                     let conc = self.series_conc(
                         &["plates", &idx, map_key, lanes_text],
-                        d.top_nm,
-                        d.top.as_ref(),
-                        d.dilution,
-                        d.concentrations_nm.as_ref(),
-                        d.concentrations.as_ref(),
+                        &fields,
                         Some(layout.series.len()),
                     );
                     (d.compound.clone(), conc)
