@@ -9,9 +9,11 @@
 //! depend on the thread count. A curve that cannot be fitted is a value with a status, never a
 //! panic or an error.
 
+pub mod compare;
 pub mod four_pl;
 pub mod lm;
 pub mod model;
+pub mod models;
 pub mod stats;
 
 use std::collections::BTreeMap;
