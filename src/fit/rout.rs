@@ -172,24 +172,30 @@ pub fn rout<M: Model<P>, const P: usize>(
     Rout { robust, outliers }
 }
 
-/// ROUT outliers of a variable-slope 4PL fit ([`FourPl`], all four parameters free, starting at
+/// ROUT on a variable-slope 4PL ([`FourPl`], all four parameters free, starting at
 /// [`initial_estimates`], LogIC50 within the tested range +- [`LOG_IC50_MARGIN`], |slope| <=
-/// [`MAX_ABS_HILL`], as [`crate::fit::four_pl::fit_four_pl`]) at false discovery rate `q`
-/// (Prism's default [`DEFAULT_Q`] = 0.01). Returns the indices of the outliers, ascending;
-/// empty with fewer than 6 points (`N <= K + 1`) or non-finite data. Refit without them.
-pub fn rout_outliers(x: &[f64], y: &[f64], q: f64) -> Vec<usize> {
+/// [`MAX_ABS_HILL`], as [`crate::fit::four_pl::fit_four_pl`]) at false discovery rate `q`:
+/// the robust fit (with its residuals and RSDR, for reports) and the outliers. `None` with
+/// fewer than 6 points (`N <= K + 1`) or non-finite / NaN data.
+pub fn rout_four_pl(x: &[f64], y: &[f64], q: f64) -> Option<Rout<4>> {
     let n = x.len().min(y.len());
     let (x, y) = (&x[..n], &y[..n]);
     if n <= 5 || y.iter().any(|v| !v.is_finite()) || x.iter().any(|v| v.is_nan()) {
-        return Vec::new();
+        return None;
     }
     let (lo, hi) = finite_range(x);
-    let start = initial_estimates(x, y);
     let lower = [f64::NEG_INFINITY, f64::NEG_INFINITY, -MAX_ABS_HILL, lo - LOG_IC50_MARGIN];
     let upper = [f64::INFINITY, f64::INFINITY, MAX_ABS_HILL, hi + LOG_IC50_MARGIN];
-    let mut start = start;
+    let mut start = initial_estimates(x, y);
     start[3] = start[3].clamp(lower[3], upper[3]);
-    rout(&FourPl, x, y, start, [false; 4], lower, upper, q).outliers
+    Some(rout(&FourPl, x, y, start, [false; 4], lower, upper, q))
+}
+
+/// ROUT outliers of a variable-slope 4PL fit ([`rout_four_pl`]) at false discovery rate `q`
+/// (Prism's default [`DEFAULT_Q`] = 0.01). Returns the indices of the outliers, ascending;
+/// empty with fewer than 6 points or non-finite data. The caller refits without them.
+pub fn rout_outliers(x: &[f64], y: &[f64], q: f64) -> Vec<usize> {
+    rout_four_pl(x, y, q).map(|r| r.outliers).unwrap_or_default()
 }
 
 #[cfg(test)]
