@@ -176,7 +176,8 @@ pub struct ModelFit<const P: usize> {
 }
 
 impl<const P: usize> ModelFit<P> {
-    /// Number of fitted (free) parameters, `n - df` when `n >= df`.
+    /// Number of fitted (free) parameters, `n - df` (exact whenever `n >=` free parameters;
+    /// `n` otherwise, since `df` saturates at 0).
     pub fn free_params(&self) -> usize {
         self.n - self.df.min(self.n)
     }
@@ -394,13 +395,13 @@ pub fn initial_estimates_rising(x: &[f64], y: &[f64]) -> [f64; 4] {
 
 /// Fits Prism's "log(agonist) vs. response -- variable slope" (EC50): the [`FourPl`] with a
 /// positive Hill slope, `p = [top, bottom, hill_slope, log_ec50]` (`log_ic50` slot = LogEC50;
-/// Bottom is the `X = -inf` plateau, e.g. basal [35S]GTPγS binding, Top is Emax).
+/// Bottom is the `X = -inf` plateau, e.g. basal \[35S\]GTPγS binding, Top is Emax).
 ///
 /// Runs [`fit_four_pl`] first (its start is rising for rising data). If that ends with a
 /// positive slope, it is returned unchanged. Otherwise (noisy or non-monotone data pulled the
 /// fit to a falling curve) the curve is refitted from [`initial_estimates_rising`] with the
 /// slope bounded to `[0, MAX_ABS_HILL]` and LogEC50 to the tested range +-
-/// [`LOG_IC50_MARGIN`], and the parameters, SEs, CI, dependency-free statistics of that fit
+/// [`LOG_IC50_MARGIN`], and the parameters, SEs, CI and fit statistics of that fit
 /// replace those of the first (the dependency stays NaN).
 // `..base` keeps fields that `FourPlFit` may gain later (it has none beyond these today).
 #[allow(clippy::needless_update)]
@@ -560,6 +561,16 @@ mod tests {
             assert_relative_eq!(f.params[k], p[k], max_relative = 1e-7);
         }
         assert_eq!(FourPl.value(f64::NEG_INFINITY, &f.params), f.params[1]);
+    }
+
+    #[test]
+    fn agonist_fit_never_falls() {
+        // Slightly falling noise: the free 4PL falls, the agonist fit keeps slope >= 0.
+        let x: Vec<f64> = XS.iter().flat_map(|&v| [v, v]).collect();
+        let y: Vec<f64> = x.iter().enumerate().map(|(i, _)| 50.0 - i as f64 * 0.5).collect();
+        let f = fit_agonist(&x, &y, &FourPlOptions::default());
+        assert!(f.params[2] >= 0.0 && f.params.iter().all(|v| v.is_finite()), "{f:?}");
+        assert!(f.rss.is_finite());
     }
 
     #[test]
