@@ -9,9 +9,14 @@
 //! depend on the thread count. A curve that cannot be fitted is a value with a status, never a
 //! panic or an error.
 
+pub mod classify;
+pub mod compare;
 pub mod four_pl;
 pub mod lm;
 pub mod model;
+pub mod models;
+pub mod replicates;
+pub mod rout;
 pub mod stats;
 
 use std::collections::BTreeMap;

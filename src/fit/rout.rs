@@ -1,0 +1,283 @@
+//! ROUT outlier detection (Motulsky & Brown 2006, *Detecting outliers when fitting data with
+//! nonlinear regression -- a new method based on robust nonlinear regression and the false
+//! discovery rate*, BMC Bioinformatics 7:123), as in GraphPad Prism.
+//!
+//! 1. **Robust fit** ([`robust_fit`]): minimise the Lorentzian (Cauchy) merit function
+//!    `sum ln(1 + (r_i / RSDR)^2)` by iteratively reweighted least squares on top of the
+//!    Levenberg-Marquardt engine: start from the ordinary least-squares fit, then repeatedly
+//!    set `w_i = 1 / (1 + (r_i / RSDR)^2)` (the Lorentzian's `psi(r)/r`) with RSDR recomputed
+//!    from the current residuals, and refit with those weights, until the parameters change by
+//!    less than 1e-9 (relative) or 50 rounds. Recomputing the scale each round makes the fit
+//!    gradually more robust, in the spirit of the paper's adaptive method (which instead
+//!    modifies the LM step itself).
+//! 2. **RSDR** ([`rsdr`]): the 68.27th percentile of `|r_i|` (Hyndman & Fan type 7, as the
+//!    authors specify in their 2006 erratum comment) times `N / (N - K)`.
+//! 3. **FDR test** ([`fdr_outliers`]): `t_i = |r_i| / RSDR`, two-tailed p-value from Student's t
+//!    with `N - K` df; ranking residuals from smallest (`i = 1`) to largest (`i = N`), only the
+//!    largest 30% are tested (`i > floor(0.7 N)`), each against `alpha_i = Q (N - (i - 1)) / N`
+//!    (Benjamini-Hochberg: the largest residual gets `Q / N`); the first (smallest) tested rank
+//!    with `p_i < alpha_i` and every larger residual are outliers (the BH step-up rule).
+//!
+//! The caller then refits without the outliers by ordinary least squares. At most 30% of the
+//! points can be flagged.
+
+use crate::fit::four_pl::{LOG_IC50_MARGIN, MAX_ABS_HILL, initial_estimates};
+use crate::fit::lm::{self, LmConfig, Termination};
+use crate::fit::model::{FourPl, Model};
+use crate::fit::models::finite_range;
+use crate::fit::stats;
+
+/// Prism's default ROUT coefficient Q (maximum false discovery rate), 1%.
+pub const DEFAULT_Q: f64 = 0.01;
+
+/// Fraction of the ranked residuals never tested (only the largest 30% can be outliers).
+const UNTESTED_FRACTION: f64 = 0.7;
+
+/// Percentile of |residuals| defining RSDR (the fraction of a Gaussian within 1 SD).
+const P68: f64 = 0.6827;
+
+/// Robust standard deviation of the residuals:
+/// `RSDR = P68(|r|) * N / (N - K)`, P68 the 68.27th percentile of the absolute residuals by
+/// Hyndman & Fan's type 7 (linear interpolation at `h = (N - 1) p`; Excel's PERCENTILE), `K`
+/// the number of fitted parameters (Motulsky & Brown 2006, "Robust standard deviation of the
+/// residuals"). Same units as the residuals. NaN when `N <= K` or a residual is not finite.
+pub fn rsdr(residuals: &[f64], k: usize) -> f64 {
+    let n = residuals.len();
+    if n <= k || n == 0 || residuals.iter().any(|r| !r.is_finite()) {
+        return f64::NAN;
+    }
+    let mut a: Vec<f64> = residuals.iter().map(|r| r.abs()).collect();
+    a.sort_by(f64::total_cmp);
+    let h = (n - 1) as f64 * P68;
+    let lo = h.floor() as usize;
+    let hi = (lo + 1).min(n - 1);
+    let p68 = a[lo] + (h - lo as f64) * (a[hi] - a[lo]);
+    p68 * n as f64 / (n - k) as f64
+}
+
+/// Indices (into `residuals`, ascending) of the points the ROUT false-discovery-rate rule calls
+/// outliers at level `q` (e.g. 0.01), given the robust fit's residuals, its [`rsdr`] and the
+/// number of fitted parameters `k` (df = `N - K`). See the module documentation for the rule.
+/// Empty when `rsdr` is not positive and finite or `N <= K`.
+pub fn fdr_outliers(residuals: &[f64], rsdr: f64, k: usize, q: f64) -> Vec<usize> {
+    let n = residuals.len();
+    if n <= k || !(rsdr > 0.0) || !rsdr.is_finite() || !(q > 0.0) {
+        return Vec::new();
+    }
+    let df = (n - k) as f64;
+    let mut order: Vec<usize> = (0..n).collect();
+    order.sort_by(|&a, &b| residuals[a].abs().total_cmp(&residuals[b].abs()));
+    let first = (UNTESTED_FRACTION * n as f64).floor() as usize + 1; // 1-based rank
+    for i in first..=n {
+        let t = residuals[order[i - 1]].abs() / rsdr;
+        let p = 2.0 * (1.0 - stats::t_cdf(t, df));
+        let alpha = q * (n - (i - 1)) as f64 / n as f64;
+        if p < alpha {
+            let mut out: Vec<usize> = order[i - 1..].to_vec();
+            out.sort_unstable();
+            return out;
+        }
+    }
+    Vec::new()
+}
+
+/// A robust (Lorentzian) fit.
+#[derive(Debug, Clone, PartialEq)]
+pub struct RobustFit<const P: usize> {
+    /// Parameters minimising the Lorentzian merit function.
+    pub params: [f64; P],
+    /// `y_i - f(x_i; params)`.
+    pub residuals: Vec<f64>,
+    /// [`rsdr`] of `residuals` with `K` = free parameters.
+    pub rsdr: f64,
+    /// Reweighting rounds done.
+    pub rounds: u32,
+    /// Termination of the last weighted least-squares fit.
+    pub termination: Termination,
+}
+
+/// Robust fit of `model` minimising `sum ln(1 + (r_i / RSDR)^2)` by IRLS (see the module
+/// documentation), with fixed parameters and box bounds as in [`lm::fit_bounded`].
+/// `y` must be finite. Never panics on data.
+#[allow(clippy::too_many_arguments)]
+pub fn robust_fit<M: Model<P>, const P: usize>(
+    model: &M,
+    x: &[f64],
+    y: &[f64],
+    start: [f64; P],
+    fixed: [bool; P],
+    lower: [f64; P],
+    upper: [f64; P],
+) -> RobustFit<P> {
+    let n = x.len().min(y.len());
+    let (x, y) = (&x[..n], &y[..n]);
+    let k = fixed.iter().filter(|f| !**f).count();
+    let cfg = LmConfig::default();
+    let mut f = lm::fit_bounded(model, x, y, None, start, fixed, lower, upper, &cfg);
+    let resid = |p: &[f64; P]| -> Vec<f64> {
+        x.iter().zip(y).map(|(&xi, &yi)| yi - model.value(xi, p)).collect()
+    };
+    let mut r = resid(&f.params);
+    let mut s = rsdr(&r, k);
+    let mut rounds = 0;
+    let mut w = vec![1.0; n];
+    while rounds < 50 && s > 0.0 && s.is_finite() {
+        rounds += 1;
+        for (wi, ri) in w.iter_mut().zip(&r) {
+            let u = ri / s;
+            *wi = 1.0 / (1.0 + u * u);
+        }
+        let g = lm::fit_bounded(model, x, y, Some(&w), f.params, fixed, lower, upper, &cfg);
+        if !g.params.iter().all(|v| v.is_finite()) {
+            break;
+        }
+        let change = (0..P)
+            .map(|j| (g.params[j] - f.params[j]).abs() / (f.params[j].abs() + 1e-9))
+            .fold(0.0, f64::max);
+        f = g;
+        r = resid(&f.params);
+        s = rsdr(&r, k);
+        if change <= 1e-9 {
+            break;
+        }
+    }
+    RobustFit { params: f.params, residuals: r, rsdr: s, rounds, termination: f.termination }
+}
+
+/// Result of [`rout`]: the robust fit and the outliers it implies.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Rout<const P: usize> {
+    /// The robust fit.
+    pub robust: RobustFit<P>,
+    /// Indices of the outliers, ascending.
+    pub outliers: Vec<usize>,
+}
+
+/// ROUT for any model: [`robust_fit`], then [`fdr_outliers`] at level `q` with `K` = free
+/// parameters.
+#[allow(clippy::too_many_arguments)]
+pub fn rout<M: Model<P>, const P: usize>(
+    model: &M,
+    x: &[f64],
+    y: &[f64],
+    start: [f64; P],
+    fixed: [bool; P],
+    lower: [f64; P],
+    upper: [f64; P],
+    q: f64,
+) -> Rout<P> {
+    let robust = robust_fit(model, x, y, start, fixed, lower, upper);
+    let k = fixed.iter().filter(|f| !**f).count();
+    let outliers = fdr_outliers(&robust.residuals, robust.rsdr, k, q);
+    Rout { robust, outliers }
+}
+
+/// ROUT on a variable-slope 4PL ([`FourPl`], all four parameters free, starting at
+/// [`initial_estimates`], LogIC50 within the tested range +- [`LOG_IC50_MARGIN`], |slope| <=
+/// [`MAX_ABS_HILL`], as [`crate::fit::four_pl::fit_four_pl`]) at false discovery rate `q`:
+/// the robust fit (with its residuals and RSDR, for reports) and the outliers. `None` with
+/// fewer than 6 points (`N <= K + 1`) or non-finite / NaN data.
+pub fn rout_four_pl(x: &[f64], y: &[f64], q: f64) -> Option<Rout<4>> {
+    let n = x.len().min(y.len());
+    let (x, y) = (&x[..n], &y[..n]);
+    if n <= 5 || y.iter().any(|v| !v.is_finite()) || x.iter().any(|v| v.is_nan()) {
+        return None;
+    }
+    let (lo, hi) = finite_range(x);
+    let lower = [f64::NEG_INFINITY, f64::NEG_INFINITY, -MAX_ABS_HILL, lo - LOG_IC50_MARGIN];
+    let upper = [f64::INFINITY, f64::INFINITY, MAX_ABS_HILL, hi + LOG_IC50_MARGIN];
+    let mut start = initial_estimates(x, y);
+    start[3] = start[3].clamp(lower[3], upper[3]);
+    Some(rout(&FourPl, x, y, start, [false; 4], lower, upper, q))
+}
+
+/// ROUT outliers of a variable-slope 4PL fit ([`rout_four_pl`]) at false discovery rate `q`
+/// (Prism's default [`DEFAULT_Q`] = 0.01). Returns the indices of the outliers, ascending;
+/// empty with fewer than 6 points or non-finite data. The caller refits without them.
+pub fn rout_outliers(x: &[f64], y: &[f64], q: f64) -> Vec<usize> {
+    rout_four_pl(x, y, q).map(|r| r.outliers).unwrap_or_default()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use approx::assert_abs_diff_eq;
+    use rand::SeedableRng;
+    use rand_chacha::ChaCha8Rng;
+    use rand_distr::{Distribution, Normal};
+
+    const XS: [f64; 10] = [-11.0, -10.5, -10.0, -9.5, -9.0, -8.5, -8.0, -7.5, -7.0, -6.5];
+
+    fn curve(rng: &mut ChaCha8Rng, sd: f64) -> (Vec<f64>, Vec<f64>) {
+        let noise = Normal::new(0.0, sd).expect("sd > 0");
+        let x: Vec<f64> = XS.iter().flat_map(|&v| [v, v]).collect();
+        let p = [100.0, 0.0, -1.0, -8.8];
+        let y = x.iter().map(|&v| FourPl.value(v, &p) + noise.sample(rng)).collect();
+        (x, y)
+    }
+
+    #[test]
+    fn rsdr_by_hand() {
+        // |r| sorted = 1..=10; h = 9 * 0.6827 = 6.1443 -> 7 + 0.1443 = 7.1443; * 10/(10-2).
+        let r: Vec<f64> =
+            (1..=10).map(|v| if v % 2 == 0 { v as f64 } else { -(v as f64) }).collect();
+        assert_abs_diff_eq!(rsdr(&r, 2), 7.1443 * 10.0 / 8.0, epsilon = 1e-12);
+        assert!(rsdr(&r[..2], 2).is_nan());
+    }
+
+    #[test]
+    fn fdr_rule_by_hand() {
+        // 20 residuals of size ~1 and one of 10 SD: p ~ 1e-8 < Q/N.
+        let mut r: Vec<f64> = (0..20).map(|i| ((i * 37 % 11) as f64 - 5.0) / 5.0).collect();
+        r[13] = 10.0;
+        assert_eq!(fdr_outliers(&r, 1.0, 4, 0.01), vec![13]);
+        // Threshold: with N = 20, K = 4, the largest residual needs p < 0.01/20 = 5e-4,
+        // i.e. t > qt(1 - 2.5e-4, 16) ~ 4.3.
+        r[13] = 4.0;
+        assert!(fdr_outliers(&r, 1.0, 4, 0.01).is_empty());
+        r[13] = 5.0;
+        assert_eq!(fdr_outliers(&r, 1.0, 4, 0.01), vec![13]);
+    }
+
+    #[test]
+    fn clean_curves_rarely_flag() {
+        let mut rng = ChaCha8Rng::seed_from_u64(2006);
+        let mut flagged = 0;
+        for _ in 0..100 {
+            let (x, y) = curve(&mut rng, 5.0);
+            let o = rout_outliers(&x, &y, DEFAULT_Q);
+            assert!(o.len() <= 6);
+            if !o.is_empty() {
+                flagged += 1;
+            }
+        }
+        eprintln!("ROUT Q=1%: {flagged}/100 clean curves had a (false) outlier");
+        assert!(flagged <= 5, "{flagged}/100 clean curves had outliers");
+    }
+
+    #[test]
+    fn gross_outlier_is_found() {
+        let mut rng = ChaCha8Rng::seed_from_u64(123);
+        let mut found = 0;
+        for trial in 0..20 {
+            let (x, mut y) = curve(&mut rng, 3.0);
+            let i = (trial * 7) % 20;
+            y[i] += 60.0;
+            let o = rout_outliers(&x, &y, DEFAULT_Q);
+            assert!(o.len() <= 6, "{o:?}");
+            if o.contains(&i) {
+                found += 1;
+            }
+        }
+        eprintln!("ROUT Q=1%: +60 outlier found in {found}/20 curves");
+        assert!(found >= 19, "found {found}/20");
+    }
+
+    #[test]
+    fn degenerate_input() {
+        assert!(rout_outliers(&[], &[], 0.01).is_empty());
+        assert!(rout_outliers(&[-9.0, -8.0, -7.0], &[1.0, 2.0, 3.0], 0.01).is_empty());
+        let x: Vec<f64> = XS.to_vec();
+        assert!(rout_outliers(&x, &[50.0; 10], 0.01).is_empty());
+    }
+}
