@@ -103,7 +103,11 @@ pub struct Inputs {
 /// Reads and hashes every input file; a file that fails is a problem, not an abort.
 #[must_use]
 pub fn read_inputs(settings: &Settings) -> Inputs {
-    let opts = ingest::ReadOptions { format: settings.format, signal: settings.signal.clone() };
+    let opts = ingest::ReadOptions {
+        format: settings.format,
+        signal: settings.signal.clone(),
+        ..ingest::ReadOptions::default()
+    };
     let mut out = Inputs::default();
     for path in &settings.inputs {
         let (sha256, bytes) = hash_file(path).unwrap_or_default();
