@@ -115,7 +115,11 @@ pub struct Inputs {
 /// Reads and hashes every input file; a file that fails is a problem, not an abort.
 #[must_use]
 pub fn read_inputs(settings: &Settings) -> Inputs {
-    let opts = ingest::ReadOptions { format: settings.format, signal: settings.signal.clone() };
+    let opts = ingest::ReadOptions {
+        format: settings.format,
+        signal: settings.signal.clone(),
+        ..ingest::ReadOptions::default()
+    };
     let mut out = Inputs::default();
     for path in &settings.inputs {
         // Files too large to read are refused by ingest from their size; don't hash them.

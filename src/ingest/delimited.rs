@@ -29,15 +29,15 @@ const DEFAULT_SIGNAL: &str = "cpm";
 
 /// How fields and decimals are written.
 #[derive(Debug, Clone, Copy)]
-struct Dialect {
-    delim: char,
-    decimal_comma: bool,
+pub(crate) struct Dialect {
+    pub(crate) delim: char,
+    pub(crate) decimal_comma: bool,
 }
 
 impl Dialect {
     /// Tab if the line has one outside quotes, else semicolon, else comma. Decimal comma goes
     /// with tab and semicolon.
-    fn of(line: &str) -> Dialect {
+    pub(crate) fn of(line: &str) -> Dialect {
         let (mut tabs, mut semis, mut quoted) = (0, 0, false);
         for c in line.chars() {
             match c {
@@ -58,7 +58,7 @@ impl Dialect {
     }
 
     /// Fields of a line, unquoted (`""` inside quotes = one `"`) and trimmed.
-    fn split(self, line: &str) -> Vec<String> {
+    pub(crate) fn split(self, line: &str) -> Vec<String> {
         let mut fields = vec![String::new()];
         let mut quoted = false;
         let mut chars = line.chars().peekable();
@@ -78,13 +78,13 @@ impl Dialect {
     }
 
     /// A number in this dialect (`1234,5` with decimal comma).
-    fn number(self, cell: &str) -> Option<f64> {
+    pub(crate) fn number(self, cell: &str) -> Option<f64> {
         if self.decimal_comma { parse_number(&cell.replace(',', ".")) } else { parse_number(cell) }
     }
 }
 
 /// Non-empty lines with their 1-based numbers (BOM dropped, CRLF handled).
-fn numbered(text: &str) -> Vec<(usize, &str)> {
+pub(crate) fn numbered(text: &str) -> Vec<(usize, &str)> {
     let text = text.strip_prefix('\u{feff}').unwrap_or(text);
     text.lines()
         .enumerate()
@@ -94,13 +94,13 @@ fn numbered(text: &str) -> Vec<(usize, &str)> {
 }
 
 /// Every line with its number, blank ones included.
-fn all_lines(text: &str) -> Vec<(usize, &str)> {
+pub(crate) fn all_lines(text: &str) -> Vec<(usize, &str)> {
     let text = text.strip_prefix('\u{feff}').unwrap_or(text);
     text.lines().enumerate().map(|(i, l)| (i + 1, l)).collect()
 }
 
 /// A count cell: empty or `-` = not counted, otherwise a number >= 0.
-fn count(
+pub(crate) fn count(
     path: &Path,
     no: usize,
     d: Dialect,
@@ -126,11 +126,21 @@ fn count(
             format!("{well}: count is negative ({cell}); counts are >= 0, check the export"),
         ));
     }
+    if v > super::MAX_COUNT {
+        return Err(parse_error(
+            path,
+            no,
+            format!(
+                "{well}: count {cell} is implausibly large (more than {:e}); check the export",
+                super::MAX_COUNT
+            ),
+        ));
+    }
     Ok(Some(v))
 }
 
 /// The smallest standard geometry holding rows `0..=max_row` and columns `0..=max_col`.
-fn smallest_geometry(max_row: u16, max_col: u16) -> Option<Geometry> {
+pub(crate) fn smallest_geometry(max_row: u16, max_col: u16) -> Option<Geometry> {
     Geometry::STANDARD.into_iter().find(|g| g.rows > max_row && g.cols > max_col)
 }
 

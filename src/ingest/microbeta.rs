@@ -282,6 +282,16 @@ fn parse_count(
             format!("well {pos}: {label} is negative ({cell}); counts are >= 0, check the export"),
         ));
     }
+    if v > super::MAX_COUNT {
+        return Err(cur.error(
+            no,
+            format!(
+                "well {pos}: {label} {cell} is implausibly large (more than {:e}); \
+                 check the export",
+                super::MAX_COUNT
+            ),
+        ));
+    }
     Ok(Some(v))
 }
 
@@ -434,6 +444,7 @@ fn assemble(
         protocol: info.protocol,
         counted_at: info.counted_at,
         warnings: info.warnings,
+        counting_minutes: None,
     };
     let mut out = if plates.is_empty() {
         let list = list.as_ref().expect("checked above: a list when there are no plates");
