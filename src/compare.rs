@@ -401,12 +401,12 @@ pub fn line_diff(a: &str, b: &str, context: usize) -> Vec<DiffLine> {
                 full.push(DiffLine::Same(la[i].to_string()));
                 i += 1;
                 j += 1;
-            } else if j < m && (i == n || lcs[i][j + 1] >= lcs[i + 1][j]) {
-                full.push(DiffLine::Added(lb[j].to_string()));
-                j += 1;
-            } else {
+            } else if i < n && (j == m || lcs[i + 1][j] >= lcs[i][j + 1]) {
                 full.push(DiffLine::Removed(la[i].to_string()));
                 i += 1;
+            } else {
+                full.push(DiffLine::Added(lb[j].to_string()));
+                j += 1;
             }
         }
     }

@@ -287,7 +287,16 @@ pub fn write_report(
         if curves.is_empty() {
             continue;
         }
-        let base = safe_name(&t.target);
+        let base = {
+            let mut b = String::new();
+            for ch in safe_name(&t.target).chars() {
+                if !(ch == '_' && (b.is_empty() || b.ends_with('_'))) {
+                    b.push(ch);
+                }
+            }
+            let b = b.trim_end_matches('_').to_string();
+            if b.is_empty() { "unnamed".to_string() } else { b }
+        };
         let mut name = base.clone();
         let mut k = 2;
         while !used.insert(name.clone()) {
