@@ -195,7 +195,9 @@ fn compare_runs(a: &Run, b: &Run) -> Comparison {
             };
         if !same_ki {
             let (fold, delta_log) = match (fa.ki.ki_nm, fb.ki.ki_nm) {
-                (Some(x), Some(y)) if x > 0.0 && y > 0.0 => (Some(y / x), Some(y.log10() - x.log10())),
+                (Some(x), Some(y)) if x > 0.0 && y > 0.0 => {
+                    (Some(y / x), Some(y.log10() - x.log10()))
+                }
                 _ => (None, None),
             };
             ki_changes.push(KiChange {
@@ -239,8 +241,9 @@ fn compare_runs(a: &Run, b: &Run) -> Comparison {
 
 fn read_run(dir: &Path) -> Result<Run> {
     let manifest = dir.join("run.json");
-    let text = std::fs::read_to_string(&manifest)
-        .with_context(|| format!("reading {} (is this a radbind run directory?)", manifest.display()))?;
+    let text = std::fs::read_to_string(&manifest).with_context(|| {
+        format!("reading {} (is this a radbind run directory?)", manifest.display())
+    })?;
     let v: serde_json::Value =
         serde_json::from_str(&text).with_context(|| format!("parsing {}", manifest.display()))?;
     let s = |k: &str| v.get(k).and_then(serde_json::Value::as_str).unwrap_or_default().to_string();
@@ -476,7 +479,9 @@ impl Comparison {
         let _ = writeln!(t, "A: {}", run(&self.a));
         let _ = writeln!(t, "B: {}", run(&self.b));
         if self.is_identical() {
-            t.push_str("\nNo differences: same config, inputs, curves, Ki values, status and flags.\n");
+            t.push_str(
+                "\nNo differences: same config, inputs, curves, Ki values, status and flags.\n",
+            );
             return t;
         }
         t.push_str("\nConfig:\n");
@@ -521,7 +526,11 @@ impl Comparison {
         for (tg, c) in &self.curves_removed {
             let _ = writeln!(t, "  - {tg} / {c}");
         }
-        let _ = writeln!(t, "\nKi changed ({} curves; ! = at least {NOTABLE_FOLD}-fold):", self.ki_changes.len());
+        let _ = writeln!(
+            t,
+            "\nKi changed ({} curves; ! = at least {NOTABLE_FOLD}-fold):",
+            self.ki_changes.len()
+        );
         for c in &self.ki_changes {
             let _ = writeln!(
                 t,
@@ -589,7 +598,9 @@ impl Comparison {
                     DiffLine::Same(l) => writeln!(h, "<span>  {}</span>", escape(l)),
                     DiffLine::Removed(l) => writeln!(h, "<del>- {}</del>", escape(l)),
                     DiffLine::Added(l) => writeln!(h, "<ins>+ {}</ins>", escape(l)),
-                    DiffLine::Skipped(n) => writeln!(h, "<span class=\"skip\">@@ {n} unchanged line(s) @@</span>"),
+                    DiffLine::Skipped(n) => {
+                        writeln!(h, "<span class=\"skip\">@@ {n} unchanged line(s) @@</span>")
+                    }
                 };
             }
             h.push_str("</pre>\n");
@@ -631,7 +642,11 @@ impl Comparison {
             }
             h.push_str("</ul>\n");
         }
-        let _ = writeln!(h, "<h2>Ki changed</h2>\n<p>{} curve(s); rows of at least {NOTABLE_FOLD}-fold are highlighted.</p>", self.ki_changes.len());
+        let _ = writeln!(
+            h,
+            "<h2>Ki changed</h2>\n<p>{} curve(s); rows of at least {NOTABLE_FOLD}-fold are highlighted.</p>",
+            self.ki_changes.len()
+        );
         if !self.ki_changes.is_empty() {
             h.push_str("<table><thead><tr><th>Target</th><th>Compound</th><th class=\"num\">Ki A</th><th class=\"num\">Ki B</th><th class=\"num\">Fold (B/A)</th><th class=\"num\">\u{394}log10 Ki</th></tr></thead><tbody>\n");
             for c in &self.ki_changes {
@@ -645,12 +660,19 @@ impl Comparison {
                     escape(&c.a.text()),
                     escape(&c.b.text()),
                     c.fold.map_or_else(|| "n.d.".to_string(), crate::types::sig3),
-                    c.delta_log.map_or_else(|| "n.d.".to_string(), |d| format!("{d:+.2}").replace('-', "\u{2212}")),
+                    c.delta_log.map_or_else(
+                        || "n.d.".to_string(),
+                        |d| format!("{d:+.2}").replace('-', "\u{2212}")
+                    ),
                 );
             }
             h.push_str("</tbody></table>\n");
         }
-        let _ = writeln!(h, "<h2>Status or flags changed</h2>\n<p>{} curve(s).</p>", self.status_changes.len());
+        let _ = writeln!(
+            h,
+            "<h2>Status or flags changed</h2>\n<p>{} curve(s).</p>",
+            self.status_changes.len()
+        );
         if !self.status_changes.is_empty() {
             h.push_str("<table><thead><tr><th>Target</th><th>Compound</th><th>Status A</th><th>Status B</th><th>Flags added</th><th>Flags removed</th></tr></thead><tbody>\n");
             for s in &self.status_changes {

@@ -27,8 +27,14 @@ fn compare_text_snapshot() {
 #[test]
 fn compare_finds_every_change() {
     let c = compare(&data("run_a"), &data("run_b")).expect("compare");
-    assert!(c.config_diff.iter().any(|d| matches!(d, DiffLine::Added(l) if l.contains("kd_nM: 0.8"))));
-    assert!(c.config_diff.iter().any(|d| matches!(d, DiffLine::Removed(l) if l.contains("min_z_prime: 0.5"))));
+    assert!(
+        c.config_diff.iter().any(|d| matches!(d, DiffLine::Added(l) if l.contains("kd_nM: 0.8")))
+    );
+    assert!(
+        c.config_diff
+            .iter()
+            .any(|d| matches!(d, DiffLine::Removed(l) if l.contains("min_z_prime: 0.5")))
+    );
     assert_eq!(c.inputs.len(), 2, "{:?}", c.inputs);
     assert_eq!(c.curves_removed, vec![("SERT".to_string(), "citalopram".to_string())]);
     assert_eq!(c.curves_added.len(), 1);

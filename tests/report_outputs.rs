@@ -32,7 +32,13 @@ fn curve(target: &str, compound: &str, log_ic50: f64) -> CurveRow {
             });
         }
     }
-    points.push(CurvePoint { plate: "P1".into(), well: "A01".into(), conc_nm: 0.0, y: 99.0, excluded: None });
+    points.push(CurvePoint {
+        plate: "P1".into(),
+        well: "A01".into(),
+        conc_nm: 0.0,
+        y: 99.0,
+        excluded: None,
+    });
     let ic50 = 10f64.powf(log_ic50 + 9.0);
     CurveRow {
         experiment: "exp".into(),
@@ -69,14 +75,19 @@ fn curve(target: &str, compound: &str, log_ic50: f64) -> CurveRow {
 }
 
 fn results() -> RunResults {
-    let curves = vec![curve(EVIL_T, EVIL_C, -8.0), curve(EVIL_T, "b", -7.0), curve("T2", EVIL_C, -6.5)];
+    let curves =
+        vec![curve(EVIL_T, EVIL_C, -8.0), curve(EVIL_T, "b", -7.0), curve("T2", EVIL_C, -6.5)];
     let mut wells = Vec::new();
     for r in 0..8u8 {
         for c in 1..=12 {
             let (role, compound, conc) = match c {
                 1 => ("total", None, None),
                 12 => ("nsb", None, None),
-                _ => ("sample", Some(if r < 4 { EVIL_C.to_string() } else { "b".to_string() }), Some(f64::from(c))),
+                _ => (
+                    "sample",
+                    Some(if r < 4 { EVIL_C.to_string() } else { "b".to_string() }),
+                    Some(f64::from(c)),
+                ),
             };
             wells.push(WellRow {
                 plate: "P1".into(),
@@ -115,14 +126,27 @@ fn results() -> RunResults {
             flags: vec![],
             instrument: String::new(),
         }],
-        wells: wells.into_iter().map(|mut w| {
-            w.plate = "../P1".into();
-            w
-        }).collect(),
+        wells: wells
+            .into_iter()
+            .map(|mut w| {
+                w.plate = "../P1".into();
+                w
+            })
+            .collect(),
         curves,
         targets: vec![
-            TargetRow { target: EVIL_T.into(), radioligand: "[3H]x".into(), radioligand_nm: 1.0, kd_nm: 1.0 },
-            TargetRow { target: "T2".into(), radioligand: "[3H]y".into(), radioligand_nm: 1.0, kd_nm: 1.0 },
+            TargetRow {
+                target: EVIL_T.into(),
+                radioligand: "[3H]x".into(),
+                radioligand_nm: 1.0,
+                kd_nm: 1.0,
+            },
+            TargetRow {
+                target: "T2".into(),
+                radioligand: "[3H]y".into(),
+                radioligand_nm: 1.0,
+                kd_nm: 1.0,
+            },
         ],
         inputs: vec![],
         config_yaml: "experiment: x\n".into(),
@@ -182,7 +206,9 @@ fn figures_are_deterministic() {
     all_files(a.path(), &mut fa);
     fa.sort();
     let mut n = 0;
-    for f in fa.iter().filter(|f| f.ends_with(".svg") || f.ends_with(".pzfx") || f.ends_with(".html")) {
+    for f in
+        fa.iter().filter(|f| f.ends_with(".svg") || f.ends_with(".pzfx") || f.ends_with(".html"))
+    {
         let rel = &f[a.path().display().to_string().len()..];
         let other = format!("{}{rel}", b.path().display());
         assert_eq!(std::fs::read(f).expect("a"), std::fs::read(&other).expect("b"), "{rel}");
@@ -246,7 +272,13 @@ fn parse_xml(doc: &str) -> Vec<Elem> {
     assert!(stack.is_empty(), "unclosed: {stack:?}");
     assert!(rest.trim().is_empty());
     for e in &out {
-        let t = e.text.replace("&lt;", "").replace("&gt;", "").replace("&amp;", "").replace("&quot;", "").replace("&#39;", "");
+        let t = e
+            .text
+            .replace("&lt;", "")
+            .replace("&gt;", "")
+            .replace("&amp;", "")
+            .replace("&quot;", "")
+            .replace("&#39;", "");
         assert!(!t.contains('&') && !t.contains('>'), "unescaped text {:?}", e.text);
     }
     out
@@ -262,10 +294,16 @@ fn prism_file_structure_and_round_trip() {
     assert_eq!(els[0].path, "GraphPadPrismFile");
     assert_eq!(els[0].attrs.get("PrismXMLVersion").map(String::as_str), Some("5.00"));
     let table = els.iter().find(|e| e.path == "GraphPadPrismFile/Table").expect("Table");
-    for (k, v) in [("XFormat", "numbers"), ("YFormat", "replicates"), ("TableType", "XY"), ("Replicates", "2")] {
+    for (k, v) in [
+        ("XFormat", "numbers"),
+        ("YFormat", "replicates"),
+        ("TableType", "XY"),
+        ("Replicates", "2"),
+    ] {
         assert_eq!(table.attrs.get(k).map(String::as_str), Some(v), "{k}");
     }
-    let ycols: Vec<_> = els.iter().filter(|e| e.path == "GraphPadPrismFile/Table/YColumn").collect();
+    let ycols: Vec<_> =
+        els.iter().filter(|e| e.path == "GraphPadPrismFile/Table/YColumn").collect();
     assert_eq!(ycols.len(), 2, "one Y data set per compound");
     let xs: Vec<f64> = els
         .iter()
@@ -273,7 +311,12 @@ fn prism_file_structure_and_round_trip() {
         .map(|e| e.text.parse().expect("x number"))
         .collect();
     assert_eq!(xs.len(), 8);
-    let expect_x: Vec<f64> = r.curves[0].points.iter().filter(|p| p.conc_nm > 0.0).map(|p| p.conc_nm.log10() - 9.0).collect();
+    let expect_x: Vec<f64> = r.curves[0]
+        .points
+        .iter()
+        .filter(|p| p.conc_nm > 0.0)
+        .map(|p| p.conc_nm.log10() - 9.0)
+        .collect();
     for x in &xs {
         assert!(expect_x.contains(x), "x {x} round-trips");
     }
@@ -284,11 +327,14 @@ fn prism_file_structure_and_round_trip() {
         .collect();
     // Both compounds: 16 points each (zero dose left out).
     assert_eq!(ys.len(), 32);
-    let all_y: Vec<f64> = r.curves[..2].iter().flat_map(|c| c.points.iter().filter(|p| p.conc_nm > 0.0).map(|p| p.y)).collect();
+    let all_y: Vec<f64> = r.curves[..2]
+        .iter()
+        .flat_map(|c| c.points.iter().filter(|p| p.conc_nm > 0.0).map(|p| p.y))
+        .collect();
     for (_, y) in &ys {
         assert!(all_y.contains(y), "y {y} round-trips");
     }
-    let excluded: Vec<_> = ys.iter().filter(|(e, _)| e.attrs.get("Excluded").is_some()).collect();
+    let excluded: Vec<_> = ys.iter().filter(|(e, _)| e.attrs.contains_key("Excluded")).collect();
     assert_eq!(excluded.len(), 2, "the excluded point of each compound");
     let titles: Vec<&str> = els
         .iter()

@@ -224,7 +224,8 @@ impl OverlayFigure<'_> {
 
 /// y range for a set of values: covers 0..100 and every finite value, on multiples of 20.
 fn y_range_of(ys: impl Iterator<Item = f64>) -> (f64, f64) {
-    let (lo, hi) = ys.filter(|y| y.is_finite()).fold((0.0f64, 100.0f64), |(a, b), y| (a.min(y), b.max(y)));
+    let (lo, hi) =
+        ys.filter(|y| y.is_finite()).fold((0.0f64, 100.0f64), |(a, b), y| (a.min(y), b.max(y)));
     let lo = ((lo - 5.0) / 20.0).floor() * 20.0;
     let hi = ((hi + 5.0) / 20.0).ceil() * 20.0;
     (lo.max(-1000.0), hi.min(1000.0).max(lo + 20.0))
@@ -414,12 +415,7 @@ impl Figure for ResidualFigure<'_> {
         let err = |e: DrawingAreaErrorKind<DB::ErrorType>| e.to_string();
         let c = self.curve;
         root.fill(&WHITE).map_err(err)?;
-        draw_titles(
-            root,
-            s,
-            &format!("{} \u{2014} {}: residuals", c.target, c.compound),
-            "",
-        )?;
+        draw_titles(root, s, &format!("{} \u{2014} {}: residuals", c.target, c.compound), "")?;
         let area = root.margin(px(s, 44.0), px(s, 12.0), px(s, 8.0), px(s, 28.0));
         let xl = XLayout::new(c);
         let fit = c
@@ -543,7 +539,7 @@ pub fn parse_well(label: &str) -> Option<(usize, usize)> {
         row = row * 26 + (c.to_ascii_uppercase() as usize - 'A' as usize + 1);
     }
     let col: usize = digits.parse().ok()?;
-    (col >= 1 && row >= 1 && row <= 64 && col <= 96).then(|| (row - 1, col - 1))
+    ((1..=96).contains(&col) && (1..=64).contains(&row)).then(|| (row - 1, col - 1))
 }
 
 /// Row label of a 0-based row index: A..Z, AA, AB, ...
@@ -564,7 +560,11 @@ pub fn compound_letters<'a>(names: impl Iterator<Item = &'a str>) -> BTreeMap<St
             let l = if i < 26 {
                 char::from(b'a' + i as u8).to_string()
             } else {
-                format!("{}{}", char::from(b'a' + ((i / 26 - 1) % 26) as u8), char::from(b'a' + (i % 26) as u8))
+                format!(
+                    "{}{}",
+                    char::from(b'a' + ((i / 26 - 1) % 26) as u8),
+                    char::from(b'a' + (i % 26) as u8)
+                )
             };
             (n, l)
         })
@@ -616,7 +616,13 @@ impl PlateHeatMap<'_> {
 
     fn cell_size(&self) -> (i32, usize, usize) {
         let (nr, nc, _) = self.grid();
-        let cell = if nc <= 12 { 46 } else if nc <= 24 { 26 } else { 14 };
+        let cell = if nc <= 12 {
+            46
+        } else if nc <= 24 {
+            26
+        } else {
+            14
+        };
         (cell, nr, nc)
     }
 }
@@ -665,23 +671,38 @@ impl Figure for PlateHeatMap<'_> {
         let cs = c(cell);
         let (lo, hi) = self.scale();
         let t_of = |v: f64| (v - lo) / (hi - lo);
-        let label_font = anchored(font(s, if cell >= 40 { 13.0 } else { 10.0 }), HPos::Center, VPos::Center);
+        let label_font =
+            anchored(font(s, if cell >= 40 { 13.0 } else { 10.0 }), HPos::Center, VPos::Center);
         // Column and row labels.
         for col in 0..nc {
             if nc > 24 && col % 4 != 0 {
                 continue;
             }
-            root.draw_text(&format!("{}", col + 1), &label_font, (x0 + cs * col as i32 + cs / 2, y0 - c(12)))
-                .map_err(err)?;
+            root.draw_text(
+                &format!("{}", col + 1),
+                &label_font,
+                (x0 + cs * col as i32 + cs / 2, y0 - c(12)),
+            )
+            .map_err(err)?;
         }
         for row in 0..nr {
             if nr > 16 && row % 2 != 0 {
                 continue;
             }
-            root.draw_text(&row_label(row), &label_font, (x0 - c(16), y0 + cs * row as i32 + cs / 2))
-                .map_err(err)?;
+            root.draw_text(
+                &row_label(row),
+                &label_font,
+                (x0 - c(16), y0 + cs * row as i32 + cs / 2),
+            )
+            .map_err(err)?;
         }
-        let cell_font_size = if cell >= 40 { 15.0 } else if cell >= 20 { 10.0 } else { 0.0 };
+        let cell_font_size = if cell >= 40 {
+            15.0
+        } else if cell >= 20 {
+            10.0
+        } else {
+            0.0
+        };
         for row in 0..nr {
             for col in 0..nc {
                 let (ax, ay) = (x0 + cs * col as i32, y0 + cs * row as i32);
@@ -692,7 +713,8 @@ impl Figure for PlateHeatMap<'_> {
                     None => RGBColor(0xEE, 0xEE, 0xEE),
                 };
                 root.draw(&Rectangle::new(rect, fill.filled())).map_err(err)?;
-                root.draw(&Rectangle::new(rect, WHITE.stroke_width(stroke(s, 1.0)))).map_err(err)?;
+                root.draw(&Rectangle::new(rect, WHITE.stroke_width(stroke(s, 1.0))))
+                    .map_err(err)?;
                 let Some(w) = w else { continue };
                 let tag = match w.role {
                     "total" => "T".to_string(),
@@ -717,10 +739,16 @@ impl Figure for PlateHeatMap<'_> {
                 if w.excluded.is_some() {
                     let m = cs / 6;
                     let style = EXCLUDED_COLOUR.stroke_width(stroke(s, 2.5));
-                    root.draw(&PathElement::new(vec![(ax + m, ay + m), (ax + cs - m, ay + cs - m)], style))
-                        .map_err(err)?;
-                    root.draw(&PathElement::new(vec![(ax + cs - m, ay + m), (ax + m, ay + cs - m)], style))
-                        .map_err(err)?;
+                    root.draw(&PathElement::new(
+                        vec![(ax + m, ay + m), (ax + cs - m, ay + cs - m)],
+                        style,
+                    ))
+                    .map_err(err)?;
+                    root.draw(&PathElement::new(
+                        vec![(ax + cs - m, ay + m), (ax + m, ay + cs - m)],
+                        style,
+                    ))
+                    .map_err(err)?;
                 }
             }
         }
@@ -733,7 +761,8 @@ impl Figure for PlateHeatMap<'_> {
                 let below = if row < nr { key(row, col) } else { None };
                 if above != below {
                     let (ax, ay) = (x0 + cs * col as i32, y0 + cs * row as i32);
-                    root.draw(&PathElement::new(vec![(ax, ay), (ax + cs, ay)], edge)).map_err(err)?;
+                    root.draw(&PathElement::new(vec![(ax, ay), (ax + cs, ay)], edge))
+                        .map_err(err)?;
                 }
             }
         }
@@ -743,7 +772,8 @@ impl Figure for PlateHeatMap<'_> {
                 let right = if col < nc { key(row, col) } else { None };
                 if left != right {
                     let (ax, ay) = (x0 + cs * col as i32, y0 + cs * row as i32);
-                    root.draw(&PathElement::new(vec![(ax, ay), (ax, ay + cs)], edge)).map_err(err)?;
+                    root.draw(&PathElement::new(vec![(ax, ay), (ax, ay + cs)], edge))
+                        .map_err(err)?;
                 }
             }
         }
@@ -755,10 +785,14 @@ impl Figure for PlateHeatMap<'_> {
             let t = 1.0 - (f64::from(k) + 0.5) / f64::from(steps);
             let ya = y0 + bh * k / steps;
             let yb = y0 + bh * (k + 1) / steps;
-            root.draw(&Rectangle::new([(bx, ya), (bx + bw, yb)], viridis(t).filled())).map_err(err)?;
+            root.draw(&Rectangle::new([(bx, ya), (bx + bw, yb)], viridis(t).filled()))
+                .map_err(err)?;
         }
-        root.draw(&Rectangle::new([(bx, y0), (bx + bw, y0 + bh)], TEXT_COLOUR.stroke_width(stroke(s, 1.0))))
-            .map_err(err)?;
+        root.draw(&Rectangle::new(
+            [(bx, y0), (bx + bw, y0 + bh)],
+            TEXT_COLOUR.stroke_width(stroke(s, 1.0)),
+        ))
+        .map_err(err)?;
         let tick_font = anchored(font(s, 13.0), HPos::Left, VPos::Center);
         for k in 0..=4 {
             let t = f64::from(k) / 4.0;
@@ -768,7 +802,8 @@ impl Figure for PlateHeatMap<'_> {
                 HeatValue::Cpm => format!("{v:.0}"),
                 HeatValue::PctSpecific => format!("{v:.0}%"),
             };
-            root.draw_text(&text.replace('-', "\u{2212}"), &tick_font, (bx + bw + c(6), y)).map_err(err)?;
+            root.draw_text(&text.replace('-', "\u{2212}"), &tick_font, (bx + bw + c(6), y))
+                .map_err(err)?;
         }
         // Key below the grid.
         let key_text = "T total \u{b7} N NSB \u{b7} B blank \u{b7} V vehicle \u{b7} letters: compounds \u{b7} \u{d7} excluded";
@@ -868,7 +903,8 @@ impl Figure for SelectivityFigure<'_> {
                 let rect = [(x, y), (x + cw, y + ch)];
                 let curve = self.cell(comp, t);
                 let value = curve.and_then(Self::pki_value);
-                let censored = curve.is_some_and(|c| c.fit.as_ref().is_some_and(|f| !f.censor.is_empty()));
+                let censored =
+                    curve.is_some_and(|c| c.fit.as_ref().is_some_and(|f| !f.censor.is_empty()));
                 let fill = match value {
                     Some(v) if censored => {
                         // A bound: a washed-out colour, hatched.
@@ -884,9 +920,15 @@ impl Figure for SelectivityFigure<'_> {
                 };
                 root.draw(&Rectangle::new(rect, fill.filled())).map_err(err)?;
                 if censored && value.is_some() {
-                    hatch(root, rect, c(9), RGBColor(0x88, 0x88, 0x88).stroke_width(stroke(s, 1.0)))?;
+                    hatch(
+                        root,
+                        rect,
+                        c(9),
+                        RGBColor(0x88, 0x88, 0x88).stroke_width(stroke(s, 1.0)),
+                    )?;
                 }
-                root.draw(&Rectangle::new(rect, WHITE.stroke_width(stroke(s, 2.0)))).map_err(err)?;
+                root.draw(&Rectangle::new(rect, WHITE.stroke_width(stroke(s, 2.0))))
+                    .map_err(err)?;
                 let text = match (curve, value) {
                     (None, _) => String::new(),
                     (Some(c), Some(_)) => c.pki_text(),
@@ -912,10 +954,14 @@ impl Figure for SelectivityFigure<'_> {
             let t = 1.0 - (f64::from(k) + 0.5) / f64::from(steps);
             let ya = y0 + bh * k / steps;
             let yb = y0 + bh * (k + 1) / steps;
-            root.draw(&Rectangle::new([(bx, ya), (bx + bw, yb)], viridis(t).filled())).map_err(err)?;
+            root.draw(&Rectangle::new([(bx, ya), (bx + bw, yb)], viridis(t).filled()))
+                .map_err(err)?;
         }
-        root.draw(&Rectangle::new([(bx, y0), (bx + bw, y0 + bh)], TEXT_COLOUR.stroke_width(stroke(s, 1.0))))
-            .map_err(err)?;
+        root.draw(&Rectangle::new(
+            [(bx, y0), (bx + bw, y0 + bh)],
+            TEXT_COLOUR.stroke_width(stroke(s, 1.0)),
+        ))
+        .map_err(err)?;
         let tick_font = anchored(font(s, 13.0), HPos::Left, VPos::Center);
         let n = (hi - lo).round().max(1.0) as i32;
         for k in 0..=n {

@@ -230,10 +230,13 @@ fn ki_matrix(h: &mut String, r: &RunResults, sel: Option<&FigureRef>, outcome: &
         r.curves.iter().map(|c| c.compound.as_str()).collect();
     h.push_str("<section id=\"ki\">\n<h2>Ki by compound and target</h2>\n");
     h.push_str(
-        "<p class=\"note\">Ki with 95% CI; <em>italics</em>: censored bound (IC50 outside the \
+        "<p class=\"note\">Ki (hover for the 95% CI; the tables below give it); <em>italics</em>: censored bound (IC50 outside the \
          tested range); \u{26a0}: flagged (see the target\u{2019}s table); \u{2014}: no usable fit.</p>\n",
     );
-    let _ = write!(h, "<div class=\"scroll\"><table class=\"sortable matrix\"><thead><tr><th scope=\"col\">Compound</th>");
+    let _ = write!(
+        h,
+        "<div class=\"scroll\"><table class=\"sortable matrix\"><thead><tr><th scope=\"col\">Compound</th>"
+    );
     for t in &targets {
         let _ = write!(h, "<th scope=\"col\" class=\"num\">{}</th>", escape(&t.target));
     }
@@ -250,9 +253,15 @@ fn ki_matrix(h: &mut String, r: &RunResults, sel: Option<&FigureRef>, outcome: &
                     let warn = if c.is_flagged() || c.is_failed() { " \u{26a0}" } else { "" };
                     let _ = write!(
                         h,
-                        "<td class=\"{class}\"{}>{}{warn}</td>",
+                        "<td class=\"{class}\"{} title=\"{}\">{}{warn}</td>",
                         sort_attr(key),
-                        escape(&c.ki_with_ci_text())
+                        escape(&format!(
+                            "{} / {}: Ki {}",
+                            c.compound,
+                            c.target,
+                            c.ki_with_ci_text()
+                        )),
+                        escape(&c.ki_text())
                     );
                 }
             }

@@ -599,8 +599,12 @@ pub fn render_markdown_with(
         }
         ki.push_str(&table_row(&row));
     }
-    ki.push_str("\n⚠: flagged or failed, see the table of the target. Censored values are bounds.\n\n");
-    if let Some(s) = figs.selectivity.as_ref().and_then(|f| img("Selectivity: pKi by compound and target", f)) {
+    ki.push_str(
+        "\n⚠: flagged or failed, see the table of the target. Censored values are bounds.\n\n",
+    );
+    if let Some(s) =
+        figs.selectivity.as_ref().and_then(|f| img("Selectivity: pKi by compound and target", f))
+    {
         ki.push_str(&s);
     }
     insert_before(&mut out, "\n## Results by target\n", &ki);

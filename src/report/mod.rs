@@ -168,9 +168,8 @@ pub fn write_report(
     let targets = markdown::targets_in_order(results);
     let colours = figures::colour_index(results.curves.iter().map(|c| c.compound.as_str()));
     let target_colours = figures::colour_index(targets.iter().map(|t| t.target.as_str()));
-    let letters = figures::compound_letters(
-        results.wells.iter().filter_map(|w| w.compound.as_deref()),
-    );
+    let letters =
+        figures::compound_letters(results.wells.iter().filter_map(|w| w.compound.as_deref()));
     let compounds: Vec<&str> = colours.keys().map(String::as_str).collect();
     let multi_target: Vec<&str> = compounds
         .iter()
@@ -199,7 +198,11 @@ pub fn write_report(
                     .iter()
                     .filter(|c| c.target == t.target)
                     .map(|c| {
-                        (figures::overlay_label(&c.compound, c), colour_of(&colours, &c.compound), c)
+                        (
+                            figures::overlay_label(&c.compound, c),
+                            colour_of(&colours, &c.compound),
+                            c,
+                        )
                     })
                     .collect();
                 let fig = figures::OverlayFigure {
@@ -213,7 +216,10 @@ pub fn write_report(
                     series,
                 };
                 let stem = plots::plot_file_stem("target", &t.target, i + 1);
-                (format!("overlay {}", t.target), render_figure(&fig, dir, "figures", &stem, &t.target))
+                (
+                    format!("overlay {}", t.target),
+                    render_figure(&fig, dir, "figures", &stem, &t.target),
+                )
             }
             Job::Compound(i, name) => {
                 let series = results
@@ -221,7 +227,11 @@ pub fn write_report(
                     .iter()
                     .filter(|c| c.compound == *name)
                     .map(|c| {
-                        (figures::overlay_label(&c.target, c), colour_of(&target_colours, &c.target), c)
+                        (
+                            figures::overlay_label(&c.target, c),
+                            colour_of(&target_colours, &c.target),
+                            c,
+                        )
                     })
                     .collect();
                 let fig = figures::OverlayFigure {
@@ -252,7 +262,10 @@ pub fn write_report(
                     targets: targets.iter().map(|t| t.target.clone()).collect(),
                     compounds: compounds.iter().map(|c| (*c).to_string()).collect(),
                 };
-                ("selectivity".to_string(), render_figure(&fig, dir, "figures", "selectivity", "selectivity"))
+                (
+                    "selectivity".to_string(),
+                    render_figure(&fig, dir, "figures", "selectivity", "selectivity"),
+                )
             }
         })
         .collect();
@@ -269,9 +282,15 @@ pub fn write_report(
             }
         };
         match job {
-            Job::Target(_, t) => figs.target_overlays.push(FigureRef { key: t.target.clone(), ..f }),
-            Job::Compound(_, c) => figs.compound_overlays.push(FigureRef { key: (*c).to_string(), ..f }),
-            Job::Heat(_, p, figures::HeatValue::Cpm) => heat_cpm.push(FigureRef { key: p.plate.clone(), ..f }),
+            Job::Target(_, t) => {
+                figs.target_overlays.push(FigureRef { key: t.target.clone(), ..f })
+            }
+            Job::Compound(_, c) => {
+                figs.compound_overlays.push(FigureRef { key: (*c).to_string(), ..f })
+            }
+            Job::Heat(_, p, figures::HeatValue::Cpm) => {
+                heat_cpm.push(FigureRef { key: p.plate.clone(), ..f })
+            }
             Job::Heat(_, p, figures::HeatValue::PctSpecific) => {
                 let cpm = heat_cpm.pop().unwrap_or_default();
                 figs.heatmaps.push((cpm, FigureRef { key: p.plate.clone(), ..f }));
@@ -283,7 +302,8 @@ pub fn write_report(
     // Prism: one file per target, names made safe and unique.
     let mut used = std::collections::BTreeSet::new();
     for t in &targets {
-        let curves: Vec<&CurveRow> = results.curves.iter().filter(|c| c.target == t.target).collect();
+        let curves: Vec<&CurveRow> =
+            results.curves.iter().filter(|c| c.target == t.target).collect();
         if curves.is_empty() {
             continue;
         }

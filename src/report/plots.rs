@@ -248,7 +248,10 @@ pub(super) struct Group {
 
 /// Groups the finite, included points by concentration (relative tolerance 1e-6).
 /// `x_of` maps a concentration to the plotted x.
-pub(super) fn mean_sd_groups(points: &[CurvePoint], x_of: impl Fn(f64) -> Option<f64>) -> Vec<Group> {
+pub(super) fn mean_sd_groups(
+    points: &[CurvePoint],
+    x_of: impl Fn(f64) -> Option<f64>,
+) -> Vec<Group> {
     let mut included: Vec<(f64, f64)> = points
         .iter()
         .filter(|p| p.excluded.is_none() && p.y.is_finite() && p.conc_nm.is_finite())
@@ -602,8 +605,11 @@ fn draw_curve<DB: DrawingBackend>(
         let at = |x: f64, l: f64| four_pl(x, f.top, f.bottom, f.hill_slope, l);
         let upper: Vec<(f64, f64)> =
             xs.iter().map(|&x| (x, at(x, ci_lo).max(at(x, ci_hi)).clamp(y_lo, y_hi))).collect();
-        let lower: Vec<(f64, f64)> =
-            xs.iter().rev().map(|&x| (x, at(x, ci_lo).min(at(x, ci_hi)).clamp(y_lo, y_hi))).collect();
+        let lower: Vec<(f64, f64)> = xs
+            .iter()
+            .rev()
+            .map(|&x| (x, at(x, ci_lo).min(at(x, ci_hi)).clamp(y_lo, y_hi)))
+            .collect();
         let poly: Vec<(f64, f64)> = upper.into_iter().chain(lower).collect();
         if poly.iter().all(|&(x, y)| x.is_finite() && y.is_finite()) {
             let band = CURVE_COLOUR.mix(0.18).filled();
@@ -612,7 +618,10 @@ fn draw_curve<DB: DrawingBackend>(
                 .map_err(err)?
                 .label("95% CI (LogIC50)")
                 .legend(move |(x, y)| {
-                    Rectangle::new([(x - px(s, 8.0), y - px(s, 5.0)), (x + px(s, 8.0), y + px(s, 5.0))], band)
+                    Rectangle::new(
+                        [(x - px(s, 8.0), y - px(s, 5.0)), (x + px(s, 8.0), y + px(s, 5.0))],
+                        band,
+                    )
                 });
         }
     }

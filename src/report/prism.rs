@@ -54,17 +54,11 @@ pub fn pzfx(experiment: &str, target: &str, curves: &[&CurveRow]) -> String {
     let mut x = String::with_capacity(16 * 1024);
     x.push_str("<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n");
     x.push_str("<GraphPadPrismFile PrismXMLVersion=\"5.00\">\n");
-    x.push_str(
-        "<Created>\n<OriginalVersion CreatedByProgram=\"radbind\" CreatedByVersion=\"",
-    );
+    x.push_str("<Created>\n<OriginalVersion CreatedByProgram=\"radbind\" CreatedByVersion=\"");
     x.push_str(&escape(env!("CARGO_PKG_VERSION")));
     x.push_str("\"></OriginalVersion>\n</Created>\n");
     x.push_str("<InfoSequence>\n<Ref ID=\"Info0\" Selected=\"1\"></Ref>\n</InfoSequence>\n");
-    let _ = write!(
-        x,
-        "<Info ID=\"Info0\">\n<Title>{}</Title>\n<Notes>\n",
-        escape(experiment)
-    );
+    let _ = write!(x, "<Info ID=\"Info0\">\n<Title>{}</Title>\n<Notes>\n", escape(experiment));
     let _ = writeln!(
         x,
         "Competition binding at {}: X = log10 [compound] (M), Y = % specific binding, \
@@ -83,7 +77,9 @@ pub fn pzfx(experiment: &str, target: &str, curves: &[&CurveRow]) -> String {
         "<Constant><Name>Experiment ID</Name><Value>{}</Value></Constant>",
         escape(experiment)
     );
-    x.push_str("</Info>\n<TableSequence>\n<Ref ID=\"Table0\" Selected=\"1\"></Ref>\n</TableSequence>\n");
+    x.push_str(
+        "</Info>\n<TableSequence>\n<Ref ID=\"Table0\" Selected=\"1\"></Ref>\n</TableSequence>\n",
+    );
     let _ = writeln!(
         x,
         "<Table ID=\"Table0\" XFormat=\"numbers\" YFormat=\"replicates\" Replicates=\"{reps}\" \
