@@ -96,7 +96,7 @@ enum Job<'a> {
 /// HTML and Markdown reports and `run.json` (last, so a directory with a manifest is complete).
 ///
 /// Files: `fits|wells|plates.csv|parquet`; `plots/<stem>.svg|png` (curve, 95% band, Ki) and
-/// `plots/<stem>_residuals.svg|png`; `figures/NNN_target_<t>.svg|png` (overlay of the
+/// `residuals/<stem>_residuals.svg|png`; `figures/NNN_target_<t>.svg|png` (overlay of the
 /// compounds at a target), `figures/NNN_compound_<c>.svg|png` (one compound across targets),
 /// `figures/selectivity.svg|png`; `qc/NNN_<plate>_cpm|pct.svg|png` (plate heat maps);
 /// `prism/<target>.pzfx`; `report.html`, `report.md`, `run.json`. Every file name is made
@@ -113,7 +113,7 @@ pub fn write_report(
     done: &(dyn Fn() + Sync),
 ) -> Result<ReportOutcome> {
     tables::write_all(results, dir)?;
-    for sub in ["plots", "figures", "qc", "prism"] {
+    for sub in ["plots", "residuals", "figures", "qc", "prism"] {
         let p = dir.join(sub);
         std::fs::create_dir_all(&p).with_context(|| format!("creating {}", p.display()))?;
     }
@@ -135,7 +135,7 @@ pub fn write_report(
             let residual = render_figure(
                 &figures::ResidualFigure { curve: c },
                 dir,
-                "plots",
+                "residuals",
                 &res_stem,
                 &c.compound,
             )
