@@ -11,6 +11,7 @@
 //! the rest of the run completes (exit code 1, "completed with problems").
 
 pub mod cli;
+pub mod compare;
 pub mod config;
 pub mod derive;
 pub mod fit;
