@@ -300,12 +300,10 @@ fn summary(h: &mut String, r: &RunResults) {
     h.push_str("</dl>\n");
     let _ = writeln!(
         h,
-        "<p class=\"run\">Experiment <strong>{}</strong> \u{b7} radbind {} \u{b7} started {} \
-         \u{b7} finished {}</p>\n</section>",
+        "<p class=\"run\">Experiment <strong>{}</strong> \u{b7} radbind {} \u{b7} run times \
+         and input hashes in run.json</p>\n</section>",
         escape(&r.experiment),
         escape(&r.version),
-        escape(&r.started),
-        escape(&r.finished)
     );
 }
 
@@ -485,7 +483,10 @@ fn curve_grid(h: &mut String, r: &RunResults, figs: &ReportFigures, target: &str
                 );
             }
             (Some(svg), None) => h.push_str(svg),
-            (None, _) => h.push_str("<div class=\"missing\">No figure</div>"),
+            (None, Some(href)) => {
+                let _ = write!(h, "<a class=\"missing\" href=\"{href}\">Open the figure</a>");
+            }
+            (None, None) => h.push_str("<div class=\"missing\">No figure</div>"),
         }
         let _ = write!(
             h,
@@ -647,9 +648,8 @@ fn excluded_wells(h: &mut String, r: &RunResults) {
 
 fn provenance(h: &mut String, r: &RunResults, outcome: &ReportOutcome) {
     h.push_str("<section id=\"provenance\">\n<h2>Provenance</h2>\n<dl class=\"meta\">\n");
-    for (k, v) in
-        [("radbind version", &r.version), ("Started", &r.started), ("Finished", &r.finished)]
-    {
+    // Run times live in run.json only, so reruns give byte-identical reports.
+    for (k, v) in [("radbind version", &r.version), ("Run times", &"see run.json".to_string())] {
         let _ = writeln!(h, "<dt>{k}</dt><dd>{}</dd>", escape(v));
     }
     h.push_str("</dl>\n");

@@ -390,11 +390,9 @@ pub fn render_markdown(results: &RunResults, png_paths: &[Option<String>]) -> St
     // Summary.
     out.push_str("## Summary\n\n");
     out.push_str(&table_head(&[("Item", false), ("Value", false)]));
-    let rows: [(&str, String); 10] = [
+    let rows: [(&str, String); 8] = [
         ("Experiment", md(&results.experiment)),
         ("radbind version", md(&results.version)),
-        ("Started", md(&results.started)),
-        ("Finished", md(&results.finished)),
         ("Plates", n.plates.to_string()),
         ("Plates failing QC", n.plates_failing_qc.to_string()),
         ("Curves", n.curves.to_string()),
@@ -534,10 +532,8 @@ pub fn render_markdown(results: &RunResults, png_paths: &[Option<String>]) -> St
     out.push_str("## Provenance\n\n");
     let _ = writeln!(
         out,
-        "radbind {}, run from {} to {}.\n",
+        "radbind {}; run times and the resolved config are in run.json.\n",
         md(&results.version),
-        md(&results.started),
-        md(&results.finished)
     );
     if !results.inputs.is_empty() {
         out.push_str(&table_head(&[("Input file", false), ("Bytes", true), ("SHA-256", false)]));

@@ -70,19 +70,39 @@ fn render_figure(
     rel_dir: &str,
     stem: &str,
     key: &str,
+    png: bool,
 ) -> std::result::Result<FigureRef, String> {
     let svg = figures::to_svg(fig).map_err(|e| e.to_string())?;
     let svg_rel = format!("{rel_dir}/{stem}.svg");
-    let png_rel = format!("{rel_dir}/{stem}.png");
     std::fs::write(dir.join(&svg_rel), &svg).map_err(|e| format!("writing {svg_rel}: {e}"))?;
-    figures::to_png(fig, &dir.join(&png_rel), 1.0).map_err(|e| e.to_string())?;
-    Ok(FigureRef {
-        key: key.to_string(),
-        svg: Some(svg),
-        svg_path: Some(svg_rel),
-        png_path: Some(png_rel),
-    })
+    let png_path = if png {
+        let png_rel = format!("{rel_dir}/{stem}.png");
+        figures::to_png(fig, &dir.join(&png_rel), 1.0).map_err(|e| e.to_string())?;
+        Some(png_rel)
+    } else {
+        None
+    };
+    Ok(FigureRef { key: key.to_string(), svg: Some(svg), svg_path: Some(svg_rel), png_path })
 }
+
+/// Which figures [`write_report`] draws.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct FigureOptions {
+    /// Draw figures at all (curves, residuals, overlays, heat maps, selectivity).
+    pub draw: bool,
+    /// Also write PNG next to each SVG (costs most of the figure time).
+    pub png: bool,
+}
+
+impl Default for FigureOptions {
+    fn default() -> Self {
+        FigureOptions { draw: true, png: true }
+    }
+}
+
+/// Above this many curves the HTML report links the curve figures instead of inlining them,
+/// so it stays a reasonable size (a curve SVG is about 40 KB).
+pub const INLINE_CURVE_LIMIT: usize = 300;
 
 /// A figure other than a curve, to render in parallel.
 enum Job<'a> {
@@ -110,6 +130,7 @@ pub fn write_report(
     results: &RunResults,
     manifest_json: &str,
     dir: &Path,
+    fig_opts: FigureOptions,
     done: &(dyn Fn() + Sync),
 ) -> Result<ReportOutcome> {
     tables::write_all(results, dir)?;
@@ -120,43 +141,56 @@ pub fn write_report(
     let plot_dir = dir.join("plots");
     type Rendered = std::result::Result<(String, String, Option<String>), String>;
     // Curve and residual figures render in parallel; results come back in curve order.
-    let rendered: Vec<Rendered> = results
-        .curves
-        .par_iter()
-        .enumerate()
-        .map(|(i, c)| {
-            let stem = plots::plot_file_stem(&c.target, &c.compound, i + 1);
-            let svg = plots::curve_svg(c).map_err(|e| e.to_string())?;
-            std::fs::write(plot_dir.join(format!("{stem}.svg")), &svg)
-                .map_err(|e| format!("writing {stem}.svg: {e}"))?;
-            plots::curve_png(c, &plot_dir.join(format!("{stem}.png")), 1.0)
-                .map_err(|e| e.to_string())?;
-            let res_stem = format!("{stem}_residuals");
-            let residual = render_figure(
-                &figures::ResidualFigure { curve: c },
-                dir,
-                "residuals",
-                &res_stem,
-                &c.compound,
-            )
-            .ok()
-            .and_then(|f| f.png_path);
-            done();
-            Ok((svg, format!("plots/{stem}.png"), residual))
-        })
-        .collect();
+    let inline = results.curves.len() <= INLINE_CURVE_LIMIT;
+    let rendered: Vec<Rendered> = if fig_opts.draw {
+        results
+            .curves
+            .par_iter()
+            .enumerate()
+            .map(|(i, c)| {
+                let stem = plots::plot_file_stem(&c.target, &c.compound, i + 1);
+                let svg = plots::curve_svg(c).map_err(|e| e.to_string())?;
+                std::fs::write(plot_dir.join(format!("{stem}.svg")), &svg)
+                    .map_err(|e| format!("writing {stem}.svg: {e}"))?;
+                let link = if fig_opts.png {
+                    plots::curve_png(c, &plot_dir.join(format!("{stem}.png")), 1.0)
+                        .map_err(|e| e.to_string())?;
+                    format!("plots/{stem}.png")
+                } else {
+                    format!("plots/{stem}.svg")
+                };
+                let res_stem = format!("{stem}_residuals");
+                let residual = render_figure(
+                    &figures::ResidualFigure { curve: c },
+                    dir,
+                    "residuals",
+                    &res_stem,
+                    &c.compound,
+                    fig_opts.png,
+                )
+                .ok()
+                .and_then(|f| f.png_path.or(f.svg_path));
+                done();
+                Ok((if inline { svg } else { String::new() }, link, residual))
+            })
+            .collect()
+    } else {
+        results.curves.iter().map(|_| Err("figures: none".to_string())).collect()
+    };
     let mut outcome = ReportOutcome::default();
     let mut figs = ReportFigures::default();
     for (r, c) in rendered.into_iter().zip(&results.curves) {
         match r {
             Ok((svg, png, residual)) => {
                 outcome.figures += 1;
-                figs.curve_svgs.push(Some(svg));
+                figs.curve_svgs.push(Some(svg).filter(|s| !s.is_empty()));
                 figs.curve_pngs.push(Some(png));
                 figs.residual_pngs.push(residual);
             }
             Err(e) => {
-                outcome.figure_failures.push((format!("{} / {}", c.target, c.compound), e));
+                if fig_opts.draw {
+                    outcome.figure_failures.push((format!("{} / {}", c.target, c.compound), e));
+                }
                 figs.curve_svgs.push(None);
                 figs.curve_pngs.push(None);
                 figs.residual_pngs.push(None);
@@ -185,6 +219,9 @@ pub fn write_report(
     }
     if !results.curves.is_empty() {
         jobs.push(Job::Selectivity);
+    }
+    if !fig_opts.draw {
+        jobs.clear();
     }
     let colour_of = |m: &std::collections::BTreeMap<String, usize>, k: &str| {
         figures::palette_colour(m.get(k).copied().unwrap_or(0))
@@ -218,7 +255,7 @@ pub fn write_report(
                 let stem = plots::plot_file_stem("target", &t.target, i + 1);
                 (
                     format!("overlay {}", t.target),
-                    render_figure(&fig, dir, "figures", &stem, &t.target),
+                    render_figure(&fig, dir, "figures", &stem, &t.target, fig_opts.png),
                 )
             }
             Job::Compound(i, name) => {
@@ -240,7 +277,7 @@ pub fn write_report(
                     series,
                 };
                 let stem = plots::plot_file_stem("compound", name, i + 1);
-                (format!("overlay {name}"), render_figure(&fig, dir, "figures", &stem, name))
+                (format!("overlay {name}"), render_figure(&fig, dir, "figures", &stem, name, fig_opts.png))
             }
             Job::Heat(i, p, value) => {
                 let fig = figures::PlateHeatMap {
@@ -254,7 +291,7 @@ pub fn write_report(
                     figures::HeatValue::PctSpecific => "pct",
                 };
                 let stem = plots::plot_file_stem(&p.plate, kind, i + 1);
-                (format!("heat map {}", p.plate), render_figure(&fig, dir, "qc", &stem, &p.plate))
+                (format!("heat map {}", p.plate), render_figure(&fig, dir, "qc", &stem, &p.plate, fig_opts.png))
             }
             Job::Selectivity => {
                 let fig = figures::SelectivityFigure {
@@ -264,7 +301,7 @@ pub fn write_report(
                 };
                 (
                     "selectivity".to_string(),
-                    render_figure(&fig, dir, "figures", "selectivity", "selectivity"),
+                    render_figure(&fig, dir, "figures", "selectivity", "selectivity", fig_opts.png),
                 )
             }
         })
