@@ -71,7 +71,9 @@ pub enum Command {
     ///
     /// A run is a run directory (`OUT/runs/<time>`) or `OUT/latest`. Exit 0 when nothing
     /// differs, 1 when something does.
-    #[command(after_help = "Example:\n  radbind compare outputs/example/runs/2026-11-20T10-00-00Z outputs/example/latest --html diff.html")]
+    #[command(
+        after_help = "Example:\n  radbind compare outputs/example/runs/2026-11-20T10-00-00Z outputs/example/latest --html diff.html"
+    )]
     Compare {
         /// The earlier run directory.
         run_a: PathBuf,

@@ -225,8 +225,11 @@ pub fn run(args: &RunArgs) -> Result<RunSummary> {
     let manifest =
         report::manifest::manifest_json(&results, &resolved_config(&settings), threads, &timings.0);
     let bar = progress_bar(args.progress, results.curves.len(), "writing figures");
-    let outcome =
-        pool.install(|| report::write_report(&results, &manifest, staging.dir(), figure_options(&settings), &|| bar.inc(1)))?;
+    let outcome = pool.install(|| {
+        report::write_report(&results, &manifest, staging.dir(), figure_options(&settings), &|| {
+            bar.inc(1)
+        })
+    })?;
     bar.finish_and_clear();
     for (curve, e) in &outcome.figure_failures {
         problems.push(format!("figure for {curve} failed: {e}"));

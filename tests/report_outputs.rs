@@ -171,7 +171,9 @@ fn hostile_names_stay_text_and_never_change_paths() {
     let tmp = tempfile::tempdir().expect("tempdir");
     let run = tmp.path().join("run");
     std::fs::create_dir(&run).expect("mkdir");
-    let outcome = write_report(&results(), "{}\n", &run, radbind::report::FigureOptions::default(), &|| {}).expect("write_report");
+    let outcome =
+        write_report(&results(), "{}\n", &run, radbind::report::FigureOptions::default(), &|| {})
+            .expect("write_report");
     assert!(outcome.figure_failures.is_empty(), "{:?}", outcome.figure_failures);
     let mut files = Vec::new();
     all_files(tmp.path(), &mut files);
@@ -200,8 +202,10 @@ fn hostile_names_stay_text_and_never_change_paths() {
 fn figures_are_deterministic() {
     let a = tempfile::tempdir().expect("tempdir");
     let b = tempfile::tempdir().expect("tempdir");
-    write_report(&results(), "{}\n", a.path(), radbind::report::FigureOptions::default(), &|| {}).expect("a");
-    write_report(&results(), "{}\n", b.path(), radbind::report::FigureOptions::default(), &|| {}).expect("b");
+    write_report(&results(), "{}\n", a.path(), radbind::report::FigureOptions::default(), &|| {})
+        .expect("a");
+    write_report(&results(), "{}\n", b.path(), radbind::report::FigureOptions::default(), &|| {})
+        .expect("b");
     let mut fa = Vec::new();
     all_files(a.path(), &mut fa);
     fa.sort();
@@ -288,7 +292,8 @@ fn parse_xml(doc: &str) -> Vec<Elem> {
 fn prism_file_structure_and_round_trip() {
     let tmp = tempfile::tempdir().expect("tempdir");
     let r = results();
-    write_report(&r, "{}\n", tmp.path(), radbind::report::FigureOptions::default(), &|| {}).expect("write_report");
+    write_report(&r, "{}\n", tmp.path(), radbind::report::FigureOptions::default(), &|| {})
+        .expect("write_report");
     let doc = std::fs::read_to_string(tmp.path().join("prism/x.pzfx")).expect("pzfx");
     let els = parse_xml(&doc);
     assert_eq!(els[0].path, "GraphPadPrismFile");

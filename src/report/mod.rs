@@ -277,7 +277,10 @@ pub fn write_report(
                     series,
                 };
                 let stem = plots::plot_file_stem("compound", name, i + 1);
-                (format!("overlay {name}"), render_figure(&fig, dir, "figures", &stem, name, fig_opts.png))
+                (
+                    format!("overlay {name}"),
+                    render_figure(&fig, dir, "figures", &stem, name, fig_opts.png),
+                )
             }
             Job::Heat(i, p, value) => {
                 let fig = figures::PlateHeatMap {
@@ -291,7 +294,10 @@ pub fn write_report(
                     figures::HeatValue::PctSpecific => "pct",
                 };
                 let stem = plots::plot_file_stem(&p.plate, kind, i + 1);
-                (format!("heat map {}", p.plate), render_figure(&fig, dir, "qc", &stem, &p.plate, fig_opts.png))
+                (
+                    format!("heat map {}", p.plate),
+                    render_figure(&fig, dir, "qc", &stem, &p.plate, fig_opts.png),
+                )
             }
             Job::Selectivity => {
                 let fig = figures::SelectivityFigure {
