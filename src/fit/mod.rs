@@ -10,9 +10,12 @@
 //! panic or an error.
 
 pub mod four_pl;
+pub mod global;
 pub mod lm;
 pub mod model;
+pub mod profile;
 pub mod stats;
+pub mod weights;
 
 use std::collections::BTreeMap;
 
