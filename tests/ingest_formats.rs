@@ -111,10 +111,8 @@ fn custom_column_map() {
     assert_eq!(plates[0].meta.counting_minutes, Some(0.75));
     assert_eq!(at(&plates[0], "E05"), Some(v(2, 4, 4)));
     // skip_lines past the header: the mapped header is never found.
-    let opts = ReadOptions {
-        columns: Some(ColumnMap { skip_lines: 4, ..map }),
-        ..ReadOptions::default()
-    };
+    let opts =
+        ReadOptions { columns: Some(ColumnMap { skip_lines: 4, ..map }), ..ReadOptions::default() };
     let (line, msg) = parse_err(read_file_with(&fixture("colmap_custom.csv"), &opts));
     assert_eq!(line, 5);
     assert!(msg.contains("`assay plate`") && msg.contains("`Net Counts`"), "{msg}");

@@ -63,7 +63,8 @@ fn decimal_comma_in_count_tables_and_grids() {
     assert_eq!(plates[0].meta.format, "count-table");
     assert_eq!(at(&plates[0], "A01"), Some(12.5));
     assert_eq!(plates[0].meta.counting_minutes, Some(1.5));
-    let grid = "\t1\t2\t3\t4\t5\t6\nA\t1,5\t\t\t\t\t\nB\t\t\t\t\t\t\nC\t\t\t\t\t\t\nD\t\t\t\t\t\t2\n";
+    let grid =
+        "\t1\t2\t3\t4\t5\t6\nA\t1,5\t\t\t\t\t\nB\t\t\t\t\t\t\nC\t\t\t\t\t\t\nD\t\t\t\t\t\t2\n";
     let plates = mem(grid).unwrap();
     assert_eq!((at(&plates[0], "A01"), at(&plates[0], "D06")), (Some(1.5), Some(2.0)));
 }

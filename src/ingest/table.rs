@@ -181,7 +181,7 @@ pub fn parse(
             let head = Dialect::of(line).split(line);
             (find_col(&head, &map.plate, &PLATE_NAMES).is_some()
                 && find_col(&head, &map.well, &WELL_NAMES).is_some())
-            .then(|| (no, head))
+            .then_some((no, head))
         });
         if let Some((no, head)) = near {
             return Err(parse_error(
