@@ -188,7 +188,8 @@ fn hidex_block_without_position() {
 fn xlsx_sheet_per_plate() {
     assert_eq!(detected("xlsx_grids.xlsx"), Some(Format::Xlsx));
     let plates = read_file(&fixture("xlsx_grids.xlsx")).unwrap();
-    assert_eq!(plates.len(), 2, "the Notes sheet is skipped");
+    let labels: Vec<&str> = plates.iter().map(|p| p.label.as_str()).collect();
+    assert_eq!(plates.len(), 2, "the Notes sheet is skipped: {labels:?}");
     let (a, b) = (&plates[0], &plates[1]);
     assert_eq!((a.label.as_str(), b.label.as_str()), ("Plate A", "Plate B"));
     assert_eq!((a.index_in_file, b.index_in_file), (1, 2));
