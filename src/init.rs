@@ -38,7 +38,9 @@ pub fn scaffold(from: Option<&Path>) -> Result<String> {
                 if by_barcode { ", plates selected by barcode" } else { "" }
             );
             if raws.iter().any(|r| r.geometry != g) {
-                note.push_str("# The file holds plates of several sizes: give each its own layout.\n");
+                note.push_str(
+                    "# The file holds plates of several sizes: give each its own layout.\n",
+                );
             }
             let selectors = raws
                 .iter()

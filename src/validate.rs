@@ -63,7 +63,11 @@ pub fn validate(config_path: &Path) -> Result<ValidateReport> {
     }
     let warnings = well_warnings(&inputs.plates, &laid.plates);
     if !warnings.is_empty() {
-        let _ = writeln!(t, "\n{} warning(s) (the run goes on; these wells are left out):", warnings.len());
+        let _ = writeln!(
+            t,
+            "\n{} warning(s) (the run goes on; these wells are left out):",
+            warnings.len()
+        );
         for w in &warnings {
             let _ = writeln!(t, "  {w}");
         }

@@ -1259,7 +1259,8 @@ impl Resolver<'_> {
                 ),
             );
         }
-        for (k, v) in [("plate", &c.plate), ("well", &c.well), ("value", &c.value), ("time", &c.time)]
+        for (k, v) in
+            [("plate", &c.plate), ("well", &c.well), ("value", &c.value), ("time", &c.time)]
         {
             if v.as_ref().is_some_and(|v| v.trim().is_empty()) {
                 self.problem(
