@@ -516,10 +516,12 @@ impl Resolver<'_> {
         match f {
             None | Some("auto") => None,
             Some(name) => Format::from_name(name).or_else(|| {
-                let names: Vec<&str> = Format::ALL.iter().map(|f| f.name()).collect();
                 self.problem(
                     &["format"],
-                    format!("unknown format `{name}`: use auto, {}", names.join(", ")),
+                    format!(
+                        "unknown format `{name}`: use auto, microbeta, long_csv, grid_csv, \
+                         count_table, hidex or xlsx"
+                    ),
                 );
                 None
             }),
