@@ -119,7 +119,7 @@ pub fn read_inputs(settings: &Settings) -> Inputs {
     let opts = ingest::ReadOptions {
         format: settings.format,
         signal: settings.signal.clone(),
-        ..ingest::ReadOptions::default()
+        columns: settings.columns.clone(),
     };
     let mut out = Inputs::default();
     for path in &settings.inputs {
