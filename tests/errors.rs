@@ -297,3 +297,31 @@ fn several_gb_case(case: &Case) -> String {
         normalise(&String::from_utf8_lossy(&out.stdout), dir)
     )
 }
+
+/// A run that completes with problems records them in run.json and both reports.
+#[test]
+fn problems_are_recorded_in_the_outputs() {
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = tmp.path();
+    let cfg = BASE_CONFIG.replace("inputs: [plate.csv]", "inputs: [plate.csv, broken.csv]");
+    std::fs::write(dir.join("cfg.yaml"), cfg).unwrap();
+    std::fs::write(dir.join("plate.csv"), base_plate()).unwrap();
+    std::fs::write(dir.join("broken.csv"), "plate,well,cpm\nP9,A01,oops\n").unwrap();
+    let out = Command::cargo_bin("radbind")
+        .unwrap()
+        .current_dir(dir)
+        .args(["run", "cfg.yaml", "--quiet"])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(1));
+    let run = dir.join("out/latest");
+    let manifest: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(run.join("run.json")).unwrap()).unwrap();
+    let problems = manifest["problems"].as_array().unwrap();
+    assert_eq!(problems.len(), 1);
+    assert!(problems[0].as_str().unwrap().contains("broken.csv:2: well A01 of plate P9"));
+    let md = std::fs::read_to_string(run.join("report.md")).unwrap();
+    assert!(md.contains("## Problems") && md.contains("broken.csv:2"), "{md}");
+    let html = std::fs::read_to_string(run.join("report.html")).unwrap();
+    assert!(html.contains("<h3>Problems</h3>") && html.contains("broken.csv:2"));
+}

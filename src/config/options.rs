@@ -50,6 +50,10 @@ pub struct Options {
 pub struct ReportOptions {
     /// Curve figures: `svg+png` (default), `svg` (faster on large runs) or `none`.
     pub figures: Option<String>,
+    /// PNG size factor: 1 (default) = 800 x 600 px; 3 for print (about 300 dpi at 8 x 6 in).
+    pub png_scale: Option<f64>,
+    /// Error bars on the curve figures' means: `sd` (default), `sem` or `none`.
+    pub error_bars: Option<String>,
 }
 
 /// A target (receptor) and its radioligand.

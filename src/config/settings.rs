@@ -57,6 +57,10 @@ pub struct Settings {
     pub min_z_prime: f64,
     /// Which curve figures to write.
     pub figures: Figures,
+    /// PNG size factor (1 = 800 x 600 px).
+    pub png_scale: f64,
+    /// Error bars on curve figures.
+    pub error_bars: crate::report::plots::ErrorBars,
     /// The options as parsed (for the manifest's resolved config).
     pub options: Options,
 }
@@ -405,6 +409,25 @@ pub fn resolve(path: &Path, text: String, o: Options) -> Result<Settings, Config
     let exclusions =
         o.exclude.iter().flatten().enumerate().filter_map(|(i, e)| r.exclusion(i, e)).collect();
     let min_z_prime = o.qc.as_ref().and_then(|q| q.min_z_prime).unwrap_or(0.5);
+    let png_scale = o.report.as_ref().and_then(|r| r.png_scale).unwrap_or(1.0);
+    if !(0.25..=8.0).contains(&png_scale) {
+        r.problem(
+            &["report", "png_scale"],
+            format!("png_scale must be 0.25 to 8, got {png_scale}"),
+        );
+    }
+    let error_bars = match o.report.as_ref().and_then(|r| r.error_bars.as_deref()) {
+        None | Some("sd") => crate::report::plots::ErrorBars::Sd,
+        Some("sem") => crate::report::plots::ErrorBars::Sem,
+        Some("none") => crate::report::plots::ErrorBars::None,
+        Some(other) => {
+            r.problem(
+                &["report", "error_bars"],
+                format!("unknown error bars `{other}`: use sd, sem or none"),
+            );
+            crate::report::plots::ErrorBars::Sd
+        }
+    };
     let figures = match o.report.as_ref().and_then(|r| r.figures.as_deref()) {
         None | Some("svg+png") => Figures::SvgPng,
         Some("svg") => Figures::Svg,
@@ -437,6 +460,8 @@ pub fn resolve(path: &Path, text: String, o: Options) -> Result<Settings, Config
         exclusions,
         min_z_prime,
         figures,
+        png_scale,
+        error_bars,
         options: o,
     })
 }

@@ -406,6 +406,13 @@ pub fn render_markdown(results: &RunResults, png_paths: &[Option<String>]) -> St
     out.push('\n');
 
     // Profiling tables, one per target.
+    if !results.problems.is_empty() {
+        out.push_str("## Problems\n\nThe run went on without these (exit code 1):\n\n");
+        for p in &results.problems {
+            let _ = writeln!(out, "- {}", md(p));
+        }
+        out.push('\n');
+    }
     out.push_str("## Results by target\n\n");
     out.push_str(
         "Censored values are bounds: `> 10 µM` means the IC50 lies above the highest tested \
@@ -845,6 +852,7 @@ pub(crate) mod tests {
                 bytes: 12_345,
             }],
             config_yaml: "experiment: Mianserin panel\nfit:\n  model: four_parameter\n".into(),
+            problems: Vec::new(),
             started: "2025-01-01T10:00:00Z".into(),
             finished: "2025-01-01T10:00:05Z".into(),
         }
