@@ -700,6 +700,16 @@ fn link_target(path: &str) -> String {
 
 #[cfg(test)]
 pub(crate) mod tests {
+
+    /// The whole Markdown report of a fixed, hand-built run (2 targets, a censored and a
+    /// failed curve, a plate failing Z'), reviewed like code in `src/report/snapshots/`.
+    #[test]
+    fn report_md_snapshot() {
+        let r = sample_results();
+        let pngs: Vec<Option<String>> =
+            (1..=r.curves.len()).map(|i| Some(format!("plots/{i:03}.png"))).collect();
+        insta::assert_snapshot!(render_markdown(&r, &pngs));
+    }
     use super::*;
     use crate::report::{CurvePoint, FitNumbers, InputFile, WellRow};
 
