@@ -211,7 +211,13 @@ fn figure_block(h: &mut String, f: &FigureRef, caption: &str) {
             let _ = write!(h, "<a href=\"{href}\" title=\"PNG\">{svg}</a>");
         }
         (Some(svg), None) => h.push_str(svg),
-        (None, _) => h.push_str("<div class=\"missing\">No figure</div>"),
+        (None, _) => match png.as_ref().or(svg_file.as_ref()) {
+            // Linked, not inlined (large runs keep the page small).
+            Some(href) => {
+                let _ = write!(h, "<a class=\"missing\" href=\"{href}\">Open the figure</a>");
+            }
+            None => h.push_str("<div class=\"missing\">No figure</div>"),
+        },
     }
     let _ = write!(h, "<figcaption>{}", escape(caption));
     if let Some(href) = &png {

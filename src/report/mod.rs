@@ -108,6 +108,13 @@ impl Default for FigureOptions {
 /// so it stays a reasonable size (a curve SVG is about 40 KB).
 pub const INLINE_CURVE_LIMIT: usize = 300;
 
+/// Above this many plates the plate heat maps are linked from the report, not inlined.
+pub const INLINE_PLATE_LIMIT: usize = 48;
+
+/// Overlays and the selectivity map are drawn only up to this many series (compounds or
+/// targets): beyond it no one can read them, and the tables carry the numbers.
+pub const MAX_FIGURE_SERIES: usize = 24;
+
 /// A figure other than a curve, to render in parallel.
 enum Job<'a> {
     Target(usize, &'a TargetRow),
@@ -217,13 +224,20 @@ pub fn write_report(
         .filter(|c| results.curves.iter().filter(|r| r.compound == *c).count() >= 2)
         .collect();
     let mut jobs: Vec<Job<'_>> = Vec::new();
-    jobs.extend(targets.iter().enumerate().map(|(i, t)| Job::Target(i, t)));
+    let per_target = |t: &str| results.curves.iter().filter(|c| c.target == t).count();
+    jobs.extend(
+        targets
+            .iter()
+            .enumerate()
+            .filter(|(_, t)| per_target(&t.target) <= MAX_FIGURE_SERIES)
+            .map(|(i, t)| Job::Target(i, t)),
+    );
     jobs.extend(multi_target.iter().enumerate().map(|(i, c)| Job::Compound(i, c)));
     for (i, p) in results.plates.iter().enumerate() {
         jobs.push(Job::Heat(i, p, figures::HeatValue::Cpm));
         jobs.push(Job::Heat(i, p, figures::HeatValue::PctSpecific));
     }
-    if !results.curves.is_empty() {
+    if !results.curves.is_empty() && compounds.len() <= MAX_FIGURE_SERIES * 4 {
         jobs.push(Job::Selectivity);
     }
     if !fig_opts.draw {
@@ -337,12 +351,18 @@ pub fn write_report(
             Job::Compound(_, c) => {
                 figs.compound_overlays.push(FigureRef { key: (*c).to_string(), ..f })
             }
-            Job::Heat(_, p, figures::HeatValue::Cpm) => {
-                heat_cpm.push(FigureRef { key: p.plate.clone(), ..f })
-            }
-            Job::Heat(_, p, figures::HeatValue::PctSpecific) => {
-                let cpm = heat_cpm.pop().unwrap_or_default();
-                figs.heatmaps.push((cpm, FigureRef { key: p.plate.clone(), ..f }));
+            Job::Heat(_, p, value) => {
+                let mut f = FigureRef { key: p.plate.clone(), ..f };
+                if results.plates.len() > INLINE_PLATE_LIMIT {
+                    f.svg = None;
+                }
+                match value {
+                    figures::HeatValue::Cpm => heat_cpm.push(f),
+                    figures::HeatValue::PctSpecific => {
+                        let cpm = heat_cpm.pop().unwrap_or_default();
+                        figs.heatmaps.push((cpm, f));
+                    }
+                }
             }
             Job::Selectivity => figs.selectivity = Some(f),
         }
