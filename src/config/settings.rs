@@ -209,6 +209,12 @@ pub enum ModelKind {
     FourParameter,
     /// Hill slope fixed at -1.
     OneSite,
+    /// Prism's "One site -- Fit Ki": LogKi fitted directly with the target's [L] and Kd.
+    FitKi,
+    /// Prism's "Two sites -- Fit logIC50".
+    TwoSite,
+    /// Rising 4PL ("log(agonist) vs. response -- variable slope"): EC50, no Ki.
+    Agonist,
 }
 
 impl ModelKind {
@@ -218,6 +224,9 @@ impl ModelKind {
         match self {
             ModelKind::FourParameter => "four_parameter",
             ModelKind::OneSite => "one_site",
+            ModelKind::FitKi => "fit_ki",
+            ModelKind::TwoSite => "two_site",
+            ModelKind::Agonist => "agonist",
         }
     }
 }
@@ -229,6 +238,68 @@ pub struct FitSettings {
     pub model: ModelKind,
     /// Fixed values for [top, bottom, hill_slope, log_ic50]; `None` = free.
     pub fixed: [Option<f64>; 4],
+    /// Box constraints `(low, high)` for [top, bottom, hill_slope, log_ic50]; `None` = no
+    /// constraint beyond radbind's own (`fit.bounds`).
+    pub bounds: [Option<(f64, f64)>; 4],
+    /// ROUT coefficient Q as a fraction (0.01 = 1%); `None` = no outlier removal.
+    pub rout_q: Option<f64>,
+    /// Model comparison; `None` = none.
+    pub compare: Option<CompareSettings>,
+    /// Per target: ([L] nM, Kd nM), for `fit_ki`.
+    pub ligand: BTreeMap<String, (f64, f64)>,
+}
+
+impl Default for FitSettings {
+    fn default() -> Self {
+        FitSettings {
+            model: ModelKind::FourParameter,
+            fixed: [None; 4],
+            bounds: [None; 4],
+            rout_q: None,
+            compare: None,
+            ligand: BTreeMap::new(),
+        }
+    }
+}
+
+/// One model comparison (`fit.compare.models`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum CompareKind {
+    /// One site (slope -1) vs two sites.
+    OneVsTwoSites,
+    /// Hill slope -1 vs variable.
+    Slope,
+}
+
+impl CompareKind {
+    /// Name as in the config and the `compare` column.
+    #[must_use]
+    pub fn name(self) -> &'static str {
+        match self {
+            CompareKind::OneVsTwoSites => "one_vs_two_sites",
+            CompareKind::Slope => "slope",
+        }
+    }
+}
+
+/// How a comparison decides.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum CompareMethod {
+    /// Extra-sum-of-squares F test at `alpha`.
+    FTest,
+    /// AICc (the complex model when its AICc is lower).
+    Aicc,
+}
+
+/// Model comparison settings.
+#[derive(Debug, Clone, PartialEq)]
+pub struct CompareSettings {
+    /// Comparisons in order; the first that prefers its complex model decides.
+    pub models: Vec<CompareKind>,
+    /// F test or AICc.
+    pub method: CompareMethod,
+    /// F test significance level.
+    pub alpha: f64,
 }
 
 /// Wells masked by the user.
@@ -391,7 +462,7 @@ pub fn resolve(path: &Path, text: String, o: Options) -> Result<Settings, Config
     if o.plates.is_empty() {
         r.problem(&["plates"], "no plates: say which plates hold which target".into());
     }
-    let fit = r.fit(&o);
+    let fit = r.fit(&o, &targets);
     let exclusions =
         o.exclude.iter().flatten().enumerate().filter_map(|(i, e)| r.exclusion(i, e)).collect();
     let min_z_prime = o.qc.as_ref().and_then(|q| q.min_z_prime).unwrap_or(0.5);
@@ -942,26 +1013,32 @@ impl Resolver<'_> {
         })
     }
 
-    fn fit(&mut self, o: &Options) -> FitSettings {
+    fn fit(&mut self, o: &Options, targets: &BTreeMap<String, Target>) -> FitSettings {
         let f = o.fit.clone().unwrap_or_default();
         let model = match f.model.as_deref() {
             None | Some("four_parameter") => ModelKind::FourParameter,
             Some("one_site") => ModelKind::OneSite,
+            Some("fit_ki") => ModelKind::FitKi,
+            Some("two_site") => ModelKind::TwoSite,
+            Some("agonist") => ModelKind::Agonist,
             Some(other) => {
                 self.problem(
                     &["fit", "model"],
-                    format!("unknown model `{other}`: use four_parameter or one_site"),
+                    format!(
+                        "unknown model `{other}`: use four_parameter, one_site, fit_ki, two_site \
+                         or agonist"
+                    ),
                 );
                 ModelKind::FourParameter
             }
         };
         let fix = f.fix.unwrap_or_default();
         let mut fixed = [fix.top, fix.bottom, fix.hill_slope, None];
-        if model == ModelKind::OneSite {
+        if matches!(model, ModelKind::OneSite | ModelKind::FitKi | ModelKind::TwoSite) {
             if fix.hill_slope.is_some_and(|h| h != -1.0) {
                 self.problem(
                     &["fit", "fix", "hill_slope"],
-                    "model one_site fixes the Hill slope at -1".into(),
+                    format!("model {} fixes the Hill slope at -1", model.name()),
                 );
             }
             fixed[2] = Some(-1.0);
@@ -971,7 +1048,117 @@ impl Resolver<'_> {
                 self.problem(&["fit", "fix", k], "fixed values must be finite numbers".into());
             }
         }
-        FitSettings { model, fixed }
+        let b = f.bounds.unwrap_or_default();
+        let mut bounds = [None; 4];
+        for (k, (name, v)) in [
+            ("top", b.top),
+            ("bottom", b.bottom),
+            ("hill_slope", b.hill_slope),
+            ("log_ic50", b.log_ic50),
+        ]
+        .into_iter()
+        .enumerate()
+        {
+            let Some([lo, hi]) = v else { continue };
+            if lo.is_nan() || hi.is_nan() || lo > hi {
+                self.problem(
+                    &["fit", "bounds", name],
+                    format!("bounds must be [low, high] with low <= high, got [{lo}, {hi}]"),
+                );
+                continue;
+            }
+            if matches!(model, ModelKind::FitKi | ModelKind::TwoSite) {
+                self.problem(
+                    &["fit", "bounds", name],
+                    format!(
+                        "bounds apply to the 4PL models (four_parameter, one_site, agonist), not \
+                         to {}",
+                        model.name()
+                    ),
+                );
+                continue;
+            }
+            if let Some(x) = fixed[k].filter(|x| !(lo..=hi).contains(x)) {
+                self.problem(
+                    &["fit", "bounds", name],
+                    format!("the fixed value {x} lies outside the bounds [{lo}, {hi}]"),
+                );
+            }
+            bounds[k] = Some((lo, hi));
+        }
+        let rout_q = f.outliers.as_ref().and_then(|out| {
+            match out.method.as_deref() {
+                None | Some("rout") => {}
+                Some("none") => return None,
+                Some(other) => {
+                    self.problem(
+                        &["fit", "outliers", "method"],
+                        format!("unknown outlier method `{other}`: use rout or none"),
+                    );
+                    return None;
+                }
+            }
+            let q = out.q_pct.unwrap_or(1.0);
+            if !(q > 0.0 && q <= 10.0) {
+                self.problem(
+                    &["fit", "outliers", "q_pct"],
+                    format!("Q must be a percentage in (0, 10] (Prism's default is 1), got {q}"),
+                );
+                return None;
+            }
+            Some(q / 100.0)
+        });
+        let compare = f.compare.as_ref().and_then(|c| {
+            let mut models = Vec::new();
+            for (i, m) in c.models.iter().enumerate() {
+                match m.as_str() {
+                    "one_vs_two_sites" => models.push(CompareKind::OneVsTwoSites),
+                    "slope" => models.push(CompareKind::Slope),
+                    other => self.problem(
+                        &["fit", "compare", "models", &i.to_string()],
+                        format!("unknown comparison `{other}`: use one_vs_two_sites or slope"),
+                    ),
+                }
+            }
+            if c.models.is_empty() {
+                self.problem(
+                    &["fit", "compare", "models"],
+                    "list at least one comparison: one_vs_two_sites, slope".into(),
+                );
+            }
+            let method = match c.method.as_deref() {
+                None | Some("f_test") => CompareMethod::FTest,
+                Some("aicc") => CompareMethod::Aicc,
+                Some(other) => {
+                    self.problem(
+                        &["fit", "compare", "method"],
+                        format!("unknown comparison method `{other}`: use f_test or aicc"),
+                    );
+                    CompareMethod::FTest
+                }
+            };
+            let alpha = c.alpha.unwrap_or(0.05);
+            if !(alpha > 0.0 && alpha < 1.0) {
+                self.problem(
+                    &["fit", "compare", "alpha"],
+                    format!("alpha must lie between 0 and 1 (e.g. 0.05), got {alpha}"),
+                );
+            }
+            if model != ModelKind::FourParameter && model != ModelKind::OneSite {
+                self.problem(
+                    &["fit", "compare"],
+                    format!(
+                        "comparisons start from one site: use model four_parameter or one_site, \
+                         not {}",
+                        model.name()
+                    ),
+                );
+            }
+            (!models.is_empty()).then_some(CompareSettings { models, method, alpha })
+        });
+        let ligand =
+            targets.iter().map(|(k, t)| (k.clone(), (t.radioligand_nm, t.kd_nm))).collect();
+        FitSettings { model, fixed, bounds, rout_q, compare, ligand }
     }
 
     fn exclusion(&mut self, i: usize, e: &ExcludeOptions) -> Option<Exclusion> {
