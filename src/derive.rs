@@ -149,7 +149,8 @@ pub fn derive(cf: &CurveFit, target: &Target, model: ModelKind, experiment: &str
     {
         flags.push("hill_outside_0.5_2".into());
     }
-    if rising && !(hill > 0.0) {
+    // [T, B, h, L] and [B, T, -h, L] are the same curve: rising means (Top - Bottom) h > 0.
+    if rising && !((top - bottom) * hill > 0.0) {
         flags.push("not_rising".into());
     }
     if !(se <= limits::SE_LOG_IC50) {

@@ -299,7 +299,7 @@ fn fit_one(mut curve: Curve, settings: &FitSettings) -> CurveFit {
             .filter(|(_, p)| p.excluded.is_none() && p.y.is_finite())
             .map(|(i, _)| i)
             .collect();
-        let outliers = rout::rout_outliers(&x, &y, q);
+        let outliers = rout_guarded(&x, &y, q);
         if outliers.len() as f64 > MAX_OUTLIER_FRACTION * x.len() as f64 {
             flags.push("rout_skipped".to_string());
         } else if !outliers.is_empty() {
@@ -392,6 +392,47 @@ fn fit_one(mut curve: Curve, settings: &FitSettings) -> CurveFit {
     cf
 }
 
+/// ROUT outliers of a variable-slope 4PL ([`rout::rout_four_pl`]) with one guard against
+/// over-flagging: the scale of the FDR test ([`rout::fdr_outliers`]) is RSDR, but never less
+/// than the replicate noise [`replicate_sd`]. A robust fit that threads through one replicate
+/// of each pair has an RSDR far below the real scatter, and ROUT would then call ordinary
+/// replicate scatter outliers; replicates say how large that scatter is, independent of the
+/// model. Without replicates this is Prism's ROUT unchanged.
+fn rout_guarded(x: &[f64], y: &[f64], q: f64) -> Vec<usize> {
+    let Some(r) = rout::rout_four_pl(x, y, q) else { return Vec::new() };
+    let floor = replicate_sd(x, y);
+    let scale = if floor.is_finite() { r.robust.rsdr.max(floor) } else { r.robust.rsdr };
+    rout::fdr_outliers(&r.robust.residuals, scale, 4, q)
+}
+
+/// Robust estimate of the replicate noise SD: `1.4826 median_i |e_i| sqrt(n_j / (n_j - 1))`
+/// with `e_i = y_i - mean_j` the deviation from its concentration's mean over the `n_j >= 2`
+/// replicates (`var(e_i) = sigma^2 (n_j - 1) / n_j`, and 1.4826 makes the median absolute value
+/// consistent for a Gaussian; Rousseeuw & Croux 1993). The median keeps one outlier from
+/// inflating it. NaN without replicates.
+#[must_use]
+pub fn replicate_sd(x: &[f64], y: &[f64]) -> f64 {
+    let mut pts: Vec<(f64, f64)> = x.iter().copied().zip(y.iter().copied()).collect();
+    pts.sort_by(|a, b| a.0.total_cmp(&b.0));
+    let mut dev: Vec<f64> = Vec::new();
+    for level in pts.chunk_by(|a, b| a.0 == b.0) {
+        let n = level.len();
+        if n < 2 {
+            continue;
+        }
+        let mean = level.iter().map(|p| p.1).sum::<f64>() / n as f64;
+        let c = (n as f64 / (n as f64 - 1.0)).sqrt();
+        dev.extend(level.iter().map(|p| (p.1 - mean).abs() * c));
+    }
+    if dev.is_empty() {
+        return f64::NAN;
+    }
+    dev.sort_by(f64::total_cmp);
+    let m = dev.len();
+    let median = if m % 2 == 1 { dev[m / 2] } else { 0.5 * (dev[m / 2 - 1] + dev[m / 2]) };
+    1.4826 * median
+}
+
 /// Stores a two-site fit as the reported fit: the 4PL form holds the high-affinity site.
 fn set_two_site(
     cf: &mut CurveFit,
@@ -427,9 +468,12 @@ fn set_two_site(
     });
 }
 
-/// Runs the configured comparisons (`fit.compare`) and sets the reported fit: the complex model
-/// of the first comparison that prefers it, else one site (slope -1), as Prism reports the
-/// preferred model. Returns the reported fit's (RSS, fitted parameters).
+/// Runs the configured comparisons (`fit.compare`) and sets the reported fit, as Prism reports
+/// the preferred model. Every comparison tests one site (slope -1) against a more complex
+/// model; of the complex models that their comparison prefers, the one with the lowest AICc is
+/// reported (two_site and a variable slope are not nested, so AICc decides between them);
+/// when none is preferred, one site is reported with the first comparison's numbers.
+/// Returns the reported fit's (RSS, fitted parameters).
 fn compare(
     cf: &mut CurveFit,
     x: &[f64],
@@ -439,8 +483,6 @@ fn compare(
     c: &CompareSettings,
     bounds: &[Option<(f64, f64)>; 4],
 ) -> (f64, usize) {
-    let mut one_opts = *opts;
-    one_opts.fixed[FourPl::HILL] = Some(-1.0);
     let outcome = |name, cmp: &compare::Comparison, complex: &'static str| {
         let (statistic, p, prefer) = match c.method {
             CompareMethod::FTest => (cmp.f, cmp.p_value, cmp.prefer_complex_f),
@@ -450,53 +492,69 @@ fn compare(
         (ComparisonOutcome { name, statistic, p, preferred }, prefer)
     };
     let mut first: Option<ComparisonOutcome> = None;
+    // (AICc of the complex model, its outcome, the kind) of each preferred complex model.
+    let mut best: Option<(f64, ComparisonOutcome, CompareKind)> = None;
+    let mut two_site = None;
     for kind in &c.models {
-        match kind {
+        let (o, prefer, aicc) = match kind {
             CompareKind::OneVsTwoSites => {
                 let nf = compare::one_vs_two_sites(x, y, plateaus, c.alpha);
                 let (o, prefer) = outcome(kind.name(), &nf.comparison, "two_site");
                 // A two-site fit with F on 0 or 1 is a one-site curve, whatever the test says.
-                if prefer && nf.complex.termination.converged() {
-                    let (rss, k) = (nf.complex.rss, nf.complex.free_params());
-                    set_two_site(cf, x, y, &nf.complex, plateaus);
-                    cf.model = ModelKind::TwoSite;
-                    cf.model_label = format!("two_site (preferred by {})", kind.name());
-                    cf.constraints.clear();
-                    cf.comparison = Some(o);
-                    return (rss, k);
-                }
-                first.get_or_insert(ComparisonOutcome { preferred: "one_site", ..o });
+                let prefer = prefer && nf.complex.termination.converged();
+                let o = if prefer { o } else { ComparisonOutcome { preferred: "one_site", ..o } };
+                two_site = Some(nf.complex);
+                (o, prefer, nf.comparison.aicc_complex)
             }
             CompareKind::Slope => {
                 let nf = compare::slope_fixed_vs_free(x, y, opts, c.alpha);
                 let (o, prefer) = outcome(kind.name(), &nf.comparison, "four_parameter");
-                if prefer {
-                    let mut free = *opts;
-                    free.fixed[FourPl::HILL] = None;
-                    let (fit, added, user) = fit_cascade(x, y, &free, bounds, false);
-                    cf.fit = Some(fit);
-                    cf.constraints = added;
-                    cf.at_user_bound = !user.is_empty();
-                    cf.model = ModelKind::FourParameter;
-                    cf.model_label = format!("four_parameter (preferred by {})", kind.name());
-                    cf.comparison = Some(o);
-                    return (fit.rss, fit.n - fit.df.min(fit.n));
-                }
-                first.get_or_insert(o);
+                (o, prefer, nf.comparison.aicc_complex)
             }
+        };
+        if prefer && best.as_ref().is_none_or(|b| !(b.0 <= aicc)) {
+            best = Some((aicc, o.clone(), *kind));
+        }
+        first.get_or_insert(o);
+    }
+    match (best, two_site) {
+        (Some((_, o, CompareKind::OneVsTwoSites)), Some(f)) => {
+            set_two_site(cf, x, y, &f, plateaus);
+            cf.model = ModelKind::TwoSite;
+            cf.model_label = format!("two_site (preferred by {})", o.name);
+            cf.constraints.clear();
+            cf.at_user_bound = false;
+            cf.comparison = Some(o);
+            (f.rss, f.free_params())
+        }
+        (Some((_, o, _)), _) => {
+            let mut free = *opts;
+            free.fixed[FourPl::HILL] = None;
+            let (fit, added, user) = fit_cascade(x, y, &free, bounds, false);
+            cf.fit = Some(fit);
+            cf.constraints = added;
+            cf.at_user_bound = !user.is_empty();
+            cf.model = ModelKind::FourParameter;
+            cf.model_label = format!("four_parameter (preferred by {})", o.name);
+            cf.comparison = Some(o);
+            (fit.rss, fit.n - fit.df.min(fit.n))
+        }
+        (None, _) => {
+            let mut one = *opts;
+            one.fixed[FourPl::HILL] = Some(-1.0);
+            let (fit, added, user) = fit_cascade(x, y, &one, bounds, false);
+            cf.fit = Some(fit);
+            cf.constraints = added;
+            cf.at_user_bound = !user.is_empty();
+            cf.model = ModelKind::OneSite;
+            cf.model_label = match &first {
+                Some(o) => format!("one_site (preferred by {})", o.name),
+                None => "one_site".into(),
+            };
+            cf.comparison = first;
+            (fit.rss, fit.n - fit.df.min(fit.n))
         }
     }
-    let (fit, added, user) = fit_cascade(x, y, &one_opts, bounds, false);
-    cf.fit = Some(fit);
-    cf.constraints = added;
-    cf.at_user_bound = !user.is_empty();
-    cf.model = ModelKind::OneSite;
-    cf.model_label = match &first {
-        Some(o) => format!("one_site (preferred by {})", o.name),
-        None => "one_site".into(),
-    };
-    cf.comparison = first;
-    (fit.rss, fit.n - fit.df.min(fit.n))
 }
 
 /// A 4PL fit (falling, or rising for `rising`) with the incomplete-curve refit cascade.

@@ -89,7 +89,8 @@ pub fn flag_explanation(flag: &str) -> Option<&'static str> {
              sites) or look for a systematic problem."
         }
         "not_rising" => {
-            "The agonist fit did not give a rising curve (Hill slope not above 0): the EC50 is \
+            "The agonist fit did not give a rising curve (Top above Bottom with a positive Hill \
+             slope): the EC50 is \
              not meaningful."
         }
         "at_bound_top" | "at_bound_bottom" | "at_bound_hill_slope" | "at_bound_log_ic50" => {
