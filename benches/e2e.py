@@ -152,20 +152,22 @@ def main():
     ap.add_argument("--threads", type=int, default=2)
     ap.add_argument("--figures", default="svg", help="svg (default), svg+png or none")
     ap.add_argument("--no-scipy", action="store_true")
+    ap.add_argument("--bin", default=str(BIN), help="the radbind binary (default: target/release/radbind)")
     args = ap.parse_args()
-    if not BIN.exists():
-        sys.exit(f"{BIN} not found: run `cargo build --release` first")
+    bin_path = Path(args.bin).resolve()
+    if not bin_path.exists():
+        sys.exit(f"{bin_path} not found: run `cargo build --release` first")
     py = None if args.no_scipy else ensure_scipy()
-    print(f"machine: {os.cpu_count()} cores; radbind {BIN}; threads {args.threads}; figures {args.figures}")
+    print(f"machine: {os.cpu_count()} cores; radbind {bin_path}; threads {args.threads}; figures {args.figures}")
     print("| plates | curves | wall s | CPU s | peak MiB | fit stage s | radbind fits/s | scipy fits/s | ratio |")
     print("|---|---|---|---|---|---|---|---|---|")
     for n in [int(s) for s in args.sizes.split(",")]:
         work = Path(tempfile.mkdtemp(prefix=f"radbind-bench-{n}-"))
         (work / "analysis.yaml").write_text(analysis_config(n, args.figures))
         (work / "simulate.yaml").write_text(simulation_config(n))
-        subprocess.run([str(BIN), "simulate", "simulate.yaml"], cwd=work, check=True, stdout=subprocess.DEVNULL)
+        subprocess.run([str(bin_path), "simulate", "simulate.yaml"], cwd=work, check=True, stdout=subprocess.DEVNULL)
         proc = subprocess.run(
-            ["/usr/bin/time", "-v", str(BIN), "run", "analysis.yaml", "--quiet", "--threads", str(args.threads)],
+            ["/usr/bin/time", "-v", str(bin_path), "run", "analysis.yaml", "--quiet", "--threads", str(args.threads)],
             cwd=work, capture_output=True, text=True,
         )
         if proc.returncode not in (0, 1):

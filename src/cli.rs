@@ -15,6 +15,7 @@ Examples:
   radbind run configs/example.yaml
   radbind validate configs/example.yaml
   radbind simulate configs/simulate-example.yaml
+  radbind compare outputs/example/runs/<earlier> outputs/example/latest
   radbind init --from plate_export.txt > my-experiment.yaml";
 
 /// Radioligand binding assays: plate-reader counts to IC50, Ki, figures and reports.
@@ -65,6 +66,22 @@ pub enum Command {
         /// Write the config here instead of stdout (never overwrites an existing file).
         #[arg(long, short)]
         output: Option<PathBuf>,
+    },
+    /// Compare two runs: config changes, inputs, curves whose Ki, status or flags changed.
+    ///
+    /// A run is a run directory (`OUT/runs/<time>`) or `OUT/latest`. Exit 0 when nothing
+    /// differs, 1 when something does.
+    #[command(
+        after_help = "Example:\n  radbind compare outputs/example/runs/2026-11-20T10-00-00Z outputs/example/latest --html diff.html"
+    )]
+    Compare {
+        /// The earlier run directory.
+        run_a: PathBuf,
+        /// The later run directory.
+        run_b: PathBuf,
+        /// Also write the comparison as a self-contained HTML page (never overwrites a file).
+        #[arg(long)]
+        html: Option<PathBuf>,
     },
     /// Write realistic plate exports from a simulation config (true Ki, Hill slope, counts,
     /// noise, seed), with the true values beside them in truth.csv.

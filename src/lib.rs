@@ -11,6 +11,7 @@
 //! the rest of the run completes (exit code 1, "completed with problems").
 
 pub mod cli;
+pub mod compare;
 pub mod config;
 pub mod derive;
 pub mod fit;
@@ -225,8 +226,11 @@ pub fn run(args: &RunArgs) -> Result<RunSummary> {
     let manifest =
         report::manifest::manifest_json(&results, &resolved_config(&settings), threads, &timings.0);
     let bar = progress_bar(args.progress, results.curves.len(), "writing figures");
-    let outcome =
-        pool.install(|| report::write_report(&results, &manifest, staging.dir(), &|| bar.inc(1)))?;
+    let outcome = pool.install(|| {
+        report::write_report(&results, &manifest, staging.dir(), figure_options(&settings), &|| {
+            bar.inc(1)
+        })
+    })?;
     bar.finish_and_clear();
     for (curve, e) in &outcome.figure_failures {
         problems.push(format!("figure for {curve} failed: {e}"));
@@ -249,6 +253,15 @@ pub fn run(args: &RunArgs) -> Result<RunSummary> {
             .collect(),
         problems,
     })
+}
+
+fn figure_options(s: &Settings) -> report::FigureOptions {
+    use config::settings::Figures;
+    match s.figures {
+        Figures::None => report::FigureOptions { draw: false, png: false },
+        Figures::Svg => report::FigureOptions { draw: true, png: false },
+        Figures::SvgPng => report::FigureOptions { draw: true, png: true },
+    }
 }
 
 /// A progress bar on stderr; hidden when `show` is false or stderr is not a terminal.

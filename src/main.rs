@@ -57,6 +57,14 @@ fn dispatch(command: Command) -> anyhow::Result<u8> {
             }
             Ok(exit::OK)
         }
+        Command::Compare { run_a, run_b, html } => {
+            let cmp = radbind::compare::compare(&run_a, &run_b)?;
+            print!("{}", cmp.text());
+            if let Some(path) = html {
+                radbind::init::write_new(&path, &cmp.html())?;
+            }
+            Ok(if cmp.is_identical() { exit::OK } else { exit::PROBLEMS })
+        }
         Command::Simulate { config, out, repeat } => {
             let written = radbind::simulate::simulate(&config, out.as_deref(), repeat)?;
             for f in written {

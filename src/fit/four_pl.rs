@@ -10,6 +10,7 @@ use argmin::core::Executor;
 use crate::fit::lm::{self, LmConfig, LmProblem, LmSolver, Termination};
 use crate::fit::model::FourPl;
 use crate::fit::stats;
+use crate::fit::weights::{self, Weighting};
 
 /// Options of [`fit_four_pl`].
 #[derive(Debug, Clone, Copy, PartialEq, Default)]
@@ -20,6 +21,9 @@ pub struct FourPlOptions {
     pub fixed: [Option<f64>; 4],
     /// Settings of the Levenberg-Marquardt iteration.
     pub lm: LmConfig,
+    /// Relative weighting from the fitted curve (Prism's 1/Y, 1/Y^2, Poisson), iterated to
+    /// convergence by [`crate::fit::weights::fit_reweighted`]; default [`Weighting::None`].
+    pub weighting: Weighting,
 }
 
 /// A fitted 4PL curve (Prism convention, see [`FourPl`]). Undefined statistics are NaN:
@@ -97,7 +101,13 @@ fn level_means(x: &[f64], y: &[f64], out: &mut Vec<(f64, f64)>) {
 /// least one finite x (otherwise LogIC50 is 0).
 pub fn initial_estimates(x: &[f64], y: &[f64]) -> [f64; 4] {
     let mut levels = Vec::new();
-    level_means(x, y, &mut levels);
+    estimates_from_levels(x, y, &mut levels)
+}
+
+/// [`initial_estimates`], leaving the level means in `levels` for the caller.
+fn estimates_from_levels(x: &[f64], y: &[f64], levels: &mut Vec<(f64, f64)>) -> [f64; 4] {
+    level_means(x, y, levels);
+    let levels: &[(f64, f64)] = levels;
     let Some(&(_, y_lo)) = levels.first() else {
         return [0.0, 0.0, -1.0, 0.0];
     };
@@ -162,10 +172,39 @@ pub fn initial_estimates(x: &[f64], y: &[f64]) -> [f64; 4] {
 /// in both cases `params` are [`initial_estimates`] (with the fixed values applied).
 /// LogIC50 is bounded to `[min x - 3, max x + 3]` (finite x) and the Hill slope to `[-10, 10]`;
 /// a fit stopping there ends with [`Termination::AtBound`].
+///
+/// With `opts.weighting` other than [`Weighting::None`] the fit is weighted from the fitted
+/// curve and iterated to convergence ([`weights::fit_reweighted`]); `rss`, `sy_x`, `r_squared`
+/// and the SEs are then the weighted ones.
 pub fn fit_four_pl(x: &[f64], y: &[f64], opts: &FourPlOptions) -> FourPlFit {
+    if opts.weighting == Weighting::None {
+        fit_four_pl_with(x, y, None, opts, None)
+    } else {
+        weights::fit_reweighted(x, y, opts).fit
+    }
+}
+
+/// [`fit_four_pl`] with fixed, caller-supplied weights and an optional start (e.g. a previous
+/// fit's parameters; `None` = [`initial_estimates`]); `opts.weighting` is ignored.
+///
+/// Minimises `sum w_i (y_i - f(x_i))^2`. `rss` is that weighted sum, `sy_x = sqrt(rss / df)`,
+/// the SEs are `sqrt(diag(s^2 (J'WJ)^-1))` with `s^2 = rss / df`, and
+/// `r_squared = 1 - rss / sum w_i (y_i - ybar_w)^2` with the weighted mean `ybar_w`
+/// (Motulsky & Christopoulos 2004, ch. 14). Weights must be finite and non-negative, one per
+/// point (otherwise: [`Termination::InsufficientData`]). With all weights 1 the result is bit
+/// for bit that of `weights = None`.
+pub fn fit_four_pl_with(
+    x: &[f64],
+    y: &[f64],
+    weights: Option<&[f64]>,
+    opts: &FourPlOptions,
+    start: Option<[f64; 4]>,
+) -> FourPlFit {
     let n = x.len().min(y.len());
     let (x, y) = (&x[..n], &y[..n]);
-    let mut start = initial_estimates(x, y);
+    let mut levels = Vec::new();
+    let estimates = estimates_from_levels(x, y, &mut levels);
+    let mut start = start.filter(|s| s.iter().all(|v| v.is_finite())).unwrap_or(estimates);
     let mut fixed = [false; 4];
     for k in 0..4 {
         if let Some(v) = opts.fixed[k] {
@@ -174,28 +213,35 @@ pub fn fit_four_pl(x: &[f64], y: &[f64], opts: &FourPlOptions) -> FourPlFit {
         }
     }
     let free = fixed.iter().filter(|f| !**f).count();
+    let distinct = levels.len();
     let mut xmin = f64::INFINITY;
     let mut xmax = f64::NEG_INFINITY;
-    let mut distinct = 0usize;
-    let mut prev = None;
-    let mut sorted: Vec<f64> = x.to_vec();
-    sorted.sort_by(f64::total_cmp);
-    for &v in &sorted {
-        if prev != Some(v) {
-            distinct += 1;
-            prev = Some(v);
-        }
+    for &(v, _) in &levels {
         if v.is_finite() {
             xmin = xmin.min(v);
             xmax = xmax.max(v);
         }
     }
-    let ymean = y.iter().sum::<f64>() / n.max(1) as f64;
-    let tss: f64 = y.iter().map(|v| (v - ymean) * (v - ymean)).sum();
+    let bad_weights = weights
+        .is_some_and(|w| w.len() < n || w[..n].iter().any(|v| !(v.is_finite() && *v >= 0.0)));
+    let weights = weights.map(|w| &w[..n.min(w.len())]);
+    let tss = match weights {
+        None => {
+            let ymean = y.iter().sum::<f64>() / n.max(1) as f64;
+            y.iter().map(|v| (v - ymean) * (v - ymean)).sum::<f64>()
+        }
+        Some(w) => {
+            let sw: f64 = w.iter().sum();
+            let ymean = y.iter().zip(w).map(|(v, wi)| wi * v).sum::<f64>() / sw;
+            let tss: f64 = y.iter().zip(w).map(|(v, wi)| wi * ((v - ymean) * (v - ymean))).sum();
+            if tss.is_finite() { tss } else { 0.0 }
+        }
+    };
     let not_fitted = |termination: Termination| {
-        let rss = y.iter().zip(x).map(|(yi, xi)| {
+        let rss = y.iter().zip(x).enumerate().map(|(i, (yi, xi))| {
             let d = yi - lm_value(*xi, &start);
-            d * d
+            let w = weights.and_then(|w| w.get(i)).copied().unwrap_or(1.0);
+            w * (d * d)
         });
         let rss = rss.sum::<f64>();
         let rss = if rss.is_finite() { rss } else { tss };
@@ -213,7 +259,7 @@ pub fn fit_four_pl(x: &[f64], y: &[f64], opts: &FourPlOptions) -> FourPlFit {
             termination,
         }
     };
-    if n < free || distinct < 2 || xmin > xmax {
+    if n < free || distinct < 2 || xmin > xmax || bad_weights {
         return not_fitted(Termination::InsufficientData);
     }
     if tss == 0.0 {
@@ -223,12 +269,8 @@ pub fn fit_four_pl(x: &[f64], y: &[f64], opts: &FourPlOptions) -> FourPlFit {
     let hi_ic = xmax + LOG_IC50_MARGIN;
     let lower = [f64::NEG_INFINITY, f64::NEG_INFINITY, -MAX_ABS_HILL, lo_ic];
     let upper = [f64::INFINITY, f64::INFINITY, MAX_ABS_HILL, hi_ic];
-    let f = solve(
-        LmProblem { model: &FourPl, x, y, weights: None, fixed, lower, upper },
-        start,
-        opts.lm,
-    );
-    let unc = stats::asymptotic(&FourPl, x, y, None, &f.params, fixed, f.rss);
+    let f = solve(LmProblem { model: &FourPl, x, y, weights, fixed, lower, upper }, start, opts.lm);
+    let unc = stats::asymptotic(&FourPl, x, y, weights, &f.params, fixed, f.rss);
     let df = n.saturating_sub(free);
     let (se, dependency, ci) = match unc {
         Some(u) => {

@@ -9,9 +9,12 @@
 //!
 //! Minimise `S(p) = sum_i w_i (y_i - f(x_i; p))^2` over the free parameters. Each iteration
 //! evaluates the weighted residuals `r_i = sqrt(w_i) (f(x_i; p) - y_i)` and the analytic
-//! Jacobian `J = dr/dp`, and factorises `J = Q R` one row at a time with Givens rotations
-//! (MINPACK `lmstr`/`rwupdt` style), so only the `P x P` triangle `R` and `Q'r` are stored and
-//! `J'J` is never formed: the conditioning is that of `J`, not its square. The damped step solves
+//! Jacobian `J = dr/dp` in one pass, accumulating the normal equations `J'J`, `J'r` ([`NormalEq`]),
+//! and obtains the triangle `R` (`R'R = J'J`) and `Q'r` by Cholesky when the pivots show a
+//! well-conditioned `J` (dependencies below `1 - 1e-6`, [`CHOLESKY_MIN_PIVOT`]). Otherwise it
+//! makes a second pass and factorises `J = Q R` one row at a time with Givens rotations
+//! (MINPACK `lmstr`/`rwupdt` style, [`RowQr`]), whose accuracy is that of `J`, not its square.
+//! Either way only `P x P` quantities are stored. The damped step solves
 //!
 //! `min || [R; sqrt(mu) D] delta + [Q'r; 0] ||`
 //!
@@ -257,6 +260,159 @@ fn rotate_in<const P: usize>(
     }
 }
 
+/// Smallest pivot ratio `d_j / (J'J)_jj` accepted by [`NormalEq::cholesky`]: `d_j` is the
+/// Cholesky pivot, i.e. `(J'J)_jj (1 - R_j^2)` with `R_j^2` the squared multiple correlation of
+/// column `j` with the previous ones. Below it (columns dependent beyond 1 - 1e-6, i.e. a
+/// column-wise condition number above ~1e3) the normal equations would lose more than ~6 of the
+/// 16 digits and the Givens QR ([`RowQr::from_model`]) is used instead.
+pub const CHOLESKY_MIN_PIVOT: f64 = 1e-6;
+
+/// Normal equations of a weighted least-squares problem at one parameter vector, accumulated in
+/// a single pass over the data: `A = J'WJ` (upper triangle), `b = J'W r` and the weighted RSS
+/// `sum w_i r_i^2`, with `r_i = f(x_i; p) - y_i` and `J_ik = df/dp_k` (columns of masked
+/// parameters are zero).
+///
+/// Cheaper than the row-wise Givens QR ([`RowQr`]: four rotations with a square root and
+/// divisions per observation) by a multiply-add per entry of the triangle; the price is the
+/// squared condition number, which [`NormalEq::cholesky`] checks (Golub & Van Loan, *Matrix
+/// Computations*, §5.3.7, normal equations vs QR).
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct NormalEq<const P: usize> {
+    /// Upper triangle of `J'WJ` (entries below the diagonal are not used).
+    pub a: [[f64; P]; P],
+    /// `J'W r`, the gradient of `S/2`.
+    pub b: [f64; P],
+    /// Weighted residual sum of squares.
+    pub rss: f64,
+}
+
+impl<const P: usize> NormalEq<P> {
+    /// Accumulates the normal equations of `model` at `p` (columns with `mask[k]` set are zero).
+    /// Returns `None` when a value, gradient or the sums are not finite.
+    #[inline]
+    pub fn from_model<M: Model<P>>(
+        model: &M,
+        x: &[f64],
+        y: &[f64],
+        weights: Option<&[f64]>,
+        p: &[f64; P],
+        mask: &[bool; P],
+    ) -> Option<Self> {
+        let mut a = [[0.0; P]; P];
+        let mut b = [0.0; P];
+        let mut rss = 0.0;
+        let mut g = [0.0; P];
+        let mut keep = [1.0; P];
+        for k in 0..P {
+            if mask[k] {
+                keep[k] = 0.0;
+            }
+        }
+        match weights {
+            None => {
+                for (xi, yi) in x.iter().zip(y) {
+                    let r = model.value_grad(*xi, p, &mut g) - yi;
+                    rss += r * r;
+                    for j in 0..P {
+                        let gj = keep[j] * g[j];
+                        b[j] += gj * r;
+                        for k in j..P {
+                            a[j][k] += gj * g[k];
+                        }
+                    }
+                }
+            }
+            Some(w) => {
+                for ((xi, yi), wi) in x.iter().zip(y).zip(w) {
+                    let r = model.value_grad(*xi, p, &mut g) - yi;
+                    rss += (wi * r) * r;
+                    for j in 0..P {
+                        let gj = keep[j] * (wi * g[j]);
+                        b[j] += gj * r;
+                        for k in j..P {
+                            a[j][k] += gj * g[k];
+                        }
+                    }
+                }
+            }
+        }
+        // Masked columns: zero whatever 0 * g (with g non-finite) left behind.
+        for j in 0..P {
+            for k in j..P {
+                if mask[j] || mask[k] {
+                    a[j][k] = 0.0;
+                }
+            }
+            if mask[j] {
+                b[j] = 0.0;
+            }
+        }
+        let finite = rss.is_finite()
+            && b.iter().all(|v| v.is_finite())
+            && a.iter().all(|row| row.iter().all(|v| v.is_finite()));
+        finite.then_some(Self { a, b, rss })
+    }
+
+    /// The normal equations with the columns of `mask` removed (zeroed).
+    pub fn masked(&self, mask: &[bool; P]) -> Self {
+        let mut out = *self;
+        for j in 0..P {
+            for k in j..P {
+                if mask[j] || mask[k] {
+                    out.a[j][k] = 0.0;
+                }
+            }
+            if mask[j] {
+                out.b[j] = 0.0;
+            }
+        }
+        out
+    }
+
+    /// `R` and `Q'r` of the QR factorisation of `sqrt(W) J`, from the Cholesky factorisation
+    /// `J'WJ = R'R` and `R' (Q'r) = J'W r` (Golub & Van Loan §4.2): the triangle [`RowQr`]
+    /// would give up to row signs. Zero columns give zero rows. `None` when a pivot is below
+    /// [`CHOLESKY_MIN_PIVOT`] times its diagonal entry (ill-conditioned: use the Givens QR).
+    pub fn cholesky(&self) -> Option<RowQr<P>> {
+        let mut r = [[0.0; P]; P];
+        for j in 0..P {
+            let ajj = self.a[j][j];
+            if ajj == 0.0 {
+                continue;
+            }
+            let mut d = ajj;
+            for i in 0..j {
+                d -= r[i][j] * r[i][j];
+            }
+            if !(d >= CHOLESKY_MIN_PIVOT * ajj) {
+                return None;
+            }
+            let rjj = d.sqrt();
+            r[j][j] = rjj;
+            let inv = 1.0 / rjj;
+            for k in j + 1..P {
+                let mut v = self.a[j][k];
+                for i in 0..j {
+                    v -= r[i][j] * r[i][k];
+                }
+                r[j][k] = v * inv;
+            }
+        }
+        let mut qtr = [0.0; P];
+        for j in 0..P {
+            if r[j][j] == 0.0 {
+                continue;
+            }
+            let mut v = self.b[j];
+            for i in 0..j {
+                v -= r[i][j] * qtr[i];
+            }
+            qtr[j] = v / r[j][j];
+        }
+        Some(RowQr { r, qtr, rss: self.rss })
+    }
+}
+
 /// Weighted RSS of `model` at `p`; non-finite when the model is.
 #[inline]
 fn weighted_rss<M: Model<P>, const P: usize>(
@@ -346,9 +502,9 @@ struct LmCore<const P: usize> {
     iterations: u32,
     evaluations: u32,
     first: bool,
-    /// Factorisation at `p` from the accepted trial (each trial evaluates the Jacobian along
+    /// Normal equations at `p` from the accepted trial (each trial evaluates the Jacobian along
     /// with the residuals, so an accepted step needs no second pass over the data).
-    pending: Option<RowQr<P>>,
+    pending: Option<NormalEq<P>>,
 }
 
 impl<const P: usize> LmCore<P> {
@@ -386,11 +542,11 @@ impl<const P: usize> LmCore<P> {
             return Some(Termination::MaxIterations);
         }
         self.iterations += 1;
-        let mut qr = match self.pending.take() {
+        let ne = match self.pending.take() {
             Some(q) => q,
             None => {
                 self.evaluations += 1;
-                match RowQr::from_model(
+                match NormalEq::from_model(
                     prob.model,
                     prob.x,
                     prob.y,
@@ -404,7 +560,7 @@ impl<const P: usize> LmCore<P> {
             }
         };
         // Active set: free parameters on a bound with the descent direction (-g) pointing out.
-        let g = qr.gradient();
+        let g = ne.b;
         let mut mask = prob.fixed;
         let mut any_active = false;
         for k in 0..P {
@@ -416,15 +572,23 @@ impl<const P: usize> LmCore<P> {
                 any_active = true;
             }
         }
-        if any_active {
-            self.evaluations += 1;
-            match RowQr::from_model(prob.model, prob.x, prob.y, prob.weights, &self.p, &mask) {
-                Some(q) => qr = q,
-                None => return Some(Termination::NonFinite),
+        let ne = if any_active { ne.masked(&mask) } else { ne };
+        // R from the Cholesky factor of J'J when well-conditioned, else from a Givens QR pass.
+        let qr = match ne.cholesky() {
+            Some(q) => q,
+            None => {
+                self.evaluations += 1;
+                match RowQr::from_model(prob.model, prob.x, prob.y, prob.weights, &self.p, &mask) {
+                    Some(q) => q,
+                    None => return Some(Termination::NonFinite),
+                }
             }
+        };
+        let mut norms = [0.0; P];
+        for k in 0..P {
+            norms[k] = ne.a[k][k].sqrt();
         }
-        let norms = qr.column_norms();
-        let g = qr.gradient();
+        let g = ne.b;
         // gtol: max_j |J_j' r| / (||J_j|| ||r||).
         let rnorm = self.rss.sqrt();
         let mut gnorm = 0.0f64;
@@ -484,9 +648,9 @@ impl<const P: usize> LmCore<P> {
                 }
                 (rd2 + 2.0 * self.mu * dnorm2) / self.rss
             };
-            let trial_qr =
-                RowQr::from_model(prob.model, prob.x, prob.y, prob.weights, &trial, &prob.fixed);
-            let trial_rss = trial_qr.as_ref().map_or(f64::NAN, |q| q.rss);
+            let trial_ne =
+                NormalEq::from_model(prob.model, prob.x, prob.y, prob.weights, &trial, &prob.fixed);
+            let trial_rss = trial_ne.as_ref().map_or(f64::NAN, |q| q.rss);
             self.evaluations += 1;
             let ared =
                 if trial_rss.is_finite() { 1.0 - trial_rss / self.rss } else { f64::NEG_INFINITY };
@@ -494,7 +658,7 @@ impl<const P: usize> LmCore<P> {
             if rho > 1e-4 {
                 self.p = trial;
                 self.rss = trial_rss;
-                self.pending = trial_qr;
+                self.pending = trial_ne;
                 self.mu *= (1.0 - (2.0 * rho - 1.0).powi(3)).max(1.0 / 3.0);
                 self.mu = self.mu.max(1e-300);
                 self.nu = 2.0;

@@ -12,12 +12,15 @@
 pub mod classify;
 pub mod compare;
 pub mod four_pl;
+pub mod global;
 pub mod lm;
 pub mod model;
 pub mod models;
+pub mod profile;
 pub mod replicates;
 pub mod rout;
 pub mod stats;
+pub mod weights;
 
 use std::collections::BTreeMap;
 

@@ -5,7 +5,7 @@
 
 use std::sync::OnceLock;
 
-use crate::fit::lm::RowQr;
+use crate::fit::lm::{NormalEq, RowQr};
 use crate::fit::model::Model;
 
 /// Asymptotic (Gauss-Newton) uncertainty of a weighted least-squares fit.
@@ -28,7 +28,9 @@ pub struct Uncertainty<const P: usize> {
 /// of the model at `params` over the free parameters (Bates & Watts 1988, *Nonlinear regression
 /// analysis and its applications*, §2.3; these are the SDs NIST StRD certifies).
 ///
-/// `(J'WJ)^-1 = R^-1 R^-T` from the Givens QR of `sqrt(W) J`, so `J'WJ` is never formed.
+/// `(J'WJ)^-1 = R^-1 R^-T` with `R` the Cholesky factor of `J'WJ` when that is well-conditioned
+/// (relative error of the covariance below ~1e-10, see [`crate::fit::lm::CHOLESKY_MIN_PIVOT`]),
+/// else the Givens QR of `sqrt(W) J`, whose accuracy is that of `J`.
 /// Returns `None` when there are no degrees of freedom, when the Jacobian is rank-deficient
 /// (a diagonal of `R` below `1e-13` times its column norm) or when the model is not finite.
 pub fn asymptotic<M: Model<P>, const P: usize>(
@@ -45,8 +47,16 @@ pub fn asymptotic<M: Model<P>, const P: usize>(
         return None;
     }
     let df = x.len() - free;
-    let qr = RowQr::from_model(model, x, y, weights, params, &fixed)?;
-    let norms = qr.column_norms();
+    // One pass of normal equations; Givens QR only if J is ill-conditioned (see NormalEq).
+    let ne = NormalEq::from_model(model, x, y, weights, params, &fixed)?;
+    let qr = match ne.cholesky() {
+        Some(q) => q,
+        None => RowQr::from_model(model, x, y, weights, params, &fixed)?,
+    };
+    let mut norms = [0.0; P];
+    for k in 0..P {
+        norms[k] = ne.a[k][k].sqrt();
+    }
     // Compressed upper triangle over the free parameters (the masked rows/columns are zero).
     let mut idx = [0usize; P];
     let mut nf = 0;

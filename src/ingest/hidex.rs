@@ -55,6 +55,9 @@ pub fn looks_like(text: &str) -> bool {
     sample && pos && cpm
 }
 
+/// A plate being collected: id, wells (with the line of each) and counting times (min).
+type HidexPlate = (String, HashMap<WellPos, (usize, Option<f64>)>, Vec<f64>);
+
 /// One sample block.
 #[derive(Default)]
 struct Sample {
@@ -105,7 +108,7 @@ pub fn parse(path: &Path, text: &str, signal: Option<&str>) -> Result<Vec<RawPla
     if samples.is_empty() {
         return Err(parse_error(path, 1, "expected sample blocks starting `Sample;1`; found none"));
     }
-    let mut plates: Vec<(String, HashMap<WellPos, (usize, Option<f64>)>, Vec<f64>)> = Vec::new();
+    let mut plates: Vec<HidexPlate> = Vec::new();
     let mut index: HashMap<String, usize> = HashMap::new();
     for s in &samples {
         let (pno, pcell) = s.get(&POSITION_KEYS).ok_or_else(|| {

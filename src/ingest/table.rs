@@ -176,6 +176,24 @@ pub fn parse(
             if n.trim().is_empty() { dflt.to_string() } else { format!("`{n}`") }
         };
         let value = if map.value.trim().is_empty() { signal.unwrap_or("") } else { &map.value };
+        // A line with the plate and well columns but not the value column: say what it has.
+        let near = lines.iter().find_map(|&(no, line)| {
+            let head = Dialect::of(line).split(line);
+            (find_col(&head, &map.plate, &PLATE_NAMES).is_some()
+                && find_col(&head, &map.well, &WELL_NAMES).is_some())
+            .then_some((no, head))
+        });
+        if let Some((no, head)) = near {
+            return Err(parse_error(
+                path,
+                no,
+                format!(
+                    "expected a value column named {}; the header has: {}",
+                    name(value, "CPM/CCPM1/Counts"),
+                    head.join(", ")
+                ),
+            ));
+        }
         return Err(parse_error(
             path,
             map.skip_lines + 1,

@@ -8,11 +8,11 @@
 //! in errors are sheet row numbers, and every message names the sheet. Sheets holding neither
 //! a grid nor a table (notes, charts) are skipped.
 
-use std::fmt::Write as _;
+use std::collections::BTreeMap;
 use std::io::Cursor;
 use std::path::Path;
 
-use calamine::{Data, Reader, Xlsx};
+use calamine::{DataRef, Reader, Xlsx};
 
 use super::table::{self, ColumnMap};
 use super::{IngestError, RawPlate, ReadOptions, delimited};
@@ -26,41 +26,73 @@ pub fn looks_like(bytes: &[u8]) -> bool {
     bytes.starts_with(b"PK\x03\x04")
 }
 
+/// Most non-empty cells read from one sheet; a plate export has a few thousand.
+pub const MAX_CELLS: usize = 2_000_000;
+
 /// The text of a cell (numbers as Rust prints them, so `1234.0` is `1234`).
-fn cell_text(d: &Data) -> String {
+fn cell_text(d: &DataRef<'_>) -> String {
     let s = match d {
-        Data::Empty => return String::new(),
-        Data::Int(i) => i.to_string(),
-        Data::Float(f) => f.to_string(),
-        Data::String(s) | Data::DateTimeIso(s) | Data::DurationIso(s) => s.clone(),
-        Data::Bool(b) => b.to_string(),
-        Data::DateTime(t) => t.to_string(),
-        Data::Error(e) => format!("#{e:?}"),
+        DataRef::Empty => return String::new(),
+        DataRef::Int(i) => i.to_string(),
+        DataRef::Float(f) => f.to_string(),
+        DataRef::String(s) | DataRef::DateTimeIso(s) | DataRef::DurationIso(s) => s.clone(),
+        DataRef::SharedString(s) => (*s).to_string(),
+        DataRef::Bool(b) => b.to_string(),
+        DataRef::DateTime(t) => t.to_string(),
+        DataRef::Error(e) => format!("#{e:?}"),
     };
     // Tabs and quotes would change the cell structure of the tab-joined text.
     s.replace(['\t', '\r', '\n'], " ").replace('"', "'")
 }
 
-/// Sheet rows as tab-separated lines; line k is sheet row k (1-based).
-fn sheet_text(range: &calamine::Range<Data>) -> String {
+/// Longest text a sheet may turn into (64 MiB).
+const MAX_TEXT: usize = 64 << 20;
+
+/// Sheet rows as tab-separated lines; line k is sheet row k (1-based). Cells are streamed
+/// (never a dense range, so a stray cell far away costs little); `None` when the text would
+/// exceed [`MAX_TEXT`] (cells scattered over a huge area).
+fn sheet_text(cells: &BTreeMap<(u32, u32), String>) -> Option<String> {
     let mut text = String::new();
-    let (start_row, start_col) = range.start().unwrap_or((0, 0));
-    for _ in 0..start_row {
-        text.push('\n');
-    }
-    for row in range.rows() {
-        for _ in 0..start_col {
+    let mut row = 0;
+    let mut col = 0;
+    for (&(r, c), value) in cells {
+        while row < r {
+            // Every line ends with a tab so the delimiter is always detected as tab, even
+            // on a one-cell title line holding commas.
+            text.push_str("\t\n");
+            row += 1;
+            col = 0;
+        }
+        while col < c {
             text.push('\t');
+            col += 1;
         }
-        for (i, cell) in row.iter().enumerate() {
-            if i > 0 {
-                text.push('\t');
-            }
-            let _ = write!(text, "{}", cell_text(cell));
+        text.push_str(value);
+        if text.len() > MAX_TEXT {
+            return None;
         }
-        text.push('\n');
     }
-    text
+    text.push_str("\t\n");
+    Some(text)
+}
+
+/// The non-empty cells of a sheet by (row, column), 0-based.
+fn read_cells(
+    book: &mut Xlsx<Cursor<&[u8]>>,
+    name: &str,
+) -> Result<BTreeMap<(u32, u32), String>, String> {
+    let mut reader = book.worksheet_cells_reader(name).map_err(|e| e.to_string())?;
+    let mut cells = BTreeMap::new();
+    while let Some(cell) = reader.next_cell().map_err(|e| e.to_string())? {
+        let text = cell_text(cell.get_value());
+        if !text.trim().is_empty() {
+            cells.insert(cell.get_position(), text);
+            if cells.len() > MAX_CELLS {
+                return Err(format!("more than {MAX_CELLS} cells; not a plate export"));
+            }
+        }
+    }
+    Ok(cells)
 }
 
 /// Reads every plate of every sheet. `opts.columns` applies to table sheets, `opts.signal`
@@ -76,10 +108,11 @@ pub fn parse(path: &Path, bytes: &[u8], opts: &ReadOptions) -> Result<Vec<RawPla
         .map_err(|e| unknown(format!("not a readable XLSX workbook: {e}")))?;
     let mut out: Vec<RawPlate> = Vec::new();
     for name in book.sheet_names() {
-        let range = book
-            .worksheet_range(&name)
+        let cells = read_cells(&mut book, &name)
             .map_err(|e| unknown(format!("sheet `{name}` cannot be read: {e}")))?;
-        let text = sheet_text(&range);
+        let text = sheet_text(&cells).ok_or_else(|| {
+            unknown(format!("sheet `{name}` spreads its cells over too large an area"))
+        })?;
         if text.trim().is_empty() {
             continue;
         }

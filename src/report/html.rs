@@ -14,7 +14,7 @@ use super::markdown::{
     Counts, NOT_DETERMINED, PROFILE_COLUMNS, QC_COLUMNS, fixed, flag_explanation, flags_in_use,
     nm_number, plate_fails_qc, targets_in_order,
 };
-use super::{CurveRow, RunResults};
+use super::{CurveRow, FigureRef, ReportFigures, ReportOutcome, RunResults};
 use crate::types::format_conc_nm;
 
 /// Escapes text for HTML element content and quoted attribute values: `&`, `<`, `>`, `"`
@@ -92,6 +92,11 @@ figure svg { display: block; width: 100%; height: auto; }
 figure a { display: block; }
 figcaption { font-size: 13px; color: var(--muted); padding: 4px 4px 0; }
 figcaption a { display: inline; color: var(--accent); }
+.wide figure { max-width: 1000px; margin: 8px 0 12px; }
+details { margin: 8px 0 16px; border: 1px solid var(--line); border-radius: 6px; padding: 4px 10px; }
+details > summary { cursor: pointer; font-weight: 600; padding: 4px 0; color: var(--accent); }
+details[open] > summary { margin-bottom: 6px; }
+table.matrix td { white-space: nowrap; }
 .missing { padding: 40px 10px; text-align: center; color: var(--muted); background: var(--soft); }
 dl.flags dt { font-family: ui-monospace, SFMono-Regular, Menlo, Consolas, monospace; font-weight: 600;
   margin-top: 10px; }
@@ -102,7 +107,7 @@ dl.meta dd { margin: 0; }
 code, pre { font-family: ui-monospace, SFMono-Regular, Menlo, Consolas, monospace; font-size: 12.5px; }
 pre { background: var(--soft); border: 1px solid var(--line); border-radius: 6px; padding: 12px;
   overflow-x: auto; }
-@media print { nav { display: none; } main { max-width: none; padding: 0; }
+@media print { nav { display: none; } details > summary { display: none; } main { max-width: none; padding: 0; }
   .grid { grid-template-columns: repeat(2, 1fr); } figure { break-inside: avoid; } }
 "#;
 
@@ -144,7 +149,25 @@ pub fn render_html(
     figures: &[Option<String>],
     png_names: &[Option<String>],
 ) -> String {
-    let mut h = String::with_capacity(64 * 1024);
+    let figs = ReportFigures {
+        curve_svgs: figures.to_vec(),
+        curve_pngs: png_names.to_vec(),
+        ..ReportFigures::default()
+    };
+    render_html_with(results, &figs, &ReportOutcome::default())
+}
+
+/// The HTML report with every figure of the run (see [`super::write_report`]): summary
+/// first, then per target the overlay, the table and a collapsible grid of curve figures,
+/// compounds across targets, plate QC with heat maps, flags, excluded wells, provenance.
+/// Deterministic: the same input gives the same bytes.
+#[must_use]
+pub fn render_html_with(
+    results: &RunResults,
+    figs: &ReportFigures,
+    outcome: &ReportOutcome,
+) -> String {
+    let mut h = String::with_capacity(256 * 1024);
     let title = escape(&results.experiment);
     let _ = write!(
         h,
@@ -161,19 +184,104 @@ pub fn render_html(
         escape(&results.version)
     );
     h.push_str(
-        "<nav><a href=\"#summary\">Summary</a><a href=\"#results\">Results</a>\
-         <a href=\"#figures\">Figures</a><a href=\"#qc\">Plate QC</a><a href=\"#flags\">Flags</a>\
+        "<nav><a href=\"#summary\">Summary</a><a href=\"#results\">Results by target</a>\
+         <a href=\"#compounds\">Compounds</a><a href=\"#qc\">Plate QC</a><a href=\"#flags\">Flags</a>\
          <a href=\"#excluded\">Excluded wells</a><a href=\"#provenance\">Provenance</a></nav>\n",
     );
     summary(&mut h, results);
-    profiling(&mut h, results);
-    figures_section(&mut h, results, figures, png_names);
-    plate_qc(&mut h, results);
+    ki_matrix(&mut h, results, figs.selectivity.as_ref(), outcome);
+    profiling(&mut h, results, figs);
+    compounds_section(&mut h, figs);
+    plate_qc(&mut h, results, figs);
     flags_section(&mut h, results);
     excluded_wells(&mut h, results);
-    provenance(&mut h, results);
+    provenance(&mut h, results, outcome);
     let _ = write!(h, "</main>\n<script>{SORT_JS}</script>\n</body>\n</html>\n");
     h
+}
+
+/// A figure block: inline SVG linked to its PNG, with a caption and file links.
+fn figure_block(h: &mut String, f: &FigureRef, caption: &str) {
+    let svg = f.svg.as_deref().and_then(inline_svg);
+    let png = f.png_path.as_deref().and_then(png_href);
+    let svg_file = f.svg_path.as_deref().and_then(png_href);
+    h.push_str("<figure>");
+    match (&svg, &png) {
+        (Some(svg), Some(href)) => {
+            let _ = write!(h, "<a href=\"{href}\" title=\"PNG\">{svg}</a>");
+        }
+        (Some(svg), None) => h.push_str(svg),
+        (None, _) => h.push_str("<div class=\"missing\">No figure</div>"),
+    }
+    let _ = write!(h, "<figcaption>{}", escape(caption));
+    if let Some(href) = &png {
+        let _ = write!(h, " \u{b7} <a href=\"{href}\">PNG</a>");
+    }
+    if let Some(href) = &svg_file {
+        let _ = write!(h, " \u{b7} <a href=\"{href}\">SVG</a>");
+    }
+    h.push_str("</figcaption></figure>\n");
+}
+
+/// Compound x target Ki table (the summary of the run) and the selectivity map.
+fn ki_matrix(h: &mut String, r: &RunResults, sel: Option<&FigureRef>, outcome: &ReportOutcome) {
+    let targets = targets_in_order(r);
+    let compounds: std::collections::BTreeSet<&str> =
+        r.curves.iter().map(|c| c.compound.as_str()).collect();
+    h.push_str("<section id=\"ki\">\n<h2>Ki by compound and target</h2>\n");
+    h.push_str(
+        "<p class=\"note\">Ki (hover for the 95% CI; the tables below give it); <em>italics</em>: censored bound (IC50 outside the \
+         tested range); \u{26a0}: flagged (see the target\u{2019}s table); \u{2014}: no usable fit.</p>\n",
+    );
+    let _ = write!(
+        h,
+        "<div class=\"scroll\"><table class=\"sortable matrix\"><thead><tr><th scope=\"col\">Compound</th>"
+    );
+    for t in &targets {
+        let _ = write!(h, "<th scope=\"col\" class=\"num\">{}</th>", escape(&t.target));
+    }
+    h.push_str("</tr></thead><tbody>\n");
+    for comp in &compounds {
+        let _ = write!(h, "<tr><td>{}</td>", escape(comp));
+        for t in &targets {
+            match r.curves.iter().find(|c| c.compound == *comp && c.target == t.target) {
+                None => h.push_str("<td class=\"num\" data-sort=\"\"></td>"),
+                Some(c) => {
+                    let censored = c.fit.as_ref().is_some_and(|f| !f.censor.is_empty());
+                    let key = c.fit.as_ref().filter(|f| f.censor.is_empty()).map(|f| f.ki_nm);
+                    let class = if censored { "num censored" } else { "num" };
+                    let warn = if c.is_flagged() || c.is_failed() { " \u{26a0}" } else { "" };
+                    let _ = write!(
+                        h,
+                        "<td class=\"{class}\"{} title=\"{}\">{}{warn}</td>",
+                        sort_attr(key),
+                        escape(&format!(
+                            "{} / {}: Ki {}",
+                            c.compound,
+                            c.target,
+                            c.ki_with_ci_text()
+                        )),
+                        escape(&c.ki_text())
+                    );
+                }
+            }
+        }
+        h.push_str("</tr>\n");
+    }
+    h.push_str("</tbody></table></div>\n");
+    if let Some(f) = sel {
+        h.push_str("<div class=\"wide\">");
+        figure_block(h, f, "Selectivity: pKi by compound and target (hatched: censored bound)");
+        h.push_str("</div>\n");
+    }
+    if !outcome.figure_failures.is_empty() {
+        let _ = writeln!(h, "<h3>Figures that failed</h3>\n<ul>");
+        for (what, e) in &outcome.figure_failures {
+            let _ = writeln!(h, "<li>{}: {}</li>", escape(what), escape(e));
+        }
+        h.push_str("</ul>\n");
+    }
+    h.push_str("</section>\n");
 }
 
 fn summary(h: &mut String, r: &RunResults) {
@@ -192,12 +300,10 @@ fn summary(h: &mut String, r: &RunResults) {
     h.push_str("</dl>\n");
     let _ = writeln!(
         h,
-        "<p class=\"run\">Experiment <strong>{}</strong> \u{b7} radbind {} \u{b7} started {} \
-         \u{b7} finished {}</p>\n</section>",
+        "<p class=\"run\">Experiment <strong>{}</strong> \u{b7} radbind {} \u{b7} run times \
+         and input hashes in run.json</p>\n</section>",
         escape(&r.experiment),
         escape(&r.version),
-        escape(&r.started),
-        escape(&r.finished)
     );
 }
 
@@ -234,7 +340,7 @@ fn flag_badges(c: &CurveRow) -> String {
     s
 }
 
-fn profiling(h: &mut String, r: &RunResults) {
+fn profiling(h: &mut String, r: &RunResults, figs: &ReportFigures) {
     h.push_str("<section id=\"results\">\n<h2>Results by target</h2>\n");
     h.push_str(
         "<p class=\"note\">Ki = IC50 / (1 + [L]/Kd). Values in <em>italics</em> are censored \
@@ -250,6 +356,15 @@ fn profiling(h: &mut String, r: &RunResults) {
             nm_number(t.radioligand_nm),
             nm_number(t.kd_nm)
         );
+        if let Some(f) = figs.target_overlays.iter().find(|f| f.key == t.target) {
+            h.push_str("<div class=\"wide\">");
+            figure_block(
+                h,
+                f,
+                &format!("{}: all compounds (means per concentration; dashed: censored)", t.target),
+            );
+            h.push_str("</div>\n");
+        }
         let _ = writeln!(
             h,
             "<div class=\"scroll\"><table class=\"sortable\">{}<tbody>",
@@ -300,6 +415,7 @@ fn profiling(h: &mut String, r: &RunResults) {
             );
         }
         h.push_str("</tbody></table></div>\n");
+        curve_grid(h, r, figs, &t.target);
     }
     h.push_str("</section>\n");
 }
@@ -336,59 +452,79 @@ fn png_href(name: &str) -> Option<String> {
     (!bad).then(|| escape(name))
 }
 
-fn figures_section(
-    h: &mut String,
-    r: &RunResults,
-    figures: &[Option<String>],
-    png_names: &[Option<String>],
-) {
-    h.push_str("<section id=\"figures\">\n<h2>Figures</h2>\n");
-    h.push_str(
-        "<p class=\"note\">Open circles: replicates; filled circles: mean \u{b1} SD per \
-         concentration; crosses: excluded points (not in the mean or the fit); line: 4PL fit. \
-         Click a figure for its PNG.</p>\n",
-    );
-    for t in targets_in_order(r) {
-        let items: Vec<(usize, &CurveRow)> =
-            r.curves.iter().enumerate().filter(|(_, c)| c.target == t.target).collect();
-        if items.is_empty() {
-            continue;
-        }
-        let _ = writeln!(h, "<h3>{}</h3>\n<div class=\"grid\">", escape(&t.target));
-        for (i, c) in items {
-            let svg = figures.get(i).and_then(Option::as_deref).and_then(inline_svg);
-            let href = png_names.get(i).and_then(Option::as_deref).and_then(png_href);
-            let label = format!("{} \u{2014} {}", c.target, c.compound);
-            h.push_str("<figure>");
-            match (&svg, &href) {
-                (Some(svg), Some(href)) => {
-                    let _ = write!(
-                        h,
-                        "<a href=\"{href}\" title=\"{}\">{svg}</a>",
-                        escape(&format!("PNG: {label}"))
-                    );
-                }
-                (Some(svg), None) => h.push_str(svg),
-                (None, _) => h.push_str("<div class=\"missing\">No figure</div>"),
-            }
-            let _ = write!(
-                h,
-                "<figcaption>{} \u{b7} IC50 {} \u{b7} Ki {}",
-                escape(&label),
-                escape(&c.ic50_text()),
-                escape(&c.ki_text())
-            );
-            if let Some(href) = &href {
-                let _ = write!(h, " \u{b7} <a href=\"{href}\">PNG</a>");
-            }
-            h.push_str("</figcaption></figure>\n");
-        }
-        h.push_str("</div>\n");
+/// The collapsible grid of curve figures of one target.
+fn curve_grid(h: &mut String, r: &RunResults, figs: &ReportFigures, target: &str) {
+    let items: Vec<(usize, &CurveRow)> =
+        r.curves.iter().enumerate().filter(|(_, c)| c.target == target).collect();
+    if items.is_empty() {
+        return;
     }
-    h.push_str("</section>\n");
+    let _ = writeln!(
+        h,
+        "<details class=\"curves\"><summary>Curve figures and residuals ({})</summary>\n\
+         <p class=\"note\">Open circles: replicates; filled circles: mean \u{b1} SD; crosses: \
+         excluded points (not in the mean or the fit); line: 4PL fit; band: 95% confidence band \
+         from the CI of LogIC50 (Top, Bottom and Hill slope at their estimates); triangle: Ki. \
+         Click a figure for its PNG.</p>\n<div class=\"grid\">",
+        items.len()
+    );
+    for (i, c) in items {
+        let svg = figs.curve_svgs.get(i).and_then(Option::as_deref).and_then(inline_svg);
+        let href = figs.curve_pngs.get(i).and_then(Option::as_deref).and_then(png_href);
+        let residual = figs.residual_pngs.get(i).and_then(Option::as_deref).and_then(png_href);
+        let label = format!("{} \u{2014} {}", c.target, c.compound);
+        h.push_str("<figure>");
+        match (&svg, &href) {
+            (Some(svg), Some(href)) => {
+                let _ = write!(
+                    h,
+                    "<a href=\"{href}\" title=\"{}\">{svg}</a>",
+                    escape(&format!("PNG: {label}"))
+                );
+            }
+            (Some(svg), None) => h.push_str(svg),
+            (None, Some(href)) => {
+                let _ = write!(h, "<a class=\"missing\" href=\"{href}\">Open the figure</a>");
+            }
+            (None, None) => h.push_str("<div class=\"missing\">No figure</div>"),
+        }
+        let _ = write!(
+            h,
+            "<figcaption>{} \u{b7} IC50 {} \u{b7} Ki {}",
+            escape(&label),
+            escape(&c.ic50_text()),
+            escape(&c.ki_text())
+        );
+        if let Some(href) = &href {
+            let _ = write!(h, " \u{b7} <a href=\"{href}\">PNG</a>");
+        }
+        if let Some(href) = &residual {
+            let _ = write!(h, " \u{b7} <a href=\"{href}\">residuals</a>");
+        }
+        h.push_str("</figcaption></figure>\n");
+    }
+    h.push_str("</div>\n</details>\n");
 }
 
-fn plate_qc(h: &mut String, r: &RunResults) {
+/// One overlay per compound tested at several targets.
+fn compounds_section(h: &mut String, figs: &ReportFigures) {
+    h.push_str("<section id=\"compounds\">\n<h2>Compounds across targets</h2>\n");
+    if figs.compound_overlays.is_empty() {
+        h.push_str("<p>No compound was tested at more than one target.</p>\n</section>\n");
+        return;
+    }
+    let _ = writeln!(
+        h,
+        "<details><summary>Overlays ({})</summary>\n<div class=\"grid\">",
+        figs.compound_overlays.len()
+    );
+    for f in &figs.compound_overlays {
+        figure_block(h, f, &format!("{} at every target", f.key));
+    }
+    h.push_str("</div>\n</details>\n</section>\n");
+}
+
+fn plate_qc(h: &mut String, r: &RunResults, figs: &ReportFigures) {
     h.push_str("<section id=\"qc\">\n<h2>Plate QC</h2>\n");
     h.push_str(
         "<p class=\"note\">Z\u{2032} = 1 \u{2212} 3 (SD<sub>total</sub> + SD<sub>NSB</sub>) / \
@@ -433,7 +569,28 @@ fn plate_qc(h: &mut String, r: &RunResults) {
             if p.rotated { "yes" } else { "no" },
         );
     }
-    h.push_str("</tbody></table></div>\n</section>\n");
+    h.push_str("</tbody></table></div>\n");
+    if !figs.heatmaps.is_empty() {
+        let _ = writeln!(
+            h,
+            "<h3>Plate heat maps</h3>\n<p class=\"note\">Each plate as counted (turned back when it \
+             was counted rotated): CPM and % specific binding, with the layout drawn on \
+             (T total, N NSB, B blank, V vehicle, letters compounds, thick lines around blocks, \
+             \u{d7} excluded). Edge effects, pipetting errors and a plate counted the wrong way \
+             round show up here.</p>"
+        );
+        for (cpm, pct) in &figs.heatmaps {
+            let _ = writeln!(
+                h,
+                "<details class=\"plate\"><summary>Plate {}</summary>\n<div class=\"grid\">",
+                escape(&cpm.key)
+            );
+            figure_block(h, cpm, &format!("{}: CPM", cpm.key));
+            figure_block(h, pct, &format!("{}: % specific binding", pct.key));
+            h.push_str("</div>\n</details>\n");
+        }
+    }
+    h.push_str("</section>\n");
 }
 
 fn flags_section(h: &mut String, r: &RunResults) {
@@ -489,11 +646,10 @@ fn excluded_wells(h: &mut String, r: &RunResults) {
     h.push_str("</tbody></table></div>\n</section>\n");
 }
 
-fn provenance(h: &mut String, r: &RunResults) {
+fn provenance(h: &mut String, r: &RunResults, outcome: &ReportOutcome) {
     h.push_str("<section id=\"provenance\">\n<h2>Provenance</h2>\n<dl class=\"meta\">\n");
-    for (k, v) in
-        [("radbind version", &r.version), ("Started", &r.started), ("Finished", &r.finished)]
-    {
+    // Run times live in run.json only, so reruns give byte-identical reports.
+    for (k, v) in [("radbind version", &r.version), ("Run times", &"see run.json".to_string())] {
         let _ = writeln!(h, "<dt>{k}</dt><dd>{}</dd>", escape(v));
     }
     h.push_str("</dl>\n");
@@ -513,6 +669,19 @@ fn provenance(h: &mut String, r: &RunResults) {
             );
         }
         h.push_str("</tbody></table></div>\n");
+    }
+    if !outcome.prism_files.is_empty() {
+        h.push_str(
+            "<h3>GraphPad Prism files</h3>\n<p class=\"note\">One XY table per target: X = log10 \
+             [compound] (M), Y = % specific binding with replicates as subcolumns, one data set \
+             per compound; excluded points are marked excluded.</p>\n<ul>\n",
+        );
+        for f in &outcome.prism_files {
+            if let Some(href) = png_href(f) {
+                let _ = writeln!(h, "<li><a href=\"{href}\">{href}</a></li>");
+            }
+        }
+        h.push_str("</ul>\n");
     }
     let config = if r.config_yaml.trim().is_empty() {
         NOT_DETERMINED.to_string()

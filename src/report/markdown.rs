@@ -409,11 +409,9 @@ pub fn render_markdown(results: &RunResults, png_paths: &[Option<String>]) -> St
     // Summary.
     out.push_str("## Summary\n\n");
     out.push_str(&table_head(&[("Item", false), ("Value", false)]));
-    let rows: [(&str, String); 10] = [
+    let rows: [(&str, String); 8] = [
         ("Experiment", md(&results.experiment)),
         ("radbind version", md(&results.version)),
-        ("Started", md(&results.started)),
-        ("Finished", md(&results.finished)),
         ("Plates", n.plates.to_string()),
         ("Plates failing QC", n.plates_failing_qc.to_string()),
         ("Curves", n.curves.to_string()),
@@ -553,10 +551,8 @@ pub fn render_markdown(results: &RunResults, png_paths: &[Option<String>]) -> St
     out.push_str("## Provenance\n\n");
     let _ = writeln!(
         out,
-        "radbind {}, run from {} to {}.\n",
+        "radbind {}; run times and the resolved config are in run.json.\n",
         md(&results.version),
-        md(&results.started),
-        md(&results.finished)
     );
     if !results.inputs.is_empty() {
         out.push_str(&table_head(&[("Input file", false), ("Bytes", true), ("SHA-256", false)]));
@@ -573,6 +569,136 @@ pub fn render_markdown(results: &RunResults, png_paths: &[Option<String>]) -> St
     let fence = fence_for(&results.config_yaml);
     let _ = writeln!(out, "{fence}yaml\n{}\n{fence}", results.config_yaml.trim_end());
     out
+}
+
+/// The Markdown report with every figure of the run linked (see [`super::write_report`]):
+/// the text of [`render_markdown`] plus the Ki matrix and selectivity map after the summary,
+/// target and compound overlays before the curve figures, plate heat maps after plate QC and
+/// the Prism files in the provenance.
+#[must_use]
+pub fn render_markdown_with(
+    results: &RunResults,
+    figs: &super::ReportFigures,
+    outcome: &super::ReportOutcome,
+) -> String {
+    let mut out = render_markdown(results, &figs.curve_pngs);
+    let img = |alt: &str, f: &super::FigureRef| -> Option<String> {
+        let path = f.png_path.as_deref()?;
+        let alt = md(alt).replace('[', "\\[").replace(']', "\\]");
+        Some(format!("![{alt}]({})\n\n", link_target(path)))
+    };
+    // Ki matrix and selectivity, before the per-target tables.
+    let mut ki = String::from("## Ki by compound and target\n\n");
+    let targets = targets_in_order(results);
+    let compounds: BTreeSet<&str> = results.curves.iter().map(|c| c.compound.as_str()).collect();
+    let mut cols: Vec<(&str, bool)> = vec![("Compound", false)];
+    cols.extend(targets.iter().map(|t| (t.target.as_str(), true)));
+    let head: Vec<String> = cols.iter().map(|(c, _)| md(c)).collect();
+    let sep: Vec<String> =
+        cols.iter().map(|(_, r)| if *r { "---:" } else { "---" }.to_string()).collect();
+    ki.push_str(&table_row(&head));
+    ki.push_str(&table_row(&sep));
+    for comp in &compounds {
+        let mut row = vec![md(comp)];
+        for t in &targets {
+            row.push(
+                results
+                    .curves
+                    .iter()
+                    .find(|c| c.compound == *comp && c.target == t.target)
+                    .map_or_else(String::new, |c| {
+                        let warn = if c.is_flagged() || c.is_failed() { " ⚠" } else { "" };
+                        format!("{}{warn}", md(&c.ki_with_ci_text()))
+                    }),
+            );
+        }
+        ki.push_str(&table_row(&row));
+    }
+    ki.push_str(
+        "\n⚠: flagged or failed, see the table of the target. Censored values are bounds.\n\n",
+    );
+    if let Some(s) =
+        figs.selectivity.as_ref().and_then(|f| img("Selectivity: pKi by compound and target", f))
+    {
+        ki.push_str(&s);
+    }
+    insert_before(&mut out, "\n## Results by target\n", &ki);
+
+    // Overlays.
+    let mut ov = String::new();
+    let target_imgs: Vec<String> = figs
+        .target_overlays
+        .iter()
+        .filter_map(|f| img(&format!("{}: all compounds", f.key), f))
+        .collect();
+    let compound_imgs: Vec<String> = figs
+        .compound_overlays
+        .iter()
+        .filter_map(|f| img(&format!("{} at every target", f.key), f))
+        .collect();
+    if !target_imgs.is_empty() || !compound_imgs.is_empty() {
+        ov.push_str("## Overlays\n\nMeans per concentration and 4PL fits, one colour per compound (per target in the compound overlays); dashed: censored IC50.\n\n");
+        for s in target_imgs.iter().chain(&compound_imgs) {
+            ov.push_str(s);
+        }
+    }
+    let at = if out.contains("\n## Figures\n") { "\n## Figures\n" } else { "\n## Plate QC\n" };
+    insert_before(&mut out, at, &ov);
+
+    // Heat maps.
+    let mut hm = String::new();
+    for (cpm, pct) in &figs.heatmaps {
+        for (f, what) in [(cpm, "CPM"), (pct, "% specific binding")] {
+            if let Some(s) = img(&format!("Plate {}: {what}", f.key), f) {
+                hm.push_str(&s);
+            }
+        }
+    }
+    if !hm.is_empty() {
+        hm.insert_str(0, "### Plate heat maps\n\nT total, N NSB, B blank, V vehicle, letters compounds, thick lines around blocks, × excluded.\n\n");
+    }
+    insert_before(&mut out, "\n## Flags\n", &hm);
+
+    // Prism files and residual plots.
+    let mut pv = String::new();
+    if !outcome.prism_files.is_empty() {
+        pv.push_str("## GraphPad Prism files\n\nOne XY table per target (X = log10 [compound] (M), Y = % specific binding, replicates as subcolumns):\n\n");
+        for f in &outcome.prism_files {
+            let _ = writeln!(pv, "- [{}]({})", md(f), link_target(f));
+        }
+        pv.push('\n');
+    }
+    let residuals: Vec<String> = results
+        .curves
+        .iter()
+        .zip(&figs.residual_pngs)
+        .filter_map(|(c, p)| {
+            let p = p.as_deref()?;
+            Some(format!("- [{} — {}]({})", md(&c.target), md(&c.compound), link_target(p)))
+        })
+        .collect();
+    if !residuals.is_empty() {
+        pv.push_str("## Residual plots\n\n");
+        pv.push_str(&residuals.join("\n"));
+        pv.push_str("\n\n");
+    }
+    insert_before(&mut out, "\n## Provenance\n", &pv);
+    out
+}
+
+/// Inserts `text` before the first occurrence of `marker` (after its leading newline).
+/// Appends it when the marker is missing.
+fn insert_before(out: &mut String, marker: &str, text: &str) {
+    if text.is_empty() {
+        return;
+    }
+    match out.find(marker) {
+        Some(i) => out.insert_str(i + 1, text),
+        None => {
+            out.push('\n');
+            out.push_str(text);
+        }
+    }
 }
 
 /// A link destination: wrapped in `<>` when it contains spaces or parentheses.

@@ -24,7 +24,7 @@ use plotters::style::{FontStyle, register_font, text_anchor};
 use super::{CurvePoint, CurveRow};
 
 /// DejaVu Sans, bundled so text renders without system fonts (licence in `assets/fonts`).
-const FONT_BYTES: &[u8] = include_bytes!("../../assets/fonts/DejaVuSans.ttf");
+pub(super) const FONT_BYTES: &[u8] = include_bytes!("../../assets/fonts/DejaVuSans.ttf");
 
 /// Figure size at `dpi_scale = 1.0`, pixels.
 const WIDTH: u32 = 800;
@@ -35,10 +35,12 @@ const HEIGHT: u32 = 600;
 const CURVE_COLOUR: RGBColor = RGBColor(0x00, 0x72, 0xB2);
 const MEAN_COLOUR: RGBColor = RGBColor(0x1A, 0x1A, 0x1A);
 const POINT_COLOUR: RGBColor = RGBColor(0x6E, 0x6E, 0x6E);
-const EXCLUDED_COLOUR: RGBColor = RGBColor(0xD5, 0x5E, 0x00);
+pub(super) const EXCLUDED_COLOUR: RGBColor = RGBColor(0xD5, 0x5E, 0x00);
+/// Ki marker colour (Okabe-Ito reddish purple).
+const KI_COLOUR: RGBColor = RGBColor(0xB0, 0x3A, 0x7E);
 const IC50_COLOUR: RGBColor = RGBColor(0x55, 0x55, 0x55);
-const TEXT_COLOUR: RGBColor = RGBColor(0x1A, 0x1A, 0x1A);
-const GRID_COLOUR: RGBColor = RGBColor(0xE6, 0xE6, 0xE6);
+pub(super) const TEXT_COLOUR: RGBColor = RGBColor(0x1A, 0x1A, 0x1A);
+pub(super) const GRID_COLOUR: RGBColor = RGBColor(0xE6, 0xE6, 0xE6);
 
 /// A figure could not be made or written.
 #[derive(Debug, thiserror::Error)]
@@ -59,6 +61,14 @@ pub enum PlotError {
         /// The backend's message.
         message: String,
     },
+    /// plotters failed while drawing a figure other than a single curve.
+    #[error("could not draw the figure {figure}: {message}")]
+    Figure {
+        /// Which figure (e.g. `overlay 5-HT2A`).
+        figure: String,
+        /// The backend's message.
+        message: String,
+    },
     /// The PNG could not be written.
     #[error("could not write the figure {path}: {message}")]
     Write {
@@ -69,8 +79,38 @@ pub enum PlotError {
     },
 }
 
+/// Which error bars the mean points carry.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum ErrorBars {
+    /// Sample standard deviation of the replicates (n - 1).
+    #[default]
+    Sd,
+    /// Standard error of the mean, SD / sqrt(n).
+    Sem,
+    /// No error bars.
+    None,
+}
+
+/// Options of the curve figure.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct CurveStyle {
+    /// Error bars on the mean points.
+    pub error_bars: ErrorBars,
+    /// Shade the 95% confidence band of the curve from the CI of LogIC50 (the curve shifted
+    /// along X to both ends of the CI, Top, Bottom and Hill slope held at their estimates).
+    pub confidence_band: bool,
+    /// Mark Ki on the concentration axis besides the IC50.
+    pub mark_ki: bool,
+}
+
+impl Default for CurveStyle {
+    fn default() -> Self {
+        Self { error_bars: ErrorBars::Sd, confidence_band: true, mark_ki: true }
+    }
+}
+
 /// Registers the bundled font as plotters' `sans-serif` once per process.
-fn ensure_font() -> Result<(), PlotError> {
+pub(super) fn ensure_font() -> Result<(), PlotError> {
     static REGISTERED: OnceLock<bool> = OnceLock::new();
     let ok = *REGISTERED
         .get_or_init(|| register_font("sans-serif", FontStyle::Normal, FONT_BYTES).is_ok());
@@ -85,11 +125,19 @@ fn ensure_font() -> Result<(), PlotError> {
 /// # Errors
 /// [`PlotError::Font`] if the bundled font is broken, [`PlotError::Draw`] if plotters fails.
 pub fn curve_svg(curve: &CurveRow) -> Result<String, PlotError> {
+    curve_svg_with(curve, &CurveStyle::default())
+}
+
+/// [`curve_svg`] with explicit options.
+///
+/// # Errors
+/// As [`curve_svg`].
+pub fn curve_svg_with(curve: &CurveRow, style: &CurveStyle) -> Result<String, PlotError> {
     ensure_font()?;
     let mut svg = String::new();
     {
         let root = SVGBackend::with_string(&mut svg, (WIDTH, HEIGHT)).into_drawing_area();
-        draw_curve(&root, curve, 1.0).map_err(|message| draw_error(curve, message))?;
+        draw_curve(&root, curve, 1.0, style).map_err(|message| draw_error(curve, message))?;
         root.present().map_err(|e| draw_error(curve, e.to_string()))?;
     }
     Ok(svg)
@@ -103,6 +151,19 @@ pub fn curve_svg(curve: &CurveRow) -> Result<String, PlotError> {
 /// [`PlotError::Scale`] for a scale outside 0.25..=8, [`PlotError::Draw`] if drawing fails,
 /// [`PlotError::Write`] if the file cannot be written.
 pub fn curve_png(curve: &CurveRow, path: &Path, dpi_scale: f64) -> Result<(), PlotError> {
+    curve_png_with(curve, path, dpi_scale, &CurveStyle::default())
+}
+
+/// [`curve_png`] with explicit options.
+///
+/// # Errors
+/// As [`curve_png`].
+pub fn curve_png_with(
+    curve: &CurveRow,
+    path: &Path,
+    dpi_scale: f64,
+    style: &CurveStyle,
+) -> Result<(), PlotError> {
     if !dpi_scale.is_finite() || !(0.25..=8.0).contains(&dpi_scale) {
         return Err(PlotError::Scale(dpi_scale));
     }
@@ -110,7 +171,7 @@ pub fn curve_png(curve: &CurveRow, path: &Path, dpi_scale: f64) -> Result<(), Pl
     let w = (f64::from(WIDTH) * dpi_scale).round() as u32;
     let h = (f64::from(HEIGHT) * dpi_scale).round() as u32;
     let root = BitMapBackend::new(path, (w, h)).into_drawing_area();
-    draw_curve(&root, curve, dpi_scale).map_err(|message| draw_error(curve, message))?;
+    draw_curve(&root, curve, dpi_scale, style).map_err(|message| draw_error(curve, message))?;
     root.present()
         .map_err(|e| PlotError::Write { path: path.display().to_string(), message: e.to_string() })
 }
@@ -157,26 +218,40 @@ fn draw_error(curve: &CurveRow, message: String) -> PlotError {
 }
 
 /// log10 of a concentration in nM, as molar; `None` for zero, negative or non-finite.
-fn log_molar(conc_nm: f64) -> Option<f64> {
+pub(super) fn log_molar(conc_nm: f64) -> Option<f64> {
     (conc_nm.is_finite() && conc_nm > 0.0).then(|| conc_nm.log10() - 9.0)
 }
 
+/// The 95% CI of LogIC50 (log10 M) from the IC50 CI, when measured and finite.
+fn log_ic50_ci(f: &super::FitNumbers) -> Option<(f64, f64)> {
+    if !f.censor.is_empty() {
+        return None;
+    }
+    let (a, b) = (log_molar(f.ic50_ci_nm.0)?, log_molar(f.ic50_ci_nm.1)?);
+    (a < b && b - a < 6.0).then_some((a, b))
+}
+
 /// The 4PL in Prism's convention, X = log10 M.
-fn four_pl(x: f64, top: f64, bottom: f64, hill: f64, log_ic50: f64) -> f64 {
+pub(super) fn four_pl(x: f64, top: f64, bottom: f64, hill: f64, log_ic50: f64) -> f64 {
     bottom + (top - bottom) / (1.0 + 10f64.powf((log_ic50 - x) * hill))
 }
 
 /// Mean and sample SD (n - 1; `None` for n < 2) of the included points at one concentration.
 #[derive(Debug, Clone, PartialEq)]
-struct Group {
-    x: f64,
-    mean: f64,
-    sd: Option<f64>,
+pub(super) struct Group {
+    pub(super) x: f64,
+    pub(super) mean: f64,
+    pub(super) sd: Option<f64>,
+    /// Number of points in the group.
+    pub(super) n: usize,
 }
 
 /// Groups the finite, included points by concentration (relative tolerance 1e-6).
 /// `x_of` maps a concentration to the plotted x.
-fn mean_sd_groups(points: &[CurvePoint], x_of: impl Fn(f64) -> Option<f64>) -> Vec<Group> {
+pub(super) fn mean_sd_groups(
+    points: &[CurvePoint],
+    x_of: impl Fn(f64) -> Option<f64>,
+) -> Vec<Group> {
     let mut included: Vec<(f64, f64)> = points
         .iter()
         .filter(|p| p.excluded.is_none() && p.y.is_finite() && p.conc_nm.is_finite())
@@ -198,26 +273,26 @@ fn mean_sd_groups(points: &[CurvePoint], x_of: impl Fn(f64) -> Option<f64>) -> V
             let mean = g.iter().map(|p| p.1).sum::<f64>() / n;
             let sd = (g.len() >= 2)
                 .then(|| (g.iter().map(|p| (p.1 - mean).powi(2)).sum::<f64>() / (n - 1.0)).sqrt());
-            Some(Group { x, mean, sd })
+            Some(Group { x, mean, sd, n: g.len() })
         })
         .collect()
 }
 
 /// The x layout: the tested range in log10 M, padded, plus a slot for zero-dose points.
 #[derive(Debug, Clone, Copy)]
-struct XLayout {
+pub(super) struct XLayout {
     /// Lowest and highest tested log10 M.
-    lo: f64,
-    hi: f64,
+    pub(super) lo: f64,
+    pub(super) hi: f64,
     /// Left and right end of the axis.
-    axis_lo: f64,
-    axis_hi: f64,
+    pub(super) axis_lo: f64,
+    pub(super) axis_hi: f64,
     /// Where zero-concentration points go, if there are any.
-    zero_x: Option<f64>,
+    pub(super) zero_x: Option<f64>,
 }
 
 impl XLayout {
-    fn new(curve: &CurveRow) -> Self {
+    pub(super) fn new(curve: &CurveRow) -> Self {
         let (t_lo, t_hi) = curve.tested_range_nm;
         let from_points = || {
             let logs: Vec<f64> = curve.points.iter().filter_map(|p| log_molar(p.conc_nm)).collect();
@@ -245,12 +320,12 @@ impl XLayout {
     }
 
     /// Plotted x of a concentration (nM).
-    fn x_of(&self, conc_nm: f64) -> Option<f64> {
+    pub(super) fn x_of(&self, conc_nm: f64) -> Option<f64> {
         if conc_nm == 0.0 { self.zero_x } else { log_molar(conc_nm) }
     }
 
     /// Tick positions: the integers of the tested range, and the zero slot.
-    fn ticks(&self) -> Vec<f64> {
+    pub(super) fn ticks(&self) -> Vec<f64> {
         let mut ticks = Vec::new();
         if let Some(z) = self.zero_x {
             ticks.push(z);
@@ -337,10 +412,10 @@ fn corner_anchor(
 /// A linear f64 axis whose ticks are exactly the given values (plotters' own f64 axis
 /// picks its own "nice" ticks; we want integers in log10 M plus the zero-dose slot).
 #[derive(Debug, Clone)]
-struct TickedAxis {
-    lo: f64,
-    hi: f64,
-    ticks: Vec<f64>,
+pub(super) struct TickedAxis {
+    pub(super) lo: f64,
+    pub(super) hi: f64,
+    pub(super) ticks: Vec<f64>,
 }
 
 impl Ranged for TickedAxis {
@@ -373,7 +448,7 @@ fn y_range(curve: &CurveRow) -> (f64, f64) {
     (lo.max(-1000.0), hi.min(1000.0).max(lo + 20.0))
 }
 
-fn y_ticks(lo: f64, hi: f64) -> Vec<f64> {
+pub(super) fn y_ticks(lo: f64, hi: f64) -> Vec<f64> {
     let span = hi - lo;
     let step = if span <= 160.0 {
         20.0
@@ -424,11 +499,11 @@ fn subtitle(curve: &CurveRow) -> String {
     }
 }
 
-fn stroke(s: f64, w: f64) -> u32 {
+pub(super) fn stroke(s: f64, w: f64) -> u32 {
     (w * s).round().max(1.0) as u32
 }
 
-fn px(s: f64, v: f64) -> i32 {
+pub(super) fn px(s: f64, v: f64) -> i32 {
     (v * s).round() as i32
 }
 
@@ -438,6 +513,7 @@ fn draw_curve<DB: DrawingBackend>(
     root: &DrawingArea<DB, Shift>,
     curve: &CurveRow,
     s: f64,
+    opts: &CurveStyle,
 ) -> Result<(), String> {
     let err = |e: DrawingAreaErrorKind<DB::ErrorType>| e.to_string();
     root.fill(&WHITE).map_err(err)?;
@@ -522,6 +598,33 @@ fn draw_curve<DB: DrawingBackend>(
         .fit
         .as_ref()
         .filter(|f| [f.top, f.bottom, f.hill_slope, f.log_ic50].iter().all(|v| v.is_finite()));
+    let band_fit = fit.filter(|_| opts.confidence_band).and_then(|f| Some((f, log_ic50_ci(f)?)));
+    if let Some((f, (ci_lo, ci_hi))) = band_fit {
+        let (a, b) = (xl.lo - 0.5, xl.hi + 0.5);
+        let xs: Vec<f64> = (0..120).map(|i| a + (b - a) * f64::from(i) / 119.0).collect();
+        let at = |x: f64, l: f64| four_pl(x, f.top, f.bottom, f.hill_slope, l);
+        let upper: Vec<(f64, f64)> =
+            xs.iter().map(|&x| (x, at(x, ci_lo).max(at(x, ci_hi)).clamp(y_lo, y_hi))).collect();
+        let lower: Vec<(f64, f64)> = xs
+            .iter()
+            .rev()
+            .map(|&x| (x, at(x, ci_lo).min(at(x, ci_hi)).clamp(y_lo, y_hi)))
+            .collect();
+        let poly: Vec<(f64, f64)> = upper.into_iter().chain(lower).collect();
+        if poly.iter().all(|&(x, y)| x.is_finite() && y.is_finite()) {
+            let band = CURVE_COLOUR.mix(0.18).filled();
+            chart
+                .draw_series(std::iter::once(Polygon::new(poly, band)))
+                .map_err(err)?
+                .label("95% CI (LogIC50)")
+                .legend(move |(x, y)| {
+                    Rectangle::new(
+                        [(x - px(s, 8.0), y - px(s, 5.0)), (x + px(s, 8.0), y + px(s, 5.0))],
+                        band,
+                    )
+                });
+        }
+    }
     if let Some(f) = fit {
         let (a, b) = (xl.lo - 0.5, xl.hi + 0.5);
         let curve_pts: Vec<(f64, f64)> = (0..200)
@@ -552,6 +655,15 @@ fn draw_curve<DB: DrawingBackend>(
             let x = xl.lo - 0.5 + (xl.hi - xl.lo + 1.0) * f64::from(i) / 49.0;
             (x, four_pl(x, f.top, f.bottom, f.hill_slope, f.log_ic50))
         }));
+    }
+    let ki_x = fit.filter(|_| opts.mark_ki).and_then(|f| {
+        let x = log_molar(f.ki_nm)?;
+        (f.censor.is_empty() && x > xl.axis_lo && x < xl.axis_hi).then_some(x)
+    });
+    if let Some(kx) = ki_x {
+        // The Ki label sits at the bottom, left of the marker: keep the legend off it.
+        let w = (xl.axis_hi - xl.axis_lo) * 0.2;
+        occupied.extend((0..6).map(|i| (kx - w * f64::from(i) / 5.0, y_lo + (y_hi - y_lo) * 0.06)));
     }
     let corners = corners_by_emptiness(&occupied, &xl, y_lo, y_hi);
     let (legend_corner, label_corner) = (corners[0], corners[1]);
@@ -590,6 +702,30 @@ fn draw_curve<DB: DrawingBackend>(
         }
     }
 
+    // Ki: a triangle on the concentration axis and its value.
+    if let Some(kx) = ki_x {
+        let dy = (y_hi - y_lo) * 0.035;
+        let dx = (xl.axis_hi - xl.axis_lo) * 0.012;
+        chart
+            .draw_series(std::iter::once(Polygon::new(
+                vec![(kx, y_lo + dy), (kx - dx, y_lo), (kx + dx, y_lo)],
+                KI_COLOUR.filled(),
+            )))
+            .map_err(err)?;
+        let label = format!("Ki {}", curve.ki_text());
+        let ly = y_lo + (y_hi - y_lo) * 0.07;
+        let (lx, h) = if kx - xl.axis_lo > 1.6 {
+            (kx - 0.05, text_anchor::HPos::Right)
+        } else {
+            (kx + 0.05, text_anchor::HPos::Left)
+        };
+        let style = ("sans-serif", 16.0 * s)
+            .into_font()
+            .color(&KI_COLOUR)
+            .pos(text_anchor::Pos::new(h, text_anchor::VPos::Center));
+        chart.draw_series(std::iter::once(Text::new(label, (lx, ly), style))).map_err(err)?;
+    }
+
     // Replicates: open circles; excluded points: crosses.
     let replicates: Vec<(f64, f64)> = curve
         .points
@@ -610,7 +746,12 @@ fn draw_curve<DB: DrawingBackend>(
     // Error bars first, so the mean markers sit on top.
     let cap = (xl.axis_hi - xl.axis_lo) * 0.008;
     for g in &groups {
-        let Some(sd) = g.sd.filter(|v| v.is_finite() && *v > 0.0) else {
+        let bar = match opts.error_bars {
+            ErrorBars::Sd => g.sd,
+            ErrorBars::Sem => g.sd.map(|sd| sd / (g.n as f64).sqrt()),
+            ErrorBars::None => None,
+        };
+        let Some(sd) = bar.filter(|v| v.is_finite() && *v > 0.0) else {
             continue;
         };
         let (lo, hi) = ((g.mean - sd).max(y_lo), (g.mean + sd).min(y_hi));
@@ -640,7 +781,11 @@ fn draw_curve<DB: DrawingBackend>(
         chart
             .draw_series(mean_pts.iter().map(|&p| Circle::new(p, px(s, 4.5), MEAN_COLOUR.filled())))
             .map_err(err)?
-            .label("mean \u{b1} SD")
+            .label(match opts.error_bars {
+                ErrorBars::Sd => "mean \u{b1} SD",
+                ErrorBars::Sem => "mean \u{b1} SEM",
+                ErrorBars::None => "mean",
+            })
             .legend(move |c| Circle::new(c, px(s, 4.5), MEAN_COLOUR.filled()));
     }
     let ex_style = EXCLUDED_COLOUR.stroke_width(stroke(s, 2.0));

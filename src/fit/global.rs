@@ -1,0 +1,576 @@
+//! Global (shared-parameter) fitting of several 4PL curves at once.
+//!
+//! Owns the parameter layout of a global fit (which of `[top, bottom, hill_slope, log_ic50]` are
+//! shared across curves, fixed, or per curve), a dense Levenberg-Marquardt for the resulting
+//! dynamic parameter count (normal equations `J'J` of size `p <= ~60`, Cholesky), and the
+//! asymptotic standard errors of the global fit. The model is [`FourPl`]; single-curve fitting
+//! is [`crate::fit::four_pl`].
+//!
+//! Typical uses (Motulsky & Christopoulos 2004, *Fitting models to biological data*, ch. 11-12,
+//! "global fitting"): Top and Bottom shared by the curves of one plate, all parameters but
+//! LogIC50 shared, or replicate plates of one compound fully shared.
+
+use crate::fit::four_pl::{LOG_IC50_MARGIN, MAX_ABS_HILL, initial_estimates};
+use crate::fit::lm::{LmConfig, Termination};
+use crate::fit::model::{FourPl, Model};
+
+/// Which 4PL parameters (`[top, bottom, hill_slope, log_ic50]`) are shared or fixed.
+#[derive(Debug, Clone, Copy, PartialEq, Default)]
+pub struct GlobalSpec {
+    /// `shared[k]`: one value of parameter `k` for all curves (ignored when `fixed[k]` is set).
+    pub shared: [bool; 4],
+    /// `fixed[k] = Some(v)`: parameter `k` is `v` in every curve (not fitted).
+    pub fixed: [Option<f64>; 4],
+}
+
+/// Result of [`fit_global`]. Undefined statistics (fixed parameters, rank-deficient Jacobian,
+/// `df == 0`) are NaN.
+#[derive(Debug, Clone, PartialEq)]
+pub struct GlobalFit {
+    /// Parameters of each curve, `[top, bottom, hill_slope, log_ic50]` (shared ones repeated).
+    pub per_curve: Vec<[f64; 4]>,
+    /// Asymptotic standard errors per curve and parameter, `sqrt(diag(s^2 (J'J)^-1))`.
+    pub se: Vec<[f64; 4]>,
+    /// Residual sum of squares over all curves.
+    pub rss: f64,
+    /// Degrees of freedom: number of points minus number of fitted parameters (0 if negative).
+    pub df: usize,
+    /// Number of fitted parameters.
+    pub n_params: usize,
+    /// Number of points over all curves.
+    pub n: usize,
+    /// Levenberg-Marquardt iterations.
+    pub iterations: u32,
+    /// How the fit ended (same meaning as for [`crate::fit::lm::fit`]).
+    pub termination: Termination,
+}
+
+/// Index of the fitted parameter that curve `c`'s parameter `k` maps to (`None` = fixed).
+fn layout(n_curves: usize, spec: &GlobalSpec) -> (Vec<[Option<usize>; 4]>, usize) {
+    let mut idx = vec![[None; 4]; n_curves];
+    let mut p = 0;
+    for k in 0..4 {
+        if spec.fixed[k].is_some() {
+            continue;
+        }
+        if spec.shared[k] {
+            for row in &mut idx {
+                row[k] = Some(p);
+            }
+            p += 1;
+        } else {
+            for row in &mut idx {
+                row[k] = Some(p);
+                p += 1;
+            }
+        }
+    }
+    (idx, p)
+}
+
+/// The curve parameters from the fitted vector `theta`.
+fn expand(idx: &[[Option<usize>; 4]], spec: &GlobalSpec, theta: &[f64], out: &mut [[f64; 4]]) {
+    for (c, row) in idx.iter().enumerate() {
+        for k in 0..4 {
+            out[c][k] = match row[k] {
+                Some(i) => theta[i],
+                None => spec.fixed[k].unwrap_or(0.0),
+            };
+        }
+    }
+}
+
+/// Workspace of the dense normal-equation LM (allocated once per fit).
+struct Dense<'a> {
+    curves: &'a [(&'a [f64], &'a [f64])],
+    idx: Vec<[Option<usize>; 4]>,
+    spec: GlobalSpec,
+    p: usize,
+    pc: Vec<[f64; 4]>,
+}
+
+impl Dense<'_> {
+    /// RSS at `theta` (non-finite if the model is).
+    fn rss(&mut self, theta: &[f64]) -> f64 {
+        expand(&self.idx, &self.spec, theta, &mut self.pc);
+        let mut s = 0.0;
+        for (c, (x, y)) in self.curves.iter().enumerate() {
+            for (xi, yi) in x.iter().zip(y.iter()) {
+                let d = FourPl.value(*xi, &self.pc[c]) - yi;
+                s += d * d;
+            }
+        }
+        s
+    }
+
+    /// Accumulates `J'J` (full, row-major `p x p`), `J'r` and the RSS at `theta`; masked
+    /// parameters get zero columns. Returns the RSS.
+    fn normal(&mut self, theta: &[f64], mask: &[bool], a: &mut [f64], g: &mut [f64]) -> f64 {
+        expand(&self.idx, &self.spec, theta, &mut self.pc);
+        a.iter_mut().for_each(|v| *v = 0.0);
+        g.iter_mut().for_each(|v| *v = 0.0);
+        let p = self.p;
+        let mut rss = 0.0;
+        let mut grad = [0.0; 4];
+        for (c, (x, y)) in self.curves.iter().enumerate() {
+            let row = self.idx[c];
+            for (xi, yi) in x.iter().zip(y.iter()) {
+                let f = FourPl.value_grad(*xi, &self.pc[c], &mut grad);
+                let r = f - yi;
+                rss += r * r;
+                for ka in 0..4 {
+                    let Some(ia) = row[ka] else { continue };
+                    if mask[ia] {
+                        continue;
+                    }
+                    g[ia] += grad[ka] * r;
+                    for kb in 0..4 {
+                        let Some(ib) = row[kb] else { continue };
+                        if !mask[ib] {
+                            a[ia * p + ib] += grad[ka] * grad[kb];
+                        }
+                    }
+                }
+            }
+        }
+        rss
+    }
+}
+
+/// In-place Cholesky `A = L L'` of the `n x n` row-major `a` (lower triangle written);
+/// rows/columns with a zero diagonal (masked) are skipped. `false` if not positive definite.
+fn cholesky(a: &mut [f64], n: usize) -> bool {
+    for j in 0..n {
+        if a[j * n + j] == 0.0 {
+            continue;
+        }
+        let mut d = a[j * n + j];
+        for k in 0..j {
+            d -= a[j * n + k] * a[j * n + k];
+        }
+        if !(d > 0.0) {
+            return false;
+        }
+        let l = d.sqrt();
+        a[j * n + j] = l;
+        for i in j + 1..n {
+            if a[i * n + i] == 0.0 {
+                continue;
+            }
+            let mut v = a[i * n + j];
+            for k in 0..j {
+                v -= a[i * n + k] * a[j * n + k];
+            }
+            a[i * n + j] = v / l;
+        }
+    }
+    true
+}
+
+/// Solves `L L' x = b` in place (Cholesky factor from [`cholesky`]); zero-diagonal rows give 0.
+fn chol_solve(l: &[f64], n: usize, b: &mut [f64]) {
+    for i in 0..n {
+        if l[i * n + i] == 0.0 {
+            b[i] = 0.0;
+            continue;
+        }
+        let mut v = b[i];
+        for k in 0..i {
+            v -= l[i * n + k] * b[k];
+        }
+        b[i] = v / l[i * n + i];
+    }
+    for i in (0..n).rev() {
+        if l[i * n + i] == 0.0 {
+            continue;
+        }
+        let mut v = b[i];
+        for k in i + 1..n {
+            v -= l[k * n + i] * b[k];
+        }
+        b[i] = v / l[i * n + i];
+    }
+}
+
+/// Fits the 4PL to all `curves` (each `(x, y)`, `x` log10 molar, `-inf` = zero dose) at once,
+/// minimising the total RSS `sum_c sum_i (y_ci - f(x_ci; p_c))^2` where the curves' parameter
+/// vectors `p_c` share the parameters `spec.shared` and use `spec.fixed` values.
+///
+/// Starting values: shared parameters from [`initial_estimates`] of the pooled data, the others
+/// from each curve's own. Bounds as in [`crate::fit::four_pl::fit_four_pl`]: `|hill| <= 10`,
+/// LogIC50 within the curve's tested range (pooled range if shared) +- 3 log units. The
+/// iteration is Levenberg-Marquardt on the normal equations `(J'J + mu D^2) delta = -J'r`
+/// (Cholesky; a failed factorisation counts as a rejected step) with Moré's scaling, Nielsen's
+/// damping update and MINPACK's `ftol`/`xtol`/`gtol` tests from `lm` ([`LmConfig`]), so with
+/// nothing shared it reproduces the separate fits. SEs: `sqrt(diag(s^2 (J'J)^-1))`,
+/// `s^2 = rss / df` (Bates & Watts 1988, §2.3).
+///
+/// Never panics on data: too few points gives [`Termination::InsufficientData`] with the
+/// starting values. Allocates once per fit, not per iteration.
+pub fn fit_global(curves: &[(&[f64], &[f64])], spec: &GlobalSpec, lm: &LmConfig) -> GlobalFit {
+    let nc = curves.len();
+    let curves: Vec<(&[f64], &[f64])> = curves
+        .iter()
+        .map(|(x, y)| {
+            let n = x.len().min(y.len());
+            (&x[..n], &y[..n])
+        })
+        .collect();
+    let (idx, p) = layout(nc, spec);
+    let n: usize = curves.iter().map(|(x, _)| x.len()).sum();
+    // Starting values and bounds.
+    let (px, py): (Vec<f64>, Vec<f64>) =
+        curves.iter().flat_map(|(x, y)| x.iter().copied().zip(y.iter().copied())).unzip();
+    let pooled = initial_estimates(&px, &py);
+    let range = |xs: &[f64]| {
+        let f = xs.iter().copied().filter(|v| v.is_finite());
+        (f.clone().fold(f64::INFINITY, f64::min), f.fold(f64::NEG_INFINITY, f64::max))
+    };
+    let (pmin, pmax) = range(&px);
+    let mut theta = vec![0.0; p];
+    let mut lower = vec![f64::NEG_INFINITY; p];
+    let mut upper = vec![f64::INFINITY; p];
+    for (c, (x, y)) in curves.iter().enumerate() {
+        let own = initial_estimates(x, y);
+        let (xmin, xmax) = if spec.shared[3] { (pmin, pmax) } else { range(x) };
+        for k in 0..4 {
+            let Some(i) = idx[c][k] else { continue };
+            theta[i] = if spec.shared[k] { pooled[k] } else { own[k] };
+            if k == FourPl::HILL {
+                lower[i] = -MAX_ABS_HILL;
+                upper[i] = MAX_ABS_HILL;
+            } else if k == FourPl::LOG_IC50 && xmin <= xmax {
+                lower[i] = xmin - LOG_IC50_MARGIN;
+                upper[i] = xmax + LOG_IC50_MARGIN;
+            }
+        }
+    }
+    for i in 0..p {
+        theta[i] = theta[i].clamp(lower[i], upper[i]);
+    }
+    let df = n.saturating_sub(p);
+    let mut ws = Dense { curves: &curves, idx, spec: *spec, p, pc: vec![[0.0; 4]; nc] };
+    let out =
+        |idx: &[[Option<usize>; 4]], theta: &[f64], rss: f64, iterations: u32, termination| {
+            let mut per_curve = vec![[0.0; 4]; nc];
+            expand(idx, spec, theta, &mut per_curve);
+            GlobalFit {
+                per_curve,
+                se: vec![[f64::NAN; 4]; nc],
+                rss,
+                df,
+                n_params: p,
+                n,
+                iterations,
+                termination,
+            }
+        };
+    if n <= p || p == 0 || pmin > pmax {
+        let rss = ws.rss(&theta);
+        return out(&ws.idx, &theta, rss, 0, Termination::InsufficientData);
+    }
+    let (theta, rss, iterations, termination) = dense_lm(&mut ws, theta, &lower, &upper, lm);
+    let mut fit = out(&ws.idx, &theta, rss, iterations, termination);
+    // Standard errors from (J'J)^-1 at the optimum.
+    if df > 0 && rss.is_finite() {
+        let mut a = vec![0.0; p * p];
+        let mut g = vec![0.0; p];
+        let mask = vec![false; p];
+        ws.normal(&theta, &mask, &mut a, &mut g);
+        let full_rank = (0..p).all(|i| a[i * p + i] > 0.0);
+        if full_rank && cholesky(&mut a, p) {
+            let s2 = rss / df as f64;
+            let mut var = vec![0.0; p];
+            let mut e = vec![0.0; p];
+            for i in 0..p {
+                e.iter_mut().for_each(|v| *v = 0.0);
+                e[i] = 1.0;
+                chol_solve(&a, p, &mut e);
+                var[i] = s2 * e[i];
+            }
+            for (c, row) in ws.idx.iter().enumerate() {
+                for k in 0..4 {
+                    if let Some(i) = row[k] {
+                        fit.se[c][k] = var[i].sqrt();
+                    }
+                }
+            }
+        }
+    }
+    fit
+}
+
+/// The dense LM iteration; returns `(theta, rss, iterations, termination)`.
+fn dense_lm(
+    ws: &mut Dense<'_>,
+    mut theta: Vec<f64>,
+    lower: &[f64],
+    upper: &[f64],
+    cfg: &LmConfig,
+) -> (Vec<f64>, f64, u32, Termination) {
+    let p = ws.p;
+    let mut a = vec![0.0; p * p];
+    let mut m = vec![0.0; p * p];
+    let mut g = vec![0.0; p];
+    let mut delta = vec![0.0; p];
+    let mut trial = vec![0.0; p];
+    let mut diag = vec![0.0; p];
+    let mut mask = vec![false; p];
+    let no_mask = vec![false; p];
+    let mut rss = ws.rss(&theta);
+    if !rss.is_finite() {
+        return (theta, rss, 0, Termination::NonFinite);
+    }
+    let mut mu = cfg.initial_damping;
+    let mut nu = 2.0;
+    let mut first = true;
+    let mut iterations = 0u32;
+    let scaled_norm = |d: &[f64], v: &[f64], mask: &[bool]| {
+        let mut s = 0.0;
+        for k in 0..v.len() {
+            if !mask[k] {
+                s += (d[k] * v[k]) * (d[k] * v[k]);
+            }
+        }
+        f64::sqrt(s)
+    };
+    loop {
+        if rss == 0.0 {
+            return (theta, rss, iterations, Termination::ExactFit);
+        }
+        if iterations >= cfg.max_iter {
+            return (theta, rss, iterations, Termination::MaxIterations);
+        }
+        iterations += 1;
+        ws.normal(&theta, &no_mask, &mut a, &mut g);
+        // Active set: free parameters on a bound with -g pointing outwards.
+        let mut any_active = false;
+        for k in 0..p {
+            mask[k] = (theta[k] <= lower[k] && g[k] > 0.0) || (theta[k] >= upper[k] && g[k] < 0.0);
+            any_active |= mask[k];
+        }
+        if any_active {
+            for i in 0..p {
+                for j in 0..p {
+                    if mask[i] || mask[j] {
+                        a[i * p + j] = 0.0;
+                    }
+                }
+                if mask[i] {
+                    g[i] = 0.0;
+                }
+            }
+        }
+        let rnorm = rss.sqrt();
+        let mut gnorm = 0.0f64;
+        for k in 0..p {
+            let nk = a[k * p + k].sqrt();
+            if !mask[k] && nk > 0.0 {
+                gnorm = gnorm.max(g[k].abs() / (nk * rnorm));
+            }
+        }
+        let bound_or = |t: Termination| if any_active { Termination::AtBound } else { t };
+        if gnorm <= cfg.gtol {
+            return (theta, rss, iterations, bound_or(Termination::ConvergedGtol));
+        }
+        for k in 0..p {
+            let nk = a[k * p + k].sqrt();
+            let d = if nk > 0.0 { nk } else { 1.0 };
+            diag[k] = if first { d } else { diag[k].max(d) };
+        }
+        first = false;
+        let pnorm = scaled_norm(&diag, &theta, &mask);
+        loop {
+            m.copy_from_slice(&a);
+            for k in 0..p {
+                if !mask[k] {
+                    m[k * p + k] += mu * diag[k] * diag[k];
+                }
+            }
+            let ok = cholesky(&mut m, p);
+            let mut clamped = false;
+            let (mut ared, mut pred, mut snorm) = (f64::NEG_INFINITY, 0.0, 0.0);
+            let mut trial_rss = f64::NAN;
+            if ok {
+                for k in 0..p {
+                    delta[k] = -g[k];
+                }
+                chol_solve(&m, p, &mut delta);
+                for k in 0..p {
+                    trial[k] = theta[k];
+                    if !mask[k] {
+                        let t = (theta[k] + delta[k]).clamp(lower[k], upper[k]);
+                        clamped |= t != theta[k] + delta[k];
+                        trial[k] = t;
+                    }
+                }
+                // Predicted reduction of the Gauss-Newton model for the actual step s:
+                // -2 g's - s'J'Js (relative to rss).
+                let mut q = 0.0;
+                let mut gs = 0.0;
+                for i in 0..p {
+                    let si = trial[i] - theta[i];
+                    gs += g[i] * si;
+                    let mut v = 0.0;
+                    for j in 0..p {
+                        v += a[i * p + j] * (trial[j] - theta[j]);
+                    }
+                    q += si * v;
+                }
+                pred = (-2.0 * gs - q) / rss;
+                for k in 0..p {
+                    delta[k] = trial[k] - theta[k];
+                }
+                snorm = scaled_norm(&diag, &delta, &mask);
+                trial_rss = ws.rss(&trial);
+                if trial_rss.is_finite() {
+                    ared = 1.0 - trial_rss / rss;
+                }
+            }
+            let rho = if pred > 0.0 { ared / pred } else { -1.0 };
+            if ok && rho > 1e-4 {
+                theta.copy_from_slice(&trial);
+                rss = trial_rss;
+                mu = (mu * (1.0 - (2.0 * rho - 1.0).powi(3)).max(1.0 / 3.0)).max(1e-300);
+                nu = 2.0;
+                let at_bound = (0..p).any(|k| theta[k] <= lower[k] || theta[k] >= upper[k]);
+                let bound_or = |t| if at_bound { Termination::AtBound } else { t };
+                if rss == 0.0 {
+                    return (theta, rss, iterations, Termination::ExactFit);
+                }
+                if ared.abs() <= cfg.ftol && pred <= cfg.ftol && rho <= 2.0 {
+                    return (theta, rss, iterations, bound_or(Termination::ConvergedFtol));
+                }
+                if snorm <= cfg.xtol * pnorm {
+                    return (theta, rss, iterations, bound_or(Termination::ConvergedXtol));
+                }
+                break;
+            }
+            if ok {
+                if !clamped && ared.abs() <= cfg.ftol && pred <= cfg.ftol {
+                    return (theta, rss, iterations, bound_or(Termination::ConvergedFtol));
+                }
+                if snorm <= cfg.xtol * pnorm {
+                    return (theta, rss, iterations, bound_or(Termination::ConvergedXtol));
+                }
+                if snorm <= f64::EPSILON * pnorm
+                    || (!clamped && pred <= f64::EPSILON && ared <= 0.0)
+                    || snorm == 0.0
+                {
+                    return (theta, rss, iterations, bound_or(Termination::NoFurtherReduction));
+                }
+            }
+            mu *= nu;
+            nu *= 2.0;
+            if !mu.is_finite() {
+                return (theta, rss, iterations, bound_or(Termination::NoFurtherReduction));
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::fit::four_pl::{FourPlOptions, fit_four_pl};
+    use rand::SeedableRng;
+    use rand_chacha::ChaCha8Rng;
+    use rand_distr::{Distribution, Normal};
+
+    fn sim(p: [f64; 4], sd: f64, seed: u64) -> (Vec<f64>, Vec<f64>) {
+        let mut rng = ChaCha8Rng::seed_from_u64(seed);
+        let noise = Normal::new(0.0, sd).expect("valid sd");
+        let mut x = Vec::new();
+        let mut y = Vec::new();
+        for i in 0..10 {
+            let xi = -10.5 + 0.5 * i as f64;
+            for _ in 0..2 {
+                x.push(xi);
+                y.push(FourPl.value(xi, &p) + noise.sample(&mut rng));
+            }
+        }
+        (x, y)
+    }
+
+    #[test]
+    fn nothing_shared_equals_separate_fits() {
+        let data = [
+            sim([100.0, 2.0, -1.0, -8.0], 3.0, 1),
+            sim([95.0, -1.0, -1.3, -7.2], 3.0, 2),
+            sim([103.0, 5.0, -0.8, -8.6], 3.0, 3),
+        ];
+        let curves: Vec<(&[f64], &[f64])> =
+            data.iter().map(|(x, y)| (x.as_slice(), y.as_slice())).collect();
+        let g = fit_global(&curves, &GlobalSpec::default(), &LmConfig::default());
+        assert!(g.termination.converged(), "{g:?}");
+        assert_eq!(g.n_params, 12);
+        let mut rss = 0.0;
+        for (c, (x, y)) in data.iter().enumerate() {
+            let f = fit_four_pl(x, y, &FourPlOptions::default());
+            rss += f.rss;
+            for k in 0..4 {
+                assert!(
+                    (g.per_curve[c][k] - f.params[k]).abs() <= 1e-8 * f.params[k].abs().max(1.0),
+                    "curve {c} k {k}: {} vs {}",
+                    g.per_curve[c][k],
+                    f.params[k]
+                );
+            }
+        }
+        assert!((g.rss - rss).abs() <= 1e-10 * rss);
+    }
+
+    #[test]
+    fn all_shared_equals_pooled_fit() {
+        let a = sim([100.0, 2.0, -1.0, -8.0], 3.0, 4);
+        let b = sim([100.0, 2.0, -1.0, -8.0], 3.0, 5);
+        let spec = GlobalSpec { shared: [true; 4], fixed: [None; 4] };
+        let g = fit_global(&[(&a.0, &a.1), (&b.0, &b.1)], &spec, &LmConfig::default());
+        let x: Vec<f64> = a.0.iter().chain(&b.0).copied().collect();
+        let y: Vec<f64> = a.1.iter().chain(&b.1).copied().collect();
+        let f = fit_four_pl(&x, &y, &FourPlOptions::default());
+        assert!(g.termination.converged(), "{g:?}");
+        assert_eq!((g.n_params, g.df), (4, 36));
+        for k in 0..4 {
+            assert!((g.per_curve[0][k] - f.params[k]).abs() <= 1e-8 * f.params[k].abs().max(1.0));
+            assert_eq!(g.per_curve[0][k], g.per_curve[1][k]);
+            assert!((g.se[0][k] - f.se[k]).abs() <= 1e-6 * f.se[k]);
+        }
+    }
+
+    #[test]
+    fn shared_plateaus_recover_truth() {
+        let truth = [[100.0, 0.0, -1.0, -8.5], [100.0, 0.0, -0.9, -7.5], [100.0, 0.0, -1.2, -9.0]];
+        let data: Vec<_> =
+            truth.iter().enumerate().map(|(i, p)| sim(*p, 2.0, 10 + i as u64)).collect();
+        let curves: Vec<(&[f64], &[f64])> =
+            data.iter().map(|(x, y)| (x.as_slice(), y.as_slice())).collect();
+        let spec = GlobalSpec { shared: [true, true, false, false], fixed: [None; 4] };
+        let g = fit_global(&curves, &spec, &LmConfig::default());
+        assert!(g.termination.converged(), "{g:?}");
+        assert_eq!(g.n_params, 8);
+        for (c, t) in truth.iter().enumerate() {
+            assert!((g.per_curve[c][0] - 100.0).abs() < 3.0);
+            assert!(g.per_curve[c][1].abs() < 3.0);
+            assert!((g.per_curve[c][3] - t[3]).abs() < 0.1, "{:?}", g.per_curve[c]);
+            assert!((g.per_curve[c][3] - t[3]).abs() < 4.0 * g.se[c][3]);
+            assert!((g.per_curve[c][2] - t[2]).abs() < 0.3);
+        }
+        assert_eq!(g.se[0][0], g.se[2][0]);
+    }
+
+    #[test]
+    fn degenerate_input_does_not_panic() {
+        let g = fit_global(&[], &GlobalSpec::default(), &LmConfig::default());
+        assert_eq!(g.termination, Termination::InsufficientData);
+        let x = [-8.0, -7.0];
+        let g = fit_global(&[(&x, &[1.0, 2.0])], &GlobalSpec::default(), &LmConfig::default());
+        assert_eq!(g.termination, Termination::InsufficientData);
+        let spec = GlobalSpec { shared: [false; 4], fixed: [Some(100.0), Some(0.0), None, None] };
+        let x = [-9.0, -8.0, -7.0, -6.0];
+        let g = fit_global(&[(&x, &[95.0, 80.0, 20.0, 5.0])], &spec, &LmConfig::default());
+        assert!(g.termination.converged(), "{g:?}");
+        assert_eq!(g.per_curve[0][0], 100.0);
+        assert!(g.se[0][0].is_nan() && g.se[0][3].is_finite());
+    }
+}
