@@ -162,8 +162,14 @@ pub fn derive(cf: &CurveFit, target: &Target, model: ModelKind, experiment: &str
     if bottom.abs() > limits::PLATEAU_OFF {
         flags.push("bottom_off_control".into());
     }
+    // `fit.ci: profile`: the profile-likelihood interval replaces the asymptotic one; a side
+    // the data do not bound is empty (NaN) and makes the fit ambiguous.
+    let log_ci = match cf.log_ic50_profile {
+        Some((lo, hi)) => (lo.unwrap_or(f64::NAN), hi.unwrap_or(f64::NAN)),
+        None => fit.log_ic50_ci,
+    };
     let ambiguous = fit.dependency.iter().any(|d| *d > limits::DEPENDENCY)
-        || !(fit.log_ic50_ci.0.is_finite() && fit.log_ic50_ci.1.is_finite());
+        || !(log_ci.0.is_finite() && log_ci.1.is_finite());
     if ambiguous {
         flags.push("ambiguous".into());
     }
@@ -188,7 +194,7 @@ pub fn derive(cf: &CurveFit, target: &Target, model: ModelKind, experiment: &str
         // A censored IC50 is reported as the bound it lies beyond, never extrapolated.
         ">" => (hi_nm, (f64::NAN, f64::NAN)),
         "<" => (lo_nm, (f64::NAN, f64::NAN)),
-        _ => (nm(log_ic50), (nm(fit.log_ic50_ci.0), nm(fit.log_ic50_ci.1))),
+        _ => (nm(log_ic50), (nm(log_ci.0), nm(log_ci.1))),
     };
     let (ki_nm, ki_ci_nm) = match (model, cf.log_ki) {
         // No Ki for an agonist's EC50.
@@ -228,6 +234,11 @@ pub fn derive(cf: &CurveFit, target: &Target, model: ModelKind, experiment: &str
         sy_x: fit.sy_x,
         censor,
         two_site,
+        log_ic50_profile: if cf.log_ic50_profile.is_some() && censor.is_empty() {
+            log_ci
+        } else {
+            (f64::NAN, f64::NAN)
+        },
     });
     row.status = if !converged {
         format!("not_converged: {}", fit.termination.reason())

@@ -202,6 +202,16 @@ pub struct FitOptions {
     /// Model comparison. Default: none.
     /// Example: `compare: {models: [one_vs_two_sites, slope], method: f_test, alpha: 0.05}`.
     pub compare: Option<CompareOptions>,
+    /// Weighting of the 4PL fits (`four_parameter`, `one_site`, `agonist`): `none` (default),
+    /// `1/y`, `1/y2` (Prism's relative weights from the fitted curve) or `poisson` (counting
+    /// statistics of the counts behind each % specific binding value). Example: `poisson`.
+    pub weighting: Option<String>,
+    /// Counting time per well in minutes for `weighting: poisson` when the export does not say
+    /// (default 1). Example: `counting_minutes: 2`.
+    pub counting_minutes: Option<f64>,
+    /// Confidence intervals of LogIC50: `asymptotic` (default; Wald, `+- t SE`) or `profile`
+    /// (profile likelihood, for the 4PL models; columns `log_ic50_profile_low/high`).
+    pub ci: Option<String>,
 }
 /// Fixed parameter values.
 #[derive(Debug, Clone, Default, Deserialize, Serialize)]

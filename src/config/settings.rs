@@ -247,6 +247,25 @@ pub struct FitSettings {
     pub compare: Option<CompareSettings>,
     /// Per target: ([L] nM, Kd nM), for `fit_ki`.
     pub ligand: BTreeMap<String, (f64, f64)>,
+    /// Weighting of the 4PL fits (`fit.weighting`).
+    pub weighting: WeightingKind,
+    /// Counting minutes for Poisson weights when the plate metadata lack them.
+    pub counting_minutes: f64,
+    /// Profile-likelihood CI of LogIC50 (`fit.ci: profile`) instead of the asymptotic one.
+    pub profile_ci: bool,
+}
+
+/// Weighting of the 4PL fits.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum WeightingKind {
+    /// Unweighted.
+    None,
+    /// `w = 1 / Yfit`.
+    InverseY,
+    /// `w = 1 / Yfit^2`.
+    InverseY2,
+    /// Counting statistics of the counts behind each % specific binding value.
+    Poisson,
 }
 
 impl Default for FitSettings {
@@ -258,6 +277,9 @@ impl Default for FitSettings {
             rout_q: None,
             compare: None,
             ligand: BTreeMap::new(),
+            weighting: WeightingKind::None,
+            counting_minutes: 1.0,
+            profile_ci: false,
         }
     }
 }
@@ -1158,7 +1180,74 @@ impl Resolver<'_> {
         });
         let ligand =
             targets.iter().map(|(k, t)| (k.clone(), (t.radioligand_nm, t.kd_nm))).collect();
-        FitSettings { model, fixed, bounds, rout_q, compare, ligand }
+        let four_pl_only = |r: &mut Self, key: &str| {
+            if matches!(model, ModelKind::FitKi | ModelKind::TwoSite) {
+                r.problem(
+                    &["fit", key],
+                    format!(
+                        "fit.{key} applies to the 4PL models (four_parameter, one_site, agonist), \
+                         not to {}",
+                        model.name()
+                    ),
+                );
+            }
+        };
+        let weighting = match f.weighting.as_deref() {
+            None | Some("none") => WeightingKind::None,
+            Some("1/y" | "1/Y") => WeightingKind::InverseY,
+            Some("1/y2" | "1/Y2" | "1/y^2" | "1/Y^2") => WeightingKind::InverseY2,
+            Some("poisson") => WeightingKind::Poisson,
+            Some(other) => {
+                self.problem(
+                    &["fit", "weighting"],
+                    format!("unknown weighting `{other}`: use none, 1/y, 1/y2 or poisson"),
+                );
+                WeightingKind::None
+            }
+        };
+        if weighting != WeightingKind::None {
+            four_pl_only(self, "weighting");
+            if bounds.iter().any(Option::is_some) {
+                self.problem(
+                    &["fit", "weighting"],
+                    "fit.weighting cannot be combined with fit.bounds yet: drop one of them".into(),
+                );
+            }
+        }
+        let counting_minutes = f.counting_minutes.unwrap_or(1.0);
+        if !(counting_minutes > 0.0 && counting_minutes.is_finite()) {
+            self.problem(
+                &["fit", "counting_minutes"],
+                format!(
+                    "counting time must be a positive number of minutes, got {counting_minutes}"
+                ),
+            );
+        }
+        let profile_ci = match f.ci.as_deref() {
+            None | Some("asymptotic") => false,
+            Some("profile") => {
+                four_pl_only(self, "ci");
+                true
+            }
+            Some(other) => {
+                self.problem(
+                    &["fit", "ci"],
+                    format!("unknown confidence interval `{other}`: use asymptotic or profile"),
+                );
+                false
+            }
+        };
+        FitSettings {
+            model,
+            fixed,
+            bounds,
+            rout_q,
+            compare,
+            ligand,
+            weighting,
+            counting_minutes,
+            profile_ci,
+        }
     }
 
     fn exclusion(&mut self, i: usize, e: &ExcludeOptions) -> Option<Exclusion> {

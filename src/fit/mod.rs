@@ -27,13 +27,14 @@ use std::collections::BTreeMap;
 use rayon::prelude::*;
 
 use crate::config::settings::{
-    CompareKind, CompareMethod, CompareSettings, FitSettings, ModelKind,
+    CompareKind, CompareMethod, CompareSettings, FitSettings, ModelKind, WeightingKind,
 };
 use crate::layout::Role;
 use crate::normalise::NormalisedPlate;
 use four_pl::{FourPlFit, FourPlOptions, fit_four_pl};
 use lm::Termination;
 use model::FourPl;
+use weights::Weighting;
 
 /// One point offered to a fit.
 #[derive(Debug, Clone, PartialEq)]
@@ -48,6 +49,12 @@ pub struct Point {
     pub y: f64,
     /// Why left out of the fit.
     pub excluded: Option<String>,
+    /// Mean NSB of the point's plate, CPM (for Poisson weights).
+    pub nsb_cpm: f64,
+    /// Specific-binding window of the plate, mean total - mean NSB, CPM.
+    pub window_cpm: f64,
+    /// Counting time of the plate, minutes, when the export says.
+    pub counting_minutes: Option<f64>,
 }
 
 /// A compound at a target, with all its points.
@@ -76,6 +83,11 @@ impl Curve {
             .filter(|p| p.excluded.is_none() && p.y.is_finite())
             .map(|p| (log10_molar(p.conc_nm), p.y))
             .unzip()
+    }
+
+    /// The points the fit uses, in the order of [`Curve::fit_data`].
+    pub fn fit_points(&self) -> impl Iterator<Item = &Point> {
+        self.points.iter().filter(|p| p.excluded.is_none() && p.y.is_finite())
     }
 
     /// Lowest and highest concentration offered (nM), excluded points included.
@@ -129,6 +141,9 @@ pub struct CurveFit {
     pub curve_class: Option<&'static str>,
     /// p value of the replicates test for lack of fit (NaN when it cannot be run).
     pub lack_of_fit_p: f64,
+    /// Profile-likelihood 95% interval of LogIC50 (`fit.ci: profile`); `None` on a side the
+    /// data do not bound.
+    pub log_ic50_profile: Option<(Option<f64>, Option<f64>)>,
 }
 
 /// Both sites of a two-site fit, with SEs (NaN when undefined).
@@ -174,6 +189,7 @@ impl CurveFit {
             at_user_bound: false,
             curve_class: None,
             lack_of_fit_p: f64::NAN,
+            log_ic50_profile: None,
         }
     }
 }
@@ -219,6 +235,9 @@ pub fn build_curves(plates: &[NormalisedPlate]) -> Vec<Curve> {
                 conc_nm: conc,
                 y: np.pct_specific[i].unwrap_or(f64::NAN),
                 excluded: w.excluded.clone(),
+                nsb_cpm: np.qc.nsb_mean,
+                window_cpm: np.qc.total_mean - np.qc.nsb_mean,
+                counting_minutes: p.meta.counting_minutes,
             });
         }
     }
@@ -269,7 +288,12 @@ fn fit_one(mut curve: Curve, settings: &FitSettings) -> CurveFit {
         let why = why.clone();
         return CurveFit::failed(curve, why, model);
     }
-    let opts = FourPlOptions { fixed: settings.fixed, ..FourPlOptions::default() };
+    let weighting = match settings.weighting {
+        WeightingKind::InverseY => Weighting::InverseY,
+        WeightingKind::InverseY2 => Weighting::InverseY2,
+        WeightingKind::None | WeightingKind::Poisson => Weighting::None,
+    };
+    let opts = FourPlOptions { fixed: settings.fixed, weighting, ..FourPlOptions::default() };
     let plateaus = [settings.fixed[0], settings.fixed[1]];
     let free_plateaus = plateaus.iter().filter(|p| p.is_none()).count();
     let free = match model {
@@ -354,17 +378,50 @@ fn fit_one(mut curve: Curve, settings: &FitSettings) -> CurveFit {
         }
         ModelKind::FourParameter | ModelKind::OneSite | ModelKind::Agonist => {
             let rising = model == ModelKind::Agonist;
-            let (fit, added, user) = fit_cascade(&x, &y, &opts, &settings.bounds, rising);
+            let poisson = poisson_info(&cf.curve, settings);
+            let w = Fitter { bounds: &settings.bounds, poisson: poisson.as_deref() };
+            let (fit, added, user) = fit_cascade(&x, &y, &opts, &w, rising);
             cf.constraints = added;
             cf.at_user_bound = !user.is_empty();
             cf.flags.extend(user.iter().map(|n| format!("at_bound_{n}")));
             let k = fit.n - fit.df.min(fit.n);
             cf.fit = Some(fit);
-            if let Some(c) = &settings.compare {
-                compare(&mut cf, &x, &y, &opts, plateaus, c, &settings.bounds)
+            let out = if let Some(c) = &settings.compare {
+                compare(&mut cf, &x, &y, &opts, plateaus, c, &w)
             } else {
                 (fit.rss, k)
+            };
+            if settings.profile_ci && cf.two_site.is_none() {
+                if let Some(f) = &cf.fit {
+                    // The options of the reported fit: the model's slope and any plateaus the
+                    // cascade fixed.
+                    let mut used = opts;
+                    if cf.model == ModelKind::OneSite {
+                        used.fixed[FourPl::HILL] = Some(-1.0);
+                    } else if cf.model == ModelKind::FourParameter && settings.model != cf.model {
+                        used.fixed[FourPl::HILL] = None;
+                    }
+                    for c in &cf.constraints {
+                        match *c {
+                            "bottom_fixed_0" => used.fixed[FourPl::BOTTOM] = Some(0.0),
+                            "top_fixed_100" => used.fixed[FourPl::TOP] = Some(100.0),
+                            _ => {}
+                        }
+                    }
+                    let wts = w.weights_for(&x, f, &used);
+                    let ci = profile::profile_ci(
+                        &x,
+                        &y,
+                        wts.as_deref(),
+                        &used,
+                        f,
+                        FourPl::LOG_IC50,
+                        0.95,
+                    );
+                    cf.log_ic50_profile = Some(ci);
+                }
             }
+            out
         }
     };
     if let Some(f) = &cf.fit {
@@ -484,7 +541,7 @@ fn compare(
     opts: &FourPlOptions,
     plateaus: [Option<f64>; 2],
     c: &CompareSettings,
-    bounds: &[Option<(f64, f64)>; 4],
+    w: &Fitter<'_>,
 ) -> (f64, usize) {
     let outcome = |name, cmp: &compare::Comparison, complex: &'static str| {
         let (statistic, p, prefer) = match c.method {
@@ -533,7 +590,7 @@ fn compare(
         (Some((_, o, _)), _) => {
             let mut free = *opts;
             free.fixed[FourPl::HILL] = None;
-            let (fit, added, user) = fit_cascade(x, y, &free, bounds, false);
+            let (fit, added, user) = fit_cascade(x, y, &free, w, false);
             cf.fit = Some(fit);
             cf.constraints = added;
             cf.at_user_bound = !user.is_empty();
@@ -545,7 +602,7 @@ fn compare(
         (None, _) => {
             let mut one = *opts;
             one.fixed[FourPl::HILL] = Some(-1.0);
-            let (fit, added, user) = fit_cascade(x, y, &one, bounds, false);
+            let (fit, added, user) = fit_cascade(x, y, &one, w, false);
             cf.fit = Some(fit);
             cf.constraints = added;
             cf.at_user_bound = !user.is_empty();
@@ -566,10 +623,11 @@ fn fit_cascade(
     x: &[f64],
     y: &[f64],
     opts: &FourPlOptions,
-    bounds: &[Option<(f64, f64)>; 4],
+    w: &Fitter<'_>,
     rising: bool,
 ) -> (FourPlFit, Vec<&'static str>, Vec<&'static str>) {
-    let fit = fit_four_pl_bounded(x, y, opts, bounds, rising);
+    let bounds = w.bounds;
+    let fit = w.fit(x, y, opts, rising);
     let user = at_user_bounds(&fit, opts, bounds);
     // An incomplete curve (a compound that barely inhibits at the top concentration) lets the
     // free plateaus run away: the fit hits a parameter bound or never settles. As screening
@@ -592,7 +650,7 @@ fn fit_cascade(
             }
             constrained.fixed[k] = Some(value);
             added.push(name);
-            let refit = fit_four_pl_bounded(x, y, &constrained, bounds, rising);
+            let refit = w.fit(x, y, &constrained, rising);
             if refit.termination.converged() {
                 let user = at_user_bounds(&refit, &constrained, bounds);
                 return (refit, added, user);
@@ -609,6 +667,92 @@ fn fit_cascade(
         }
     }
     (fit, Vec::new(), user)
+}
+
+/// Per point used in the fit: (plate NSB CPM, window CPM, counting minutes), for
+/// `weighting: poisson`; `None` for other weightings.
+fn poisson_info(curve: &Curve, settings: &FitSettings) -> Option<Vec<(f64, f64, f64)>> {
+    (settings.weighting == WeightingKind::Poisson).then(|| {
+        curve
+            .fit_points()
+            .map(|p| {
+                let t =
+                    p.counting_minutes.filter(|t| *t > 0.0).unwrap_or(settings.counting_minutes);
+                (p.nsb_cpm, p.window_cpm, t)
+            })
+            .collect()
+    })
+}
+
+/// How the 4PL models are fitted: user bounds and Poisson weights.
+struct Fitter<'a> {
+    bounds: &'a [Option<(f64, f64)>; 4],
+    poisson: Option<&'a [(f64, f64, f64)]>,
+}
+
+impl Fitter<'_> {
+    fn fit(&self, x: &[f64], y: &[f64], opts: &FourPlOptions, rising: bool) -> FourPlFit {
+        match self.poisson {
+            Some(info) => fit_poisson(x, y, info, opts),
+            None => fit_four_pl_bounded(x, y, opts, self.bounds, rising),
+        }
+    }
+
+    /// The weights of the final fit (for the profile CI); `None` = unweighted.
+    fn weights_for(&self, x: &[f64], fit: &FourPlFit, opts: &FourPlOptions) -> Option<Vec<f64>> {
+        if let Some(info) = self.poisson {
+            return Some(poisson_weights(x, &fit.params, info));
+        }
+        if opts.weighting == Weighting::None {
+            return None;
+        }
+        let mut out = Vec::new();
+        let floor = weights::yfit_floor(&[fit.params[0], fit.params[1]]);
+        weights::weights_from_fit(opts.weighting, x, &fit.params, floor, &mut out);
+        Some(out)
+    }
+}
+
+/// Poisson weights for % specific binding. With the plate's mean NSB `N` and window
+/// `W = total - NSB` (CPM), a point's expected count rate is `CPM_i = N + W Yfit_i / 100` and,
+/// counted for `t` minutes, `var(CPM_i) = CPM_i / t` (Poisson); `%SB = 100 (CPM - N) / W`
+/// gives `var(%SB_i) = (100 / W)^2 CPM_i / t` and `w_i = 1 / var(%SB_i)` (the control means are
+/// taken as exact). `CPM_i` is floored at one count per counting time.
+fn poisson_weights(x: &[f64], params: &[f64; 4], info: &[(f64, f64, f64)]) -> Vec<f64> {
+    use model::Model;
+    x.iter()
+        .zip(info)
+        .map(|(xi, &(nsb, window, t))| {
+            let yfit = FourPl.value(*xi, params);
+            let cpm = (nsb + window * yfit / 100.0).max(1.0 / t);
+            let var = (100.0 / window).powi(2) * cpm / t;
+            if var.is_finite() && var > 0.0 { 1.0 / var } else { 0.0 }
+        })
+        .collect()
+}
+
+/// A 4PL fit with [`poisson_weights`] from the fitted curve, iterated as Prism iterates its
+/// relative weights ([`weights::fit_reweighted`]): an unweighted fit, then weighted refits
+/// started at the previous parameters until no parameter changes by more than
+/// `1e-9 max(|p|, 1)` or [`weights::MAX_REWEIGHT_ROUNDS`] refits. `rss` is the weighted RSS
+/// (a chi-square, about `df` when the counting noise is all there is).
+fn fit_poisson(x: &[f64], y: &[f64], info: &[(f64, f64, f64)], opts: &FourPlOptions) -> FourPlFit {
+    let mut fit = four_pl::fit_four_pl_with(x, y, None, opts, None);
+    for _ in 0..weights::MAX_REWEIGHT_ROUNDS {
+        if !fit.params.iter().all(|v| v.is_finite()) || !fit.termination.converged() {
+            break;
+        }
+        let w = poisson_weights(x, &fit.params, info);
+        let next = four_pl::fit_four_pl_with(x, y, Some(&w), opts, Some(fit.params));
+        let change =
+            (0..4).map(|k| (next.params[k] - fit.params[k]).abs() / fit.params[k].abs().max(1.0));
+        let change = change.fold(0.0, f64::max);
+        fit = next;
+        if !(change > 1e-9) {
+            break;
+        }
+    }
+    fit
 }
 
 /// Names of the free parameters of `fit` sitting on a bound from `fit.bounds`.

@@ -734,6 +734,7 @@ pub(crate) mod tests {
             sy_x: 3.0,
             censor,
             two_site: None,
+            log_ic50_profile: (f64::NAN, f64::NAN),
         }
     }
 

@@ -620,6 +620,9 @@ pub struct FitNumbers {
     pub censor: &'static str,
     /// Both sites, for a two-site fit (the fields above then hold the high-affinity site).
     pub two_site: Option<TwoSiteNumbers>,
+    /// Profile-likelihood 95% interval of log IC50 (`fit.ci: profile`); NaN on a side the
+    /// data do not bound, both NaN without a profile.
+    pub log_ic50_profile: (f64, f64),
 }
 
 /// One data point of a curve.

@@ -876,6 +876,7 @@ mod tests {
                 sy_x: 3.0,
                 censor: "",
                 two_site: None,
+                log_ic50_profile: (f64::NAN, f64::NAN),
             }),
             status: "ok".into(),
             flags: vec![],

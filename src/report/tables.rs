@@ -161,6 +161,8 @@ fn fit_columns(c: &[CurveRow]) -> Vec<Col> {
             c.iter().map(|r| r.comparison.as_ref().and_then(|x| num(x.p))).collect(),
         ),
         Col::Str("preferred_model", cmp_s(&|x| x.preferred.clone())),
+        Col::F64("log_ic50_profile_low", fit(&|f| f.log_ic50_profile.0)),
+        Col::F64("log_ic50_profile_high", fit(&|f| f.log_ic50_profile.1)),
     ]
 }
 
