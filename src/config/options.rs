@@ -212,6 +212,10 @@ pub struct FitOptions {
     /// Confidence intervals of LogIC50: `asymptotic` (default; Wald, `+- t SE`) or `profile`
     /// (profile likelihood, for the 4PL models; columns `log_ic50_profile_low/high`).
     pub ci: Option<String>,
+    /// Parameters shared by all compounds of a target in one global fit (Prism's "shared"
+    /// constraint): any of `top`, `bottom`, `hill_slope`. Default: none (each curve alone).
+    /// Example: `share: [top, bottom]`.
+    pub share: Option<Vec<String>>,
 }
 /// Fixed parameter values.
 #[derive(Debug, Clone, Default, Deserialize, Serialize)]

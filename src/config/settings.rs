@@ -253,6 +253,9 @@ pub struct FitSettings {
     pub counting_minutes: f64,
     /// Profile-likelihood CI of LogIC50 (`fit.ci: profile`) instead of the asymptotic one.
     pub profile_ci: bool,
+    /// Parameters `[top, bottom, hill_slope, log_ic50]` shared by the curves of one target in
+    /// a global fit (`fit.share`); all false = separate fits.
+    pub share: [bool; 4],
 }
 
 /// Weighting of the 4PL fits.
@@ -280,6 +283,7 @@ impl Default for FitSettings {
             weighting: WeightingKind::None,
             counting_minutes: 1.0,
             profile_ci: false,
+            share: [false; 4],
         }
     }
 }
@@ -1237,6 +1241,36 @@ impl Resolver<'_> {
                 false
             }
         };
+        let mut share = [false; 4];
+        for (i, name) in f.share.iter().flatten().enumerate() {
+            match ["top", "bottom", "hill_slope"].iter().position(|k| k == name) {
+                Some(k) => share[k] = true,
+                None => self.problem(
+                    &["fit", "share", &i.to_string()],
+                    format!("cannot share `{name}`: use top, bottom or hill_slope"),
+                ),
+            }
+        }
+        if share.iter().any(|s| *s) {
+            let clash = [
+                (!matches!(model, ModelKind::FourParameter | ModelKind::OneSite), "fit.model"),
+                (compare.is_some(), "fit.compare"),
+                (bounds.iter().any(Option::is_some), "fit.bounds"),
+                (weighting != WeightingKind::None, "fit.weighting"),
+                (profile_ci, "fit.ci: profile"),
+            ];
+            for (bad, what) in clash {
+                if bad {
+                    self.problem(
+                        &["fit", "share"],
+                        format!(
+                            "fit.share (a global fit) works with model four_parameter or one_site \
+                             and without {what} for now"
+                        ),
+                    );
+                }
+            }
+        }
         FitSettings {
             model,
             fixed,
@@ -1247,6 +1281,7 @@ impl Resolver<'_> {
             weighting,
             counting_minutes,
             profile_ci,
+            share,
         }
     }
 

@@ -252,14 +252,102 @@ pub fn fit_all(
     settings: &FitSettings,
     done: &(dyn Fn() + Sync),
 ) -> Vec<CurveFit> {
-    curves
+    let mut fits: Vec<CurveFit> = curves
         .into_par_iter()
         .map(|c| {
             let f = fit_one(c, settings);
             done();
             f
         })
-        .collect()
+        .collect();
+    if settings.share.iter().any(|s| *s) {
+        share_by_target(&mut fits, settings);
+    }
+    fits
+}
+
+/// `fit.share`: refits the curves of each target jointly with the shared parameters
+/// ([`global::fit_global`]; Motulsky & Christopoulos 2004, ch. 11-12), after each curve's own
+/// fit (which did the outlier removal). Curves without a usable own fit stay as they are. Each
+/// curve keeps one row: its parameters (shared ones equal across the target), SEs from the
+/// global fit, LogIC50 CI `+- t(0.975, df_global) SE`, R² from its own points, Sy.x of the
+/// global fit; the model column says what was shared. Targets in sorted order, so the result
+/// does not depend on the thread count.
+fn share_by_target(fits: &mut [CurveFit], settings: &FitSettings) {
+    const NAMES: [&str; 4] = ["top", "bottom", "hill_slope", "log_ic50"];
+    let shared: Vec<&str> = (0..4)
+        .filter(|&k| settings.share[k] && settings.fixed[k].is_none())
+        .map(|k| NAMES[k])
+        .collect();
+    let spec = global::GlobalSpec { shared: settings.share, fixed: settings.fixed };
+    let mut targets: Vec<String> = fits.iter().map(|f| f.curve.target.clone()).collect();
+    targets.dedup();
+    for target in targets {
+        let members: Vec<usize> = (0..fits.len())
+            .filter(|&i| {
+                fits[i].curve.target == target
+                    && fits[i].fit.is_some_and(|f| {
+                        !matches!(
+                            f.termination,
+                            Termination::InsufficientData | Termination::FlatResponse
+                        )
+                    })
+            })
+            .collect();
+        if members.len() < 2 {
+            continue;
+        }
+        let data: Vec<(Vec<f64>, Vec<f64>)> =
+            members.iter().map(|&i| fits[i].curve.fit_data()).collect();
+        let views: Vec<(&[f64], &[f64])> =
+            data.iter().map(|(x, y)| (x.as_slice(), y.as_slice())).collect();
+        let g = global::fit_global(&views, &spec, &lm::LmConfig::default());
+        if !g.per_curve.iter().flatten().all(|v| v.is_finite()) {
+            continue;
+        }
+        let t = stats::t975(g.df);
+        let sy_x = if g.df > 0 { (g.rss / g.df as f64).sqrt() } else { f64::NAN };
+        for (j, &i) in members.iter().enumerate() {
+            let (x, y) = (&data[j].0, &data[j].1);
+            let p = g.per_curve[j];
+            let se = g.se[j];
+            let rss: f64 = {
+                use model::Model;
+                x.iter().zip(y).map(|(xi, yi)| (yi - FourPl.value(*xi, &p)).powi(2)).sum()
+            };
+            let mean = y.iter().sum::<f64>() / y.len().max(1) as f64;
+            let tss: f64 = y.iter().map(|v| (v - mean).powi(2)).sum();
+            let own_free = (0..4).filter(|&k| settings.fixed[k].is_none() && !settings.share[k]);
+            let k_own = own_free.count();
+            let li = FourPl::LOG_IC50;
+            let fit = FourPlFit {
+                params: p,
+                se,
+                log_ic50_ci: (p[li] - t * se[li], p[li] + t * se[li]),
+                dependency: [f64::NAN; 4],
+                rss,
+                r_squared: if tss > 0.0 { 1.0 - rss / tss } else { 0.0 },
+                sy_x,
+                n: x.len(),
+                df: g.df,
+                iterations: g.iterations,
+                termination: g.termination,
+            };
+            let cf = &mut fits[i];
+            cf.fit = Some(fit);
+            cf.constraints.clear();
+            cf.model_label = format!("{} (shared: {})", cf.model.name(), shared.join(", "));
+            let (lo, hi) = cf.curve.tested_range_nm();
+            cf.curve_class =
+                Some(classify::curve_class(x, y, &fit, (log10_molar(lo), log10_molar(hi))).label());
+            cf.lack_of_fit_p =
+                replicates::replicates_test(x, y, rss, k_own).map_or(f64::NAN, |r| r.p_value);
+            cf.flags.retain(|f| f != "lack_of_fit");
+            if cf.lack_of_fit_p < LACK_OF_FIT_ALPHA {
+                cf.flags.push("lack_of_fit".into());
+            }
+        }
+    }
 }
 
 /// Fewest points for a 4PL with `free` free parameters: one more than the parameters.
