@@ -256,6 +256,12 @@ fn bad_fit_options_name_their_key() {
         ("{compare: {models: [three_sites]}}", "fit.compare.models[0]"),
         ("{compare: {models: [slope], method: bic}}", "fit.compare.method"),
         ("{model: agonist, compare: {models: [slope]}}", "fit.compare"),
+        ("{weighting: 1/x}", "fit.weighting"),
+        ("{ci: bootstrap}", "fit.ci"),
+        ("{model: two_site, ci: profile}", "fit.ci"),
+        ("{share: [log_ic50]}", "fit.share[0]"),
+        ("{share: [top], weighting: poisson}", "fit.share"),
+        ("{counting_minutes: 0}", "fit.counting_minutes"),
     ] {
         std::fs::write(dir.path().join("a.yaml"), format!("{ANALYSIS}fit: {fit}\n")).unwrap();
         let out = Command::cargo_bin("radbind")
@@ -267,5 +273,40 @@ fn bad_fit_options_name_their_key() {
         let err = String::from_utf8_lossy(&out.stderr);
         assert_eq!(out.status.code(), Some(2), "{fit}: {err}");
         assert!(err.contains(key), "{fit}: expected {key} in {err}");
+    }
+}
+
+#[test]
+fn weighting_profile_ci_and_shared_plateaus() {
+    let dir = tempfile::tempdir().unwrap();
+    simulate(dir.path());
+    let truth = [("a", 1.0f64), ("b", 10.0), ("d", 3.0)];
+    // Poisson weights from the counts: the Ki stay close to the truth.
+    // (1/y2 on % specific binding weights the points near 0% enormously: not asserted.)
+    for w in ["poisson", "1/y"] {
+        let f = run_with(dir.path(), &format!("{{weighting: {w}, counting_minutes: 1}}"), "w");
+        for (c, ki) in truth {
+            let got = num(&f[c], "ki_nM");
+            assert!((got.log10() - ki.log10()).abs() < 0.2, "{w} {c}: Ki {got} vs {ki}");
+        }
+    }
+    // Profile CI: brackets the estimate, and the IC50 CI is the profile interval.
+    let f = run_with(dir.path(), "{ci: profile}", "profile");
+    for (c, _) in truth {
+        let r = &f[c];
+        let (lo, hi) = (num(r, "log_ic50_profile_low"), num(r, "log_ic50_profile_high"));
+        let est = num(r, "log_ic50");
+        assert!(lo < est && est < hi, "{c}: {lo} {est} {hi}");
+        let ic_lo = num(r, "ic50_ci_low_nM");
+        assert!((ic_lo.log10() - 9.0 - lo).abs() < 1e-9, "{c}: {ic_lo} vs 10^{lo} M");
+    }
+    // Shared Top and Bottom: one value for every curve of the target.
+    let f = run_with(dir.path(), "{share: [top, bottom]}", "shared");
+    let tops: Vec<String> = f.values().map(|r| r["top"].clone()).collect();
+    assert!(tops.windows(2).all(|w| w[0] == w[1]), "{tops:?}");
+    for (c, ki) in truth {
+        assert!(f[c]["model"].contains("shared top+bottom"), "{:?}", f[c]);
+        let got = num(&f[c], "ki_nM");
+        assert!((got.log10() - ki.log10()).abs() < 0.15, "shared {c}: Ki {got} vs {ki}");
     }
 }

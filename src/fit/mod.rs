@@ -336,7 +336,7 @@ fn share_by_target(fits: &mut [CurveFit], settings: &FitSettings) {
             let cf = &mut fits[i];
             cf.fit = Some(fit);
             cf.constraints.clear();
-            cf.model_label = format!("{} (shared: {})", cf.model.name(), shared.join(", "));
+            cf.model_label = format!("{} (shared {})", cf.model.name(), shared.join("+"));
             let (lo, hi) = cf.curve.tested_range_nm();
             cf.curve_class =
                 Some(classify::curve_class(x, y, &fit, (log10_molar(lo), log10_molar(hi))).label());
