@@ -864,8 +864,8 @@ fn at_user_bounds(
 }
 
 /// The 4PL with box constraints from `fit.bounds` on top of radbind's own (LogIC50 within the
-/// tested range +- [`four_pl::LOG_IC50_MARGIN`], |slope| <= [`four_pl::MAX_ABS_HILL`], slope
-/// >= 0 for a rising curve). Without user bounds this is exactly [`fit_four_pl`] (or
+/// tested range +- [`four_pl::LOG_IC50_MARGIN`], |slope| <= [`four_pl::MAX_ABS_HILL`], a
+/// non-negative slope for a rising curve). Without user bounds this is exactly [`fit_four_pl`] (or
 /// [`models::fit_agonist`] for `rising`). Built from [`lm::fit_bounded`] and
 /// [`stats::asymptotic`] like `fit_four_pl`: SEs `sqrt(diag(s^2 (J'J)^-1))` over the free
 /// parameters, LogIC50 CI `+- t(0.975, df) SE`. Where a user range does not overlap radbind's
