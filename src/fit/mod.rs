@@ -939,3 +939,36 @@ pub fn fit_four_pl_bounded(
         termination: f.termination,
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn poisson_weights_follow_the_counts() {
+        // NSB 300, window 3700 CPM, 2 minutes: at Yfit = 50 %, CPM = 300 + 1850 = 2150,
+        // var(%SB) = (100/3700)^2 * 2150 / 2.
+        let p = [100.0, 0.0, -1.0, -8.0];
+        let w = poisson_weights(&[-8.0, f64::NEG_INFINITY], &p, &[(300.0, 3700.0, 2.0); 2]);
+        let var = (100.0f64 / 3700.0).powi(2) * 2150.0 / 2.0;
+        assert!((w[0] - 1.0 / var).abs() < 1e-9 * w[0]);
+        // At the top (4000 CPM) the variance is larger, the weight smaller.
+        assert!(w[1] < w[0]);
+    }
+
+    #[test]
+    fn replicate_sd_is_robust_to_one_outlier() {
+        // Duplicates differing by 2 (deviations +-1, times sqrt(2)), one pair far apart.
+        let x = [1.0, 1.0, 2.0, 2.0, 3.0, 3.0, 4.0, 4.0, 5.0, 5.0];
+        let y = [10.0, 12.0, 20.0, 22.0, 30.0, 32.0, 40.0, 42.0, 50.0, 90.0];
+        let sd = replicate_sd(&x, &y);
+        assert!((sd - 1.4826 * 2f64.sqrt()).abs() < 1e-9, "{sd}");
+        assert!(replicate_sd(&[1.0, 2.0], &[1.0, 2.0]).is_nan());
+    }
+
+    #[test]
+    fn rout_reason_text() {
+        assert_eq!(rout_reason(0.01), "ROUT outlier (Q = 1%)");
+        assert_eq!(rout_reason(0.005), "ROUT outlier (Q = 0.5%)");
+    }
+}

@@ -90,8 +90,7 @@ pub fn flag_explanation(flag: &str) -> Option<&'static str> {
         }
         "not_rising" => {
             "The agonist fit did not give a rising curve (Top above Bottom with a positive Hill \
-             slope): the EC50 is \
-             not meaningful."
+             slope): the EC50 is not meaningful."
         }
         "at_bound_top" | "at_bound_bottom" | "at_bound_hill_slope" | "at_bound_log_ic50" => {
             "A parameter ended on a bound set in fit.bounds: the value is the best fit within \
