@@ -10,9 +10,12 @@ use std::hint::black_box;
 use argmin::core::{Executor, State};
 use criterion::{Criterion, Throughput, criterion_group, criterion_main};
 use radbind::fit::four_pl::{FourPlOptions, fit_four_pl, initial_estimates};
+use radbind::fit::global::{GlobalSpec, fit_global};
 use radbind::fit::lm::{LmConfig, LmProblem, LmSolver};
 use radbind::fit::model::FourPl;
+use radbind::fit::profile::profile_ci;
 use radbind::fit::stats;
+use radbind::fit::weights::Weighting;
 use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;
 use rand_distr::{Distribution, Normal};
@@ -107,6 +110,20 @@ fn bench(c: &mut Criterion) {
             acc
         })
     });
+    g.bench_function("direct lm::run + SE + CI (no Executor)", |b| {
+        b.iter(|| {
+            let mut acc = 0.0;
+            for (x, y) in &data {
+                let p0 = initial_estimates(x, y);
+                let prob = LmProblem::new(&FourPl, black_box(x), black_box(y), None);
+                let f = radbind::fit::lm::run(&prob, p0, &LmConfig::default());
+                let u = stats::asymptotic(&FourPl, x, y, None, &f.params, [false; 4], f.rss)
+                    .expect("full rank");
+                acc += f.params[3] + stats::t975(u.df) * u.se[3];
+            }
+            acc
+        })
+    });
     g.bench_function("argmin Executor", |b| {
         b.iter(|| {
             let mut acc = 0.0;
@@ -126,6 +143,45 @@ fn bench(c: &mut Criterion) {
                     stats::asymptotic(&FourPl, x, y, None, &p, [false; 4], rss).expect("full rank");
                 let h = stats::t975(u.df) * u.se[3];
                 acc += p[3] + h;
+            }
+            acc
+        })
+    });
+    g.finish();
+    // Extras (not part of the 150,000/s target): reweighting, profile CI, global fit.
+    let mut g = c.benchmark_group("4pl_extras");
+    g.throughput(Throughput::Elements(CURVES as u64));
+    g.sample_size(10);
+    let weighted = FourPlOptions { weighting: Weighting::InverseY, ..FourPlOptions::default() };
+    g.bench_function("fit_four_pl, 1/Y weighting iterated", |b| {
+        b.iter(|| {
+            let mut acc = 0.0;
+            for (x, y) in &data {
+                acc += fit_four_pl(black_box(x), black_box(y), &weighted).params[3];
+            }
+            acc
+        })
+    });
+    let fits: Vec<_> = data.iter().map(|(x, y)| fit_four_pl(x, y, &opts)).collect();
+    g.bench_function("profile_ci LogIC50 (both ends)", |b| {
+        b.iter(|| {
+            let mut acc = 0.0;
+            for ((x, y), f) in data.iter().zip(&fits) {
+                let (lo, hi) = profile_ci(black_box(x), black_box(y), None, &opts, f, 3, 0.95);
+                acc += lo.unwrap_or(0.0) + hi.unwrap_or(0.0);
+            }
+            acc
+        })
+    });
+    // 64 global fits of 4 curves each, Top and Bottom shared (per curve: elements = 256).
+    let spec = GlobalSpec { shared: [true, true, false, false], fixed: [None; 4] };
+    g.bench_function("fit_global, 4 curves, shared Top/Bottom", |b| {
+        b.iter(|| {
+            let mut acc = 0.0;
+            for chunk in data.chunks(4) {
+                let curves: Vec<(&[f64], &[f64])> =
+                    chunk.iter().map(|(x, y)| (x.as_slice(), y.as_slice())).collect();
+                acc += fit_global(black_box(&curves), &spec, &LmConfig::default()).rss;
             }
             acc
         })

@@ -9,7 +9,7 @@
 use std::collections::BTreeMap;
 use std::path::PathBuf;
 
-use crate::config::settings::{Axis, ConcSpec, Layout, PlateSpec, Settings};
+use crate::config::settings::{Axis, ConcSpec, Layout, PlateMapSpec, PlateSpec, Settings};
 use crate::ingest::{PlateMeta, RawPlate};
 use crate::types::{Geometry, WellPos};
 
@@ -118,8 +118,12 @@ pub fn lay_out(raws: &[RawPlate], settings: &Settings) -> LayoutOutcome {
                 ));
                 continue;
             }
-            let layout = &settings.layouts[&spec.layout];
-            match build(idx, &raws[idx], spec, layout, settings) {
+            let built = match (&spec.plate_map, settings.layouts.get(&spec.layout)) {
+                (Some(map), _) => build_from_map(idx, &raws[idx], spec, map, settings),
+                (None, Some(layout)) => build(idx, &raws[idx], spec, layout, settings),
+                (None, None) => Err(format!("layout `{}` is not defined", spec.layout)),
+            };
+            match built {
                 Ok(p) => out.plates.push(p),
                 Err(e) => out.problems.push(format!(
                     "plates[{}] (plate {}, {} plate {}): {e}",
@@ -253,6 +257,66 @@ fn build(
             }
         }
     }
+    let roles: Vec<Role> = roles.iter().map(|r| r.map_or(Role::Unused, |(r, _)| r)).collect();
+    let compound: Vec<Option<(String, f64)>> =
+        compound.iter().map(|c| c.map(|(n, x)| (n.to_string(), x))).collect();
+    finish(idx, raw, spec, &roles, &compound, settings)
+}
+
+/// Lays out a plate from its plate map: each listed well gets the map's role, compound and
+/// concentration; wells the map does not list are unused.
+fn build_from_map(
+    idx: usize,
+    raw: &RawPlate,
+    spec: &PlateSpec,
+    map: &PlateMapSpec,
+    settings: &Settings,
+) -> Result<Plate, String> {
+    let g = raw.geometry;
+    let file = map.path.display();
+    let mut roles = vec![Role::Unused; g.len()];
+    let mut compound: Vec<Option<(String, f64)>> = vec![None; g.len()];
+    for e in &map.map.entries {
+        let at = format!("plate map {file}:{}: well {}", e.line, e.well);
+        let i = g.index(e.well).ok_or_else(|| {
+            format!("{at} is not on this {g} plate; the map is for another plate size")
+        })?;
+        let role = match e.role.as_str() {
+            "total" => Role::Total,
+            "nsb" => Role::Nsb,
+            "blank" => Role::Blank,
+            "vehicle" => Role::Vehicle,
+            "sample" => Role::Sample,
+            "empty" => Role::Unused,
+            other => return Err(format!("{at}: unknown role `{other}`")),
+        };
+        if role == Role::Sample {
+            let (Some(name), Some(conc)) = (e.compound.as_ref(), e.conc_nm) else {
+                return Err(format!("{at}: a sample well needs a compound and a concentration"));
+            };
+            if !(conc > 0.0) {
+                return Err(format!(
+                    "{at}: sample of `{name}` at concentration 0; mark zero-competitor wells \
+                     `vehicle`"
+                ));
+            }
+            compound[i] = Some((name.clone(), conc));
+        }
+        roles[i] = role;
+    }
+    finish(idx, raw, spec, &roles, &compound, settings)
+}
+
+/// The wells of a laid-out plate: counts read (rotation undone), masks applied.
+fn finish(
+    idx: usize,
+    raw: &RawPlate,
+    spec: &PlateSpec,
+    roles: &[Role],
+    compound: &[Option<(String, f64)>],
+    settings: &Settings,
+) -> Result<Plate, String> {
+    let g = raw.geometry;
     let number = u32::try_from(idx + 1).expect("plate count fits u32");
     let wells = (0..g.len())
         .map(|i| {
@@ -261,7 +325,7 @@ fn build(
             // reader reported `rotate180(pos)`.
             let read_at = if spec.rotated { g.rotate180(pos) } else { pos };
             let cpm = g.index(read_at).and_then(|j| raw.values[j]);
-            let role = roles[i].map_or(Role::Unused, |(r, _)| r);
+            let role = roles[i];
             let excluded = settings
                 .exclusions
                 .iter()
@@ -274,8 +338,8 @@ fn build(
             Well {
                 pos,
                 role,
-                compound: compound[i].map(|(c, _)| c.to_string()),
-                conc_nm: compound[i].map(|(_, c)| c),
+                compound: compound[i].as_ref().map(|(c, _)| c.clone()),
+                conc_nm: compound[i].as_ref().map(|(_, c)| *c),
                 cpm,
                 excluded,
             }

@@ -119,7 +119,7 @@ pub fn read_inputs(settings: &Settings) -> Inputs {
     let opts = ingest::ReadOptions {
         format: settings.format,
         signal: settings.signal.clone(),
-        ..ingest::ReadOptions::default()
+        columns: settings.columns.clone(),
     };
     let mut out = Inputs::default();
     for path in &settings.inputs {
@@ -215,6 +215,7 @@ pub fn run(args: &RunArgs) -> Result<RunSummary> {
             .collect(),
         inputs: inputs.files,
         config_yaml: settings.config_text.clone(),
+        problems: problems.clone(),
         started: humantime::format_rfc3339_seconds(started).to_string(),
         finished: String::new(),
     };
@@ -257,11 +258,13 @@ pub fn run(args: &RunArgs) -> Result<RunSummary> {
 
 fn figure_options(s: &Settings) -> report::FigureOptions {
     use config::settings::Figures;
-    match s.figures {
-        Figures::None => report::FigureOptions { draw: false, png: false },
-        Figures::Svg => report::FigureOptions { draw: true, png: false },
-        Figures::SvgPng => report::FigureOptions { draw: true, png: true },
-    }
+    let (draw, png) = match s.figures {
+        Figures::None => (false, false),
+        Figures::Svg => (true, false),
+        Figures::SvgPng => (true, true),
+    };
+    let style = report::plots::CurveStyle { error_bars: s.error_bars, ..Default::default() };
+    report::FigureOptions { draw, png, png_scale: s.png_scale, style }
 }
 
 /// A progress bar on stderr; hidden when `show` is false or stderr is not a terminal.

@@ -61,6 +61,18 @@ pub fn validate(config_path: &Path) -> Result<ValidateReport> {
             let _ = writeln!(t, "  {u}");
         }
     }
+    let warnings = well_warnings(&inputs.plates, &laid.plates);
+    if !warnings.is_empty() {
+        let _ = writeln!(
+            t,
+            "\n{} warning(s) (the run goes on; these wells are left out):",
+            warnings.len()
+        );
+        for w in &warnings {
+            let _ = writeln!(t, "  {w}");
+        }
+    }
+    // Every input file problem, then every layout problem, in one list.
     let problems: Vec<&String> = inputs.problems.iter().chain(&laid.problems).collect();
     if problems.is_empty() {
         let _ = writeln!(t, "\nno problems found");
@@ -71,6 +83,52 @@ pub fn validate(config_path: &Path) -> Result<ValidateReport> {
         }
     }
     Ok(ValidateReport { text: t, problems: problems.len() })
+}
+
+/// Most wells listed per plate in the warnings before "and n more".
+const MAX_WELLS_LISTED: usize = 12;
+
+/// Instrument/reader warnings of the plates read, and per plate the wells with a role but no
+/// count (they are left out of QC and fits).
+fn well_warnings(raws: &[crate::ingest::RawPlate], plates: &[Plate]) -> Vec<String> {
+    let mut out = Vec::new();
+    for (i, raw) in raws.iter().enumerate() {
+        for w in &raw.meta.warnings {
+            out.push(format!(
+                "plate {} ({} plate {}): {w}",
+                i + 1,
+                raw.source.display(),
+                raw.index_in_file
+            ));
+        }
+    }
+    for p in plates {
+        let missing: Vec<String> = p
+            .wells
+            .iter()
+            .filter(|w| w.role != Role::Unused && w.cpm.is_none())
+            .map(|w| match (&w.compound, w.conc_nm) {
+                (Some(c), Some(x)) => format!("{} ({c} {})", w.pos, format_conc_nm(x)),
+                _ => format!("{} ({})", w.pos, w.role.name()),
+            })
+            .collect();
+        if missing.is_empty() {
+            continue;
+        }
+        let more = missing.len().saturating_sub(MAX_WELLS_LISTED);
+        let mut listed = missing[..missing.len().min(MAX_WELLS_LISTED)].join(", ");
+        if more > 0 {
+            listed.push_str(&format!(" and {more} more"));
+        }
+        out.push(format!(
+            "{} ({} plate {}): {} well(s) of the layout have no count: {listed}",
+            p.id,
+            p.source.display(),
+            p.index_in_file,
+            missing.len()
+        ));
+    }
+    out
 }
 
 /// A plate map: one cell per well, `T` total, `N` NSB, `B` blank, `V` vehicle, `.` unused,

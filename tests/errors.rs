@@ -55,6 +55,30 @@ fn plate_with(well: &str, value: &str) -> String {
         + "\n"
 }
 
+/// A plate map CSV equivalent to the base config's layout, with `extra` lines appended.
+fn base_map(extra: &str) -> String {
+    let mut s = String::from("Well,Role,Compound,Concentration\n");
+    for row in 'A'..='H' {
+        for col in 1..=12 {
+            let line = match col {
+                1 => format!("{row}{col:02},total,,\n"),
+                12 => format!("{row}{col:02},nsb,,\n"),
+                c => {
+                    let compound = if row < 'E' { "cmpd-a" } else { "cmpd-b" };
+                    let conc = 10_000.0 / 3.162f64.powi(c - 2);
+                    format!("{row}{col:02},sample,{compound},{conc:.3}\n")
+                }
+            };
+            s.push_str(&line);
+        }
+    }
+    s + extra
+}
+
+/// The base config with its plate laid out by `map.csv` instead of the YAML layout.
+const MAP_ENTRY: &[(&str, &str)] =
+    &[("layout: std, rows: {A-D: cmpd-a, E-H: cmpd-b}", "plate_map: map.csv")];
+
 fn run_case(case: &Case) -> String {
     let tmp = tempfile::tempdir().unwrap();
     let dir = tmp.path();
@@ -195,6 +219,41 @@ fn cases() -> Vec<Case> {
         Case::new("one_bad_file_among_good", 1)
             .config(&[("inputs: [plate.csv]", "inputs: [plate.csv, broken.csv]")])
             .file("broken.csv", "plate,well,cpm\nP9,A01,oops\n"),
+        // --- input formats, column maps and plate maps
+        Case::new("format_names_listed", 2).config(&[("inputs: [plate.csv]", "inputs: [plate.csv]\nformat: topcount")]),
+        Case::new("columns_with_other_format", 2).config(&[(
+            "inputs: [plate.csv]",
+            "inputs: [plate.csv]\nformat: microbeta\ncolumns: {plate: Barcode, well: \"\"}",
+        )]),
+        Case::new("columns_header_not_found", 2)
+            .config(&[("inputs: [plate.csv]", "inputs: [plate.csv]\ncolumns: {plate: Barcode, value: CPM}")]),
+        Case::new("plate_map_well_off_plate", 2)
+            .config(MAP_ENTRY)
+            .file("map.csv", base_map("P24,nsb,,\n")),
+        Case::new("plate_map_sample_without_concentration", 2)
+            .config(MAP_ENTRY)
+            .file("map.csv", base_map("").replace("C05,sample,cmpd-a,316.311", "C05,sample,cmpd-a,")),
+        Case::new("plate_map_missing", 2).config(MAP_ENTRY),
+        Case::new("plate_map_with_layout_keys", 2)
+            .config(&[("layout: std, rows:", "plate_map: map.csv, layout: std, rows:")])
+            .file("map.csv", base_map("")),
+        Case::new("plate_map_without_controls", 2).config(MAP_ENTRY).file(
+            "map.csv",
+            base_map("").lines().filter(|l| !l.contains("total") && !l.contains("nsb")).collect::<Vec<_>>().join("\n"),
+        ),
+        Case::new("plate_without_layout", 2).config(&[("layout: std, rows: {A-D: cmpd-a, E-H: cmpd-b}", "rows: {A-D: cmpd-a}")]),
+        // `validate` lists every input and layout problem of a run together.
+        Case::new("validate_lists_every_problem", 2)
+            .config(&[
+                ("inputs: [plate.csv]", "inputs: [plate.csv, broken1.csv, broken2.csv, plate2.csv]"),
+                ("plates:\n", "plates:\n  - {plate: 2, target: T1, plate_map: map.csv}\n"),
+            ])
+            .file("broken1.csv", "plate,well,cpm\nP9,A01,oops\n")
+            .file("broken2.csv", "")
+            .file("plate.csv", base_plate().lines().filter(|l| !l.starts_with("P1,C05,")).collect::<Vec<_>>().join("\n"))
+            .file("plate2.csv", base_plate().replace("P1,", "P2,"))
+            .file("map.csv", base_map("P24,nsb,,\n"))
+            .args(&["validate", "cfg.yaml"]),
     ];
     // A file of several GB (sparse: no disk used) is refused from its size, before reading.
     v.push(Case::new("input_several_gb", 2));
@@ -237,4 +296,32 @@ fn several_gb_case(case: &Case) -> String {
         case.code,
         normalise(&String::from_utf8_lossy(&out.stdout), dir)
     )
+}
+
+/// A run that completes with problems records them in run.json and both reports.
+#[test]
+fn problems_are_recorded_in_the_outputs() {
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = tmp.path();
+    let cfg = BASE_CONFIG.replace("inputs: [plate.csv]", "inputs: [plate.csv, broken.csv]");
+    std::fs::write(dir.join("cfg.yaml"), cfg).unwrap();
+    std::fs::write(dir.join("plate.csv"), base_plate()).unwrap();
+    std::fs::write(dir.join("broken.csv"), "plate,well,cpm\nP9,A01,oops\n").unwrap();
+    let out = Command::cargo_bin("radbind")
+        .unwrap()
+        .current_dir(dir)
+        .args(["run", "cfg.yaml", "--quiet"])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(1));
+    let run = dir.join("out/latest");
+    let manifest: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(run.join("run.json")).unwrap()).unwrap();
+    let problems = manifest["problems"].as_array().unwrap();
+    assert_eq!(problems.len(), 1);
+    assert!(problems[0].as_str().unwrap().contains("broken.csv:2: well A01 of plate P9"));
+    let md = std::fs::read_to_string(run.join("report.md")).unwrap();
+    assert!(md.contains("## Problems") && md.contains("broken.csv:2"), "{md}");
+    let html = std::fs::read_to_string(run.join("report.html")).unwrap();
+    assert!(html.contains("<h3>Problems</h3>") && html.contains("broken.csv:2"));
 }

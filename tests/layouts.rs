@@ -176,3 +176,67 @@ plates:
     let plates = std::fs::read_to_string(dir.path().join("out/latest/plates.csv")).unwrap();
     assert!(plates.contains("controls_from_P1"), "{plates}");
 }
+
+/// A plate map CSV: `(well, role, compound, conc_nM)` lines.
+fn map_csv(lines: &[(String, &str, &str, String)]) -> String {
+    let mut s = String::from("well,role,compound,conc_nM\n");
+    for (w, r, c, x) in lines {
+        s.push_str(&format!("{w},{r},{c},{x}\n"));
+    }
+    s
+}
+
+#[test]
+fn plate_maps_with_control_plate_rotation_and_file() {
+    // The YAML layout of `controls_on_a_separate_plate`, with the sample plate counted rotated;
+    // the same plates described by plate maps must give the same fits.
+    let dir = tempfile::tempdir().unwrap();
+    let yaml = r#"experiment: maps
+output: out
+inputs: [plates/plates.txt]
+targets:
+  T: {radioligand: "[3H]x", radioligand_nM: 1, kd_nM: 1}
+layouts:
+  controls:
+    wells: 96
+    total: columns 1-6
+    nsb: columns 7-12
+    series: {columns: 1-12, top: "10 µM", dilution: 3.162}
+  samples:
+    wells: 96
+    series: {columns: 1-12, top: "10 µM", dilution: 3.162}
+plates:
+  - {plate: 1, target: T, layout: controls, rows: {}}
+  - {plate: 2, target: T, layout: samples, controls_from: 1, rotated: true, rows: {A-D: a, E-H: b}}
+"#;
+    let reference = simulate_and_run(dir.path(), yaml, "  T: {a: {ki_nM: 3}, b: {ki_nM: 30}}\n");
+    assert_eq!(reference.len(), 2);
+
+    let mut controls = Vec::new();
+    let mut samples = Vec::new();
+    for r in 'A'..='H' {
+        for c in 1..=12i32 {
+            let well = format!("{r}{c:02}");
+            controls.push((well.clone(), if c <= 6 { "total" } else { "nsb" }, "", String::new()));
+            let conc = 10_000.0 / 3.162f64.powi(c - 1);
+            samples.push((well, "sample", if r <= 'D' { "a" } else { "b" }, conc.to_string()));
+        }
+    }
+    std::fs::create_dir_all(dir.path().join("maps")).unwrap();
+    std::fs::write(dir.path().join("maps/controls.csv"), map_csv(&controls)).unwrap();
+    std::fs::write(dir.path().join("maps/samples.csv"), map_csv(&samples)).unwrap();
+    let maps = yaml.replace(
+        "  - {plate: 1, target: T, layout: controls, rows: {}}\n  - {plate: 2, target: T, \
+         layout: samples, controls_from: 1, rotated: true, rows: {A-D: a, E-H: b}}\n",
+        "  - {plate: 1, file: plates.txt, target: T, plate_map: maps/controls.csv}\n  - {plate: \
+         2, file: \"*.txt\", target: T, plate_map: maps/samples.csv, controls_from: 1, \
+         rotated: true}\n",
+    );
+    assert!(maps.contains("plate_map"));
+    std::fs::write(dir.path().join("maps.yaml"), maps).unwrap();
+    radbind(dir.path(), &["validate", "maps.yaml"]);
+    radbind(dir.path(), &["run", "maps.yaml", "--quiet", "--out", "out"]);
+    assert_eq!(fits(dir.path()), reference, "plate-map fits differ from the YAML layout's");
+    let plates = std::fs::read_to_string(dir.path().join("out/latest/plates.csv")).unwrap();
+    assert!(plates.contains("controls_from_P1"), "{plates}");
+}

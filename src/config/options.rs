@@ -19,10 +19,15 @@ pub struct Options {
     pub output: Option<String>,
     /// Input files: paths or glob patterns, relative to the config file. Required.
     pub inputs: Vec<String>,
-    /// Input format: `auto` (default, detected from content), `microbeta`, `long_csv`, `grid_csv`.
+    /// Input format: `auto` (default, detected from content), `microbeta`, `long_csv`,
+    /// `grid_csv`, `count_table` (TopCount/MicroBeta2 tables), `hidex` or `xlsx`.
     pub format: Option<String>,
     /// Which instrument column is the signal (e.g. `CCPM1`, `DPM1`). Default: the first CPM column.
     pub signal: Option<String>,
+    /// Column map for count tables and XLSX long sheets: which header names hold the plate,
+    /// well, value and counting time, and how many preamble lines to skip. Giving it makes
+    /// text inputs read as `count_table` unless `format` says otherwise.
+    pub columns: Option<ColumnsOptions>,
     /// Targets by name: radioligand, its concentration and Kd.
     pub targets: BTreeMap<String, TargetOptions>,
     /// Plate layout templates by name.
@@ -45,6 +50,10 @@ pub struct Options {
 pub struct ReportOptions {
     /// Curve figures: `svg+png` (default), `svg` (faster on large runs) or `none`.
     pub figures: Option<String>,
+    /// PNG size factor: 1 (default) = 800 x 600 px; 3 for print (about 300 dpi at 8 x 6 in).
+    pub png_scale: Option<f64>,
+    /// Error bars on the curve figures' means: `sd` (default), `sem` or `none`.
+    pub error_bars: Option<String>,
 }
 
 /// A target (receptor) and its radioligand.
@@ -124,8 +133,11 @@ pub struct PlateOptions {
     pub file: Option<String>,
     /// Target assayed on the plate (a key of `targets`).
     pub target: String,
-    /// Layout template (a key of `layouts`).
-    pub layout: String,
+    /// Layout template (a key of `layouts`). Give `layout` or `plate_map`.
+    pub layout: Option<String>,
+    /// Plate map CSV (relative to the config file) saying what each well holds (role,
+    /// compound, concentration), instead of a `layout` template with `rows`/`columns`.
+    pub plate_map: Option<String>,
     /// Compounds by rows when the series runs along columns: `{A-B: mianserin, C-D: ...}`.
     pub rows: Option<BTreeMap<String, CompoundOptions>>,
     /// Compounds by columns when the series runs along rows: `{1-3: mianserin}`.
@@ -289,4 +301,23 @@ pub struct CompareOptions {
     pub method: Option<String>,
     /// Significance level of the F test, in (0, 1). Default 0.05.
     pub alpha: Option<f64>,
+}
+
+/// The top-level `columns:` key: which columns of a count table (TopCount/MicroBeta2 export,
+/// XLSX long sheet) hold what. Header names match case-insensitively; a key left out means
+/// "try the usual names" (`Plate`/`Barcode`, `Well`/`Pos`, `CPM`/`CCPM1`, `Time`).
+#[derive(Debug, Clone, Default, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct ColumnsOptions {
+    /// Header of the plate id / barcode column, e.g. `Barcode`.
+    pub plate: Option<String>,
+    /// Header of the well position column, e.g. `Well`.
+    pub well: Option<String>,
+    /// Header of the count column used as the signal, e.g. `CPM` or `DPM`.
+    pub value: Option<String>,
+    /// Header of the counting-time column, e.g. `"Time (s)"` (seconds when the header says
+    /// so, minutes otherwise).
+    pub time: Option<String>,
+    /// Preamble lines before the header to skip. Default 0: the header is found automatically.
+    pub skip_lines: Option<usize>,
 }

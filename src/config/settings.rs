@@ -12,11 +12,11 @@ use std::fmt;
 use std::path::{Path, PathBuf};
 
 use super::options::{
-    CompoundOptions, ExcludeOptions, LayoutOptions, Options, PlateOptions, PlateSelector,
-    SeriesOptions, TargetOptions,
+    ColumnsOptions, CompoundOptions, ExcludeOptions, LayoutOptions, Options, PlateOptions,
+    PlateSelector, SeriesOptions, TargetOptions,
 };
 use super::wellset::{WellSet, parse_number_range, parse_row_range};
-use crate::ingest::Format;
+use crate::ingest::{ColumnMap, Format, PlateMap};
 use crate::types::{Geometry, parse_conc_nm};
 
 /// Largest config file radbind reads (16 MiB): a screening campaign may list ten thousand
@@ -40,9 +40,12 @@ pub struct Settings {
     pub format: Option<Format>,
     /// Chosen signal column, if any.
     pub signal: Option<String>,
+    /// Column map for count tables and XLSX long sheets (the `columns:` key), if given.
+    pub columns: Option<ColumnMap>,
     /// Targets by name.
     pub targets: BTreeMap<String, Target>,
-    /// Layout templates by name.
+    /// Layout templates by name. Plate-map entries get a placeholder layout (no wells, an
+    /// empty series) named `plate map <path>`, so every `PlateSpec::layout` names one.
     pub layouts: BTreeMap<String, Layout>,
     /// Plate assignments in config order.
     pub plates: Vec<PlateSpec>,
@@ -54,6 +57,10 @@ pub struct Settings {
     pub min_z_prime: f64,
     /// Which curve figures to write.
     pub figures: Figures,
+    /// PNG size factor (1 = 800 x 600 px).
+    pub png_scale: f64,
+    /// Error bars on curve figures.
+    pub error_bars: crate::report::plots::ErrorBars,
     /// The options as parsed (for the manifest's resolved config).
     pub options: Options,
 }
@@ -183,8 +190,11 @@ pub struct PlateSpec {
     pub controls_from: Option<u32>,
     /// Target name (exists in `targets`).
     pub target: String,
-    /// Layout name (exists in `layouts`).
+    /// Layout name (exists in `layouts`; `plate map <path>` for plate-map entries).
     pub layout: String,
+    /// The plate map giving every well's role, compound and concentration, instead of the
+    /// layout's wells and `compounds`.
+    pub plate_map: Option<PlateMapSpec>,
     /// Compounds and the lanes they occupy.
     pub compounds: Vec<CompoundBlock>,
     /// Turn the plate back by 180 degrees.
@@ -466,6 +476,7 @@ pub fn resolve(path: &Path, text: String, o: Options) -> Result<Settings, Config
     };
     let inputs = r.inputs(&base, &o.inputs);
     let format = r.format(o.format.as_deref());
+    let columns = r.columns(o.columns.as_ref(), format);
     let targets = o
         .targets
         .iter()
@@ -474,7 +485,7 @@ pub fn resolve(path: &Path, text: String, o: Options) -> Result<Settings, Config
     if o.targets.is_empty() {
         r.problem(&["targets"], "no targets: add at least one target with its radioligand".into());
     }
-    let layouts = o
+    let mut layouts = o
         .layouts
         .iter()
         .filter_map(|(name, l)| r.layout(name, l).map(|l| (name.clone(), l)))
@@ -483,8 +494,11 @@ pub fn resolve(path: &Path, text: String, o: Options) -> Result<Settings, Config
         .plates
         .iter()
         .enumerate()
-        .filter_map(|(i, p)| r.plate(i, p, &o, &layouts))
+        .filter_map(|(i, p)| r.plate(i, p, &o, &layouts, &base))
         .collect::<Vec<_>>();
+    for spec in plates.iter().filter(|s| s.plate_map.is_some()) {
+        layouts.entry(spec.layout.clone()).or_insert_with(|| placeholder_layout(&spec.layout));
+    }
     if o.plates.is_empty() {
         r.problem(&["plates"], "no plates: say which plates hold which target".into());
     }
@@ -492,6 +506,25 @@ pub fn resolve(path: &Path, text: String, o: Options) -> Result<Settings, Config
     let exclusions =
         o.exclude.iter().flatten().enumerate().filter_map(|(i, e)| r.exclusion(i, e)).collect();
     let min_z_prime = o.qc.as_ref().and_then(|q| q.min_z_prime).unwrap_or(0.5);
+    let png_scale = o.report.as_ref().and_then(|r| r.png_scale).unwrap_or(1.0);
+    if !(0.25..=8.0).contains(&png_scale) {
+        r.problem(
+            &["report", "png_scale"],
+            format!("png_scale must be 0.25 to 8, got {png_scale}"),
+        );
+    }
+    let error_bars = match o.report.as_ref().and_then(|r| r.error_bars.as_deref()) {
+        None | Some("sd") => crate::report::plots::ErrorBars::Sd,
+        Some("sem") => crate::report::plots::ErrorBars::Sem,
+        Some("none") => crate::report::plots::ErrorBars::None,
+        Some(other) => {
+            r.problem(
+                &["report", "error_bars"],
+                format!("unknown error bars `{other}`: use sd, sem or none"),
+            );
+            crate::report::plots::ErrorBars::Sd
+        }
+    };
     let figures = match o.report.as_ref().and_then(|r| r.figures.as_deref()) {
         None | Some("svg+png") => Figures::SvgPng,
         Some("svg") => Figures::Svg,
@@ -516,6 +549,7 @@ pub fn resolve(path: &Path, text: String, o: Options) -> Result<Settings, Config
         inputs,
         format,
         signal: o.signal.clone(),
+        columns,
         targets,
         layouts,
         plates,
@@ -523,6 +557,8 @@ pub fn resolve(path: &Path, text: String, o: Options) -> Result<Settings, Config
         exclusions,
         min_z_prime,
         figures,
+        png_scale,
+        error_bars,
         options: o,
     })
 }
@@ -601,16 +637,16 @@ impl Resolver<'_> {
     fn format(&mut self, f: Option<&str>) -> Option<Format> {
         match f {
             None | Some("auto") => None,
-            Some("microbeta") => Some(Format::MicroBeta),
-            Some("long_csv") => Some(Format::LongCsv),
-            Some("grid_csv") => Some(Format::GridCsv),
-            Some(other) => {
+            Some(name) => Format::from_name(name).or_else(|| {
                 self.problem(
                     &["format"],
-                    format!("unknown format `{other}`: use auto, microbeta, long_csv or grid_csv"),
+                    format!(
+                        "unknown format `{name}`: use auto, microbeta, long_csv, grid_csv, \
+                         count_table, hidex or xlsx"
+                    ),
                 );
                 None
-            }
+            }),
         }
     }
 
@@ -878,6 +914,7 @@ impl Resolver<'_> {
         p: &PlateOptions,
         o: &Options,
         layouts: &BTreeMap<String, Layout>,
+        base: &Path,
     ) -> Option<PlateSpec> {
         let idx = i.to_string();
         let numbers = match (&p.plate, &p.barcode) {
@@ -909,12 +946,24 @@ impl Resolver<'_> {
                 None
             }
         });
-        let Some(layout) = layouts.get(&p.layout) else {
-            if !o.layouts.contains_key(&p.layout) {
+        if p.plate_map.is_some() {
+            return self.map_plate(i, p, numbers, file, base);
+        }
+        let Some(layout_name) = &p.layout else {
+            self.problem(
+                &["plates", &idx],
+                "say how the plate is laid out: `layout: <a key of layouts>` (with `rows` or \
+                 `columns`) or `plate_map: <file.csv>`"
+                    .into(),
+            );
+            return None;
+        };
+        let Some(layout) = layouts.get(layout_name) else {
+            if !o.layouts.contains_key(layout_name) {
                 let known: Vec<&str> = o.layouts.keys().map(String::as_str).collect();
                 self.problem(
                     &["plates", &idx, "layout"],
-                    format!("unknown layout `{}`; layouts are: {}", p.layout, known.join(", ")),
+                    format!("unknown layout `{layout_name}`; layouts are: {}", known.join(", ")),
                 );
             }
             return None;
@@ -981,7 +1030,7 @@ impl Resolver<'_> {
                 self.problem(&["plates", &idx, map_key, lanes_text], "empty compound name".into());
                 continue;
             }
-            let series_given = o.layouts.get(&p.layout).is_some_and(|l| {
+            let series_given = o.layouts.get(layout_name).is_some_and(|l| {
                 let s = &l.series;
                 s.top.is_some()
                     || s.top_nm.is_some()
@@ -1033,7 +1082,8 @@ impl Resolver<'_> {
             controls_from: p.controls_from,
             file,
             target: p.target.clone(),
-            layout: p.layout.clone(),
+            layout: layout_name.clone(),
+            plate_map: None,
             compounds,
             rotated: p.rotated.unwrap_or(false),
         })
@@ -1508,5 +1558,158 @@ plates:
         assert_eq!(locate(GOOD, &["targets", "H1", "kd"]), Some(8));
         assert_eq!(locate(GOOD, &["plates", "1", "layout"]), Some(18));
         assert_eq!(locate(GOOD, &["plates", "0", "rows"]), Some(15));
+    }
+}
+
+/// A plate map CSV named by a `plates:` entry, read at config time.
+#[derive(Debug, Clone)]
+pub struct PlateMapSpec {
+    /// The file as found (relative to the working directory), for messages.
+    pub path: PathBuf,
+    /// What each listed well holds, with its line in the file.
+    pub map: PlateMap,
+}
+
+/// The placeholder layout of plate-map entries: no wells, an empty one-lane series.
+fn placeholder_layout(name: &str) -> Layout {
+    Layout {
+        name: name.to_string(),
+        geometry: None,
+        total: None,
+        nsb: None,
+        blank: None,
+        vehicle: None,
+        series: Series { axis: Axis::Columns, lanes: (0, 0), high_to_low: true, conc: None },
+    }
+}
+
+/// Ingest-related resolution: the column map and plate-map entries.
+impl Resolver<'_> {
+    fn columns(&mut self, c: Option<&ColumnsOptions>, format: Option<Format>) -> Option<ColumnMap> {
+        let c = c?;
+        if let Some(f) = format.filter(|f| !matches!(f, Format::CountTable | Format::Xlsx)) {
+            self.problem(
+                &["columns"],
+                format!(
+                    "a column map is for count_table and xlsx inputs, not format `{}`: remove \
+                     `columns` or set `format: count_table`",
+                    f.name()
+                ),
+            );
+        }
+        for (k, v) in
+            [("plate", &c.plate), ("well", &c.well), ("value", &c.value), ("time", &c.time)]
+        {
+            if v.as_ref().is_some_and(|v| v.trim().is_empty()) {
+                self.problem(
+                    &["columns", k],
+                    "empty column name: give the header text, or leave the key out to try the \
+                     usual names"
+                        .into(),
+                );
+            }
+        }
+        Some(ColumnMap {
+            plate: c.plate.clone().unwrap_or_default(),
+            well: c.well.clone().unwrap_or_default(),
+            value: c.value.clone().unwrap_or_default(),
+            time: c.time.clone(),
+            skip_lines: c.skip_lines.unwrap_or(0),
+        })
+    }
+
+    /// A `plates:` entry with `plate_map`: reads the map (through ingest) and checks that the
+    /// keys that only make sense with a layout template are absent.
+    fn map_plate(
+        &mut self,
+        i: usize,
+        p: &PlateOptions,
+        numbers: Vec<u32>,
+        file: Option<glob::Pattern>,
+        base: &Path,
+    ) -> Option<PlateSpec> {
+        let idx = i.to_string();
+        let written = p.plate_map.clone().unwrap_or_default();
+        if p.layout.is_some() {
+            self.problem(
+                &["plates", &idx, "layout"],
+                "give `layout` or `plate_map`, not both: the plate map already says what each \
+                 well holds"
+                    .into(),
+            );
+        }
+        for (key, given) in [("rows", p.rows.is_some()), ("columns", p.columns.is_some())] {
+            if given {
+                self.problem(
+                    &["plates", &idx, key],
+                    format!(
+                        "`{key}` is not used with `plate_map`: the map names each well's \
+                         compound and concentration"
+                    ),
+                );
+            }
+        }
+        if p.controls_from == Some(0) {
+            self.problem(&["plates", &idx, "controls_from"], "plate numbers start at 1".into());
+        }
+        if written.trim().is_empty() {
+            self.problem(&["plates", &idx, "plate_map"], "empty plate map path".into());
+            return None;
+        }
+        let path = clean_path(&base.join(&written));
+        let map = match crate::ingest::read_plate_map(&path) {
+            Ok(m) => m,
+            Err(crate::ingest::IngestError::Io { path, source }) => {
+                self.problem(
+                    &["plates", &idx, "plate_map"],
+                    format!(
+                        "cannot read plate map {}: {source} (paths are relative to the config \
+                         file)",
+                        path.display()
+                    ),
+                );
+                return None;
+            }
+            Err(e) => {
+                self.problem(&["plates", &idx, "plate_map"], format!("plate map {e}"));
+                return None;
+            }
+        };
+        let has = |role: &str| map.entries.iter().any(|e| e.role == role);
+        match (has("total"), has("nsb")) {
+            (true, true) => {}
+            (false, false) if p.controls_from.is_some() => {}
+            (false, false) => self.problem(
+                &["plates", &idx, "plate_map"],
+                format!(
+                    "plate map {} has no total/NSB wells: mark them in the map (role total, \
+                     nsb), or give `controls_from: <plate number>` to take them from a control \
+                     plate",
+                    path.display()
+                ),
+            ),
+            (t, _) => self.problem(
+                &["plates", &idx, "plate_map"],
+                format!(
+                    "plate map {} has {} wells but no {} wells: both are needed to normalise \
+                     to % specific binding",
+                    path.display(),
+                    if t { "total" } else { "nsb" },
+                    if t { "nsb" } else { "total" }
+                ),
+            ),
+        }
+        Some(PlateSpec {
+            entry: i,
+            numbers,
+            file,
+            barcode: p.barcode.clone(),
+            controls_from: p.controls_from,
+            target: p.target.clone(),
+            layout: format!("plate map {written}"),
+            plate_map: Some(PlateMapSpec { path, map }),
+            compounds: Vec::new(),
+            rotated: p.rotated.unwrap_or(false),
+        })
     }
 }

@@ -969,6 +969,38 @@ mod tests {
     }
 
     #[test]
+    fn cholesky_of_normal_equations_matches_givens_and_refuses_dependent_columns() {
+        let x: Vec<f64> = (0..12).map(|i| -10.0 + 0.5 * i as f64).collect();
+        let y: Vec<f64> = x
+            .iter()
+            .enumerate()
+            .map(|(i, &v)| FourPl.value(v, &[100.0, 2.0, -1.0, -7.5]) + (i % 3) as f64)
+            .collect();
+        let p = [98.0, 1.0, -0.9, -7.4];
+        let mask = [false, true, false, false];
+        let ne = NormalEq::from_model(&FourPl, &x, &y, None, &p, &mask).expect("finite");
+        let chol = ne.cholesky().expect("well-conditioned");
+        let qr = RowQr::from_model(&FourPl, &x, &y, None, &p, &mask).expect("finite");
+        for i in 0..4 {
+            // Rows of R agree up to sign; Q'r with the same sign.
+            let sign = if qr.r[i][i] < 0.0 { -1.0 } else { 1.0 };
+            for j in 0..4 {
+                assert!(
+                    (chol.r[i][j] - sign * qr.r[i][j]).abs() <= 1e-10 * qr.r[i][i].abs().max(1.0)
+                );
+            }
+            assert!((chol.qtr[i] - sign * qr.qtr[i]).abs() <= 1e-9 * qr.qtr[i].abs().max(1e-6));
+        }
+        assert_eq!(chol.r[1], [0.0; 4]);
+        assert_relative_eq!(ne.rss, qr.rss, max_relative = 1e-14);
+        // Two nearly identical columns: the Cholesky path declines (Givens is used instead).
+        let mut ne2 = NormalEq::<2> { a: [[1.0, 1.0 - 1e-9], [0.0, 1.0]], b: [0.0; 2], rss: 1.0 };
+        assert!(ne2.cholesky().is_none());
+        ne2.a[0][1] = 0.5;
+        assert!(ne2.cholesky().is_some());
+    }
+
+    #[test]
     fn exact_exponential_data_is_recovered() {
         let x: Vec<f64> = (0..10).map(|i| i as f64 * 0.3).collect();
         let y: Vec<f64> = x.iter().map(|&x| 2.5 * (-0.7 * x).exp()).collect();

@@ -27,6 +27,8 @@ pub struct PlateMapEntry {
     pub compound: Option<String>,
     /// Concentration in nM (required for `sample`).
     pub conc_nm: Option<f64>,
+    /// 1-based line of the entry in the map file (for messages).
+    pub line: usize,
 }
 
 /// A plate map: one entry per listed well, in file order.
@@ -189,7 +191,13 @@ pub fn parse_plate_map(path: &Path, text: &str) -> Result<PlateMap, IngestError>
                 ),
             ));
         }
-        entries.push(PlateMapEntry { well: pos, role: r.to_string(), compound: comp, conc_nm });
+        entries.push(PlateMapEntry {
+            well: pos,
+            role: r.to_string(),
+            compound: comp,
+            conc_nm,
+            line: no,
+        });
     }
     if entries.is_empty() {
         return Err(parse_error(path, first_no, "the plate map has a header but no wells"));

@@ -274,6 +274,16 @@ fn ki_matrix(h: &mut String, r: &RunResults, sel: Option<&FigureRef>, outcome: &
         figure_block(h, f, "Selectivity: pKi by compound and target (hatched: censored bound)");
         h.push_str("</div>\n");
     }
+    if !r.problems.is_empty() {
+        let _ = writeln!(
+            h,
+            "<h3>Problems</h3>\n<p class=\"note\">The run went on without these; exit code 1.</p>\n<ul>"
+        );
+        for p in &r.problems {
+            let _ = writeln!(h, "<li>{}</li>", escape(p));
+        }
+        h.push_str("</ul>\n");
+    }
     if !outcome.figure_failures.is_empty() {
         let _ = writeln!(h, "<h3>Figures that failed</h3>\n<ul>");
         for (what, e) in &outcome.figure_failures {

@@ -30,6 +30,7 @@ pub fn manifest_json(
         "inputs": inputs,
         "config": resolved,
         "config_text": r.config_yaml,
+        "problems": r.problems,
         "counts": {
             "plates": r.plates.len(),
             "curves": r.curves.len(),

@@ -424,6 +424,13 @@ pub fn render_markdown(results: &RunResults, png_paths: &[Option<String>]) -> St
     out.push('\n');
 
     // Profiling tables, one per target.
+    if !results.problems.is_empty() {
+        out.push_str("## Problems\n\nThe run went on without these (exit code 1):\n\n");
+        for p in &results.problems {
+            let _ = writeln!(out, "- {}", md(p));
+        }
+        out.push('\n');
+    }
     out.push_str("## Results by target\n\n");
     out.push_str(
         "Censored values are bounds: `> 10 µM` means the IC50 lies above the highest tested \
@@ -711,6 +718,16 @@ fn link_target(path: &str) -> String {
 
 #[cfg(test)]
 pub(crate) mod tests {
+
+    /// The whole Markdown report of a fixed, hand-built run (2 targets, a censored and a
+    /// failed curve, a plate failing Z'), reviewed like code in `src/report/snapshots/`.
+    #[test]
+    fn report_md_snapshot() {
+        let r = sample_results();
+        let pngs: Vec<Option<String>> =
+            (1..=r.curves.len()).map(|i| Some(format!("plots/{i:03}.png"))).collect();
+        insta::assert_snapshot!(render_markdown(&r, &pngs));
+    }
     use super::*;
     use crate::report::{CurvePoint, FitNumbers, InputFile, WellRow};
 
@@ -869,6 +886,7 @@ pub(crate) mod tests {
                 bytes: 12_345,
             }],
             config_yaml: "experiment: Mianserin panel\nfit:\n  model: four_parameter\n".into(),
+            problems: Vec::new(),
             started: "2025-01-01T10:00:00Z".into(),
             finished: "2025-01-01T10:00:05Z".into(),
         }

@@ -70,14 +70,14 @@ fn render_figure(
     rel_dir: &str,
     stem: &str,
     key: &str,
-    png: bool,
+    png: Option<f64>,
 ) -> std::result::Result<FigureRef, String> {
     let svg = figures::to_svg(fig).map_err(|e| e.to_string())?;
     let svg_rel = format!("{rel_dir}/{stem}.svg");
     std::fs::write(dir.join(&svg_rel), &svg).map_err(|e| format!("writing {svg_rel}: {e}"))?;
-    let png_path = if png {
+    let png_path = if let Some(scale) = png {
         let png_rel = format!("{rel_dir}/{stem}.png");
-        figures::to_png(fig, &dir.join(&png_rel), 1.0).map_err(|e| e.to_string())?;
+        figures::to_png(fig, &dir.join(&png_rel), scale).map_err(|e| e.to_string())?;
         Some(png_rel)
     } else {
         None
@@ -85,18 +85,22 @@ fn render_figure(
     Ok(FigureRef { key: key.to_string(), svg: Some(svg), svg_path: Some(svg_rel), png_path })
 }
 
-/// Which figures [`write_report`] draws.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+/// Which figures [`write_report`] draws, and how.
+#[derive(Debug, Clone, Copy, PartialEq)]
 pub struct FigureOptions {
     /// Draw figures at all (curves, residuals, overlays, heat maps, selectivity).
     pub draw: bool,
     /// Also write PNG next to each SVG (costs most of the figure time).
     pub png: bool,
+    /// PNG size factor: 1.0 = 800 x 600 px (about 100 dpi at 8 x 6 in), 3.0 for print.
+    pub png_scale: f64,
+    /// Curve figure style (error bars).
+    pub style: plots::CurveStyle,
 }
 
 impl Default for FigureOptions {
     fn default() -> Self {
-        FigureOptions { draw: true, png: true }
+        FigureOptions { draw: true, png: true, png_scale: 1.0, style: plots::CurveStyle::default() }
     }
 }
 
@@ -142,6 +146,7 @@ pub fn write_report(
     type Rendered = std::result::Result<(String, String, Option<String>), String>;
     // Curve and residual figures render in parallel; results come back in curve order.
     let inline = results.curves.len() <= INLINE_CURVE_LIMIT;
+    let png_scale = fig_opts.png.then_some(fig_opts.png_scale);
     let rendered: Vec<Rendered> = if fig_opts.draw {
         results
             .curves
@@ -149,11 +154,12 @@ pub fn write_report(
             .enumerate()
             .map(|(i, c)| {
                 let stem = plots::plot_file_stem(&c.target, &c.compound, i + 1);
-                let svg = plots::curve_svg(c).map_err(|e| e.to_string())?;
+                let svg = plots::curve_svg_with(c, &fig_opts.style).map_err(|e| e.to_string())?;
                 std::fs::write(plot_dir.join(format!("{stem}.svg")), &svg)
                     .map_err(|e| format!("writing {stem}.svg: {e}"))?;
                 let link = if fig_opts.png {
-                    plots::curve_png(c, &plot_dir.join(format!("{stem}.png")), 1.0)
+                    let png = plot_dir.join(format!("{stem}.png"));
+                    plots::curve_png_with(c, &png, fig_opts.png_scale, &fig_opts.style)
                         .map_err(|e| e.to_string())?;
                     format!("plots/{stem}.png")
                 } else {
@@ -166,7 +172,7 @@ pub fn write_report(
                     "residuals",
                     &res_stem,
                     &c.compound,
-                    fig_opts.png,
+                    png_scale,
                 )
                 .ok()
                 .and_then(|f| f.png_path.or(f.svg_path));
@@ -255,7 +261,7 @@ pub fn write_report(
                 let stem = plots::plot_file_stem("target", &t.target, i + 1);
                 (
                     format!("overlay {}", t.target),
-                    render_figure(&fig, dir, "figures", &stem, &t.target, fig_opts.png),
+                    render_figure(&fig, dir, "figures", &stem, &t.target, png_scale),
                 )
             }
             Job::Compound(i, name) => {
@@ -279,7 +285,7 @@ pub fn write_report(
                 let stem = plots::plot_file_stem("compound", name, i + 1);
                 (
                     format!("overlay {name}"),
-                    render_figure(&fig, dir, "figures", &stem, name, fig_opts.png),
+                    render_figure(&fig, dir, "figures", &stem, name, png_scale),
                 )
             }
             Job::Heat(i, p, value) => {
@@ -296,7 +302,7 @@ pub fn write_report(
                 let stem = plots::plot_file_stem(&p.plate, kind, i + 1);
                 (
                     format!("heat map {}", p.plate),
-                    render_figure(&fig, dir, "qc", &stem, &p.plate, fig_opts.png),
+                    render_figure(&fig, dir, "qc", &stem, &p.plate, png_scale),
                 )
             }
             Job::Selectivity => {
@@ -307,7 +313,7 @@ pub fn write_report(
                 };
                 (
                     "selectivity".to_string(),
-                    render_figure(&fig, dir, "figures", "selectivity", "selectivity", fig_opts.png),
+                    render_figure(&fig, dir, "figures", "selectivity", "selectivity", png_scale),
                 )
             }
         })
@@ -418,6 +424,8 @@ pub struct RunResults {
     pub inputs: Vec<InputFile>,
     /// The resolved config as YAML text.
     pub config_yaml: String,
+    /// Files, plates or controls that could not be used (the run went on without them).
+    pub problems: Vec<String>,
     /// Start of the run, RFC 3339 UTC.
     pub started: String,
     /// End of the run, RFC 3339 UTC.
