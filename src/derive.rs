@@ -6,7 +6,7 @@
 use crate::config::settings::{ModelKind, Target};
 use crate::fit::lm::Termination;
 use crate::fit::{CurveFit, log10_molar};
-use crate::report::{CurvePoint, CurveRow, FitNumbers};
+use crate::report::{CompareNumbers, CurvePoint, CurveRow, FitNumbers, TwoSiteNumbers, WellRow};
 
 /// Cheng-Prusoff: `Ki = IC50 / (1 + [L] / Kd)` (Cheng & Prusoff 1973, Biochem Pharmacol
 /// 22:3099). All three concentrations in the same unit (here nM). Valid for a competitive,
@@ -44,9 +44,18 @@ mod limits {
 }
 
 /// Builds the output row of one curve: Ki and its CI, censoring, flags, status.
+///
+/// `model` is the configured model; the row reports the one the fit stage used
+/// ([`CurveFit::model`], which a comparison may have changed). Per model:
+/// - `fit_ki`: Ki, its CI and pKi come straight from the LogKi fit (`Ki = 10^LogKi`), and
+///   `IC50 = Ki (1 + [L]/Kd)` (Cheng-Prusoff the other way round);
+/// - `two_site`: the IC50/Ki columns hold the high-affinity site, [`TwoSiteNumbers`] both;
+/// - `agonist`: a rising curve, the IC50 columns hold the EC50 and censoring runs the other
+///   way (`>` when the EC50 lies above the range or the data never rise to 50%); no Ki/pKi.
 #[must_use]
 pub fn derive(cf: &CurveFit, target: &Target, model: ModelKind, experiment: &str) -> CurveRow {
     let c = &cf.curve;
+    let model = if cf.fit.is_some() { cf.model } else { model };
     let (lo_nm, hi_nm) = c.tested_range_nm();
     let points: Vec<CurvePoint> = c
         .points
@@ -81,13 +90,22 @@ pub fn derive(cf: &CurveFit, target: &Target, model: ModelKind, experiment: &str
         radioligand: target.radioligand.clone(),
         radioligand_nm: target.radioligand_nm,
         kd_nm: target.kd_nm,
-        model: model.name().to_string(),
+        model: if cf.fit.is_some() { cf.model_label.clone() } else { model.name().to_string() },
         n_points: x.len(),
         fit: None,
         status: String::new(),
         flags: Vec::new(),
         tested_range_nm: (lo_nm, hi_nm),
         points,
+        n_outliers: cf.n_outliers,
+        curve_class: cf.curve_class.unwrap_or_default().to_string(),
+        lack_of_fit_p: cf.lack_of_fit_p,
+        comparison: cf.comparison.as_ref().map(|o| CompareNumbers {
+            name: o.name.to_string(),
+            statistic: o.statistic,
+            p: o.p,
+            preferred: o.preferred.to_string(),
+        }),
     };
     let Some(fit) = &cf.fit else {
         flags.extend(c.plate_flags.iter().cloned());
@@ -102,9 +120,17 @@ pub fn derive(cf: &CurveFit, target: &Target, model: ModelKind, experiment: &str
     let min_mean = means.iter().map(|m| m.1).fold(f64::INFINITY, f64::min);
     let max_mean = means.iter().map(|m| m.1).fold(f64::NEG_INFINITY, f64::max);
     let (log_lo, log_hi) = (log10_molar(lo_nm), log10_molar(hi_nm));
-    let censor = if log_ic50 > log_hi || min_mean > 50.0 {
+    // Where the data stay on the low-concentration side of 50% the IC50 lies above the range:
+    // above 50% for a falling curve, below 50% for a rising (agonist) one.
+    let rising = model == ModelKind::Agonist;
+    let (stays_low_side, stays_high_side) = if rising {
+        (max_mean < 50.0, min_mean > 50.0)
+    } else {
+        (min_mean > 50.0, max_mean < 50.0)
+    };
+    let censor = if log_ic50 > log_hi || stays_low_side {
         ">"
-    } else if log_ic50 < log_lo || max_mean < 50.0 {
+    } else if log_ic50 < log_lo || stays_high_side {
         "<"
     } else {
         ""
@@ -118,10 +144,14 @@ pub fn derive(cf: &CurveFit, target: &Target, model: ModelKind, experiment: &str
     if min_mean > 50.0 || max_mean < 50.0 {
         flags.push("no_50pct_span".into());
     }
-    if model == ModelKind::FourParameter
+    if matches!(model, ModelKind::FourParameter | ModelKind::Agonist)
         && !(limits::HILL_MIN..=limits::HILL_MAX).contains(&hill.abs())
     {
         flags.push("hill_outside_0.5_2".into());
+    }
+    // [T, B, h, L] and [B, T, -h, L] are the same curve: rising means (Top - Bottom) h > 0.
+    if rising && !((top - bottom) * hill > 0.0) {
+        flags.push("not_rising".into());
     }
     if !(se <= limits::SE_LOG_IC50) {
         flags.push("se_log_ic50_gt_0.5".into());
@@ -132,16 +162,25 @@ pub fn derive(cf: &CurveFit, target: &Target, model: ModelKind, experiment: &str
     if bottom.abs() > limits::PLATEAU_OFF {
         flags.push("bottom_off_control".into());
     }
+    // `fit.ci: profile`: the profile-likelihood interval replaces the asymptotic one; a side
+    // the data do not bound is empty (NaN) and makes the fit ambiguous.
+    let log_ci = match cf.log_ic50_profile {
+        Some((lo, hi)) => (lo.unwrap_or(f64::NAN), hi.unwrap_or(f64::NAN)),
+        None => fit.log_ic50_ci,
+    };
     let ambiguous = fit.dependency.iter().any(|d| *d > limits::DEPENDENCY)
-        || !(fit.log_ic50_ci.0.is_finite() && fit.log_ic50_ci.1.is_finite());
+        || !(log_ci.0.is_finite() && log_ci.1.is_finite());
     if ambiguous {
         flags.push("ambiguous".into());
     }
     flags.extend(cf.constraints.iter().map(|c| (*c).to_string()));
+    flags.extend(cf.flags.iter().cloned());
     // A parameter on its bound is expected for a censored (incomplete) curve: the censored
-    // value is the result. Anywhere else it means the fit failed.
+    // value is the result. A bound the user set (`fit.bounds`) gives the constrained optimum
+    // asked for (flagged `at_bound_<parameter>`). Anywhere else it means the fit failed.
     let at_bound_censored = fit.termination == Termination::AtBound && !censor.is_empty();
-    let converged = fit.termination.converged() || at_bound_censored;
+    let at_user_bound = fit.termination == Termination::AtBound && cf.at_user_bound;
+    let converged = fit.termination.converged() || at_bound_censored || at_user_bound;
     if at_bound_censored {
         flags.push("parameter_at_bound".into());
     } else if !converged {
@@ -155,9 +194,29 @@ pub fn derive(cf: &CurveFit, target: &Target, model: ModelKind, experiment: &str
         // A censored IC50 is reported as the bound it lies beyond, never extrapolated.
         ">" => (hi_nm, (f64::NAN, f64::NAN)),
         "<" => (lo_nm, (f64::NAN, f64::NAN)),
-        _ => (nm(log_ic50), (nm(fit.log_ic50_ci.0), nm(fit.log_ic50_ci.1))),
+        _ => (nm(log_ic50), (nm(log_ci.0), nm(log_ci.1))),
     };
-    let ki_nm = ic50_nm / factor;
+    let (ki_nm, ki_ci_nm) = match (model, cf.log_ki) {
+        // No Ki for an agonist's EC50.
+        (ModelKind::Agonist, _) => (f64::NAN, (f64::NAN, f64::NAN)),
+        // Fit Ki: Ki and its CI straight from the LogKi fit; IC50 = Ki (1 + [L]/Kd).
+        (ModelKind::FitKi, Some((log_ki, _, ci))) if censor.is_empty() => {
+            (nm(log_ki), (nm(ci.0), nm(ci.1)))
+        }
+        _ => (ic50_nm / factor, (ic50_ci_nm.0 / factor, ic50_ci_nm.1 / factor)),
+    };
+    let (ic50_nm, ic50_ci_nm) = if model == ModelKind::FitKi && censor.is_empty() {
+        (ki_nm * factor, (ki_ci_nm.0 * factor, ki_ci_nm.1 * factor))
+    } else {
+        (ic50_nm, ic50_ci_nm)
+    };
+    let two_site = cf.two_site.map(|t| TwoSiteNumbers {
+        fraction_hi: t.fraction_hi,
+        log_ic50_hi: t.log_ic50_hi,
+        log_ic50_lo: t.log_ic50_lo,
+        ki_hi_nm: nm(t.log_ic50_hi) / factor,
+        ki_lo_nm: nm(t.log_ic50_lo) / factor,
+    });
     row.fit = Some(FitNumbers {
         top,
         bottom,
@@ -168,12 +227,18 @@ pub fn derive(cf: &CurveFit, target: &Target, model: ModelKind, experiment: &str
         ic50_nm,
         ic50_ci_nm,
         ki_nm,
-        ki_ci_nm: (ic50_ci_nm.0 / factor, ic50_ci_nm.1 / factor),
+        ki_ci_nm,
         pki: p_value(ki_nm),
         pic50: p_value(ic50_nm),
         r_squared: fit.r_squared,
         sy_x: fit.sy_x,
         censor,
+        two_site,
+        log_ic50_profile: if cf.log_ic50_profile.is_some() && censor.is_empty() {
+            log_ci
+        } else {
+            (f64::NAN, f64::NAN)
+        },
     });
     row.status = if !converged {
         format!("not_converged: {}", fit.termination.reason())
@@ -184,6 +249,26 @@ pub fn derive(cf: &CurveFit, target: &Target, model: ModelKind, experiment: &str
     };
     row.flags = flags;
     row
+}
+
+/// Marks the wells the fit stage excluded (ROUT outliers) in the well table: each curve point
+/// with an exclusion reason that its well row lacks passes that reason on, so `wells.csv`
+/// lists every point left out of a fit with why.
+pub fn mark_fit_exclusions(wells: &mut [WellRow], curves: &[CurveRow]) {
+    let mut reasons: std::collections::HashMap<(&str, &str), &str> =
+        std::collections::HashMap::new();
+    for c in curves {
+        for p in &c.points {
+            if let Some(r) = &p.excluded {
+                reasons.insert((p.plate.as_str(), p.well.as_str()), r.as_str());
+            }
+        }
+    }
+    for w in wells.iter_mut().filter(|w| w.excluded.is_none()) {
+        if let Some(r) = reasons.get(&(w.plate.as_str(), w.well.as_str())) {
+            w.excluded = Some((*r).to_string());
+        }
+    }
 }
 
 /// Mean response per distinct concentration, sorted by concentration.

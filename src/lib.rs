@@ -219,6 +219,7 @@ pub fn run(args: &RunArgs) -> Result<RunSummary> {
         started: humantime::format_rfc3339_seconds(started).to_string(),
         finished: String::new(),
     };
+    derive::mark_fit_exclusions(&mut results.wells, &results.curves);
 
     let out_root = args.out.clone().unwrap_or_else(|| settings.output_dir.clone());
     let staging = output::Staging::begin(&out_root, &output::run_name(started))?;

@@ -66,11 +66,17 @@ fn curve(target: &str, compound: &str, log_ic50: f64) -> CurveRow {
             r_squared: 0.99,
             sy_x: 2.0,
             censor: "",
+            two_site: None,
+            log_ic50_profile: (f64::NAN, f64::NAN),
         }),
         status: "ok".into(),
         flags: vec![],
         tested_range_nm: (0.316, 1000.0),
         points,
+        n_outliers: 0,
+        curve_class: "1.1".into(),
+        lack_of_fit_p: f64::NAN,
+        comparison: None,
     }
 }
 

@@ -192,12 +192,43 @@ pub struct CompoundDetail {
 #[derive(Debug, Clone, Default, Deserialize, Serialize)]
 #[serde(deny_unknown_fields)]
 pub struct FitOptions {
-    /// `four_parameter` (default; variable Hill slope) or `one_site` (Hill slope fixed at -1).
+    /// The curve model. Default `four_parameter`.
+    ///
+    /// - `four_parameter`: variable Hill slope ("log(inhibitor) vs. response -- variable slope").
+    /// - `one_site`: Hill slope fixed at -1 ("One site -- Fit logIC50").
+    /// - `fit_ki`: "One site -- Fit Ki": LogKi fitted directly with the target's [L] and Kd.
+    /// - `two_site`: "Two sites -- Fit logIC50"; the main IC50/Ki columns hold the high-affinity
+    ///   site, `fraction_hi`, `log_ic50_hi/lo`, `ki_hi/lo_nM` both sites.
+    /// - `agonist`: rising 4PL ("log(agonist) vs. response"); EC50 in the IC50 columns, no Ki.
+    ///
+    /// Example: `model: fit_ki`.
     pub model: Option<String>,
     /// Parameters held constant: any of `top`, `bottom`, `hill_slope` (in % specific binding).
     pub fix: Option<FixOptions>,
+    /// Box constraints `[low, high]` on the 4PL parameters (`four_parameter`, `one_site`,
+    /// `agonist`). Default: none (LogIC50 within the tested range +- 3 log units, |slope| <= 10).
+    /// Example: `bounds: {bottom: [-10, 10], hill_slope: [-2, -0.5]}`.
+    pub bounds: Option<BoundsOptions>,
+    /// Outlier removal. Default: none. Example: `outliers: {method: rout, q_pct: 1}`.
+    pub outliers: Option<OutlierOptions>,
+    /// Model comparison. Default: none.
+    /// Example: `compare: {models: [one_vs_two_sites, slope], method: f_test, alpha: 0.05}`.
+    pub compare: Option<CompareOptions>,
+    /// Weighting of the 4PL fits (`four_parameter`, `one_site`, `agonist`): `none` (default),
+    /// `1/y`, `1/y2` (Prism's relative weights from the fitted curve) or `poisson` (counting
+    /// statistics of the counts behind each % specific binding value). Example: `poisson`.
+    pub weighting: Option<String>,
+    /// Counting time per well in minutes for `weighting: poisson` when the export does not say
+    /// (default 1). Example: `counting_minutes: 2`.
+    pub counting_minutes: Option<f64>,
+    /// Confidence intervals of LogIC50: `asymptotic` (default; Wald, `+- t SE`) or `profile`
+    /// (profile likelihood, for the 4PL models; columns `log_ic50_profile_low/high`).
+    pub ci: Option<String>,
+    /// Parameters shared by all compounds of a target in one global fit (Prism's "shared"
+    /// constraint): any of `top`, `bottom`, `hill_slope`. Default: none (each curve alone).
+    /// Example: `share: [top, bottom]`.
+    pub share: Option<Vec<String>>,
 }
-
 /// Fixed parameter values.
 #[derive(Debug, Clone, Default, Deserialize, Serialize)]
 #[serde(deny_unknown_fields)]
@@ -228,6 +259,48 @@ pub struct ExcludeOptions {
 pub struct QcOptions {
     /// Plates with Z' below this are flagged (still fitted). Default 0.5.
     pub min_z_prime: Option<f64>,
+}
+
+/// Box constraints on the 4PL parameters, each `[low, high]` (`fit.bounds`). Units: % specific
+/// binding for `top`/`bottom`, Prism's sign for `hill_slope`, log10 molar for `log_ic50`.
+/// Example: `{top: [90, 110], log_ic50: [-10, -5]}`. Default: unbounded (within radbind's own
+/// limits).
+#[derive(Debug, Clone, Default, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct BoundsOptions {
+    /// Top plateau bounds, e.g. `[80, 120]`.
+    pub top: Option<[f64; 2]>,
+    /// Bottom plateau bounds, e.g. `[-10, 10]`.
+    pub bottom: Option<[f64; 2]>,
+    /// Hill slope bounds, e.g. `[-2, -0.5]`.
+    pub hill_slope: Option<[f64; 2]>,
+    /// LogIC50 bounds (log10 molar), e.g. `[-11, -4]`.
+    pub log_ic50: Option<[f64; 2]>,
+}
+
+/// Outlier removal (`fit.outliers`). Example: `{method: rout, q_pct: 1}`.
+#[derive(Debug, Clone, Default, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct OutlierOptions {
+    /// `rout` (Motulsky & Brown 2006, as in Prism) or `none`. Default `rout` when the section
+    /// is given.
+    pub method: Option<String>,
+    /// ROUT coefficient Q in percent (maximum false discovery rate), in (0, 10]. Default 1.
+    pub q_pct: Option<f64>,
+}
+
+/// Model comparison (`fit.compare`). Example:
+/// `{models: [one_vs_two_sites, slope], method: f_test, alpha: 0.05}`.
+#[derive(Debug, Clone, Default, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct CompareOptions {
+    /// Comparisons, in order: `one_vs_two_sites` (one site vs two sites), `slope` (Hill slope
+    /// -1 vs variable). Required, at least one.
+    pub models: Vec<String>,
+    /// `f_test` (extra-sum-of-squares F test, default) or `aicc`.
+    pub method: Option<String>,
+    /// Significance level of the F test, in (0, 1). Default 0.05.
+    pub alpha: Option<f64>,
 }
 
 /// The top-level `columns:` key: which columns of a count table (TopCount/MicroBeta2 export,

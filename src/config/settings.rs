@@ -219,6 +219,12 @@ pub enum ModelKind {
     FourParameter,
     /// Hill slope fixed at -1.
     OneSite,
+    /// Prism's "One site -- Fit Ki": LogKi fitted directly with the target's [L] and Kd.
+    FitKi,
+    /// Prism's "Two sites -- Fit logIC50".
+    TwoSite,
+    /// Rising 4PL ("log(agonist) vs. response -- variable slope"): EC50, no Ki.
+    Agonist,
 }
 
 impl ModelKind {
@@ -228,6 +234,9 @@ impl ModelKind {
         match self {
             ModelKind::FourParameter => "four_parameter",
             ModelKind::OneSite => "one_site",
+            ModelKind::FitKi => "fit_ki",
+            ModelKind::TwoSite => "two_site",
+            ModelKind::Agonist => "agonist",
         }
     }
 }
@@ -239,6 +248,94 @@ pub struct FitSettings {
     pub model: ModelKind,
     /// Fixed values for [top, bottom, hill_slope, log_ic50]; `None` = free.
     pub fixed: [Option<f64>; 4],
+    /// Box constraints `(low, high)` for [top, bottom, hill_slope, log_ic50]; `None` = no
+    /// constraint beyond radbind's own (`fit.bounds`).
+    pub bounds: [Option<(f64, f64)>; 4],
+    /// ROUT coefficient Q as a fraction (0.01 = 1%); `None` = no outlier removal.
+    pub rout_q: Option<f64>,
+    /// Model comparison; `None` = none.
+    pub compare: Option<CompareSettings>,
+    /// Per target: ([L] nM, Kd nM), for `fit_ki`.
+    pub ligand: BTreeMap<String, (f64, f64)>,
+    /// Weighting of the 4PL fits (`fit.weighting`).
+    pub weighting: WeightingKind,
+    /// Counting minutes for Poisson weights when the plate metadata lack them.
+    pub counting_minutes: f64,
+    /// Profile-likelihood CI of LogIC50 (`fit.ci: profile`) instead of the asymptotic one.
+    pub profile_ci: bool,
+    /// Parameters `[top, bottom, hill_slope, log_ic50]` shared by the curves of one target in
+    /// a global fit (`fit.share`); all false = separate fits.
+    pub share: [bool; 4],
+}
+
+/// Weighting of the 4PL fits.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum WeightingKind {
+    /// Unweighted.
+    None,
+    /// `w = 1 / Yfit`.
+    InverseY,
+    /// `w = 1 / Yfit^2`.
+    InverseY2,
+    /// Counting statistics of the counts behind each % specific binding value.
+    Poisson,
+}
+
+impl Default for FitSettings {
+    fn default() -> Self {
+        FitSettings {
+            model: ModelKind::FourParameter,
+            fixed: [None; 4],
+            bounds: [None; 4],
+            rout_q: None,
+            compare: None,
+            ligand: BTreeMap::new(),
+            weighting: WeightingKind::None,
+            counting_minutes: 1.0,
+            profile_ci: false,
+            share: [false; 4],
+        }
+    }
+}
+
+/// One model comparison (`fit.compare.models`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum CompareKind {
+    /// One site (slope -1) vs two sites.
+    OneVsTwoSites,
+    /// Hill slope -1 vs variable.
+    Slope,
+}
+
+impl CompareKind {
+    /// Name as in the config and the `compare` column.
+    #[must_use]
+    pub fn name(self) -> &'static str {
+        match self {
+            CompareKind::OneVsTwoSites => "one_vs_two_sites",
+            CompareKind::Slope => "slope",
+        }
+    }
+}
+
+/// How a comparison decides.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum CompareMethod {
+    /// Extra-sum-of-squares F test at `alpha`.
+    FTest,
+    /// AICc (the complex model when its AICc is lower).
+    Aicc,
+}
+
+/// Model comparison settings.
+#[derive(Debug, Clone, PartialEq)]
+pub struct CompareSettings {
+    /// Comparisons in order; the first that prefers its complex model decides.
+    pub models: Vec<CompareKind>,
+    /// F test or AICc.
+    pub method: CompareMethod,
+    /// F test significance level.
+    pub alpha: f64,
 }
 
 /// Wells masked by the user.
@@ -405,7 +502,7 @@ pub fn resolve(path: &Path, text: String, o: Options) -> Result<Settings, Config
     if o.plates.is_empty() {
         r.problem(&["plates"], "no plates: say which plates hold which target".into());
     }
-    let fit = r.fit(&o);
+    let fit = r.fit(&o, &targets);
     let exclusions =
         o.exclude.iter().flatten().enumerate().filter_map(|(i, e)| r.exclusion(i, e)).collect();
     let min_z_prime = o.qc.as_ref().and_then(|q| q.min_z_prime).unwrap_or(0.5);
@@ -992,26 +1089,32 @@ impl Resolver<'_> {
         })
     }
 
-    fn fit(&mut self, o: &Options) -> FitSettings {
+    fn fit(&mut self, o: &Options, targets: &BTreeMap<String, Target>) -> FitSettings {
         let f = o.fit.clone().unwrap_or_default();
         let model = match f.model.as_deref() {
             None | Some("four_parameter") => ModelKind::FourParameter,
             Some("one_site") => ModelKind::OneSite,
+            Some("fit_ki") => ModelKind::FitKi,
+            Some("two_site") => ModelKind::TwoSite,
+            Some("agonist") => ModelKind::Agonist,
             Some(other) => {
                 self.problem(
                     &["fit", "model"],
-                    format!("unknown model `{other}`: use four_parameter or one_site"),
+                    format!(
+                        "unknown model `{other}`: use four_parameter, one_site, fit_ki, two_site \
+                         or agonist"
+                    ),
                 );
                 ModelKind::FourParameter
             }
         };
         let fix = f.fix.unwrap_or_default();
         let mut fixed = [fix.top, fix.bottom, fix.hill_slope, None];
-        if model == ModelKind::OneSite {
+        if matches!(model, ModelKind::OneSite | ModelKind::FitKi | ModelKind::TwoSite) {
             if fix.hill_slope.is_some_and(|h| h != -1.0) {
                 self.problem(
                     &["fit", "fix", "hill_slope"],
-                    "model one_site fixes the Hill slope at -1".into(),
+                    format!("model {} fixes the Hill slope at -1", model.name()),
                 );
             }
             fixed[2] = Some(-1.0);
@@ -1021,7 +1124,215 @@ impl Resolver<'_> {
                 self.problem(&["fit", "fix", k], "fixed values must be finite numbers".into());
             }
         }
-        FitSettings { model, fixed }
+        let b = f.bounds.unwrap_or_default();
+        let mut bounds = [None; 4];
+        for (k, (name, v)) in [
+            ("top", b.top),
+            ("bottom", b.bottom),
+            ("hill_slope", b.hill_slope),
+            ("log_ic50", b.log_ic50),
+        ]
+        .into_iter()
+        .enumerate()
+        {
+            let Some([lo, hi]) = v else { continue };
+            if lo.is_nan() || hi.is_nan() || lo > hi {
+                self.problem(
+                    &["fit", "bounds", name],
+                    format!("bounds must be [low, high] with low <= high, got [{lo}, {hi}]"),
+                );
+                continue;
+            }
+            if matches!(model, ModelKind::FitKi | ModelKind::TwoSite) {
+                self.problem(
+                    &["fit", "bounds", name],
+                    format!(
+                        "bounds apply to the 4PL models (four_parameter, one_site, agonist), not \
+                         to {}",
+                        model.name()
+                    ),
+                );
+                continue;
+            }
+            if let Some(x) = fixed[k].filter(|x| !(lo..=hi).contains(x)) {
+                self.problem(
+                    &["fit", "bounds", name],
+                    format!("the fixed value {x} lies outside the bounds [{lo}, {hi}]"),
+                );
+            }
+            bounds[k] = Some((lo, hi));
+        }
+        let rout_q = f.outliers.as_ref().and_then(|out| {
+            match out.method.as_deref() {
+                None | Some("rout") => {}
+                Some("none") => return None,
+                Some(other) => {
+                    self.problem(
+                        &["fit", "outliers", "method"],
+                        format!("unknown outlier method `{other}`: use rout or none"),
+                    );
+                    return None;
+                }
+            }
+            let q = out.q_pct.unwrap_or(1.0);
+            if !(q > 0.0 && q <= 10.0) {
+                self.problem(
+                    &["fit", "outliers", "q_pct"],
+                    format!("Q must be a percentage in (0, 10] (Prism's default is 1), got {q}"),
+                );
+                return None;
+            }
+            Some(q / 100.0)
+        });
+        let compare = f.compare.as_ref().and_then(|c| {
+            let mut models = Vec::new();
+            for (i, m) in c.models.iter().enumerate() {
+                match m.as_str() {
+                    "one_vs_two_sites" => models.push(CompareKind::OneVsTwoSites),
+                    "slope" => models.push(CompareKind::Slope),
+                    other => self.problem(
+                        &["fit", "compare", "models", &i.to_string()],
+                        format!("unknown comparison `{other}`: use one_vs_two_sites or slope"),
+                    ),
+                }
+            }
+            if c.models.is_empty() {
+                self.problem(
+                    &["fit", "compare", "models"],
+                    "list at least one comparison: one_vs_two_sites, slope".into(),
+                );
+            }
+            let method = match c.method.as_deref() {
+                None | Some("f_test") => CompareMethod::FTest,
+                Some("aicc") => CompareMethod::Aicc,
+                Some(other) => {
+                    self.problem(
+                        &["fit", "compare", "method"],
+                        format!("unknown comparison method `{other}`: use f_test or aicc"),
+                    );
+                    CompareMethod::FTest
+                }
+            };
+            let alpha = c.alpha.unwrap_or(0.05);
+            if !(alpha > 0.0 && alpha < 1.0) {
+                self.problem(
+                    &["fit", "compare", "alpha"],
+                    format!("alpha must lie between 0 and 1 (e.g. 0.05), got {alpha}"),
+                );
+            }
+            if model != ModelKind::FourParameter && model != ModelKind::OneSite {
+                self.problem(
+                    &["fit", "compare"],
+                    format!(
+                        "comparisons start from one site: use model four_parameter or one_site, \
+                         not {}",
+                        model.name()
+                    ),
+                );
+            }
+            (!models.is_empty()).then_some(CompareSettings { models, method, alpha })
+        });
+        let ligand =
+            targets.iter().map(|(k, t)| (k.clone(), (t.radioligand_nm, t.kd_nm))).collect();
+        let four_pl_only = |r: &mut Self, key: &str| {
+            if matches!(model, ModelKind::FitKi | ModelKind::TwoSite) {
+                r.problem(
+                    &["fit", key],
+                    format!(
+                        "fit.{key} applies to the 4PL models (four_parameter, one_site, agonist), \
+                         not to {}",
+                        model.name()
+                    ),
+                );
+            }
+        };
+        let weighting = match f.weighting.as_deref() {
+            None | Some("none") => WeightingKind::None,
+            Some("1/y" | "1/Y") => WeightingKind::InverseY,
+            Some("1/y2" | "1/Y2" | "1/y^2" | "1/Y^2") => WeightingKind::InverseY2,
+            Some("poisson") => WeightingKind::Poisson,
+            Some(other) => {
+                self.problem(
+                    &["fit", "weighting"],
+                    format!("unknown weighting `{other}`: use none, 1/y, 1/y2 or poisson"),
+                );
+                WeightingKind::None
+            }
+        };
+        if weighting != WeightingKind::None {
+            four_pl_only(self, "weighting");
+            if bounds.iter().any(Option::is_some) {
+                self.problem(
+                    &["fit", "weighting"],
+                    "fit.weighting cannot be combined with fit.bounds yet: drop one of them".into(),
+                );
+            }
+        }
+        let counting_minutes = f.counting_minutes.unwrap_or(1.0);
+        if !(counting_minutes > 0.0 && counting_minutes.is_finite()) {
+            self.problem(
+                &["fit", "counting_minutes"],
+                format!(
+                    "counting time must be a positive number of minutes, got {counting_minutes}"
+                ),
+            );
+        }
+        let profile_ci = match f.ci.as_deref() {
+            None | Some("asymptotic") => false,
+            Some("profile") => {
+                four_pl_only(self, "ci");
+                true
+            }
+            Some(other) => {
+                self.problem(
+                    &["fit", "ci"],
+                    format!("unknown confidence interval `{other}`: use asymptotic or profile"),
+                );
+                false
+            }
+        };
+        let mut share = [false; 4];
+        for (i, name) in f.share.iter().flatten().enumerate() {
+            match ["top", "bottom", "hill_slope"].iter().position(|k| k == name) {
+                Some(k) => share[k] = true,
+                None => self.problem(
+                    &["fit", "share", &i.to_string()],
+                    format!("cannot share `{name}`: use top, bottom or hill_slope"),
+                ),
+            }
+        }
+        if share.iter().any(|s| *s) {
+            let clash = [
+                (!matches!(model, ModelKind::FourParameter | ModelKind::OneSite), "fit.model"),
+                (compare.is_some(), "fit.compare"),
+                (bounds.iter().any(Option::is_some), "fit.bounds"),
+                (weighting != WeightingKind::None, "fit.weighting"),
+                (profile_ci, "fit.ci: profile"),
+            ];
+            for (bad, what) in clash {
+                if bad {
+                    self.problem(
+                        &["fit", "share"],
+                        format!(
+                            "fit.share (a global fit) works with model four_parameter or one_site \
+                             and without {what} for now"
+                        ),
+                    );
+                }
+            }
+        }
+        FitSettings {
+            model,
+            fixed,
+            bounds,
+            rout_q,
+            compare,
+            ligand,
+            weighting,
+            counting_minutes,
+            profile_ci,
+            share,
+        }
     }
 
     fn exclusion(&mut self, i: usize, e: &ExcludeOptions) -> Option<Exclusion> {

@@ -218,6 +218,10 @@ impl OverlayFigure<'_> {
             flags: Vec::new(),
             tested_range_nm: (lo, hi),
             points,
+            n_outliers: 0,
+            curve_class: String::new(),
+            lack_of_fit_p: f64::NAN,
+            comparison: None,
         }
     }
 }

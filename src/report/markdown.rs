@@ -78,6 +78,24 @@ pub fn flag_explanation(flag: &str) -> Option<&'static str> {
             "The fit is ambiguous: its parameters are almost perfectly dependent \
              (dependency > 0.9999), so the data do not define them."
         }
+        "rout_skipped" => {
+            "ROUT (fit.outliers) would have excluded more than 20% of the points, which means \
+             the model misses the data rather than that the data hold outliers; nothing was \
+             excluded."
+        }
+        "lack_of_fit" => {
+            "The replicates test for lack of fit (p < 0.05): the curve deviates from the data \
+             more than the scatter among replicates allows. Consider another model (e.g. two \
+             sites) or look for a systematic problem."
+        }
+        "not_rising" => {
+            "The agonist fit did not give a rising curve (Top above Bottom with a positive Hill \
+             slope): the EC50 is not meaningful."
+        }
+        "at_bound_top" | "at_bound_bottom" | "at_bound_hill_slope" | "at_bound_log_ic50" => {
+            "A parameter ended on a bound set in fit.bounds: the value is the best fit within \
+             the bounds, not an unconstrained estimate, and its SE/CI are not reliable."
+        }
         "plate_z_prime_below_0.5" => {
             "At least one plate this curve comes from has Z' below 0.5 (see the plate QC \
              table)."
@@ -731,6 +749,8 @@ pub(crate) mod tests {
             r_squared: 0.99,
             sy_x: 3.0,
             censor,
+            two_site: None,
+            log_ic50_profile: (f64::NAN, f64::NAN),
         }
     }
 
@@ -768,6 +788,10 @@ pub(crate) mod tests {
             flags: vec![],
             tested_range_nm: (0.1, 1_000_000.0 / 100.0),
             points: points(2.6),
+            n_outliers: 0,
+            curve_class: String::new(),
+            lack_of_fit_p: f64::NAN,
+            comparison: None,
         }
     }
 

@@ -559,7 +559,8 @@ pub struct CurveRow {
     pub radioligand_nm: f64,
     /// Kd of the radioligand, nM.
     pub kd_nm: f64,
-    /// Model name as in the config (`four_parameter`, `one_site`).
+    /// Model reported: its name as in the config (`four_parameter`, `one_site`, `fit_ki`,
+    /// `two_site`, `agonist`), with ` (preferred by <comparison>)` when `fit.compare` chose it.
     pub model: String,
     /// Points used in the fit.
     pub n_points: usize,
@@ -573,6 +574,42 @@ pub struct CurveRow {
     pub tested_range_nm: (f64, f64),
     /// Every point offered to the fit, including excluded ones.
     pub points: Vec<CurvePoint>,
+    /// Points excluded by ROUT (`fit.outliers`).
+    pub n_outliers: usize,
+    /// NCATS curve class (`1.1`, `1.2`, `2.1`, `2.2`, `3`, `4`); empty without a fit.
+    pub curve_class: String,
+    /// p value of the replicates test for lack of fit; NaN when it cannot be run.
+    pub lack_of_fit_p: f64,
+    /// The model comparison that decided the reported model (`fit.compare`).
+    pub comparison: Option<CompareNumbers>,
+}
+
+/// A model comparison's outcome for one curve.
+#[derive(Debug, Clone, PartialEq)]
+pub struct CompareNumbers {
+    /// `one_vs_two_sites` or `slope`.
+    pub name: String,
+    /// F (F test) or AICc(complex) - AICc(simpler) (AICc).
+    pub statistic: f64,
+    /// F test p value, or (AICc) the probability that the complex model is correct.
+    pub p: f64,
+    /// The preferred model, e.g. `two_site`.
+    pub preferred: String,
+}
+
+/// Both sites of a two-site fit. Concentrations in nM, log IC50s in log10 molar.
+#[derive(Debug, Clone, PartialEq)]
+pub struct TwoSiteNumbers {
+    /// Fraction of high-affinity sites, 0..1.
+    pub fraction_hi: f64,
+    /// log IC50 of the high-affinity site.
+    pub log_ic50_hi: f64,
+    /// log IC50 of the low-affinity site.
+    pub log_ic50_lo: f64,
+    /// Ki of the high-affinity site (Cheng-Prusoff), nM.
+    pub ki_hi_nm: f64,
+    /// Ki of the low-affinity site (Cheng-Prusoff), nM.
+    pub ki_lo_nm: f64,
 }
 
 /// Fitted numbers of one curve. Response units are % specific binding.
@@ -609,6 +646,11 @@ pub struct FitNumbers {
     /// `">"` when the IC50 lies above the top tested concentration (censored), `"<"` below
     /// the lowest, `""` when inside the tested range.
     pub censor: &'static str,
+    /// Both sites, for a two-site fit (the fields above then hold the high-affinity site).
+    pub two_site: Option<TwoSiteNumbers>,
+    /// Profile-likelihood 95% interval of log IC50 (`fit.ci: profile`); NaN on a side the
+    /// data do not bound, both NaN without a profile.
+    pub log_ic50_profile: (f64, f64),
 }
 
 /// One data point of a curve.

@@ -875,11 +875,17 @@ mod tests {
                 r_squared: 0.99,
                 sy_x: 3.0,
                 censor: "",
+                two_site: None,
+                log_ic50_profile: (f64::NAN, f64::NAN),
             }),
             status: "ok".into(),
             flags: vec![],
             tested_range_nm: (0.1, 10_000.0),
             points,
+            n_outliers: 1,
+            curve_class: "1.1".into(),
+            lack_of_fit_p: f64::NAN,
+            comparison: None,
         }
     }
 

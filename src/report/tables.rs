@@ -92,6 +92,14 @@ fn fit_columns(c: &[CurveRow]) -> Vec<Col> {
             .map(|r| r.fit.as_ref().filter(|x| x.censor.is_empty()).and_then(|x| num(f(x))))
             .collect()
     };
+    let two = |f: &dyn Fn(&super::TwoSiteNumbers) -> f64| {
+        c.iter()
+            .map(|r| r.fit.as_ref().and_then(|x| x.two_site.as_ref()).and_then(|t| num(f(t))))
+            .collect()
+    };
+    let cmp_s = |f: &dyn Fn(&super::CompareNumbers) -> String| {
+        c.iter().map(|r| r.comparison.as_ref().map(f)).collect()
+    };
     vec![
         Col::Str("experiment", s(&|r| r.experiment.clone())),
         Col::Str("target", s(&|r| r.target.clone())),
@@ -132,6 +140,29 @@ fn fit_columns(c: &[CurveRow]) -> Vec<Col> {
         Col::F64("tested_high_nM", c.iter().map(|r| num(r.tested_range_nm.1)).collect()),
         Col::Str("status", s(&|r| r.status.clone())),
         Col::Str("flags", s(&|r| r.flags.join(";"))),
+        Col::F64("fraction_hi", two(&|t| t.fraction_hi)),
+        Col::F64("log_ic50_hi", two(&|t| t.log_ic50_hi)),
+        Col::F64("log_ic50_lo", two(&|t| t.log_ic50_lo)),
+        Col::F64("ki_hi_nM", two(&|t| t.ki_hi_nm)),
+        Col::F64("ki_lo_nM", two(&|t| t.ki_lo_nm)),
+        Col::U64("n_outliers", c.iter().map(|r| Some(r.n_outliers as u64)).collect()),
+        Col::Str(
+            "curve_class",
+            c.iter().map(|r| Some(r.curve_class.clone()).filter(|s| !s.is_empty())).collect(),
+        ),
+        Col::F64("lack_of_fit_p", c.iter().map(|r| num(r.lack_of_fit_p)).collect()),
+        Col::Str("compare", cmp_s(&|x| x.name.clone())),
+        Col::F64(
+            "compare_statistic",
+            c.iter().map(|r| r.comparison.as_ref().and_then(|x| num(x.statistic))).collect(),
+        ),
+        Col::F64(
+            "compare_p",
+            c.iter().map(|r| r.comparison.as_ref().and_then(|x| num(x.p))).collect(),
+        ),
+        Col::Str("preferred_model", cmp_s(&|x| x.preferred.clone())),
+        Col::F64("log_ic50_profile_low", fit(&|f| f.log_ic50_profile.0)),
+        Col::F64("log_ic50_profile_high", fit(&|f| f.log_ic50_profile.1)),
     ]
 }
 
