@@ -106,9 +106,10 @@ pub fn asymptotic<M: Model<P>, const P: usize>(
     Some(Uncertainty { se, cov, dependency, df, sigma: s2.sqrt() })
 }
 
-/// `ln Gamma(x)` for `x > 0`, Lanczos approximation (g = 7, 9 terms; Press et al.,
-/// *Numerical Recipes* 3rd ed., §6.1), relative error below 1e-14.
-fn ln_gamma(x: f64) -> f64 {
+/// `ln Gamma(x)` for `x > 0`: Lanczos approximation (g = 7, 9 coefficients), relative error
+/// below 1e-14 (Press et al., *Numerical Recipes* 3rd ed. 2007, §6.1), with the reflection
+/// formula below 0.5.
+pub fn ln_gamma(x: f64) -> f64 {
     const G: f64 = 7.0;
     const C: [f64; 9] = [
         0.999_999_999_999_809_9,
@@ -122,63 +123,66 @@ fn ln_gamma(x: f64) -> f64 {
         1.505_632_735_149_311_6e-7,
     ];
     if x < 0.5 {
-        // Reflection.
         let pi = std::f64::consts::PI;
         return (pi / (pi * x).sin()).ln() - ln_gamma(1.0 - x);
     }
     let x = x - 1.0;
-    let mut a = C[0];
     let t = x + G + 0.5;
+    let mut a = C[0];
     for (i, c) in C.iter().enumerate().skip(1) {
         a += c / (x + i as f64);
     }
     0.5 * (2.0 * std::f64::consts::PI).ln() + (x + 0.5) * t.ln() - t + a.ln()
 }
 
-/// Regularised incomplete beta `I_x(a, b)` by Lentz's continued fraction (Numerical Recipes
-/// §6.4), using `I_x(a, b) = 1 - I_{1-x}(b, a)` where the fraction converges slowly.
-fn inc_beta(x: f64, a: f64, b: f64) -> f64 {
-    if x <= 0.0 {
-        return 0.0;
-    }
-    if x >= 1.0 {
-        return 1.0;
-    }
-    let ln_front = ln_gamma(a + b) - ln_gamma(a) - ln_gamma(b) + a * x.ln() + b * (1.0 - x).ln();
-    if x > (a + 1.0) / (a + b + 2.0) {
-        return 1.0 - inc_beta(1.0 - x, b, a);
-    }
+/// Continued fraction for the incomplete beta function, evaluated by the modified Lentz method
+/// (Numerical Recipes 3rd ed., §6.4 `betacf`, and §5.2 for Lentz's algorithm). Converges
+/// quickly for `x < (a + 1) / (a + b + 2)`.
+fn beta_cf(x: f64, a: f64, b: f64) -> f64 {
     const TINY: f64 = 1e-300;
+    const EPS: f64 = 1e-16;
+    let clamp = |v: f64| if v.abs() < TINY { TINY } else { v };
+    let (qab, qap, qam) = (a + b, a + 1.0, a - 1.0);
     let mut c = 1.0;
-    let mut d = 1.0 - (a + b) * x / (a + 1.0);
-    if d.abs() < TINY {
-        d = TINY;
-    }
-    d = 1.0 / d;
+    let mut d = 1.0 / clamp(1.0 - qab * x / qap);
     let mut h = d;
-    for m in 1..10_000 {
+    for m in 1..=10_000 {
         let m = m as f64;
         let m2 = 2.0 * m;
-        let aa = m * (b - m) * x / ((a + m2 - 1.0) * (a + m2));
-        d = 1.0 + aa * d;
-        d = if d.abs() < TINY { TINY } else { d };
-        c = 1.0 + aa / c;
-        c = if c.abs() < TINY { TINY } else { c };
-        d = 1.0 / d;
+        let aa = m * (b - m) * x / ((qam + m2) * (a + m2));
+        d = 1.0 / clamp(1.0 + aa * d);
+        c = clamp(1.0 + aa / c);
         h *= d * c;
-        let aa = -(a + m) * (a + b + m) * x / ((a + m2) * (a + m2 + 1.0));
-        d = 1.0 + aa * d;
-        d = if d.abs() < TINY { TINY } else { d };
-        c = 1.0 + aa / c;
-        c = if c.abs() < TINY { TINY } else { c };
-        d = 1.0 / d;
+        let aa = -(a + m) * (qab + m) * x / ((a + m2) * (qap + m2));
+        d = 1.0 / clamp(1.0 + aa * d);
+        c = clamp(1.0 + aa / c);
         let del = d * c;
         h *= del;
-        if (del - 1.0).abs() < 1e-16 {
+        if (del - 1.0).abs() < EPS {
             break;
         }
     }
-    ln_front.exp() * h / a
+    h
+}
+
+/// Regularized incomplete beta `I_x(a, b) = B(x; a, b) / B(a, b)` for `a, b > 0`,
+/// `0 <= x <= 1`:
+/// `I_x(a, b) = x^a (1-x)^b / (a B(a, b)) * betacf(x, a, b)`, using the symmetry
+/// `I_x(a, b) = 1 - I_{1-x}(b, a)` for `x > (a + 1)/(a + b + 2)`
+/// (Numerical Recipes 3rd ed., §6.4, eq. 6.4.5-6.4.6). NaN for invalid arguments.
+pub fn reg_inc_beta(x: f64, a: f64, b: f64) -> f64 {
+    if x.is_nan() || !(a > 0.0) || !(b > 0.0) || !(0.0..=1.0).contains(&x) {
+        return f64::NAN;
+    }
+    if x == 0.0 || x == 1.0 {
+        return x;
+    }
+    let ln_front = ln_gamma(a + b) - ln_gamma(a) - ln_gamma(b) + a * x.ln() + b * (-x).ln_1p();
+    if x < (a + 1.0) / (a + b + 2.0) {
+        ln_front.exp() * beta_cf(x, a, b) / a
+    } else {
+        1.0 - ln_front.exp() * beta_cf(1.0 - x, b, a) / b
+    }
 }
 
 /// Student-t cumulative distribution function with `df` degrees of freedom:
@@ -190,7 +194,7 @@ pub fn t_cdf(t: f64, df: f64) -> f64 {
     if t.is_infinite() {
         return if t > 0.0 { 1.0 } else { 0.0 };
     }
-    let tail = 0.5 * inc_beta(df / (df + t * t), 0.5 * df, 0.5);
+    let tail = 0.5 * reg_inc_beta(df / (df + t * t), 0.5 * df, 0.5);
     if t >= 0.0 { 1.0 - tail } else { tail }
 }
 
