@@ -414,7 +414,7 @@ fn profiling(h: &mut String, r: &RunResults, figs: &ReportFigures) {
                 "<tr{class}><td>{}</td><td>{}</td><td class=\"num\">{}</td><td class=\"num\">{}</td>\
                  <td>{}</td><td class=\"num{cen}\"{}>{}</td><td class=\"num{cen}\"{}>{}</td>\
                  <td class=\"num{cen}\">{}</td><td class=\"num\">{}</td><td class=\"num\">{}</td>\
-                 <td>{}</td></tr>",
+                 <td>{}</td><td>{}</td><td>{}</td></tr>",
                 escape(&t.target),
                 escape(&t.radioligand),
                 nm_number(t.radioligand_nm),
@@ -427,6 +427,8 @@ fn profiling(h: &mut String, r: &RunResults, figs: &ReportFigures) {
                 escape(&c.pki_text()),
                 escape(&c.hill_text().replace('-', "\u{2212}")),
                 c.n_points,
+                escape(&c.model_text()),
+                escape(&c.curve_class),
                 flag_badges(c),
             );
         }

@@ -218,6 +218,22 @@ impl CurveRow {
         }
     }
 
+    /// The model reported, with the comparison that chose it and any ROUT exclusions, e.g.
+    /// `two_site (preferred by one_vs_two_sites); one_vs_two_sites: p = 0.0012`.
+    #[must_use]
+    pub fn model_text(&self) -> String {
+        let mut t = self.model.clone();
+        if let Some(c) = &self.comparison {
+            if c.p.is_finite() {
+                t.push_str(&format!("; {}: p = {}", c.name, crate::types::sig3(c.p)));
+            }
+        }
+        if self.n_outliers > 0 {
+            t.push_str(&format!("; {} ROUT outlier(s)", self.n_outliers));
+        }
+        t
+    }
+
     /// Hill slope to two decimals.
     #[must_use]
     pub fn hill_text(&self) -> String {
@@ -359,7 +375,7 @@ fn fence_for(text: &str) -> String {
 }
 
 /// The profiling table columns (shared with the HTML report).
-pub(crate) const PROFILE_COLUMNS: [(&str, bool); 11] = [
+pub(crate) const PROFILE_COLUMNS: [(&str, bool); 13] = [
     ("Target", false),
     ("Radioligand", false),
     ("[L] (nM)", true),
@@ -370,6 +386,8 @@ pub(crate) const PROFILE_COLUMNS: [(&str, bool); 11] = [
     ("pKi", true),
     ("Hill slope", true),
     ("n", true),
+    ("Model", false),
+    ("Class", false),
     ("Flags", false),
 ];
 
@@ -451,6 +469,8 @@ pub fn render_markdown(results: &RunResults, png_paths: &[Option<String>]) -> St
                 md(&c.pki_text()),
                 md(&c.hill_text()),
                 c.n_points.to_string(),
+                md(&c.model_text()),
+                md(&c.curve_class),
                 md(&c.flags_text()),
             ]));
         }
@@ -923,14 +943,14 @@ pub(crate) mod tests {
             "| Curves | 3 |\n| Curves flagged | 1 |\n| Curves failed (no usable fit) | 1 |"
         ));
         assert!(md.contains(
-            "| Target | Radioligand | [L] (nM) | Kd (nM) | Compound | IC50 | Ki (95% CI) | pKi | Hill slope | n | Flags |\n\
-             | --- | --- | ---: | ---: | --- | ---: | ---: | ---: | ---: | ---: | --- |\n"
+            "| Target | Radioligand | [L] (nM) | Kd (nM) | Compound | IC50 | Ki (95% CI) | pKi | Hill slope | n | Model | Class | Flags |\n\
+             | --- | --- | ---: | ---: | --- | ---: | ---: | ---: | ---: | ---: | --- | --- | --- |\n"
         ));
         assert!(md.contains(
-            "| 5-HT2A | [3H]ketanserin | 1 | 0.5 | mianserin | 7.8 nM | 2.6 nM (2.08–3.25 nM) | 8.59 | -0.98 | 16 |  |\n"
+            "| 5-HT2A | [3H]ketanserin | 1 | 0.5 | mianserin | 7.8 nM | 2.6 nM (2.08–3.25 nM) | 8.59 | -0.98 | 16 | four_parameter |  |  |\n"
         ));
         assert!(md.contains(
-            "| 5-HT1A | [3H]8-OH-DPAT | 1 | 1 | mianserin | > 10 µM | > 5 µM | < 5.30 | -1.10 | 16 | ic50_above_range; no_50pct_span |\n"
+            "| 5-HT1A | [3H]8-OH-DPAT | 1 | 1 | mianserin | > 10 µM | > 5 µM | < 5.30 | -1.10 | 16 | four_parameter |  | ic50_above_range; no_50pct_span |\n"
         ));
         assert!(md.contains("| P2 | 5-HT1A | data/run1.csv #1 | **0.42** |"));
         assert!(md.contains("![5-HT2A — mianserin](plots/000_5-HT2A_mianserin.png)"));
@@ -946,9 +966,9 @@ pub(crate) mod tests {
         let md = render_markdown(&r, &[]);
         assert!(md.contains("| &lt;script>alert(1)&lt;/script> |"));
         for line in md.lines().filter(|l| l.starts_with("| 5-HT1A")) {
-            // 11 columns -> 12 unescaped pipes.
+            // 13 columns -> 14 unescaped pipes.
             let pipes = line.matches('|').count() - line.matches("\\|").count();
-            assert_eq!(pipes, 12, "{line}");
+            assert_eq!(pipes, 14, "{line}");
         }
     }
 
