@@ -1,10 +1,11 @@
 //! End to end: the `radbind` binary on the bundled example, checked against the simulator's
 //! truth, for determinism, and for the messages a user sees on bad input.
 
-use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 
 use assert_cmd::Command;
+
+use common::read_csv;
 
 mod common;
 
@@ -16,14 +17,6 @@ fn radbind() -> Command {
     let mut c = Command::cargo_bin("radbind").expect("binary builds");
     c.current_dir(root());
     c
-}
-
-/// A tiny CSV reader for our own tables (no quoted commas in the example's names).
-fn read_csv(path: &Path) -> Vec<HashMap<String, String>> {
-    let text = std::fs::read_to_string(path).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
-    let mut lines = text.lines();
-    let header: Vec<String> = lines.next().expect("header").split(',').map(String::from).collect();
-    lines.map(|l| header.iter().cloned().zip(l.split(',').map(String::from)).collect()).collect()
 }
 
 fn run_example(out: &Path, threads: usize) -> PathBuf {

@@ -7,27 +7,9 @@ use std::fmt::Write as _;
 use std::path::Path;
 
 use assert_cmd::Command;
+use common::{radbind_ok as radbind, read_csv};
 
-fn radbind(dir: &Path, args: &[&str]) -> std::process::Output {
-    let out = Command::cargo_bin("radbind").unwrap().current_dir(dir).args(args).output().unwrap();
-    assert!(
-        out.status.success(),
-        "radbind {args:?}: {}{}",
-        String::from_utf8_lossy(&out.stdout),
-        String::from_utf8_lossy(&out.stderr)
-    );
-    out
-}
-
-/// Rows of a CSV written by radbind (no commas inside the cells these tests read).
-fn read_csv(path: &Path) -> Vec<HashMap<String, String>> {
-    let text = std::fs::read_to_string(path).unwrap();
-    let mut lines = text.lines();
-    let header: Vec<&str> = lines.next().unwrap().split(',').collect();
-    lines
-        .map(|l| header.iter().map(|h| h.to_string()).zip(l.split(',').map(String::from)).collect())
-        .collect()
-}
+mod common;
 
 fn by_compound(rows: Vec<HashMap<String, String>>) -> HashMap<String, HashMap<String, String>> {
     rows.into_iter().map(|r| (r["compound"].clone(), r)).collect()

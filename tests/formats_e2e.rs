@@ -8,9 +8,11 @@
 use std::fmt::Write as _;
 use std::path::Path;
 
-use assert_cmd::Command;
+use common::radbind_ok as radbind;
 use radbind::ingest::RawPlate;
 use radbind::types::WellPos;
+
+mod common;
 
 const ANALYSIS: &str = r#"experiment: formats
 output: out
@@ -31,17 +33,6 @@ plates:
 
 const TRUTH: &str = "  T: {a: {ki_nM: 1}, b: {ki_nM: 10}, c: {ki_nM: 100}, d: {ki_nM: 3}, \
                      e: {ki_nM: 2}, f: {ki_nM: 20}}\n";
-
-fn radbind(dir: &Path, args: &[&str]) -> std::process::Output {
-    let out = Command::cargo_bin("radbind").unwrap().current_dir(dir).args(args).output().unwrap();
-    assert!(
-        out.status.success(),
-        "radbind {args:?}: {}{}",
-        String::from_utf8_lossy(&out.stdout),
-        String::from_utf8_lossy(&out.stderr)
-    );
-    out
-}
 
 /// Simulates the plates into `dir/plates/plates.txt` (MicroBeta) and reads them back.
 fn simulate(dir: &Path) -> Vec<RawPlate> {

@@ -6,25 +6,12 @@ use std::collections::HashMap;
 use std::path::Path;
 
 use assert_cmd::Command;
+use common::{radbind_ok as radbind, read_csv};
 
-fn radbind(dir: &Path, args: &[&str]) -> std::process::Output {
-    let out = Command::cargo_bin("radbind").unwrap().current_dir(dir).args(args).output().unwrap();
-    assert!(
-        out.status.success(),
-        "radbind {args:?}: {}{}",
-        String::from_utf8_lossy(&out.stdout),
-        String::from_utf8_lossy(&out.stderr)
-    );
-    out
-}
+mod common;
 
 fn fits(dir: &Path) -> Vec<HashMap<String, String>> {
-    let text = std::fs::read_to_string(dir.join("out/latest/fits.csv")).unwrap();
-    let mut lines = text.lines();
-    let header: Vec<&str> = lines.next().unwrap().split(',').collect();
-    lines
-        .map(|l| header.iter().map(|h| h.to_string()).zip(l.split(',').map(String::from)).collect())
-        .collect()
+    read_csv(&dir.join("out/latest/fits.csv"))
 }
 
 fn truth(dir: &Path) -> HashMap<String, f64> {

@@ -1,7 +1,8 @@
 //! Helpers shared by the integration tests.
 #![allow(dead_code)]
 
-use std::path::PathBuf;
+use std::collections::HashMap;
+use std::path::{Path, PathBuf};
 
 /// The project's `../shared` folder (reference data and real exports), if present.
 ///
@@ -58,4 +59,31 @@ pub fn base_plate() -> String {
         }
     }
     s
+}
+
+/// Runs the `radbind` binary in `dir` and asserts it succeeded (printing its output if not).
+pub fn radbind_ok(dir: &Path, args: &[&str]) -> std::process::Output {
+    let out = assert_cmd::Command::cargo_bin("radbind")
+        .expect("binary builds")
+        .current_dir(dir)
+        .args(args)
+        .output()
+        .expect("radbind runs");
+    assert!(
+        out.status.success(),
+        "radbind {args:?}: {}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    out
+}
+
+/// Rows of a CSV written by radbind, by column name (no commas inside the cells tests read).
+pub fn read_csv(path: &Path) -> Vec<HashMap<String, String>> {
+    let text = std::fs::read_to_string(path).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
+    let mut lines = text.lines();
+    let header: Vec<&str> = lines.next().expect("header").split(',').collect();
+    lines
+        .map(|l| header.iter().map(|h| h.to_string()).zip(l.split(',').map(String::from)).collect())
+        .collect()
 }
