@@ -24,6 +24,30 @@ pub struct FourPlOptions {
     /// Relative weighting from the fitted curve (Prism's 1/Y, 1/Y^2, Poisson), iterated to
     /// convergence by [`crate::fit::weights::fit_reweighted`]; default [`Weighting::None`].
     pub weighting: Weighting,
+    /// User box constraints `(low, high)` per parameter, on top of radbind's own (LogIC50
+    /// within the tested range +- [`LOG_IC50_MARGIN`], |Hill slope| <= [`MAX_ABS_HILL`]); where
+    /// a user range does not overlap radbind's, the user range is used. `None` = no constraint.
+    pub bounds: [Option<(f64, f64)>; 4],
+}
+
+/// Intersects radbind's own box `lower..upper` with the user `bounds` (the user range wins where
+/// they do not overlap) and moves the start of each free parameter into the box.
+pub fn apply_bounds(
+    bounds: &[Option<(f64, f64)>; 4],
+    fixed: &[bool; 4],
+    start: &mut [f64; 4],
+    lower: &mut [f64; 4],
+    upper: &mut [f64; 4],
+) {
+    for k in 0..4 {
+        if let Some((bl, bh)) = bounds[k] {
+            let (l, u) = (lower[k].max(bl), upper[k].min(bh));
+            (lower[k], upper[k]) = if l <= u { (l, u) } else { (bl, bh) };
+        }
+        if !fixed[k] {
+            start[k] = start[k].clamp(lower[k], upper[k]);
+        }
+    }
 }
 
 /// A fitted 4PL curve (Prism convention, see [`FourPl`]). Undefined statistics are NaN:
@@ -267,8 +291,9 @@ pub fn fit_four_pl_with(
     }
     let lo_ic = xmin - LOG_IC50_MARGIN;
     let hi_ic = xmax + LOG_IC50_MARGIN;
-    let lower = [f64::NEG_INFINITY, f64::NEG_INFINITY, -MAX_ABS_HILL, lo_ic];
-    let upper = [f64::INFINITY, f64::INFINITY, MAX_ABS_HILL, hi_ic];
+    let mut lower = [f64::NEG_INFINITY, f64::NEG_INFINITY, -MAX_ABS_HILL, lo_ic];
+    let mut upper = [f64::INFINITY, f64::INFINITY, MAX_ABS_HILL, hi_ic];
+    apply_bounds(&opts.bounds, &fixed, &mut start, &mut lower, &mut upper);
     let f = solve(LmProblem { model: &FourPl, x, y, weights, fixed, lower, upper }, start, opts.lm);
     let unc = stats::asymptotic(&FourPl, x, y, weights, &f.params, fixed, f.rss);
     let df = n.saturating_sub(free);

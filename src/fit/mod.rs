@@ -863,13 +863,9 @@ fn at_user_bounds(
         .collect()
 }
 
-/// The 4PL with box constraints from `fit.bounds` on top of radbind's own (LogIC50 within the
-/// tested range +- [`four_pl::LOG_IC50_MARGIN`], |slope| <= [`four_pl::MAX_ABS_HILL`], a
-/// non-negative slope for a rising curve). Without user bounds this is exactly [`fit_four_pl`] (or
-/// [`models::fit_agonist`] for `rising`). Built from [`lm::fit_bounded`] and
-/// [`stats::asymptotic`] like `fit_four_pl`: SEs `sqrt(diag(s^2 (J'J)^-1))` over the free
-/// parameters, LogIC50 CI `+- t(0.975, df) SE`. Where a user range does not overlap radbind's
-/// own, the user range is used.
+/// The 4PL (or, `rising`, the agonist curve) with box constraints from `fit.bounds` on top of
+/// radbind's own; see [`four_pl::apply_bounds`]. Without user bounds this is exactly
+/// [`fit_four_pl`] (or [`models::fit_agonist`]).
 #[must_use]
 pub fn fit_four_pl_bounded(
     x: &[f64],
@@ -878,66 +874,8 @@ pub fn fit_four_pl_bounded(
     bounds: &[Option<(f64, f64)>; 4],
     rising: bool,
 ) -> FourPlFit {
-    let plain = || if rising { models::fit_agonist(x, y, opts) } else { fit_four_pl(x, y, opts) };
-    if bounds.iter().all(Option::is_none) {
-        return plain();
-    }
-    let n = x.len().min(y.len());
-    let (x, y) = (&x[..n], &y[..n]);
-    let ymean = y.iter().sum::<f64>() / n.max(1) as f64;
-    let tss: f64 = y.iter().map(|v| (v - ymean) * (v - ymean)).sum();
-    let (lo, hi) = models::finite_range(x);
-    if tss == 0.0 || !(lo < hi) {
-        // Flat or degenerate data: fit_four_pl reports why without fitting.
-        return plain();
-    }
-    let mut start = if rising {
-        models::initial_estimates_rising(x, y)
-    } else {
-        four_pl::initial_estimates(x, y)
-    };
-    let m = four_pl::LOG_IC50_MARGIN;
-    let h = four_pl::MAX_ABS_HILL;
-    let mut lower = [f64::NEG_INFINITY, f64::NEG_INFINITY, if rising { 0.0 } else { -h }, lo - m];
-    let mut upper = [f64::INFINITY, f64::INFINITY, h, hi + m];
-    let mut fixed = [false; 4];
-    for k in 0..4 {
-        if let Some((bl, bh)) = bounds[k] {
-            let (l, u) = (lower[k].max(bl), upper[k].min(bh));
-            (lower[k], upper[k]) = if l <= u { (l, u) } else { (bl, bh) };
-        }
-        if let Some(v) = opts.fixed[k] {
-            start[k] = v;
-            fixed[k] = true;
-        } else {
-            start[k] = start[k].clamp(lower[k], upper[k]);
-        }
-    }
-    let free = fixed.iter().filter(|f| !**f).count();
-    let f = lm::fit_bounded(&FourPl, x, y, None, start, fixed, lower, upper, &opts.lm);
-    let df = n.saturating_sub(free);
-    let (se, dependency, ci) = match stats::asymptotic(&FourPl, x, y, None, &f.params, fixed, f.rss)
-    {
-        Some(u) => {
-            let li = FourPl::LOG_IC50;
-            let half = stats::t975(u.df) * u.se[li];
-            (u.se, u.dependency, (f.params[li] - half, f.params[li] + half))
-        }
-        None => ([f64::NAN; 4], [f64::NAN; 4], (f64::NAN, f64::NAN)),
-    };
-    FourPlFit {
-        params: f.params,
-        se,
-        log_ic50_ci: ci,
-        dependency,
-        rss: f.rss,
-        r_squared: if tss > 0.0 { 1.0 - f.rss / tss } else { 0.0 },
-        sy_x: if df > 0 { (f.rss / df as f64).sqrt() } else { f64::NAN },
-        n,
-        df,
-        iterations: f.iterations,
-        termination: f.termination,
-    }
+    let opts = FourPlOptions { bounds: *bounds, ..*opts };
+    if rising { models::fit_agonist(x, y, &opts) } else { fit_four_pl(x, y, &opts) }
 }
 
 #[cfg(test)]

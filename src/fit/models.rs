@@ -423,9 +423,9 @@ pub fn fit_agonist(x: &[f64], y: &[f64], opts: &FourPlOptions) -> FourPlFit {
         }
     }
     let (lo, hi) = finite_range(x);
-    let lower = [f64::NEG_INFINITY, f64::NEG_INFINITY, 0.0, lo - LOG_IC50_MARGIN];
-    let upper = [f64::INFINITY, f64::INFINITY, MAX_ABS_HILL, hi + LOG_IC50_MARGIN];
-    start[3] = start[3].clamp(lower[3], upper[3]);
+    let mut lower = [f64::NEG_INFINITY, f64::NEG_INFINITY, 0.0, lo - LOG_IC50_MARGIN];
+    let mut upper = [f64::INFINITY, f64::INFINITY, MAX_ABS_HILL, hi + LOG_IC50_MARGIN];
+    crate::fit::four_pl::apply_bounds(&opts.bounds, &fixed, &mut start, &mut lower, &mut upper);
     let f = lm::fit_bounded(&FourPl, x, y, None, start, fixed, lower, upper, &opts.lm);
     let m = finish(&FourPl, x, y, None, fixed, f);
     FourPlFit {
