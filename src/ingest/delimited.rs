@@ -99,6 +99,38 @@ pub(crate) fn all_lines(text: &str) -> Vec<(usize, &str)> {
     text.lines().enumerate().map(|(i, l)| (i + 1, l)).collect()
 }
 
+/// The plate id, well and count of one table row, from the cells at the `[plate, well, value]`
+/// column indices; errors name the line, the well and what was expected.
+pub(crate) fn plate_well_count(
+    path: &Path,
+    no: usize,
+    d: Dialect,
+    cells: &[String],
+    [plate, well, value]: [usize; 3],
+) -> Result<(String, WellPos, Option<f64>), IngestError> {
+    let needed = plate.max(well).max(value) + 1;
+    if cells.len() < needed {
+        return Err(parse_error(
+            path,
+            no,
+            format!(
+                "expected at least {needed} fields (plate, well and value columns), found {}",
+                cells.len()
+            ),
+        ));
+    }
+    let id = cells[plate].clone();
+    let pos = WellPos::parse(&cells[well]).ok_or_else(|| {
+        parse_error(
+            path,
+            no,
+            format!("expected a well like A01 in the well column, found `{}`", cells[well]),
+        )
+    })?;
+    let v = count(path, no, d, &cells[value], &format!("well {pos} of plate {id}"))?;
+    Ok((id, pos, v))
+}
+
 /// A count cell: empty or `-` = not counted, otherwise a number >= 0.
 pub(crate) fn count(
     path: &Path,
@@ -263,29 +295,8 @@ impl LongPlates {
         cells: &[String],
         cols: &Columns,
     ) -> Result<(), IngestError> {
-        let needed = cols.plate.max(cols.well).max(cols.value) + 1;
-        if cells.len() < needed {
-            return Err(parse_error(
-                path,
-                no,
-                format!(
-                    "expected at least {needed} fields (plate, well, value), found {}",
-                    cells.len()
-                ),
-            ));
-        }
-        let id = cells[cols.plate].clone();
-        let pos = WellPos::parse(&cells[cols.well]).ok_or_else(|| {
-            parse_error(
-                path,
-                no,
-                format!(
-                    "expected a well like A01 in the well column, found `{}`",
-                    cells[cols.well]
-                ),
-            )
-        })?;
-        let value = count(path, no, d, &cells[cols.value], &format!("well {pos} of plate {id}"))?;
+        let (id, pos, value) =
+            plate_well_count(path, no, d, cells, [cols.plate, cols.well, cols.value])?;
         let k = *self.index.entry(id.clone()).or_insert_with(|| {
             self.plates.push(LongPlate { id: id.clone(), wells: HashMap::new() });
             self.plates.len() - 1

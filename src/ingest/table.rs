@@ -11,7 +11,7 @@
 use std::collections::HashMap;
 use std::path::Path;
 
-use super::delimited::{Dialect, count, numbered, smallest_geometry};
+use super::delimited::{Dialect, numbered, plate_well_count, smallest_geometry};
 use super::{IngestError, PlateMeta, RawPlate, parse_error};
 use crate::types::WellPos;
 
@@ -278,30 +278,9 @@ impl Plates {
         cells: &[String],
         cols: &Cols,
     ) -> Result<(), IngestError> {
-        let needed = cols.plate.max(cols.well).max(cols.value) + 1;
-        if cells.len() < needed {
-            return Err(parse_error(
-                path,
-                no,
-                format!(
-                    "expected at least {needed} fields (plate, well and value columns), found {}",
-                    cells.len()
-                ),
-            ));
-        }
-        let id = cells[cols.plate].clone();
-        let pos = WellPos::parse(&cells[cols.well]).ok_or_else(|| {
-            parse_error(
-                path,
-                no,
-                format!(
-                    "expected a well like A01 in the well column, found `{}`",
-                    cells[cols.well]
-                ),
-            )
-        })?;
+        let (id, pos, value) =
+            plate_well_count(path, no, d, cells, [cols.plate, cols.well, cols.value])?;
         let what = format!("well {pos} of plate {id}");
-        let value = count(path, no, d, &cells[cols.value], &what)?;
         let time = match cols.time {
             Some((i, unit)) => match cells.get(i).map(String::as_str).unwrap_or("") {
                 "" | "-" => None,
