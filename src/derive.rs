@@ -3,10 +3,12 @@
 //!
 //! Produces the output record [`CurveRow`]; the fit itself is not changed here.
 
-use crate::config::settings::{ModelKind, Target};
+use crate::config::settings::{Assay, ModelKind, Target};
 use crate::fit::lm::Termination;
 use crate::fit::{CurveFit, log10_molar};
-use crate::report::{CompareNumbers, CurvePoint, CurveRow, FitNumbers, TwoSiteNumbers, WellRow};
+use crate::report::{
+    CompareNumbers, CurvePoint, CurveRow, FitNumbers, FunctionalNumbers, TwoSiteNumbers, WellRow,
+};
 
 /// Cheng-Prusoff: `Ki = IC50 / (1 + [L] / Kd)` (Cheng & Prusoff 1973, Biochem Pharmacol
 /// 22:3099). All three concentrations in the same unit (here nM). Valid for a competitive,
@@ -106,7 +108,14 @@ pub fn derive(cf: &CurveFit, target: &Target, model: ModelKind, experiment: &str
             p: o.p,
             preferred: o.preferred.to_string(),
         }),
+        functional: None,
+        response_label: match target.assay {
+            Assay::Gtpgs(_) => "% stimulation over basal",
+            Assay::Uptake => "% specific uptake",
+            _ => "% specific binding",
+        },
     };
+    let functional = matches!(target.assay, Assay::Gtpgs(_));
     let Some(fit) = &cf.fit else {
         flags.extend(c.plate_flags.iter().cloned());
         row.flags = flags;
@@ -122,11 +131,14 @@ pub fn derive(cf: &CurveFit, target: &Target, model: ModelKind, experiment: &str
     let (log_lo, log_hi) = (log10_molar(lo_nm), log10_molar(hi_nm));
     // Where the data stay on the low-concentration side of 50% the IC50 lies above the range:
     // above 50% for a falling curve, below 50% for a rising (agonist) one.
+    // Binding and uptake: 50 % of the controls' window. Functional ([35S]GTPγS) curves have no
+    // such control: their midpoint is half-way between the fitted plateaus.
     let rising = model == ModelKind::Agonist;
+    let mid = if functional { 0.5 * (top + bottom) } else { 50.0 };
     let (stays_low_side, stays_high_side) = if rising {
-        (max_mean < 50.0, min_mean > 50.0)
+        (max_mean < mid, min_mean > mid)
     } else {
-        (min_mean > 50.0, max_mean < 50.0)
+        (min_mean > mid, max_mean < mid)
     };
     let censor = if log_ic50 > log_hi || stays_low_side {
         ">"
@@ -141,7 +153,7 @@ pub fn derive(cf: &CurveFit, target: &Target, model: ModelKind, experiment: &str
     if censor == "<" {
         flags.push("ic50_below_range".into());
     }
-    if min_mean > 50.0 || max_mean < 50.0 {
+    if min_mean > mid || max_mean < mid {
         flags.push("no_50pct_span".into());
     }
     if matches!(model, ModelKind::FourParameter | ModelKind::Agonist)
@@ -156,7 +168,7 @@ pub fn derive(cf: &CurveFit, target: &Target, model: ModelKind, experiment: &str
     if !(se <= limits::SE_LOG_IC50) {
         flags.push("se_log_ic50_gt_0.5".into());
     }
-    if (top - 100.0).abs() > limits::PLATEAU_OFF {
+    if !functional && (top - 100.0).abs() > limits::PLATEAU_OFF {
         flags.push("top_off_control".into());
     }
     if bottom.abs() > limits::PLATEAU_OFF {
@@ -197,8 +209,10 @@ pub fn derive(cf: &CurveFit, target: &Target, model: ModelKind, experiment: &str
         _ => (nm(log_ic50), (nm(log_ci.0), nm(log_ci.1))),
     };
     let (ki_nm, ki_ci_nm) = match (model, cf.log_ki) {
-        // No Ki for an agonist's EC50.
+        // No Ki for an agonist's EC50, nor for a functional antagonist (its Kb is derived
+        // later, from the agonist's EC50: `functional_results`).
         (ModelKind::Agonist, _) => (f64::NAN, (f64::NAN, f64::NAN)),
+        _ if functional => (f64::NAN, (f64::NAN, f64::NAN)),
         // Fit Ki: Ki and its CI straight from the LogKi fit; IC50 = Ki (1 + [L]/Kd).
         (ModelKind::FitKi, Some((log_ki, _, ci))) if censor.is_empty() => {
             (nm(log_ki), (nm(ci.0), nm(ci.1)))
@@ -240,6 +254,17 @@ pub fn derive(cf: &CurveFit, target: &Target, model: ModelKind, experiment: &str
             (f64::NAN, f64::NAN)
         },
     });
+    if functional {
+        row.functional = Some(FunctionalNumbers {
+            role: if rising { "agonist" } else { "antagonist" },
+            emax_pct: if rising { top } else { f64::NAN },
+            emax_se: if rising { fit.se[0] } else { f64::NAN },
+            relative_efficacy: f64::NAN,
+            efficacy: "",
+            kb_nm: f64::NAN,
+            kb_ci_nm: (f64::NAN, f64::NAN),
+        });
+    }
     row.status = if !converged {
         format!("not_converged: {}", fit.termination.reason())
     } else if flags.is_empty() {
@@ -249,6 +274,84 @@ pub fn derive(cf: &CurveFit, target: &Target, model: ModelKind, experiment: &str
     };
     row.flags = flags;
     row
+}
+
+/// Antagonist dissociation constant from a functional IC50 against a fixed agonist
+/// concentration `[A]` (Leff & Dougall 1993, Trends Pharmacol Sci 14:110):
+/// `Kb = IC50 / ((2 + ([A] / EC50)^n)^(1/n) - 1)`, with `n` the agonist's Hill slope; for
+/// `n = 1` this is the Cheng-Prusoff form `IC50 / (1 + [A] / EC50)`. Concentrations in one unit.
+///
+/// ```
+/// // IC50 100 nM against the agonist at its EC50 (n = 1): Kb = 100 / 2 = 50 nM.
+/// assert_eq!(radbind::derive::leff_dougall(100.0, 30.0, 30.0, 1.0), 50.0);
+/// ```
+#[must_use]
+pub fn leff_dougall(ic50: f64, agonist: f64, ec50: f64, n: f64) -> f64 {
+    ic50 / ((2.0 + (agonist / ec50).powf(n)).powf(1.0 / n) - 1.0)
+}
+
+/// The [35S]GTPγS numbers that need more than one curve: each agonist's relative efficacy
+/// (`Emax / Emax of the reference agonist`, both in % stimulation over basal; below
+/// `partial_below` it is a partial agonist, flagged `partial_agonist`) and each antagonist's Kb
+/// ([`leff_dougall`] with the configured agonist concentration and the configured EC50, or the
+/// reference agonist's fitted EC50 and Hill slope). Returns problems (a reference agonist that
+/// is missing or has no usable fit).
+pub fn functional_results(rows: &mut [CurveRow], targets: &std::collections::BTreeMap<String, Target>) -> Vec<String> {
+    let mut problems = Vec::new();
+    for t in targets.values() {
+        let Assay::Gtpgs(spec) = &t.assay else { continue };
+        let reference = spec.reference_agonist.as_ref().and_then(|r| {
+            rows.iter().find(|c| c.target == t.name && &c.compound == r).and_then(|c| {
+                let f = c.fit.as_ref()?;
+                let usable = f.censor.is_empty() && c.status != "failed" && f.top.is_finite();
+                usable.then_some((f.top, f.ic50_nm, f.hill_slope))
+            })
+        });
+        if let Some(r) = &spec.reference_agonist {
+            if reference.is_none() {
+                problems.push(format!(
+                    "target {}: reference agonist `{r}` has no complete fitted curve; relative \
+                     efficacies not computed",
+                    t.name
+                ));
+            }
+        }
+        for row in rows.iter_mut().filter(|c| c.target == t.name) {
+            let Some(fit) = row.fit.as_ref() else { continue };
+            let censor = fit.censor;
+            let (ic50, ci) = (fit.ic50_nm, fit.ic50_ci_nm);
+            let Some(fun) = row.functional.as_mut() else { continue };
+            if fun.role == "agonist" {
+                if let Some((ref_emax, _, _)) = reference {
+                    fun.relative_efficacy = fun.emax_pct / ref_emax;
+                    fun.efficacy = if !censor.is_empty() {
+                        ""
+                    } else if fun.relative_efficacy < spec.partial_below {
+                        "partial"
+                    } else {
+                        "full"
+                    };
+                    if fun.efficacy == "partial" {
+                        row.flags.push("partial_agonist".into());
+                        if row.status == "ok" {
+                            row.status = "flagged".into();
+                        }
+                    }
+                }
+            } else {
+                let (ec50, n) = match (spec.agonist_ec50_nm, reference) {
+                    (Some(e), _) => (e, 1.0),
+                    (None, Some((_, e, h))) => (e, h.abs()),
+                    (None, None) => continue,
+                };
+                let Some(a) = spec.agonist_nm else { continue };
+                let kb = |v: f64| leff_dougall(v, a, ec50, n);
+                fun.kb_nm = kb(ic50);
+                fun.kb_ci_nm = if censor.is_empty() { (kb(ci.0), kb(ci.1)) } else { (f64::NAN, f64::NAN) };
+            }
+        }
+    }
+    problems
 }
 
 /// Marks the wells the fit stage excluded (ROUT outliers) in the well table: each curve point

@@ -20,6 +20,8 @@ pub enum Role {
     Total,
     /// Non-specific binding (saturating unlabelled ligand).
     Nsb,
+    /// Basal [35S]GTPγS binding (no agonist).
+    Basal,
     /// Background (no membranes).
     Blank,
     /// Vehicle (zero competitor).
@@ -37,6 +39,7 @@ impl Role {
         match self {
             Role::Total => "total",
             Role::Nsb => "nsb",
+            Role::Basal => "basal",
             Role::Blank => "blank",
             Role::Vehicle => "vehicle",
             Role::Sample => "sample",
@@ -226,6 +229,7 @@ fn build(
     for (set, role, what) in [
         (&layout.total, Role::Total, "total"),
         (&layout.nsb, Role::Nsb, "nsb"),
+        (&layout.basal, Role::Basal, "basal"),
         (&layout.blank, Role::Blank, "blank"),
         (&layout.vehicle, Role::Vehicle, "vehicle"),
     ] {
@@ -284,6 +288,7 @@ fn build_from_map(
         let role = match e.role.as_str() {
             "total" => Role::Total,
             "nsb" => Role::Nsb,
+            "basal" => Role::Basal,
             "blank" => Role::Blank,
             "vehicle" => Role::Vehicle,
             "sample" => Role::Sample,

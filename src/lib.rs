@@ -20,6 +20,8 @@ pub mod init;
 pub mod layout;
 pub mod normalise;
 pub mod output;
+pub mod radioactivity;
+pub mod saturation;
 pub mod report;
 pub mod simulate;
 pub mod types;
@@ -174,28 +176,43 @@ pub fn run(args: &RunArgs) -> Result<RunSummary> {
         );
     }
     let clock = std::time::Instant::now();
-    let (plates, norm_problems) = normalise::normalise_all(laid.plates, settings.min_z_prime);
+    let rules = normalise::QcRules {
+        min_z_prime: settings.min_z_prime,
+        min_signal_to_background: settings.min_signal_to_background,
+        max_fraction_bound_pct: settings.max_fraction_bound_pct,
+    };
+    let (plates, norm_problems) = normalise::normalise_all(laid.plates, &rules, &settings.targets);
     problems.extend(norm_problems);
-    let curves = fit::build_curves(&plates);
+    // Saturation first: its Kd feeds the competition targets that name it in `kd_from`.
+    let saturation_rows = saturation::fit_all(&plates, &settings);
+    let mut targets = settings.targets.clone();
+    problems.extend(saturation::resolve_kd(&mut targets, &saturation_rows));
+    let mut fit_settings = settings.fit.clone();
+    for t in targets.values().filter(|t| t.kd_from.is_some()) {
+        fit_settings.ligand.insert(t.name.clone(), (t.radioligand_nm, t.kd_nm));
+    }
+    let mut curves = fit::build_curves(&plates);
+    assign_curve_models(&mut curves, &settings);
     timings.lap("normalise", clock);
     let clock = std::time::Instant::now();
     let bar = progress_bar(args.progress, curves.len(), "fitting curves");
-    let fits = pool.install(|| fit::fit_all(curves, &settings.fit, &|| bar.inc(1)));
+    let fits = pool.install(|| fit::fit_all(curves, &fit_settings, &|| bar.inc(1)));
     bar.finish_and_clear();
     timings.lap("fit", clock);
     let clock = std::time::Instant::now();
-    let rows: Vec<_> = fits
+    let mut rows: Vec<_> = fits
         .iter()
         .map(|f| {
             derive::derive(
                 f,
-                &settings.targets[&f.curve.target],
+                &targets[&f.curve.target],
                 settings.fit.model,
                 &settings.experiment,
             )
         })
         .collect();
 
+    problems.extend(derive::functional_results(&mut rows, &targets));
     timings.lap("derive", clock);
     let mut results = RunResults {
         experiment: settings.experiment.clone(),
@@ -203,14 +220,22 @@ pub fn run(args: &RunArgs) -> Result<RunSummary> {
         plates: plates.iter().map(plate_row).collect(),
         wells: plates.iter().flat_map(well_rows).collect(),
         curves: rows,
-        targets: settings
-            .targets
+        saturation: saturation_rows,
+        targets: targets
             .values()
             .map(|t| TargetRow {
                 target: t.name.clone(),
                 radioligand: t.radioligand.clone(),
                 radioligand_nm: t.radioligand_nm,
                 kd_nm: t.kd_nm,
+                assay: t.assay.name().to_string(),
+                kd_source: match (&t.kd_from, &t.assay) {
+                    (Some(from), _) => format!("saturation {from}"),
+                    (None, config::settings::Assay::Competition | config::settings::Assay::Uptake) => {
+                        "config".to_string()
+                    }
+                    _ => String::new(),
+                },
             })
             .collect(),
         inputs: inputs.files,
@@ -254,6 +279,29 @@ pub fn run(args: &RunArgs) -> Result<RunSummary> {
             .collect(),
         problems,
     })
+}
+
+/// Curves of saturation targets are not competition curves (the saturation stage fits them);
+/// [35S]GTPγS curves are functional: agonists rising, antagonists falling.
+fn assign_curve_models(curves: &mut Vec<fit::Curve>, settings: &Settings) {
+    use config::settings::{Assay, ModelKind};
+    curves.retain(|c| {
+        !settings.targets.get(&c.target).is_some_and(|t| matches!(t.assay, Assay::Saturation(_)))
+    });
+    for c in curves.iter_mut() {
+        let Some(Assay::Gtpgs(spec)) = settings.targets.get(&c.target).map(|t| &t.assay) else {
+            continue;
+        };
+        c.functional = true;
+        c.model = Some(if spec.antagonists.contains(&c.compound) {
+            match settings.fit.model {
+                ModelKind::OneSite => ModelKind::OneSite,
+                _ => ModelKind::FourParameter,
+            }
+        } else {
+            ModelKind::Agonist
+        });
+    }
 }
 
 fn figure_options(s: &Settings) -> report::FigureOptions {
@@ -324,6 +372,10 @@ fn plate_row(np: &NormalisedPlate) -> PlateRow {
         z_prime: q.z_prime,
         signal_to_background: q.signal_to_background(),
         nsb_pct_of_total: q.nsb_pct_of_total(),
+        n_basal: q.n_basal,
+        basal_mean: q.basal_mean,
+        basal_cv_pct: q.basal_cv_pct(),
+        fraction_bound_pct: q.fraction_bound_pct,
         flags: q.flags.clone(),
         instrument: instrument.join("; "),
     }

@@ -5,11 +5,40 @@
 //! - Z' = 1 - 3 (SD_total + SD_NSB) / |mean_total - mean_NSB| (Zhang, Chung & Oldenburg 1999,
 //!   J Biomol Screen 4:67); S/B = mean_total / mean_NSB; CV% = 100 SD / mean; SD with n-1.
 //!
-//! A plate below the Z' threshold is flagged and still used. A plate without usable total or
-//! NSB wells, or whose total does not exceed its NSB, cannot be normalised: its wells get no
+//! - Uptake plates are normalised the same way: total = control uptake, NSB = non-specific
+//!   uptake, so the response is % of control (specific) uptake.
+//! - [35S]GTPγS plates: `% stimulation = 100 (CPM - mean(basal)) / (mean(basal) - mean(NSB))`,
+//!   with mean(NSB) = 0 when the plate has no NSB wells (then it is DOMAIN.md §7's
+//!   `100 (CPM - basal) / basal`). Z' is computed between total (maximal stimulation) and
+//!   basal wells when the layout has total wells.
+//! - Saturation plates are not normalised: the saturation fit uses the counts.
+//! - Fraction of added radioligand bound (DOMAIN.md §6): `100 mean(Total) / ([L] x CPM per nM)`
+//!   with `CPM per nM = E x S x 2.22 x V` (see `radioactivity::Counting::cpm_per_nm`), when the
+//!   target gives specific activity, efficiency and volume.
+//!
+//! A plate below the Z' or S/B threshold is flagged and still used. A plate without usable total
+//! or NSB wells, or whose total does not exceed its NSB, cannot be normalised: its wells get no
 //! %SB and its curves fail with that reason.
 
+use crate::config::settings::{Assay, Target};
 use crate::layout::{Plate, Role};
+
+/// QC thresholds (config `qc`).
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct QcRules {
+    /// Flag Z' below this.
+    pub min_z_prime: f64,
+    /// Flag S/B below this.
+    pub min_signal_to_background: f64,
+    /// Flag more than this % of the added radioligand bound.
+    pub max_fraction_bound_pct: f64,
+}
+
+impl Default for QcRules {
+    fn default() -> Self {
+        QcRules { min_z_prime: 0.5, min_signal_to_background: 0.0, max_fraction_bound_pct: 100.0 }
+    }
+}
 
 /// Control statistics and QC of one plate.
 #[derive(Debug, Clone, PartialEq)]
@@ -28,6 +57,14 @@ pub struct PlateQc {
     pub nsb_sd: f64,
     /// Z' factor.
     pub z_prime: f64,
+    /// Basal wells used ([35S]GTPγS).
+    pub n_basal: usize,
+    /// Mean basal, CPM.
+    pub basal_mean: f64,
+    /// SD of basal, CPM.
+    pub basal_sd: f64,
+    /// % of the added radioligand bound in the total wells (NaN without counting details).
+    pub fraction_bound_pct: f64,
     /// QC flags.
     pub flags: Vec<String>,
 }
@@ -57,6 +94,11 @@ impl PlateQc {
     #[must_use]
     pub fn normalisable(&self) -> bool {
         self.n_total > 0 && self.n_nsb > 0 && self.total_mean > self.nsb_mean
+    }
+    /// CV% of basal.
+    #[must_use]
+    pub fn basal_cv_pct(&self) -> f64 {
+        100.0 * self.basal_sd / self.basal_mean
     }
 }
 
@@ -88,12 +130,22 @@ pub fn mean_sd(v: &[f64]) -> (f64, f64) {
     (mean, (ss / (n - 1.0)).sqrt())
 }
 
-/// Normalises every plate; plates with `controls_from` use the control statistics of that
-/// plate (which must be among `plates`), and get the flag `controls_from_P<n>`.
+/// Normalises every plate with the QC rules and each plate's target (assay, counting);
+/// plates with `controls_from` use the control statistics of that plate (which must be among
+/// `plates`), and get the flag `controls_from_P<n>`.
 #[must_use]
-pub fn normalise_all(plates: Vec<Plate>, min_z_prime: f64) -> (Vec<NormalisedPlate>, Vec<String>) {
-    let mut out: Vec<NormalisedPlate> =
-        plates.into_iter().map(|p| normalise(p, min_z_prime)).collect();
+pub fn normalise_all(
+    plates: Vec<Plate>,
+    rules: &QcRules,
+    targets: &std::collections::BTreeMap<String, Target>,
+) -> (Vec<NormalisedPlate>, Vec<String>) {
+    let mut out: Vec<NormalisedPlate> = plates
+        .into_iter()
+        .map(|p| {
+            let t = targets.get(&p.target);
+            normalise_with(p, rules, t)
+        })
+        .collect();
     let mut problems = Vec::new();
     for i in 0..out.len() {
         let Some(n) = out[i].plate.controls_from else { continue };
@@ -110,15 +162,32 @@ pub fn normalise_all(plates: Vec<Plate>, min_z_prime: f64) -> (Vec<NormalisedPla
         };
         let mut qc = src.qc.clone();
         qc.flags.push(format!("controls_from_{}", src.plate.id));
-        let (nsb, window, ok) = (qc.nsb_mean, qc.total_mean - qc.nsb_mean, qc.normalisable());
+        let gtpgs = targets.get(&out[i].plate.target).is_some_and(|t| matches!(t.assay, Assay::Gtpgs(_)));
         let np = &mut out[i];
-        for (k, w) in np.plate.wells.iter().enumerate() {
-            np.specific[k] = w.cpm.filter(|_| ok).map(|c| c - nsb);
-            np.pct_specific[k] = w.cpm.filter(|_| ok).map(|c| 100.0 * (c - nsb) / window);
+        if gtpgs {
+            let (low, ok) = gtpgs_window(&qc);
+            for (k, w) in np.plate.wells.iter().enumerate() {
+                np.specific[k] = w.cpm.filter(|_| ok).map(|c| c - qc.basal_mean);
+                np.pct_specific[k] = w.cpm.filter(|_| ok).map(|c| 100.0 * (c - qc.basal_mean) / low);
+            }
+        } else {
+            let (nsb, window, ok) = (qc.nsb_mean, qc.total_mean - qc.nsb_mean, qc.normalisable());
+            for (k, w) in np.plate.wells.iter().enumerate() {
+                np.specific[k] = w.cpm.filter(|_| ok).map(|c| c - nsb);
+                np.pct_specific[k] = w.cpm.filter(|_| ok).map(|c| 100.0 * (c - nsb) / window);
+            }
         }
         np.qc = qc;
     }
     (out, problems)
+}
+
+/// The denominator of % stimulation, `basal - NSB` (NSB 0 without NSB wells), and whether it
+/// is usable (basal wells present and above NSB).
+fn gtpgs_window(qc: &PlateQc) -> (f64, bool) {
+    let nsb = if qc.n_nsb > 0 { qc.nsb_mean } else { 0.0 };
+    let low = qc.basal_mean - nsb;
+    (low, qc.n_basal > 0 && low > 0.0)
 }
 
 fn empty_qc() -> PlateQc {
@@ -130,13 +199,25 @@ fn empty_qc() -> PlateQc {
         nsb_mean: f64::NAN,
         nsb_sd: f64::NAN,
         z_prime: f64::NAN,
+        n_basal: 0,
+        basal_mean: f64::NAN,
+        basal_sd: f64::NAN,
+        fraction_bound_pct: f64::NAN,
         flags: Vec::new(),
     }
 }
 
-/// Normalises one plate with its own controls.
+/// Normalises one competition plate with its own controls (Z' threshold only).
 #[must_use]
 pub fn normalise(plate: Plate, min_z_prime: f64) -> NormalisedPlate {
+    normalise_with(plate, &QcRules { min_z_prime, ..QcRules::default() }, None)
+}
+
+/// Normalises one plate with its own controls, by its target's assay (competition when
+/// `target` is `None`).
+#[must_use]
+pub fn normalise_with(plate: Plate, rules: &QcRules, target: Option<&Target>) -> NormalisedPlate {
+    let assay = target.map_or(&Assay::Competition, |t| &t.assay);
     let controls = |role: Role| -> Vec<f64> {
         plate
             .wells
@@ -147,21 +228,47 @@ pub fn normalise(plate: Plate, min_z_prime: f64) -> NormalisedPlate {
     };
     let total = controls(Role::Total);
     let nsb = controls(Role::Nsb);
+    let basal = controls(Role::Basal);
     let (total_mean, total_sd) = mean_sd(&total);
     let (nsb_mean, nsb_sd) = mean_sd(&nsb);
-    let z_prime = 1.0 - 3.0 * (total_sd + nsb_sd) / (total_mean - nsb_mean).abs();
+    let (basal_mean, basal_sd) = mean_sd(&basal);
+    let gtpgs = matches!(assay, Assay::Gtpgs(_));
+    let saturation = matches!(assay, Assay::Saturation(_));
+    // Z' between the high and low controls: total and NSB, or (GTPγS) total and basal.
+    let (low_mean, low_sd) = if gtpgs { (basal_mean, basal_sd) } else { (nsb_mean, nsb_sd) };
+    let z_prime = 1.0 - 3.0 * (total_sd + low_sd) / (total_mean - low_mean).abs();
     let mut flags = Vec::new();
-    if total.is_empty() {
-        flags.push("no_total_wells".to_string());
+    if gtpgs {
+        if basal.is_empty() {
+            flags.push("no_basal_wells".to_string());
+        }
+    } else if !saturation {
+        if total.is_empty() {
+            flags.push("no_total_wells".to_string());
+        }
+        if nsb.is_empty() {
+            flags.push("no_nsb_wells".to_string());
+        }
+        if !total.is_empty() && !nsb.is_empty() && total_mean <= nsb_mean {
+            flags.push("total_not_above_nsb".to_string());
+        }
     }
-    if nsb.is_empty() {
-        flags.push("no_nsb_wells".to_string());
+    if z_prime.is_finite() && z_prime < rules.min_z_prime {
+        flags.push(format!("z_prime_below_{}", rules.min_z_prime));
     }
-    if !total.is_empty() && !nsb.is_empty() && total_mean <= nsb_mean {
-        flags.push("total_not_above_nsb".to_string());
+    let sb = total_mean / low_mean;
+    if !saturation && sb.is_finite() && sb < rules.min_signal_to_background {
+        flags.push(format!("signal_to_background_below_{}", rules.min_signal_to_background));
     }
-    if z_prime.is_finite() && z_prime < min_z_prime {
-        flags.push(format!("z_prime_below_{min_z_prime}"));
+    // Fraction of the added radioligand bound in the total wells (binding assays).
+    let fraction_bound_pct = match (target, assay) {
+        (Some(t), Assay::Competition) => t
+            .counting
+            .map_or(f64::NAN, |c| 100.0 * total_mean / (t.radioligand_nm * c.cpm_per_nm())),
+        _ => f64::NAN,
+    };
+    if fraction_bound_pct > rules.max_fraction_bound_pct {
+        flags.push("ligand_depletion".to_string());
     }
     let qc = PlateQc {
         n_total: total.len(),
@@ -171,16 +278,36 @@ pub fn normalise(plate: Plate, min_z_prime: f64) -> NormalisedPlate {
         nsb_mean,
         nsb_sd,
         z_prime,
+        n_basal: basal.len(),
+        basal_mean,
+        basal_sd,
+        fraction_bound_pct,
         flags,
     };
-    let ok = qc.normalisable();
-    let window = total_mean - nsb_mean;
-    let specific = plate.wells.iter().map(|w| w.cpm.filter(|_| ok).map(|c| c - nsb_mean)).collect();
-    let pct_specific = plate
-        .wells
-        .iter()
-        .map(|w| w.cpm.filter(|_| ok).map(|c| 100.0 * (c - nsb_mean) / window))
-        .collect();
+    let (specific, pct_specific) = if saturation {
+        (vec![None; plate.wells.len()], vec![None; plate.wells.len()])
+    } else if gtpgs {
+        let (low, ok) = gtpgs_window(&qc);
+        (
+            plate.wells.iter().map(|w| w.cpm.filter(|_| ok).map(|c| c - basal_mean)).collect(),
+            plate
+                .wells
+                .iter()
+                .map(|w| w.cpm.filter(|_| ok).map(|c| 100.0 * (c - basal_mean) / low))
+                .collect(),
+        )
+    } else {
+        let ok = qc.normalisable();
+        let window = total_mean - nsb_mean;
+        (
+            plate.wells.iter().map(|w| w.cpm.filter(|_| ok).map(|c| c - nsb_mean)).collect(),
+            plate
+                .wells
+                .iter()
+                .map(|w| w.cpm.filter(|_| ok).map(|c| 100.0 * (c - nsb_mean) / window))
+                .collect(),
+        )
+    };
     NormalisedPlate { plate, qc, specific, pct_specific }
 }
 

@@ -12,6 +12,17 @@
 //! - pipetting noise: `mu * (1 + cv * z)`, z standard normal;
 //! - counting noise: Poisson counts over `counting_minutes`, divided back to CPM, rounded.
 //!
+//! Other assays (`truth` per target follows the target's `assay`):
+//! - uptake: as competition, with [S] and Km in place of [L] and Kd;
+//! - [35S]GTPγS: basal wells at `basal_cpm`; an agonist well at
+//!   `NSB + (basal - NSB) (1 + E / 100)` with `E = Emax / (1 + 10^((logEC50 - X) h))`
+//!   (% stimulation over basal, h > 0); an antagonist well at the same with
+//!   `E = top / (1 + 10^((X - logIC50) h))`, `IC50 = Kb ((2 + ([A]/EC50)^n)^(1/n) - 1)`
+//!   (Leff & Dougall 1993) from the config's agonist concentration and EC50 (or the reference
+//!   agonist's true EC50 and slope);
+//! - saturation (`saturation:` truth): total wells at `Bmax L^h / (Kd^h + L^h) + NS L + B`,
+//!   NSB wells at `NS L + B`, L the radioligand concentration of the well's column.
+//!
 //! The same seed gives the same files on every machine (ChaCha8 stream).
 
 use std::collections::BTreeMap;
@@ -46,8 +57,11 @@ pub struct SimOptions {
     pub counts: SimCounts,
     /// Per-target count overrides.
     pub target_counts: Option<BTreeMap<String, SimCounts>>,
-    /// Truth per target, per compound.
+    /// Truth per target, per compound (competition, uptake, [35S]GTPγS targets).
+    #[serde(default)]
     pub truth: BTreeMap<String, BTreeMap<String, SimTruth>>,
+    /// Truth per saturation target.
+    pub saturation: Option<BTreeMap<String, SimSaturation>>,
     /// Plates (global numbers) to write as counted turned by 180 degrees.
     pub rotated_plates: Option<Vec<u32>>,
 }
@@ -76,6 +90,26 @@ pub struct SimCounts {
     pub counting_minutes: Option<f64>,
     /// Pipetting CV, % (multiplicative normal noise).
     pub pipetting_cv_pct: Option<f64>,
+    /// Mean basal [35S]GTPγS binding, CPM.
+    pub basal_cpm: Option<f64>,
+}
+
+/// The truth of a saturation target (CPM and nM).
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SimSaturation {
+    /// Kd, nM.
+    #[serde(rename = "kd_nM")]
+    pub kd_nm: f64,
+    /// Bmax, CPM.
+    pub bmax_cpm: f64,
+    /// NSB slope, CPM per nM.
+    #[serde(rename = "ns_cpm_per_nM")]
+    pub ns_cpm_per_nm: f64,
+    /// NSB intercept (filter background), CPM.
+    pub background_cpm: f64,
+    /// Hill slope of specific binding (default 1).
+    pub hill_slope: Option<f64>,
 }
 
 /// The truth of one compound at one target.
@@ -88,14 +122,24 @@ pub struct SimTruth {
     /// True IC50, nM (instead of Ki).
     #[serde(rename = "ic50_nM")]
     pub ic50_nm: Option<f64>,
-    /// Hill slope (default -1).
+    /// Hill slope (default -1; GTPγS agonists +1).
     pub hill_slope: Option<f64>,
+    /// [35S]GTPγS agonist: EC50, nM.
+    #[serde(rename = "ec50_nM")]
+    pub ec50_nm: Option<f64>,
+    /// [35S]GTPγS: maximal stimulation over basal, % (agonists: Emax; antagonists: the
+    /// stimulation by the fixed agonist concentration they inhibit).
+    pub emax_pct: Option<f64>,
+    /// [35S]GTPγS antagonist: Kb, nM.
+    #[serde(rename = "kb_nM")]
+    pub kb_nm: Option<f64>,
 }
 
 #[derive(Debug, Clone, Copy)]
 struct Counts {
     total: f64,
     nsb: f64,
+    basal: f64,
     blank: f64,
     minutes: f64,
     cv: f64,
@@ -109,6 +153,7 @@ impl Counts {
         Counts {
             total: pick(|c| c.total_cpm, 3000.0),
             nsb: pick(|c| c.nsb_cpm, 300.0),
+            basal: pick(|c| c.basal_cpm, 1000.0),
             blank: pick(|c| c.blank_cpm, 25.0),
             minutes: pick(|c| c.counting_minutes, 1.0),
             cv: pick(|c| c.pipetting_cv_pct, 3.0) / 100.0,
@@ -143,6 +188,16 @@ pub fn simulate(path: &Path, out: Option<&Path>, repeat: usize) -> Result<Vec<Pa
         }
         Err(e) => return Err(e.into()),
     };
+    let mut settings = settings;
+    // A competition target whose Kd comes from a saturation target (`kd_from`) has the
+    // saturation truth's Kd.
+    for t in settings.targets.values_mut() {
+        if let Some(from) = &t.kd_from {
+            if let Some(s) = sim.saturation.as_ref().and_then(|m| m.get(from)) {
+                t.kd_nm = s.kd_nm;
+            }
+        }
+    }
     let out_dir = out.map_or_else(|| base.join(&sim.output), Path::to_path_buf);
     std::fs::create_dir_all(&out_dir).with_context(|| format!("creating {}", out_dir.display()))?;
     let plates = plan(&settings, &sim)?;
@@ -174,6 +229,28 @@ pub fn simulate(path: &Path, out: Option<&Path>, repeat: usize) -> Result<Vec<Pa
     std::fs::write(&truth, truth_csv(&settings, &sim)?)
         .with_context(|| format!("writing {}", truth.display()))?;
     written.push(truth);
+    if let Some(sat) = &sim.saturation {
+        let mut t = String::from("target,kd_nM,bmax_cpm,ns_cpm_per_nM,background_cpm,hill_slope\n");
+        for (name, s) in sat {
+            let _ = writeln!(
+                t,
+                "{name},{},{},{},{},{}",
+                s.kd_nm,
+                s.bmax_cpm,
+                s.ns_cpm_per_nm,
+                s.background_cpm,
+                s.hill_slope.unwrap_or(1.0)
+            );
+        }
+        let p = out_dir.join("truth_saturation.csv");
+        std::fs::write(&p, t).with_context(|| format!("writing {}", p.display()))?;
+        written.push(p);
+    }
+    if let Some(t) = functional_truth_csv(&settings, &sim)? {
+        let p = out_dir.join("truth_functional.csv");
+        std::fs::write(&p, t).with_context(|| format!("writing {}", p.display()))?;
+        written.push(p);
+    }
     Ok(written)
 }
 
@@ -243,21 +320,10 @@ fn plan(settings: &Settings, sim: &SimOptions) -> Result<BTreeMap<u32, PlatePlan
             let v = match w.role {
                 Role::Total | Role::Vehicle => Some(counts.total),
                 Role::Nsb => Some(counts.nsb),
+                Role::Basal => Some(counts.basal),
                 Role::Blank => Some(counts.blank),
                 Role::Unused => None,
-                Role::Sample => {
-                    let compound = w.compound.as_deref().unwrap_or_default();
-                    let truth =
-                        sim.truth.get(&spec.target).and_then(|m| m.get(compound)).with_context(
-                            || format!("truth: no entry for {} / {compound}", spec.target),
-                        )?;
-                    let ic50 = ic50_of(truth, target)?;
-                    let hill = truth.hill_slope.unwrap_or(-1.0);
-                    let x = w.conc_nm.unwrap_or(0.0).log10() - 9.0;
-                    let log_ic50 = ic50.log10() - 9.0;
-                    let f = 1.0 / (1.0 + 10f64.powf((log_ic50 - x) * hill));
-                    Some(counts.nsb + (counts.total - counts.nsb) * f)
-                }
+                Role::Sample => Some(expected_sample(sim, &spec.target, target, w, &counts)?),
             };
             expected.push(v);
         }
@@ -274,6 +340,110 @@ fn plan(settings: &Settings, sim: &SimOptions) -> Result<BTreeMap<u32, PlatePlan
         }
     }
     Ok(out)
+}
+
+/// Expected CPM of a sample well (see the module documentation for each assay).
+fn expected_sample(
+    sim: &SimOptions,
+    target_name: &str,
+    target: &config::settings::Target,
+    w: &crate::layout::Well,
+    counts: &Counts,
+) -> Result<f64> {
+    use config::settings::Assay;
+    let compound = w.compound.as_deref().unwrap_or_default();
+    let conc = w.conc_nm.unwrap_or(0.0);
+    let x = conc.log10() - 9.0;
+    if let Assay::Saturation(_) = target.assay {
+        let t = sim
+            .saturation
+            .as_ref()
+            .and_then(|m| m.get(target_name))
+            .with_context(|| format!("saturation: no truth for target {target_name}"))?;
+        let h = t.hill_slope.unwrap_or(1.0);
+        let is_total = compound == "total";
+        let bound = |free: f64| {
+            let nsb = t.ns_cpm_per_nm * free + t.background_cpm;
+            let specific = t.bmax_cpm * free.powf(h) / (t.kd_nm.powf(h) + free.powf(h));
+            if is_total { nsb + specific } else { nsb }
+        };
+        // Ligand depletion is physics, not an analysis option: what binds is no longer free.
+        // Free F solves F + bound(F) / (CPM per nM) = L (monotone in F; bisection on [0, L]).
+        let k = target.counting.map_or(f64::NAN, |c| c.cpm_per_nm());
+        if !(k.is_finite() && k > 0.0) || conc <= 0.0 {
+            return Ok(bound(conc));
+        }
+        let (mut lo, mut hi) = (0.0, conc);
+        for _ in 0..200 {
+            let mid = 0.5 * (lo + hi);
+            if mid + bound(mid) / k > conc { hi = mid } else { lo = mid }
+        }
+        return Ok(bound(0.5 * (lo + hi)));
+    }
+    let truth = sim
+        .truth
+        .get(target_name)
+        .and_then(|m| m.get(compound))
+        .with_context(|| format!("truth: no entry for {target_name} / {compound}"))?;
+    if let Assay::Gtpgs(_) = target.assay {
+        let (stim, _) = functional_truth(sim, target_name, target, compound, truth)?;
+        let e = stim(x);
+        return Ok(counts.nsb.min(counts.basal)
+            + (counts.basal - counts.nsb.min(counts.basal)) * (1.0 + e / 100.0));
+    }
+    let ic50 = ic50_of(truth, target)?;
+    let hill = truth.hill_slope.unwrap_or(-1.0);
+    let log_ic50 = ic50.log10() - 9.0;
+    let f = 1.0 / (1.0 + 10f64.powf((log_ic50 - x) * hill));
+    Ok(counts.nsb + (counts.total - counts.nsb) * f)
+}
+
+/// A [35S]GTPγS compound's true response (% stimulation over basal as a function of log10 M)
+/// and its true IC50 in nM (antagonists; NaN for agonists).
+fn functional_truth(
+    sim: &SimOptions,
+    target_name: &str,
+    target: &config::settings::Target,
+    compound: &str,
+    truth: &SimTruth,
+) -> Result<(Box<dyn Fn(f64) -> f64>, f64)> {
+    let config::settings::Assay::Gtpgs(spec) = &target.assay else {
+        bail!("target {target_name} is not a GTPγS target");
+    };
+    let emax = truth.emax_pct.with_context(|| {
+        format!("truth for {target_name} / {compound}: give emax_pct (% stimulation over basal)")
+    })?;
+    if spec.antagonists.iter().any(|a| a == compound) {
+        let kb = truth
+            .kb_nm
+            .with_context(|| format!("truth for antagonist {target_name} / {compound}: kb_nM"))?;
+        let a = spec.agonist_nm.with_context(|| {
+            format!("target {target_name}: gtpgs.agonist_nM is needed to simulate antagonists")
+        })?;
+        let reference = spec
+            .reference_agonist
+            .as_ref()
+            .and_then(|r| sim.truth.get(target_name).and_then(|m| m.get(r)));
+        let (ec50, n) = match (spec.agonist_ec50_nm, reference) {
+            (Some(e), _) => (e, 1.0),
+            (None, Some(r)) => (
+                r.ec50_nm.with_context(|| format!("reference agonist of {target_name}: ec50_nM"))?,
+                r.hill_slope.unwrap_or(1.0).abs(),
+            ),
+            (None, None) => bail!("target {target_name}: give gtpgs.agonist_ec50_nM or a reference agonist's truth"),
+        };
+        let ic50 = kb * ((2.0 + (a / ec50).powf(n)).powf(1.0 / n) - 1.0);
+        let h = truth.hill_slope.unwrap_or(-1.0).abs();
+        let log_ic50 = ic50.log10() - 9.0;
+        Ok((Box::new(move |x| emax / (1.0 + 10f64.powf((x - log_ic50) * h))), ic50))
+    } else {
+        let ec50 = truth
+            .ec50_nm
+            .with_context(|| format!("truth for agonist {target_name} / {compound}: ec50_nM"))?;
+        let h = truth.hill_slope.unwrap_or(1.0).abs();
+        let log_ec50 = ec50.log10() - 9.0;
+        Ok((Box::new(move |x| emax / (1.0 + 10f64.powf((log_ec50 - x) * h))), f64::NAN))
+    }
 }
 
 fn ic50_of(t: &SimTruth, target: &config::settings::Target) -> Result<f64> {
@@ -311,6 +481,12 @@ fn truth_csv(settings: &Settings, sim: &SimOptions) -> Result<String> {
         let Some(target) = settings.targets.get(target_name) else {
             bail!("truth: unknown target `{target_name}`");
         };
+        if !matches!(
+            target.assay,
+            config::settings::Assay::Competition | config::settings::Assay::Uptake
+        ) {
+            continue;
+        }
         for (compound, truth) in compounds {
             let ic50 = ic50_of(truth, target)?;
             let ki = ic50 / (1.0 + target.radioligand_nm / target.kd_nm);
@@ -327,6 +503,43 @@ fn truth_csv(settings: &Settings, sim: &SimOptions) -> Result<String> {
         }
     }
     Ok(t)
+}
+
+/// `truth_functional.csv` for the [35S]GTPγS targets (`None` without any): per compound its
+/// role, EC50 or IC50 and Kb, Emax and relative efficacy against the reference agonist.
+fn functional_truth_csv(settings: &Settings, sim: &SimOptions) -> Result<Option<String>> {
+    let mut t = String::from(
+        "target,compound,role,ec50_nM,ic50_nM,kb_nM,emax_pct,hill_slope,relative_efficacy\n",
+    );
+    let mut any = false;
+    for (target_name, compounds) in &sim.truth {
+        let Some(target) = settings.targets.get(target_name) else { continue };
+        let config::settings::Assay::Gtpgs(spec) = &target.assay else { continue };
+        let ref_emax = spec
+            .reference_agonist
+            .as_ref()
+            .and_then(|r| compounds.get(r))
+            .and_then(|r| r.emax_pct)
+            .unwrap_or(f64::NAN);
+        for (compound, truth) in compounds {
+            any = true;
+            let (_, ic50) = functional_truth(sim, target_name, target, compound, truth)?;
+            let antagonist = spec.antagonists.iter().any(|a| a == compound);
+            let emax = truth.emax_pct.unwrap_or(f64::NAN);
+            let fmt = |v: Option<f64>| v.map_or(String::new(), |v| v.to_string());
+            let _ = writeln!(
+                t,
+                "{target_name},{compound},{},{},{},{},{emax},{},{}",
+                if antagonist { "antagonist" } else { "agonist" },
+                fmt(truth.ec50_nm.filter(|_| !antagonist)),
+                if antagonist { ic50.to_string() } else { String::new() },
+                fmt(truth.kb_nm.filter(|_| antagonist)),
+                truth.hill_slope.unwrap_or(if antagonist { -1.0 } else { 1.0 }),
+                if antagonist { String::new() } else { (emax / ref_emax).to_string() },
+            );
+        }
+    }
+    Ok(any.then_some(t))
 }
 
 /// Lowest and highest concentration (nM) of a compound at a target in the analysis config.

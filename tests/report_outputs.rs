@@ -77,6 +77,8 @@ fn curve(target: &str, compound: &str, log_ic50: f64) -> CurveRow {
         curve_class: "1.1".into(),
         lack_of_fit_p: f64::NAN,
         comparison: None,
+        functional: None,
+        response_label: "% specific binding",
     }
 }
 
@@ -129,6 +131,10 @@ fn results() -> RunResults {
             z_prime: 0.87,
             signal_to_background: 15.0,
             nsb_pct_of_total: 6.7,
+            n_basal: 0,
+            basal_mean: f64::NAN,
+            basal_cv_pct: f64::NAN,
+            fraction_bound_pct: f64::NAN,
             flags: vec![],
             instrument: String::new(),
         }],
@@ -140,18 +146,23 @@ fn results() -> RunResults {
             })
             .collect(),
         curves,
+        saturation: Vec::new(),
         targets: vec![
             TargetRow {
                 target: EVIL_T.into(),
                 radioligand: "[3H]x".into(),
                 radioligand_nm: 1.0,
                 kd_nm: 1.0,
+                assay: "competition".into(),
+                kd_source: "config".into(),
             },
             TargetRow {
                 target: "T2".into(),
                 radioligand: "[3H]y".into(),
                 radioligand_nm: 1.0,
                 kd_nm: 1.0,
+                assay: "competition".into(),
+                kd_source: "config".into(),
             },
         ],
         inputs: vec![],

@@ -40,6 +40,9 @@ pub struct Options {
     pub exclude: Option<Vec<ExcludeOptions>>,
     /// Plate QC thresholds.
     pub qc: Option<QcOptions>,
+    /// Date of the assay, `YYYY-MM-DD`: specific activities are decay-corrected from each
+    /// target's `calibration_date` to this day.
+    pub assay_date: Option<String>,
     /// What the report writes.
     pub report: Option<ReportOptions>,
 }
@@ -72,6 +75,76 @@ pub struct TargetOptions {
     pub kd_nm: Option<f64>,
     /// Radioligand Kd with a unit.
     pub kd: Option<String>,
+    /// Take the Kd from the saturation experiment of this (saturation) target in the same run,
+    /// instead of `kd_nM`. Example: `kd_from: 5-HT2A-saturation`.
+    pub kd_from: Option<String>,
+    /// The assay: `competition` (default), `saturation` (Kd and Bmax from total and NSB wells over
+    /// a radioligand series), `gtpgs` ([35S]GTPγS functional assay: agonist EC50/Emax, relative
+    /// efficacy, antagonist IC50/Kb) or `uptake` (uptake inhibition, % of control uptake).
+    pub assay: Option<String>,
+    /// Uptake assays: substrate concentration [S] in nM (instead of `radioligand_nM`).
+    #[serde(rename = "substrate_nM")]
+    pub substrate_nm: Option<f64>,
+    /// Uptake assays: the substrate's Km in nM (instead of `kd_nM`): Ki = IC50 / (1 + [S]/Km).
+    #[serde(rename = "km_nM")]
+    pub km_nm: Option<f64>,
+    /// Saturation options (`assay: saturation`).
+    pub saturation: Option<SaturationOptions>,
+    /// [35S]GTPγS options (`assay: gtpgs`).
+    pub gtpgs: Option<GtpgsOptions>,
+    /// Isotope: `3H`, `125I`, `35S`, `33P` or `32P`. Default: from the radioligand name
+    /// (`[3H]ketanserin` → 3H).
+    pub isotope: Option<String>,
+    /// Specific activity on the calibration date, Ci/mmol (from the vial's data sheet).
+    #[serde(rename = "specific_activity_Ci_per_mmol")]
+    pub specific_activity: Option<f64>,
+    /// Date the specific activity refers to, `YYYY-MM-DD`; with the top-level `assay_date`
+    /// the specific activity is decay-corrected: `S = S0 2^(-days / half-life)`.
+    pub calibration_date: Option<String>,
+    /// Counting efficiency, CPM/DPM, in (0, 1] (tritium on filter mats: typically 0.3-0.5).
+    pub counting_efficiency: Option<f64>,
+    /// Assay volume per well, µL.
+    #[serde(rename = "volume_uL")]
+    pub volume_ul: Option<f64>,
+    /// Membrane protein per well, mg (for fmol/mg).
+    pub protein_mg_per_well: Option<f64>,
+    /// Cells per well (for sites per cell).
+    pub cells_per_well: Option<f64>,
+}
+
+/// Saturation-binding options of a target.
+#[derive(Debug, Clone, Default, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct SaturationOptions {
+    /// `global` (default): total and NSB fitted together, NSB linear in [L] with shared slope and
+    /// background (Prism's "One site -- Total and nonspecific binding"); `specific`: specific
+    /// binding (total - mean NSB at each [L]) fitted alone ("One site -- Specific binding").
+    pub model: Option<String>,
+    /// Hill slope of the specific binding: `fixed` (default, 1) or `free`.
+    pub hill_slope: Option<String>,
+    /// Ligand depletion: `flag` (default: flag when more than 10% of the added radioligand is
+    /// bound) or `correct` (fit against free [L] = added - bound; needs `specific_activity_Ci_per_mmol`,
+    /// `counting_efficiency` and `volume_uL`).
+    pub depletion: Option<String>,
+}
+
+/// [35S]GTPγS functional-assay options of a target.
+#[derive(Debug, Clone, Default, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct GtpgsOptions {
+    /// Reference full agonist (a compound on the plates): relative efficacy = Emax / its Emax.
+    pub reference_agonist: Option<String>,
+    /// Compounds tested as antagonists against a fixed agonist concentration (falling curves,
+    /// IC50 and Kb); every other compound is fitted as an agonist (rising curve, EC50, Emax).
+    pub antagonists: Option<Vec<String>>,
+    /// Agonist concentration in the antagonist wells, nM (for Kb).
+    #[serde(rename = "agonist_nM")]
+    pub agonist_nm: Option<f64>,
+    /// EC50 of that agonist, nM. Default: the fitted EC50 of `reference_agonist` in this run.
+    #[serde(rename = "agonist_ec50_nM")]
+    pub agonist_ec50_nm: Option<f64>,
+    /// Relative efficacy below which an agonist is reported as partial. Default 0.8.
+    pub partial_below: Option<f64>,
 }
 
 /// A plate layout template: which wells are controls and where the dilution series runs.
@@ -84,6 +157,8 @@ pub struct LayoutOptions {
     pub total: Option<String>,
     /// Non-specific-binding wells.
     pub nsb: Option<String>,
+    /// Basal wells of a [35S]GTPγS assay (no agonist): the 0% of "% stimulation over basal".
+    pub basal: Option<String>,
     /// Blank/background wells (no membranes); reported, not used in fits.
     pub blank: Option<String>,
     /// Vehicle wells (zero competitor); reported, not used in fits.
@@ -112,6 +187,9 @@ pub struct SeriesOptions {
     pub concentrations_nm: Option<Vec<f64>>,
     /// Explicit concentrations with units, e.g. `["10 µM", "1 µM", "100 nM"]`.
     pub concentrations: Option<Vec<String>>,
+    /// Radioligand added per well in DPM, in series order (saturation): converted to nM with the
+    /// target's specific activity and `volume_uL`.
+    pub added_dpm: Option<Vec<f64>>,
     /// `high_to_low` (default: the first column/row of the range holds the top concentration)
     /// or `low_to_high`.
     pub direction: Option<String>,
@@ -186,6 +264,8 @@ pub struct CompoundDetail {
     pub concentrations_nm: Option<Vec<f64>>,
     /// Explicit concentrations with units.
     pub concentrations: Option<Vec<String>>,
+    /// Radioligand added per well in DPM (saturation), as in the layout's series.
+    pub added_dpm: Option<Vec<f64>>,
 }
 
 /// Fit options (Prism's fit dialog).
@@ -259,6 +339,15 @@ pub struct ExcludeOptions {
 pub struct QcOptions {
     /// Plates with Z' below this are flagged (still fitted). Default 0.5.
     pub min_z_prime: Option<f64>,
+    /// Plates with signal/background (mean total / mean NSB) below this are flagged. Default 3.
+    pub min_signal_to_background: Option<f64>,
+    /// Saturation and competition plates where more than this % of the added radioligand is
+    /// bound are flagged `ligand_depletion` (needs specific activity, efficiency and volume).
+    /// Default 10.
+    pub max_fraction_bound_pct: Option<f64>,
+    /// Saturation fits whose specific binding at [L] = Kd is below this % of total are flagged.
+    /// Default 80 (DOMAIN.md §6).
+    pub min_specific_at_kd_pct: Option<f64>,
 }
 
 /// Box constraints on the 4PL parameters, each `[low, high]` (`fit.bounds`). Units: % specific

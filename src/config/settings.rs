@@ -17,6 +17,7 @@ use super::options::{
 };
 use super::wellset::{WellSet, parse_number_range, parse_row_range};
 use crate::ingest::{ColumnMap, Format, PlateMap};
+use crate::radioactivity::{Counting, Isotope};
 use crate::types::{Geometry, parse_conc_nm};
 
 /// Largest config file radbind reads (16 MiB): a screening campaign may list ten thousand
@@ -55,6 +56,12 @@ pub struct Settings {
     pub exclusions: Vec<Exclusion>,
     /// Plates with Z' below this are flagged.
     pub min_z_prime: f64,
+    /// Plates with signal/background below this are flagged.
+    pub min_signal_to_background: f64,
+    /// Flag when more than this % of the added radioligand is bound.
+    pub max_fraction_bound_pct: f64,
+    /// Flag saturation fits with less specific binding than this % of total at [L] = Kd.
+    pub min_specific_at_kd_pct: f64,
     /// Which curve figures to write.
     pub figures: Figures,
     /// PNG size factor (1 = 800 x 600 px).
@@ -83,10 +90,73 @@ pub struct Target {
     pub name: String,
     /// Radioligand name.
     pub radioligand: String,
-    /// Radioligand concentration [L], nM.
+    /// Radioligand concentration [L], nM (for uptake: the substrate concentration [S]; NaN
+    /// where the assay has none: saturation, GTPγS).
     pub radioligand_nm: f64,
-    /// Radioligand Kd, nM.
+    /// Radioligand Kd, nM (for uptake: the substrate's Km). NaN until resolved when it comes
+    /// from a saturation fit (`kd_from`), or where the assay has none.
     pub kd_nm: f64,
+    /// The saturation target whose fitted Kd this target uses.
+    pub kd_from: Option<String>,
+    /// The assay run on this target.
+    pub assay: Assay,
+    /// Counts-to-amounts conversion (efficiency, decay-corrected specific activity, volume,
+    /// protein, cells), when the specific activity and efficiency are given.
+    pub counting: Option<Counting>,
+    /// Decay correction applied: isotope, days from calibration to assay, fraction remaining.
+    pub decay: Option<(Isotope, f64, f64)>,
+}
+
+/// The assay run on a target, with its options.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Assay {
+    /// Competition binding: % specific binding, IC50, Ki by Cheng-Prusoff.
+    Competition,
+    /// Saturation binding: Kd and Bmax from total and NSB series.
+    Saturation(SaturationSpec),
+    /// [35S]GTPγS functional assay: % stimulation over basal.
+    Gtpgs(GtpgsSpec),
+    /// Uptake inhibition: % of control uptake, IC50, Ki from [S] and Km.
+    Uptake,
+}
+
+impl Assay {
+    /// The config name: `competition`, `saturation`, `gtpgs`, `uptake`.
+    #[must_use]
+    pub fn name(&self) -> &'static str {
+        match self {
+            Assay::Competition => "competition",
+            Assay::Saturation(_) => "saturation",
+            Assay::Gtpgs(_) => "gtpgs",
+            Assay::Uptake => "uptake",
+        }
+    }
+}
+
+/// Saturation-fit options of a target.
+#[derive(Debug, Clone, PartialEq)]
+pub struct SaturationSpec {
+    /// Global total + NSB fit (true, default) or specific binding alone.
+    pub global: bool,
+    /// Hill slope free (true) or fixed at 1.
+    pub free_hill: bool,
+    /// Fit against free [L] = added - bound.
+    pub correct_depletion: bool,
+}
+
+/// [35S]GTPγS options of a target.
+#[derive(Debug, Clone, PartialEq)]
+pub struct GtpgsSpec {
+    /// Reference full agonist.
+    pub reference_agonist: Option<String>,
+    /// Compounds run as antagonists against a fixed agonist concentration.
+    pub antagonists: Vec<String>,
+    /// Agonist concentration in the antagonist wells, nM.
+    pub agonist_nm: Option<f64>,
+    /// EC50 of that agonist, nM (default: the reference agonist's fitted EC50).
+    pub agonist_ec50_nm: Option<f64>,
+    /// Relative efficacy below which an agonist is partial.
+    pub partial_below: f64,
 }
 
 /// A layout template.
@@ -100,6 +170,8 @@ pub struct Layout {
     pub total: Option<WellSet>,
     /// NSB wells.
     pub nsb: Option<WellSet>,
+    /// Basal wells ([35S]GTPγS).
+    pub basal: Option<WellSet>,
     /// Blank wells.
     pub blank: Option<WellSet>,
     /// Vehicle wells.
@@ -476,12 +548,16 @@ pub fn resolve(path: &Path, text: String, o: Options) -> Result<Settings, Config
     };
     let inputs = r.inputs(&base, &o.inputs);
     let format = r.format(o.format.as_deref());
+    let assay_date = o.assay_date.as_ref().and_then(|d| {
+        crate::radioactivity::day_number(d).map_err(|e| r.problem(&["assay_date"], e)).ok()
+    });
     let columns = r.columns(o.columns.as_ref(), format);
     let targets = o
         .targets
         .iter()
-        .filter_map(|(name, t)| r.target(name, t).map(|t| (name.clone(), t)))
+        .filter_map(|(name, t)| r.target(name, t, assay_date).map(|t| (name.clone(), t)))
         .collect::<BTreeMap<_, _>>();
+    r.kd_sources(&targets);
     if o.targets.is_empty() {
         r.problem(&["targets"], "no targets: add at least one target with its radioligand".into());
     }
@@ -494,7 +570,7 @@ pub fn resolve(path: &Path, text: String, o: Options) -> Result<Settings, Config
         .plates
         .iter()
         .enumerate()
-        .filter_map(|(i, p)| r.plate(i, p, &o, &layouts, &base))
+        .filter_map(|(i, p)| r.plate(i, p, &o, &layouts, &targets, &base))
         .collect::<Vec<_>>();
     for spec in plates.iter().filter(|s| s.plate_map.is_some()) {
         layouts.entry(spec.layout.clone()).or_insert_with(|| placeholder_layout(&spec.layout));
@@ -506,6 +582,20 @@ pub fn resolve(path: &Path, text: String, o: Options) -> Result<Settings, Config
     let exclusions =
         o.exclude.iter().flatten().enumerate().filter_map(|(i, e)| r.exclusion(i, e)).collect();
     let min_z_prime = o.qc.as_ref().and_then(|q| q.min_z_prime).unwrap_or(0.5);
+    let qc_value = |r: &mut Resolver<'_>, k: &'static str, v: Option<f64>, default: f64, max: f64| {
+        let v = v.unwrap_or(default);
+        if !(v.is_finite() && v >= 0.0 && v <= max) {
+            r.problem(&["qc", k], format!("{k} must be a number from 0 to {max}, got {v}"));
+        }
+        v
+    };
+    let qc = o.qc.clone().unwrap_or_default();
+    let min_signal_to_background =
+        qc_value(&mut r, "min_signal_to_background", qc.min_signal_to_background, 3.0, 1e6);
+    let max_fraction_bound_pct =
+        qc_value(&mut r, "max_fraction_bound_pct", qc.max_fraction_bound_pct, 10.0, 100.0);
+    let min_specific_at_kd_pct =
+        qc_value(&mut r, "min_specific_at_kd_pct", qc.min_specific_at_kd_pct, 80.0, 100.0);
     let png_scale = o.report.as_ref().and_then(|r| r.png_scale).unwrap_or(1.0);
     if !(0.25..=8.0).contains(&png_scale) {
         r.problem(
@@ -556,6 +646,9 @@ pub fn resolve(path: &Path, text: String, o: Options) -> Result<Settings, Config
         fit,
         exclusions,
         min_z_prime,
+        min_signal_to_background,
+        max_fraction_bound_pct,
+        min_specific_at_kd_pct,
         figures,
         png_scale,
         error_bars,
@@ -680,32 +773,326 @@ impl Resolver<'_> {
         Some(v)
     }
 
-    fn target(&mut self, name: &str, t: &TargetOptions) -> Option<Target> {
-        let l = self.conc(
-            &["targets", name, "radioligand_nM"],
-            t.radioligand_nm,
-            t.radioligand_conc.as_ref(),
-        );
-        let kd = self.conc(&["targets", name, "kd_nM"], t.kd_nm, t.kd.as_ref());
-        if l.is_none() && t.radioligand_nm.is_none() && t.radioligand_conc.is_none() {
+    #[allow(clippy::too_many_lines)]
+    fn target(
+        &mut self,
+        name: &str,
+        t: &TargetOptions,
+        assay_date: Option<i64>,
+    ) -> Option<Target> {
+        let key = |k: &'static str| ["targets", name, k];
+        let assay = match t.assay.as_deref() {
+            None | Some("competition") => Assay::Competition,
+            Some("uptake") => Assay::Uptake,
+            Some("saturation") => {
+                let o = t.saturation.clone().unwrap_or_default();
+                let global = match o.model.as_deref() {
+                    None | Some("global") => true,
+                    Some("specific") => false,
+                    Some(other) => {
+                        self.problem(
+                            &["targets", name, "saturation", "model"],
+                            format!("unknown saturation model `{other}`: use global or specific"),
+                        );
+                        true
+                    }
+                };
+                let free_hill = match o.hill_slope.as_deref() {
+                    None | Some("fixed") => false,
+                    Some("free") => true,
+                    Some(other) => {
+                        self.problem(
+                            &["targets", name, "saturation", "hill_slope"],
+                            format!("unknown hill_slope `{other}`: use fixed or free"),
+                        );
+                        false
+                    }
+                };
+                let correct_depletion = match o.depletion.as_deref() {
+                    None | Some("flag") => false,
+                    Some("correct") => true,
+                    Some(other) => {
+                        self.problem(
+                            &["targets", name, "saturation", "depletion"],
+                            format!("unknown depletion `{other}`: use flag or correct"),
+                        );
+                        false
+                    }
+                };
+                Assay::Saturation(SaturationSpec { global, free_hill, correct_depletion })
+            }
+            Some("gtpgs") => {
+                let o = t.gtpgs.clone().unwrap_or_default();
+                let partial_below = o.partial_below.unwrap_or(0.8);
+                if !(partial_below > 0.0 && partial_below <= 1.0) {
+                    self.problem(
+                        &["targets", name, "gtpgs", "partial_below"],
+                        format!("partial_below must be in (0, 1], got {partial_below}"),
+                    );
+                }
+                for (k, v) in [("agonist_nM", o.agonist_nm), ("agonist_ec50_nM", o.agonist_ec50_nm)] {
+                    if v.is_some_and(|v| !(v.is_finite() && v > 0.0)) {
+                        self.problem(
+                            &["targets", name, "gtpgs", k],
+                            format!("{k} must be a positive number (nM)"),
+                        );
+                    }
+                }
+                Assay::Gtpgs(GtpgsSpec {
+                    reference_agonist: o.reference_agonist.clone(),
+                    antagonists: o.antagonists.clone().unwrap_or_default(),
+                    agonist_nm: o.agonist_nm,
+                    agonist_ec50_nm: o.agonist_ec50_nm,
+                    partial_below,
+                })
+            }
+            Some(other) => {
+                self.problem(
+                    &key("assay"),
+                    format!(
+                        "unknown assay `{other}`: use competition, saturation, gtpgs or uptake"
+                    ),
+                );
+                Assay::Competition
+            }
+        };
+        if t.saturation.is_some() && !matches!(assay, Assay::Saturation(_)) {
+            self.problem(&key("saturation"), "`saturation` options need `assay: saturation`".into());
+        }
+        if t.gtpgs.is_some() && !matches!(assay, Assay::Gtpgs(_)) {
+            self.problem(&key("gtpgs"), "`gtpgs` options need `assay: gtpgs`".into());
+        }
+        let uptake = assay == Assay::Uptake;
+        if !uptake && (t.substrate_nm.is_some() || t.km_nm.is_some()) {
             self.problem(
-                &["targets", name],
-                "missing `radioligand_nM`: the radioligand concentration [L] is needed for Ki"
+                &key(if t.km_nm.is_some() { "km_nM" } else { "substrate_nM" }),
+                "`substrate_nM` and `km_nM` are for `assay: uptake`; binding assays give \
+                 `radioligand_nM` and `kd_nM`"
                     .into(),
             );
         }
-        if kd.is_none() && t.kd_nm.is_none() && t.kd.is_none() {
+        let (l_key, l_given) = if t.substrate_nm.is_some() {
+            ("substrate_nM", t.substrate_nm)
+        } else {
+            ("radioligand_nM", t.radioligand_nm)
+        };
+        let (kd_key, kd_given) =
+            if t.km_nm.is_some() { ("km_nM", t.km_nm) } else { ("kd_nM", t.kd_nm) };
+        if t.substrate_nm.is_some() && (t.radioligand_nm.is_some() || t.radioligand_conc.is_some()) {
+            self.problem(&key("substrate_nM"), "give `substrate_nM` or `radioligand_nM`, not both".into());
+        }
+        if t.km_nm.is_some() && (t.kd_nm.is_some() || t.kd.is_some()) {
+            self.problem(&key("km_nM"), "give `km_nM` or `kd_nM`, not both".into());
+        }
+        let l = self.conc(&["targets", name, l_key], l_given, t.radioligand_conc.as_ref());
+        let kd = self.conc(&["targets", name, kd_key], kd_given, t.kd.as_ref());
+        let needs_ki = matches!(assay, Assay::Competition | Assay::Uptake);
+        let (what_l, what_kd) = if uptake {
+            ("`substrate_nM`: the substrate concentration [S]", "`km_nM`: the substrate's Km")
+        } else {
+            ("`radioligand_nM`: the radioligand concentration [L]", "`kd_nM`: the radioligand's Kd")
+        };
+        if needs_ki && l.is_none() && l_given.is_none() && t.radioligand_conc.is_none() {
+            self.problem(&["targets", name], format!("missing {what_l} is needed for Ki"));
+        }
+        let kd_text_given = kd_given.is_some() || t.kd.is_some();
+        if t.kd_from.is_some() && kd_text_given {
+            self.problem(&key("kd_from"), "give `kd_from` or `kd_nM`, not both".into());
+        }
+        if t.kd_from.is_some() && !needs_ki {
             self.problem(
-                &["targets", name],
-                "missing `kd_nM`: the radioligand's Kd is needed for Ki (Cheng-Prusoff)".into(),
+                &key("kd_from"),
+                format!("`kd_from` is for competition targets; this one is `{}`", assay.name()),
             );
         }
+        if needs_ki && kd.is_none() && !kd_text_given && t.kd_from.is_none() {
+            self.problem(
+                &["targets", name],
+                format!(
+                    "missing {what_kd} is needed for Ki (Cheng-Prusoff){}",
+                    if uptake { "" } else { "; or take it from a saturation target: `kd_from`" }
+                ),
+            );
+        }
+        let (counting, decay) = self.counting(name, t, assay_date);
+        if let Assay::Saturation(sp) = &assay {
+            if sp.correct_depletion && counting.is_none_or(|c| c.volume_ul.is_none()) {
+                self.problem(
+                    &["targets", name, "saturation", "depletion"],
+                    "depletion correction needs `specific_activity_Ci_per_mmol`, \
+                     `counting_efficiency` and `volume_uL` on the target"
+                        .into(),
+                );
+            }
+        }
+        let l = if needs_ki { l? } else { l.unwrap_or(f64::NAN) };
+        let kd = if needs_ki && t.kd_from.is_none() { kd? } else { kd.unwrap_or(f64::NAN) };
         Some(Target {
             name: name.to_string(),
             radioligand: t.radioligand.clone(),
-            radioligand_nm: l?,
-            kd_nm: kd?,
+            radioligand_nm: l,
+            kd_nm: kd,
+            kd_from: t.kd_from.clone(),
+            assay,
+            counting,
+            decay,
         })
+    }
+
+    /// The counting section of a target: efficiency and specific activity (decay-corrected to
+    /// `assay_date` when both dates are given), volume, protein and cells.
+    fn counting(
+        &mut self,
+        name: &str,
+        t: &TargetOptions,
+        assay_date: Option<i64>,
+    ) -> (Option<Counting>, Option<(Isotope, f64, f64)>) {
+        let positive = |r: &mut Self, k: &'static str, v: Option<f64>| -> Option<f64> {
+            match v {
+                Some(x) if x.is_finite() && x > 0.0 => Some(x),
+                Some(x) => {
+                    r.problem(&["targets", name, k], format!("{k} must be a positive number, got {x}"));
+                    None
+                }
+                None => None,
+            }
+        };
+        let sa = positive(self, "specific_activity_Ci_per_mmol", t.specific_activity);
+        let eff = positive(self, "counting_efficiency", t.counting_efficiency);
+        if eff.is_some_and(|e| e > 1.0) {
+            self.problem(
+                &["targets", name, "counting_efficiency"],
+                "counting_efficiency is CPM/DPM, at most 1 (write 0.4 for 40%)".into(),
+            );
+        }
+        let volume_ul = positive(self, "volume_uL", t.volume_ul);
+        let protein_mg = positive(self, "protein_mg_per_well", t.protein_mg_per_well);
+        let cells = positive(self, "cells_per_well", t.cells_per_well);
+        let isotope = match &t.isotope {
+            Some(i) => {
+                let parsed = Isotope::parse(i);
+                if parsed.is_none() {
+                    self.problem(
+                        &["targets", name, "isotope"],
+                        format!("unknown isotope `{i}`: use 3H, 125I, 35S, 33P or 32P"),
+                    );
+                }
+                parsed
+            }
+            None => Isotope::from_radioligand(&t.radioligand),
+        };
+        let calibration = t.calibration_date.as_ref().and_then(|d| {
+            crate::radioactivity::day_number(d)
+                .map_err(|e| self.problem(&["targets", name, "calibration_date"], e))
+                .ok()
+        });
+        let any_amount = volume_ul.is_some() || protein_mg.is_some() || cells.is_some();
+        let (Some(sa), Some(eff)) = (sa, eff) else {
+            if (sa.is_some() || any_amount || t.calibration_date.is_some()) && eff.is_none() && t.counting_efficiency.is_none() {
+                self.problem(
+                    &["targets", name],
+                    "counts convert to DPM and fmol only with `counting_efficiency` (CPM/DPM) \
+                     and `specific_activity_Ci_per_mmol`"
+                        .into(),
+                );
+            } else if eff.is_some() && t.specific_activity.is_none() {
+                self.problem(
+                    &["targets", name],
+                    "`counting_efficiency` needs `specific_activity_Ci_per_mmol` to give fmol".into(),
+                );
+            }
+            return (None, None);
+        };
+        let mut decay = None;
+        let mut specific_activity = sa;
+        if let (Some(cal), Some(day)) = (calibration, assay_date) {
+            match isotope {
+                Some(iso) => {
+                    let days = (day - cal) as f64;
+                    let f = crate::radioactivity::decay_fraction(iso, days);
+                    specific_activity = sa * f;
+                    decay = Some((iso, days, f));
+                }
+                None => self.problem(
+                    &["targets", name, "isotope"],
+                    format!(
+                        "decay correction needs the isotope: add `isotope: 3H` (or 125I, 35S, \
+                         33P, 32P); `{}` does not name one in brackets",
+                        t.radioligand
+                    ),
+                ),
+            }
+        } else if calibration.is_some() {
+            self.problem(
+                &["targets", name, "calibration_date"],
+                "decay correction needs the top-level `assay_date: YYYY-MM-DD` as well".into(),
+            );
+        }
+        (
+            Some(Counting { efficiency: eff, specific_activity, volume_ul, protein_mg, cells }),
+            decay,
+        )
+    }
+
+    /// Every `kd_from` names a saturation target of the config.
+    fn kd_sources(&mut self, targets: &BTreeMap<String, Target>) {
+        for t in targets.values() {
+            let Some(from) = &t.kd_from else { continue };
+            match targets.get(from) {
+                Some(s) if matches!(s.assay, Assay::Saturation(_)) => {}
+                Some(s) => self.problem(
+                    &["targets", &t.name, "kd_from"],
+                    format!("`{from}` is a {} target; kd_from names a saturation target", s.assay.name()),
+                ),
+                None => {
+                    let sat: Vec<&str> = targets
+                        .values()
+                        .filter(|s| matches!(s.assay, Assay::Saturation(_)))
+                        .map(|s| s.name.as_str())
+                        .collect();
+                    self.problem(
+                        &["targets", &t.name, "kd_from"],
+                        format!(
+                            "unknown target `{from}`; saturation targets are: {}",
+                            if sat.is_empty() { "none".to_string() } else { sat.join(", ") }
+                        ),
+                    );
+                }
+            }
+        }
+    }
+
+    /// Concentrations (nM) from the radioligand DPM added per well:
+    /// `[L] = DPM / (S x 2.22) / V` with the target's specific activity and volume.
+    fn dpm_conc(
+        &mut self,
+        key: &[&str],
+        dpm: &[f64],
+        target: Option<&Target>,
+        n: usize,
+    ) -> Option<ConcSpec> {
+        if dpm.len() != n {
+            self.problem(key, format!("{} values given for a series of {n} wells", dpm.len()));
+            return None;
+        }
+        if dpm.iter().any(|v| !(v.is_finite() && *v > 0.0)) {
+            self.problem(key, "added DPM must be positive numbers".into());
+            return None;
+        }
+        let t = target?;
+        let Some(c) = t.counting.filter(|c| c.volume_ul.is_some()) else {
+            self.problem(
+                key,
+                format!(
+                    "added DPM convert to nM only with the target's \
+                     `specific_activity_Ci_per_mmol`, `counting_efficiency` and `volume_uL` \
+                     (target `{}`)",
+                    t.name
+                ),
+            );
+            return None;
+        };
+        Some(ConcSpec::List(dpm.iter().map(|d| c.conc_nm_from_dpm(*d)).collect()))
     }
 
     fn wellset(&mut self, key: &[&str], expr: Option<&String>) -> Option<WellSet> {
@@ -823,7 +1210,8 @@ impl Resolver<'_> {
         let nsb = self.wellset(&["layouts", name, "nsb"], l.nsb.as_ref());
         let blank = self.wellset(&["layouts", name, "blank"], l.blank.as_ref());
         let vehicle = self.wellset(&["layouts", name, "vehicle"], l.vehicle.as_ref());
-        if l.total.is_none() != l.nsb.is_none() {
+        let basal = self.wellset(&["layouts", name, "basal"], l.basal.as_ref());
+        if l.total.is_none() != l.nsb.is_none() && l.basal.is_none() {
             self.problem(
                 &["layouts", name],
                 "a layout needs both `total` and `nsb` wells to normalise to % specific binding \
@@ -832,7 +1220,7 @@ impl Resolver<'_> {
             );
         }
         let series = self.series(name, &l.series)?;
-        Some(Layout { name: name.to_string(), geometry, total, nsb, blank, vehicle, series })
+        Some(Layout { name: name.to_string(), geometry, total, nsb, basal, blank, vehicle, series })
     }
 
     fn series(&mut self, name: &str, s: &SeriesOptions) -> Option<Series> {
@@ -914,9 +1302,13 @@ impl Resolver<'_> {
         p: &PlateOptions,
         o: &Options,
         layouts: &BTreeMap<String, Layout>,
+        targets: &BTreeMap<String, Target>,
         base: &Path,
     ) -> Option<PlateSpec> {
         let idx = i.to_string();
+        let target = targets.get(&p.target);
+        let saturation = target.is_some_and(|t| matches!(t.assay, Assay::Saturation(_)));
+        let gtpgs = target.is_some_and(|t| matches!(t.assay, Assay::Gtpgs(_)));
         let numbers = match (&p.plate, &p.barcode) {
             (Some(sel), None) => self.selector(&["plates", &idx, "plate"], sel),
             (None, Some(_)) => Vec::new(),
@@ -1008,8 +1400,21 @@ impl Resolver<'_> {
                 );
                 continue;
             };
+            let series_dpm = o.layouts.get(layout_name).and_then(|l| l.series.added_dpm.as_ref());
             let (name, conc) = match c {
-                CompoundOptions::Name(n) => (n.clone(), None),
+                CompoundOptions::Name(n) => {
+                    let conc = series_dpm.and_then(|dpm| {
+                        self.dpm_conc(&["layouts", layout_name, "series", "added_dpm"], dpm, target, layout.series.len())
+                    });
+                    (n.clone(), conc)
+                }
+                CompoundOptions::Detailed(d) if d.added_dpm.is_some() => {
+                    let k = ["plates", &idx, map_key, lanes_text, "added_dpm"];
+                    let conc = d.added_dpm.as_ref().and_then(|dpm| {
+                        self.dpm_conc(&k, dpm, target, layout.series.len())
+                    });
+                    (d.compound.clone(), conc)
+                }
                 CompoundOptions::Detailed(d) => {
                     let fields = ConcFields {
                         top_nm: d.top_nm,
@@ -1030,15 +1435,26 @@ impl Resolver<'_> {
                 self.problem(&["plates", &idx, map_key, lanes_text], "empty compound name".into());
                 continue;
             }
+            if saturation && !matches!(name.as_str(), "total" | "nsb") {
+                self.problem(
+                    &["plates", &idx, map_key, lanes_text],
+                    format!(
+                        "`{name}` on a saturation plate: its {map_key} are `total` or `nsb` \
+                         series of the radioligand, e.g. {map_key}: {{A-C: total, D-F: nsb}}"
+                    ),
+                );
+                continue;
+            }
             let series_given = o.layouts.get(layout_name).is_some_and(|l| {
                 let s = &l.series;
-                s.top.is_some()
+                s.added_dpm.is_some()
+                    || s.top.is_some()
                     || s.top_nm.is_some()
                     || s.dilution.is_some()
                     || s.concentrations_nm.is_some()
                     || s.concentrations.is_some()
             });
-            let own_given = matches!(c, CompoundOptions::Detailed(d) if d.top.is_some() || d.top_nm.is_some() || d.dilution.is_some() || d.concentrations_nm.is_some() || d.concentrations.is_some());
+            let own_given = matches!(c, CompoundOptions::Detailed(d) if d.added_dpm.is_some() || d.top.is_some() || d.top_nm.is_some() || d.dilution.is_some() || d.concentrations_nm.is_some() || d.concentrations.is_some());
             // When concentrations were given but are invalid, that problem is already listed.
             if conc.is_none() && layout.series.conc.is_none() && !series_given && !own_given {
                 self.problem(
@@ -1062,7 +1478,21 @@ impl Resolver<'_> {
                 }
             }
         }
-        if layout.total.is_none() && layout.nsb.is_none() && p.controls_from.is_none() {
+        if gtpgs && layout.basal.is_none() && p.controls_from.is_none() {
+            self.problem(
+                &["plates", &idx, "layout"],
+                format!(
+                    "a [35S]GTPγS plate needs basal wells: give layout `{}` a `basal` well set",
+                    layout.name
+                ),
+            );
+        }
+        if !saturation
+            && !gtpgs
+            && layout.total.is_none()
+            && layout.nsb.is_none()
+            && p.controls_from.is_none()
+        {
             self.problem(
                 &["plates", &idx],
                 format!(
@@ -1577,6 +2007,7 @@ fn placeholder_layout(name: &str) -> Layout {
         geometry: None,
         total: None,
         nsb: None,
+        basal: None,
         blank: None,
         vehicle: None,
         series: Series { axis: Axis::Columns, lanes: (0, 0), high_to_low: true, conc: None },

@@ -19,6 +19,7 @@ pub mod models;
 pub mod profile;
 pub mod replicates;
 pub mod rout;
+pub mod saturation;
 pub mod stats;
 pub mod weights;
 
@@ -72,6 +73,12 @@ pub struct Curve {
     pub plate_flags: Vec<String>,
     /// Why the curve cannot be fitted at all (e.g. a plate without usable controls).
     pub unusable: Option<String>,
+    /// The model for this curve when it is not the config's `fit.model` (a [35S]GTPγS
+    /// agonist is fitted rising, an antagonist falling).
+    pub model: Option<ModelKind>,
+    /// A functional-assay curve ([35S]GTPγS): the plateaus are not the binding controls, so the
+    /// incomplete-curve cascade does not fix Top at 100 % and no model comparison runs.
+    pub functional: bool,
 }
 
 impl Curve {
@@ -213,6 +220,8 @@ pub fn build_curves(plates: &[NormalisedPlate]) -> Vec<Curve> {
                 points: Vec::new(),
                 plate_flags: Vec::new(),
                 unusable: None,
+                model: None,
+                functional: false,
             });
             if curve.plates.last() != Some(&p.id) {
                 curve.plates.push(p.id.clone());
@@ -221,7 +230,12 @@ pub fn build_curves(plates: &[NormalisedPlate]) -> Vec<Curve> {
                         curve.plate_flags.push(f.clone());
                     }
                 }
-                if !np.qc.normalisable() && curve.unusable.is_none() {
+                let usable = if np.qc.n_basal > 0 {
+                    np.pct_specific.iter().any(Option::is_some)
+                } else {
+                    np.qc.normalisable()
+                };
+                if !usable && curve.unusable.is_none() {
                     curve.unusable = Some(format!(
                         "plate {} has no usable total/NSB window ({})",
                         p.id,
@@ -235,8 +249,13 @@ pub fn build_curves(plates: &[NormalisedPlate]) -> Vec<Curve> {
                 conc_nm: conc,
                 y: np.pct_specific[i].unwrap_or(f64::NAN),
                 excluded: w.excluded.clone(),
-                nsb_cpm: np.qc.nsb_mean,
-                window_cpm: np.qc.total_mean - np.qc.nsb_mean,
+                // For GTPγS plates the response is relative to basal: CPM = basal + y (basal - NSB) / 100.
+                nsb_cpm: if np.qc.n_basal > 0 { np.qc.basal_mean } else { np.qc.nsb_mean },
+                window_cpm: if np.qc.n_basal > 0 {
+                    np.qc.basal_mean - if np.qc.n_nsb > 0 { np.qc.nsb_mean } else { 0.0 }
+                } else {
+                    np.qc.total_mean - np.qc.nsb_mean
+                },
                 counting_minutes: p.meta.counting_minutes,
             });
         }
@@ -371,7 +390,8 @@ pub fn rout_reason(q: f64) -> String {
 }
 
 fn fit_one(mut curve: Curve, settings: &FitSettings) -> CurveFit {
-    let model = settings.model;
+    let model = curve.model.unwrap_or(settings.model);
+    let functional = curve.functional;
     if let Some(why) = &curve.unusable {
         let why = why.clone();
         return CurveFit::failed(curve, why, model);
@@ -381,7 +401,12 @@ fn fit_one(mut curve: Curve, settings: &FitSettings) -> CurveFit {
         WeightingKind::InverseY2 => Weighting::InverseY2,
         WeightingKind::None | WeightingKind::Poisson => Weighting::None,
     };
-    let opts = FourPlOptions { fixed: settings.fixed, weighting, ..FourPlOptions::default() };
+    let mut opts = FourPlOptions { fixed: settings.fixed, weighting, ..FourPlOptions::default() };
+    if functional {
+        // `fit.fix.top` is the binding control level (100 %); a functional curve's top is its
+        // own maximal response.
+        opts.fixed[FourPl::TOP] = None;
+    }
     let plateaus = [settings.fixed[0], settings.fixed[1]];
     let free_plateaus = plateaus.iter().filter(|p| p.is_none()).count();
     let free = match model {
@@ -467,14 +492,15 @@ fn fit_one(mut curve: Curve, settings: &FitSettings) -> CurveFit {
         ModelKind::FourParameter | ModelKind::OneSite | ModelKind::Agonist => {
             let rising = model == ModelKind::Agonist;
             let poisson = poisson_info(&cf.curve, settings);
-            let w = Fitter { bounds: &settings.bounds, poisson: poisson.as_deref() };
+            let w =
+                Fitter { bounds: &settings.bounds, poisson: poisson.as_deref(), top_control: !functional };
             let (fit, added, user) = fit_cascade(&x, &y, &opts, &w, rising);
             cf.constraints = added;
             cf.at_user_bound = !user.is_empty();
             cf.flags.extend(user.iter().map(|n| format!("at_bound_{n}")));
             let k = fit.n - fit.df.min(fit.n);
             cf.fit = Some(fit);
-            let out = if let Some(c) = &settings.compare {
+            let out = if let Some(c) = settings.compare.as_ref().filter(|_| !functional) {
                 compare(&mut cf, &x, &y, &opts, plateaus, c, &w)
             } else {
                 (fit.rss, k)
@@ -733,7 +759,9 @@ fn fit_cascade(
             if constrained.fixed[k].is_some() {
                 continue;
             }
-            if bounds[k].is_some_and(|(lo, hi)| !(lo..=hi).contains(&value)) {
+            if bounds[k].is_some_and(|(lo, hi)| !(lo..=hi).contains(&value))
+                || (k == 0 && !w.top_control)
+            {
                 continue;
             }
             constrained.fixed[k] = Some(value);
@@ -776,6 +804,8 @@ fn poisson_info(curve: &Curve, settings: &FitSettings) -> Option<Vec<(f64, f64, 
 struct Fitter<'a> {
     bounds: &'a [Option<(f64, f64)>; 4],
     poisson: Option<&'a [(f64, f64, f64)]>,
+    /// Top may be fixed at the total-binding control (100 %) by the incomplete-curve cascade.
+    top_control: bool,
 }
 
 impl Fitter<'_> {

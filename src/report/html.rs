@@ -189,6 +189,7 @@ pub fn render_html_with(
          <a href=\"#excluded\">Excluded wells</a><a href=\"#provenance\">Provenance</a></nav>\n",
     );
     summary(&mut h, results);
+    h.push_str(&super::assays::html_sections(results, &figs.saturation));
     ki_matrix(&mut h, results, figs.selectivity.as_ref(), outcome);
     profiling(&mut h, results, figs);
     compounds_section(&mut h, figs);
@@ -201,7 +202,7 @@ pub fn render_html_with(
 }
 
 /// A figure block: inline SVG linked to its PNG, with a caption and file links.
-fn figure_block(h: &mut String, f: &FigureRef, caption: &str) {
+pub(super) fn figure_block(h: &mut String, f: &FigureRef, caption: &str) {
     let svg = f.svg.as_deref().and_then(inline_svg);
     let png = f.png_path.as_deref().and_then(png_href);
     let svg_file = f.svg_path.as_deref().and_then(png_href);

@@ -288,7 +288,9 @@ pub(crate) fn plate_fails_qc(p: &PlateRow) -> bool {
 /// Targets in report order: those of `results.targets`, then any target that only
 /// appears in the curves (with [L] and Kd taken from its first curve).
 pub(crate) fn targets_in_order(r: &RunResults) -> Vec<TargetRow> {
-    let mut out: Vec<TargetRow> = r.targets.clone();
+    // Saturation targets have no curves: the saturation section reports them.
+    let mut out: Vec<TargetRow> =
+        r.targets.iter().filter(|t| t.assay != "saturation").cloned().collect();
     for c in &r.curves {
         if !out.iter().any(|t| t.target == c.target) {
             out.push(TargetRow {
@@ -296,6 +298,8 @@ pub(crate) fn targets_in_order(r: &RunResults) -> Vec<TargetRow> {
                 radioligand: c.radioligand.clone(),
                 radioligand_nm: c.radioligand_nm,
                 kd_nm: c.kd_nm,
+                assay: "competition".into(),
+                kd_source: "config".into(),
             });
         }
     }
@@ -328,7 +332,7 @@ pub(crate) fn nm_number(v: f64) -> String {
 /// are backslash-escaped, a `<` that could open an HTML tag becomes `&lt;`, line breaks
 /// become spaces and other control characters are dropped. `>` needs nothing inside a line,
 /// so bounds such as `> 10 µM` stay readable in the raw text.
-fn md(s: &str) -> String {
+pub(super) fn md(s: &str) -> String {
     let mut out = String::with_capacity(s.len());
     let mut chars = s.chars().peekable();
     while let Some(c) = chars.next() {
@@ -351,7 +355,7 @@ fn md(s: &str) -> String {
     out
 }
 
-fn table_row(cells: &[String]) -> String {
+pub(super) fn table_row(cells: &[String]) -> String {
     format!("| {} |\n", cells.join(" | "))
 }
 
@@ -614,7 +618,8 @@ pub fn render_markdown_with(
         Some(format!("![{alt}]({})\n\n", link_target(path)))
     };
     // Ki matrix and selectivity, before the per-target tables.
-    let mut ki = String::from("## Ki by compound and target\n\n");
+    let mut ki = super::assays::markdown_sections(results, &figs.saturation);
+    ki.push_str("## Ki by compound and target\n\n");
     let targets = targets_in_order(results);
     let compounds: BTreeSet<&str> = results.curves.iter().map(|c| c.compound.as_str()).collect();
     let mut cols: Vec<(&str, bool)> = vec![("Compound", false)];
@@ -728,7 +733,7 @@ fn insert_before(out: &mut String, marker: &str, text: &str) {
 }
 
 /// A link destination: wrapped in `<>` when it contains spaces or parentheses.
-fn link_target(path: &str) -> String {
+pub(super) fn link_target(path: &str) -> String {
     if path.contains([' ', '(', ')']) {
         format!("<{}>", path.replace(['<', '>'], ""))
     } else {
@@ -812,6 +817,8 @@ pub(crate) mod tests {
             curve_class: String::new(),
             lack_of_fit_p: f64::NAN,
             comparison: None,
+            functional: None,
+            response_label: "% specific binding",
         }
     }
 
@@ -851,6 +858,10 @@ pub(crate) mod tests {
             z_prime: z,
             signal_to_background: 10.0,
             nsb_pct_of_total: 10.0,
+            n_basal: 0,
+            basal_mean: f64::NAN,
+            basal_cv_pct: f64::NAN,
+            fraction_bound_pct: f64::NAN,
             flags,
             instrument: "MicroBeta2".into(),
         };
@@ -886,18 +897,23 @@ pub(crate) mod tests {
                 },
             ],
             curves: vec![a, b, c],
+            saturation: Vec::new(),
             targets: vec![
                 TargetRow {
                     target: "5-HT2A".into(),
                     radioligand: "[3H]ketanserin".into(),
                     radioligand_nm: 1.0,
                     kd_nm: 0.5,
+                    assay: "competition".into(),
+                    kd_source: "config".into(),
                 },
                 TargetRow {
                     target: "5-HT1A".into(),
                     radioligand: "[3H]8-OH-DPAT".into(),
                     radioligand_nm: 1.0,
                     kd_nm: 1.0,
+                    assay: "competition".into(),
+                    kd_source: "config".into(),
                 },
             ],
             inputs: vec![InputFile {

@@ -4,6 +4,7 @@
 //! Only this stage writes files, and only into the staging directory it is given
 //! (see `crate::output`).
 
+pub mod assays;
 pub mod figures;
 pub mod html;
 pub mod manifest;
@@ -61,6 +62,8 @@ pub struct ReportFigures {
     pub heatmaps: Vec<(FigureRef, FigureRef)>,
     /// Compound x target pKi map.
     pub selectivity: Option<FigureRef>,
+    /// One saturation figure per saturation row, in row order.
+    pub saturation: Vec<FigureRef>,
 }
 
 /// Renders `fig` to `dir/rel_dir/stem.svg` and `.png`; the reference holds the relative paths.
@@ -121,6 +124,7 @@ enum Job<'a> {
     Compound(usize, &'a str),
     Heat(usize, &'a PlateRow, figures::HeatValue),
     Selectivity,
+    Saturation(usize, &'a SaturationRow),
 }
 
 /// Writes every output of a run into `dir` (the staging directory): tables, figures, the
@@ -240,6 +244,7 @@ pub fn write_report(
     if !results.curves.is_empty() && compounds.len() <= MAX_FIGURE_SERIES * 4 {
         jobs.push(Job::Selectivity);
     }
+    jobs.extend(results.saturation.iter().enumerate().map(|(i, r)| Job::Saturation(i, r)));
     if !fig_opts.draw {
         jobs.clear();
     }
@@ -330,6 +335,14 @@ pub fn write_report(
                     render_figure(&fig, dir, "figures", "selectivity", "selectivity", png_scale),
                 )
             }
+            Job::Saturation(i, r) => {
+                let fig = figures::SaturationFigure { row: r };
+                let stem = plots::plot_file_stem("saturation", &r.target, i + 1);
+                (
+                    format!("saturation {}", r.target),
+                    render_figure(&fig, dir, "figures", &stem, &r.target, png_scale),
+                )
+            }
         })
         .collect();
     let mut heat_cpm: Vec<FigureRef> = Vec::new();
@@ -365,6 +378,7 @@ pub fn write_report(
                 }
             }
             Job::Selectivity => figs.selectivity = Some(f),
+            Job::Saturation(_, r) => figs.saturation.push(FigureRef { key: r.target.clone(), ..f }),
         }
     }
 
@@ -438,6 +452,8 @@ pub struct RunResults {
     pub wells: Vec<WellRow>,
     /// One row per fitted (or unfittable) curve.
     pub curves: Vec<CurveRow>,
+    /// One row per saturation target.
+    pub saturation: Vec<SaturationRow>,
     /// Per target: radioligand, [L], Kd.
     pub targets: Vec<TargetRow>,
     /// The input files with their SHA-256.
@@ -452,6 +468,141 @@ pub struct RunResults {
     pub finished: String,
 }
 
+/// One saturation experiment (a saturation target, its plates pooled). Signal in CPM,
+/// concentrations in nM.
+#[derive(Debug, Clone, PartialEq)]
+pub struct SaturationRow {
+    /// Experiment name.
+    pub experiment: String,
+    /// Saturation target.
+    pub target: String,
+    /// Radioligand.
+    pub radioligand: String,
+    /// Plates the wells come from.
+    pub plates: Vec<String>,
+    /// `total_and_nsb` (global fit) or `specific`, with ` (Hill slope free)`.
+    pub model: String,
+    /// Fitted against free [L] = added - bound.
+    pub depletion_corrected: bool,
+    /// Wells fitted.
+    pub n_points: usize,
+    /// Kd, nM.
+    pub kd_nm: f64,
+    /// 95% CI of Kd, nM.
+    pub kd_ci_nm: (f64, f64),
+    /// SE of log10 Kd.
+    pub log_kd_se: f64,
+    /// Bmax, CPM.
+    pub bmax_cpm: f64,
+    /// SE of Bmax, CPM.
+    pub bmax_se_cpm: f64,
+    /// 95% CI of Bmax, CPM.
+    pub bmax_ci_cpm: (f64, f64),
+    /// Hill slope (1 when fixed).
+    pub hill_slope: f64,
+    /// SE of the Hill slope (NaN when fixed).
+    pub hill_slope_se: f64,
+    /// NSB slope, CPM per nM.
+    pub ns_cpm_per_nm: f64,
+    /// NSB at [L] = 0, CPM.
+    pub background_cpm: f64,
+    /// Specific activity on the assay date, Ci/mmol (NaN without counting details).
+    pub specific_activity_ci_per_mmol: f64,
+    /// Fraction of the calibration activity left on the assay date (NaN without dates).
+    pub decay_fraction: f64,
+    /// Bmax in DPM.
+    pub bmax_dpm: f64,
+    /// Bmax in fmol per well.
+    pub bmax_fmol: f64,
+    /// Bmax in fmol per mg protein.
+    pub bmax_fmol_per_mg: f64,
+    /// 95% CI of Bmax, fmol/mg.
+    pub bmax_fmol_per_mg_ci: (f64, f64),
+    /// Binding sites per cell.
+    pub sites_per_cell: f64,
+    /// Coefficient of determination.
+    pub r_squared: f64,
+    /// Residual SD, CPM.
+    pub sy_x: f64,
+    /// Specific binding at [L] = Kd as % of total.
+    pub pct_specific_at_kd: f64,
+    /// Largest % of the added radioligand bound in a total well.
+    pub max_fraction_bound_pct: f64,
+    /// Highest concentration / Kd.
+    pub highest_l_over_kd: f64,
+    /// `ok`, `flagged`, `not_converged: …`, `failed: …`.
+    pub status: String,
+    /// Flags (see the README).
+    pub flags: Vec<String>,
+    /// What the fit did to the data (dropped wells and so on).
+    pub notes: Vec<String>,
+    /// Every total and NSB well offered to the fit.
+    pub wells: Vec<SaturationWell>,
+    /// The fit, for figures.
+    pub fit: Option<crate::fit::saturation::SaturationFit>,
+}
+
+impl SaturationRow {
+    /// A row with every number NaN and no wells.
+    #[must_use]
+    pub fn empty() -> Self {
+        let nan2 = (f64::NAN, f64::NAN);
+        SaturationRow {
+            experiment: String::new(),
+            target: String::new(),
+            radioligand: String::new(),
+            plates: Vec::new(),
+            model: String::new(),
+            depletion_corrected: false,
+            n_points: 0,
+            kd_nm: f64::NAN,
+            kd_ci_nm: nan2,
+            log_kd_se: f64::NAN,
+            bmax_cpm: f64::NAN,
+            bmax_se_cpm: f64::NAN,
+            bmax_ci_cpm: nan2,
+            hill_slope: f64::NAN,
+            hill_slope_se: f64::NAN,
+            ns_cpm_per_nm: f64::NAN,
+            background_cpm: f64::NAN,
+            specific_activity_ci_per_mmol: f64::NAN,
+            decay_fraction: f64::NAN,
+            bmax_dpm: f64::NAN,
+            bmax_fmol: f64::NAN,
+            bmax_fmol_per_mg: f64::NAN,
+            bmax_fmol_per_mg_ci: nan2,
+            sites_per_cell: f64::NAN,
+            r_squared: f64::NAN,
+            sy_x: f64::NAN,
+            pct_specific_at_kd: f64::NAN,
+            max_fraction_bound_pct: f64::NAN,
+            highest_l_over_kd: f64::NAN,
+            status: String::new(),
+            flags: Vec::new(),
+            notes: Vec::new(),
+            wells: Vec::new(),
+            fit: None,
+        }
+    }
+}
+
+/// One total or NSB well of a saturation experiment.
+#[derive(Debug, Clone, PartialEq)]
+pub struct SaturationWell {
+    /// Plate id.
+    pub plate: String,
+    /// Well label.
+    pub well: String,
+    /// Added radioligand, nM.
+    pub l_nm: f64,
+    /// Counts, CPM.
+    pub cpm: f64,
+    /// Total (true) or NSB (false) well.
+    pub total: bool,
+    /// Why left out, if it was.
+    pub excluded: Option<String>,
+}
+
 /// A target (receptor) and the radioligand used on it.
 #[derive(Debug, Clone, PartialEq)]
 pub struct TargetRow {
@@ -463,6 +614,11 @@ pub struct TargetRow {
     pub radioligand_nm: f64,
     /// Radioligand dissociation constant Kd, nM.
     pub kd_nm: f64,
+    /// `competition`, `saturation`, `gtpgs` or `uptake`.
+    pub assay: String,
+    /// Where the Kd comes from: `config`, or `saturation <target>` (`kd_from`); empty where
+    /// the assay uses none.
+    pub kd_source: String,
 }
 
 /// An input file and its SHA-256 (hex).
@@ -513,6 +669,15 @@ pub struct PlateRow {
     pub signal_to_background: f64,
     /// NSB as % of total binding.
     pub nsb_pct_of_total: f64,
+    /// Basal wells used ([35S]GTPγS plates; 0 elsewhere).
+    pub n_basal: usize,
+    /// Mean basal, CPM.
+    pub basal_mean: f64,
+    /// CV% of basal.
+    pub basal_cv_pct: f64,
+    /// % of the added radioligand bound in the total wells (needs the target's specific
+    /// activity, efficiency and volume; NaN otherwise).
+    pub fraction_bound_pct: f64,
     /// QC flags, e.g. `z_prime_below_0.5`.
     pub flags: Vec<String>,
     /// Instrument protocol / date / warnings, one string.
@@ -582,6 +747,30 @@ pub struct CurveRow {
     pub lack_of_fit_p: f64,
     /// The model comparison that decided the reported model (`fit.compare`).
     pub comparison: Option<CompareNumbers>,
+    /// [35S]GTPγS numbers (functional assays only).
+    pub functional: Option<FunctionalNumbers>,
+    /// What the response axis is: `% specific binding`, `% specific uptake` or
+    /// `% stimulation over basal`.
+    pub response_label: &'static str,
+}
+
+/// A [35S]GTPγS curve's functional numbers. Responses in % stimulation over basal.
+#[derive(Debug, Clone, PartialEq)]
+pub struct FunctionalNumbers {
+    /// `agonist` (rising curve, EC50 in the IC50 columns) or `antagonist` (falling, IC50).
+    pub role: &'static str,
+    /// Emax: the fitted top, % stimulation over basal (agonists; NaN for antagonists).
+    pub emax_pct: f64,
+    /// Standard error of Emax.
+    pub emax_se: f64,
+    /// Emax / Emax of the reference agonist (NaN without one).
+    pub relative_efficacy: f64,
+    /// `full`, `partial` or empty (no reference, or EC50 censored).
+    pub efficacy: &'static str,
+    /// Antagonist Kb by Leff-Dougall / Cheng-Prusoff, nM (NaN when not computable).
+    pub kb_nm: f64,
+    /// 95% CI of Kb, nM.
+    pub kb_ci_nm: (f64, f64),
 }
 
 /// A model comparison's outcome for one curve.

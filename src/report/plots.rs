@@ -485,11 +485,33 @@ fn subtitle(curve: &CurveRow) -> String {
             } else {
                 "n.d.".to_string()
             };
-            format!(
-                "Ki {}{ci}  \u{b7}  pKi {}  \u{b7}  Hill {hill}  \u{b7}  {n}",
-                curve.ki_text(),
-                curve.pki_text()
-            )
+            match &curve.functional {
+                Some(f) if f.role == "agonist" => {
+                    let rel = if f.relative_efficacy.is_finite() {
+                        format!("  \u{b7}  rel. efficacy {:.2}", f.relative_efficacy)
+                    } else {
+                        String::new()
+                    };
+                    format!(
+                        "EC50 {}  \u{b7}  Emax {:.0}%{rel}  \u{b7}  Hill {hill}  \u{b7}  {n}",
+                        curve.ic50_text(),
+                        f.emax_pct
+                    )
+                }
+                Some(f) => {
+                    let kb = if f.kb_nm.is_finite() {
+                        format!("  \u{b7}  Kb {} nM", crate::report::markdown::nm_number(f.kb_nm))
+                    } else {
+                        String::new()
+                    };
+                    format!("IC50 {}{kb}  \u{b7}  Hill {hill}  \u{b7}  {n}", curve.ic50_text())
+                }
+                None => format!(
+                    "Ki {}{ci}  \u{b7}  pKi {}  \u{b7}  Hill {hill}  \u{b7}  {n}",
+                    curve.ki_text(),
+                    curve.pki_text()
+                ),
+            }
         }
         None => {
             let status: String = curve.status.chars().take(70).collect();
@@ -563,7 +585,7 @@ fn draw_curve<DB: DrawingBackend>(
         .axis_style(TEXT_COLOUR.stroke_width(stroke(s, 1.0)))
         .set_all_tick_mark_size(px(s, 5.0))
         .x_desc("log10 [compound] (M)")
-        .y_desc("% specific binding")
+        .y_desc(curve.response_label)
         .axis_desc_style(("sans-serif", 19.0 * s).into_font().color(&TEXT_COLOUR))
         .label_style(("sans-serif", 17.0 * s).into_font().color(&TEXT_COLOUR))
         .x_label_formatter(&x_fmt)
@@ -886,6 +908,8 @@ mod tests {
             curve_class: "1.1".into(),
             lack_of_fit_p: f64::NAN,
             comparison: None,
+            functional: None,
+            response_label: "% specific binding",
         }
     }
 

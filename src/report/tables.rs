@@ -11,7 +11,7 @@ use std::path::Path;
 use anyhow::{Context, Result, anyhow};
 use polars::prelude::*;
 
-use super::{CurveRow, PlateRow, RunResults, WellRow};
+use super::{CurveRow, PlateRow, RunResults, SaturationRow, WellRow};
 
 /// A column under construction: a name and its cells.
 enum Col {
@@ -77,6 +77,10 @@ pub fn write_all(results: &RunResults, dir: &Path) -> Result<()> {
     write_table(dir, "fits", results.curves.len(), fit_columns(&results.curves))?;
     write_table(dir, "wells", results.wells.len(), well_columns(&results.wells))?;
     write_table(dir, "plates", results.plates.len(), plate_columns(&results.plates))?;
+    if !results.saturation.is_empty() {
+        let s = &results.saturation;
+        write_table(dir, "saturation", s.len(), saturation_columns(s))?;
+    }
     Ok(())
 }
 
@@ -96,6 +100,12 @@ fn fit_columns(c: &[CurveRow]) -> Vec<Col> {
         c.iter()
             .map(|r| r.fit.as_ref().and_then(|x| x.two_site.as_ref()).and_then(|t| num(f(t))))
             .collect()
+    };
+    let fun = |f: &dyn Fn(&super::FunctionalNumbers) -> f64| {
+        c.iter().map(|r| r.functional.as_ref().and_then(|x| num(f(x)))).collect()
+    };
+    let fun_s = |f: &dyn Fn(&super::FunctionalNumbers) -> String| {
+        c.iter().map(|r| r.functional.as_ref().map(f).filter(|s| !s.is_empty())).collect()
     };
     let cmp_s = |f: &dyn Fn(&super::CompareNumbers) -> String| {
         c.iter().map(|r| r.comparison.as_ref().map(f)).collect()
@@ -163,6 +173,56 @@ fn fit_columns(c: &[CurveRow]) -> Vec<Col> {
         Col::Str("preferred_model", cmp_s(&|x| x.preferred.clone())),
         Col::F64("log_ic50_profile_low", fit(&|f| f.log_ic50_profile.0)),
         Col::F64("log_ic50_profile_high", fit(&|f| f.log_ic50_profile.1)),
+        Col::Str("functional_role", fun_s(&|x| x.role.to_string())),
+        Col::F64("emax_pct", fun(&|x| x.emax_pct)),
+        Col::F64("emax_se", fun(&|x| x.emax_se)),
+        Col::F64("relative_efficacy", fun(&|x| x.relative_efficacy)),
+        Col::Str("efficacy", fun_s(&|x| x.efficacy.to_string())),
+        Col::F64("kb_nM", fun(&|x| x.kb_nm)),
+        Col::F64("kb_ci_low_nM", fun(&|x| x.kb_ci_nm.0)),
+        Col::F64("kb_ci_high_nM", fun(&|x| x.kb_ci_nm.1)),
+    ]
+}
+
+fn saturation_columns(r: &[SaturationRow]) -> Vec<Col> {
+    let f = |g: &dyn Fn(&SaturationRow) -> f64| r.iter().map(|x| num(g(x))).collect();
+    let s = |g: &dyn Fn(&SaturationRow) -> String| r.iter().map(|x| Some(g(x))).collect();
+    vec![
+        Col::Str("experiment", s(&|x| x.experiment.clone())),
+        Col::Str("target", s(&|x| x.target.clone())),
+        Col::Str("radioligand", s(&|x| x.radioligand.clone())),
+        Col::Str("plates", s(&|x| x.plates.join(";"))),
+        Col::Str("model", s(&|x| x.model.clone())),
+        Col::Bool("depletion_corrected", r.iter().map(|x| x.depletion_corrected).collect()),
+        Col::U64("n_points", r.iter().map(|x| Some(x.n_points as u64)).collect()),
+        Col::F64("kd_nM", f(&|x| x.kd_nm)),
+        Col::F64("kd_ci_low_nM", f(&|x| x.kd_ci_nm.0)),
+        Col::F64("kd_ci_high_nM", f(&|x| x.kd_ci_nm.1)),
+        Col::F64("log_kd_se", f(&|x| x.log_kd_se)),
+        Col::F64("bmax_cpm", f(&|x| x.bmax_cpm)),
+        Col::F64("bmax_se_cpm", f(&|x| x.bmax_se_cpm)),
+        Col::F64("bmax_ci_low_cpm", f(&|x| x.bmax_ci_cpm.0)),
+        Col::F64("bmax_ci_high_cpm", f(&|x| x.bmax_ci_cpm.1)),
+        Col::F64("hill_slope", f(&|x| x.hill_slope)),
+        Col::F64("hill_slope_se", f(&|x| x.hill_slope_se)),
+        Col::F64("ns_cpm_per_nM", f(&|x| x.ns_cpm_per_nm)),
+        Col::F64("background_cpm", f(&|x| x.background_cpm)),
+        Col::F64("specific_activity_Ci_per_mmol", f(&|x| x.specific_activity_ci_per_mmol)),
+        Col::F64("decay_fraction", f(&|x| x.decay_fraction)),
+        Col::F64("bmax_dpm", f(&|x| x.bmax_dpm)),
+        Col::F64("bmax_fmol", f(&|x| x.bmax_fmol)),
+        Col::F64("bmax_fmol_per_mg", f(&|x| x.bmax_fmol_per_mg)),
+        Col::F64("bmax_fmol_per_mg_ci_low", f(&|x| x.bmax_fmol_per_mg_ci.0)),
+        Col::F64("bmax_fmol_per_mg_ci_high", f(&|x| x.bmax_fmol_per_mg_ci.1)),
+        Col::F64("sites_per_cell", f(&|x| x.sites_per_cell)),
+        Col::F64("r_squared", f(&|x| x.r_squared)),
+        Col::F64("sy_x", f(&|x| x.sy_x)),
+        Col::F64("pct_specific_at_kd", f(&|x| x.pct_specific_at_kd)),
+        Col::F64("max_fraction_bound_pct", f(&|x| x.max_fraction_bound_pct)),
+        Col::F64("highest_conc_over_kd", f(&|x| x.highest_l_over_kd)),
+        Col::Str("status", s(&|x| x.status.clone())),
+        Col::Str("flags", s(&|x| x.flags.join(";"))),
+        Col::Str("notes", s(&|x| x.notes.join("; "))),
     ]
 }
 
@@ -202,6 +262,10 @@ fn plate_columns(p: &[PlateRow]) -> Vec<Col> {
         Col::F64("z_prime", f(&|r| r.z_prime)),
         Col::F64("signal_to_background", f(&|r| r.signal_to_background)),
         Col::F64("nsb_pct_of_total", f(&|r| r.nsb_pct_of_total)),
+        Col::U64("n_basal", p.iter().map(|r| Some(r.n_basal as u64)).collect()),
+        Col::F64("basal_mean_cpm", f(&|r| r.basal_mean)),
+        Col::F64("basal_cv_pct", f(&|r| r.basal_cv_pct)),
+        Col::F64("fraction_bound_pct", f(&|r| r.fraction_bound_pct)),
         Col::Str("flags", s(&|r| r.flags.join(";"))),
         Col::Str("instrument", s(&|r| r.instrument.clone())),
     ]

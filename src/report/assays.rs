@@ -1,0 +1,204 @@
+//! Report sections of the assays beyond competition binding: saturation (Kd, Bmax in every
+//! unit, assay QC) and [35S]GTPγS (EC50, Emax, relative efficacy, antagonist Kb). Shared by
+//! the HTML and Markdown reports; empty when the run has none.
+
+use std::fmt::Write as _;
+
+use super::html::{escape, figure_block};
+use super::markdown::{link_target, md, nm_number, table_row};
+use super::{FigureRef, RunResults, SaturationRow};
+
+fn num(v: f64, digits: usize) -> String {
+    if v.is_finite() { format!("{v:.digits$}") } else { "\u{2014}".to_string() }
+}
+
+fn nm(v: f64) -> String {
+    if v.is_finite() { nm_number(v) } else { "\u{2014}".to_string() }
+}
+
+fn ci(c: (f64, f64)) -> String {
+    if c.0.is_finite() && c.1.is_finite() {
+        format!("{}\u{2013}{}", nm_number(c.0), nm_number(c.1))
+    } else {
+        "\u{2014}".to_string()
+    }
+}
+
+/// The saturation table's cells for one row.
+fn saturation_cells(r: &SaturationRow) -> Vec<String> {
+    vec![
+        r.target.clone(),
+        r.radioligand.clone(),
+        r.model.clone() + if r.depletion_corrected { ", free [L]" } else { "" },
+        nm(r.kd_nm),
+        ci(r.kd_ci_nm),
+        num(r.bmax_cpm, 0),
+        num(r.bmax_fmol_per_mg, 0),
+        ci(r.bmax_fmol_per_mg_ci),
+        num(r.sites_per_cell, 0),
+        num(r.hill_slope, 2),
+        num(r.pct_specific_at_kd, 0),
+        num(r.max_fraction_bound_pct, 1),
+        r.status.clone(),
+        r.flags.join(", "),
+    ]
+}
+
+const SATURATION_HEAD: [&str; 14] = [
+    "Target",
+    "Radioligand",
+    "Model",
+    "Kd (nM)",
+    "Kd 95% CI",
+    "Bmax (CPM)",
+    "Bmax (fmol/mg)",
+    "Bmax 95% CI (fmol/mg)",
+    "Sites/cell",
+    "Hill",
+    "% specific at Kd",
+    "Max % bound",
+    "Status",
+    "Flags",
+];
+
+/// Functional rows: (target, compound, role, EC50/IC50 text, Emax, relative efficacy,
+/// efficacy, Kb, status, flags).
+fn functional_cells(results: &RunResults) -> Vec<Vec<String>> {
+    results
+        .curves
+        .iter()
+        .filter_map(|c| {
+            let f = c.functional.as_ref()?;
+            Some(vec![
+                c.target.clone(),
+                c.compound.clone(),
+                f.role.to_string(),
+                c.ic50_text(),
+                num(f.emax_pct, 0),
+                num(f.relative_efficacy, 2),
+                f.efficacy.to_string(),
+                if f.kb_nm.is_finite() {
+                    format!("{} ({})", nm_number(f.kb_nm), ci(f.kb_ci_nm))
+                } else {
+                    "\u{2014}".to_string()
+                },
+                c.status.clone(),
+                c.flags.join(", "),
+            ])
+        })
+        .collect()
+}
+
+const FUNCTIONAL_HEAD: [&str; 10] = [
+    "Target",
+    "Compound",
+    "Role",
+    "EC50 / IC50 (nM)",
+    "Emax (% over basal)",
+    "Relative efficacy",
+    "Efficacy",
+    "Kb nM (95% CI)",
+    "Status",
+    "Flags",
+];
+
+/// Where each target's Kd comes from, when any comes from a saturation fit.
+fn kd_sources(results: &RunResults) -> Vec<(String, String, f64)> {
+    results
+        .targets
+        .iter()
+        .filter(|t| t.kd_source.starts_with("saturation"))
+        .map(|t| (t.target.clone(), t.kd_source.clone(), t.kd_nm))
+        .collect()
+}
+
+/// HTML sections (saturation, functional); empty when the run has neither.
+#[must_use]
+pub fn html_sections(results: &RunResults, saturation_figs: &[FigureRef]) -> String {
+    let mut h = String::new();
+    if !results.saturation.is_empty() {
+        h.push_str("<section id=\"saturation\"><h2>Saturation binding</h2>\n");
+        h.push_str(
+            "<p>Total and nonspecific binding fitted together (specific = Bmax\u{b7}L/(Kd+L), \
+             NSB = NS\u{b7}L + background), or specific binding alone; Bmax converted with the \
+             counting efficiency and the decay-corrected specific activity.</p>\n",
+        );
+        table_html(&mut h, &SATURATION_HEAD, results.saturation.iter().map(saturation_cells));
+        for (r, f) in results.saturation.iter().zip(saturation_figs) {
+            figure_block(&mut h, f, &format!("{}: saturation binding", r.target));
+        }
+        let src = kd_sources(results);
+        if !src.is_empty() {
+            h.push_str("<p>Kd used for Cheng\u{2013}Prusoff from this run's saturation fits: ");
+            let parts: Vec<String> = src
+                .iter()
+                .map(|(t, s, kd)| format!("{} \u{2190} {} ({} nM)", escape(t), escape(s), nm(*kd)))
+                .collect();
+            h.push_str(&parts.join("; "));
+            h.push_str(".</p>\n");
+        }
+        h.push_str("</section>\n");
+    }
+    let fun = functional_cells(results);
+    if !fun.is_empty() {
+        h.push_str("<section id=\"functional\"><h2>[35S]GTP\u{3b3}S functional assays</h2>\n");
+        h.push_str(
+            "<p>Response: % stimulation over basal. Agonists: EC50 and Emax of a rising \
+             four-parameter logistic; relative efficacy = Emax / Emax of the reference agonist \
+             (partial below the configured threshold). Antagonists: IC50 against a fixed \
+             agonist concentration, Kb by Leff\u{2013}Dougall.</p>\n",
+        );
+        table_html(&mut h, &FUNCTIONAL_HEAD, fun.into_iter());
+        h.push_str("</section>\n");
+    }
+    h
+}
+
+fn table_html(h: &mut String, head: &[&str], rows: impl Iterator<Item = Vec<String>>) {
+    h.push_str("<div class=\"table-wrap\"><table><thead><tr>");
+    for c in head {
+        let _ = write!(h, "<th>{}</th>", escape(c));
+    }
+    h.push_str("</tr></thead><tbody>\n");
+    for r in rows {
+        h.push_str("<tr>");
+        for c in r {
+            let _ = write!(h, "<td>{}</td>", escape(&c));
+        }
+        h.push_str("</tr>\n");
+    }
+    h.push_str("</tbody></table></div>\n");
+}
+
+/// Markdown sections (saturation, functional); empty when the run has neither.
+#[must_use]
+pub fn markdown_sections(results: &RunResults, saturation_figs: &[FigureRef]) -> String {
+    let mut out = String::new();
+    let table = |out: &mut String, head: &[&str], rows: Vec<Vec<String>>| {
+        out.push_str(&table_row(&head.iter().map(|c| md(c)).collect::<Vec<_>>()));
+        out.push_str(&table_row(&head.iter().map(|_| "---".to_string()).collect::<Vec<_>>()));
+        for r in rows {
+            out.push_str(&table_row(&r.iter().map(|c| md(c)).collect::<Vec<_>>()));
+        }
+        out.push('\n');
+    };
+    if !results.saturation.is_empty() {
+        out.push_str("## Saturation binding\n\n");
+        table(&mut out, &SATURATION_HEAD, results.saturation.iter().map(saturation_cells).collect());
+        for (r, f) in results.saturation.iter().zip(saturation_figs) {
+            if let Some(p) = &f.png_path {
+                let _ = write!(out, "![{}: saturation binding]({})\n\n", md(&r.target), link_target(p));
+            }
+        }
+        for (t, s, kd) in kd_sources(results) {
+            let _ = writeln!(out, "- Kd of {} from {} ({} nM)", md(&t), md(&s), nm(kd));
+        }
+        out.push('\n');
+    }
+    let fun = functional_cells(results);
+    if !fun.is_empty() {
+        out.push_str("## [35S]GTPγS functional assays\n\n");
+        table(&mut out, &FUNCTIONAL_HEAD, fun);
+    }
+    out
+}

@@ -1,0 +1,198 @@
+//! The saturation stage: per saturation target, the total and NSB wells of its plates become
+//! one saturation fit (`fit::saturation`), and the fitted Bmax is converted to DPM, fmol,
+//! fmol/mg protein and sites per cell (`radioactivity`). The fitted Kd then feeds the
+//! competition targets that name this target in `kd_from`.
+//!
+//! Flags (each explained in the README and the report):
+//! - `not_converged`: no least-squares optimum;
+//! - `low_specific_at_kd`: specific binding at [L] = Kd below `qc.min_specific_at_kd_pct` of
+//!   total (DOMAIN.md §6: at Kd more than 80% of total binding should be specific);
+//! - `ligand_depletion`: more than `qc.max_fraction_bound_pct` of the added radioligand bound
+//!   in a total well, `100 CPM / ([L] x CPM per nM)` (DOMAIN.md §4);
+//! - `range_below_5x_kd`: the highest concentration is below 5 x Kd, so the plateau (Bmax) is
+//!   extrapolated (Motulsky & Christopoulos 2004, ch. 43);
+//! - `few_concentrations`: fewer than 6 radioligand concentrations (DOMAIN.md §4: 6-12);
+//! - `ambiguous`: the CI of Kd or Bmax is not finite.
+
+use std::collections::BTreeMap;
+
+use crate::config::settings::{Assay, Settings, Target};
+use crate::fit::saturation::{self, SaturationModel, SaturationOptions, SaturationPoint};
+use crate::layout::Role;
+use crate::normalise::NormalisedPlate;
+use crate::report::{SaturationRow, SaturationWell};
+
+/// Fewer radioligand concentrations than this are flagged.
+const MIN_CONCENTRATIONS: usize = 6;
+/// A highest concentration below this multiple of Kd is flagged.
+const MIN_RANGE_OVER_KD: f64 = 5.0;
+
+/// Fits every saturation target of `settings` from its plates. Rows in target order.
+#[must_use]
+pub fn fit_all(plates: &[NormalisedPlate], settings: &Settings) -> Vec<SaturationRow> {
+    settings
+        .targets
+        .values()
+        .filter_map(|t| match &t.assay {
+            Assay::Saturation(spec) => Some(fit_target(plates, settings, t, spec)),
+            _ => None,
+        })
+        .collect()
+}
+
+fn fit_target(
+    plates: &[NormalisedPlate],
+    settings: &Settings,
+    t: &Target,
+    spec: &crate::config::settings::SaturationSpec,
+) -> SaturationRow {
+    let mut wells = Vec::new();
+    let mut plate_ids = Vec::new();
+    let mut flags: Vec<String> = Vec::new();
+    for np in plates.iter().filter(|p| p.plate.target == t.name) {
+        let p = &np.plate;
+        plate_ids.push(p.id.clone());
+        for f in &np.qc.flags {
+            let f = format!("plate_{f}");
+            if !flags.contains(&f) {
+                flags.push(f);
+            }
+        }
+        for w in &p.wells {
+            let (Role::Sample, Some(c), Some(l)) = (w.role, &w.compound, w.conc_nm) else {
+                continue;
+            };
+            let Some(cpm) = w.cpm else { continue };
+            wells.push(SaturationWell {
+                plate: p.id.clone(),
+                well: w.pos.to_string(),
+                l_nm: l,
+                cpm,
+                total: c == "total",
+                excluded: w.excluded.clone(),
+            });
+        }
+    }
+    let counting = t.counting;
+    let cpm_per_nm = counting.map_or(f64::NAN, |c| c.cpm_per_nm());
+    let mut row = SaturationRow {
+        experiment: settings.experiment.clone(),
+        target: t.name.clone(),
+        radioligand: t.radioligand.clone(),
+        plates: plate_ids,
+        model: format!(
+            "{}{}",
+            if spec.global { "total_and_nsb" } else { "specific" },
+            if spec.free_hill { " (Hill slope free)" } else { "" }
+        ),
+        depletion_corrected: spec.correct_depletion,
+        wells,
+        ..SaturationRow::empty()
+    };
+    let points: Vec<SaturationPoint> = row
+        .wells
+        .iter()
+        .filter(|w| w.excluded.is_none() && w.cpm.is_finite())
+        .map(|w| SaturationPoint { l_nm: w.l_nm, y: w.cpm, total: w.total })
+        .collect();
+    let mut concs: Vec<f64> = points.iter().filter(|p| p.total).map(|p| p.l_nm).collect();
+    concs.sort_by(f64::total_cmp);
+    concs.dedup();
+    if concs.len() < MIN_CONCENTRATIONS {
+        flags.push("few_concentrations".into());
+    }
+    // Fraction of the added radioligand bound in each total well.
+    let max_bound = points
+        .iter()
+        .filter(|p| p.total && p.l_nm > 0.0)
+        .map(|p| 100.0 * p.y / (p.l_nm * cpm_per_nm))
+        .fold(f64::NAN, f64::max);
+    row.max_fraction_bound_pct = max_bound;
+    if max_bound > settings.max_fraction_bound_pct {
+        flags.push("ligand_depletion".into());
+    }
+    let opts = SaturationOptions {
+        model: if spec.global { SaturationModel::Global } else { SaturationModel::Specific },
+        free_hill: spec.free_hill,
+        depletion: spec.correct_depletion.then_some(cpm_per_nm).filter(|v| v.is_finite()),
+    };
+    let fit = match saturation::fit_saturation(&points, &opts) {
+        Ok(f) => f,
+        Err(e) => {
+            row.status = format!("failed: {e}");
+            row.flags = flags;
+            return row;
+        }
+    };
+    row.n_points = fit.n_points;
+    row.kd_nm = fit.kd_nm;
+    row.kd_ci_nm = fit.kd_ci_nm;
+    row.log_kd_se = fit.log_kd_se;
+    row.bmax_cpm = fit.bmax;
+    row.bmax_se_cpm = fit.bmax_se;
+    row.bmax_ci_cpm = fit.bmax_ci;
+    row.hill_slope = fit.hill;
+    row.hill_slope_se = fit.hill_se;
+    row.ns_cpm_per_nm = fit.ns;
+    row.background_cpm = fit.background;
+    row.r_squared = fit.r_squared;
+    row.sy_x = fit.sy_x;
+    row.pct_specific_at_kd = fit.pct_specific_at_kd;
+    row.highest_l_over_kd = fit.highest_l_over_kd;
+    row.notes = fit.notes.clone();
+    if let Some(c) = counting {
+        row.specific_activity_ci_per_mmol = c.specific_activity;
+        row.bmax_dpm = c.dpm(fit.bmax);
+        row.bmax_fmol = c.fmol(fit.bmax);
+        row.bmax_fmol_per_mg = c.fmol_per_mg(fit.bmax);
+        row.bmax_fmol_per_mg_ci = (c.fmol_per_mg(fit.bmax_ci.0), c.fmol_per_mg(fit.bmax_ci.1));
+        row.sites_per_cell = c.sites_per_cell(fit.bmax);
+    }
+    row.decay_fraction = t.decay.map_or(f64::NAN, |d| d.2);
+    if !fit.converged {
+        flags.push("not_converged".into());
+    }
+    if fit.pct_specific_at_kd < settings.min_specific_at_kd_pct {
+        flags.push("low_specific_at_kd".into());
+    }
+    if fit.highest_l_over_kd < MIN_RANGE_OVER_KD {
+        flags.push("range_below_5x_kd".into());
+    }
+    let finite = |c: (f64, f64)| c.0.is_finite() && c.1.is_finite();
+    if fit.converged && !(finite(fit.kd_ci_nm) && finite(fit.bmax_ci)) {
+        flags.push("ambiguous".into());
+    }
+    row.status = if !fit.converged {
+        format!("not_converged: {}", fit.termination)
+    } else if flags.is_empty() {
+        "ok".into()
+    } else {
+        "flagged".into()
+    };
+    row.fit = Some(fit);
+    row.flags = flags;
+    row
+}
+
+/// Gives each competition target with `kd_from` the Kd of its saturation fit. Returns the
+/// problems: a saturation target without a usable Kd (that target's Ki stays empty).
+pub fn resolve_kd(targets: &mut BTreeMap<String, Target>, rows: &[SaturationRow]) -> Vec<String> {
+    let mut problems = Vec::new();
+    for t in targets.values_mut() {
+        let Some(from) = &t.kd_from else { continue };
+        let kd = rows
+            .iter()
+            .find(|r| &r.target == from)
+            .filter(|r| !r.status.starts_with("failed") && !r.status.starts_with("not_converged"))
+            .map(|r| r.kd_nm)
+            .filter(|k| k.is_finite() && *k > 0.0);
+        match kd {
+            Some(k) => t.kd_nm = k,
+            None => problems.push(format!(
+                "target {}: kd_from `{from}` has no usable saturation Kd; its Ki values are empty",
+                t.name
+            )),
+        }
+    }
+    problems
+}
