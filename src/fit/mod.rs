@@ -19,6 +19,7 @@ pub mod models;
 pub mod profile;
 pub mod replicates;
 pub mod rout;
+pub mod saturation;
 pub mod stats;
 pub mod weights;
 
