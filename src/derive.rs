@@ -135,11 +135,8 @@ pub fn derive(cf: &CurveFit, target: &Target, model: ModelKind, experiment: &str
     // such control: their midpoint is half-way between the fitted plateaus.
     let rising = model == ModelKind::Agonist;
     let mid = if functional { 0.5 * (top + bottom) } else { 50.0 };
-    let (stays_low_side, stays_high_side) = if rising {
-        (max_mean < mid, min_mean > mid)
-    } else {
-        (min_mean > mid, max_mean < mid)
-    };
+    let (stays_low_side, stays_high_side) =
+        if rising { (max_mean < mid, min_mean > mid) } else { (min_mean > mid, max_mean < mid) };
     let censor = if log_ic50 > log_hi || stays_low_side {
         ">"
     } else if log_ic50 < log_lo || stays_high_side {
@@ -296,7 +293,10 @@ pub fn leff_dougall(ic50: f64, agonist: f64, ec50: f64, n: f64) -> f64 {
 /// ([`leff_dougall`] with the configured agonist concentration and the configured EC50, or the
 /// reference agonist's fitted EC50 and Hill slope). Returns problems (a reference agonist that
 /// is missing or has no usable fit).
-pub fn functional_results(rows: &mut [CurveRow], targets: &std::collections::BTreeMap<String, Target>) -> Vec<String> {
+pub fn functional_results(
+    rows: &mut [CurveRow],
+    targets: &std::collections::BTreeMap<String, Target>,
+) -> Vec<String> {
     let mut problems = Vec::new();
     for t in targets.values() {
         let Assay::Gtpgs(spec) = &t.assay else { continue };
@@ -347,7 +347,8 @@ pub fn functional_results(rows: &mut [CurveRow], targets: &std::collections::BTr
                 let Some(a) = spec.agonist_nm else { continue };
                 let kb = |v: f64| leff_dougall(v, a, ec50, n);
                 fun.kb_nm = kb(ic50);
-                fun.kb_ci_nm = if censor.is_empty() { (kb(ci.0), kb(ci.1)) } else { (f64::NAN, f64::NAN) };
+                fun.kb_ci_nm =
+                    if censor.is_empty() { (kb(ci.0), kb(ci.1)) } else { (f64::NAN, f64::NAN) };
             }
         }
     }

@@ -21,8 +21,8 @@ pub mod layout;
 pub mod normalise;
 pub mod output;
 pub mod radioactivity;
-pub mod saturation;
 pub mod report;
+pub mod saturation;
 pub mod simulate;
 pub mod types;
 pub mod validate;
@@ -203,12 +203,7 @@ pub fn run(args: &RunArgs) -> Result<RunSummary> {
     let mut rows: Vec<_> = fits
         .iter()
         .map(|f| {
-            derive::derive(
-                f,
-                &targets[&f.curve.target],
-                settings.fit.model,
-                &settings.experiment,
-            )
+            derive::derive(f, &targets[&f.curve.target], settings.fit.model, &settings.experiment)
         })
         .collect();
 
@@ -231,9 +226,10 @@ pub fn run(args: &RunArgs) -> Result<RunSummary> {
                 assay: t.assay.name().to_string(),
                 kd_source: match (&t.kd_from, &t.assay) {
                     (Some(from), _) => format!("saturation {from}"),
-                    (None, config::settings::Assay::Competition | config::settings::Assay::Uptake) => {
-                        "config".to_string()
-                    }
+                    (
+                        None,
+                        config::settings::Assay::Competition | config::settings::Assay::Uptake,
+                    ) => "config".to_string(),
                     _ => String::new(),
                 },
             })

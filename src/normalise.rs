@@ -162,13 +162,15 @@ pub fn normalise_all(
         };
         let mut qc = src.qc.clone();
         qc.flags.push(format!("controls_from_{}", src.plate.id));
-        let gtpgs = targets.get(&out[i].plate.target).is_some_and(|t| matches!(t.assay, Assay::Gtpgs(_)));
+        let gtpgs =
+            targets.get(&out[i].plate.target).is_some_and(|t| matches!(t.assay, Assay::Gtpgs(_)));
         let np = &mut out[i];
         if gtpgs {
             let (low, ok) = gtpgs_window(&qc);
             for (k, w) in np.plate.wells.iter().enumerate() {
                 np.specific[k] = w.cpm.filter(|_| ok).map(|c| c - qc.basal_mean);
-                np.pct_specific[k] = w.cpm.filter(|_| ok).map(|c| 100.0 * (c - qc.basal_mean) / low);
+                np.pct_specific[k] =
+                    w.cpm.filter(|_| ok).map(|c| 100.0 * (c - qc.basal_mean) / low);
             }
         } else {
             let (nsb, window, ok) = (qc.nsb_mean, qc.total_mean - qc.nsb_mean, qc.normalisable());

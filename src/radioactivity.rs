@@ -38,7 +38,8 @@ pub enum Isotope {
 
 impl Isotope {
     /// Every isotope, in the order the README lists them.
-    pub const ALL: [Isotope; 5] = [Isotope::H3, Isotope::I125, Isotope::S35, Isotope::P33, Isotope::P32];
+    pub const ALL: [Isotope; 5] =
+        [Isotope::H3, Isotope::I125, Isotope::S35, Isotope::P33, Isotope::P32];
 
     /// Parses `3H`, `H-3`, `H3`, `tritium`, `125I`, `I-125`, `35S`, `33P`, `32P` (case and
     /// spaces ignored).
@@ -188,7 +189,8 @@ impl Counting {
     /// `E x S x 2.22 x V` (1 nM in `V` µL is `V` fmol). NaN without `volume_ul`.
     #[must_use]
     pub fn cpm_per_nm(&self) -> f64 {
-        self.volume_ul.map_or(f64::NAN, |v| self.efficiency * dpm_per_fmol(self.specific_activity) * v)
+        self.volume_ul
+            .map_or(f64::NAN, |v| self.efficiency * dpm_per_fmol(self.specific_activity) * v)
     }
 
     /// Radioligand concentration from the DPM added per well: `DPM / (S x 2.22) / V` nM.

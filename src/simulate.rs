@@ -427,10 +427,13 @@ fn functional_truth(
         let (ec50, n) = match (spec.agonist_ec50_nm, reference) {
             (Some(e), _) => (e, 1.0),
             (None, Some(r)) => (
-                r.ec50_nm.with_context(|| format!("reference agonist of {target_name}: ec50_nM"))?,
+                r.ec50_nm
+                    .with_context(|| format!("reference agonist of {target_name}: ec50_nM"))?,
                 r.hill_slope.unwrap_or(1.0).abs(),
             ),
-            (None, None) => bail!("target {target_name}: give gtpgs.agonist_ec50_nM or a reference agonist's truth"),
+            (None, None) => bail!(
+                "target {target_name}: give gtpgs.agonist_ec50_nM or a reference agonist's truth"
+            ),
         };
         let ic50 = kb * ((2.0 + (a / ec50).powf(n)).powf(1.0 / n) - 1.0);
         let h = truth.hill_slope.unwrap_or(-1.0).abs();

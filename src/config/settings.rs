@@ -582,13 +582,14 @@ pub fn resolve(path: &Path, text: String, o: Options) -> Result<Settings, Config
     let exclusions =
         o.exclude.iter().flatten().enumerate().filter_map(|(i, e)| r.exclusion(i, e)).collect();
     let min_z_prime = o.qc.as_ref().and_then(|q| q.min_z_prime).unwrap_or(0.5);
-    let qc_value = |r: &mut Resolver<'_>, k: &'static str, v: Option<f64>, default: f64, max: f64| {
-        let v = v.unwrap_or(default);
-        if !(v.is_finite() && v >= 0.0 && v <= max) {
-            r.problem(&["qc", k], format!("{k} must be a number from 0 to {max}, got {v}"));
-        }
-        v
-    };
+    let qc_value =
+        |r: &mut Resolver<'_>, k: &'static str, v: Option<f64>, default: f64, max: f64| {
+            let v = v.unwrap_or(default);
+            if !(v.is_finite() && v >= 0.0 && v <= max) {
+                r.problem(&["qc", k], format!("{k} must be a number from 0 to {max}, got {v}"));
+            }
+            v
+        };
     let qc = o.qc.clone().unwrap_or_default();
     let min_signal_to_background =
         qc_value(&mut r, "min_signal_to_background", qc.min_signal_to_background, 3.0, 1e6);
@@ -774,12 +775,7 @@ impl Resolver<'_> {
     }
 
     #[allow(clippy::too_many_lines)]
-    fn target(
-        &mut self,
-        name: &str,
-        t: &TargetOptions,
-        assay_date: Option<i64>,
-    ) -> Option<Target> {
+    fn target(&mut self, name: &str, t: &TargetOptions, assay_date: Option<i64>) -> Option<Target> {
         let key = |k: &'static str| ["targets", name, k];
         let assay = match t.assay.as_deref() {
             None | Some("competition") => Assay::Competition,
@@ -830,7 +826,8 @@ impl Resolver<'_> {
                         format!("partial_below must be in (0, 1], got {partial_below}"),
                     );
                 }
-                for (k, v) in [("agonist_nM", o.agonist_nm), ("agonist_ec50_nM", o.agonist_ec50_nm)] {
+                for (k, v) in [("agonist_nM", o.agonist_nm), ("agonist_ec50_nM", o.agonist_ec50_nm)]
+                {
                     if v.is_some_and(|v| !(v.is_finite() && v > 0.0)) {
                         self.problem(
                             &["targets", name, "gtpgs", k],
@@ -857,7 +854,10 @@ impl Resolver<'_> {
             }
         };
         if t.saturation.is_some() && !matches!(assay, Assay::Saturation(_)) {
-            self.problem(&key("saturation"), "`saturation` options need `assay: saturation`".into());
+            self.problem(
+                &key("saturation"),
+                "`saturation` options need `assay: saturation`".into(),
+            );
         }
         if t.gtpgs.is_some() && !matches!(assay, Assay::Gtpgs(_)) {
             self.problem(&key("gtpgs"), "`gtpgs` options need `assay: gtpgs`".into());
@@ -878,8 +878,12 @@ impl Resolver<'_> {
         };
         let (kd_key, kd_given) =
             if t.km_nm.is_some() { ("km_nM", t.km_nm) } else { ("kd_nM", t.kd_nm) };
-        if t.substrate_nm.is_some() && (t.radioligand_nm.is_some() || t.radioligand_conc.is_some()) {
-            self.problem(&key("substrate_nM"), "give `substrate_nM` or `radioligand_nM`, not both".into());
+        if t.substrate_nm.is_some() && (t.radioligand_nm.is_some() || t.radioligand_conc.is_some())
+        {
+            self.problem(
+                &key("substrate_nM"),
+                "give `substrate_nM` or `radioligand_nM`, not both".into(),
+            );
         }
         if t.km_nm.is_some() && (t.kd_nm.is_some() || t.kd.is_some()) {
             self.problem(&key("km_nM"), "give `km_nM` or `kd_nM`, not both".into());
@@ -951,7 +955,10 @@ impl Resolver<'_> {
             match v {
                 Some(x) if x.is_finite() && x > 0.0 => Some(x),
                 Some(x) => {
-                    r.problem(&["targets", name, k], format!("{k} must be a positive number, got {x}"));
+                    r.problem(
+                        &["targets", name, k],
+                        format!("{k} must be a positive number, got {x}"),
+                    );
                     None
                 }
                 None => None,
@@ -988,7 +995,10 @@ impl Resolver<'_> {
         });
         let any_amount = volume_ul.is_some() || protein_mg.is_some() || cells.is_some();
         let (Some(sa), Some(eff)) = (sa, eff) else {
-            if (sa.is_some() || any_amount || t.calibration_date.is_some()) && eff.is_none() && t.counting_efficiency.is_none() {
+            if (sa.is_some() || any_amount || t.calibration_date.is_some())
+                && eff.is_none()
+                && t.counting_efficiency.is_none()
+            {
                 self.problem(
                     &["targets", name],
                     "counts convert to DPM and fmol only with `counting_efficiency` (CPM/DPM) \
@@ -998,7 +1008,8 @@ impl Resolver<'_> {
             } else if eff.is_some() && t.specific_activity.is_none() {
                 self.problem(
                     &["targets", name],
-                    "`counting_efficiency` needs `specific_activity_Ci_per_mmol` to give fmol".into(),
+                    "`counting_efficiency` needs `specific_activity_Ci_per_mmol` to give fmol"
+                        .into(),
                 );
             }
             return (None, None);
@@ -1028,10 +1039,7 @@ impl Resolver<'_> {
                 "decay correction needs the top-level `assay_date: YYYY-MM-DD` as well".into(),
             );
         }
-        (
-            Some(Counting { efficiency: eff, specific_activity, volume_ul, protein_mg, cells }),
-            decay,
-        )
+        (Some(Counting { efficiency: eff, specific_activity, volume_ul, protein_mg, cells }), decay)
     }
 
     /// Every `kd_from` names a saturation target of the config.
@@ -1042,7 +1050,10 @@ impl Resolver<'_> {
                 Some(s) if matches!(s.assay, Assay::Saturation(_)) => {}
                 Some(s) => self.problem(
                     &["targets", &t.name, "kd_from"],
-                    format!("`{from}` is a {} target; kd_from names a saturation target", s.assay.name()),
+                    format!(
+                        "`{from}` is a {} target; kd_from names a saturation target",
+                        s.assay.name()
+                    ),
                 ),
                 None => {
                     let sat: Vec<&str> = targets
@@ -1404,15 +1415,21 @@ impl Resolver<'_> {
             let (name, conc) = match c {
                 CompoundOptions::Name(n) => {
                     let conc = series_dpm.and_then(|dpm| {
-                        self.dpm_conc(&["layouts", layout_name, "series", "added_dpm"], dpm, target, layout.series.len())
+                        self.dpm_conc(
+                            &["layouts", layout_name, "series", "added_dpm"],
+                            dpm,
+                            target,
+                            layout.series.len(),
+                        )
                     });
                     (n.clone(), conc)
                 }
                 CompoundOptions::Detailed(d) if d.added_dpm.is_some() => {
                     let k = ["plates", &idx, map_key, lanes_text, "added_dpm"];
-                    let conc = d.added_dpm.as_ref().and_then(|dpm| {
-                        self.dpm_conc(&k, dpm, target, layout.series.len())
-                    });
+                    let conc = d
+                        .added_dpm
+                        .as_ref()
+                        .and_then(|dpm| self.dpm_conc(&k, dpm, target, layout.series.len()));
                     (d.compound.clone(), conc)
                 }
                 CompoundOptions::Detailed(d) => {

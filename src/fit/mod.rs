@@ -492,8 +492,11 @@ fn fit_one(mut curve: Curve, settings: &FitSettings) -> CurveFit {
         ModelKind::FourParameter | ModelKind::OneSite | ModelKind::Agonist => {
             let rising = model == ModelKind::Agonist;
             let poisson = poisson_info(&cf.curve, settings);
-            let w =
-                Fitter { bounds: &settings.bounds, poisson: poisson.as_deref(), top_control: !functional };
+            let w = Fitter {
+                bounds: &settings.bounds,
+                poisson: poisson.as_deref(),
+                top_control: !functional,
+            };
             let (fit, added, user) = fit_cascade(&x, &y, &opts, &w, rising);
             cf.constraints = added;
             cf.at_user_bound = !user.is_empty();

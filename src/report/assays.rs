@@ -184,10 +184,15 @@ pub fn markdown_sections(results: &RunResults, saturation_figs: &[FigureRef]) ->
     };
     if !results.saturation.is_empty() {
         out.push_str("## Saturation binding\n\n");
-        table(&mut out, &SATURATION_HEAD, results.saturation.iter().map(saturation_cells).collect());
+        table(
+            &mut out,
+            &SATURATION_HEAD,
+            results.saturation.iter().map(saturation_cells).collect(),
+        );
         for (r, f) in results.saturation.iter().zip(saturation_figs) {
             if let Some(p) = &f.png_path {
-                let _ = write!(out, "![{}: saturation binding]({})\n\n", md(&r.target), link_target(p));
+                let _ =
+                    write!(out, "![{}: saturation binding]({})\n\n", md(&r.target), link_target(p));
             }
         }
         for (t, s, kd) in kd_sources(results) {

@@ -1124,16 +1124,22 @@ impl Figure for SaturationFigure<'_> {
         let (total_c, nsb_c, spec_c) = (palette_colour(0), palette_colour(1), palette_colour(2));
         let point = |w: &&super::SaturationWell| (w.l_nm, w.cpm);
         chart
-            .draw_series(wells.iter().filter(|w| w.excluded.is_none() && w.total).map(|w| {
-                Circle::new(point(&w), px(s, 4.0), total_c.filled())
-            }))
+            .draw_series(
+                wells
+                    .iter()
+                    .filter(|w| w.excluded.is_none() && w.total)
+                    .map(|w| Circle::new(point(&w), px(s, 4.0), total_c.filled())),
+            )
             .map_err(err)?
             .label("total")
             .legend(move |(x, y)| Circle::new((x + 10, y), 4, total_c.filled()));
         chart
-            .draw_series(wells.iter().filter(|w| w.excluded.is_none() && !w.total).map(|w| {
-                TriangleMarker::new(point(&w), px(s, 5.0), nsb_c.filled())
-            }))
+            .draw_series(
+                wells
+                    .iter()
+                    .filter(|w| w.excluded.is_none() && !w.total)
+                    .map(|w| TriangleMarker::new(point(&w), px(s, 5.0), nsb_c.filled())),
+            )
             .map_err(err)?
             .label("nonspecific")
             .legend(move |(x, y)| TriangleMarker::new((x + 10, y), 5, nsb_c.filled()));

@@ -31,6 +31,14 @@ pub fn manifest_json(
         "config": resolved,
         "config_text": r.config_yaml,
         "problems": r.problems,
+        // Per target: the assay, and where the Kd used for Ki came from (`config`, or
+        // `saturation <target>` with the fitted value).
+        "targets": r.targets.iter().map(|t| json!({
+            "target": t.target,
+            "assay": t.assay,
+            "kd_nM": if t.kd_nm.is_finite() { json!(t.kd_nm) } else { serde_json::Value::Null },
+            "kd_source": t.kd_source,
+        })).collect::<Vec<_>>(),
         "counts": {
             "plates": r.plates.len(),
             "curves": r.curves.len(),
