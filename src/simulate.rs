@@ -398,6 +398,9 @@ fn expected_sample(
     Ok(counts.nsb + (counts.total - counts.nsb) * f)
 }
 
+/// A response as a function of log10 molar concentration.
+type Response = Box<dyn Fn(f64) -> f64>;
+
 /// A [35S]GTPγS compound's true response (% stimulation over basal as a function of log10 M)
 /// and its true IC50 in nM (antagonists; NaN for agonists).
 fn functional_truth(
@@ -406,7 +409,7 @@ fn functional_truth(
     target: &config::settings::Target,
     compound: &str,
     truth: &SimTruth,
-) -> Result<(Box<dyn Fn(f64) -> f64>, f64)> {
+) -> Result<(Response, f64)> {
     let config::settings::Assay::Gtpgs(spec) = &target.assay else {
         bail!("target {target_name} is not a GTPγS target");
     };

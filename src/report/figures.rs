@@ -1011,43 +1011,6 @@ fn hatch<DB: DrawingBackend>(
     Ok(())
 }
 
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn wells_parse() {
-        assert_eq!(parse_well("A01"), Some((0, 0)));
-        assert_eq!(parse_well("H12"), Some((7, 11)));
-        assert_eq!(parse_well("P24"), Some((15, 23)));
-        assert_eq!(parse_well("AF48"), Some((31, 47)));
-        assert_eq!(parse_well("12"), None);
-        assert_eq!(parse_well("A"), None);
-        assert_eq!(parse_well("A0"), None);
-        assert_eq!(row_label(27), "AB");
-    }
-
-    #[test]
-    fn palette_and_letters_are_sorted() {
-        let m = colour_index(["b", "a", "b", "c"].into_iter());
-        assert_eq!(m["a"], 0);
-        assert_eq!(m["c"], 2);
-        let l = compound_letters(["z", "y"].into_iter());
-        assert_eq!(l["y"], "a");
-        assert_eq!(viridis(f64::NAN), viridis(0.0));
-        assert_eq!(viridis(2.0), RGBColor(0xFD, 0xE7, 0x25));
-    }
-
-    #[test]
-    fn symmetric_axis_covers() {
-        let (lim, ticks) = symmetric_axis(13.0);
-        assert!(lim >= 13.0);
-        assert_eq!(ticks.first().copied(), Some(-lim));
-        let (lim, _) = symmetric_axis(f64::NAN);
-        assert!(lim > 0.0);
-    }
-}
-
 // ---------------------------------------------------------------------------------------
 // Saturation
 
@@ -1128,7 +1091,7 @@ impl Figure for SaturationFigure<'_> {
                 wells
                     .iter()
                     .filter(|w| w.excluded.is_none() && w.total)
-                    .map(|w| Circle::new(point(&w), px(s, 4.0), total_c.filled())),
+                    .map(|w| Circle::new(point(w), px(s, 4.0), total_c.filled())),
             )
             .map_err(err)?
             .label("total")
@@ -1138,14 +1101,14 @@ impl Figure for SaturationFigure<'_> {
                 wells
                     .iter()
                     .filter(|w| w.excluded.is_none() && !w.total)
-                    .map(|w| TriangleMarker::new(point(&w), px(s, 5.0), nsb_c.filled())),
+                    .map(|w| TriangleMarker::new(point(w), px(s, 5.0), nsb_c.filled())),
             )
             .map_err(err)?
             .label("nonspecific")
             .legend(move |(x, y)| TriangleMarker::new((x + 10, y), 5, nsb_c.filled()));
         chart
             .draw_series(wells.iter().filter(|w| w.excluded.is_some()).map(|w| {
-                Cross::new(point(&w), px(s, 5.0), EXCLUDED_COLOUR.stroke_width(stroke(s, 2.0)))
+                Cross::new(point(w), px(s, 5.0), EXCLUDED_COLOUR.stroke_width(stroke(s, 2.0)))
             }))
             .map_err(err)?;
         if let Some(fit) = &r.fit {
@@ -1179,5 +1142,42 @@ impl Figure for SaturationFigure<'_> {
             .draw()
             .map_err(err)?;
         Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn wells_parse() {
+        assert_eq!(parse_well("A01"), Some((0, 0)));
+        assert_eq!(parse_well("H12"), Some((7, 11)));
+        assert_eq!(parse_well("P24"), Some((15, 23)));
+        assert_eq!(parse_well("AF48"), Some((31, 47)));
+        assert_eq!(parse_well("12"), None);
+        assert_eq!(parse_well("A"), None);
+        assert_eq!(parse_well("A0"), None);
+        assert_eq!(row_label(27), "AB");
+    }
+
+    #[test]
+    fn palette_and_letters_are_sorted() {
+        let m = colour_index(["b", "a", "b", "c"].into_iter());
+        assert_eq!(m["a"], 0);
+        assert_eq!(m["c"], 2);
+        let l = compound_letters(["z", "y"].into_iter());
+        assert_eq!(l["y"], "a");
+        assert_eq!(viridis(f64::NAN), viridis(0.0));
+        assert_eq!(viridis(2.0), RGBColor(0xFD, 0xE7, 0x25));
+    }
+
+    #[test]
+    fn symmetric_axis_covers() {
+        let (lim, ticks) = symmetric_axis(13.0);
+        assert!(lim >= 13.0);
+        assert_eq!(ticks.first().copied(), Some(-lim));
+        let (lim, _) = symmetric_axis(f64::NAN);
+        assert!(lim > 0.0);
     }
 }
