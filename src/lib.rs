@@ -20,6 +20,7 @@ pub mod init;
 pub mod layout;
 pub mod normalise;
 pub mod output;
+pub mod panel;
 pub mod report;
 pub mod simulate;
 pub mod types;
