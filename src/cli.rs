@@ -16,6 +16,7 @@ Examples:
   radbind validate configs/example.yaml
   radbind simulate configs/simulate-example.yaml
   radbind compare outputs/example/runs/<earlier> outputs/example/latest
+  radbind panel outputs/example/latest outputs/other/latest --out panel.csv
   radbind init --from plate_export.txt > my-experiment.yaml";
 
 /// Radioligand binding assays: plate-reader counts to IC50, Ki, figures and reports.
@@ -82,6 +83,31 @@ pub enum Command {
         /// Also write the comparison as a self-contained HTML page (never overwrites a file).
         #[arg(long)]
         html: Option<PathBuf>,
+    },
+    /// Selectivity panel of one or more runs: per compound, Ki at every target and the ratio
+    /// Ki(target) / Ki(primary target), censored values kept as bounds, as CSV (the columns
+    /// of a run's selectivity.csv).
+    ///
+    /// A run is a run directory (`OUT/runs/<time>`) or `OUT/latest`; its fits.csv is read.
+    /// A compound measured at a target in several runs gives one row per run (column `run`).
+    /// Exit 0 when the panel was written, 2 when a run cannot be read or --out exists.
+    #[command(after_help = "Examples:\n  \
+        radbind panel outputs/example/latest\n  \
+        radbind panel outputs/day1/latest outputs/day2/latest --primary H1 --out panel.csv")]
+    Panel {
+        /// Run directories, each holding a fits.csv.
+        #[arg(required = true)]
+        runs: Vec<PathBuf>,
+        /// Primary target of the ratios (default: per compound, the target with its lowest
+        /// exact Ki, so every exact ratio is >= 1).
+        #[arg(long, value_name = "TARGET")]
+        primary: Option<String>,
+        /// Write the CSV to this file instead of stdout (an existing file only with --force).
+        #[arg(long, value_name = "FILE.csv")]
+        out: Option<PathBuf>,
+        /// Overwrite the --out file if it exists.
+        #[arg(long, requires = "out")]
+        force: bool,
     },
     /// Write realistic plate exports from a simulation config (true Ki, Hill slope, counts,
     /// noise, seed), with the true values beside them in truth.csv.

@@ -20,6 +20,7 @@ pub mod init;
 pub mod layout;
 pub mod normalise;
 pub mod output;
+pub mod panel;
 pub mod radioactivity;
 pub mod report;
 pub mod saturation;
@@ -236,6 +237,7 @@ pub fn run(args: &RunArgs) -> Result<RunSummary> {
             .collect(),
         inputs: inputs.files,
         config_yaml: settings.config_text.clone(),
+        primary_target: settings.primary_target.clone(),
         problems: problems.clone(),
         started: humantime::format_rfc3339_seconds(started).to_string(),
         finished: String::new(),

@@ -65,6 +65,15 @@ fn dispatch(command: Command) -> anyhow::Result<u8> {
             }
             Ok(if cmp.is_identical() { exit::OK } else { exit::PROBLEMS })
         }
+        Command::Panel { runs, primary, out, force } => {
+            let rows = radbind::panel::panel(&runs, primary.as_deref())?;
+            let csv = radbind::report::tables::selectivity_csv(&rows)?;
+            match out {
+                Some(path) => radbind::panel::write_file(&path, &csv, force)?,
+                None => std::io::stdout().lock().write_all(&csv)?,
+            }
+            Ok(exit::OK)
+        }
         Command::Simulate { config, out, repeat } => {
             let written = radbind::simulate::simulate(&config, out.as_deref(), repeat)?;
             for f in written {

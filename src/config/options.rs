@@ -57,6 +57,10 @@ pub struct ReportOptions {
     pub png_scale: Option<f64>,
     /// Error bars on the curve figures' means: `sd` (default), `sem` or `none`.
     pub error_bars: Option<String>,
+    /// Primary target of the selectivity panel: every compound's Ki ratios are taken against
+    /// its Ki there, e.g. `primary_target: H1`. Must name a target. Default: per compound,
+    /// the target where it has its lowest exact (uncensored) Ki.
+    pub primary_target: Option<String>,
 }
 
 /// A target (receptor) and its radioligand.

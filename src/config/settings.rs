@@ -68,6 +68,9 @@ pub struct Settings {
     pub png_scale: f64,
     /// Error bars on curve figures.
     pub error_bars: crate::report::plots::ErrorBars,
+    /// Primary target of the selectivity panel (a known target); `None`: per compound, its
+    /// lowest exact Ki.
+    pub primary_target: Option<String>,
     /// The options as parsed (for the manifest's resolved config).
     pub options: Options,
 }
@@ -628,6 +631,14 @@ pub fn resolve(path: &Path, text: String, o: Options) -> Result<Settings, Config
             Figures::SvgPng
         }
     };
+    let primary_target = o.report.as_ref().and_then(|r| r.primary_target.clone());
+    if let Some(t) = primary_target.as_ref().filter(|t| !o.targets.contains_key(*t)) {
+        let known: Vec<&str> = o.targets.keys().map(String::as_str).collect();
+        r.problem(
+            &["report", "primary_target"],
+            format!("unknown target `{t}`; targets are: {}", known.join(", ")),
+        );
+    }
 
     if !r.problems.is_empty() {
         return Err(ConfigError { path: path.to_path_buf(), problems: r.problems });
@@ -653,6 +664,7 @@ pub fn resolve(path: &Path, text: String, o: Options) -> Result<Settings, Config
         figures,
         png_scale,
         error_bars,
+        primary_target,
         options: o,
     })
 }
@@ -1997,6 +2009,23 @@ plates:
     fn dilution_series_values() {
         let c = ConcSpec::Dilution { top_nm: 10_000.0, factor: 10.0 };
         assert_eq!(c.values_high_to_low(3), vec![10_000.0, 1000.0, 100.0]);
+    }
+
+    #[test]
+    fn primary_target_must_name_a_target() {
+        let ok = format!("{GOOD}report: {{primary_target: H1}}\n");
+        let err = resolve_text(&ok).unwrap_err();
+        // Only the glob fails.
+        assert_eq!(err.problems.len(), 1, "{err}");
+        let bad = format!("{GOOD}report:\n  figures: svg\n  primary_target: H2\n");
+        let err = resolve_text(&bad).unwrap_err();
+        let p = err
+            .problems
+            .iter()
+            .find(|p| p.key == "report.primary_target")
+            .unwrap_or_else(|| panic!("no primary_target problem: {err}"));
+        assert_eq!(p.line, Some(GOOD.lines().count() + 3), "{err}");
+        assert_eq!(p.message, "unknown target `H2`; targets are: 5-HT2A, H1");
     }
 
     #[test]

@@ -14,7 +14,7 @@ use super::markdown::{
     Counts, NOT_DETERMINED, PROFILE_COLUMNS, QC_COLUMNS, fixed, flag_explanation, flags_in_use,
     nm_number, plate_fails_qc, targets_in_order,
 };
-use super::{CurveRow, FigureRef, ReportFigures, ReportOutcome, RunResults};
+use super::{CurveRow, FigureRef, ReportFigures, ReportOutcome, RunResults, selectivity};
 use crate::types::format_conc_nm;
 
 /// Escapes text for HTML element content and quoted attribute values: `&`, `<`, `>`, `"`
@@ -97,6 +97,13 @@ details { margin: 8px 0 16px; border: 1px solid var(--line); border-radius: 6px;
 details > summary { cursor: pointer; font-weight: 600; padding: 4px 0; color: var(--accent); }
 details[open] > summary { margin-bottom: 6px; }
 table.matrix td { white-space: nowrap; }
+.panels { display: grid; grid-template-columns: repeat(auto-fill, minmax(560px, 1fr)); gap: 0 28px; }
+.panels > div { min-width: 0; overflow-x: auto; }
+.panels h3 small { font-weight: 400; color: var(--muted); }
+table.panel { width: auto; font-size: 13.5px; }
+table.panel th, table.panel td { padding: 5px 8px; }
+table.panel td { white-space: nowrap; }
+table.panel tr.primary td { font-weight: 600; }
 .missing { padding: 40px 10px; text-align: center; color: var(--muted); background: var(--soft); }
 dl.flags dt { font-family: ui-monospace, SFMono-Regular, Menlo, Consolas, monospace; font-weight: 600;
   margin-top: 10px; }
@@ -184,13 +191,15 @@ pub fn render_html_with(
         escape(&results.version)
     );
     h.push_str(
-        "<nav><a href=\"#summary\">Summary</a><a href=\"#results\">Results by target</a>\
+        "<nav><a href=\"#summary\">Summary</a><a href=\"#selectivity\">Selectivity</a>\
+         <a href=\"#results\">Results by target</a>\
          <a href=\"#compounds\">Compounds</a><a href=\"#qc\">Plate QC</a><a href=\"#flags\">Flags</a>\
          <a href=\"#excluded\">Excluded wells</a><a href=\"#provenance\">Provenance</a></nav>\n",
     );
     summary(&mut h, results);
     h.push_str(&super::assays::html_sections(results, &figs.saturation));
     ki_matrix(&mut h, results, figs.selectivity.as_ref(), outcome);
+    selectivity_panel(&mut h, results);
     profiling(&mut h, results, figs);
     compounds_section(&mut h, figs);
     plate_qc(&mut h, results, figs);
@@ -299,6 +308,73 @@ fn ki_matrix(h: &mut String, r: &RunResults, sel: Option<&FigureRef>, outcome: &
         h.push_str("</ul>\n");
     }
     h.push_str("</section>\n");
+}
+
+/// The selectivity panel: per compound a small table of Ki (95% CI), pKi and the ratio to
+/// the primary target, censored values as bounds (see [`super::selectivity`]).
+fn selectivity_panel(h: &mut String, r: &RunResults) {
+    let rows = selectivity::panel(&r.curves, r.primary_target.as_deref());
+    if rows.is_empty() {
+        return;
+    }
+    h.push_str("<section id=\"selectivity\">\n<h2>Selectivity panel</h2>\n");
+    let _ = writeln!(
+        h,
+        "<p class=\"note\">{} {}</p>",
+        escape(selectivity::REPORT_INTRO),
+        escape(&selectivity::primary_rule_text(r.primary_target.as_deref()))
+    );
+    let n = selectivity::by_compound(&rows).count();
+    if n > selectivity::REPORT_COMPOUND_LIMIT {
+        let _ = writeln!(
+            h,
+            "<p>{n} compounds: too many to list here; see selectivity.csv.</p>\n</section>"
+        );
+        return;
+    }
+    h.push_str("<div class=\"panels\">\n");
+    for group in selectivity::by_compound(&rows) {
+        let first = &group[0];
+        let primary = first.primary_target.as_ref().map_or_else(
+            || "no primary target".to_string(),
+            |p| format!("primary target {}", escape(p)),
+        );
+        let _ = writeln!(
+            h,
+            "<div><h3>{} <small>({primary})</small></h3>\
+             <table class=\"panel\">{}<tbody>",
+            escape(&first.compound),
+            head_row(&[
+                ("Target", false),
+                ("Ki (95% CI)", true),
+                ("pKi", true),
+                (&first.ratio_heading(), true),
+                ("Note", false),
+            ])
+        );
+        for row in group {
+            let censored = |c: selectivity::Censor| {
+                if c == selectivity::Censor::Exact { "num" } else { "num censored" }
+            };
+            let warn = if row.needs_attention() { " \u{26a0}" } else { "" };
+            let class = if row.is_primary() { " class=\"primary\"" } else { "" };
+            let _ = writeln!(
+                h,
+                "<tr{class}><td>{}</td><td class=\"{}\">{}{warn}</td><td class=\"{}\">{}</td>\
+                 <td class=\"{}\">{}</td><td>{}</td></tr>",
+                escape(&row.target),
+                censored(row.ki_censor),
+                escape(&row.ki_with_ci_text()),
+                censored(row.ki_censor),
+                escape(&row.pki_text()),
+                censored(row.ratio_censor),
+                escape(&row.ratio_text()),
+                escape(&row.note_text()),
+            );
+        }
+        h.push_str("</tbody></table></div>\n");
+    }
+    h.push_str("</div>\n</section>\n");
 }
 
 fn summary(h: &mut String, r: &RunResults) {
@@ -771,6 +847,25 @@ mod tests {
         assert!(html.contains("<dt>ic50_above_range</dt><dd>The fitted IC50"));
         assert!(html.contains(&"ab".repeat(32)));
         assert!(html.contains("<dt>Curves failed</dt><dd>1</dd>"));
+    }
+
+    #[test]
+    fn selectivity_panel_after_the_ki_matrix() {
+        let html = render(&sample_results());
+        let (ki, panel, results) = (
+            html.find("<section id=\"ki\">").expect("Ki matrix"),
+            html.find("<section id=\"selectivity\">").expect("panel"),
+            html.find("<section id=\"results\">").expect("results"),
+        );
+        assert!(ki < panel && panel < results);
+        assert!(html.contains("<h3>cpd|7 &lt;b&gt; <small>(no primary target)</small></h3>"));
+        assert!(html.contains("<h3>mianserin <small>(primary target 5-HT2A)</small></h3>"));
+        // 5-HT1A: Ki > 10 µM / 2 = 5 µM against 2.6 nM at 5-HT2A: > 1923-fold.
+        assert!(html.contains(
+            "<td class=\"num censored\">&gt; 5 µM \u{26a0}</td><td class=\"num censored\">&lt; 5.30</td>\
+             <td class=\"num censored\">&gt; 1920x</td>"
+        ));
+        assert!(html.contains("<td>no usable Ki at this target</td>"));
     }
 
     #[test]

@@ -8,7 +8,7 @@
 use std::collections::BTreeSet;
 use std::fmt::Write as _;
 
-use super::{CurveRow, PlateRow, RunResults, TargetRow};
+use super::{CurveRow, PlateRow, RunResults, TargetRow, selectivity};
 use crate::types::{format_conc_nm, sig3};
 
 /// Text for a value that was not determined.
@@ -131,14 +131,14 @@ impl CurveRow {
     }
 
     /// Cheng-Prusoff factor `1 + [L]/Kd`, if defined.
-    fn cheng_prusoff_factor(&self) -> Option<f64> {
+    pub(crate) fn cheng_prusoff_factor(&self) -> Option<f64> {
         let f = 1.0 + self.radioligand_nm / self.kd_nm;
         (self.kd_nm > 0.0 && f.is_finite() && f > 0.0).then_some(f)
     }
 
     /// The bound (nM) a censored IC50 is reported against: the highest tested
     /// concentration for `>`, the lowest for `<`.
-    fn ic50_bound_nm(&self) -> Option<f64> {
+    pub(crate) fn ic50_bound_nm(&self) -> Option<f64> {
         let (lo, hi) = self.tested_range_nm;
         let b = match self.censor() {
             ">" => hi,
@@ -653,6 +653,7 @@ pub fn render_markdown_with(
     {
         ki.push_str(&s);
     }
+    ki.push_str(&selectivity_markdown(results));
     insert_before(&mut out, "\n## Results by target\n", &ki);
 
     // Overlays.
@@ -715,6 +716,59 @@ pub fn render_markdown_with(
     }
     insert_before(&mut out, "\n## Provenance\n", &pv);
     out
+}
+
+/// The "Selectivity panel" section: per compound a small table of Ki (95% CI), pKi and the
+/// ratio to the primary target, with censored values as bounds (see
+/// [`super::selectivity`]). Empty when the run has no curves.
+pub(crate) fn selectivity_markdown(results: &RunResults) -> String {
+    let rows = selectivity::panel(&results.curves, results.primary_target.as_deref());
+    if rows.is_empty() {
+        return String::new();
+    }
+    let mut s = String::from("## Selectivity panel\n\n");
+    let _ = writeln!(
+        s,
+        "{} {}\n",
+        md(selectivity::REPORT_INTRO),
+        md(&selectivity::primary_rule_text(results.primary_target.as_deref()))
+    );
+    let n = selectivity::by_compound(&rows).count();
+    if n > selectivity::REPORT_COMPOUND_LIMIT {
+        let _ = writeln!(s, "{n} compounds: too many to list here; see selectivity.csv.\n");
+        return s;
+    }
+    for group in selectivity::by_compound(&rows) {
+        let first = &group[0];
+        match &first.primary_target {
+            Some(p) => {
+                let _ = writeln!(s, "### {} (primary target {})\n", md(&first.compound), md(p));
+            }
+            None => {
+                let _ = writeln!(s, "### {} (no primary target)\n", md(&first.compound));
+            }
+        }
+        let heading = first.ratio_heading();
+        s.push_str(&table_head(&[
+            ("Target", false),
+            ("Ki (95% CI)", true),
+            ("pKi", true),
+            (&md(&heading), true),
+            ("Note", false),
+        ]));
+        for r in group {
+            let warn = if r.needs_attention() { " \u{26a0}" } else { "" };
+            s.push_str(&table_row(&[
+                md(&r.target),
+                format!("{}{warn}", md(&r.ki_with_ci_text())),
+                md(&r.pki_text()),
+                md(&r.ratio_text()),
+                md(&r.note_text()),
+            ]));
+        }
+        s.push('\n');
+    }
+    s
 }
 
 /// Inserts `text` before the first occurrence of `marker` (after its leading newline).
@@ -922,6 +976,7 @@ pub(crate) mod tests {
                 bytes: 12_345,
             }],
             config_yaml: "experiment: Mianserin panel\nfit:\n  model: four_parameter\n".into(),
+            primary_target: None,
             problems: Vec::new(),
             started: "2025-01-01T10:00:00Z".into(),
             finished: "2025-01-01T10:00:05Z".into(),
@@ -1033,6 +1088,19 @@ pub(crate) mod tests {
         if let Some(path) = std::env::var_os("RADBIND_MD_SAMPLE") {
             std::fs::write(path, render_markdown(&sample_results(), &pngs())).expect("write");
         }
+    }
+
+    /// The selectivity section of the sample run (issue 4 item 6): the default primary
+    /// (5-HT2A, mianserin's only exact Ki: the censored 5-HT1A Ki gives `> 1920x`), then
+    /// 5-HT1A given as primary (censored itself: the exact 5-HT2A Ki gives a `<` ratio). The
+    /// failed curve has no ratio and says why.
+    #[test]
+    fn selectivity_section_snapshot() {
+        let mut r = sample_results();
+        let mut text = selectivity_markdown(&r);
+        r.primary_target = Some("5-HT1A".into());
+        text.push_str(&selectivity_markdown(&r));
+        insta::assert_snapshot!(text);
     }
 
     #[test]

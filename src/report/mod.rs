@@ -11,6 +11,7 @@ pub mod manifest;
 pub mod markdown;
 pub mod plots;
 pub mod prism;
+pub mod selectivity;
 pub mod tables;
 
 use std::path::Path;
@@ -130,8 +131,8 @@ enum Job<'a> {
 /// Writes every output of a run into `dir` (the staging directory): tables, figures, the
 /// HTML and Markdown reports and `run.json` (last, so a directory with a manifest is complete).
 ///
-/// Files: `fits|wells|plates.csv|parquet`; `plots/<stem>.svg|png` (curve, 95% band, Ki) and
-/// `residuals/<stem>_residuals.svg|png`; `figures/NNN_target_<t>.svg|png` (overlay of the
+/// Files: `fits|wells|plates|selectivity.csv|parquet`; `plots/<stem>.svg|png` (curve, 95%
+/// band, Ki) and `residuals/<stem>_residuals.svg|png`; `figures/NNN_target_<t>.svg|png` (overlay of the
 /// compounds at a target), `figures/NNN_compound_<c>.svg|png` (one compound across targets),
 /// `figures/selectivity.svg|png`; `qc/NNN_<plate>_cpm|pct.svg|png` (plate heat maps);
 /// `prism/<target>.pzfx`; `report.html`, `report.md`, `run.json`. Every file name is made
@@ -460,6 +461,9 @@ pub struct RunResults {
     pub inputs: Vec<InputFile>,
     /// The resolved config as YAML text.
     pub config_yaml: String,
+    /// Primary target of the selectivity panel (`report.primary_target`); `None`: per
+    /// compound, the target with its lowest exact Ki.
+    pub primary_target: Option<String>,
     /// Files, plates or controls that could not be used (the run went on without them).
     pub problems: Vec<String>,
     /// Start of the run, RFC 3339 UTC.

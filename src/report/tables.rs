@@ -1,4 +1,5 @@
-//! Tables: `fits`, `wells` and `plates` as CSV and Parquet through polars.
+//! Tables: `fits`, `wells`, `plates` and `selectivity` as CSV and Parquet through polars,
+//! and the one table radbind reads back: a run's `fits.csv`, for `radbind panel`.
 //!
 //! All polars calls of the project are in this file (its API changes between releases).
 //! Numbers that are undefined (NaN, no fit) are written as nulls (empty CSV cells).
@@ -11,6 +12,7 @@ use std::path::Path;
 use anyhow::{Context, Result, anyhow};
 use polars::prelude::*;
 
+use super::selectivity::{Censor, KiEntry, SelectivityRow};
 use super::{CurveRow, PlateRow, RunResults, SaturationRow, WellRow};
 
 /// A column under construction: a name and its cells.
@@ -25,29 +27,31 @@ fn num(v: f64) -> Option<f64> {
     v.is_finite().then_some(v)
 }
 
+/// The table as a data frame; `csv_safe` neutralises formula-like text cells.
+fn frame(stem: &str, height: usize, cols: &[Col], csv_safe: bool) -> Result<DataFrame> {
+    let columns = cols
+        .iter()
+        .map(|c| match c {
+            Col::Str(n, v) => {
+                let v: Vec<Option<String>> = if csv_safe {
+                    v.iter().map(|s| s.as_deref().map(csv_cell)).collect()
+                } else {
+                    v.clone()
+                };
+                Column::new((*n).into(), v)
+            }
+            Col::F64(n, v) => Column::new((*n).into(), v.clone()),
+            Col::U64(n, v) => Column::new((*n).into(), v.clone()),
+            Col::Bool(n, v) => Column::new((*n).into(), v.clone()),
+        })
+        .collect();
+    DataFrame::new(height, columns).map_err(|e| anyhow!("building table {stem}: {e}"))
+}
+
 /// Writes `<stem>.csv` and `<stem>.parquet` for one table.
 fn write_table(dir: &Path, stem: &str, height: usize, cols: Vec<Col>) -> Result<()> {
-    let build = |csv_safe: bool| -> Result<DataFrame> {
-        let columns = cols
-            .iter()
-            .map(|c| match c {
-                Col::Str(n, v) => {
-                    let v: Vec<Option<String>> = if csv_safe {
-                        v.iter().map(|s| s.as_deref().map(csv_cell)).collect()
-                    } else {
-                        v.clone()
-                    };
-                    Column::new((*n).into(), v)
-                }
-                Col::F64(n, v) => Column::new((*n).into(), v.clone()),
-                Col::U64(n, v) => Column::new((*n).into(), v.clone()),
-                Col::Bool(n, v) => Column::new((*n).into(), v.clone()),
-            })
-            .collect();
-        DataFrame::new(height, columns).map_err(|e| anyhow!("building table {stem}: {e}"))
-    };
     let csv_path = dir.join(format!("{stem}.csv"));
-    let mut df = build(true)?;
+    let mut df = frame(stem, height, &cols, true)?;
     let mut f =
         File::create(&csv_path).with_context(|| format!("creating {}", csv_path.display()))?;
     CsvWriter::new(&mut f)
@@ -55,7 +59,7 @@ fn write_table(dir: &Path, stem: &str, height: usize, cols: Vec<Col>) -> Result<
         .finish(&mut df)
         .map_err(|e| anyhow!("writing {}: {e}", csv_path.display()))?;
     let pq_path = dir.join(format!("{stem}.parquet"));
-    let mut df = build(false)?;
+    let mut df = frame(stem, height, &cols, false)?;
     let f = File::create(&pq_path).with_context(|| format!("creating {}", pq_path.display()))?;
     ParquetWriter::new(f)
         .finish(&mut df)
@@ -69,7 +73,8 @@ pub fn csv_cell(s: &str) -> String {
     if s.starts_with(['=', '+', '-', '@', '\t', '\r']) { format!("'{s}") } else { s.to_string() }
 }
 
-/// Writes `fits.csv`/`fits.parquet`, `wells.csv`/`wells.parquet`, `plates.csv`/`plates.parquet`.
+/// Writes `fits.csv`/`fits.parquet`, `wells.csv`/`wells.parquet`, `plates.csv`/`plates.parquet`
+/// and `selectivity.csv`/`selectivity.parquet`.
 ///
 /// # Errors
 /// When a file cannot be written.
@@ -81,7 +86,140 @@ pub fn write_all(results: &RunResults, dir: &Path) -> Result<()> {
         let s = &results.saturation;
         write_table(dir, "saturation", s.len(), saturation_columns(s))?;
     }
+    let panel = super::selectivity::panel(&results.curves, results.primary_target.as_deref());
+    write_table(dir, "selectivity", panel.len(), selectivity_columns(&panel))?;
     Ok(())
+}
+
+/// The selectivity panel as CSV bytes, exactly as `selectivity.csv` is written (for
+/// `radbind panel`, which writes to stdout or a file of the user's choosing).
+///
+/// # Errors
+/// When polars cannot build or write the table.
+pub fn selectivity_csv(rows: &[SelectivityRow]) -> Result<Vec<u8>> {
+    let mut df = frame("selectivity", rows.len(), &selectivity_columns(rows), true)?;
+    let mut out = Vec::new();
+    CsvWriter::new(&mut out)
+        .include_header(true)
+        .finish(&mut df)
+        .map_err(|e| anyhow!("writing the selectivity table: {e}"))?;
+    Ok(out)
+}
+
+fn selectivity_columns(r: &[SelectivityRow]) -> Vec<Col> {
+    let s = |f: &dyn Fn(&SelectivityRow) -> String| {
+        r.iter().map(|x| Some(f(x)).filter(|v| !v.is_empty())).collect()
+    };
+    let f = |g: &dyn Fn(&SelectivityRow) -> f64| r.iter().map(|x| num(g(x))).collect();
+    vec![
+        Col::Str("run", s(&|x| x.run.clone())),
+        Col::Str("experiment", s(&|x| x.experiment.clone())),
+        Col::Str("compound", s(&|x| x.compound.clone())),
+        Col::Str("target", s(&|x| x.target.clone())),
+        Col::Str("model", s(&|x| x.model.clone())),
+        Col::Str("ki_qualifier", s(&|x| x.ki_censor.mark().to_string())),
+        Col::F64("ki_nM", f(&|x| x.ki_nm)),
+        Col::F64("ki_ci_low_nM", f(&|x| x.ki_ci_nm.0)),
+        Col::F64("ki_ci_high_nM", f(&|x| x.ki_ci_nm.1)),
+        Col::F64("pki", f(&|x| x.pki)),
+        Col::Str("status", s(&|x| x.status.clone())),
+        Col::Str("flags", s(&|x| x.flags.join(";"))),
+        Col::Str("primary_target", s(&|x| x.primary_target.clone().unwrap_or_default())),
+        Col::Str("primary_run", s(&|x| x.primary_run.clone())),
+        Col::Str("primary_ki_qualifier", s(&|x| x.primary_ki_censor.mark().to_string())),
+        Col::F64("primary_ki_nM", f(&|x| x.primary_ki_nm)),
+        Col::Str("ratio_qualifier", s(&|x| x.ratio_censor.mark().to_string())),
+        Col::F64("ratio", f(&|x| x.ratio)),
+        Col::Str("ratio_note", s(&|x| x.ratio_note.clone())),
+    ]
+}
+
+/// Undoes [`csv_cell`]: drops the leading `'` put before a formula-like cell.
+fn uncell(s: &str) -> String {
+    match s.strip_prefix('\'') {
+        Some(rest) if rest.starts_with(['=', '+', '-', '@', '\t', '\r']) => rest.to_string(),
+        _ => s.to_string(),
+    }
+}
+
+/// Reads the Ki of every curve of a run's `fits.csv` for the selectivity panel, with `run`
+/// as the run name of each entry.
+///
+/// Read with polars, the library that wrote the file, so quoting follows the writer exactly;
+/// every column is read as text (no type inference: a compound called `007` stays text, an
+/// all-empty column is not an error) and numbers are parsed here, so they come back
+/// bit-for-bit as written. Needs the columns `experiment, target, compound, model, ki_nM,
+/// ki_ci_low_nM, ki_ci_high_nM, pki, ic50_qualifier, status, flags`; others are ignored.
+///
+/// # Errors
+/// When the file cannot be read or parsed, lacks a column, or holds a cell that is not a
+/// number or qualifier where one belongs; the message names the file (and the data row,
+/// counted from 1 below the header).
+pub fn read_fits_ki(path: &Path, run: &str) -> Result<Vec<KiEntry>> {
+    let df = CsvReadOptions::default()
+        .with_has_header(true)
+        .with_infer_schema_length(Some(0))
+        .try_into_reader_with_file_path(Some(path.to_path_buf()))
+        .and_then(polars::prelude::SerReader::finish)
+        .map_err(|e| anyhow!("reading {}: {e}", path.display()))?;
+    let text = |name: &str| -> Result<Vec<String>> {
+        let col = df.column(name).map_err(|_| {
+            anyhow!("{}: no column `{name}` (is this a radbind fits.csv?)", path.display())
+        })?;
+        let ca = col.str().map_err(|e| anyhow!("{}: column `{name}`: {e}", path.display()))?;
+        Ok(ca.iter().map(|v| uncell(v.unwrap_or_default())).collect())
+    };
+    let number = |name: &str| -> Result<Vec<f64>> {
+        text(name)?
+            .iter()
+            .enumerate()
+            .map(|(i, v)| {
+                if v.trim().is_empty() {
+                    Ok(f64::NAN)
+                } else {
+                    v.trim().parse::<f64>().map_err(|_| {
+                        anyhow!("{} row {}: `{name}` is `{v}`, not a number", path.display(), i + 1)
+                    })
+                }
+            })
+            .collect()
+    };
+    let experiment = text("experiment")?;
+    let target = text("target")?;
+    let compound = text("compound")?;
+    let model = text("model")?;
+    let ki = number("ki_nM")?;
+    let ci_lo = number("ki_ci_low_nM")?;
+    let ci_hi = number("ki_ci_high_nM")?;
+    let pki = number("pki")?;
+    let qualifier = text("ic50_qualifier")?;
+    let status = text("status")?;
+    let flags = text("flags")?;
+    (0..df.height())
+        .map(|i| {
+            let ki_censor = Censor::from_mark(&qualifier[i]).with_context(|| {
+                format!(
+                    "{} row {}: `ic50_qualifier` is `{}`; expected >, < or empty",
+                    path.display(),
+                    i + 1,
+                    qualifier[i]
+                )
+            })?;
+            Ok(KiEntry {
+                run: run.to_string(),
+                experiment: experiment[i].clone(),
+                compound: compound[i].clone(),
+                target: target[i].clone(),
+                model: model[i].clone(),
+                ki_nm: ki[i],
+                ki_censor,
+                ki_ci_nm: (ci_lo[i], ci_hi[i]),
+                pki: pki[i],
+                status: status[i].clone(),
+                flags: flags[i].split(';').filter(|f| !f.is_empty()).map(str::to_string).collect(),
+            })
+        })
+        .collect()
 }
 
 fn fit_columns(c: &[CurveRow]) -> Vec<Col> {
@@ -282,5 +420,49 @@ mod tests {
         assert_eq!(csv_cell("@SUM(A1)"), "'@SUM(A1)");
         assert_eq!(csv_cell("mianserin"), "mianserin");
         assert_eq!(csv_cell("[3H]LSD"), "[3H]LSD");
+    }
+
+    /// `fits.csv` read back for `radbind panel` gives the entries the run's own panel is built
+    /// from: same numbers to the bit, formula guards undone, censored and failed rows kept.
+    #[test]
+    fn fits_read_back_as_panel_entries() {
+        let mut r = crate::report::markdown::tests::sample_results();
+        r.curves[0].compound = "=HYPERLINK(\"x\")".into();
+        r.curves[0].flags = vec!["-odd".into(), "lack_of_fit".into()];
+        // What derive writes for a censored curve: the bound (10 µM / 2) and its pKi.
+        let f = r.curves[1].fit.as_mut().expect("fit");
+        f.ki_nm = 5000.0;
+        f.pki = crate::derive::p_value(5000.0);
+        f.ki_ci_nm = (f64::NAN, f64::NAN);
+        let dir = tempfile::tempdir().expect("tempdir");
+        write_table(dir.path(), "fits", r.curves.len(), fit_columns(&r.curves)).expect("write");
+        let text = std::fs::read_to_string(dir.path().join("fits.csv")).expect("read");
+        assert!(text.contains("\"'=HYPERLINK"), "guarded in the file: {text}");
+        let read = read_fits_ki(&dir.path().join("fits.csv"), "run-1").expect("read back");
+        let want: Vec<KiEntry> = r
+            .curves
+            .iter()
+            .map(|c| KiEntry { run: "run-1".into(), ..KiEntry::from_curve(c) })
+            .collect();
+        assert_eq!(read.len(), want.len());
+        for (a, b) in read.iter().zip(&want) {
+            // NaN != NaN: compare the bits.
+            let bits = |e: &KiEntry| [e.ki_nm, e.ki_ci_nm.0, e.ki_ci_nm.1, e.pki].map(f64::to_bits);
+            assert_eq!(bits(a), bits(b), "{} / {}", a.target, a.compound);
+            let text = |e: &KiEntry| {
+                (e.run.clone(), e.compound.clone(), e.target.clone(), e.model.clone(), e.ki_censor)
+            };
+            assert_eq!(text(a), text(b));
+            assert_eq!((&a.status, &a.flags), (&b.status, &b.flags));
+        }
+        assert_eq!(read[0].compound, "=HYPERLINK(\"x\")");
+        assert_eq!(read[0].flags, ["-odd", "lack_of_fit"]);
+        assert_eq!(read[1].ki_censor, Censor::Above);
+
+        let e = read_fits_ki(&dir.path().join("wells.csv"), "x").expect_err("no such file");
+        assert!(e.to_string().contains("wells.csv"), "{e}");
+        std::fs::write(dir.path().join("bad.csv"), "target,compound\nT,c\n").expect("write");
+        let e = read_fits_ki(&dir.path().join("bad.csv"), "x").expect_err("columns");
+        assert!(e.to_string().contains("no column `experiment`"), "{e}");
     }
 }
