@@ -41,6 +41,16 @@ fn row<'a>(
         .unwrap_or_else(|| panic!("no row for {target} / {compound:?}"))
 }
 
+/// The first curve figure (SVG text) of a run.
+fn first_curve_svg(dir: &Path) -> String {
+    std::fs::read_dir(dir.join("plots"))
+        .unwrap()
+        .filter_map(Result::ok)
+        .find(|e| e.path().extension().is_some_and(|x| x == "svg"))
+        .map(|e| std::fs::read_to_string(e.path()).unwrap())
+        .unwrap()
+}
+
 #[test]
 fn saturation_recovers_kd_and_bmax_and_feeds_cheng_prusoff() {
     let (_tmp, dir) = run("saturation-example.yaml");
@@ -152,12 +162,7 @@ fn gtpgs_recovers_ec50_emax_efficacy_and_kb() {
             assert!(r["ki_nM"].is_empty(), "no Ki for a functional antagonist");
         }
     }
-    let svg = std::fs::read_dir(dir.join("plots"))
-        .unwrap()
-        .filter_map(Result::ok)
-        .find(|e| e.path().extension().is_some_and(|x| x == "svg"))
-        .map(|e| std::fs::read_to_string(e.path()).unwrap())
-        .unwrap();
+    let svg = first_curve_svg(&dir);
     assert!(svg.contains("% stimulation over basal"));
 }
 
@@ -186,12 +191,7 @@ fn uptake_gives_ki_from_substrate_and_km() {
             assert_eq!(r["ic50_qualifier"], ">", "{} at {}", t["compound"], t["target"]);
         }
     }
-    let svg = std::fs::read_dir(dir.join("plots"))
-        .unwrap()
-        .filter_map(Result::ok)
-        .find(|e| e.path().extension().is_some_and(|x| x == "svg"))
-        .map(|e| std::fs::read_to_string(e.path()).unwrap())
-        .unwrap();
+    let svg = first_curve_svg(&dir);
     assert!(svg.contains("% specific uptake"));
 }
 
