@@ -7,14 +7,13 @@
 //! status or flags changed. [`Comparison::text`] and [`Comparison::html`] render it; the HTML
 //! is one self-contained page with every string escaped.
 //!
-//! `fits.csv` is radbind's own output (RFC 4180, header row), read here with a small parser
-//! so this module needs neither polars nor a CSV crate.
+//! `fits.csv` is read by `report::tables::read_fits_ki`, the same reader `radbind panel` uses.
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::fmt::Write as _;
 use std::path::Path;
 
-use anyhow::{Context, Result, bail};
+use anyhow::{Context, Result};
 
 use crate::report::html::escape;
 
@@ -262,9 +261,17 @@ fn read_run(dir: &Path) -> Result<Run> {
         })
         .unwrap_or_default();
     let fits_path = dir.join("fits.csv");
-    let csv = std::fs::read_to_string(&fits_path)
-        .with_context(|| format!("reading {}", fits_path.display()))?;
-    let fits = parse_fits(&csv).with_context(|| format!("parsing {}", fits_path.display()))?;
+    let fits: BTreeMap<(String, String), FitRow> =
+        crate::report::tables::read_fits_ki(&fits_path, "")?
+            .into_iter()
+            .map(|e| {
+                let ki = KiValue {
+                    ki_nm: e.ki_nm.is_finite().then_some(e.ki_nm),
+                    qualifier: e.ki_censor.mark().to_string(),
+                };
+                ((e.target, e.compound), FitRow { ki, status: e.status, flags: e.flags })
+            })
+            .collect();
     let name = dir
         .file_name()
         .map_or_else(|| dir.display().to_string(), |n| n.to_string_lossy().into_owned());
@@ -280,96 +287,6 @@ fn read_run(dir: &Path) -> Result<Run> {
         inputs,
         fits,
     })
-}
-
-/// Undoes the spreadsheet-formula guard of `report::tables::csv_cell` (a leading `'`).
-fn uncell(s: &str) -> String {
-    match s.strip_prefix('\'') {
-        Some(rest) if rest.starts_with(['=', '+', '-', '@', '\t', '\r']) => rest.to_string(),
-        _ => s.to_string(),
-    }
-}
-
-fn parse_fits(text: &str) -> Result<BTreeMap<(String, String), FitRow>> {
-    let records = parse_csv(text)?;
-    let Some((head, rows)) = records.split_first() else {
-        bail!("empty file");
-    };
-    let col = |name: &str| {
-        head.iter().position(|h| h == name).with_context(|| format!("no column {name}"))
-    };
-    let (ct, cc, cki, cq, cs, cf) = (
-        col("target")?,
-        col("compound")?,
-        col("ki_nM")?,
-        col("ic50_qualifier")?,
-        col("status")?,
-        col("flags")?,
-    );
-    let mut out = BTreeMap::new();
-    for (i, r) in rows.iter().enumerate() {
-        if r.len() == 1 && r[0].is_empty() {
-            continue;
-        }
-        let get = |c: usize| r.get(c).map(String::as_str).unwrap_or_default();
-        if r.len() != head.len() {
-            bail!("line {}: {} cells, the header has {}", i + 2, r.len(), head.len());
-        }
-        let ki_nm = get(cki).parse::<f64>().ok().filter(|v| v.is_finite());
-        let flags = get(cf).split(';').filter(|s| !s.is_empty()).map(uncell).collect();
-        out.insert(
-            (uncell(get(ct)), uncell(get(cc))),
-            FitRow {
-                ki: KiValue { ki_nm, qualifier: uncell(get(cq)) },
-                status: uncell(get(cs)),
-                flags,
-            },
-        );
-    }
-    Ok(out)
-}
-
-/// RFC 4180 records: `,` separated, `"` quoted with `""` for a quote, CRLF or LF.
-fn parse_csv(text: &str) -> Result<Vec<Vec<String>>> {
-    let mut records = Vec::new();
-    let mut row = Vec::new();
-    let mut cell = String::new();
-    let mut chars = text.chars().peekable();
-    let mut quoted = false;
-    let mut any = false;
-    while let Some(c) = chars.next() {
-        any = true;
-        if quoted {
-            match c {
-                '"' if chars.peek() == Some(&'"') => {
-                    chars.next();
-                    cell.push('"');
-                }
-                '"' => quoted = false,
-                c => cell.push(c),
-            }
-            continue;
-        }
-        match c {
-            '"' => quoted = true,
-            ',' => row.push(std::mem::take(&mut cell)),
-            '\r' if chars.peek() == Some(&'\n') => {}
-            '\n' => {
-                row.push(std::mem::take(&mut cell));
-                records.push(std::mem::take(&mut row));
-                any = false;
-            }
-            c => cell.push(c),
-        }
-    }
-    if quoted {
-        bail!("unterminated quoted cell");
-    }
-    if any {
-        row.push(cell);
-        records.push(row);
-    }
-    Ok(records)
 }
 
 /// A line diff (longest common subsequence) with `context` unchanged lines around each
@@ -706,15 +623,6 @@ li ins,li del{display:inline;padding:0 4px}.skip{color:#777}";
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn csv_quotes_and_crlf() {
-        let r = parse_csv("a,b\r\n\"x, \"\"y\"\"\",2\n").expect("csv");
-        assert_eq!(r, vec![vec!["a", "b"], vec!["x, \"y\"", "2"]]);
-        assert!(parse_csv("\"open").is_err());
-        assert_eq!(uncell("'=1"), "=1");
-        assert_eq!(uncell("'abc"), "'abc");
-    }
 
     #[test]
     fn diff_with_context() {

@@ -420,6 +420,8 @@ mod tests {
         assert_eq!(csv_cell("@SUM(A1)"), "'@SUM(A1)");
         assert_eq!(csv_cell("mianserin"), "mianserin");
         assert_eq!(csv_cell("[3H]LSD"), "[3H]LSD");
+        assert_eq!(uncell(&csv_cell("=1")), "=1");
+        assert_eq!(uncell("'abc"), "'abc");
     }
 
     /// `fits.csv` read back for `radbind panel` gives the entries the run's own panel is built
