@@ -65,6 +65,8 @@ pub struct PlateQc {
     pub basal_sd: f64,
     /// % of the added radioligand bound in the total wells (NaN without counting details).
     pub fraction_bound_pct: f64,
+    /// A [35S]GTPγS plate: responses are relative to basal, not to the total-NSB window.
+    pub functional: bool,
     /// QC flags.
     pub flags: Vec<String>,
 }
@@ -95,6 +97,21 @@ impl PlateQc {
     pub fn normalisable(&self) -> bool {
         self.n_total > 0 && self.n_nsb > 0 && self.total_mean > self.nsb_mean
     }
+    /// The response scale `(offset, window)` in CPM, with `response = 100 (CPM - offset) /
+    /// window`: `(mean NSB, mean total - mean NSB)` for binding and uptake plates,
+    /// `(mean basal, mean basal - mean NSB)` for [35S]GTPγS plates (NSB 0 without NSB wells).
+    /// `None` when the controls give no usable (positive) window.
+    #[must_use]
+    pub fn response_scale(&self) -> Option<(f64, f64)> {
+        if self.functional {
+            let nsb = if self.n_nsb > 0 { self.nsb_mean } else { 0.0 };
+            let low = self.basal_mean - nsb;
+            (self.n_basal > 0 && low > 0.0).then_some((self.basal_mean, low))
+        } else {
+            self.normalisable().then_some((self.nsb_mean, self.total_mean - self.nsb_mean))
+        }
+    }
+
     /// CV% of basal.
     #[must_use]
     pub fn basal_cv_pct(&self) -> f64 {
@@ -162,34 +179,26 @@ pub fn normalise_all(
         };
         let mut qc = src.qc.clone();
         qc.flags.push(format!("controls_from_{}", src.plate.id));
-        let gtpgs =
-            targets.get(&out[i].plate.target).is_some_and(|t| matches!(t.assay, Assay::Gtpgs(_)));
         let np = &mut out[i];
-        if gtpgs {
-            let (low, ok) = gtpgs_window(&qc);
-            for (k, w) in np.plate.wells.iter().enumerate() {
-                np.specific[k] = w.cpm.filter(|_| ok).map(|c| c - qc.basal_mean);
-                np.pct_specific[k] =
-                    w.cpm.filter(|_| ok).map(|c| 100.0 * (c - qc.basal_mean) / low);
-            }
-        } else {
-            let (nsb, window, ok) = (qc.nsb_mean, qc.total_mean - qc.nsb_mean, qc.normalisable());
-            for (k, w) in np.plate.wells.iter().enumerate() {
-                np.specific[k] = w.cpm.filter(|_| ok).map(|c| c - nsb);
-                np.pct_specific[k] = w.cpm.filter(|_| ok).map(|c| 100.0 * (c - nsb) / window);
-            }
-        }
+        qc.functional = np.qc.functional;
+        (np.specific, np.pct_specific) = responses(&np.plate, &qc);
         np.qc = qc;
     }
     (out, problems)
 }
 
-/// The denominator of % stimulation, `basal - NSB` (NSB 0 without NSB wells), and whether it
-/// is usable (basal wells present and above NSB).
-fn gtpgs_window(qc: &PlateQc) -> (f64, bool) {
-    let nsb = if qc.n_nsb > 0 { qc.nsb_mean } else { 0.0 };
-    let low = qc.basal_mean - nsb;
-    (low, qc.n_basal > 0 && low > 0.0)
+/// Per well: `CPM - offset` and `100 (CPM - offset) / window` on the plate's
+/// [`PlateQc::response_scale`]; all `None` without a usable scale.
+fn responses(plate: &Plate, qc: &PlateQc) -> (Vec<Option<f64>>, Vec<Option<f64>>) {
+    let scale = qc.response_scale();
+    plate
+        .wells
+        .iter()
+        .map(|w| {
+            let cpm = w.cpm.zip(scale);
+            (cpm.map(|(c, (o, _))| c - o), cpm.map(|(c, (o, win))| 100.0 * (c - o) / win))
+        })
+        .unzip()
 }
 
 fn empty_qc() -> PlateQc {
@@ -205,6 +214,7 @@ fn empty_qc() -> PlateQc {
         basal_mean: f64::NAN,
         basal_sd: f64::NAN,
         fraction_bound_pct: f64::NAN,
+        functional: false,
         flags: Vec::new(),
     }
 }
@@ -284,31 +294,14 @@ pub fn normalise_with(plate: Plate, rules: &QcRules, target: Option<&Target>) ->
         basal_mean,
         basal_sd,
         fraction_bound_pct,
+        functional: gtpgs,
         flags,
     };
+    // Saturation plates are fitted on counts: no response scale.
     let (specific, pct_specific) = if saturation {
         (vec![None; plate.wells.len()], vec![None; plate.wells.len()])
-    } else if gtpgs {
-        let (low, ok) = gtpgs_window(&qc);
-        (
-            plate.wells.iter().map(|w| w.cpm.filter(|_| ok).map(|c| c - basal_mean)).collect(),
-            plate
-                .wells
-                .iter()
-                .map(|w| w.cpm.filter(|_| ok).map(|c| 100.0 * (c - basal_mean) / low))
-                .collect(),
-        )
     } else {
-        let ok = qc.normalisable();
-        let window = total_mean - nsb_mean;
-        (
-            plate.wells.iter().map(|w| w.cpm.filter(|_| ok).map(|c| c - nsb_mean)).collect(),
-            plate
-                .wells
-                .iter()
-                .map(|w| w.cpm.filter(|_| ok).map(|c| 100.0 * (c - nsb_mean) / window))
-                .collect(),
-        )
+        responses(&plate, &qc)
     };
     NormalisedPlate { plate, qc, specific, pct_specific }
 }

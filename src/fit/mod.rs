@@ -208,6 +208,7 @@ pub fn build_curves(plates: &[NormalisedPlate]) -> Vec<Curve> {
     for np in plates {
         let p = &np.plate;
         let plate_flags: Vec<String> = np.qc.flags.iter().map(|f| format!("plate_{f}")).collect();
+        let scale = np.qc.response_scale().unwrap_or((f64::NAN, f64::NAN));
         for (i, w) in p.wells.iter().enumerate() {
             let (Role::Sample, Some(compound), Some(conc)) = (w.role, &w.compound, w.conc_nm)
             else {
@@ -230,11 +231,7 @@ pub fn build_curves(plates: &[NormalisedPlate]) -> Vec<Curve> {
                         curve.plate_flags.push(f.clone());
                     }
                 }
-                let usable = if np.qc.n_basal > 0 {
-                    np.pct_specific.iter().any(Option::is_some)
-                } else {
-                    np.qc.normalisable()
-                };
+                let usable = np.qc.response_scale().is_some();
                 if !usable && curve.unusable.is_none() {
                     curve.unusable = Some(format!(
                         "plate {} has no usable total/NSB window ({})",
@@ -249,13 +246,9 @@ pub fn build_curves(plates: &[NormalisedPlate]) -> Vec<Curve> {
                 conc_nm: conc,
                 y: np.pct_specific[i].unwrap_or(f64::NAN),
                 excluded: w.excluded.clone(),
-                // For GTPγS plates the response is relative to basal: CPM = basal + y (basal - NSB) / 100.
-                nsb_cpm: if np.qc.n_basal > 0 { np.qc.basal_mean } else { np.qc.nsb_mean },
-                window_cpm: if np.qc.n_basal > 0 {
-                    np.qc.basal_mean - if np.qc.n_nsb > 0 { np.qc.nsb_mean } else { 0.0 }
-                } else {
-                    np.qc.total_mean - np.qc.nsb_mean
-                },
+                // CPM = offset + window y / 100 (for Poisson weights).
+                nsb_cpm: scale.0,
+                window_cpm: scale.1,
                 counting_minutes: p.meta.counting_minutes,
             });
         }
