@@ -303,7 +303,7 @@ pub fn functional_results(
         let reference = spec.reference_agonist.as_ref().and_then(|r| {
             rows.iter().find(|c| c.target == t.name && &c.compound == r).and_then(|c| {
                 let f = c.fit.as_ref()?;
-                let usable = f.censor.is_empty() && c.status != "failed" && f.top.is_finite();
+                let usable = f.censor.is_empty() && !c.is_failed() && f.top.is_finite();
                 usable.then_some((f.top, f.ic50_nm, f.hill_slope))
             })
         });
