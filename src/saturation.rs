@@ -124,22 +124,6 @@ fn fit_target(
             return row;
         }
     };
-    row.n_points = fit.n_points;
-    row.kd_nm = fit.kd_nm;
-    row.kd_ci_nm = fit.kd_ci_nm;
-    row.log_kd_se = fit.log_kd_se;
-    row.bmax_cpm = fit.bmax;
-    row.bmax_se_cpm = fit.bmax_se;
-    row.bmax_ci_cpm = fit.bmax_ci;
-    row.hill_slope = fit.hill;
-    row.hill_slope_se = fit.hill_se;
-    row.ns_cpm_per_nm = fit.ns;
-    row.background_cpm = fit.background;
-    row.r_squared = fit.r_squared;
-    row.sy_x = fit.sy_x;
-    row.pct_specific_at_kd = fit.pct_specific_at_kd;
-    row.highest_l_over_kd = fit.highest_l_over_kd;
-    row.notes = fit.notes.clone();
     if let Some(c) = counting {
         row.specific_activity_ci_per_mmol = c.specific_activity;
         row.bmax_dpm = c.dpm(fit.bmax);
@@ -184,7 +168,8 @@ pub fn resolve_kd(targets: &mut BTreeMap<String, Target>, rows: &[SaturationRow]
             .iter()
             .find(|r| &r.target == from)
             .filter(|r| !r.status.starts_with("failed") && !r.status.starts_with("not_converged"))
-            .map(|r| r.kd_nm)
+            .and_then(|r| r.fit.as_ref())
+            .map(|f| f.kd_nm)
             .filter(|k| k.is_finite() && *k > 0.0);
         match kd {
             Some(k) => t.kd_nm = k,

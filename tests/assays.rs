@@ -251,10 +251,3 @@ fn assay_config_mistakes_name_the_key() {
     let e = validate_err(&format!("assay_date: 2026-02-30\n{SAT}"));
     assert!(e.contains("assay_date") && e.contains("not a real day"), "{e}");
 }
-
-#[test]
-fn sample_configs_are_what_the_readme_runs() {
-    for c in ["saturation-example.yaml", "gtpgs-example.yaml", "uptake-example.yaml"] {
-        assert!(Path::new(&root().join("configs").join(c)).is_file());
-    }
-}

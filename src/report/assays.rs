@@ -26,18 +26,20 @@ fn ci(c: (f64, f64)) -> String {
 
 /// The saturation table's cells for one row.
 fn saturation_cells(r: &SaturationRow) -> Vec<String> {
+    let fit =
+        |g: fn(&crate::fit::saturation::SaturationFit) -> f64| r.fit.as_ref().map_or(f64::NAN, g);
     vec![
         r.target.clone(),
         r.radioligand.clone(),
         r.model.clone() + if r.depletion_corrected { ", free [L]" } else { "" },
-        nm(r.kd_nm),
-        ci(r.kd_ci_nm),
-        num(r.bmax_cpm, 0),
+        nm(fit(|f| f.kd_nm)),
+        ci(r.fit.as_ref().map_or((f64::NAN, f64::NAN), |f| f.kd_ci_nm)),
+        num(fit(|f| f.bmax), 0),
         num(r.bmax_fmol_per_mg, 0),
         ci(r.bmax_fmol_per_mg_ci),
         num(r.sites_per_cell, 0),
-        num(r.hill_slope, 2),
-        num(r.pct_specific_at_kd, 0),
+        num(fit(|f| f.hill), 2),
+        num(fit(|f| f.pct_specific_at_kd), 0),
         num(r.max_fraction_bound_pct, 1),
         r.status.clone(),
         r.flags.join(", "),

@@ -1040,21 +1040,22 @@ impl Figure for SaturationFigure<'_> {
         let err = |e: DrawingAreaErrorKind<DB::ErrorType>| e.to_string();
         let r = self.row;
         root.fill(&WHITE).map_err(err)?;
-        let sub = if r.kd_nm.is_finite() {
-            let bmax = if r.bmax_fmol_per_mg.is_finite() {
-                format!("{:.0} fmol/mg", r.bmax_fmol_per_mg)
-            } else {
-                format!("{:.0} CPM", r.bmax_cpm)
-            };
-            format!(
-                "Kd {} nM (95% CI {}\u{2013}{})  \u{b7}  Bmax {bmax}  \u{b7}  {}",
-                super::markdown::nm_number(r.kd_nm),
-                super::markdown::nm_number(r.kd_ci_nm.0),
-                super::markdown::nm_number(r.kd_ci_nm.1),
-                r.radioligand
-            )
-        } else {
-            format!("no fit ({})", r.status)
+        let sub = match r.fit.as_ref().filter(|f| f.kd_nm.is_finite()) {
+            Some(f) => {
+                let bmax = if r.bmax_fmol_per_mg.is_finite() {
+                    format!("{:.0} fmol/mg", r.bmax_fmol_per_mg)
+                } else {
+                    format!("{:.0} CPM", f.bmax)
+                };
+                format!(
+                    "Kd {} nM (95% CI {}\u{2013}{})  \u{b7}  Bmax {bmax}  \u{b7}  {}",
+                    super::markdown::nm_number(f.kd_nm),
+                    super::markdown::nm_number(f.kd_ci_nm.0),
+                    super::markdown::nm_number(f.kd_ci_nm.1),
+                    r.radioligand
+                )
+            }
+            None => format!("no fit ({})", r.status),
         };
         draw_titles(root, s, &format!("{}: saturation binding", r.target), &sub)?;
         let area = root.margin(px(s, 70.0), px(s, 16.0), px(s, 8.0), px(s, 24.0));

@@ -488,28 +488,6 @@ pub struct SaturationRow {
     pub model: String,
     /// Fitted against free [L] = added - bound.
     pub depletion_corrected: bool,
-    /// Wells fitted.
-    pub n_points: usize,
-    /// Kd, nM.
-    pub kd_nm: f64,
-    /// 95% CI of Kd, nM.
-    pub kd_ci_nm: (f64, f64),
-    /// SE of log10 Kd.
-    pub log_kd_se: f64,
-    /// Bmax, CPM.
-    pub bmax_cpm: f64,
-    /// SE of Bmax, CPM.
-    pub bmax_se_cpm: f64,
-    /// 95% CI of Bmax, CPM.
-    pub bmax_ci_cpm: (f64, f64),
-    /// Hill slope (1 when fixed).
-    pub hill_slope: f64,
-    /// SE of the Hill slope (NaN when fixed).
-    pub hill_slope_se: f64,
-    /// NSB slope, CPM per nM.
-    pub ns_cpm_per_nm: f64,
-    /// NSB at [L] = 0, CPM.
-    pub background_cpm: f64,
     /// Specific activity on the assay date, Ci/mmol (NaN without counting details).
     pub specific_activity_ci_per_mmol: f64,
     /// Fraction of the calibration activity left on the assay date (NaN without dates).
@@ -524,25 +502,16 @@ pub struct SaturationRow {
     pub bmax_fmol_per_mg_ci: (f64, f64),
     /// Binding sites per cell.
     pub sites_per_cell: f64,
-    /// Coefficient of determination.
-    pub r_squared: f64,
-    /// Residual SD, CPM.
-    pub sy_x: f64,
-    /// Specific binding at [L] = Kd as % of total.
-    pub pct_specific_at_kd: f64,
     /// Largest % of the added radioligand bound in a total well.
     pub max_fraction_bound_pct: f64,
-    /// Highest concentration / Kd.
-    pub highest_l_over_kd: f64,
     /// `ok`, `flagged`, `not_converged: …`, `failed: …`.
     pub status: String,
     /// Flags (see the README).
     pub flags: Vec<String>,
-    /// What the fit did to the data (dropped wells and so on).
-    pub notes: Vec<String>,
     /// Every total and NSB well offered to the fit.
     pub wells: Vec<SaturationWell>,
-    /// The fit, for figures.
+    /// The fit: Kd, Bmax (CPM), Hill slope, NSB line, R², Sy.x, % specific at Kd, notes;
+    /// `None` when nothing could be fitted.
     pub fit: Option<crate::fit::saturation::SaturationFit>,
 }
 
@@ -558,17 +527,6 @@ impl SaturationRow {
             plates: Vec::new(),
             model: String::new(),
             depletion_corrected: false,
-            n_points: 0,
-            kd_nm: f64::NAN,
-            kd_ci_nm: nan2,
-            log_kd_se: f64::NAN,
-            bmax_cpm: f64::NAN,
-            bmax_se_cpm: f64::NAN,
-            bmax_ci_cpm: nan2,
-            hill_slope: f64::NAN,
-            hill_slope_se: f64::NAN,
-            ns_cpm_per_nm: f64::NAN,
-            background_cpm: f64::NAN,
             specific_activity_ci_per_mmol: f64::NAN,
             decay_fraction: f64::NAN,
             bmax_dpm: f64::NAN,
@@ -576,14 +534,9 @@ impl SaturationRow {
             bmax_fmol_per_mg: f64::NAN,
             bmax_fmol_per_mg_ci: nan2,
             sites_per_cell: f64::NAN,
-            r_squared: f64::NAN,
-            sy_x: f64::NAN,
-            pct_specific_at_kd: f64::NAN,
             max_fraction_bound_pct: f64::NAN,
-            highest_l_over_kd: f64::NAN,
             status: String::new(),
             flags: Vec::new(),
-            notes: Vec::new(),
             wells: Vec::new(),
             fit: None,
         }

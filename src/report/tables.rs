@@ -325,6 +325,9 @@ fn fit_columns(c: &[CurveRow]) -> Vec<Col> {
 fn saturation_columns(r: &[SaturationRow]) -> Vec<Col> {
     let f = |g: &dyn Fn(&SaturationRow) -> f64| r.iter().map(|x| num(g(x))).collect();
     let s = |g: &dyn Fn(&SaturationRow) -> String| r.iter().map(|x| Some(g(x))).collect();
+    let fit = |g: &dyn Fn(&crate::fit::saturation::SaturationFit) -> f64| {
+        r.iter().map(|x| x.fit.as_ref().and_then(|y| num(g(y)))).collect()
+    };
     vec![
         Col::Str("experiment", s(&|x| x.experiment.clone())),
         Col::Str("target", s(&|x| x.target.clone())),
@@ -332,19 +335,22 @@ fn saturation_columns(r: &[SaturationRow]) -> Vec<Col> {
         Col::Str("plates", s(&|x| x.plates.join(";"))),
         Col::Str("model", s(&|x| x.model.clone())),
         Col::Bool("depletion_corrected", r.iter().map(|x| x.depletion_corrected).collect()),
-        Col::U64("n_points", r.iter().map(|x| Some(x.n_points as u64)).collect()),
-        Col::F64("kd_nM", f(&|x| x.kd_nm)),
-        Col::F64("kd_ci_low_nM", f(&|x| x.kd_ci_nm.0)),
-        Col::F64("kd_ci_high_nM", f(&|x| x.kd_ci_nm.1)),
-        Col::F64("log_kd_se", f(&|x| x.log_kd_se)),
-        Col::F64("bmax_cpm", f(&|x| x.bmax_cpm)),
-        Col::F64("bmax_se_cpm", f(&|x| x.bmax_se_cpm)),
-        Col::F64("bmax_ci_low_cpm", f(&|x| x.bmax_ci_cpm.0)),
-        Col::F64("bmax_ci_high_cpm", f(&|x| x.bmax_ci_cpm.1)),
-        Col::F64("hill_slope", f(&|x| x.hill_slope)),
-        Col::F64("hill_slope_se", f(&|x| x.hill_slope_se)),
-        Col::F64("ns_cpm_per_nM", f(&|x| x.ns_cpm_per_nm)),
-        Col::F64("background_cpm", f(&|x| x.background_cpm)),
+        Col::U64(
+            "n_points",
+            r.iter().map(|x| Some(x.fit.as_ref().map_or(0, |y| y.n_points) as u64)).collect(),
+        ),
+        Col::F64("kd_nM", fit(&|y| y.kd_nm)),
+        Col::F64("kd_ci_low_nM", fit(&|y| y.kd_ci_nm.0)),
+        Col::F64("kd_ci_high_nM", fit(&|y| y.kd_ci_nm.1)),
+        Col::F64("log_kd_se", fit(&|y| y.log_kd_se)),
+        Col::F64("bmax_cpm", fit(&|y| y.bmax)),
+        Col::F64("bmax_se_cpm", fit(&|y| y.bmax_se)),
+        Col::F64("bmax_ci_low_cpm", fit(&|y| y.bmax_ci.0)),
+        Col::F64("bmax_ci_high_cpm", fit(&|y| y.bmax_ci.1)),
+        Col::F64("hill_slope", fit(&|y| y.hill)),
+        Col::F64("hill_slope_se", fit(&|y| y.hill_se)),
+        Col::F64("ns_cpm_per_nM", fit(&|y| y.ns)),
+        Col::F64("background_cpm", fit(&|y| y.background)),
         Col::F64("specific_activity_Ci_per_mmol", f(&|x| x.specific_activity_ci_per_mmol)),
         Col::F64("decay_fraction", f(&|x| x.decay_fraction)),
         Col::F64("bmax_dpm", f(&|x| x.bmax_dpm)),
@@ -353,14 +359,14 @@ fn saturation_columns(r: &[SaturationRow]) -> Vec<Col> {
         Col::F64("bmax_fmol_per_mg_ci_low", f(&|x| x.bmax_fmol_per_mg_ci.0)),
         Col::F64("bmax_fmol_per_mg_ci_high", f(&|x| x.bmax_fmol_per_mg_ci.1)),
         Col::F64("sites_per_cell", f(&|x| x.sites_per_cell)),
-        Col::F64("r_squared", f(&|x| x.r_squared)),
-        Col::F64("sy_x", f(&|x| x.sy_x)),
-        Col::F64("pct_specific_at_kd", f(&|x| x.pct_specific_at_kd)),
+        Col::F64("r_squared", fit(&|y| y.r_squared)),
+        Col::F64("sy_x", fit(&|y| y.sy_x)),
+        Col::F64("pct_specific_at_kd", fit(&|y| y.pct_specific_at_kd)),
         Col::F64("max_fraction_bound_pct", f(&|x| x.max_fraction_bound_pct)),
-        Col::F64("highest_conc_over_kd", f(&|x| x.highest_l_over_kd)),
+        Col::F64("highest_conc_over_kd", fit(&|y| y.highest_l_over_kd)),
         Col::Str("status", s(&|x| x.status.clone())),
         Col::Str("flags", s(&|x| x.flags.join(";"))),
-        Col::Str("notes", s(&|x| x.notes.join("; "))),
+        Col::Str("notes", s(&|x| x.fit.as_ref().map_or_else(String::new, |y| y.notes.join("; ")))),
     ]
 }
 
