@@ -2,8 +2,8 @@
 //! curve figures and reports.
 //!
 //! ```text
-//! config ─► ingest ─► layout ─► normalise ─► fit (rayon) ─► derive ─► report
-//! Settings  RawPlate   Plate    NormalisedPlate CurveFit     CurveRow   files in a staging dir
+//! config ─► ingest ─► layout ─► normalise ─► saturation ─► fit (rayon) ─► derive ─► report
+//! Settings  RawPlate   Plate    NormalisedPlate SaturationRow CurveFit     CurveRow   files
 //! ```
 //!
 //! [`run`] calls the stages in that order. Setup problems (a bad config, no readable input)
