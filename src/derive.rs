@@ -250,6 +250,8 @@ pub fn derive(cf: &CurveFit, target: &Target, model: ModelKind, experiment: &str
         } else {
             (f64::NAN, f64::NAN)
         },
+        curve: cf.fitted_curve(),
+        df: fit.df,
     });
     if functional {
         row.functional = Some(FunctionalNumbers {

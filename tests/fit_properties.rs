@@ -1,9 +1,12 @@
 //! Statistical properties of the 4PL fit: exact recovery of noiseless curves, and coverage of
-//! the asymptotic 95% confidence interval of LogIC50 on simulated noisy curves.
+//! the asymptotic 95% confidence interval of LogIC50 and of the curve's confidence band (the
+//! one figures shade) on simulated noisy curves.
 
 use proptest::prelude::*;
+use radbind::fit::band::FittedCurve;
 use radbind::fit::four_pl::{FourPlOptions, fit_four_pl};
 use radbind::fit::model::{FourPl, Model};
+use radbind::fit::stats::t975;
 use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;
 use rand_distr::{Distribution, Normal};
@@ -51,6 +54,9 @@ fn log_ic50_ci_coverage() {
     let trials = 10_000;
     let mut covered = 0usize;
     let mut failed = 0usize;
+    // Band coverage of the true curve at the true IC50 and at the lowest and highest
+    // concentration.
+    let mut band_covered = [0usize; 3];
     for _ in 0..trials {
         let top = rng.random_range(80.0..120.0);
         let bottom = rng.random_range(-10.0..10.0);
@@ -67,6 +73,26 @@ fn log_ic50_ci_coverage() {
         if lo <= log_ic50 && log_ic50 <= hi {
             covered += 1;
         }
+        let c = FittedCurve::FourPl { params: f.params, cov: f.cov };
+        for (k, xv) in [log_ic50, XS[0], XS[9]].into_iter().enumerate() {
+            let (y, se) = c.value_se(xv);
+            let h = t975(f.df) * se;
+            let truth = FourPl.value(xv, &p);
+            if y - h <= truth && truth <= y + h {
+                band_covered[k] += 1;
+            }
+        }
+    }
+    let band: Vec<f64> = band_covered.iter().map(|&c| c as f64 / trials as f64).collect();
+    println!(
+        "95% confidence band coverage of the true curve: at the IC50 {:.2}%, lowest \
+         concentration {:.2}%, highest {:.2}%",
+        100.0 * band[0],
+        100.0 * band[1],
+        100.0 * band[2]
+    );
+    for b in &band {
+        assert!((0.93..=0.97).contains(b), "band coverage {band:?}");
     }
     let coverage = covered as f64 / trials as f64;
     let se = (0.95 * 0.05 / trials as f64).sqrt();

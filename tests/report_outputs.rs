@@ -68,6 +68,8 @@ fn curve(target: &str, compound: &str, log_ic50: f64) -> CurveRow {
             censor: "",
             two_site: None,
             log_ic50_profile: (f64::NAN, f64::NAN),
+            curve: None,
+            df: 0,
         }),
         status: "ok".into(),
         flags: vec![],

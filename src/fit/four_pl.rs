@@ -60,6 +60,9 @@ pub struct FourPlFit {
     pub params: [f64; 4],
     /// Asymptotic standard errors `sqrt(diag(s^2 (J'J)^-1))`.
     pub se: [f64; 4],
+    /// Asymptotic covariance `s^2 (J'WJ)^-1` of `params` (rows and columns of fixed parameters
+    /// 0; all NaN when the SEs are undefined).
+    pub cov: [[f64; 4]; 4],
     /// 95% asymptotic (Wald) interval `log_ic50 -+ t(0.975, df) se(log_ic50)`.
     pub log_ic50_ci: (f64, f64),
     /// Prism's parameter dependency (0..1; > 0.9999 means the fit is ambiguous).
@@ -272,6 +275,7 @@ pub fn fit_four_pl_with(
         FourPlFit {
             params: start,
             se: [f64::NAN; 4],
+            cov: [[f64::NAN; 4]; 4],
             log_ic50_ci: (f64::NAN, f64::NAN),
             dependency: [f64::NAN; 4],
             rss,
@@ -297,17 +301,18 @@ pub fn fit_four_pl_with(
     let f = solve(LmProblem { model: &FourPl, x, y, weights, fixed, lower, upper }, start, opts.lm);
     let unc = stats::asymptotic(&FourPl, x, y, weights, &f.params, fixed, f.rss);
     let df = n.saturating_sub(free);
-    let (se, dependency, ci) = match unc {
+    let (se, cov, dependency, ci) = match unc {
         Some(u) => {
             let li = FourPl::LOG_IC50;
             let h = stats::t975(u.df) * u.se[li];
-            (u.se, u.dependency, (f.params[li] - h, f.params[li] + h))
+            (u.se, u.cov, u.dependency, (f.params[li] - h, f.params[li] + h))
         }
-        None => ([f64::NAN; 4], [f64::NAN; 4], (f64::NAN, f64::NAN)),
+        None => ([f64::NAN; 4], [[f64::NAN; 4]; 4], [f64::NAN; 4], (f64::NAN, f64::NAN)),
     };
     FourPlFit {
         params: f.params,
         se,
+        cov,
         log_ic50_ci: ci,
         dependency,
         rss: f.rss,

@@ -31,6 +31,10 @@ pub struct GlobalFit {
     pub per_curve: Vec<[f64; 4]>,
     /// Asymptotic standard errors per curve and parameter, `sqrt(diag(s^2 (J'J)^-1))`.
     pub se: Vec<[f64; 4]>,
+    /// Per curve, the covariance of its parameter vector `[top, bottom, hill_slope, log_ic50]`:
+    /// the block of `s^2 (J'J)^-1` for the fitted parameters the curve uses (shared ones
+    /// included), 0 for fixed parameters, NaN when undefined.
+    pub cov: Vec<[[f64; 4]; 4]>,
     /// Residual sum of squares over all curves.
     pub rss: f64,
     /// Degrees of freedom: number of points minus number of fitted parameters (0 if negative).
@@ -257,6 +261,7 @@ pub fn fit_global(curves: &[(&[f64], &[f64])], spec: &GlobalSpec, lm: &LmConfig)
             GlobalFit {
                 per_curve,
                 se: vec![[f64::NAN; 4]; nc],
+                cov: vec![[[f64::NAN; 4]; 4]; nc],
                 rss,
                 df,
                 n_params: p,
@@ -280,20 +285,30 @@ pub fn fit_global(curves: &[(&[f64], &[f64])], spec: &GlobalSpec, lm: &LmConfig)
         let full_rank = (0..p).all(|i| a[i * p + i] > 0.0);
         if full_rank && cholesky(&mut a, p) {
             let s2 = rss / df as f64;
-            let mut var = vec![0.0; p];
+            // Column i of (J'J)^-1, scaled by s^2: the full covariance, p x p.
+            let mut covm = vec![0.0; p * p];
             let mut e = vec![0.0; p];
             for i in 0..p {
                 e.iter_mut().for_each(|v| *v = 0.0);
                 e[i] = 1.0;
                 chol_solve(&a, p, &mut e);
-                var[i] = s2 * e[i];
+                for (j, v) in e.iter().enumerate() {
+                    covm[j * p + i] = s2 * v;
+                }
             }
             for (c, row) in ws.idx.iter().enumerate() {
+                let mut block = [[0.0; 4]; 4];
                 for k in 0..4 {
                     if let Some(i) = row[k] {
-                        fit.se[c][k] = var[i].sqrt();
+                        fit.se[c][k] = covm[i * p + i].sqrt();
+                        for l in 0..4 {
+                            if let Some(j) = row[l] {
+                                block[k][l] = covm[i * p + j];
+                            }
+                        }
                     }
                 }
+                fit.cov[c] = block;
             }
         }
     }
@@ -535,6 +550,12 @@ mod tests {
             assert!((g.per_curve[0][k] - f.params[k]).abs() <= 1e-8 * f.params[k].abs().max(1.0));
             assert_eq!(g.per_curve[0][k], g.per_curve[1][k]);
             assert!((g.se[0][k] - f.se[k]).abs() <= 1e-6 * f.se[k]);
+            // The per-curve covariance block is the pooled fit's covariance.
+            for l in 0..4 {
+                let scale = (f.cov[k][k] * f.cov[l][l]).sqrt();
+                assert!((g.cov[0][k][l] - f.cov[k][l]).abs() <= 1e-6 * scale, "{k} {l}");
+                assert_eq!(g.cov[0][k][l], g.cov[1][k][l]);
+            }
         }
     }
 

@@ -9,6 +9,7 @@
 //! depend on the thread count. A curve that cannot be fitted is a value with a status, never a
 //! panic or an error.
 
+pub mod band;
 pub mod classify;
 pub mod compare;
 pub mod four_pl;
@@ -164,6 +165,9 @@ pub struct TwoSiteParams {
     pub log_ic50_lo: f64,
     /// SEs of `[fraction_hi, log_ic50_hi, log_ic50_lo]`.
     pub se: [f64; 3],
+    /// Covariance of `[top, bottom, fraction_hi, log_ic50_hi, log_ic50_lo]` (the model's
+    /// parameter order, [`models::TwoSite`]).
+    pub cov: [[f64; 5]; 5],
 }
 
 /// The comparison reported for a curve.
@@ -180,6 +184,26 @@ pub struct ComparisonOutcome {
 }
 
 impl CurveFit {
+    /// The reported fitted curve with its covariance: the two-site model for a two-site fit,
+    /// else the 4PL form of [`CurveFit::fit`]. `None` without a fit.
+    #[must_use]
+    pub fn fitted_curve(&self) -> Option<band::FittedCurve> {
+        let f = self.fit.as_ref()?;
+        Some(match &self.two_site {
+            Some(t) => band::FittedCurve::TwoSite {
+                params: [
+                    f.params[FourPl::TOP],
+                    f.params[FourPl::BOTTOM],
+                    t.fraction_hi,
+                    t.log_ic50_hi,
+                    t.log_ic50_lo,
+                ],
+                cov: t.cov,
+            },
+            None => band::FittedCurve::FourPl { params: f.params, cov: f.cov },
+        })
+    }
+
     fn failed(curve: Curve, why: String, model: ModelKind) -> CurveFit {
         CurveFit {
             curve,
@@ -323,6 +347,7 @@ fn share_by_target(fits: &mut [CurveFit], settings: &FitSettings) {
             let (x, y) = (&data[j].0, &data[j].1);
             let p = g.per_curve[j];
             let se = g.se[j];
+            let cov = g.cov[j];
             let rss: f64 = {
                 use model::Model;
                 x.iter().zip(y).map(|(xi, yi)| (yi - FourPl.value(*xi, &p)).powi(2)).sum()
@@ -335,6 +360,7 @@ fn share_by_target(fits: &mut [CurveFit], settings: &FitSettings) {
             let fit = FourPlFit {
                 params: p,
                 se,
+                cov,
                 log_ic50_ci: (p[li] - t * se[li], p[li] + t * se[li]),
                 dependency: [f64::NAN; 4],
                 rss,
@@ -461,9 +487,20 @@ fn fit_one(mut curve: Curve, settings: &FitSettings) -> CurveFit {
             let fixed = [plateaus[0].is_some(), plateaus[1].is_some(), false];
             let dep = stats::asymptotic(&m, &x, &y, None, &f.params, fixed, f.rss)
                 .map_or([f64::NAN; 3], |u| u.dependency);
+            // Covariance in 4PL form: LogIC50 = LogKi + shift, the slope fixed at -1.
+            let ix = [Some(0), Some(1), None, Some(li)];
+            let mut cov = [[0.0; 4]; 4];
+            for a in 0..4 {
+                for b in 0..4 {
+                    if let (Some(i), Some(j)) = (ix[a], ix[b]) {
+                        cov[a][b] = f.cov[i][j];
+                    }
+                }
+            }
             cf.fit = Some(FourPlFit {
                 params: m.four_pl_params(&f.params),
                 se: [f.se[0], f.se[1], f64::NAN, f.se[li]],
+                cov,
                 log_ic50_ci: (f.ci95[li].0 + shift, f.ci95[li].1 + shift),
                 dependency: [dep[0], dep[1], f64::NAN, dep[li]],
                 rss: f.rss,
@@ -620,10 +657,21 @@ fn set_two_site(
         log_ic50_hi: f.params[T::LOG_IC50_HI],
         log_ic50_lo: f.params[T::LOG_IC50_LO],
         se: [f.se[T::FRACTION_HI], f.se[T::LOG_IC50_HI], f.se[T::LOG_IC50_LO]],
+        cov: f.cov,
     });
+    let ix = [T::TOP, T::BOTTOM, usize::MAX, T::LOG_IC50_HI];
+    let mut cov = [[0.0; 4]; 4];
+    for a in 0..4 {
+        for b in 0..4 {
+            if ix[a] != usize::MAX && ix[b] != usize::MAX {
+                cov[a][b] = f.cov[ix[a]][ix[b]];
+            }
+        }
+    }
     cf.fit = Some(FourPlFit {
         params: [f.params[T::TOP], f.params[T::BOTTOM], -1.0, f.params[T::LOG_IC50_HI]],
         se: [f.se[T::TOP], f.se[T::BOTTOM], f64::NAN, f.se[T::LOG_IC50_HI]],
+        cov,
         log_ic50_ci: f.ci95[T::LOG_IC50_HI],
         // The slope slot carries the worse of the fraction's and the low site's dependency,
         // so an ambiguous two-site fit is flagged.

@@ -155,6 +155,9 @@ pub struct ModelFit<const P: usize> {
     pub params: [f64; P],
     /// Asymptotic standard errors `sqrt(diag(s^2 (J'WJ)^-1))` (Bates & Watts 1988, §2.3).
     pub se: [f64; P],
+    /// Asymptotic covariance `s^2 (J'WJ)^-1` (rows and columns of fixed parameters 0; all NaN
+    /// when the SEs are undefined).
+    pub cov: [[f64; P]; P],
     /// 95% asymptotic (Wald) intervals `p -+ t(0.975, df) se`.
     pub ci95: [(f64, f64); P],
     /// (Weighted) residual sum of squares.
@@ -246,10 +249,12 @@ fn finish<M: Model<P>, const P: usize>(
         0.0
     };
     let mut se = [f64::NAN; P];
+    let mut cov = [[f64::NAN; P]; P];
     let mut ci95 = [(f64::NAN, f64::NAN); P];
     if let Some(u) = stats::asymptotic(model, x, y, weights, &f.params, fixed, f.rss) {
         let t = stats::t975(u.df);
         se = u.se;
+        cov = u.cov;
         for k in 0..P {
             if !fixed[k] {
                 ci95[k] = (f.params[k] - t * se[k], f.params[k] + t * se[k]);
@@ -259,6 +264,7 @@ fn finish<M: Model<P>, const P: usize>(
     ModelFit {
         params: f.params,
         se,
+        cov,
         ci95,
         rss: f.rss,
         df,
@@ -431,6 +437,7 @@ pub fn fit_agonist(x: &[f64], y: &[f64], opts: &FourPlOptions) -> FourPlFit {
     FourPlFit {
         params: m.params,
         se: m.se,
+        cov: m.cov,
         log_ic50_ci: m.ci95[FourPl::LOG_IC50],
         dependency: [f64::NAN; 4],
         rss: m.rss,

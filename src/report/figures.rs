@@ -16,7 +16,7 @@ use plotters::style::text_anchor::{HPos, Pos, VPos};
 
 use super::plots::{
     EXCLUDED_COLOUR, GRID_COLOUR, PlotError, TEXT_COLOUR, TickedAxis, XLayout, ensure_font,
-    four_pl, mean_sd_groups, px, stroke, y_ticks,
+    mean_sd_groups, px, stroke, y_ticks,
 };
 use super::{CurvePoint, CurveRow, PlateRow, WellRow};
 
@@ -304,7 +304,7 @@ impl Figure for OverlayFigure<'_> {
                 let pts: Vec<(f64, f64)> = (0..200)
                     .map(|i| {
                         let x = a + (b - a) * f64::from(i) / 199.0;
-                        (x, four_pl(x, f.top, f.bottom, f.hill_slope, f.log_ic50))
+                        (x, f.value(x))
                     })
                     .filter(|&(x, y)| x.is_finite() && y.is_finite())
                     .map(|(x, y)| (x, y.clamp(y_lo, y_hi)))
@@ -435,11 +435,7 @@ impl Figure for ResidualFigure<'_> {
                 .filter_map(|p| {
                     let x = xl.x_of(p.conc_nm)?;
                     // A zero dose sits at X = -inf, where the curve equals Top.
-                    let fitted = if p.conc_nm == 0.0 {
-                        f.top
-                    } else {
-                        four_pl(x, f.top, f.bottom, f.hill_slope, f.log_ic50)
-                    };
+                    let fitted = f.value(if p.conc_nm == 0.0 { f64::NEG_INFINITY } else { x });
                     let r = p.y - fitted;
                     r.is_finite().then_some((x, r, p.excluded.is_some()))
                 })

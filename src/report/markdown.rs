@@ -830,6 +830,8 @@ pub(crate) mod tests {
             censor,
             two_site: None,
             log_ic50_profile: (f64::NAN, f64::NAN),
+            curve: None,
+            df: 0,
         }
     }
 

@@ -797,6 +797,35 @@ pub struct FitNumbers {
     /// Profile-likelihood 95% interval of log IC50 (`fit.ci: profile`); NaN on a side the
     /// data do not bound, both NaN without a profile.
     pub log_ic50_profile: (f64, f64),
+    /// The fitted curve with its covariance (the two-site model for a two-site fit), drawn as
+    /// the line and the confidence band; `None` where only the numbers above are known.
+    pub curve: Option<crate::fit::band::FittedCurve>,
+    /// Degrees of freedom of the fit (the band's t quantile).
+    pub df: usize,
+}
+
+impl FitNumbers {
+    /// The fitted response at `X = log10 M` (`-inf`: zero concentration): [`Self::curve`] when
+    /// known, else the 4PL of `top`, `bottom`, `hill_slope`, `log_ic50`.
+    #[must_use]
+    pub fn value(&self, x: f64) -> f64 {
+        match &self.curve {
+            Some(c) => c.value(x),
+            None => plots::four_pl(x, self.top, self.bottom, self.hill_slope, self.log_ic50),
+        }
+    }
+
+    /// The pointwise 95% confidence band of the fitted curve at `X = log10 M`:
+    /// `f(X) -+ t(0.975, df) sqrt(g' C g)`, `g = df/dp`, `C` the asymptotic covariance (the
+    /// delta method, as Prism draws confidence bands: Motulsky & Christopoulos 2004, ch. 42).
+    /// `None` without a covariance or degrees of freedom.
+    #[must_use]
+    pub fn band(&self, x: f64) -> Option<(f64, f64)> {
+        let c = self.curve.as_ref().filter(|c| c.has_covariance() && self.df > 0)?;
+        let (y, se) = c.value_se(x);
+        let h = crate::fit::stats::t975(self.df) * se;
+        (y.is_finite() && h.is_finite()).then_some((y - h, y + h))
+    }
 }
 
 /// One data point of a curve.

@@ -22,6 +22,7 @@ use plotters::prelude::*;
 use plotters::style::{FontStyle, register_font, text_anchor};
 
 use super::{CurvePoint, CurveRow};
+use crate::fit::band::FittedCurve;
 
 /// DejaVu Sans, bundled so text renders without system fonts (licence in `assets/fonts`).
 pub(super) const FONT_BYTES: &[u8] = include_bytes!("../../assets/fonts/DejaVuSans.ttf");
@@ -96,8 +97,8 @@ pub enum ErrorBars {
 pub struct CurveStyle {
     /// Error bars on the mean points.
     pub error_bars: ErrorBars,
-    /// Shade the 95% confidence band of the curve from the CI of LogIC50 (the curve shifted
-    /// along X to both ends of the CI, Top, Bottom and Hill slope held at their estimates).
+    /// Shade the pointwise 95% confidence band of the fitted curve (delta method on the
+    /// asymptotic covariance, [`FitNumbers::band`]).
     pub confidence_band: bool,
     /// Mark Ki on the concentration axis besides the IC50.
     pub mark_ki: bool,
@@ -220,15 +221,6 @@ fn draw_error(curve: &CurveRow, message: String) -> PlotError {
 /// log10 of a concentration in nM, as molar; `None` for zero, negative or non-finite.
 pub(super) fn log_molar(conc_nm: f64) -> Option<f64> {
     (conc_nm.is_finite() && conc_nm > 0.0).then(|| conc_nm.log10() - 9.0)
-}
-
-/// The 95% CI of LogIC50 (log10 M) from the IC50 CI, when measured and finite.
-fn log_ic50_ci(f: &super::FitNumbers) -> Option<(f64, f64)> {
-    if !f.censor.is_empty() {
-        return None;
-    }
-    let (a, b) = (log_molar(f.ic50_ci_nm.0)?, log_molar(f.ic50_ci_nm.1)?);
-    (a < b && b - a < 6.0).then_some((a, b))
 }
 
 /// The 4PL in Prism's convention, X = log10 M.
@@ -620,29 +612,31 @@ fn draw_curve<DB: DrawingBackend>(
         .fit
         .as_ref()
         .filter(|f| [f.top, f.bottom, f.hill_slope, f.log_ic50].iter().all(|v| v.is_finite()));
-    let band_fit = fit.filter(|_| opts.confidence_band).and_then(|f| Some((f, log_ic50_ci(f)?)));
-    if let Some((f, (ci_lo, ci_hi))) = band_fit {
+    // The band is drawn for a measured IC50 only: a censored curve is an extrapolation.
+    let band_fit = fit.filter(|f| opts.confidence_band && f.censor.is_empty());
+    if let Some(f) = band_fit {
         let (a, b) = (xl.lo - 0.5, xl.hi + 0.5);
-        let xs: Vec<f64> = (0..120).map(|i| a + (b - a) * f64::from(i) / 119.0).collect();
-        let at = |x: f64, l: f64| four_pl(x, f.top, f.bottom, f.hill_slope, l);
-        let upper: Vec<(f64, f64)> =
-            xs.iter().map(|&x| (x, at(x, ci_lo).max(at(x, ci_hi)).clamp(y_lo, y_hi))).collect();
-        let lower: Vec<(f64, f64)> = xs
-            .iter()
-            .rev()
-            .map(|&x| (x, at(x, ci_lo).min(at(x, ci_hi)).clamp(y_lo, y_hi)))
+        let band: Option<Vec<(f64, f64, f64)>> = (0..120)
+            .map(|i| {
+                let x = a + (b - a) * f64::from(i) / 119.0;
+                f.band(x).map(|(lo, hi)| (x, lo.clamp(y_lo, y_hi), hi.clamp(y_lo, y_hi)))
+            })
             .collect();
-        let poly: Vec<(f64, f64)> = upper.into_iter().chain(lower).collect();
-        if poly.iter().all(|&(x, y)| x.is_finite() && y.is_finite()) {
-            let band = CURVE_COLOUR.mix(0.18).filled();
+        if let Some(band) = band {
+            let poly: Vec<(f64, f64)> = band
+                .iter()
+                .map(|&(x, _, hi)| (x, hi))
+                .chain(band.iter().rev().map(|&(x, lo, _)| (x, lo)))
+                .collect();
+            let fill = CURVE_COLOUR.mix(0.18).filled();
             chart
-                .draw_series(std::iter::once(Polygon::new(poly, band)))
+                .draw_series(std::iter::once(Polygon::new(poly, fill)))
                 .map_err(err)?
-                .label("95% CI (LogIC50)")
+                .label("95% confidence band")
                 .legend(move |(x, y)| {
                     Rectangle::new(
                         [(x - px(s, 8.0), y - px(s, 5.0)), (x + px(s, 8.0), y + px(s, 5.0))],
-                        band,
+                        fill,
                     )
                 });
         }
@@ -652,15 +646,20 @@ fn draw_curve<DB: DrawingBackend>(
         let curve_pts: Vec<(f64, f64)> = (0..200)
             .map(|i| {
                 let x = a + (b - a) * f64::from(i) / 199.0;
-                (x, four_pl(x, f.top, f.bottom, f.hill_slope, f.log_ic50))
+                (x, f.value(x))
             })
             .filter(|&(x, y)| x.is_finite() && y.is_finite())
             .map(|(x, y)| (x, y.clamp(y_lo, y_hi)))
             .collect();
+        let label = match f.curve {
+            Some(FittedCurve::TwoSite { .. }) => "two-site fit",
+            _ if curve.functional.as_ref().is_some_and(|n| n.role == "agonist") => "agonist fit",
+            _ => "4PL fit",
+        };
         chart
             .draw_series(LineSeries::new(curve_pts, CURVE_COLOUR.stroke_width(stroke(s, 2.5))))
             .map_err(err)?
-            .label("4PL fit")
+            .label(label)
             .legend(move |(x, y)| {
                 PathElement::new(
                     vec![(x - px(s, 8.0), y), (x + px(s, 8.0), y)],
@@ -675,7 +674,7 @@ fn draw_curve<DB: DrawingBackend>(
     if let Some(f) = fit {
         occupied.extend((0..50).map(|i| {
             let x = xl.lo - 0.5 + (xl.hi - xl.lo + 1.0) * f64::from(i) / 49.0;
-            (x, four_pl(x, f.top, f.bottom, f.hill_slope, f.log_ic50))
+            (x, f.value(x))
         }));
     }
     let ki_x = fit.filter(|_| opts.mark_ki).and_then(|f| {
@@ -899,6 +898,16 @@ mod tests {
                 censor: "",
                 two_site: None,
                 log_ic50_profile: (f64::NAN, f64::NAN),
+                curve: Some(FittedCurve::FourPl {
+                    params: [top, bottom, hill, log_ic50],
+                    cov: [
+                        [1.0, 0.1, 0.0, 0.0],
+                        [0.1, 1.0, 0.0, 0.0],
+                        [0.0, 0.0, 0.0025, 0.0],
+                        [0.0, 0.0, 0.0, 0.0025],
+                    ],
+                }),
+                df: 16,
             }),
             status: "ok".into(),
             flags: vec![],
@@ -946,6 +955,51 @@ mod tests {
         assert!(svg.contains("stroke=\"#0072B2\""), "fitted curve is drawn");
         // "0" twice: on the y axis and at the zero-dose slot of the x axis.
         assert_eq!(svg.matches(">\n0\n</text>").count(), 2, "zero slot label");
+    }
+
+    /// The band is `f -+ t sqrt(g' C g)`: narrowest where the curve is pinned by the plateaus'
+    /// small variance, widest near the IC50 where LogIC50 and the slope matter; drawn only with
+    /// a covariance and a measured IC50.
+    #[test]
+    fn confidence_band_from_covariance() {
+        let c = curve();
+        let f = c.fit.as_ref().expect("fit");
+        let log_ic50 = f.log_ic50;
+        let t = crate::fit::stats::t975(16);
+        let (lo, hi) = f.band(log_ic50).expect("band");
+        // At the IC50: dY/dLogIC50 = -(Top - Bottom)/4 * Hill * ln 10, dY/dTop = dY/dBottom = 1/2.
+        let g = [0.5, 0.5, 0.0, 100.0 / 4.0 * std::f64::consts::LN_10];
+        let var = 0.25 * (1.0 + 1.0 + 0.2) + g[3] * g[3] * 0.0025;
+        assert!((hi - lo - 2.0 * t * var.sqrt()).abs() < 1e-9, "{lo} {hi}");
+        let (lo_far, hi_far) = f.band(log_ic50 + 4.0).expect("band");
+        assert!(hi_far - lo_far < (hi - lo) / 2.0);
+
+        let svg = curve_svg(&c).expect("svg");
+        assert!(svg.contains("95% confidence band"));
+        let mut censored = c.clone();
+        censored.fit.as_mut().expect("fit").censor = ">";
+        assert!(!curve_svg(&censored).expect("svg").contains("95% confidence band"));
+        let mut no_cov = c.clone();
+        no_cov.fit.as_mut().expect("fit").curve = None;
+        assert!(!curve_svg(&no_cov).expect("svg").contains("95% confidence band"));
+    }
+
+    /// A two-site fit is drawn with the two-site model (a shoulder between the sites), not as the
+    /// 4PL of its high-affinity site.
+    #[test]
+    fn two_site_curve_is_drawn_as_two_sites() {
+        let mut c = curve();
+        let f = c.fit.as_mut().expect("fit");
+        f.curve = Some(FittedCurve::TwoSite {
+            params: [100.0, 0.0, 0.4, -9.0, -6.0],
+            cov: [[0.0; 5]; 5],
+        });
+        // Between the sites the high-affinity 40% has gone: about 60%, where the 4PL of the
+        // high site alone would be near 0.
+        assert!((f.value(-7.5) - 60.0).abs() < 2.0);
+        let svg = curve_svg(&c).expect("svg");
+        well_formed(&svg);
+        assert!(svg.contains("two-site fit"));
     }
 
     #[test]
