@@ -558,8 +558,9 @@ fn curve_grid(h: &mut String, r: &RunResults, figs: &ReportFigures, target: &str
         h,
         "<details class=\"curves\"><summary>Curve figures and residuals ({})</summary>\n\
          <p class=\"note\">Open circles: replicates; filled circles: mean \u{b1} SD; crosses: \
-         excluded points (not in the mean or the fit); line: 4PL fit; band: 95% confidence band \
-         from the CI of LogIC50 (Top, Bottom and Hill slope at their estimates); triangle: Ki. \
+         excluded points (not in the mean or the fit); line: fitted curve (4PL, or the two-site \
+         or agonist model); band: pointwise 95% confidence band of the curve, from the covariance \
+         of all fitted parameters; triangle: Ki. \
          Click a figure for its PNG.</p>\n<div class=\"grid\">",
         items.len()
     );
