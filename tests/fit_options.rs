@@ -182,14 +182,16 @@ fn noise(state: &mut u64) -> f64 {
     ((*state >> 11) as f64 / (1u64 << 53) as f64) * 2.0 - 1.0
 }
 
-#[test]
-fn two_site_compound_is_preferred_and_both_ki_reported() {
-    // Long-CSV plate: total column 1, NSB column 12, one compound in all eight rows with two
-    // sites: F = 0.5, Ki 0.3 nM and 300 nM ([L] = 1 nM, Kd = 0.5 nM -> IC50 0.9 and 900 nM).
-    let dir = tempfile::tempdir().unwrap();
-    std::fs::create_dir_all(dir.path().join("plates")).unwrap();
+/// True two-site parameters of [`two_site_plate`]: Ki high, Ki low (nM), fraction high.
+const TWO_SITES: (f64, f64, f64) = (0.3, 300.0, 0.5);
+
+/// Long-CSV plate in `dir/plates`: total column 1, NSB column 12, one compound in all eight rows
+/// with two sites ([`TWO_SITES`]: F = 0.5, Ki 0.3 nM and 300 nM; [L] = 1 nM, Kd = 0.5 nM ->
+/// IC50 0.9 and 900 nM).
+fn two_site_plate(dir: &Path) {
+    std::fs::create_dir_all(dir.join("plates")).unwrap();
     let (total, nsb, factor) = (4000.0, 300.0, 3.0);
-    let (ki_hi, ki_lo, frac) = (0.3f64, 300.0f64, 0.5);
+    let (ki_hi, ki_lo, frac) = TWO_SITES;
     let mut csv = String::from("plate,well,cpm\n");
     let mut state = 7u64;
     for (r, row) in "ABCDEFGH".chars().enumerate() {
@@ -207,7 +209,14 @@ fn two_site_compound_is_preferred_and_both_ki_reported() {
             writeln!(csv, "1,{row}{col:02},{:.0}", cpm + 40.0 * noise(&mut state)).unwrap();
         }
     }
-    std::fs::write(dir.path().join("plates/plates.txt"), csv).unwrap();
+    std::fs::write(dir.join("plates/plates.txt"), csv).unwrap();
+}
+
+#[test]
+fn two_site_compound_is_preferred_and_both_ki_reported() {
+    let dir = tempfile::tempdir().unwrap();
+    two_site_plate(dir.path());
+    let (ki_hi, ki_lo, frac) = TWO_SITES;
     let analysis = ANALYSIS
         .replace("rows: {A-B: a, C-D: b, E-F: c, G-H: d}", "rows: {A-H: twosite}")
         + "fit: {compare: {models: [slope, one_vs_two_sites], method: f_test, alpha: 0.05}}\n";
@@ -240,7 +249,7 @@ fn bad_fit_options_name_their_key() {
         ("{model: agonist, compare: {models: [slope]}}", "fit.compare"),
         ("{weighting: 1/x}", "fit.weighting"),
         ("{ci: bootstrap}", "fit.ci"),
-        ("{model: two_site, ci: profile}", "fit.ci"),
+        ("{model: two_site, bounds: {top: [90, 110]}}", "fit.bounds.top"),
         ("{share: [log_ic50]}", "fit.share[0]"),
         ("{share: [top], weighting: poisson}", "fit.share"),
         ("{counting_minutes: 0}", "fit.counting_minutes"),
@@ -291,4 +300,50 @@ fn weighting_profile_ci_and_shared_plateaus() {
         let got = num(&f[c], "ki_nM");
         assert!((got.log10() - ki.log10()).abs() < 0.15, "shared {c}: Ki {got} vs {ki}");
     }
+}
+
+/// Weighting and the profile CI work for every model: `fit_ki` is one site reparameterised, so
+/// its Ki and profile Ki CI equal one site's under the same weights; bounds combine with
+/// weights; a weighted two-site fit gets a profile interval of its high-affinity LogIC50.
+#[test]
+fn weighting_and_profile_ci_for_fit_ki_two_site_and_bounds() {
+    let dir = tempfile::tempdir().unwrap();
+    simulate(dir.path());
+    let opts = "weighting: poisson, counting_minutes: 1, ci: profile";
+    let one = run_with(dir.path(), &format!("{{model: one_site, {opts}}}"), "one");
+    let ki = run_with(dir.path(), &format!("{{model: fit_ki, {opts}}}"), "ki");
+    for c in ["a", "b", "d"] {
+        for col in ["ki_nM", "ki_ci_low_nM", "ki_ci_high_nM"] {
+            let (a, b) = (num(&one[c], col), num(&ki[c], col));
+            assert!(((a - b) / a).abs() < 1e-5, "{c} {col}: one_site {a}, fit_ki {b}");
+        }
+        // The CI is the profile interval (in LogIC50 units, shifted by log10(1 + [L]/Kd)).
+        let lo = num(&ki[c], "log_ic50_profile_low");
+        let ki_lo = num(&ki[c], "ki_ci_low_nM");
+        assert!((lo - (ki_lo * 3.0).log10() + 9.0).abs() < 1e-9, "{c}: {lo} vs {ki_lo}");
+    }
+    // Weights with bounds: the bound holds and is reported.
+    let f = run_with(dir.path(), "{weighting: 1/y, bounds: {hill_slope: [-0.9, -0.5]}}", "wb");
+    for c in ["a", "b", "d"] {
+        let h = num(&f[c], "hill_slope");
+        assert!((-0.9 - 1e-9..=-0.5 + 1e-9).contains(&h), "{c}: hill {h}");
+    }
+    assert!(f["a"]["flags"].contains("at_bound_hill_slope"), "{:?}", f["a"]);
+
+    let dir = tempfile::tempdir().unwrap();
+    two_site_plate(dir.path());
+    let analysis = ANALYSIS
+        .replace("rows: {A-B: a, C-D: b, E-F: c, G-H: d}", "rows: {A-H: twosite}")
+        + "fit: {model: two_site, weighting: poisson, ci: profile}\n";
+    std::fs::write(dir.path().join("analysis.yaml"), analysis).unwrap();
+    radbind(dir.path(), &["run", "analysis.yaml", "--quiet"]);
+    let f = by_compound(read_csv(&dir.path().join("out/latest/fits.csv")));
+    let r = &f["twosite"];
+    let (ki_hi, ki_lo, _) = TWO_SITES;
+    let (hi, lo) = (num(r, "ki_hi_nM"), num(r, "ki_lo_nM"));
+    assert!((hi.log10() - ki_hi.log10()).abs() < 0.3, "high-affinity Ki {hi} vs {ki_hi}");
+    assert!((lo.log10() - ki_lo.log10()).abs() < 0.3, "low-affinity Ki {lo} vs {ki_lo}");
+    let (plo, phi) = (num(r, "log_ic50_profile_low"), num(r, "log_ic50_profile_high"));
+    let est = num(r, "log_ic50");
+    assert!(plo < est && est < phi && phi - plo < 1.5, "{plo} {est} {phi}");
 }

@@ -1693,18 +1693,6 @@ impl Resolver<'_> {
         });
         let ligand =
             targets.iter().map(|(k, t)| (k.clone(), (t.radioligand_nm, t.kd_nm))).collect();
-        let four_pl_only = |r: &mut Self, key: &str| {
-            if matches!(model, ModelKind::FitKi | ModelKind::TwoSite) {
-                r.problem(
-                    &["fit", key],
-                    format!(
-                        "fit.{key} applies to the 4PL models (four_parameter, one_site, agonist), \
-                         not to {}",
-                        model.name()
-                    ),
-                );
-            }
-        };
         let weighting = match f.weighting.as_deref() {
             None | Some("none") => WeightingKind::None,
             Some("1/y" | "1/Y") => WeightingKind::InverseY,
@@ -1718,15 +1706,6 @@ impl Resolver<'_> {
                 WeightingKind::None
             }
         };
-        if weighting != WeightingKind::None {
-            four_pl_only(self, "weighting");
-            if bounds.iter().any(Option::is_some) {
-                self.problem(
-                    &["fit", "weighting"],
-                    "fit.weighting cannot be combined with fit.bounds yet: drop one of them".into(),
-                );
-            }
-        }
         let counting_minutes = f.counting_minutes.unwrap_or(1.0);
         if !(counting_minutes > 0.0 && counting_minutes.is_finite()) {
             self.problem(
@@ -1738,10 +1717,7 @@ impl Resolver<'_> {
         }
         let profile_ci = match f.ci.as_deref() {
             None | Some("asymptotic") => false,
-            Some("profile") => {
-                four_pl_only(self, "ci");
-                true
-            }
+            Some("profile") => true,
             Some(other) => {
                 self.problem(
                     &["fit", "ci"],

@@ -33,10 +33,11 @@ use crate::config::settings::{
 };
 use crate::layout::Role;
 use crate::normalise::NormalisedPlate;
+use four_pl::LOG_IC50_MARGIN;
 use four_pl::{FourPlFit, FourPlOptions, fit_four_pl};
 use lm::Termination;
 use model::FourPl;
-use weights::Weighting;
+use weights::{WeightRule, Weighting};
 
 /// One point offered to a fit.
 #[derive(Debug, Clone, PartialEq)]
@@ -475,17 +476,70 @@ fn fit_one(mut curve: Curve, settings: &FitSettings) -> CurveFit {
     cf.failure = None;
     cf.flags = flags;
     cf.n_outliers = n_outliers;
+    // Weights from the fitted curve (`fit.weighting`), iterated as Prism does.
+    let poisson = poisson_info(&cf.curve, settings);
+    let rule = match settings.weighting {
+        WeightingKind::None => None,
+        WeightingKind::Poisson => poisson.as_deref().map(WeightRule::PoissonSb),
+        WeightingKind::InverseY | WeightingKind::InverseY2 => {
+            Some(WeightRule::Relative { weighting, floor: weights::yfit_floor(&y) })
+        }
+    };
     // The reported fit's residual sum of squares and fitted parameter count (lack of fit).
     let (rss, k_fit) = match model {
         ModelKind::FitKi => {
+            use model::Model;
             let (l, kd) = settings.ligand.get(&cf.curve.target).copied().unwrap_or((0.0, 1.0));
             let m = models::FitKi { radioligand_nm: l, kd_nm: kd };
-            let f = models::fit_ki(&m, &x, &y, plateaus);
+            let first = models::fit_ki(&m, &x, &y, plateaus, None, None);
+            let (f, wts) = match &rule {
+                Some(r) => {
+                    let (f, w, _, _) = weights::iterate(
+                        r,
+                        &x,
+                        |xi, p| m.value(xi, p),
+                        first,
+                        models::ModelFit::fitted_params,
+                        |w, start| models::fit_ki(&m, &x, &y, plateaus, Some(w), Some(start)),
+                    );
+                    (f, Some(w))
+                }
+                None => (first, None),
+            };
             let shift = m.log_shift();
             let li = models::FitKi::LOG_KI;
-            cf.log_ki = Some((f.params[li], f.se[li], f.ci95[li]));
             let fixed = [plateaus[0].is_some(), plateaus[1].is_some(), false];
-            let dep = stats::asymptotic(&m, &x, &y, None, &f.params, fixed, f.rss)
+            let mut ci = f.ci95[li];
+            if settings.profile_ci {
+                // Profile of LogKi: the plateaus refitted with LogKi held (no bounds needed).
+                let mut pfixed = fixed;
+                pfixed[li] = true;
+                let refit = |theta: f64, warm: &[f64; 3]| {
+                    let mut start = *warm;
+                    start[li] = theta;
+                    let r = lm::fit_bounded(
+                        &m,
+                        &x,
+                        &y,
+                        wts.as_deref(),
+                        start,
+                        pfixed,
+                        [f64::NEG_INFINITY; 3],
+                        [f64::INFINITY; 3],
+                        &lm::LmConfig::default(),
+                    );
+                    Some((r.params, r.rss))
+                };
+                let (lo, hi) = models::finite_range(&x);
+                let limits = (lo - LOG_IC50_MARGIN - shift, hi + LOG_IC50_MARGIN - shift);
+                let fitted =
+                    profile::Fitted { params: f.params, rss: f.rss, df: f.df, se: f.se[li] };
+                let (a, b) = profile::profile_interval(&refit, &fitted, li, 0.95, limits);
+                ci = (a.unwrap_or(f64::NAN), b.unwrap_or(f64::NAN));
+                cf.log_ic50_profile = Some((a.map(|v| v + shift), b.map(|v| v + shift)));
+            }
+            cf.log_ki = Some((f.params[li], f.se[li], ci));
+            let dep = stats::asymptotic(&m, &x, &y, wts.as_deref(), &f.params, fixed, f.rss)
                 .map_or([f64::NAN; 3], |u| u.dependency);
             // Covariance in 4PL form: LogIC50 = LogKi + shift, the slope fixed at -1.
             let ix = [Some(0), Some(1), None, Some(li)];
@@ -514,19 +568,32 @@ fn fit_one(mut curve: Curve, settings: &FitSettings) -> CurveFit {
             (f.rss, f.free_params())
         }
         ModelKind::TwoSite => {
-            let f = models::fit_two_site(&x, &y, plateaus);
+            use model::Model;
+            let first = models::fit_two_site(&x, &y, plateaus);
+            let (f, wts) = match &rule {
+                Some(r) => {
+                    let (f, w, _, _) = weights::iterate(
+                        r,
+                        &x,
+                        |xi, p| models::TwoSite.value(xi, p),
+                        first,
+                        models::ModelFit::fitted_params,
+                        |w, start| models::refit_two_site(&x, &y, plateaus, Some(w), start),
+                    );
+                    (f, Some(w))
+                }
+                None => (first, None),
+            };
             let (rss, k) = (f.rss, f.free_params());
-            set_two_site(&mut cf, &x, &y, &f, plateaus);
+            set_two_site(&mut cf, &x, &y, wts.as_deref(), &f, plateaus);
+            if settings.profile_ci {
+                cf.log_ic50_profile = Some(two_site_profile(&x, &y, wts.as_deref(), &f, plateaus));
+            }
             (rss, k)
         }
         ModelKind::FourParameter | ModelKind::OneSite | ModelKind::Agonist => {
             let rising = model == ModelKind::Agonist;
-            let poisson = poisson_info(&cf.curve, settings);
-            let w = Fitter {
-                bounds: &settings.bounds,
-                poisson: poisson.as_deref(),
-                top_control: !functional,
-            };
+            let w = Fitter { bounds: &settings.bounds, rule, top_control: !functional };
             let (fit, added, user) = fit_cascade(&x, &y, &opts, &w, rising);
             cf.constraints = added;
             cf.at_user_bound = !user.is_empty();
@@ -555,7 +622,7 @@ fn fit_one(mut curve: Curve, settings: &FitSettings) -> CurveFit {
                             _ => {}
                         }
                     }
-                    let wts = w.weights_for(&x, f, &used);
+                    let wts = w.weights_for(&x, f);
                     let ci = profile::profile_ci(
                         &x,
                         &y,
@@ -645,12 +712,13 @@ fn set_two_site(
     cf: &mut CurveFit,
     x: &[f64],
     y: &[f64],
+    weights: Option<&[f64]>,
     f: &models::ModelFit<5>,
     plateaus: [Option<f64>; 2],
 ) {
     use models::TwoSite as T;
     let fixed = [plateaus[0].is_some(), plateaus[1].is_some(), false, false, false];
-    let dep = stats::asymptotic(&T, x, y, None, &f.params, fixed, f.rss)
+    let dep = stats::asymptotic(&T, x, y, weights, &f.params, fixed, f.rss)
         .map_or([f64::NAN; 5], |u| u.dependency);
     cf.two_site = Some(TwoSiteParams {
         fraction_hi: f.params[T::FRACTION_HI],
@@ -737,7 +805,7 @@ fn compare(
     }
     match (best, two_site) {
         (Some((_, o, CompareKind::OneVsTwoSites)), Some(f)) => {
-            set_two_site(cf, x, y, &f, plateaus);
+            set_two_site(cf, x, y, None, &f, plateaus);
             cf.model = ModelKind::TwoSite;
             cf.model_label = format!("two_site (preferred by {})", o.name);
             cf.constraints.clear();
@@ -844,77 +912,69 @@ fn poisson_info(curve: &Curve, settings: &FitSettings) -> Option<Vec<(f64, f64, 
     })
 }
 
-/// How the 4PL models are fitted: user bounds and Poisson weights.
+/// Profile-likelihood 95% interval of the high-affinity LogIC50 of a two-site fit: the other
+/// parameters refitted with it held (no relabelling, so the held site stays the high one).
+fn two_site_profile(
+    x: &[f64],
+    y: &[f64],
+    weights: Option<&[f64]>,
+    f: &models::ModelFit<5>,
+    plateaus: [Option<f64>; 2],
+) -> (Option<f64>, Option<f64>) {
+    use models::TwoSite as T;
+    let (lower, upper) = models::two_site_bounds(x);
+    // Top, Bottom as configured; LogIC50hi held by the profile.
+    let fixed = [plateaus[0].is_some(), plateaus[1].is_some(), false, true, false];
+    let refit = |theta: f64, warm: &[f64; 5]| {
+        let mut start = *warm;
+        start[T::LOG_IC50_HI] = theta;
+        let cfg = lm::LmConfig::default();
+        let r = lm::fit_bounded(&T, x, y, weights, start, fixed, lower, upper, &cfg);
+        Some((r.params, r.rss))
+    };
+    let li = T::LOG_IC50_HI;
+    let fitted = profile::Fitted { params: f.params, rss: f.rss, df: f.df, se: f.se[li] };
+    profile::profile_interval(&refit, &fitted, li, 0.95, (lower[li], upper[li]))
+}
+
+/// How the 4PL models are fitted: user bounds and weights from the fitted curve.
 struct Fitter<'a> {
     bounds: &'a [Option<(f64, f64)>; 4],
-    poisson: Option<&'a [(f64, f64, f64)]>,
+    /// Weights from the fitted curve (`fit.weighting`), iterated; `None` = unweighted.
+    rule: Option<WeightRule<'a>>,
     /// Top may be fixed at the total-binding control (100 %) by the incomplete-curve cascade.
     top_control: bool,
 }
 
 impl Fitter<'_> {
+    /// The unweighted fit (falling, or rising for `rising`) with the user's bounds, then, with
+    /// a weighting, weighted refits from the previous curve until the parameters settle
+    /// ([`weights::iterate`]).
     fn fit(&self, x: &[f64], y: &[f64], opts: &FourPlOptions, rising: bool) -> FourPlFit {
-        match self.poisson {
-            Some(info) => fit_poisson(x, y, info, opts),
-            None => fit_four_pl_bounded(x, y, opts, self.bounds, rising),
-        }
+        let unweighted = FourPlOptions { weighting: Weighting::None, ..*opts };
+        let first = fit_four_pl_bounded(x, y, &unweighted, self.bounds, rising);
+        let Some(rule) = &self.rule else { return first };
+        use model::Model;
+        let o = FourPlOptions { bounds: *self.bounds, ..unweighted };
+        weights::iterate(
+            rule,
+            x,
+            |xi, p| FourPl.value(xi, p),
+            first,
+            weights::fitted_params,
+            |w, start| four_pl::fit_four_pl_with(x, y, Some(w), &o, Some(start)),
+        )
+        .0
     }
 
-    /// The weights of the final fit (for the profile CI); `None` = unweighted.
-    fn weights_for(&self, x: &[f64], fit: &FourPlFit, opts: &FourPlOptions) -> Option<Vec<f64>> {
-        if let Some(info) = self.poisson {
-            return Some(poisson_weights(x, &fit.params, info));
-        }
-        if opts.weighting == Weighting::None {
-            return None;
-        }
+    /// The weights at the final fit (for the profile CI); `None` = unweighted.
+    fn weights_for(&self, x: &[f64], fit: &FourPlFit) -> Option<Vec<f64>> {
+        use model::Model;
+        let rule = self.rule.as_ref()?;
         let mut out = Vec::new();
-        let floor = weights::yfit_floor(&[fit.params[0], fit.params[1]]);
-        weights::weights_from_fit(opts.weighting, x, &fit.params, floor, &mut out);
+        rule.weights(x.iter().map(|xi| FourPl.value(*xi, &fit.params)), &mut out);
         Some(out)
     }
-}
-
-/// Poisson weights for % specific binding. With the plate's mean NSB `N` and window
-/// `W = total - NSB` (CPM), a point's expected count rate is `CPM_i = N + W Yfit_i / 100` and,
-/// counted for `t` minutes, `var(CPM_i) = CPM_i / t` (Poisson); `%SB = 100 (CPM - N) / W`
-/// gives `var(%SB_i) = (100 / W)^2 CPM_i / t` and `w_i = 1 / var(%SB_i)` (the control means are
-/// taken as exact). `CPM_i` is floored at one count per counting time.
-fn poisson_weights(x: &[f64], params: &[f64; 4], info: &[(f64, f64, f64)]) -> Vec<f64> {
-    use model::Model;
-    x.iter()
-        .zip(info)
-        .map(|(xi, &(nsb, window, t))| {
-            let yfit = FourPl.value(*xi, params);
-            let cpm = (nsb + window * yfit / 100.0).max(1.0 / t);
-            let var = (100.0 / window).powi(2) * cpm / t;
-            if var.is_finite() && var > 0.0 { 1.0 / var } else { 0.0 }
-        })
-        .collect()
-}
-
-/// A 4PL fit with [`poisson_weights`] from the fitted curve, iterated as Prism iterates its
-/// relative weights ([`weights::fit_reweighted`]): an unweighted fit, then weighted refits
-/// started at the previous parameters until no parameter changes by more than
-/// `1e-9 max(|p|, 1)` or [`weights::MAX_REWEIGHT_ROUNDS`] refits. `rss` is the weighted RSS
-/// (a chi-square, about `df` when the counting noise is all there is).
-fn fit_poisson(x: &[f64], y: &[f64], info: &[(f64, f64, f64)], opts: &FourPlOptions) -> FourPlFit {
-    let mut fit = four_pl::fit_four_pl_with(x, y, None, opts, None);
-    for _ in 0..weights::MAX_REWEIGHT_ROUNDS {
-        if !fit.params.iter().all(|v| v.is_finite()) || !fit.termination.converged() {
-            break;
-        }
-        let w = poisson_weights(x, &fit.params, info);
-        let next = four_pl::fit_four_pl_with(x, y, Some(&w), opts, Some(fit.params));
-        let change =
-            (0..4).map(|k| (next.params[k] - fit.params[k]).abs() / fit.params[k].abs().max(1.0));
-        let change = change.fold(0.0, f64::max);
-        fit = next;
-        if !(change > 1e-9) {
-            break;
-        }
-    }
-    fit
 }
 
 /// Names of the free parameters of `fit` sitting on a bound from `fit.bounds`.
@@ -961,7 +1021,10 @@ mod tests {
         // NSB 300, window 3700 CPM, 2 minutes: at Yfit = 50 %, CPM = 300 + 1850 = 2150,
         // var(%SB) = (100/3700)^2 * 2150 / 2.
         let p = [100.0, 0.0, -1.0, -8.0];
-        let w = poisson_weights(&[-8.0, f64::NEG_INFINITY], &p, &[(300.0, 3700.0, 2.0); 2]);
+        let info = [(300.0, 3700.0, 2.0); 2];
+        let mut w = Vec::new();
+        let yfit = [-8.0, f64::NEG_INFINITY].map(|x| model::Model::value(&FourPl, x, &p));
+        WeightRule::PoissonSb(&info).weights(yfit.into_iter(), &mut w);
         let var = (100.0f64 / 3700.0).powi(2) * 2150.0 / 2.0;
         assert!((w[0] - 1.0 / var).abs() < 1e-9 * w[0]);
         // At the top (4000 CPM) the variance is larger, the weight smaller.

@@ -179,6 +179,14 @@ pub struct ModelFit<const P: usize> {
 }
 
 impl<const P: usize> ModelFit<P> {
+    /// The parameters when the fit converged or stopped on a bound and they are finite (a
+    /// fit that may seed a reweighting round, [`crate::fit::weights::iterate`]).
+    #[must_use]
+    pub fn fitted_params(&self) -> Option<[f64; P]> {
+        let fitted = self.termination.converged() || self.termination == Termination::AtBound;
+        (fitted && self.params.iter().all(|v| v.is_finite())).then_some(self.params)
+    }
+
     /// Number of fitted (free) parameters, `n - df` (exact whenever `n >=` free parameters;
     /// `n` otherwise, since `df` saturates at 0).
     pub fn free_params(&self) -> usize {
@@ -285,9 +293,17 @@ pub(crate) fn finite_range(x: &[f64]) -> (f64, f64) {
 }
 
 /// Fits [`FitKi`] with Top/Bottom optionally fixed (`plateaus = [top, bottom]`), LogKi bounded
-/// to the tested range +- [`LOG_IC50_MARGIN`] (shifted by the Cheng-Prusoff term).
-pub fn fit_ki(model: &FitKi, x: &[f64], y: &[f64], plateaus: [Option<f64>; 2]) -> ModelFit<3> {
-    let mut start = model.initial_estimates(x, y);
+/// to the tested range +- [`LOG_IC50_MARGIN`] (shifted by the Cheng-Prusoff term), with
+/// optional `weights` (see [`fit_model`]) and `start` (`None`: [`FitKi::initial_estimates`]).
+pub fn fit_ki(
+    model: &FitKi,
+    x: &[f64],
+    y: &[f64],
+    plateaus: [Option<f64>; 2],
+    weights: Option<&[f64]>,
+    start: Option<[f64; 3]>,
+) -> ModelFit<3> {
+    let mut start = start.unwrap_or_else(|| model.initial_estimates(x, y));
     let mut fixed = [false; 3];
     for k in 0..2 {
         if let Some(v) = plateaus[k] {
@@ -300,7 +316,47 @@ pub fn fit_ki(model: &FitKi, x: &[f64], y: &[f64], plateaus: [Option<f64>; 2]) -
     let shift = if shift.is_finite() { shift } else { 0.0 };
     let lower = [f64::NEG_INFINITY, f64::NEG_INFINITY, lo - LOG_IC50_MARGIN - shift];
     let upper = [f64::INFINITY, f64::INFINITY, hi + LOG_IC50_MARGIN - shift];
-    fit_model(model, x, y, None, start, fixed, lower, upper)
+    fit_model(model, x, y, weights, start, fixed, lower, upper)
+}
+
+/// The bounds of a two-site fit: `F` in `[0, 1]`, both LogIC50s in the tested range +-
+/// [`LOG_IC50_MARGIN`].
+pub(crate) fn two_site_bounds(x: &[f64]) -> ([f64; 5], [f64; 5]) {
+    let (lo, hi) = finite_range(x);
+    let lower =
+        [f64::NEG_INFINITY, f64::NEG_INFINITY, 0.0, lo - LOG_IC50_MARGIN, lo - LOG_IC50_MARGIN];
+    let upper = [f64::INFINITY, f64::INFINITY, 1.0, hi + LOG_IC50_MARGIN, hi + LOG_IC50_MARGIN];
+    (lower, upper)
+}
+
+/// A weighted two-site fit started at `start` (a previous fit's parameters, e.g. in a
+/// reweighting round), with the bounds and relabelling of [`fit_two_site`].
+pub fn refit_two_site(
+    x: &[f64],
+    y: &[f64],
+    plateaus: [Option<f64>; 2],
+    weights: Option<&[f64]>,
+    start: [f64; 5],
+) -> ModelFit<5> {
+    let n = x.len().min(y.len());
+    let (x, y) = (&x[..n], &y[..n]);
+    let weights = weights.map(|w| &w[..n.min(w.len())]).filter(|w| w.len() == n);
+    let mut start = start;
+    let mut fixed = [false; 5];
+    for k in 0..2 {
+        if let Some(v) = plateaus[k] {
+            start[k] = v;
+            fixed[k] = true;
+        }
+    }
+    let (lower, upper) = two_site_bounds(x);
+    let cfg = LmConfig::default();
+    let mut f = lm::fit_bounded(&TwoSite, x, y, weights, start, fixed, lower, upper, &cfg);
+    if f.params[3] > f.params[4] {
+        f.params.swap(3, 4);
+        f.params[2] = 1.0 - f.params[2];
+    }
+    finish(&TwoSite, x, y, weights, fixed, f)
 }
 
 /// Fits [`TwoSite`] with Top/Bottom optionally fixed (`plateaus = [top, bottom]`).
@@ -326,10 +382,7 @@ pub fn fit_two_site(x: &[f64], y: &[f64], plateaus: [Option<f64>; 2]) -> ModelFi
             fixed[k] = true;
         }
     }
-    let (lo, hi) = finite_range(x);
-    let lower =
-        [f64::NEG_INFINITY, f64::NEG_INFINITY, 0.0, lo - LOG_IC50_MARGIN, lo - LOG_IC50_MARGIN];
-    let upper = [f64::INFINITY, f64::INFINITY, 1.0, hi + LOG_IC50_MARGIN, hi + LOG_IC50_MARGIN];
+    let (lower, upper) = two_site_bounds(x);
     let cfg = LmConfig::default();
     let mut best: Option<lm::LmFit<5>> = None;
     for (f0, dh, dl) in [(0.5, -1.0, 1.0), (0.5, -0.5, 0.5), (0.3, -1.5, 0.5), (0.7, -0.5, 1.5)] {
@@ -523,7 +576,7 @@ mod tests {
         let m = FitKi { radioligand_nm: 2.0, kd_nm: 2.0 };
         assert_relative_eq!(m.log_shift(), 2f64.log10(), max_relative = 1e-15);
         let (x, y) = dup(&m, &[100.0, 0.0, -8.5], &XS);
-        let f = fit_ki(&m, &x, &y, [None, None]);
+        let f = fit_ki(&m, &x, &y, [None, None], None, None);
         assert!(f.termination.converged(), "{f:?}");
         assert_relative_eq!(f.params[2], -8.5, epsilon = 1e-8);
         assert_eq!(f.df, 17);

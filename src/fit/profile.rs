@@ -1,8 +1,9 @@
-//! Profile-likelihood confidence intervals of 4PL parameters (LogIC50 above all).
+//! Profile-likelihood confidence intervals of model parameters (LogIC50 and LogKi above all).
 //!
 //! Owns the profile (RSS minimised over the other parameters with one held fixed), the
 //! F-distribution threshold, the outward bracketing and the root finding with argmin's
-//! [`BrentRoot`]. The fits themselves are [`fit_four_pl_with`].
+//! [`BrentRoot`], for any model ([`profile_interval`]); [`profile_ci`] is the 4PL's. The fits
+//! themselves are the models' (e.g. [`fit_four_pl_with`]).
 //!
 //! # Definition
 //!
@@ -32,30 +33,28 @@ pub const PLATEAU_PROFILE_SPANS: f64 = 10.0;
 /// Absolute tolerance of the interval ends (units of the parameter, e.g. log10 M).
 pub const PROFILE_TOL: f64 = 1e-7;
 
+/// The profiled refit: the best fit with the profiled parameter held at `theta`, started at
+/// `warm`; `Some((parameters, rss))` when finite.
+pub type Refit<'a, const P: usize> = dyn Fn(f64, &[f64; P]) -> Option<([f64; P], f64)> + 'a;
+
 /// `RSS(theta) - threshold` as an argmin cost function (warm-starting each refit at the
 /// previous one's parameters).
-struct ProfileCost<'a> {
-    x: &'a [f64],
-    y: &'a [f64],
-    weights: Option<&'a [f64]>,
-    opts: FourPlOptions,
-    param: usize,
+struct ProfileCost<'a, const P: usize> {
+    refit: &'a Refit<'a, P>,
     threshold: f64,
-    warm: Cell<[f64; 4]>,
+    warm: Cell<[f64; P]>,
 }
 
-impl ProfileCost<'_> {
+impl<const P: usize> ProfileCost<'_, P> {
     /// Profile RSS minus threshold at `theta`; `+inf` if the refit is not finite (treated as
     /// "outside the interval").
     fn eval(&self, theta: f64) -> f64 {
-        let mut opts = self.opts;
-        opts.fixed[self.param] = Some(theta);
-        let f = fit_four_pl_with(self.x, self.y, self.weights, &opts, Some(self.warm.get()));
-        if f.params.iter().all(|v| v.is_finite()) && f.rss.is_finite() {
-            self.warm.set(f.params);
-            f.rss - self.threshold
-        } else {
-            f64::INFINITY
+        match (self.refit)(theta, &self.warm.get()) {
+            Some((p, rss)) if p.iter().all(|v| v.is_finite()) && rss.is_finite() => {
+                self.warm.set(p);
+                rss - self.threshold
+            }
+            _ => f64::INFINITY,
         }
     }
 }
@@ -81,8 +80,47 @@ pub fn profile_ci(
     param: usize,
     level: f64,
 ) -> (Option<f64>, Option<f64>) {
-    if param > 3
-        || opts.fixed[param].is_some()
+    if param > 3 || opts.fixed[param].is_some() {
+        return (None, None);
+    }
+    let refit = |theta: f64, warm: &[f64; 4]| {
+        let mut o = *opts;
+        o.fixed[param] = Some(theta);
+        let f = fit_four_pl_with(x, y, weights, &o, Some(*warm));
+        Some((f.params, f.rss))
+    };
+    let est = fit.params[param];
+    let (lo, hi) = limits(x, y, param, est);
+    let fitted = Fitted { params: fit.params, rss: fit.rss, df: fit.df, se: fit.se[param] };
+    profile_interval(&refit, &fitted, param, level, (lo, hi))
+}
+
+/// A least-squares optimum, as the profile needs it.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Fitted<const P: usize> {
+    /// The estimates.
+    pub params: [f64; P],
+    /// (Weighted) residual sum of squares.
+    pub rss: f64,
+    /// Degrees of freedom.
+    pub df: usize,
+    /// Asymptotic SE of the profiled parameter (sets the first step; any positive value works).
+    pub se: f64,
+}
+
+/// The level-`level` profile-likelihood interval of parameter `param` of any model: `refit`
+/// holds the parameter at `theta` and refits the others (see [`Refit`]); `fit` is the
+/// unconstrained optimum; the search stays within `limits`. Same definition and search as
+/// [`profile_ci`]; `(None, None)` when `df == 0`, `level` is not in `(0, 1)` or the fit is not
+/// finite.
+pub fn profile_interval<const P: usize>(
+    refit: &Refit<'_, P>,
+    fit: &Fitted<P>,
+    param: usize,
+    level: f64,
+    limits: (f64, f64),
+) -> (Option<f64>, Option<f64>) {
+    if param >= P
         || fit.df == 0
         || !(level > 0.0 && level < 1.0)
         || !fit.rss.is_finite()
@@ -97,14 +135,13 @@ pub fn profile_ci(
     let df = fit.df as f64;
     let t = t_quantile(0.5 + 0.5 * level, df);
     let threshold = fit.rss * (1.0 + t * t / df);
-    let (lo_lim, hi_lim) = limits(x, y, param, est);
-    let first = if (t * fit.se[param]).is_finite() && fit.se[param] > 0.0 {
-        t * fit.se[param]
+    let (lo_lim, hi_lim) = (limits.0.min(est), limits.1.max(est));
+    let first = if (t * fit.se).is_finite() && fit.se > 0.0 {
+        t * fit.se
     } else {
         0.05 * (hi_lim - lo_lim)
     };
-    let cost =
-        ProfileCost { x, y, weights, opts: *opts, param, threshold, warm: Cell::new(fit.params) };
+    let cost = ProfileCost { refit, threshold, warm: Cell::new(fit.params) };
     let lower = side(&cost, est, -1.0, first, lo_lim, fit.params);
     let upper = side(&cost, est, 1.0, first, hi_lim, fit.params);
     (lower, upper)
@@ -134,13 +171,13 @@ fn limits(x: &[f64], y: &[f64], param: usize, est: f64) -> (f64, f64) {
 }
 
 /// One end of the interval in direction `dir` (+1 / -1), or `None` if no crossing before `lim`.
-fn side(
-    cost: &ProfileCost<'_>,
+fn side<const P: usize>(
+    cost: &ProfileCost<'_, P>,
     est: f64,
     dir: f64,
     first: f64,
     lim: f64,
-    start: [f64; 4],
+    start: [f64; P],
 ) -> Option<f64> {
     cost.warm.set(start);
     let mut inside = est;
@@ -165,7 +202,7 @@ fn side(
 
 /// The crossing between `inside` (below the threshold) and `outside` (at or above it), with
 /// argmin's [`BrentRoot`]; bisection should argmin fail.
-fn root(cost: &ProfileCost<'_>, inside: f64, outside: f64) -> f64 {
+fn root<const P: usize>(cost: &ProfileCost<'_, P>, inside: f64, outside: f64) -> f64 {
     let (a, b) = if inside < outside { (inside, outside) } else { (outside, inside) };
     let warm = cost.warm.get();
     let run = Executor::new(cost, BrentRoot::new(a, b, PROFILE_TOL))
@@ -190,7 +227,7 @@ fn root(cost: &ProfileCost<'_>, inside: f64, outside: f64) -> f64 {
     0.5 * (i + o)
 }
 
-impl CostFunction for &ProfileCost<'_> {
+impl<const P: usize> CostFunction for &ProfileCost<'_, P> {
     type Param = f64;
     type Output = f64;
 

@@ -3,8 +3,9 @@
 //! parameters stop changing.
 //!
 //! Owns the [`Weighting`] choice, the weight formula with its guard against non-positive fitted
-//! values, and the reweighting loop ([`fit_reweighted`]). The weighted fit itself is
-//! [`crate::fit::four_pl::fit_four_pl_with`].
+//! values, Poisson weights of % specific binding ([`WeightRule`]), and the reweighting loop for
+//! any model ([`iterate`]; [`fit_reweighted`] for the 4PL). The weighted fits themselves are
+//! the models' (e.g. [`crate::fit::four_pl::fit_four_pl_with`]).
 //!
 //! # Formula
 //!
@@ -114,39 +115,103 @@ pub struct ReweightedFit {
     pub converged: bool,
 }
 
-/// Fits the 4PL with `opts.weighting` as Prism does: an unweighted fit first, then repeatedly
-/// weights from the previous fitted curve ([`Weighting::weight`]) and a weighted refit started
-/// at the previous parameters, until no parameter changes by more than
-/// `REWEIGHT_RTOL * max(|p_k|, 1)` or [`MAX_REWEIGHT_ROUNDS`] refits were made. A refit that
-/// fails (non-finite, insufficient data) ends the loop and is returned as is.
+/// Point weights from fitted values: Prism's relative weights, or Poisson counting weights of
+/// % specific binding.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub enum WeightRule<'a> {
+    /// `weighting.weight(Yfit, floor)` ([`Weighting::weight`], floor from [`yfit_floor`]).
+    Relative {
+        /// The relative weighting.
+        weighting: Weighting,
+        /// Floor of the fitted values.
+        floor: f64,
+    },
+    /// Per point `(N, W, t)`: the plate's mean NSB `N` and window `W = total - NSB` (CPM) and
+    /// the counting minutes `t`. A point's expected count rate is `CPM_i = N + W Yfit_i / 100`
+    /// and, counted for `t` minutes, `var(CPM_i) = CPM_i / t` (Poisson); `%SB = 100 (CPM - N) / W`
+    /// gives `var(%SB_i) = (100 / W)^2 CPM_i / t` and `w_i = 1 / var(%SB_i)` (the control means
+    /// taken as exact). `CPM_i` is floored at one count per counting time.
+    PoissonSb(&'a [(f64, f64, f64)]),
+}
+
+impl WeightRule<'_> {
+    /// The weights of points whose fitted values are `yfit`, written into `out` (cleared first).
+    pub fn weights(&self, yfit: impl Iterator<Item = f64>, out: &mut Vec<f64>) {
+        out.clear();
+        match *self {
+            Self::Relative { weighting, floor } => {
+                out.extend(yfit.map(|v| weighting.weight(v, floor)));
+            }
+            Self::PoissonSb(info) => out.extend(yfit.zip(info).map(|(v, &(nsb, window, t))| {
+                let cpm = (nsb + window * v / 100.0).max(1.0 / t);
+                let var = (100.0 / window).powi(2) * cpm / t;
+                if var.is_finite() && var > 0.0 { 1.0 / var } else { 0.0 }
+            })),
+        }
+    }
+}
+
+/// Prism's iterated weighting for any model: starting from the unweighted fit `first`, weights
+/// from the previous fitted curve (`value`, [`WeightRule::weights`]) and a weighted refit
+/// (`refit(weights, previous parameters)`), until no parameter changes by more than
+/// `REWEIGHT_RTOL * max(|p_k|, 1)` or [`MAX_REWEIGHT_ROUNDS`] refits were made. `params` gives a
+/// fit's parameters, `None` when it did not fit (that ends the loop; it is returned as is).
+/// Returns the last fit, the weights it used, the number of refits and whether the parameters
+/// settled.
+pub fn iterate<F, const P: usize>(
+    rule: &WeightRule<'_>,
+    x: &[f64],
+    value: impl Fn(f64, &[f64; P]) -> f64,
+    first: F,
+    params: impl Fn(&F) -> Option<[f64; P]>,
+    mut refit: impl FnMut(&[f64], [f64; P]) -> F,
+) -> (F, Vec<f64>, u32, bool) {
+    let mut fit = first;
+    let mut weights = vec![1.0; x.len()];
+    let mut rounds = 0;
+    while rounds < MAX_REWEIGHT_ROUNDS {
+        let Some(p) = params(&fit) else { break };
+        rule.weights(x.iter().map(|xi| value(*xi, &p)), &mut weights);
+        let next = refit(&weights, p);
+        rounds += 1;
+        let settled = params(&next).is_some_and(|q| {
+            (0..P).all(|k| (q[k] - p[k]).abs() <= REWEIGHT_RTOL * q[k].abs().max(1.0))
+        });
+        fit = next;
+        if settled {
+            return (fit, weights, rounds, true);
+        }
+    }
+    (fit, weights, rounds, false)
+}
+
+/// The parameters of a 4PL fit that may seed a reweighting round: converged, or stopped on a
+/// bound, and finite.
+#[must_use]
+pub fn fitted_params(fit: &FourPlFit) -> Option<[f64; 4]> {
+    let fitted = fit.termination.converged() || fit.termination == Termination::AtBound;
+    (fitted && fit.params.iter().all(|v| v.is_finite())).then_some(fit.params)
+}
+
+/// Fits the 4PL with `opts.weighting` as Prism does ([`iterate`]): an unweighted fit first,
+/// then weights from the previous fitted curve ([`Weighting::weight`]) and a weighted refit
+/// started at the previous parameters, until the parameters settle.
 pub fn fit_reweighted(x: &[f64], y: &[f64], opts: &FourPlOptions) -> ReweightedFit {
     let n = x.len().min(y.len());
     let (x, y) = (&x[..n], &y[..n]);
-    let mut fit = fit_four_pl_with(x, y, None, opts, None);
-    let mut weights = vec![1.0; n];
+    let fit = fit_four_pl_with(x, y, None, opts, None);
     if opts.weighting == Weighting::None {
-        return ReweightedFit { fit, weights, rounds: 0, converged: true };
+        return ReweightedFit { fit, weights: vec![1.0; n], rounds: 0, converged: true };
     }
-    let floor = yfit_floor(y);
-    let mut rounds = 0;
-    let mut converged = false;
-    while rounds < MAX_REWEIGHT_ROUNDS {
-        let fitted = fit.termination.converged() || fit.termination == Termination::AtBound;
-        if !fitted {
-            break;
-        }
-        weights_from_fit(opts.weighting, x, &fit.params, floor, &mut weights);
-        let next = fit_four_pl_with(x, y, Some(&weights), opts, Some(fit.params));
-        rounds += 1;
-        let change = (0..4).all(|k| {
-            (next.params[k] - fit.params[k]).abs() <= REWEIGHT_RTOL * next.params[k].abs().max(1.0)
-        });
-        fit = next;
-        if change {
-            converged = true;
-            break;
-        }
-    }
+    let rule = WeightRule::Relative { weighting: opts.weighting, floor: yfit_floor(y) };
+    let (fit, weights, rounds, converged) = iterate(
+        &rule,
+        x,
+        |xi, p| FourPl.value(xi, p),
+        fit,
+        fitted_params,
+        |w, start| fit_four_pl_with(x, y, Some(w), opts, Some(start)),
+    );
     ReweightedFit { fit, weights, rounds, converged }
 }
 
