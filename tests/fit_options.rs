@@ -346,4 +346,18 @@ fn weighting_and_profile_ci_for_fit_ki_two_site_and_bounds() {
     let (plo, phi) = (num(r, "log_ic50_profile_low"), num(r, "log_ic50_profile_high"));
     let est = num(r, "log_ic50");
     assert!(plo < est && est < phi && phi - plo < 1.5, "{plo} {est} {phi}");
+
+    // A weighted comparison (both models with the one-site fit's weights) still finds the
+    // two sites.
+    let analysis = ANALYSIS
+        .replace("rows: {A-B: a, C-D: b, E-F: c, G-H: d}", "rows: {A-H: twosite}")
+        + "fit: {weighting: poisson, compare: {models: [one_vs_two_sites], method: f_test}}\n";
+    std::fs::write(dir.path().join("cmp.yaml"), analysis).unwrap();
+    radbind(dir.path(), &["run", "cmp.yaml", "--quiet", "--out", "cmp"]);
+    let f = by_compound(read_csv(&dir.path().join("cmp/latest/fits.csv")));
+    let r = &f["twosite"];
+    assert_eq!(r["preferred_model"], "two_site", "{r:?}");
+    assert!(num(r, "compare_p") < 0.05, "{r:?}");
+    let hi = num(r, "ki_hi_nM");
+    assert!((hi.log10() - ki_hi.log10()).abs() < 0.3, "high-affinity Ki {hi} vs {ki_hi}");
 }

@@ -5,7 +5,7 @@
 //! Owns the F distribution (regularized incomplete beta, [`f_cdf`], [`f_sf`]) used here and by
 //! [`crate::fit::replicates`]. Fitting itself is [`crate::fit::models`] / [`crate::fit::four_pl`].
 
-use crate::fit::four_pl::{FourPlFit, FourPlOptions, fit_four_pl};
+use crate::fit::four_pl::{FourPlFit, FourPlOptions, fit_four_pl, fit_four_pl_with};
 use crate::fit::model::FourPl;
 use crate::fit::models::{ModelFit, aicc, finite_range, fit_model, fit_two_site};
 
@@ -128,6 +128,7 @@ pub fn one_vs_two_sites(
     x: &[f64],
     y: &[f64],
     plateaus: [Option<f64>; 2],
+    weights: Option<&[f64]>,
     alpha: f64,
 ) -> NestedFits<ModelFit<4>, ModelFit<5>> {
     let n = x.len().min(y.len());
@@ -148,13 +149,13 @@ pub fn one_vs_two_sites(
         &FourPl,
         x,
         y,
-        None,
+        weights,
         start,
         fixed,
         [-inf, -inf, -inf, lo - m],
         [inf, inf, inf, hi + m],
     );
-    let two = fit_two_site(x, y, plateaus);
+    let two = fit_two_site(x, y, plateaus, weights);
     let comparison = compare_nested(
         (one.rss, one.df),
         (two.rss, two.df),
@@ -168,19 +169,25 @@ pub fn one_vs_two_sites(
 
 /// Hill slope fixed to -1 ("One site -- Fit logIC50") versus free ("variable slope"), both
 /// through [`fit_four_pl`] with `opts` (its `fixed[2]` is overridden: -1 for the simpler
-/// model, free for the complex one).
+/// model, free for the complex one), or, with `weights`, both with those fixed weights
+/// ([`fit_four_pl_with`]; `opts.weighting` is then ignored).
 pub fn slope_fixed_vs_free(
     x: &[f64],
     y: &[f64],
     opts: &FourPlOptions,
+    weights: Option<&[f64]>,
     alpha: f64,
 ) -> NestedFits<FourPlFit, FourPlFit> {
     let mut o1 = *opts;
     o1.fixed[FourPl::HILL] = Some(-1.0);
     let mut o2 = *opts;
     o2.fixed[FourPl::HILL] = None;
-    let one = fit_four_pl(x, y, &o1);
-    let two = fit_four_pl(x, y, &o2);
+    let fit = |o: &FourPlOptions| match weights {
+        Some(w) => fit_four_pl_with(x, y, Some(w), o, None),
+        None => fit_four_pl(x, y, o),
+    };
+    let one = fit(&o1);
+    let two = fit(&o2);
     let k = |f: &FourPlFit| f.n - f.df.min(f.n);
     let comparison =
         compare_nested((one.rss, one.df), (two.rss, two.df), one.n, k(&one), k(&two), alpha);
@@ -276,7 +283,7 @@ mod tests {
         let mut wins = 0;
         for _ in 0..20 {
             let (x, y) = noisy(&p, 3.0, &mut rng);
-            let r = one_vs_two_sites(&x, &y, [None, None], 0.05);
+            let r = one_vs_two_sites(&x, &y, [None, None], None, 0.05);
             if r.comparison.prefer_complex_f && r.comparison.prefer_complex_aicc {
                 wins += 1;
                 assert!((r.complex.params[3] + 10.0).abs() < 0.5, "{:?}", r.complex);
@@ -294,7 +301,7 @@ mod tests {
         let mut one = 0;
         for _ in 0..trials {
             let (x, y) = noisy(&p, 5.0, &mut rng);
-            let r = one_vs_two_sites(&x, &y, [None, None], 0.05);
+            let r = one_vs_two_sites(&x, &y, [None, None], None, 0.05);
             assert!(r.complex.params.iter().all(|v| v.is_finite()));
             if !r.comparison.prefer_complex_f {
                 one += 1;
@@ -312,7 +319,7 @@ mod tests {
             .iter()
             .map(|&v| FourPl.value(v, &[100.0, 0.0, -2.0, -8.7]) + noise.sample(&mut rng))
             .collect();
-        let r = slope_fixed_vs_free(&x, &steep, &FourPlOptions::default(), 0.05);
+        let r = slope_fixed_vs_free(&x, &steep, &FourPlOptions::default(), None, 0.05);
         assert!(r.comparison.prefer_complex_f && r.comparison.p_value < 1e-4, "{r:?}");
         assert_eq!(r.simpler.df, 17);
         assert_eq!(r.complex.df, 16);

@@ -569,7 +569,7 @@ fn fit_one(mut curve: Curve, settings: &FitSettings) -> CurveFit {
         }
         ModelKind::TwoSite => {
             use model::Model;
-            let first = models::fit_two_site(&x, &y, plateaus);
+            let first = models::fit_two_site(&x, &y, plateaus, None);
             let (f, wts) = match &rule {
                 Some(r) => {
                     let (f, w, _, _) = weights::iterate(
@@ -777,6 +777,16 @@ fn compare(
         let preferred = if prefer { complex } else { "one_site" };
         (ComparisonOutcome { name, statistic, p, preferred }, prefer)
     };
+    // With a weighting, both models of a comparison are fitted with the same fixed weights,
+    // those of the weighted one-site fit, so that their weighted RSS are comparable (nested F
+    // test, AICc).
+    let cmp_weights = w.rule.as_ref().and_then(|_| {
+        let mut one = *opts;
+        one.fixed[FourPl::HILL] = Some(-1.0);
+        let f = w.fit(x, y, &one, false);
+        w.weights_for(x, &f)
+    });
+    let cmp_weights = cmp_weights.as_deref();
     let mut first: Option<ComparisonOutcome> = None;
     // (AICc of the complex model, its outcome, the kind) of each preferred complex model.
     let mut best: Option<(f64, ComparisonOutcome, CompareKind)> = None;
@@ -784,7 +794,7 @@ fn compare(
     for kind in &c.models {
         let (o, prefer, aicc) = match kind {
             CompareKind::OneVsTwoSites => {
-                let nf = compare::one_vs_two_sites(x, y, plateaus, c.alpha);
+                let nf = compare::one_vs_two_sites(x, y, plateaus, cmp_weights, c.alpha);
                 let (o, prefer) = outcome(kind.name(), &nf.comparison, "two_site");
                 // A two-site fit with F on 0 or 1 is a one-site curve, whatever the test says.
                 let prefer = prefer && nf.complex.termination.converged();
@@ -793,7 +803,7 @@ fn compare(
                 (o, prefer, nf.comparison.aicc_complex)
             }
             CompareKind::Slope => {
-                let nf = compare::slope_fixed_vs_free(x, y, opts, c.alpha);
+                let nf = compare::slope_fixed_vs_free(x, y, opts, cmp_weights, c.alpha);
                 let (o, prefer) = outcome(kind.name(), &nf.comparison, "four_parameter");
                 (o, prefer, nf.comparison.aicc_complex)
             }
@@ -805,7 +815,7 @@ fn compare(
     }
     match (best, two_site) {
         (Some((_, o, CompareKind::OneVsTwoSites)), Some(f)) => {
-            set_two_site(cf, x, y, None, &f, plateaus);
+            set_two_site(cf, x, y, cmp_weights, &f, plateaus);
             cf.model = ModelKind::TwoSite;
             cf.model_label = format!("two_site (preferred by {})", o.name);
             cf.constraints.clear();

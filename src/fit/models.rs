@@ -359,7 +359,8 @@ pub fn refit_two_site(
     finish(&TwoSite, x, y, weights, fixed, f)
 }
 
-/// Fits [`TwoSite`] with Top/Bottom optionally fixed (`plateaus = [top, bottom]`).
+/// Fits [`TwoSite`] with Top/Bottom optionally fixed (`plateaus = [top, bottom]`) and optional
+/// fixed `weights` (see [`fit_model`]).
 ///
 /// Starting values: plateaus and LogIC50 `m` from [`initial_estimates`]; then a small
 /// multi-start over `(F, LogIC50hi, LogIC50lo)` in
@@ -369,9 +370,15 @@ pub fn refit_two_site(
 /// are relabelled so that `LogIC50hi <= LogIC50lo` (`F -> 1 - F`), which leaves the curve and
 /// RSS unchanged; the statistics are computed at the relabelled parameters. A fit ending with
 /// `F` on 0 or 1 ([`Termination::AtBound`]) is really a one-site curve.
-pub fn fit_two_site(x: &[f64], y: &[f64], plateaus: [Option<f64>; 2]) -> ModelFit<5> {
+pub fn fit_two_site(
+    x: &[f64],
+    y: &[f64],
+    plateaus: [Option<f64>; 2],
+    weights: Option<&[f64]>,
+) -> ModelFit<5> {
     let n = x.len().min(y.len());
     let (x, y) = (&x[..n], &y[..n]);
+    let weights = weights.map(|w| &w[..n.min(w.len())]).filter(|w| w.len() == n);
     let p4 = initial_estimates(x, y);
     let m = p4[3];
     let mut fixed = [false; 5];
@@ -387,7 +394,7 @@ pub fn fit_two_site(x: &[f64], y: &[f64], plateaus: [Option<f64>; 2]) -> ModelFi
     let mut best: Option<lm::LmFit<5>> = None;
     for (f0, dh, dl) in [(0.5, -1.0, 1.0), (0.5, -0.5, 0.5), (0.3, -1.5, 0.5), (0.7, -0.5, 1.5)] {
         let start = [base[0], base[1], f0, m + dh, m + dl];
-        let f = lm::fit_bounded(&TwoSite, x, y, None, start, fixed, lower, upper, &cfg);
+        let f = lm::fit_bounded(&TwoSite, x, y, weights, start, fixed, lower, upper, &cfg);
         let better = match &best {
             None => true,
             Some(b) => f.rss.is_finite() && !(b.rss <= f.rss),
@@ -398,14 +405,14 @@ pub fn fit_two_site(x: &[f64], y: &[f64], plateaus: [Option<f64>; 2]) -> ModelFi
     }
     let Some(mut f) = best else {
         // Unreachable (the loop runs), but never panic on data.
-        let f = lm::fit_bounded(&TwoSite, x, y, None, base, fixed, lower, upper, &cfg);
-        return finish(&TwoSite, x, y, None, fixed, f);
+        let f = lm::fit_bounded(&TwoSite, x, y, weights, base, fixed, lower, upper, &cfg);
+        return finish(&TwoSite, x, y, weights, fixed, f);
     };
     if f.params[3] > f.params[4] {
         f.params.swap(3, 4);
         f.params[2] = 1.0 - f.params[2];
     }
-    finish(&TwoSite, x, y, None, fixed, f)
+    finish(&TwoSite, x, y, weights, fixed, f)
 }
 
 /// Starting values `[top, bottom, hill_slope, log_ec50]` for Prism's "log(agonist) vs.
@@ -593,7 +600,7 @@ mod tests {
     fn two_site_recovers_parameters_and_orders_sites() {
         let p = [100.0, 0.0, 0.4, -9.5, -7.5];
         let (x, y) = dup(&TwoSite, &p, &XS);
-        let f = fit_two_site(&x, &y, [None, None]);
+        let f = fit_two_site(&x, &y, [None, None], None);
         assert!(f.termination.converged(), "{f:?}");
         for k in 0..5 {
             assert!((f.params[k] - p[k]).abs() < 1e-6, "{f:?}");
@@ -601,7 +608,7 @@ mod tests {
         // Relabelled input (F = 0.6 at the low-affinity IC50 first) gives the same ordering.
         let q = [100.0, 0.0, 0.6, -7.5, -9.5];
         let (x, y) = dup(&TwoSite, &q, &XS);
-        let g = fit_two_site(&x, &y, [None, None]);
+        let g = fit_two_site(&x, &y, [None, None], None);
         assert!(g.params[3] < g.params[4] && (g.params[2] - 0.4).abs() < 1e-6, "{g:?}");
     }
 
