@@ -16,7 +16,7 @@ fuzz_target!(|data: &[u8]| {
         time: Some("Time (s)".into()),
         skip_lines: 2,
     };
-    common::read_forced(
+    common::read_only_forced(
         data,
         Format::CountTable,
         ReadOptions { columns: Some(map), ..ReadOptions::default() },

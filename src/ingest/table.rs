@@ -77,10 +77,9 @@ fn norm(s: &str) -> String {
     s.split_whitespace().collect::<Vec<_>>().join(" ").to_lowercase()
 }
 
-/// Index of the first header cell matching `name`, or, when `name` is empty, one of `fallback`
-/// (in the fallback's order).
+/// Index of the first cell of the normalised header `head` ([`norm`]) matching `name`, or, when
+/// `name` is empty, one of `fallback` (in the fallback's order).
 fn find_col(head: &[String], name: &str, fallback: &[&str]) -> Option<usize> {
-    let head: Vec<String> = head.iter().map(|h| norm(h)).collect();
     if name.trim().is_empty() {
         fallback.iter().find_map(|n| head.iter().position(|h| h == n))
     } else {
@@ -118,13 +117,14 @@ impl TimeUnit {
 
 /// The columns of `head` under `map`, when plate, well and value are all present.
 fn header(head: &[String], map: &ColumnMap, signal: Option<&str>) -> Option<Cols> {
-    let plate = find_col(head, &map.plate, &PLATE_NAMES)?;
-    let well = find_col(head, &map.well, &WELL_NAMES)?;
+    let normed: Vec<String> = head.iter().map(|h| norm(h)).collect();
+    let plate = find_col(&normed, &map.plate, &PLATE_NAMES)?;
+    let well = find_col(&normed, &map.well, &WELL_NAMES)?;
     let value_name = if map.value.trim().is_empty() { signal.unwrap_or("") } else { &map.value };
-    let value = find_col(head, value_name, &VALUE_NAMES)?;
+    let value = find_col(&normed, value_name, &VALUE_NAMES)?;
     let time = match &map.time {
-        Some(t) => find_col(head, t, &[]),
-        None => find_col(head, "", &TIME_NAMES),
+        Some(t) => find_col(&normed, t, &[]),
+        None => find_col(&normed, "", &TIME_NAMES),
     }
     .map(|i| (i, TimeUnit::of_header(&head[i])));
     Some(Cols { plate, well, value, time, signal: head[value].clone() })
@@ -179,8 +179,9 @@ pub fn parse(
         // A line with the plate and well columns but not the value column: say what it has.
         let near = lines.iter().find_map(|&(no, line)| {
             let head = Dialect::of(line).split(line);
-            (find_col(&head, &map.plate, &PLATE_NAMES).is_some()
-                && find_col(&head, &map.well, &WELL_NAMES).is_some())
+            let normed: Vec<String> = head.iter().map(|h| norm(h)).collect();
+            (find_col(&normed, &map.plate, &PLATE_NAMES).is_some()
+                && find_col(&normed, &map.well, &WELL_NAMES).is_some())
             .then_some((no, head))
         });
         if let Some((no, head)) = near {
