@@ -1,8 +1,13 @@
 #!/bin/sh
-# Seeds fuzz/corpus/<target>/ from the test fixtures and example configs. Run from fuzz/.
+# Seeds <dir>/<target>/ (default fuzz/corpus) from the test fixtures and example configs.
+# Run from fuzz/: sh seed.sh [dir]
 set -eu
 d=../tests/data/ingest
-seed() { t=$1; shift; mkdir -p corpus/$t; for f in "$@"; do [ -f "$f" ] && cp "$f" corpus/$t/; done; }
+out=${1:-corpus}
+seed() {
+  t=$1; shift; mkdir -p "$out/$t"
+  for f in "$@"; do if [ -f "$f" ]; then cp "$f" "$out/$t/"; fi; done
+}
 seed microbeta $d/mb_*.txt
 seed delimited_long $d/long_* $d/topcount_96.csv
 seed delimited_grid $d/grid_*
