@@ -1,21 +1,26 @@
 //! Fit throughput: full 4PL fits (fit + SEs + 95% CI of LogIC50) of simulated 20-point curves
 //! (10 concentrations in duplicate, noise ~3% of span, LogIC50 inside the tested range),
-//! through `four_pl::fit_four_pl` (the path radbind uses), the same engine through argmin's
-//! `Executor`, and (with `--features` none needed) the `levenberg-marquardt` crate.
+//! through `four_pl::fit_four_pl` (the path radbind uses), the same engine directly and through
+//! argmin's `Executor`, the extras (reweighting, profile CI, global fit), and the fit stage
+//! (`fit::fit_all`) in rayon pools of 1 and 2 threads.
 //!
 //! Run: `cargo bench --bench fit`. Throughput is reported per curve ("elements").
 
 use std::hint::black_box;
 
-use argmin::core::{Executor, State};
-use criterion::{Criterion, Throughput, criterion_group, criterion_main};
-use radbind::fit::four_pl::{FourPlOptions, fit_four_pl, initial_estimates};
+use argmin::core::Executor;
+use criterion::{BatchSize, Criterion, Throughput, criterion_group, criterion_main};
+use radbind::config::settings::FitSettings;
+use radbind::fit::four_pl::{
+    FOUR_PL_LM, FourPlOptions, fit_four_pl, initial_estimates, refined_estimates,
+};
 use radbind::fit::global::{GlobalSpec, fit_global};
 use radbind::fit::lm::{LmConfig, LmProblem, LmSolver};
 use radbind::fit::model::FourPl;
 use radbind::fit::profile::profile_ci;
 use radbind::fit::stats;
 use radbind::fit::weights::Weighting;
+use radbind::fit::{Curve, Point, fit_all};
 use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;
 use rand_distr::{Distribution, Normal};
@@ -51,22 +56,21 @@ fn curves() -> Vec<(Vec<f64>, Vec<f64>)> {
 
 fn bench(c: &mut Criterion) {
     let data = curves();
-    for (label, cfg) in [
-        ("default", LmConfig::default()),
-        ("ftol 1e-12 xtol 1e-10", LmConfig { ftol: 1e-12, xtol: 1e-10, ..LmConfig::default() }),
-        ("mu0 1e-6", LmConfig { initial_damping: 1e-6, ..LmConfig::default() }),
+    for (label, cfg, refined) in [
+        ("LmConfig::default(), initial_estimates", LmConfig::default(), false),
+        ("LmConfig::default(), refined_estimates", LmConfig::default(), true),
+        (
+            "Newton only, refined_estimates",
+            LmConfig { second_order: true, ..LmConfig::default() },
+            true,
+        ),
+        ("FOUR_PL_LM, initial_estimates", FOUR_PL_LM, false),
+        ("FOUR_PL_LM, refined_estimates (fit_four_pl)", FOUR_PL_LM, true),
     ] {
         let (mut it, mut ev, mut conv) = (0u64, 0u64, 0usize);
         for (x, y) in &data {
-            let f = radbind::fit::lm::fit(
-                &FourPl,
-                x,
-                y,
-                None,
-                initial_estimates(x, y),
-                [false; 4],
-                &cfg,
-            );
+            let start = if refined { refined_estimates(x, y) } else { initial_estimates(x, y) };
+            let f = radbind::fit::lm::fit(&FourPl, x, y, None, start, [false; 4], &cfg);
             it += u64::from(f.iterations);
             ev += u64::from(f.evaluations);
             conv += usize::from(f.termination.converged());
@@ -90,12 +94,12 @@ fn bench(c: &mut Criterion) {
             acc
         })
     });
-    let starts: Vec<[f64; 4]> = data.iter().map(|(x, y)| initial_estimates(x, y)).collect();
+    let starts: Vec<[f64; 4]> = data.iter().map(|(x, y)| refined_estimates(x, y)).collect();
     g.bench_function("lm::fit only (no start, SE, CI)", |b| {
         b.iter(|| {
             let mut acc = 0.0;
             for ((x, y), p0) in data.iter().zip(&starts) {
-                let cfg = LmConfig::default();
+                let cfg = FOUR_PL_LM;
                 let f = radbind::fit::lm::fit(
                     &FourPl,
                     black_box(x),
@@ -114,11 +118,10 @@ fn bench(c: &mut Criterion) {
         b.iter(|| {
             let mut acc = 0.0;
             for (x, y) in &data {
-                let p0 = initial_estimates(x, y);
+                let p0 = refined_estimates(x, y);
                 let prob = LmProblem::new(&FourPl, black_box(x), black_box(y), None);
-                let f = radbind::fit::lm::run(&prob, p0, &LmConfig::default());
-                let u = stats::asymptotic(&FourPl, x, y, None, &f.params, [false; 4], f.rss)
-                    .expect("full rank");
+                let f = radbind::fit::lm::run(&prob, p0, &FOUR_PL_LM);
+                let u = stats::asymptotic_of(&prob, &f).expect("full rank");
                 acc += f.params[3] + stats::t975(u.df) * u.se[3];
             }
             acc
@@ -128,21 +131,17 @@ fn bench(c: &mut Criterion) {
         b.iter(|| {
             let mut acc = 0.0;
             for (x, y) in &data {
-                let p0 = initial_estimates(x, y);
-                let res = Executor::new(
-                    LmProblem::new(&FourPl, x, y, None),
-                    LmSolver::new(LmConfig::default()),
-                )
-                .configure(|s| s.param(p0).max_iters(1000))
-                .timer(false)
-                .run()
-                .expect("executor runs");
-                let p = *res.state.get_param().expect("param");
-                let rss = res.state.get_cost();
-                let u =
-                    stats::asymptotic(&FourPl, x, y, None, &p, [false; 4], rss).expect("full rank");
+                let p0 = refined_estimates(x, y);
+                let prob = LmProblem::new(&FourPl, black_box(x), black_box(y), None);
+                let res = Executor::new(prob, LmSolver::new(FOUR_PL_LM))
+                    .configure(|s| s.param(p0).max_iters(1000))
+                    .timer(false)
+                    .run()
+                    .expect("executor runs");
+                let f = res.solver.result().expect("solver ran");
+                let u = stats::asymptotic_of(&prob, &f).expect("full rank");
                 let h = stats::t975(u.df) * u.se[3];
-                acc += p[3] + h;
+                acc += f.params[3] + h;
             }
             acc
         })
@@ -186,6 +185,74 @@ fn bench(c: &mut Criterion) {
             acc
         })
     });
+    g.finish();
+    threads(c, &data);
+}
+
+/// The fit stage (`fit::fit_all` with default settings: 4PL, asymptotic CI, classification,
+/// lack of fit) on 1024 curves (the 256 above, four times) in rayon pools of 1 and 2 threads,
+/// and `fit_four_pl` alone the same way. The ratio of the two throughputs is the stage's
+/// scaling from one to two threads.
+fn threads(c: &mut Criterion, data: &[(Vec<f64>, Vec<f64>)]) {
+    let curves: Vec<Curve> = data
+        .iter()
+        .cycle()
+        .take(4 * data.len())
+        .enumerate()
+        .map(|(i, (x, y))| Curve {
+            target: "T".to_string(),
+            compound: format!("c{i:04}"),
+            plates: vec!["P1".to_string()],
+            points: x
+                .iter()
+                .zip(y)
+                .enumerate()
+                .map(|(k, (&xi, &yi))| Point {
+                    plate: "P1".to_string(),
+                    well: format!("W{k}"),
+                    conc_nm: 10f64.powf(xi + 9.0),
+                    y: yi,
+                    excluded: None,
+                    nsb_cpm: 100.0,
+                    window_cpm: 10_000.0,
+                    counting_minutes: None,
+                })
+                .collect(),
+            plate_flags: Vec::new(),
+            unusable: None,
+            model: None,
+            functional: false,
+        })
+        .collect();
+    let settings = FitSettings::default();
+    let opts = FourPlOptions::default();
+    let mut g = c.benchmark_group("fit_stage_threads");
+    g.throughput(Throughput::Elements(curves.len() as u64));
+    g.sample_size(20);
+    for n in [1, 2] {
+        let pool = rayon::ThreadPoolBuilder::new().num_threads(n).build().expect("thread pool");
+        g.bench_function(format!("fit_all, {n} thread(s)"), |b| {
+            b.iter_batched(
+                || curves.clone(),
+                |cs| pool.install(|| fit_all(cs, &settings, &|| {})).len(),
+                BatchSize::LargeInput,
+            )
+        });
+        g.bench_function(format!("fit_four_pl, {n} thread(s)"), |b| {
+            b.iter(|| {
+                pool.install(|| {
+                    use rayon::prelude::*;
+                    (0..4 * data.len())
+                        .into_par_iter()
+                        .map(|i| {
+                            let (x, y) = &data[i % data.len()];
+                            fit_four_pl(black_box(x), black_box(y), &opts).log_ic50_ci.1
+                        })
+                        .sum::<f64>()
+                })
+            })
+        });
+    }
     g.finish();
 }
 

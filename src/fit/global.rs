@@ -487,7 +487,16 @@ fn dense_lm(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::fit::four_pl::{FourPlOptions, fit_four_pl};
+    use crate::fit::four_pl::{FourPlFit, FourPlOptions, fit_four_pl, fit_four_pl_with};
+
+    /// The separate fit with the engine settings and start of [`fit_global`] (Gauss-Newton,
+    /// [`LmConfig::default`], from [`initial_estimates`]): the comparisons below are at 1e-8,
+    /// finer than the ~1e-7 standard errors to which the optimum itself is defined in double
+    /// precision, so both sides must take the same path to it.
+    fn separate_fit(x: &[f64], y: &[f64]) -> FourPlFit {
+        let opts = FourPlOptions { lm: LmConfig::default(), ..FourPlOptions::default() };
+        fit_four_pl_with(x, y, None, &opts, Some(initial_estimates(x, y)))
+    }
     use rand::SeedableRng;
     use rand_chacha::ChaCha8Rng;
     use rand_distr::{Distribution, Normal};
@@ -521,7 +530,7 @@ mod tests {
         assert_eq!(g.n_params, 12);
         let mut rss = 0.0;
         for (c, (x, y)) in data.iter().enumerate() {
-            let f = fit_four_pl(x, y, &FourPlOptions::default());
+            let f = separate_fit(x, y);
             rss += f.rss;
             for k in 0..4 {
                 assert!(
@@ -547,7 +556,16 @@ mod tests {
         assert!(g.termination.converged(), "{g:?}");
         assert_eq!((g.n_params, g.df), (4, 36));
         for k in 0..4 {
-            assert!((g.per_curve[0][k] - f.params[k]).abs() <= 1e-8 * f.params[k].abs().max(1.0));
+            // 1e-7, not 1e-8 as for the separate fits: the two fits sum over the points in a
+            // different order (fit_four_pl sorts them by x), and Gauss-Newton's stopping point
+            // moves with such rounding by up to ~1e-7 standard errors (the precision to which
+            // the sum of squares locates its minimum in double precision).
+            assert!(
+                (g.per_curve[0][k] - f.params[k]).abs() <= 1e-7 * f.params[k].abs().max(1.0),
+                "k {k}: {} vs {}",
+                g.per_curve[0][k],
+                f.params[k]
+            );
             assert_eq!(g.per_curve[0][k], g.per_curve[1][k]);
             assert!((g.se[0][k] - f.se[k]).abs() <= 1e-6 * f.se[k]);
             // The per-curve covariance block is the pooled fit's covariance.

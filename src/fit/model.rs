@@ -17,6 +17,26 @@ pub trait Model<const P: usize>: Sync {
     fn value(&self, x: f64, p: &[f64; P]) -> f64;
     /// `f(x; p)`, with the gradient `df/dp_k` written into `grad[k]`.
     fn value_grad(&self, x: f64, p: &[f64; P], grad: &mut [f64; P]) -> f64;
+
+    /// True when [`Model::value_grad_hess`] gives the analytic second derivatives; the
+    /// engine can then use the full Newton model of the sum of squares
+    /// ([`crate::fit::lm::LmConfig::second_order`]).
+    const HAS_HESSIAN: bool = false;
+
+    /// `f(x; p)` with the gradient, and the second derivatives `d2f / dp_j dp_k` written into
+    /// `hess[j][k]` for `j <= k` (the upper triangle; entries below the diagonal are not
+    /// read). Only called when [`Model::HAS_HESSIAN`] is true; the default leaves `hess` alone.
+    #[inline]
+    fn value_grad_hess(
+        &self,
+        x: f64,
+        p: &[f64; P],
+        grad: &mut [f64; P],
+        hess: &mut [[f64; P]; P],
+    ) -> f64 {
+        let _ = hess;
+        self.value_grad(x, p, grad)
+    }
 }
 
 /// Prism's "log(inhibitor) vs. response -- variable slope" four-parameter logistic:
@@ -41,6 +61,15 @@ pub trait Model<const P: usize>: Sync {
 /// `dY/dTop = s`, `dY/dBottom = 1 - s`,
 /// `dY/dHill = -(Top - Bottom) s (1 - s) (LogIC50 - X) ln 10`,
 /// `dY/dLogIC50 = -(Top - Bottom) s (1 - s) HillSlope ln 10`.
+///
+/// Second derivatives ([`Model::value_grad_hess`]), with `u = s (1 - s)`, `d = LogIC50 - X`,
+/// `H = HillSlope` and `k = -(Top - Bottom) u ln 10` (so `dY/dHill = k d`, `dY/dLogIC50 = k H`),
+/// using `ds/dz = -u` and `du/dz = u (2s - 1)` for `z = d H ln 10`:
+/// `d2Y/dTop2 = d2Y/dBottom2 = d2Y/dTop dBottom = 0`,
+/// `d2Y/dTop dHill = -u d ln 10 = -d2Y/dBottom dHill`,
+/// `d2Y/dTop dLogIC50 = -u H ln 10 = -d2Y/dBottom dLogIC50`,
+/// `d2Y/dHill2 = k (2s - 1) d^2 ln 10`, `d2Y/dLogIC50^2 = k (2s - 1) H^2 ln 10`,
+/// `d2Y/dHill dLogIC50 = k (1 + (2s - 1) H d ln 10)`.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub struct FourPl;
 
@@ -57,7 +86,7 @@ impl FourPl {
     /// `(s, 1 - s, s (1 - s), LogIC50 - X)` with `s = 1 / (1 + 10^((LogIC50 - X) * HillSlope))`,
     /// each computed without cancellation; the last two are 0 at an infinite `LogIC50 - X`.
     #[inline]
-    fn logistic(x: f64, hill: f64, log_ic50: f64) -> (f64, f64, f64, f64) {
+    pub(crate) fn logistic(x: f64, hill: f64, log_ic50: f64) -> (f64, f64, f64, f64) {
         let d = log_ic50 - x;
         if !d.is_finite() {
             // X = -inf (zero dose) or +inf: the plateau the sign of d * hill points to.
@@ -93,6 +122,37 @@ impl Model<4> for FourPl {
         grad[1] = c;
         grad[2] = k * d;
         grad[3] = k * p[2];
+        p[0] * s + p[1] * c
+    }
+
+    const HAS_HESSIAN: bool = true;
+
+    #[inline]
+    fn value_grad_hess(
+        &self,
+        x: f64,
+        p: &[f64; 4],
+        grad: &mut [f64; 4],
+        hess: &mut [[f64; 4]; 4],
+    ) -> f64 {
+        let (s, c, u, d) = Self::logistic(x, p[2], p[3]);
+        let h = p[2];
+        let k = -(p[0] - p[1]) * u * LN_10;
+        grad[0] = s;
+        grad[1] = c;
+        grad[2] = k * d;
+        grad[3] = k * h;
+        // 2s - 1 = s - c, without cancellation in either tail.
+        let sc = s - c;
+        let ud = u * d * LN_10;
+        let uh = u * h * LN_10;
+        hess[0] = [0.0, 0.0, -ud, -uh];
+        hess[1][1] = 0.0;
+        hess[1][2] = ud;
+        hess[1][3] = uh;
+        hess[2][2] = k * sc * d * d * LN_10;
+        hess[2][3] = k * (1.0 + sc * h * d * LN_10);
+        hess[3][3] = k * sc * h * h * LN_10;
         p[0] * s + p[1] * c
     }
 }
@@ -167,6 +227,27 @@ mod tests {
                 let scale = fd[k].abs().max(1e-3 * (top - bottom).abs());
                 prop_assert!((g[k] - fd[k]).abs() <= 1e-6 * scale,
                     "k={} analytic={} fd={}", k, g[k], fd[k]);
+            }
+            // Second derivatives against central differences of the analytic gradient.
+            let mut h = [[0.0; 4]; 4];
+            let mut g2 = [0.0; 4];
+            let y2 = FourPl.value_grad_hess(x, &p, &mut g2, &mut h);
+            prop_assert_eq!(y2, y);
+            prop_assert_eq!(g2, g);
+            for j in 0..4 {
+                let step = 1e-6 * p[j].abs().max(1.0);
+                let (mut pp, mut pm) = (p, p);
+                pp[j] += step;
+                pm[j] -= step;
+                let (mut gp, mut gm) = ([0.0; 4], [0.0; 4]);
+                FourPl.value_grad(x, &pp, &mut gp);
+                FourPl.value_grad(x, &pm, &mut gm);
+                for k in j..4 {
+                    let fd = (gp[k] - gm[k]) / (2.0 * step);
+                    let scale = fd.abs().max(1e-3 * (top - bottom).abs().max(1.0));
+                    prop_assert!((h[j][k] - fd).abs() <= 1e-5 * scale,
+                        "d2/dp{}dp{} analytic {} fd {}", j, k, h[j][k], fd);
+                }
             }
             // Zero dose: exact plateau, finite gradient.
             let y0 = FourPl.value_grad(f64::NEG_INFINITY, &p, &mut g);

@@ -5,7 +5,7 @@
 
 use std::sync::OnceLock;
 
-use crate::fit::lm::{NormalEq, RowQr};
+use crate::fit::lm::{LmFit, LmProblem, NormalEq, RowQr};
 use crate::fit::model::Model;
 
 /// Asymptotic (Gauss-Newton) uncertainty of a weighted least-squares fit.
@@ -42,13 +42,40 @@ pub fn asymptotic<M: Model<P>, const P: usize>(
     fixed: [bool; P],
     rss: f64,
 ) -> Option<Uncertainty<P>> {
+    let mut prob = LmProblem::new(model, x, y, weights);
+    prob.fixed = fixed;
+    from_normal(&prob, params, rss, None)
+}
+
+/// [`asymptotic`] at the end of a Levenberg-Marquardt fit of `prob` (its model, data, weights and
+/// fixed parameters; bounds play no part), reusing the normal equations `fit` carries from its
+/// last pass over the data ([`LmFit::normal`]) instead of making another. Bit for bit the same
+/// result as `asymptotic(.., &fit.params, prob.fixed, fit.rss)`.
+pub fn asymptotic_of<M: Model<P>, const P: usize>(
+    prob: &LmProblem<'_, M, P>,
+    fit: &LmFit<P>,
+) -> Option<Uncertainty<P>> {
+    from_normal(prob, &fit.params, fit.rss, fit.normal)
+}
+
+/// [`asymptotic`] from the normal equations `ne` at `params` (computed here when `None`).
+fn from_normal<M: Model<P>, const P: usize>(
+    prob: &LmProblem<'_, M, P>,
+    params: &[f64; P],
+    rss: f64,
+    ne: Option<NormalEq<P>>,
+) -> Option<Uncertainty<P>> {
+    let (model, x, y, weights, fixed) = (prob.model, prob.x, prob.y, prob.weights, prob.fixed);
     let free = fixed.iter().filter(|f| !**f).count();
     if x.len() <= free || !rss.is_finite() {
         return None;
     }
     let df = x.len() - free;
     // One pass of normal equations; Givens QR only if J is ill-conditioned (see NormalEq).
-    let ne = NormalEq::from_model(model, x, y, weights, params, &fixed)?;
+    let ne = match ne {
+        Some(ne) => ne,
+        None => NormalEq::from_model(model, x, y, weights, params, &fixed)?,
+    };
     let qr = match ne.cholesky() {
         Some(q) => q,
         None => RowQr::from_model(model, x, y, weights, params, &fixed)?,
