@@ -304,19 +304,35 @@ pub fn fit_ki(
     start: Option<[f64; 3]>,
 ) -> ModelFit<3> {
     let mut start = start.unwrap_or_else(|| model.initial_estimates(x, y));
-    let mut fixed = [false; 3];
-    for k in 0..2 {
-        if let Some(v) = plateaus[k] {
-            start[k] = v;
-            fixed[k] = true;
-        }
-    }
+    let fixed = fix_plateaus(&mut start, plateaus);
     let (lo, hi) = finite_range(x);
     let shift = model.log_shift();
     let shift = if shift.is_finite() { shift } else { 0.0 };
     let lower = [f64::NEG_INFINITY, f64::NEG_INFINITY, lo - LOG_IC50_MARGIN - shift];
     let upper = [f64::INFINITY, f64::INFINITY, hi + LOG_IC50_MARGIN - shift];
     fit_model(model, x, y, weights, start, fixed, lower, upper)
+}
+
+/// Fixes Top and Bottom (`plateaus = [top, bottom]`, the first two parameters of the fit-Ki,
+/// two-site and 4PL models) at their given values in `start`; returns the `fixed` mask.
+fn fix_plateaus<const P: usize>(start: &mut [f64; P], plateaus: [Option<f64>; 2]) -> [bool; P] {
+    let mut fixed = [false; P];
+    for k in 0..2 {
+        if let Some(v) = plateaus[k] {
+            start[k] = v;
+            fixed[k] = true;
+        }
+    }
+    fixed
+}
+
+/// Relabels two-site parameters so that `LogIC50hi <= LogIC50lo` (`F -> 1 - F`), which leaves
+/// the curve and the RSS unchanged.
+fn relabel_sites(p: &mut [f64; 5]) {
+    if p[3] > p[4] {
+        p.swap(3, 4);
+        p[2] = 1.0 - p[2];
+    }
 }
 
 /// The bounds of a two-site fit: `F` in `[0, 1]`, both LogIC50s in the tested range +-
@@ -342,20 +358,11 @@ pub fn refit_two_site(
     let (x, y) = (&x[..n], &y[..n]);
     let weights = weights.map(|w| &w[..n.min(w.len())]).filter(|w| w.len() == n);
     let mut start = start;
-    let mut fixed = [false; 5];
-    for k in 0..2 {
-        if let Some(v) = plateaus[k] {
-            start[k] = v;
-            fixed[k] = true;
-        }
-    }
+    let fixed = fix_plateaus(&mut start, plateaus);
     let (lower, upper) = two_site_bounds(x);
     let cfg = LmConfig::default();
     let mut f = lm::fit_bounded(&TwoSite, x, y, weights, start, fixed, lower, upper, &cfg);
-    if f.params[3] > f.params[4] {
-        f.params.swap(3, 4);
-        f.params[2] = 1.0 - f.params[2];
-    }
+    relabel_sites(&mut f.params);
     finish(&TwoSite, x, y, weights, fixed, f)
 }
 
@@ -381,14 +388,8 @@ pub fn fit_two_site(
     let weights = weights.map(|w| &w[..n.min(w.len())]).filter(|w| w.len() == n);
     let p4 = initial_estimates(x, y);
     let m = p4[3];
-    let mut fixed = [false; 5];
     let mut base = [p4[0], p4[1], 0.5, m - 1.0, m + 1.0];
-    for k in 0..2 {
-        if let Some(v) = plateaus[k] {
-            base[k] = v;
-            fixed[k] = true;
-        }
-    }
+    let fixed = fix_plateaus(&mut base, plateaus);
     let (lower, upper) = two_site_bounds(x);
     let cfg = LmConfig::default();
     let mut best: Option<lm::LmFit<5>> = None;
@@ -408,10 +409,7 @@ pub fn fit_two_site(
         let f = lm::fit_bounded(&TwoSite, x, y, weights, base, fixed, lower, upper, &cfg);
         return finish(&TwoSite, x, y, weights, fixed, f);
     };
-    if f.params[3] > f.params[4] {
-        f.params.swap(3, 4);
-        f.params[2] = 1.0 - f.params[2];
-    }
+    relabel_sites(&mut f.params);
     finish(&TwoSite, x, y, weights, fixed, f)
 }
 
