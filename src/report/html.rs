@@ -257,10 +257,16 @@ fn ki_matrix(h: &mut String, r: &RunResults, sel: Option<&FigureRef>, outcome: &
         let _ = write!(h, "<th scope=\"col\" class=\"num\">{}</th>", escape(&t.target));
     }
     h.push_str("</tr></thead><tbody>\n");
+    // (compound, target) -> its curve (the first, as a linear search would find it).
+    let mut cells: std::collections::HashMap<(&str, &str), &CurveRow> =
+        std::collections::HashMap::new();
+    for c in &r.curves {
+        cells.entry((c.compound.as_str(), c.target.as_str())).or_insert(c);
+    }
     for comp in &compounds {
         let _ = write!(h, "<tr><td>{}</td>", escape(comp));
         for t in &targets {
-            match r.curves.iter().find(|c| c.compound == *comp && c.target == t.target) {
+            match cells.get(&(*comp, t.target.as_str())).copied() {
                 None => h.push_str("<td class=\"num\" data-sort=\"\"></td>"),
                 Some(c) => {
                     let censored = c.fit.as_ref().is_some_and(|f| !f.censor.is_empty());

@@ -629,19 +629,22 @@ pub fn render_markdown_with(
         cols.iter().map(|(_, r)| if *r { "---:" } else { "---" }.to_string()).collect();
     ki.push_str(&table_row(&head));
     ki.push_str(&table_row(&sep));
+    // (compound, target) -> its curve (the first, as a linear search would find it).
+    let mut cells: std::collections::HashMap<(&str, &str), &CurveRow> =
+        std::collections::HashMap::new();
+    for c in &results.curves {
+        cells.entry((c.compound.as_str(), c.target.as_str())).or_insert(c);
+    }
     for comp in &compounds {
         let mut row = vec![md(comp)];
         for t in &targets {
-            row.push(
-                results
-                    .curves
-                    .iter()
-                    .find(|c| c.compound == *comp && c.target == t.target)
-                    .map_or_else(String::new, |c| {
-                        let warn = if c.is_flagged() || c.is_failed() { " ⚠" } else { "" };
-                        format!("{}{warn}", md(&c.ki_with_ci_text()))
-                    }),
-            );
+            row.push(cells.get(&(*comp, t.target.as_str())).copied().map_or_else(
+                String::new,
+                |c| {
+                    let warn = if c.is_flagged() || c.is_failed() { " ⚠" } else { "" };
+                    format!("{}{warn}", md(&c.ki_with_ci_text()))
+                },
+            ));
         }
         ki.push_str(&table_row(&row));
     }

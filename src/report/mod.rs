@@ -223,10 +223,14 @@ pub fn write_report(
     let letters =
         figures::compound_letters(results.wells.iter().filter_map(|w| w.compound.as_deref()));
     let compounds: Vec<&str> = colours.keys().map(String::as_str).collect();
+    let mut per_compound: std::collections::HashMap<&str, usize> = std::collections::HashMap::new();
+    for c in &results.curves {
+        *per_compound.entry(c.compound.as_str()).or_default() += 1;
+    }
     let multi_target: Vec<&str> = compounds
         .iter()
         .copied()
-        .filter(|c| results.curves.iter().filter(|r| r.compound == *c).count() >= 2)
+        .filter(|c| per_compound.get(c).copied().unwrap_or(0) >= 2)
         .collect();
     let mut jobs: Vec<Job<'_>> = Vec::new();
     let per_target = |t: &str| results.curves.iter().filter(|c| c.target == t).count();
