@@ -253,6 +253,12 @@ pub fn write_report(
     if !fig_opts.draw {
         jobs.clear();
     }
+    // Wells by plate, grouped once (a scan of all wells per heat map is quadratic in plates).
+    let mut wells_of: std::collections::HashMap<&str, Vec<&WellRow>> =
+        std::collections::HashMap::new();
+    for w in &results.wells {
+        wells_of.entry(w.plate.as_str()).or_default().push(w);
+    }
     let colour_of = |m: &std::collections::BTreeMap<String, usize>, k: &str| {
         figures::palette_colour(m.get(k).copied().unwrap_or(0))
     };
@@ -315,7 +321,7 @@ pub fn write_report(
             Job::Heat(i, p, value) => {
                 let fig = figures::PlateHeatMap {
                     plate: p,
-                    wells: results.wells.iter().filter(|w| w.plate == p.plate).collect(),
+                    wells: wells_of.get(p.plate.as_str()).cloned().unwrap_or_default(),
                     value: *value,
                     letters: &letters,
                 };
