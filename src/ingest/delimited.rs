@@ -74,7 +74,14 @@ impl Dialect {
                 c => field.push(c),
             }
         }
-        fields.iter().map(|f| f.trim().to_string()).collect()
+        for f in &mut fields {
+            let (start, len) = (f.len() - f.trim_start().len(), f.trim().len());
+            if len != f.len() {
+                f.truncate(start + len);
+                f.drain(..start);
+            }
+        }
+        fields
     }
 
     /// A number in this dialect (`1234,5` with decimal comma).

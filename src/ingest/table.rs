@@ -72,9 +72,21 @@ pub struct ColumnMap {
     pub skip_lines: usize,
 }
 
-/// Normalised header text: lower case, inner whitespace collapsed, trimmed.
+/// Normalised header text: lower case, inner whitespace collapsed, trimmed (one allocation:
+/// every line before the header is normalised cell by cell while the header is looked for).
 fn norm(s: &str) -> String {
-    s.split_whitespace().collect::<Vec<_>>().join(" ").to_lowercase()
+    let mut out = String::with_capacity(s.len());
+    for word in s.split_whitespace() {
+        if !out.is_empty() {
+            out.push(' ');
+        }
+        if word.is_ascii() {
+            out.extend(word.chars().map(|c| c.to_ascii_lowercase()));
+        } else {
+            out.extend(word.chars().flat_map(char::to_lowercase));
+        }
+    }
+    out
 }
 
 /// Index of the first cell of the normalised header `head` ([`norm`]) matching `name`, or, when
@@ -115,19 +127,42 @@ impl TimeUnit {
     }
 }
 
+/// What a line holds of a header under a column map.
+enum Header {
+    /// Plate, well and value columns: the header.
+    Full(Cols),
+    /// Plate and well columns but no value column (named in the error when no line is a header).
+    NoValue,
+    /// Not a header.
+    No,
+}
+
 /// The columns of `head` under `map`, when plate, well and value are all present.
 fn header(head: &[String], map: &ColumnMap, signal: Option<&str>) -> Option<Cols> {
+    match classify(head, map, signal) {
+        Header::Full(cols) => Some(cols),
+        Header::NoValue | Header::No => None,
+    }
+}
+
+/// How much of a header under `map` the cells `head` hold.
+fn classify(head: &[String], map: &ColumnMap, signal: Option<&str>) -> Header {
     let normed: Vec<String> = head.iter().map(|h| norm(h)).collect();
-    let plate = find_col(&normed, &map.plate, &PLATE_NAMES)?;
-    let well = find_col(&normed, &map.well, &WELL_NAMES)?;
+    let (Some(plate), Some(well)) =
+        (find_col(&normed, &map.plate, &PLATE_NAMES), find_col(&normed, &map.well, &WELL_NAMES))
+    else {
+        return Header::No;
+    };
     let value_name = if map.value.trim().is_empty() { signal.unwrap_or("") } else { &map.value };
-    let value = find_col(&normed, value_name, &VALUE_NAMES)?;
+    let Some(value) = find_col(&normed, value_name, &VALUE_NAMES) else {
+        return Header::NoValue;
+    };
     let time = match &map.time {
         Some(t) => find_col(&normed, t, &[]),
         None => find_col(&normed, "", &TIME_NAMES),
     }
     .map(|i| (i, TimeUnit::of_header(&head[i])));
-    Some(Cols { plate, well, value, time, signal: head[value].clone() })
+    Header::Full(Cols { plate, well, value, time, signal: head[value].clone() })
 }
 
 /// True when a line within the first 60 non-empty lines is a header with plate, well and CPM
@@ -163,12 +198,19 @@ pub fn parse(
 ) -> Result<Vec<RawPlate>, IngestError> {
     let lines: Vec<(usize, &str)> =
         numbered(text).into_iter().filter(|(no, _)| *no > map.skip_lines).collect();
-    let mut found = None;
+    let (mut found, mut near) = (None, None);
     for (k, &(no, line)) in lines.iter().enumerate() {
         let d = Dialect::of(line);
-        if let Some(cols) = header(&d.split(line), map, signal) {
-            found = Some((k, no, d, cols));
-            break;
+        let head = d.split(line);
+        match classify(&head, map, signal) {
+            Header::Full(cols) => {
+                found = Some((k, no, d, cols));
+                break;
+            }
+            // The first line with the plate and well columns but not the value column: the
+            // error says what it has.
+            Header::NoValue if near.is_none() => near = Some((no, head)),
+            Header::NoValue | Header::No => {}
         }
     }
     let Some((k, header_no, d, cols)) = found else {
@@ -176,14 +218,6 @@ pub fn parse(
             if n.trim().is_empty() { dflt.to_string() } else { format!("`{n}`") }
         };
         let value = if map.value.trim().is_empty() { signal.unwrap_or("") } else { &map.value };
-        // A line with the plate and well columns but not the value column: say what it has.
-        let near = lines.iter().find_map(|&(no, line)| {
-            let head = Dialect::of(line).split(line);
-            let normed: Vec<String> = head.iter().map(|h| norm(h)).collect();
-            (find_col(&normed, &map.plate, &PLATE_NAMES).is_some()
-                && find_col(&normed, &map.well, &WELL_NAMES).is_some())
-            .then_some((no, head))
-        });
         if let Some((no, head)) = near {
             return Err(parse_error(
                 path,
