@@ -59,6 +59,12 @@ impl Dialect {
 
     /// Fields of a line, unquoted (`""` inside quotes = one `"`) and trimmed.
     pub(crate) fn split(self, line: &str) -> Vec<String> {
+        self.split_n(line, usize::MAX)
+    }
+
+    /// The first `n` (at least 1) fields of a line, as [`Dialect::split`] would give them; the
+    /// rest of the line is not scanned.
+    pub(crate) fn split_n(self, line: &str, n: usize) -> Vec<String> {
         let mut fields = vec![String::new()];
         let mut quoted = false;
         let mut chars = line.chars().peekable();
@@ -70,7 +76,12 @@ impl Dialect {
                     chars.next();
                 }
                 '"' => quoted = !quoted,
-                c if c == self.delim && !quoted => fields.push(String::new()),
+                c if c == self.delim && !quoted => {
+                    if fields.len() == n {
+                        break;
+                    }
+                    fields.push(String::new());
+                }
                 c => field.push(c),
             }
         }
@@ -536,6 +547,17 @@ mod tests {
         let d = Dialect::of("p;A01;1,5");
         assert_eq!((d.delim, d.number("1,5")), (';', Some(1.5)));
         assert_eq!(Dialect::of("p\tA01\t1;2").delim, '\t');
+    }
+
+    #[test]
+    fn first_fields_as_split_gives_them() {
+        let d = Dialect::of("a;b");
+        for line in ["", ";", " Sample ; 1 ; x", "\"P;x\" ; \"a\"\"b;\";c", "one", "a;;b;"] {
+            let all = d.split(line);
+            for n in 1..5 {
+                assert_eq!(d.split_n(line, n), all[..n.min(all.len())], "{line:?} n={n}");
+            }
+        }
     }
 
     #[test]

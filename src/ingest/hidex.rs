@@ -34,7 +34,7 @@ fn key_value(line: &str) -> Option<(String, String)> {
     if !line.contains(';') {
         return None;
     }
-    let cells = DIALECT.split(line);
+    let cells = DIALECT.split_n(line, 2);
     let key = cells.first()?.trim_end_matches(':').trim().to_lowercase();
     let value = cells.get(1).cloned().unwrap_or_default();
     Some((key, value))
