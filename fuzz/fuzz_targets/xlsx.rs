@@ -1,6 +1,7 @@
 //! Fuzzes the xlsx reader through `ingest::read_bytes` with the format forced, and with format
 //! detection when the input starts with the ZIP magic. Detection on other bytes is the text
-//! detectors', which the text targets fuzz (under `perf record` it took most of this target's time).
+//! detectors', which the text targets fuzz (under `perf record` it took most of this target's
+//! time).
 #![no_main]
 
 use libfuzzer_sys::fuzz_target;
