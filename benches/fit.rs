@@ -11,6 +11,7 @@ use std::hint::black_box;
 use argmin::core::Executor;
 use criterion::{BatchSize, Criterion, Throughput, criterion_group, criterion_main};
 use radbind::config::settings::FitSettings;
+use radbind::fit::fit_all;
 use radbind::fit::four_pl::{
     FOUR_PL_LM, FourPlOptions, fit_four_pl, initial_estimates, refined_estimates,
 };
@@ -20,42 +21,14 @@ use radbind::fit::model::FourPl;
 use radbind::fit::profile::profile_ci;
 use radbind::fit::stats;
 use radbind::fit::weights::Weighting;
-use radbind::fit::{Curve, Point, fit_all};
-use rand::{Rng, SeedableRng};
-use rand_chacha::ChaCha8Rng;
-use rand_distr::{Distribution, Normal};
+
+#[path = "support/curves.rs"]
+mod support;
 
 const CURVES: usize = 256;
 
-/// `CURVES` simulated curves: x = -10 .. -5.5 in half-log steps, duplicates.
-fn curves() -> Vec<(Vec<f64>, Vec<f64>)> {
-    let mut rng = ChaCha8Rng::seed_from_u64(42);
-    (0..CURVES)
-        .map(|_| {
-            let top = rng.random_range(90.0..110.0);
-            let bottom = rng.random_range(-5.0..10.0);
-            let hill = rng.random_range(-1.5..-0.7);
-            let log_ic50 = rng.random_range(-9.0..-6.5);
-            let noise = Normal::new(0.0, 0.03 * (top - bottom)).expect("valid sd");
-            let p = [top, bottom, hill, log_ic50];
-            let mut x = Vec::with_capacity(20);
-            let mut y = Vec::with_capacity(20);
-            for i in 0..10 {
-                let xi = -10.0 + 0.5 * i as f64;
-                for _ in 0..2 {
-                    x.push(xi);
-                    y.push(
-                        radbind::fit::model::Model::value(&FourPl, xi, &p) + noise.sample(&mut rng),
-                    );
-                }
-            }
-            (x, y)
-        })
-        .collect()
-}
-
 fn bench(c: &mut Criterion) {
-    let data = curves();
+    let data = support::xy(CURVES);
     for (label, cfg, refined) in [
         ("LmConfig::default(), initial_estimates", LmConfig::default(), false),
         ("LmConfig::default(), refined_estimates", LmConfig::default(), true),
@@ -194,36 +167,7 @@ fn bench(c: &mut Criterion) {
 /// and `fit_four_pl` alone the same way. The ratio of the two throughputs is the stage's
 /// scaling from one to two threads.
 fn threads(c: &mut Criterion, data: &[(Vec<f64>, Vec<f64>)]) {
-    let curves: Vec<Curve> = data
-        .iter()
-        .cycle()
-        .take(4 * data.len())
-        .enumerate()
-        .map(|(i, (x, y))| Curve {
-            target: "T".to_string(),
-            compound: format!("c{i:04}"),
-            plates: vec!["P1".to_string()],
-            points: x
-                .iter()
-                .zip(y)
-                .enumerate()
-                .map(|(k, (&xi, &yi))| Point {
-                    plate: "P1".to_string(),
-                    well: format!("W{k}"),
-                    conc_nm: 10f64.powf(xi + 9.0),
-                    y: yi,
-                    excluded: None,
-                    nsb_cpm: 100.0,
-                    window_cpm: 10_000.0,
-                    counting_minutes: None,
-                })
-                .collect(),
-            plate_flags: Vec::new(),
-            unusable: None,
-            model: None,
-            functional: false,
-        })
-        .collect();
+    let curves = support::stage_curves(data, 4 * data.len());
     let settings = FitSettings::default();
     let opts = FourPlOptions::default();
     let mut g = c.benchmark_group("fit_stage_threads");

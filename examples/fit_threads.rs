@@ -4,64 +4,17 @@
 //! serial work (CPU time).
 //!
 //! Run: `cargo run --release --example fit_threads [-- CURVES ROUNDS]` (default 4096 curves,
-//! 5 rounds, each running both pools in turn). The curves are those of `benches/fit.rs` (seed
-//! 42, repeated). Prints the host's steal time: on a virtual machine a busy host shows there.
+//! 5 rounds, each running both pools in turn). The curves are those of `benches/fit.rs`
+//! (`benches/support/curves.rs`, seed 42, repeated). Prints the host's steal time: on a
+//! virtual machine a busy host shows there.
 
 use std::time::Instant;
 
 use radbind::config::settings::FitSettings;
-use radbind::fit::model::{FourPl, Model};
-use radbind::fit::{Curve, Point, fit_all};
-use rand::{Rng, SeedableRng};
-use rand_chacha::ChaCha8Rng;
-use rand_distr::{Distribution, Normal};
+use radbind::fit::fit_all;
 
-/// `n` curves: 10 half-log concentrations from 1e-10 M in duplicate, noise 3% of the span.
-fn curves(n: usize) -> Vec<Curve> {
-    let mut rng = ChaCha8Rng::seed_from_u64(42);
-    let base: Vec<Vec<(f64, f64)>> = (0..256)
-        .map(|_| {
-            let p = [
-                rng.random_range(90.0..110.0),
-                rng.random_range(-5.0..10.0),
-                rng.random_range(-1.5..-0.7),
-                rng.random_range(-9.0..-6.5),
-            ];
-            let noise = Normal::new(0.0, 0.03 * (p[0] - p[1])).expect("valid sd");
-            (0..20)
-                .map(|i| {
-                    let x = -10.0 + 0.5 * (i / 2) as f64;
-                    (x, FourPl.value(x, &p) + noise.sample(&mut rng))
-                })
-                .collect()
-        })
-        .collect();
-    (0..n)
-        .map(|i| Curve {
-            target: "T".to_string(),
-            compound: format!("c{i:06}"),
-            plates: vec!["P1".to_string()],
-            points: base[i % base.len()]
-                .iter()
-                .enumerate()
-                .map(|(k, &(x, y))| Point {
-                    plate: "P1".to_string(),
-                    well: format!("W{k}"),
-                    conc_nm: 10f64.powf(x + 9.0),
-                    y,
-                    excluded: None,
-                    nsb_cpm: 100.0,
-                    window_cpm: 10_000.0,
-                    counting_minutes: None,
-                })
-                .collect(),
-            plate_flags: Vec::new(),
-            unusable: None,
-            model: None,
-            functional: false,
-        })
-        .collect()
-}
+#[path = "../benches/support/curves.rs"]
+mod support;
 
 /// User + system CPU seconds of this process so far (NaN where `/proc` is not available).
 fn cpu_seconds() -> f64 {
@@ -92,7 +45,7 @@ fn main() {
     let mut args = std::env::args().skip(1);
     let n: usize = args.next().and_then(|v| v.parse().ok()).unwrap_or(4096);
     let rounds: usize = args.next().and_then(|v| v.parse().ok()).unwrap_or(5);
-    let all = curves(n);
+    let all = support::stage_curves(&support::xy(256), n);
     let settings = FitSettings::default();
     let pools: Vec<rayon::ThreadPool> = [1, 2]
         .iter()
