@@ -11,22 +11,18 @@
 //! the rest of the run completes (exit code 1, "completed with problems").
 
 pub mod cli;
-pub mod compare;
+pub mod commands;
 pub mod config;
 pub mod derive;
 pub mod fit;
 pub mod ingest;
-pub mod init;
 pub mod layout;
 pub mod normalise;
 pub mod output;
-pub mod panel;
 pub mod radioactivity;
 pub mod report;
 pub mod saturation;
-pub mod simulate;
 pub mod types;
-pub mod validate;
 
 use std::path::{Path, PathBuf};
 use std::time::SystemTime;

@@ -36,7 +36,7 @@ fn dispatch(command: Command) -> anyhow::Result<u8> {
             let summary =
                 radbind::run(&radbind::RunArgs { config, out, threads, progress: !quiet })?;
             if !quiet {
-                print!("{}", radbind::validate::summary_text(&summary));
+                print!("{}", radbind::commands::validate::summary_text(&summary));
             } else {
                 for p in &summary.problems {
                     eprintln!("problem: {p}");
@@ -45,37 +45,37 @@ fn dispatch(command: Command) -> anyhow::Result<u8> {
             Ok(summary.exit_code())
         }
         Command::Validate { config } => {
-            let report = radbind::validate::validate(&config)?;
+            let report = radbind::commands::validate::validate(&config)?;
             print!("{}", report.text);
             Ok(if report.problems == 0 { exit::OK } else { exit::ERROR })
         }
         Command::Init { from, output } => {
-            let text = radbind::init::scaffold(from.as_deref())?;
+            let text = radbind::commands::init::scaffold(from.as_deref())?;
             match output {
-                Some(path) => radbind::init::write_new(&path, &text)?,
+                Some(path) => radbind::commands::init::write_new(&path, &text)?,
                 None => std::io::stdout().lock().write_all(text.as_bytes())?,
             }
             Ok(exit::OK)
         }
         Command::Compare { run_a, run_b, html } => {
-            let cmp = radbind::compare::compare(&run_a, &run_b)?;
+            let cmp = radbind::commands::compare::compare(&run_a, &run_b)?;
             print!("{}", cmp.text());
             if let Some(path) = html {
-                radbind::init::write_new(&path, &cmp.html())?;
+                radbind::commands::init::write_new(&path, &cmp.html())?;
             }
             Ok(if cmp.is_identical() { exit::OK } else { exit::PROBLEMS })
         }
         Command::Panel { runs, primary, out, force } => {
-            let rows = radbind::panel::panel(&runs, primary.as_deref())?;
+            let rows = radbind::commands::panel::panel(&runs, primary.as_deref())?;
             let csv = radbind::report::tables::selectivity_csv(&rows)?;
             match out {
-                Some(path) => radbind::panel::write_file(&path, &csv, force)?,
+                Some(path) => radbind::commands::panel::write_file(&path, &csv, force)?,
                 None => std::io::stdout().lock().write_all(&csv)?,
             }
             Ok(exit::OK)
         }
         Command::Simulate { config, out, repeat } => {
-            let written = radbind::simulate::simulate(&config, out.as_deref(), repeat)?;
+            let written = radbind::commands::simulate::simulate(&config, out.as_deref(), repeat)?;
             for f in written {
                 println!("wrote {}", f.display());
             }

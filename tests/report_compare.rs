@@ -6,7 +6,7 @@
 
 use std::path::PathBuf;
 
-use radbind::compare::{DiffLine, compare};
+use radbind::commands::compare::{DiffLine, compare};
 
 fn data(p: &str) -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("tests/data/compare").join(p)

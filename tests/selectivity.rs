@@ -282,8 +282,9 @@ fn panel_command_merges_runs_without_overwriting() {
 #[test]
 fn panel_of_the_compare_fixtures() {
     let data = root().join("tests/data/compare");
-    let rows = radbind::panel::panel(&[data.join("run_a"), data.join("run_b")], Some("5-HT2A"))
-        .expect("panel");
+    let rows =
+        radbind::commands::panel::panel(&[data.join("run_a"), data.join("run_b")], Some("5-HT2A"))
+            .expect("panel");
     assert_eq!(rows.len(), 16);
     let hostile: Vec<_> = rows.iter().filter(|r| r.compound.starts_with("<script>")).collect();
     assert_eq!(hostile.len(), 1);

@@ -1,0 +1,16 @@
+//! The subcommands other than `run`: each takes paths from the command line, calls the
+//! stages (or reads finished run directories) and returns text or files for `main` to write.
+//!
+//! - [`validate`]: `radbind validate` (config and inputs read, plate maps printed, nothing
+//!   fitted) and the one-screen summary `radbind run` prints.
+//! - [`init`]: `radbind init`, an annotated example config, optionally scaffolded from an
+//!   export file.
+//! - [`simulate`]: `radbind simulate`, plate exports with known truth.
+//! - [`compare`]: `radbind compare`, what changed between two run directories.
+//! - [`panel`]: `radbind panel`, the selectivity panel of one or more finished runs.
+
+pub mod compare;
+pub mod init;
+pub mod panel;
+pub mod simulate;
+pub mod validate;
