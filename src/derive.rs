@@ -4,11 +4,12 @@
 //! Produces the output record [`CurveRow`]; the fit itself is not changed here.
 
 use crate::config::settings::{Assay, ModelKind, Target};
+use crate::fit::CurveFit;
 use crate::fit::lm::Termination;
-use crate::fit::{CurveFit, log10_molar};
 use crate::report::{
     CompareNumbers, CurvePoint, CurveRow, FitNumbers, FunctionalNumbers, TwoSiteNumbers, WellRow,
 };
+use crate::units::{log10_molar, nm_from_log10_molar, p_value};
 
 /// Cheng-Prusoff: `Ki = IC50 / (1 + [L] / Kd)` (Cheng & Prusoff 1973, Biochem Pharmacol
 /// 22:3099). All three concentrations in the same unit (here nM). Valid for a competitive,
@@ -21,12 +22,6 @@ use crate::report::{
 #[must_use]
 pub fn cheng_prusoff(ic50: f64, radioligand: f64, kd: f64) -> f64 {
     ic50 / (1.0 + radioligand / kd)
-}
-
-/// `p` value of a concentration in nM: `-log10(c in M) = 9 - log10(c nM)`.
-#[must_use]
-pub fn p_value(conc_nm: f64) -> f64 {
-    9.0 - conc_nm.log10()
 }
 
 /// Limits of the quality flags (DOMAIN.md §2; Prism and the NIH Assay Guidance Manual).
@@ -198,12 +193,14 @@ pub fn derive(cf: &CurveFit, target: &Target, model: ModelKind, experiment: &str
     flags.extend(c.plate_flags.iter().cloned());
 
     let factor = 1.0 + target.radioligand_nm / target.kd_nm;
-    let nm = |log_m: f64| 10f64.powf(log_m + 9.0);
     let (ic50_nm, ic50_ci_nm) = match censor {
         // A censored IC50 is reported as the bound it lies beyond, never extrapolated.
         ">" => (hi_nm, (f64::NAN, f64::NAN)),
         "<" => (lo_nm, (f64::NAN, f64::NAN)),
-        _ => (nm(log_ic50), (nm(log_ci.0), nm(log_ci.1))),
+        _ => (
+            nm_from_log10_molar(log_ic50),
+            (nm_from_log10_molar(log_ci.0), nm_from_log10_molar(log_ci.1)),
+        ),
     };
     let (ki_nm, ki_ci_nm) = match (model, cf.log_ki) {
         // No Ki for an agonist's EC50, nor for a functional antagonist (its Kb is derived
@@ -212,7 +209,7 @@ pub fn derive(cf: &CurveFit, target: &Target, model: ModelKind, experiment: &str
         _ if functional => (f64::NAN, (f64::NAN, f64::NAN)),
         // Fit Ki: Ki and its CI straight from the LogKi fit; IC50 = Ki (1 + [L]/Kd).
         (ModelKind::FitKi, Some((log_ki, _, ci))) if censor.is_empty() => {
-            (nm(log_ki), (nm(ci.0), nm(ci.1)))
+            (nm_from_log10_molar(log_ki), (nm_from_log10_molar(ci.0), nm_from_log10_molar(ci.1)))
         }
         _ => (ic50_nm / factor, (ic50_ci_nm.0 / factor, ic50_ci_nm.1 / factor)),
     };
@@ -225,8 +222,8 @@ pub fn derive(cf: &CurveFit, target: &Target, model: ModelKind, experiment: &str
         fraction_hi: t.fraction_hi,
         log_ic50_hi: t.log_ic50_hi,
         log_ic50_lo: t.log_ic50_lo,
-        ki_hi_nm: nm(t.log_ic50_hi) / factor,
-        ki_lo_nm: nm(t.log_ic50_lo) / factor,
+        ki_hi_nm: nm_from_log10_molar(t.log_ic50_hi) / factor,
+        ki_lo_nm: nm_from_log10_molar(t.log_ic50_lo) / factor,
     });
     row.fit = Some(FitNumbers {
         top,

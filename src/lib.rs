@@ -23,6 +23,7 @@ pub mod radioactivity;
 pub mod report;
 pub mod saturation;
 pub mod types;
+pub mod units;
 
 use std::path::{Path, PathBuf};
 use std::time::SystemTime;

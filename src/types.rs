@@ -1,5 +1,5 @@
-//! Small shared vocabulary used by more than one stage: well positions, plate geometry,
-//! concentration units and their parsing.
+//! Small shared vocabulary used by more than one stage: well positions and plate geometry.
+//! Concentration units, their parsing and display live in [`crate::units`].
 //!
 //! Stage outputs live with the stage that produces them; only cross-stage identifiers and
 //! units belong here.
@@ -147,66 +147,6 @@ impl fmt::Display for WellPos {
     }
 }
 
-/// Parses a concentration with a unit (`10 uM`, `10µM`, `3.2e-9 M`, `500 pM`) into nanomolar.
-///
-/// Accepted units: `M`, `mM`, `uM`/`µM`/`μM`, `nM`, `pM` (case of the prefix matters: `mM` is
-/// millimolar). Returns `None` for anything else.
-///
-/// ```
-/// assert_eq!(radbind::types::parse_conc_nm("10 uM"), Some(10_000.0));
-/// assert_eq!(radbind::types::parse_conc_nm("1e-9 M"), Some(1.0));
-/// ```
-#[must_use]
-pub fn parse_conc_nm(s: &str) -> Option<f64> {
-    let s = s.trim();
-    let unit_start = s
-        .char_indices()
-        .find(|&(_, c)| c.is_alphabetic() && c != 'e' && c != 'E' || c == 'µ' || c == 'μ')
-        .map_or(s.len(), |(i, _)| i);
-    let (num, unit) = s.split_at(unit_start);
-    let value: f64 = num.trim().parse().ok()?;
-    let factor = match unit.trim() {
-        "M" => 1e9,
-        "mM" => 1e6,
-        "uM" | "µM" | "μM" => 1e3,
-        "nM" => 1.0,
-        "pM" => 1e-3,
-        _ => return None,
-    };
-    let nm = value * factor;
-    nm.is_finite().then_some(nm)
-}
-
-/// Formats a concentration given in nM with a readable unit (`2.5 nM`, `10 µM`, `300 pM`).
-#[must_use]
-pub fn format_conc_nm(nm: f64) -> String {
-    if !nm.is_finite() {
-        return "-".to_string();
-    }
-    let (v, unit) = if nm >= 1e6 {
-        (nm / 1e6, "mM")
-    } else if nm >= 1e3 {
-        (nm / 1e3, "µM")
-    } else if nm >= 1.0 {
-        (nm, "nM")
-    } else {
-        (nm * 1e3, "pM")
-    };
-    format!("{} {unit}", sig3(v))
-}
-
-/// A number to three significant digits, without trailing zeros (`2.50` -> `2.5`).
-#[must_use]
-pub fn sig3(v: f64) -> String {
-    if v == 0.0 || !v.is_finite() {
-        return format!("{v}");
-    }
-    let mag = v.abs().log10().floor() as i32;
-    let decimals = usize::try_from((2 - mag).max(0)).unwrap_or(0);
-    let s = format!("{v:.decimals$}");
-    if s.contains('.') { s.trim_end_matches('0').trim_end_matches('.').to_string() } else { s }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -229,18 +169,5 @@ mod tests {
         let a1 = WellPos::parse("A1").unwrap();
         assert_eq!(g.rotate180(a1).to_string(), "H12");
         assert_eq!(g.rotate180(g.rotate180(a1)), a1);
-    }
-
-    #[test]
-    fn concentrations_with_units() {
-        assert_eq!(parse_conc_nm("10 µM"), Some(10_000.0));
-        assert_eq!(parse_conc_nm("10uM"), Some(10_000.0));
-        assert_eq!(parse_conc_nm("1 mM"), Some(1e6));
-        assert_eq!(parse_conc_nm("500 pM"), Some(0.5));
-        assert_eq!(parse_conc_nm("2.5e-9 M"), Some(2.5));
-        assert_eq!(parse_conc_nm("10 kg"), None);
-        assert_eq!(format_conc_nm(2.5), "2.5 nM");
-        assert_eq!(format_conc_nm(10_000.0), "10 µM");
-        assert_eq!(format_conc_nm(0.3), "300 pM");
     }
 }

@@ -71,8 +71,8 @@ pub struct KiValue {
 impl KiValue {
     fn text(&self) -> String {
         match self.ki_nm {
-            Some(v) if self.qualifier.is_empty() => crate::types::format_conc_nm(v),
-            Some(v) => format!("{} {}", self.qualifier, crate::types::format_conc_nm(v)),
+            Some(v) if self.qualifier.is_empty() => crate::units::format_conc_nm(v),
+            Some(v) => format!("{} {}", self.qualifier, crate::units::format_conc_nm(v)),
             None => "n.d.".to_string(),
         }
     }
@@ -361,7 +361,7 @@ fn fold_text(c: &KiChange) -> String {
     match (c.fold, c.delta_log) {
         (Some(f), Some(d)) => {
             let mark = if f >= NOTABLE_FOLD || f <= 1.0 / NOTABLE_FOLD { " !" } else { "" };
-            format!("{}x, \u{394}log {d:+.2}{mark}", crate::types::sig3(f))
+            format!("{}x, \u{394}log {d:+.2}{mark}", crate::units::sig3(f))
         }
         _ => "n.d.".to_string(),
     }
@@ -576,7 +576,7 @@ impl Comparison {
                     escape(&c.compound),
                     escape(&c.a.text()),
                     escape(&c.b.text()),
-                    c.fold.map_or_else(|| "n.d.".to_string(), crate::types::sig3),
+                    c.fold.map_or_else(|| "n.d.".to_string(), crate::units::sig3),
                     c.delta_log.map_or_else(
                         || "n.d.".to_string(),
                         |d| format!("{d:+.2}").replace('-', "\u{2212}")

@@ -39,6 +39,7 @@ use crate::config::{self, Settings};
 use crate::ingest::microbeta;
 use crate::layout::{self, Role};
 use crate::types::Geometry;
+use crate::units::log10_molar;
 
 /// A simulation config.
 #[derive(Debug, Clone, Deserialize)]
@@ -353,7 +354,7 @@ fn expected_sample(
     use config::settings::Assay;
     let compound = w.compound.as_deref().unwrap_or_default();
     let conc = w.conc_nm.unwrap_or(0.0);
-    let x = conc.log10() - 9.0;
+    let x = log10_molar(conc);
     if let Assay::Saturation(_) = target.assay {
         let t = sim
             .saturation
@@ -393,7 +394,7 @@ fn expected_sample(
     }
     let ic50 = ic50_of(truth, target)?;
     let hill = truth.hill_slope.unwrap_or(-1.0);
-    let log_ic50 = ic50.log10() - 9.0;
+    let log_ic50 = log10_molar(ic50);
     let f = 1.0 / (1.0 + 10f64.powf((log_ic50 - x) * hill));
     Ok(counts.nsb + (counts.total - counts.nsb) * f)
 }
@@ -440,14 +441,14 @@ fn functional_truth(
         };
         let ic50 = kb * ((2.0 + (a / ec50).powf(n)).powf(1.0 / n) - 1.0);
         let h = truth.hill_slope.unwrap_or(-1.0).abs();
-        let log_ic50 = ic50.log10() - 9.0;
+        let log_ic50 = log10_molar(ic50);
         Ok((Box::new(move |x| emax / (1.0 + 10f64.powf((x - log_ic50) * h))), ic50))
     } else {
         let ec50 = truth
             .ec50_nm
             .with_context(|| format!("truth for agonist {target_name} / {compound}: ec50_nM"))?;
         let h = truth.hill_slope.unwrap_or(1.0).abs();
-        let log_ec50 = ec50.log10() - 9.0;
+        let log_ec50 = log10_molar(ec50);
         Ok((Box::new(move |x| emax / (1.0 + 10f64.powf((log_ec50 - x) * h))), f64::NAN))
     }
 }
@@ -504,7 +505,7 @@ fn truth_csv(settings: &Settings, sim: &SimOptions) -> Result<String> {
                 t,
                 "{target_name},{compound},{ki},{ic50},{},{},{hi},{lo},{complete}",
                 truth.hill_slope.unwrap_or(-1.0),
-                ic50.log10() - 9.0
+                log10_molar(ic50)
             );
         }
     }

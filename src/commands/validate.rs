@@ -8,7 +8,8 @@ use std::path::Path;
 use anyhow::Result;
 
 use crate::layout::{Plate, Role};
-use crate::types::{format_conc_nm, row_label};
+use crate::types::row_label;
+use crate::units::format_conc_nm;
 use crate::{RunSummary, config, layout, read_inputs};
 
 /// What `validate` found.

@@ -18,7 +18,8 @@ use super::options::{
 use super::wellset::{WellSet, parse_number_range, parse_row_range};
 use crate::ingest::{ColumnMap, Format, PlateMap};
 use crate::radioactivity::{Counting, Isotope};
-use crate::types::{Geometry, parse_conc_nm};
+use crate::types::Geometry;
+use crate::units::parse_conc_nm;
 
 /// Largest config file radbind reads (16 MiB): a screening campaign may list ten thousand
 /// plates, but nothing legitimate comes near this.
@@ -547,7 +548,7 @@ pub fn resolve(path: &Path, text: String, o: Options) -> Result<Settings, Config
     }
     let output_dir = match &o.output {
         Some(out) => clean_path(&base.join(out)),
-        None => PathBuf::from("outputs").join(crate::report::safe_name(&o.experiment)),
+        None => PathBuf::from("outputs").join(crate::units::safe_name(&o.experiment)),
     };
     let inputs = r.inputs(&base, &o.inputs);
     let format = r.format(o.format.as_deref());

@@ -33,6 +33,7 @@ use crate::config::settings::{
 };
 use crate::layout::Role;
 use crate::normalise::NormalisedPlate;
+use crate::units::log10_molar;
 use four_pl::LOG_IC50_MARGIN;
 use four_pl::{FourPlFit, FourPlOptions, fit_four_pl};
 use lm::Termination;
@@ -107,12 +108,6 @@ impl Curve {
         let hi = c.fold(f64::NEG_INFINITY, f64::max);
         (lo, hi)
     }
-}
-
-/// log10 of a concentration given in nM, in molar: `log10(c) - 9`; `-inf` for 0.
-#[must_use]
-pub fn log10_molar(conc_nm: f64) -> f64 {
-    if conc_nm > 0.0 { conc_nm.log10() - 9.0 } else { f64::NEG_INFINITY }
 }
 
 /// The outcome of fitting one curve.

@@ -11,7 +11,8 @@ use std::path::Path;
 
 use super::delimited::{Dialect, numbered};
 use super::{IngestError, MAX_FILE_BYTES, decode, parse_error};
-use crate::types::{WellPos, parse_conc_nm};
+use crate::types::WellPos;
+use crate::units::parse_conc_nm;
 
 /// Roles a plate map may give a well.
 pub const ROLES: [&str; 6] = ["total", "nsb", "blank", "vehicle", "sample", "empty"];

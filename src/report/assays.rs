@@ -5,22 +5,19 @@
 use std::fmt::Write as _;
 
 use super::html::{escape, figure_block};
-use super::markdown::{link_target, md, nm_number, table_row};
+use super::markdown::{link_target, md, table_row};
 use super::{FigureRef, RunResults, SaturationRow};
+use crate::units::{NOT_DETERMINED, nm_number};
 
 fn num(v: f64, digits: usize) -> String {
-    if v.is_finite() { format!("{v:.digits$}") } else { "\u{2014}".to_string() }
-}
-
-fn nm(v: f64) -> String {
-    if v.is_finite() { nm_number(v) } else { "\u{2014}".to_string() }
+    if v.is_finite() { format!("{v:.digits$}") } else { NOT_DETERMINED.to_string() }
 }
 
 fn ci(c: (f64, f64)) -> String {
     if c.0.is_finite() && c.1.is_finite() {
         format!("{}\u{2013}{}", nm_number(c.0), nm_number(c.1))
     } else {
-        "\u{2014}".to_string()
+        NOT_DETERMINED.to_string()
     }
 }
 
@@ -32,7 +29,7 @@ fn saturation_cells(r: &SaturationRow) -> Vec<String> {
         r.target.clone(),
         r.radioligand.clone(),
         r.model.clone() + if r.depletion_corrected { ", free [L]" } else { "" },
-        nm(fit(|f| f.kd_nm)),
+        nm_number(fit(|f| f.kd_nm)),
         ci(r.fit.as_ref().map_or((f64::NAN, f64::NAN), |f| f.kd_ci_nm)),
         num(fit(|f| f.bmax), 0),
         num(r.bmax_fmol_per_mg, 0),
@@ -134,7 +131,9 @@ pub fn html_sections(results: &RunResults, saturation_figs: &[FigureRef]) -> Str
             h.push_str("<p>Kd used for Cheng\u{2013}Prusoff from this run's saturation fits: ");
             let parts: Vec<String> = src
                 .iter()
-                .map(|(t, s, kd)| format!("{} \u{2190} {} ({} nM)", escape(t), escape(s), nm(*kd)))
+                .map(|(t, s, kd)| {
+                    format!("{} \u{2190} {} ({} nM)", escape(t), escape(s), nm_number(*kd))
+                })
                 .collect();
             h.push_str(&parts.join("; "));
             h.push_str(".</p>\n");
@@ -198,7 +197,7 @@ pub fn markdown_sections(results: &RunResults, saturation_figs: &[FigureRef]) ->
             }
         }
         for (t, s, kd) in kd_sources(results) {
-            let _ = writeln!(out, "- Kd of {} from {} ({} nM)", md(&t), md(&s), nm(kd));
+            let _ = writeln!(out, "- Kd of {} from {} ({} nM)", md(&t), md(&s), nm_number(kd));
         }
         out.push('\n');
     }

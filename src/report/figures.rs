@@ -1045,9 +1045,9 @@ impl Figure for SaturationFigure<'_> {
                 };
                 format!(
                     "Kd {} nM (95% CI {}\u{2013}{})  \u{b7}  Bmax {bmax}  \u{b7}  {}",
-                    super::markdown::nm_number(f.kd_nm),
-                    super::markdown::nm_number(f.kd_ci_nm.0),
-                    super::markdown::nm_number(f.kd_ci_nm.1),
+                    crate::units::nm_number(f.kd_nm),
+                    crate::units::nm_number(f.kd_ci_nm.0),
+                    crate::units::nm_number(f.kd_ci_nm.1),
                     r.radioligand
                 )
             }

@@ -11,11 +11,11 @@
 use std::fmt::Write as _;
 
 use super::markdown::{
-    Counts, NOT_DETERMINED, PROFILE_COLUMNS, QC_COLUMNS, fixed, flag_explanation, flags_in_use,
-    nm_number, plate_fails_qc, targets_in_order,
+    Counts, PROFILE_COLUMNS, QC_COLUMNS, fixed, flag_explanation, flags_in_use, plate_fails_qc,
+    targets_in_order,
 };
 use super::{CurveRow, FigureRef, ReportFigures, ReportOutcome, RunResults, selectivity};
-use crate::types::format_conc_nm;
+use crate::units::{NOT_DETERMINED, format_conc_nm, nm_number};
 
 /// Escapes text for HTML element content and quoted attribute values: `&`, `<`, `>`, `"`
 /// and `'`.

@@ -9,10 +9,7 @@ use std::collections::BTreeSet;
 use std::fmt::Write as _;
 
 use super::{CurveRow, PlateRow, RunResults, TargetRow, selectivity};
-use crate::types::{format_conc_nm, sig3};
-
-/// Text for a value that was not determined.
-pub(crate) const NOT_DETERMINED: &str = "\u{2014}";
+use crate::units::{NOT_DETERMINED, format_conc_nm, format_conc_range_nm, nm_number, p_value};
 
 /// What a flag means, in words, for the flag sections of the reports.
 ///
@@ -185,11 +182,7 @@ impl CurveRow {
         if !(self.censor().is_empty() && lo.is_finite() && hi.is_finite() && lo > 0.0) {
             return String::new();
         }
-        let (a, b) = (format_conc_nm(lo), format_conc_nm(hi));
-        match (a.rsplit_once(' '), b.rsplit_once(' ')) {
-            (Some((av, au)), Some((bv, bu))) if au == bu => format!("{av}\u{2013}{bv} {bu}"),
-            _ => format!("{a}\u{2013}{b}"),
-        }
+        format_conc_range_nm(lo, hi)
     }
 
     /// Ki with its CI: `0.833 nM (0.667–1.03 nM)`, or the bound alone when censored.
@@ -205,10 +198,8 @@ impl CurveRow {
         let Some(fit) = &self.fit else {
             return NOT_DETERMINED.to_string();
         };
-        let bound = self
-            .ic50_bound_nm()
-            .zip(self.cheng_prusoff_factor())
-            .map(|(b, f)| -((b / f) * 1e-9).log10());
+        let bound =
+            self.ic50_bound_nm().zip(self.cheng_prusoff_factor()).map(|(b, f)| p_value(b / f));
         match (self.censor(), bound) {
             ("", _) if fit.pki.is_finite() => format!("{:.2}", fit.pki),
             // Ki above the bound means pKi below it, and the other way round.
@@ -225,7 +216,7 @@ impl CurveRow {
         let mut t = self.model.clone();
         if let Some(c) = &self.comparison {
             if c.p.is_finite() {
-                t.push_str(&format!("; {}: p = {}", c.name, crate::types::sig3(c.p)));
+                t.push_str(&format!("; {}: p = {}", c.name, crate::units::sig3(c.p)));
             }
         }
         if self.n_outliers > 0 {
@@ -321,11 +312,6 @@ pub(crate) fn flags_in_use(r: &RunResults) -> Vec<String> {
 /// A number with `decimals` decimals, `—` when not finite.
 pub(crate) fn fixed(v: f64, decimals: usize) -> String {
     if v.is_finite() { format!("{v:.decimals$}") } else { NOT_DETERMINED.to_string() }
-}
-
-/// A concentration in nM as a plain number with three significant digits.
-pub(crate) fn nm_number(v: f64) -> String {
-    if v.is_finite() { sig3(v) } else { NOT_DETERMINED.to_string() }
 }
 
 /// Escapes text for a Markdown table cell or a line of prose: `\`, `|`, backticks and `*`

@@ -136,7 +136,7 @@ enum Job<'a> {
 /// compounds at a target), `figures/NNN_compound_<c>.svg|png` (one compound across targets),
 /// `figures/selectivity.svg|png`; `qc/NNN_<plate>_cpm|pct.svg|png` (plate heat maps);
 /// `prism/<target>.pzfx`; `report.html`, `report.md`, `run.json`. Every file name is made
-/// from free text only through [`safe_name`] / [`plots::plot_file_stem`].
+/// from free text only through [`crate::units::safe_name`] / [`plots::plot_file_stem`].
 ///
 /// # Errors
 /// When a file cannot be written. A figure that fails to render is not an error: it is listed
@@ -283,8 +283,8 @@ pub fn write_report(
                     subtitle: format!(
                         "{} at {} nM, Kd {} nM",
                         t.radioligand,
-                        markdown::nm_number(t.radioligand_nm),
-                        markdown::nm_number(t.kd_nm)
+                        crate::units::nm_number(t.radioligand_nm),
+                        crate::units::nm_number(t.kd_nm)
                     ),
                     series,
                 };
@@ -403,7 +403,7 @@ pub fn write_report(
         }
         let base = {
             let mut b = String::new();
-            for ch in safe_name(&t.target).chars() {
+            for ch in crate::units::safe_name(&t.target).chars() {
                 if !(ch == '_' && (b.is_empty() || b.ends_with('_'))) {
                     b.push(ch);
                 }
@@ -432,21 +432,6 @@ pub fn write_report(
     write("report.md", &markdown::render_markdown_with(results, &figs, &outcome))?;
     write("run.json", manifest_json)?;
     Ok(outcome)
-}
-
-/// A file- and directory-safe form of a free-text name: ASCII letters, digits, `-`, `_` and
-/// `.` kept, everything else `_`; never empty, never `.`/`..`, at most 60 characters.
-#[must_use]
-pub fn safe_name(s: &str) -> String {
-    let mut out: String = s
-        .chars()
-        .map(|c| if c.is_ascii_alphanumeric() || c == '-' || c == '_' { c } else { '_' })
-        .take(60)
-        .collect();
-    if out.trim_matches('_').is_empty() {
-        out = "unnamed".to_string();
-    }
-    out
 }
 
 /// Everything a run produced, in report order (sorted by target, then compound).

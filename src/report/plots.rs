@@ -23,6 +23,7 @@ use plotters::style::{FontStyle, register_font, text_anchor};
 
 use super::{CurvePoint, CurveRow};
 use crate::fit::band::FittedCurve;
+use crate::units::log_molar;
 
 /// DejaVu Sans, bundled so text renders without system fonts (licence in `assets/fonts`).
 pub(super) const FONT_BYTES: &[u8] = include_bytes!("../../assets/fonts/DejaVuSans.ttf");
@@ -216,11 +217,6 @@ pub fn plot_file_stem(target: &str, compound: &str, index: usize) -> String {
 
 fn draw_error(curve: &CurveRow, message: String) -> PlotError {
     PlotError::Draw { target: curve.target.clone(), compound: curve.compound.clone(), message }
-}
-
-/// log10 of a concentration in nM, as molar; `None` for zero, negative or non-finite.
-pub(super) fn log_molar(conc_nm: f64) -> Option<f64> {
-    (conc_nm.is_finite() && conc_nm > 0.0).then(|| conc_nm.log10() - 9.0)
 }
 
 /// The 4PL in Prism's convention, X = log10 M.
@@ -492,7 +488,7 @@ fn subtitle(curve: &CurveRow) -> String {
                 }
                 Some(f) => {
                     let kb = if f.kb_nm.is_finite() {
-                        format!("  \u{b7}  Kb {} nM", crate::report::markdown::nm_number(f.kb_nm))
+                        format!("  \u{b7}  Kb {} nM", crate::units::nm_number(f.kb_nm))
                     } else {
                         String::new()
                     };

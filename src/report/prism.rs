@@ -15,6 +15,7 @@ use std::fmt::Write as _;
 
 use super::CurveRow;
 use super::html::escape;
+use crate::units::{log_molar, log10_molar};
 
 /// The `.pzfx` document for one target's curves (all of them at that target).
 ///
@@ -24,10 +25,8 @@ use super::html::escape;
 pub fn pzfx(experiment: &str, target: &str, curves: &[&CurveRow]) -> String {
     // Row key: log10 M rounded to 1e-6, so 3.162-fold dilutions from different compounds
     // that agree to that precision share a row.
-    let key = |conc_nm: f64| -> Option<i64> {
-        (conc_nm.is_finite() && conc_nm > 0.0)
-            .then(|| ((conc_nm.log10() - 9.0) * 1e6).round() as i64)
-    };
+    let key =
+        |conc_nm: f64| -> Option<i64> { log_molar(conc_nm).map(|x| (x * 1e6).round() as i64) };
     let mut rows: BTreeMap<i64, f64> = BTreeMap::new();
     // Per compound: row -> values (with excluded flag).
     let mut data: Vec<BTreeMap<i64, Vec<(f64, bool)>>> = Vec::with_capacity(curves.len());
@@ -44,7 +43,7 @@ pub fn pzfx(experiment: &str, target: &str, curves: &[&CurveRow]) -> String {
                 }
                 continue;
             };
-            rows.entry(k).or_insert_with(|| p.conc_nm.log10() - 9.0);
+            rows.entry(k).or_insert_with(|| log10_molar(p.conc_nm));
             m.entry(k).or_default().push((p.y, p.excluded.is_some()));
         }
         data.push(m);

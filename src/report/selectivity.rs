@@ -12,7 +12,7 @@
 //! exact ratio is a fold selectivity >= 1. A censored Ki (`> 3.3 µM`) never becomes a number:
 //! the ratio is then a bound too, or empty with the reason in `ratio_note` (see [`ratio`]).
 
-use crate::types::{format_conc_nm, sig3};
+use crate::units::{NOT_DETERMINED, format_conc_nm, format_conc_range_nm, p_value, sig3};
 
 use super::CurveRow;
 
@@ -96,7 +96,7 @@ impl KiEntry {
                     (Some(b), Some(k)) => b / k,
                     _ => f.ki_nm,
                 };
-                (ki, (f64::NAN, f64::NAN), crate::derive::p_value(ki))
+                (ki, (f64::NAN, f64::NAN), p_value(ki))
             }
         };
         KiEntry {
@@ -347,7 +347,7 @@ pub fn by_compound(rows: &[SelectivityRow]) -> impl Iterator<Item = &[Selectivit
 #[must_use]
 pub fn ratio_number(v: f64) -> String {
     if !(v.is_finite() && v > 0.0) {
-        return super::markdown::NOT_DETERMINED.to_string();
+        return NOT_DETERMINED.to_string();
     }
     let mag = v.log10().floor() as i32;
     if mag >= 3 {
@@ -364,7 +364,7 @@ impl SelectivityRow {
     #[must_use]
     pub fn ki_text(&self) -> String {
         if !(self.ki_nm.is_finite() && self.ki_nm > 0.0) {
-            return super::markdown::NOT_DETERMINED.to_string();
+            return NOT_DETERMINED.to_string();
         }
         match self.ki_censor {
             Censor::Exact => format_conc_nm(self.ki_nm),
@@ -379,19 +379,14 @@ impl SelectivityRow {
         if self.ki_censor != Censor::Exact || !(lo.is_finite() && hi.is_finite() && lo > 0.0) {
             return self.ki_text();
         }
-        let (a, b) = (format_conc_nm(lo), format_conc_nm(hi));
-        let ci = match (a.rsplit_once(' '), b.rsplit_once(' ')) {
-            (Some((av, au)), Some((bv, bu))) if au == bu => format!("{av}\u{2013}{bv} {bu}"),
-            _ => format!("{a}\u{2013}{b}"),
-        };
-        format!("{} ({ci})", self.ki_text())
+        format!("{} ({})", self.ki_text(), format_conc_range_nm(lo, hi))
     }
 
     /// pKi to two decimals; a bound when censored (`> Ki` is `< pKi`).
     #[must_use]
     pub fn pki_text(&self) -> String {
         if !(self.pki.is_finite() && self.ki_nm.is_finite() && self.ki_nm > 0.0) {
-            return super::markdown::NOT_DETERMINED.to_string();
+            return NOT_DETERMINED.to_string();
         }
         match self.ki_censor {
             Censor::Exact => format!("{:.2}", self.pki),
@@ -404,7 +399,7 @@ impl SelectivityRow {
     #[must_use]
     pub fn ratio_text(&self) -> String {
         if !self.ratio.is_finite() {
-            return super::markdown::NOT_DETERMINED.to_string();
+            return NOT_DETERMINED.to_string();
         }
         match self.ratio_censor {
             Censor::Exact => format!("{}x", ratio_number(self.ratio)),
@@ -461,7 +456,7 @@ mod tests {
             } else {
                 (f64::NAN, f64::NAN)
             },
-            pki: 9.0 - ki.log10(),
+            pki: p_value(ki),
             status: "ok".into(),
             flags: vec![],
         }
@@ -620,7 +615,7 @@ mod tests {
         assert_eq!(ratio_number(23.456), "23.5");
         assert_eq!(ratio_number(1.0), "1");
         assert_eq!(ratio_number(0.0123), "0.0123");
-        assert_eq!(ratio_number(f64::NAN), super::super::markdown::NOT_DETERMINED);
+        assert_eq!(ratio_number(f64::NAN), NOT_DETERMINED);
         let r = panel_of(vec![entry("x", "T", 2.6, Censor::Exact)], None);
         assert_eq!(r[0].ki_with_ci_text(), "2.6 nM (1.73\u{2013}3.9 nM)");
         assert_eq!(r[0].ratio_text(), "1x");

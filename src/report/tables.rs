@@ -440,7 +440,7 @@ mod tests {
         // What derive writes for a censored curve: the bound (10 µM / 2) and its pKi.
         let f = r.curves[1].fit.as_mut().expect("fit");
         f.ki_nm = 5000.0;
-        f.pki = crate::derive::p_value(5000.0);
+        f.pki = crate::units::p_value(5000.0);
         f.ki_ci_nm = (f64::NAN, f64::NAN);
         let dir = tempfile::tempdir().expect("tempdir");
         write_table(dir.path(), "fits", r.curves.len(), fit_columns(&r.curves)).expect("write");

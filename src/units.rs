@@ -1,0 +1,227 @@
+//! Units and names shared by every stage: the one home of each conversion and display rule.
+//!
+//! - Concentrations are carried in nM everywhere. [`log10_molar`] / [`log_molar`] give the
+//!   x axis of the curve models and figures (log10 M) and [`nm_from_log10_molar`] turns it
+//!   back, [`p_value`] the pKi / pIC50 scale
+//!   (-log10 M).
+//! - [`parse_conc_nm`] reads a concentration with a unit; [`format_conc_nm`],
+//!   [`format_conc_range_nm`] and [`nm_number`] write one for people.
+//! - [`safe_name`] turns free text (an experiment, a target) into a file or directory name.
+//!
+//! Two display functions that look alike but write different text (say, `2.5 nM` and `2.5`)
+//! stay two functions: each output format is pinned by the reports and tables.
+
+/// Text for a value that was not determined (an em dash).
+pub const NOT_DETERMINED: &str = "\u{2014}";
+
+/// log10 of a concentration given in nM, in molar: `log10(c) - 9`; `-inf` for 0.
+///
+/// The x axis of every curve model (Prism's convention, X = log10 M).
+///
+/// ```
+/// assert_eq!(radbind::units::log10_molar(1.0), -9.0);
+/// assert_eq!(radbind::units::log10_molar(0.0), f64::NEG_INFINITY);
+/// ```
+#[must_use]
+pub fn log10_molar(conc_nm: f64) -> f64 {
+    if conc_nm > 0.0 { conc_nm.log10() - 9.0 } else { f64::NEG_INFINITY }
+}
+
+/// The concentration in nM of a log10 molar value, the inverse of [`log10_molar`]:
+/// `10^(x + 9)`.
+///
+/// ```
+/// assert_eq!(radbind::units::nm_from_log10_molar(-9.0), 1.0);
+/// ```
+#[must_use]
+pub fn nm_from_log10_molar(log10_m: f64) -> f64 {
+    10f64.powf(log10_m + 9.0)
+}
+
+/// log10 of a concentration in nM, as molar ([`log10_molar`]); `None` for zero, negative or
+/// non-finite concentrations (points a log axis cannot show).
+#[must_use]
+pub fn log_molar(conc_nm: f64) -> Option<f64> {
+    (conc_nm.is_finite() && conc_nm > 0.0).then(|| log10_molar(conc_nm))
+}
+
+/// `p` value of a concentration in nM (pKi, pIC50): `-log10(c in M) = 9 - log10(c nM)`.
+///
+/// `NaN` for a negative concentration, `+inf` for 0 (not [`log10_molar`] negated, which
+/// gives `+inf` for both).
+///
+/// ```
+/// assert_eq!(radbind::units::p_value(1.0), 9.0);
+/// ```
+#[must_use]
+pub fn p_value(conc_nm: f64) -> f64 {
+    9.0 - conc_nm.log10()
+}
+
+/// Parses a concentration with a unit (`10 uM`, `10µM`, `3.2e-9 M`, `500 pM`) into nanomolar.
+///
+/// Accepted units: `M`, `mM`, `uM`/`µM`/`μM`, `nM`, `pM` (case of the prefix matters: `mM` is
+/// millimolar). Returns `None` for anything else.
+///
+/// ```
+/// assert_eq!(radbind::units::parse_conc_nm("10 uM"), Some(10_000.0));
+/// assert_eq!(radbind::units::parse_conc_nm("1e-9 M"), Some(1.0));
+/// ```
+#[must_use]
+pub fn parse_conc_nm(s: &str) -> Option<f64> {
+    let s = s.trim();
+    let unit_start = s
+        .char_indices()
+        .find(|&(_, c)| c.is_alphabetic() && c != 'e' && c != 'E' || c == 'µ' || c == 'μ')
+        .map_or(s.len(), |(i, _)| i);
+    let (num, unit) = s.split_at(unit_start);
+    let value: f64 = num.trim().parse().ok()?;
+    let factor = match unit.trim() {
+        "M" => 1e9,
+        "mM" => 1e6,
+        "uM" | "µM" | "μM" => 1e3,
+        "nM" => 1.0,
+        "pM" => 1e-3,
+        _ => return None,
+    };
+    let nm = value * factor;
+    nm.is_finite().then_some(nm)
+}
+
+/// Formats a concentration given in nM with a readable unit (`2.5 nM`, `10 µM`, `300 pM`):
+/// mM from 1e6 nM, µM from 1e3 nM, nM from 1 nM, pM below; three significant digits
+/// ([`sig3`]); `-` when not finite.
+#[must_use]
+pub fn format_conc_nm(nm: f64) -> String {
+    if !nm.is_finite() {
+        return "-".to_string();
+    }
+    let (v, unit) = if nm >= 1e6 {
+        (nm / 1e6, "mM")
+    } else if nm >= 1e3 {
+        (nm / 1e3, "µM")
+    } else if nm >= 1.0 {
+        (nm, "nM")
+    } else {
+        (nm * 1e3, "pM")
+    };
+    format!("{} {unit}", sig3(v))
+}
+
+/// A concentration range (nM) for display, as [`format_conc_nm`] writes each end, joined by
+/// an en dash: `0.667–1.03 nM` when both ends take the same unit, `300 pM–1.2 nM` when not.
+#[must_use]
+pub fn format_conc_range_nm(lo_nm: f64, hi_nm: f64) -> String {
+    let (a, b) = (format_conc_nm(lo_nm), format_conc_nm(hi_nm));
+    match (a.rsplit_once(' '), b.rsplit_once(' ')) {
+        (Some((av, au)), Some((bv, bu))) if au == bu => format!("{av}\u{2013}{bv} {bu}"),
+        _ => format!("{a}\u{2013}{b}"),
+    }
+}
+
+/// A concentration in nM as a plain number (no unit) with three significant digits
+/// ([`sig3`]); [`NOT_DETERMINED`] when not finite. For columns headed "nM".
+#[must_use]
+pub fn nm_number(v: f64) -> String {
+    if v.is_finite() { sig3(v) } else { NOT_DETERMINED.to_string() }
+}
+
+/// A number to three significant digits, without trailing zeros (`2.50` -> `2.5`).
+#[must_use]
+pub fn sig3(v: f64) -> String {
+    if v == 0.0 || !v.is_finite() {
+        return format!("{v}");
+    }
+    let mag = v.abs().log10().floor() as i32;
+    let decimals = usize::try_from((2 - mag).max(0)).unwrap_or(0);
+    let s = format!("{v:.decimals$}");
+    if s.contains('.') { s.trim_end_matches('0').trim_end_matches('.').to_string() } else { s }
+}
+
+/// A file- and directory-safe form of a free-text name: ASCII letters, digits, `-` and `_`
+/// kept, everything else (`.` and `/` too) `_`; never empty, never `.`/`..`, at most 60
+/// characters; `unnamed` when nothing but `_` would be left.
+#[must_use]
+pub fn safe_name(s: &str) -> String {
+    let mut out: String = s
+        .chars()
+        .map(|c| if c.is_ascii_alphanumeric() || c == '-' || c == '_' { c } else { '_' })
+        .take(60)
+        .collect();
+    if out.trim_matches('_').is_empty() {
+        out = "unnamed".to_string();
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn molar_logs() {
+        assert_eq!(log10_molar(1.0), -9.0);
+        assert_eq!(log10_molar(1000.0), -6.0);
+        assert_eq!(log10_molar(0.0), f64::NEG_INFINITY);
+        assert_eq!(log10_molar(-1.0), f64::NEG_INFINITY);
+        assert_eq!(log_molar(10.0), Some(-8.0));
+        assert_eq!(nm_from_log10_molar(-6.0), 1000.0);
+        assert_eq!(nm_from_log10_molar(f64::NEG_INFINITY), 0.0);
+        assert_eq!(log_molar(0.0), None);
+        assert_eq!(log_molar(f64::INFINITY), None);
+        assert_eq!(log_molar(f64::NAN), None);
+    }
+
+    #[test]
+    fn p_values() {
+        assert_eq!(p_value(1.0), 9.0);
+        assert_eq!(p_value(10_000.0), 5.0);
+        assert_eq!(p_value(0.0), f64::INFINITY);
+        assert!(p_value(-1.0).is_nan());
+        // The same number as the negated log10 M, bit for bit.
+        for c in [0.37, 2.5, 812.0, 3.3e4] {
+            assert_eq!(p_value(c), -log10_molar(c));
+        }
+    }
+
+    #[test]
+    fn concentrations_with_units() {
+        assert_eq!(parse_conc_nm("10 µM"), Some(10_000.0));
+        assert_eq!(parse_conc_nm("10uM"), Some(10_000.0));
+        assert_eq!(parse_conc_nm("1 mM"), Some(1e6));
+        assert_eq!(parse_conc_nm("500 pM"), Some(0.5));
+        assert_eq!(parse_conc_nm("2.5e-9 M"), Some(2.5));
+        assert_eq!(parse_conc_nm("10 kg"), None);
+        assert_eq!(format_conc_nm(2.5), "2.5 nM");
+        assert_eq!(format_conc_nm(10_000.0), "10 µM");
+        assert_eq!(format_conc_nm(0.3), "300 pM");
+        assert_eq!(format_conc_nm(2e6), "2 mM");
+        assert_eq!(format_conc_nm(f64::NAN), "-");
+    }
+
+    #[test]
+    fn concentration_ranges() {
+        assert_eq!(format_conc_range_nm(0.667, 1.03), "667 pM\u{2013}1.03 nM");
+        assert_eq!(format_conc_range_nm(2.08, 3.25), "2.08\u{2013}3.25 nM");
+        assert_eq!(format_conc_range_nm(900.0, 1200.0), "900 nM\u{2013}1.2 µM");
+    }
+
+    #[test]
+    fn plain_numbers() {
+        assert_eq!(sig3(2.5), "2.5");
+        assert_eq!(sig3(1234.6), "1235");
+        assert_eq!(sig3(0.012345), "0.0123");
+        assert_eq!(sig3(0.0), "0");
+        assert_eq!(nm_number(0.8333), "0.833");
+        assert_eq!(nm_number(f64::NAN), NOT_DETERMINED);
+    }
+
+    #[test]
+    fn safe_names() {
+        assert_eq!(safe_name("5-HT2A"), "5-HT2A");
+        assert_eq!(safe_name("../etc/passwd"), "___etc_passwd");
+        assert_eq!(safe_name("."), "unnamed");
+        assert_eq!(safe_name(""), "unnamed");
+        assert_eq!(safe_name(&"x".repeat(100)).len(), 60);
+    }
+}
