@@ -10,7 +10,7 @@ use std::hint::black_box;
 
 use argmin::core::Executor;
 use criterion::{BatchSize, Criterion, Throughput, criterion_group, criterion_main};
-use radbind::config::settings::FitSettings;
+use radbind::config::FitSettings;
 use radbind::fit::fit_all;
 use radbind::fit::four_pl::{
     FOUR_PL_LM, FourPlOptions, fit_four_pl, initial_estimates, refined_estimates,

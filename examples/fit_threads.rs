@@ -10,7 +10,7 @@
 
 use std::time::Instant;
 
-use radbind::config::settings::FitSettings;
+use radbind::config::FitSettings;
 use radbind::fit::fit_all;
 
 #[path = "../benches/support/curves.rs"]

@@ -3,7 +3,7 @@
 //!
 //! Produces the output record [`CurveRow`]; the fit itself is not changed here.
 
-use crate::config::settings::{Assay, ModelKind, Target};
+use crate::config::{Assay, ModelKind, Target};
 use crate::fit::CurveFit;
 use crate::fit::lm::Termination;
 use crate::report::{

@@ -9,7 +9,7 @@
 use std::collections::BTreeMap;
 use std::path::PathBuf;
 
-use crate::config::settings::{Axis, ConcSpec, Layout, PlateMapSpec, PlateSpec, Settings};
+use crate::config::{Axis, ConcSpec, Layout, PlateMapSpec, PlateSpec, Settings};
 use crate::ingest::{PlateMeta, RawPlate};
 use crate::types::{Geometry, WellPos};
 

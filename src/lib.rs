@@ -224,10 +224,9 @@ pub fn run(args: &RunArgs) -> Result<RunSummary> {
                 assay: t.assay.name().to_string(),
                 kd_source: match (&t.kd_from, &t.assay) {
                     (Some(from), _) => format!("saturation {from}"),
-                    (
-                        None,
-                        config::settings::Assay::Competition | config::settings::Assay::Uptake,
-                    ) => "config".to_string(),
+                    (None, config::Assay::Competition | config::Assay::Uptake) => {
+                        "config".to_string()
+                    }
                     _ => String::new(),
                 },
             })
@@ -279,7 +278,7 @@ pub fn run(args: &RunArgs) -> Result<RunSummary> {
 /// Curves of saturation targets are not competition curves (the saturation stage fits them);
 /// [35S]GTPγS curves are functional: agonists rising, antagonists falling.
 fn assign_curve_models(curves: &mut Vec<fit::Curve>, settings: &Settings) {
-    use config::settings::{Assay, ModelKind};
+    use config::{Assay, ModelKind};
     curves.retain(|c| {
         !settings.targets.get(&c.target).is_some_and(|t| matches!(t.assay, Assay::Saturation(_)))
     });
@@ -300,7 +299,7 @@ fn assign_curve_models(curves: &mut Vec<fit::Curve>, settings: &Settings) {
 }
 
 fn figure_options(s: &Settings) -> report::FigureOptions {
-    use config::settings::Figures;
+    use config::Figures;
     let (draw, png) = match s.figures {
         Figures::None => (false, false),
         Figures::Svg => (true, false),

@@ -20,7 +20,7 @@
 //! or NSB wells, or whose total does not exceed its NSB, cannot be normalised: its wells get no
 //! %SB and its curves fail with that reason.
 
-use crate::config::settings::{Assay, Target};
+use crate::config::{Assay, Target};
 use crate::layout::{Plate, Role};
 
 /// QC thresholds (config `qc`).

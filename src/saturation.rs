@@ -16,7 +16,7 @@
 
 use std::collections::BTreeMap;
 
-use crate::config::settings::{Assay, Settings, Target};
+use crate::config::{Assay, Settings, Target};
 use crate::fit::saturation::{self, SaturationModel, SaturationOptions, SaturationPoint};
 use crate::layout::Role;
 use crate::normalise::NormalisedPlate;
@@ -44,7 +44,7 @@ fn fit_target(
     plates: &[NormalisedPlate],
     settings: &Settings,
     t: &Target,
-    spec: &crate::config::settings::SaturationSpec,
+    spec: &crate::config::SaturationSpec,
 ) -> SaturationRow {
     let mut wells = Vec::new();
     let mut plate_ids = Vec::new();

@@ -5,7 +5,7 @@
 use std::path::Path;
 
 use libfuzzer_sys::fuzz_target;
-use radbind::config::options::Options;
+use radbind::config::Options;
 
 fuzz_target!(|data: &[u8]| {
     let Ok(text) = std::str::from_utf8(data) else { return };
@@ -14,7 +14,7 @@ fuzz_target!(|data: &[u8]| {
         return;
     }
     if let Ok(options) = serde_yaml::from_str::<Options>(text) {
-        let _ = radbind::config::settings::resolve(
+        let _ = radbind::config::resolve(
             Path::new("/nonexistent-radbind-fuzz/config.yaml"),
             text.to_string(),
             options,

@@ -180,12 +180,11 @@ pub fn simulate(path: &Path, out: Option<&Path>, repeat: usize) -> Result<Vec<Pa
         // The analysis config's inputs do not exist yet: that is what we are making.
         Err(e) if e.problems.iter().all(|p| p.key.starts_with("inputs")) => {
             let text = std::fs::read_to_string(base.join(&sim.analysis))?;
-            let opts: config::options::Options = serde_yaml::from_str(&text)?;
+            let opts: config::Options = serde_yaml::from_str(&text)?;
             // Any existing file satisfies the input check; the simulator never reads inputs.
             let mut o = opts.clone();
             o.inputs = vec![std::fs::canonicalize(path)?.to_string_lossy().to_string()];
-            config::settings::resolve(&base.join(&sim.analysis), text, o)
-                .map_err(anyhow::Error::from)?
+            config::resolve(&base.join(&sim.analysis), text, o).map_err(anyhow::Error::from)?
         }
         Err(e) => return Err(e.into()),
     };
@@ -305,7 +304,7 @@ fn plan(settings: &Settings, sim: &SimOptions) -> Result<BTreeMap<u32, PlatePlan
             meta: crate::ingest::PlateMeta::default(),
         };
         let mut one = settings.clone();
-        one.plates = vec![config::settings::PlateSpec {
+        one.plates = vec![config::PlateSpec {
             numbers: vec![1],
             file: None,
             rotated: false,
@@ -347,11 +346,11 @@ fn plan(settings: &Settings, sim: &SimOptions) -> Result<BTreeMap<u32, PlatePlan
 fn expected_sample(
     sim: &SimOptions,
     target_name: &str,
-    target: &config::settings::Target,
+    target: &config::Target,
     w: &crate::layout::Well,
     counts: &Counts,
 ) -> Result<f64> {
-    use config::settings::Assay;
+    use config::Assay;
     let compound = w.compound.as_deref().unwrap_or_default();
     let conc = w.conc_nm.unwrap_or(0.0);
     let x = log10_molar(conc);
@@ -407,11 +406,11 @@ type Response = Box<dyn Fn(f64) -> f64>;
 fn functional_truth(
     sim: &SimOptions,
     target_name: &str,
-    target: &config::settings::Target,
+    target: &config::Target,
     compound: &str,
     truth: &SimTruth,
 ) -> Result<(Response, f64)> {
-    let config::settings::Assay::Gtpgs(spec) = &target.assay else {
+    let config::Assay::Gtpgs(spec) = &target.assay else {
         bail!("target {target_name} is not a GTPγS target");
     };
     let emax = truth.emax_pct.with_context(|| {
@@ -453,7 +452,7 @@ fn functional_truth(
     }
 }
 
-fn ic50_of(t: &SimTruth, target: &config::settings::Target) -> Result<f64> {
+fn ic50_of(t: &SimTruth, target: &config::Target) -> Result<f64> {
     match (t.ki_nm, t.ic50_nm) {
         (Some(ki), None) => Ok(ki * (1.0 + target.radioligand_nm / target.kd_nm)),
         (None, Some(ic50)) => Ok(ic50),
@@ -488,10 +487,7 @@ fn truth_csv(settings: &Settings, sim: &SimOptions) -> Result<String> {
         let Some(target) = settings.targets.get(target_name) else {
             bail!("truth: unknown target `{target_name}`");
         };
-        if !matches!(
-            target.assay,
-            config::settings::Assay::Competition | config::settings::Assay::Uptake
-        ) {
+        if !matches!(target.assay, config::Assay::Competition | config::Assay::Uptake) {
             continue;
         }
         for (compound, truth) in compounds {
@@ -521,7 +517,7 @@ fn functional_truth_csv(settings: &Settings, sim: &SimOptions) -> Result<Option<
     let mut any = false;
     for (target_name, compounds) in &sim.truth {
         let Some(target) = settings.targets.get(target_name) else { continue };
-        let config::settings::Assay::Gtpgs(spec) = &target.assay else { continue };
+        let config::Assay::Gtpgs(spec) = &target.assay else { continue };
         let ref_emax = spec
             .reference_agonist
             .as_ref()

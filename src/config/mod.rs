@@ -1,8 +1,31 @@
-//! Config: the YAML schema (`options`), well-set shorthands (`wellset`) and the resolved
-//! settings the stages use (`settings`).
+//! Config: from a YAML file to the [`Settings`] every later stage reads.
+//!
+//! - `options.rs`: the YAML schema (serde), exactly what a user writes;
+//! - `resolve/`: options -> settings ([`load`], [`resolve`]): defaults, units, cross-checks,
+//!   every problem collected with its key and line;
+//! - `settings.rs`: the resolved types (targets, assays, layouts, plates, fit settings);
+//! - `wellset.rs`: well-set shorthands (`column 1`, `A1-H1`);
+//! - `locate.rs`: YAML key path -> line, for messages; `error.rs`: [`ConfigError`].
+//!
+//! Config sits above the shared vocabulary (types, units, radioactivity) and ingest (formats,
+//! column maps, plate maps) and imports nothing from a later stage. Outside this module, use
+//! the re-exports here (`crate::config::Settings`), not the files.
 
+mod error;
+mod locate;
 pub mod options;
-pub mod settings;
-pub mod wellset;
+mod resolve;
+mod settings;
+#[cfg(test)]
+mod tests;
+mod wellset;
 
-pub use settings::{ConfigError, Settings, load};
+pub use error::{ConfigError, ConfigProblem};
+pub use options::Options;
+pub use resolve::{clean_path, load, resolve};
+pub use settings::{
+    Assay, Axis, CompareKind, CompareMethod, CompareSettings, CompoundBlock, ConcSpec, ErrorBars,
+    Exclusion, Figures, FitSettings, GtpgsSpec, Layout, ModelKind, PlateMapSpec, PlateSpec,
+    SaturationSpec, Series, Settings, Target, WeightingKind,
+};
+pub use wellset::WellSet;

@@ -28,7 +28,7 @@ use std::collections::BTreeMap;
 
 use rayon::prelude::*;
 
-use crate::config::settings::{
+use crate::config::{
     CompareKind, CompareMethod, CompareSettings, FitSettings, ModelKind, WeightingKind,
 };
 use crate::layout::Role;

@@ -22,6 +22,7 @@ use plotters::prelude::*;
 use plotters::style::{FontStyle, register_font, text_anchor};
 
 use super::{CurvePoint, CurveRow};
+use crate::config::ErrorBars;
 use crate::fit::band::FittedCurve;
 use crate::units::log_molar;
 
@@ -79,18 +80,6 @@ pub enum PlotError {
         /// The backend's message.
         message: String,
     },
-}
-
-/// Which error bars the mean points carry.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
-pub enum ErrorBars {
-    /// Sample standard deviation of the replicates (n - 1).
-    #[default]
-    Sd,
-    /// Standard error of the mean, SD / sqrt(n).
-    Sem,
-    /// No error bars.
-    None,
 }
 
 /// Options of the curve figure.

@@ -1,0 +1,234 @@
+//! Resolving `fit:`: the model, fixed values and bounds, outlier removal, model comparison,
+//! weighting, confidence intervals and shared parameters, with their cross-checks.
+
+use std::collections::BTreeMap;
+
+use super::Resolver;
+use crate::config::options::Options;
+use crate::config::settings::{
+    CompareKind, CompareMethod, CompareSettings, FitSettings, ModelKind, Target, WeightingKind,
+};
+
+impl Resolver<'_> {
+    pub(super) fn fit(&mut self, o: &Options, targets: &BTreeMap<String, Target>) -> FitSettings {
+        let f = o.fit.clone().unwrap_or_default();
+        let model = match f.model.as_deref() {
+            None | Some("four_parameter") => ModelKind::FourParameter,
+            Some("one_site") => ModelKind::OneSite,
+            Some("fit_ki") => ModelKind::FitKi,
+            Some("two_site") => ModelKind::TwoSite,
+            Some("agonist") => ModelKind::Agonist,
+            Some(other) => {
+                self.problem(
+                    &["fit", "model"],
+                    format!(
+                        "unknown model `{other}`: use four_parameter, one_site, fit_ki, two_site \
+                         or agonist"
+                    ),
+                );
+                ModelKind::FourParameter
+            }
+        };
+        let fix = f.fix.unwrap_or_default();
+        let mut fixed = [fix.top, fix.bottom, fix.hill_slope, None];
+        if matches!(model, ModelKind::OneSite | ModelKind::FitKi | ModelKind::TwoSite) {
+            if fix.hill_slope.is_some_and(|h| h != -1.0) {
+                self.problem(
+                    &["fit", "fix", "hill_slope"],
+                    format!("model {} fixes the Hill slope at -1", model.name()),
+                );
+            }
+            fixed[2] = Some(-1.0);
+        }
+        for (k, v) in ["top", "bottom", "hill_slope"].iter().zip(fixed) {
+            if v.is_some_and(|v| !v.is_finite()) {
+                self.problem(&["fit", "fix", k], "fixed values must be finite numbers".into());
+            }
+        }
+        let b = f.bounds.unwrap_or_default();
+        let mut bounds = [None; 4];
+        for (k, (name, v)) in [
+            ("top", b.top),
+            ("bottom", b.bottom),
+            ("hill_slope", b.hill_slope),
+            ("log_ic50", b.log_ic50),
+        ]
+        .into_iter()
+        .enumerate()
+        {
+            let Some([lo, hi]) = v else { continue };
+            if lo.is_nan() || hi.is_nan() || lo > hi {
+                self.problem(
+                    &["fit", "bounds", name],
+                    format!("bounds must be [low, high] with low <= high, got [{lo}, {hi}]"),
+                );
+                continue;
+            }
+            if matches!(model, ModelKind::FitKi | ModelKind::TwoSite) {
+                self.problem(
+                    &["fit", "bounds", name],
+                    format!(
+                        "bounds apply to the 4PL models (four_parameter, one_site, agonist), not \
+                         to {}",
+                        model.name()
+                    ),
+                );
+                continue;
+            }
+            if let Some(x) = fixed[k].filter(|x| !(lo..=hi).contains(x)) {
+                self.problem(
+                    &["fit", "bounds", name],
+                    format!("the fixed value {x} lies outside the bounds [{lo}, {hi}]"),
+                );
+            }
+            bounds[k] = Some((lo, hi));
+        }
+        let rout_q = f.outliers.as_ref().and_then(|out| {
+            match out.method.as_deref() {
+                None | Some("rout") => {}
+                Some("none") => return None,
+                Some(other) => {
+                    self.problem(
+                        &["fit", "outliers", "method"],
+                        format!("unknown outlier method `{other}`: use rout or none"),
+                    );
+                    return None;
+                }
+            }
+            let q = out.q_pct.unwrap_or(1.0);
+            if !(q > 0.0 && q <= 10.0) {
+                self.problem(
+                    &["fit", "outliers", "q_pct"],
+                    format!("Q must be a percentage in (0, 10] (Prism's default is 1), got {q}"),
+                );
+                return None;
+            }
+            Some(q / 100.0)
+        });
+        let compare = f.compare.as_ref().and_then(|c| {
+            let mut models = Vec::new();
+            for (i, m) in c.models.iter().enumerate() {
+                match m.as_str() {
+                    "one_vs_two_sites" => models.push(CompareKind::OneVsTwoSites),
+                    "slope" => models.push(CompareKind::Slope),
+                    other => self.problem(
+                        &["fit", "compare", "models", &i.to_string()],
+                        format!("unknown comparison `{other}`: use one_vs_two_sites or slope"),
+                    ),
+                }
+            }
+            if c.models.is_empty() {
+                self.problem(
+                    &["fit", "compare", "models"],
+                    "list at least one comparison: one_vs_two_sites, slope".into(),
+                );
+            }
+            let method = match c.method.as_deref() {
+                None | Some("f_test") => CompareMethod::FTest,
+                Some("aicc") => CompareMethod::Aicc,
+                Some(other) => {
+                    self.problem(
+                        &["fit", "compare", "method"],
+                        format!("unknown comparison method `{other}`: use f_test or aicc"),
+                    );
+                    CompareMethod::FTest
+                }
+            };
+            let alpha = c.alpha.unwrap_or(0.05);
+            if !(alpha > 0.0 && alpha < 1.0) {
+                self.problem(
+                    &["fit", "compare", "alpha"],
+                    format!("alpha must lie between 0 and 1 (e.g. 0.05), got {alpha}"),
+                );
+            }
+            if model != ModelKind::FourParameter && model != ModelKind::OneSite {
+                self.problem(
+                    &["fit", "compare"],
+                    format!(
+                        "comparisons start from one site: use model four_parameter or one_site, \
+                         not {}",
+                        model.name()
+                    ),
+                );
+            }
+            (!models.is_empty()).then_some(CompareSettings { models, method, alpha })
+        });
+        let ligand =
+            targets.iter().map(|(k, t)| (k.clone(), (t.radioligand_nm, t.kd_nm))).collect();
+        let weighting = match f.weighting.as_deref() {
+            None | Some("none") => WeightingKind::None,
+            Some("1/y" | "1/Y") => WeightingKind::InverseY,
+            Some("1/y2" | "1/Y2" | "1/y^2" | "1/Y^2") => WeightingKind::InverseY2,
+            Some("poisson") => WeightingKind::Poisson,
+            Some(other) => {
+                self.problem(
+                    &["fit", "weighting"],
+                    format!("unknown weighting `{other}`: use none, 1/y, 1/y2 or poisson"),
+                );
+                WeightingKind::None
+            }
+        };
+        let counting_minutes = f.counting_minutes.unwrap_or(1.0);
+        if !(counting_minutes > 0.0 && counting_minutes.is_finite()) {
+            self.problem(
+                &["fit", "counting_minutes"],
+                format!(
+                    "counting time must be a positive number of minutes, got {counting_minutes}"
+                ),
+            );
+        }
+        let profile_ci = match f.ci.as_deref() {
+            None | Some("asymptotic") => false,
+            Some("profile") => true,
+            Some(other) => {
+                self.problem(
+                    &["fit", "ci"],
+                    format!("unknown confidence interval `{other}`: use asymptotic or profile"),
+                );
+                false
+            }
+        };
+        let mut share = [false; 4];
+        for (i, name) in f.share.iter().flatten().enumerate() {
+            match ["top", "bottom", "hill_slope"].iter().position(|k| k == name) {
+                Some(k) => share[k] = true,
+                None => self.problem(
+                    &["fit", "share", &i.to_string()],
+                    format!("cannot share `{name}`: use top, bottom or hill_slope"),
+                ),
+            }
+        }
+        if share.iter().any(|s| *s) {
+            let clash = [
+                (!matches!(model, ModelKind::FourParameter | ModelKind::OneSite), "fit.model"),
+                (compare.is_some(), "fit.compare"),
+                (bounds.iter().any(Option::is_some), "fit.bounds"),
+                (weighting != WeightingKind::None, "fit.weighting"),
+                (profile_ci, "fit.ci: profile"),
+            ];
+            for (bad, what) in clash {
+                if bad {
+                    self.problem(
+                        &["fit", "share"],
+                        format!(
+                            "fit.share (a global fit) works with model four_parameter or one_site \
+                             and without {what} for now"
+                        ),
+                    );
+                }
+            }
+        }
+        FitSettings {
+            model,
+            fixed,
+            bounds,
+            rout_q,
+            compare,
+            ligand,
+            weighting,
+            counting_minutes,
+            profile_ci,
+            share,
+        }
+    }
+}

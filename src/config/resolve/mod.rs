@@ -1,0 +1,448 @@
+//! Options -> Settings: defaults applied, units converted to nM, well sets parsed, globs
+//! expanded, names cross-checked.
+//!
+//! [`load`] reads the YAML into [`Options`], then [`resolve`] resolves it. Every problem is
+//! collected (not only the first) and each names the config key and, where it can be found,
+//! its line. The resolver is split by config section: targets (`target.rs`), layouts and
+//! plates (`plate.rs`), the fit (`fit.rs`); the top level and shared helpers are here.
+
+mod fit;
+mod plate;
+mod target;
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+
+use super::error::{ConfigError, ConfigProblem};
+use super::locate::{key_string, locate};
+use super::options::{ColumnsOptions, ExcludeOptions, Options, PlateSelector};
+use super::settings::{Axis, ErrorBars, Exclusion, Figures, Layout, Series, Settings};
+use super::wellset::WellSet;
+use crate::ingest::{ColumnMap, Format};
+use crate::units::parse_conc_nm;
+
+/// Largest config file radbind reads (16 MiB): a screening campaign may list ten thousand
+/// plates, but nothing legitimate comes near this.
+const MAX_CONFIG_BYTES: u64 = 16 << 20;
+
+/// Reads and resolves a config file.
+///
+/// # Errors
+/// [`ConfigError`] listing every problem found, each with its key and line.
+pub fn load(path: &Path) -> Result<Settings, ConfigError> {
+    let meta = std::fs::metadata(path).map_err(|e| {
+        ConfigError::single(path, "", None, format!("cannot read the config file: {e}"))
+    })?;
+    if meta.len() > MAX_CONFIG_BYTES {
+        return Err(ConfigError::single(
+            path,
+            "",
+            None,
+            format!("config file is {} bytes; radbind reads configs up to 16 MiB", meta.len()),
+        ));
+    }
+    let text = std::fs::read_to_string(path).map_err(|e| {
+        let hint = if e.kind() == std::io::ErrorKind::InvalidData {
+            " (a config is UTF-8 text)"
+        } else {
+            ""
+        };
+        ConfigError::single(path, "", None, format!("cannot read the config file: {e}{hint}"))
+    })?;
+    let options: Options = serde_yaml::from_str(&text).map_err(|e| {
+        let line = e.location().map(|l| l.line());
+        ConfigError::single(path, "", line, yaml_message(&e))
+    })?;
+    resolve(path, text, options)
+}
+
+/// serde's message, with the location moved into our `file:line:` prefix and a hint for
+/// unknown keys.
+pub(super) fn yaml_message(e: &serde_yaml::Error) -> String {
+    let msg = e.to_string();
+    let msg = match msg.find(" at line ") {
+        Some(i) => msg[..i].to_string(),
+        None => msg,
+    };
+    let msg = msg
+        .replace("expected f64", "expected a number")
+        .replace("expected u32", "expected a whole number")
+        .replace(
+            "expected struct Options",
+            "expected a mapping of config keys (experiment, inputs, targets, layouts, plates)",
+        );
+    if msg.contains("unknown field") {
+        format!("{msg} (keys are case-sensitive; see the config reference in the README)")
+    } else {
+        msg
+    }
+}
+
+/// Resolves parsed options; `text` is the config source used to locate keys.
+///
+/// # Errors
+/// Every problem found.
+pub fn resolve(path: &Path, text: String, o: Options) -> Result<Settings, ConfigError> {
+    let mut r = Resolver { text: &text, problems: Vec::new() };
+    let base = path.parent().map_or_else(|| PathBuf::from("."), Path::to_path_buf);
+    let base = clean_path(&base);
+
+    if o.experiment.trim().is_empty() {
+        r.problem(&["experiment"], "experiment name is empty".into());
+    }
+    let output_dir = match &o.output {
+        Some(out) => clean_path(&base.join(out)),
+        None => PathBuf::from("outputs").join(crate::units::safe_name(&o.experiment)),
+    };
+    let inputs = r.inputs(&base, &o.inputs);
+    let format = r.format(o.format.as_deref());
+    let assay_date = o.assay_date.as_ref().and_then(|d| {
+        crate::radioactivity::day_number(d).map_err(|e| r.problem(&["assay_date"], e)).ok()
+    });
+    let columns = r.columns(o.columns.as_ref(), format);
+    let targets = o
+        .targets
+        .iter()
+        .filter_map(|(name, t)| r.target(name, t, assay_date).map(|t| (name.clone(), t)))
+        .collect::<BTreeMap<_, _>>();
+    r.kd_sources(&targets);
+    if o.targets.is_empty() {
+        r.problem(&["targets"], "no targets: add at least one target with its radioligand".into());
+    }
+    let mut layouts = o
+        .layouts
+        .iter()
+        .filter_map(|(name, l)| r.layout(name, l).map(|l| (name.clone(), l)))
+        .collect::<BTreeMap<_, _>>();
+    let plates = o
+        .plates
+        .iter()
+        .enumerate()
+        .filter_map(|(i, p)| r.plate(i, p, &o, &layouts, &targets, &base))
+        .collect::<Vec<_>>();
+    for spec in plates.iter().filter(|s| s.plate_map.is_some()) {
+        layouts.entry(spec.layout.clone()).or_insert_with(|| placeholder_layout(&spec.layout));
+    }
+    if o.plates.is_empty() {
+        r.problem(&["plates"], "no plates: say which plates hold which target".into());
+    }
+    let fit = r.fit(&o, &targets);
+    let exclusions =
+        o.exclude.iter().flatten().enumerate().filter_map(|(i, e)| r.exclusion(i, e)).collect();
+    let min_z_prime = o.qc.as_ref().and_then(|q| q.min_z_prime).unwrap_or(0.5);
+    let qc_value =
+        |r: &mut Resolver<'_>, k: &'static str, v: Option<f64>, default: f64, max: f64| {
+            let v = v.unwrap_or(default);
+            if !(v.is_finite() && v >= 0.0 && v <= max) {
+                r.problem(&["qc", k], format!("{k} must be a number from 0 to {max}, got {v}"));
+            }
+            v
+        };
+    let qc = o.qc.clone().unwrap_or_default();
+    let min_signal_to_background =
+        qc_value(&mut r, "min_signal_to_background", qc.min_signal_to_background, 3.0, 1e6);
+    let max_fraction_bound_pct =
+        qc_value(&mut r, "max_fraction_bound_pct", qc.max_fraction_bound_pct, 10.0, 100.0);
+    let min_specific_at_kd_pct =
+        qc_value(&mut r, "min_specific_at_kd_pct", qc.min_specific_at_kd_pct, 80.0, 100.0);
+    let png_scale = o.report.as_ref().and_then(|r| r.png_scale).unwrap_or(1.0);
+    if !(0.25..=8.0).contains(&png_scale) {
+        r.problem(
+            &["report", "png_scale"],
+            format!("png_scale must be 0.25 to 8, got {png_scale}"),
+        );
+    }
+    let error_bars = match o.report.as_ref().and_then(|r| r.error_bars.as_deref()) {
+        None | Some("sd") => ErrorBars::Sd,
+        Some("sem") => ErrorBars::Sem,
+        Some("none") => ErrorBars::None,
+        Some(other) => {
+            r.problem(
+                &["report", "error_bars"],
+                format!("unknown error bars `{other}`: use sd, sem or none"),
+            );
+            ErrorBars::Sd
+        }
+    };
+    let figures = match o.report.as_ref().and_then(|r| r.figures.as_deref()) {
+        None | Some("svg+png") => Figures::SvgPng,
+        Some("svg") => Figures::Svg,
+        Some("none") => Figures::None,
+        Some(other) => {
+            r.problem(
+                &["report", "figures"],
+                format!("unknown figures setting `{other}`: use svg+png, svg or none"),
+            );
+            Figures::SvgPng
+        }
+    };
+    let primary_target = o.report.as_ref().and_then(|r| r.primary_target.clone());
+    if let Some(t) = primary_target.as_ref().filter(|t| !o.targets.contains_key(*t)) {
+        let known: Vec<&str> = o.targets.keys().map(String::as_str).collect();
+        r.problem(
+            &["report", "primary_target"],
+            format!("unknown target `{t}`; targets are: {}", known.join(", ")),
+        );
+    }
+
+    if !r.problems.is_empty() {
+        return Err(ConfigError { path: path.to_path_buf(), problems: r.problems });
+    }
+    Ok(Settings {
+        experiment: o.experiment.clone(),
+        config_path: path.to_path_buf(),
+        config_text: text,
+        output_dir,
+        inputs,
+        format,
+        signal: o.signal.clone(),
+        columns,
+        targets,
+        layouts,
+        plates,
+        fit,
+        exclusions,
+        min_z_prime,
+        min_signal_to_background,
+        max_fraction_bound_pct,
+        min_specific_at_kd_pct,
+        figures,
+        png_scale,
+        error_bars,
+        primary_target,
+        options: o,
+    })
+}
+
+/// The ways a series' concentrations can be written, as found in one YAML mapping.
+#[derive(Clone, Copy)]
+struct ConcFields<'a> {
+    top_nm: Option<f64>,
+    top: Option<&'a String>,
+    dilution: Option<f64>,
+    nm: Option<&'a Vec<f64>>,
+    units: Option<&'a Vec<String>>,
+}
+
+struct Resolver<'a> {
+    text: &'a str,
+    problems: Vec<ConfigProblem>,
+}
+
+impl Resolver<'_> {
+    fn problem(&mut self, key: &[&str], message: String) {
+        let line = locate(self.text, key);
+        self.problems.push(ConfigProblem { key: key_string(key), line, message });
+    }
+
+    fn inputs(&mut self, base: &Path, patterns: &[String]) -> Vec<PathBuf> {
+        let mut out = Vec::new();
+        if patterns.is_empty() {
+            self.problem(&["inputs"], "no input files: list export files or globs".into());
+        }
+        for (i, pat) in patterns.iter().enumerate() {
+            let idx = i.to_string();
+            let full = clean_path(&base.join(pat));
+            let full_str = full.to_string_lossy().to_string();
+            if pat.contains(['*', '?', '[']) {
+                match glob::glob(&full_str) {
+                    Ok(paths) => {
+                        let mut found: Vec<PathBuf> =
+                            paths.filter_map(Result::ok).filter(|p| p.is_file()).collect();
+                        found.sort();
+                        if found.is_empty() {
+                            self.problem(
+                                &["inputs", &idx],
+                                format!(
+                                    "`{pat}` matches no file (looked for {full_str}; paths are \
+                                     relative to the config file)"
+                                ),
+                            );
+                        }
+                        out.extend(found);
+                    }
+                    Err(e) => self.problem(&["inputs", &idx], format!("bad glob `{pat}`: {e}")),
+                }
+            } else if full.is_file() {
+                out.push(full);
+            } else if full.is_dir() {
+                self.problem(
+                    &["inputs", &idx],
+                    format!("{full_str} is a folder: name the export files, e.g. `{pat}/*.txt`"),
+                );
+            } else {
+                self.problem(
+                    &["inputs", &idx],
+                    format!(
+                        "input file {full_str} does not exist (paths are relative to the config \
+                         file)"
+                    ),
+                );
+            }
+        }
+        let mut seen = std::collections::HashSet::new();
+        out.retain(|p| seen.insert(p.clone()));
+        out
+    }
+
+    fn format(&mut self, f: Option<&str>) -> Option<Format> {
+        match f {
+            None | Some("auto") => None,
+            Some(name) => Format::from_name(name).or_else(|| {
+                self.problem(
+                    &["format"],
+                    format!(
+                        "unknown format `{name}`: use auto, microbeta, long_csv, grid_csv, \
+                         count_table, hidex or xlsx"
+                    ),
+                );
+                None
+            }),
+        }
+    }
+
+    fn conc(&mut self, key: &[&str], nm: Option<f64>, text: Option<&String>) -> Option<f64> {
+        let base = key.last().copied().unwrap_or_default();
+        let v = match (nm, text) {
+            (Some(_), Some(_)) => {
+                self.problem(key, format!("give `{base}_nM` or `{base}`, not both"));
+                return None;
+            }
+            (Some(v), None) => v,
+            (None, Some(t)) => {
+                if let Some(v) = parse_conc_nm(t) {
+                    v
+                } else {
+                    self.problem(
+                        key,
+                        format!(
+                            "cannot read concentration `{t}`: write e.g. \"10 µM\" or \"2.5 nM\""
+                        ),
+                    );
+                    return None;
+                }
+            }
+            (None, None) => return None,
+        };
+        if !(v.is_finite() && v > 0.0) {
+            self.problem(key, format!("concentration must be positive, got {v} nM"));
+            return None;
+        }
+        Some(v)
+    }
+
+    fn wellset(&mut self, key: &[&str], expr: Option<&String>) -> Option<WellSet> {
+        let expr = expr?;
+        match WellSet::parse(expr) {
+            Ok(w) => Some(w),
+            Err(e) => {
+                self.problem(key, e);
+                None
+            }
+        }
+    }
+
+    fn selector(&mut self, key: &[&str], sel: &PlateSelector) -> Vec<u32> {
+        let v = match sel {
+            PlateSelector::One(n) => vec![*n],
+            PlateSelector::List(v) => v.clone(),
+            PlateSelector::Range(s) => {
+                let parsed = s.split_once('-').and_then(|(a, b)| {
+                    let a: u32 = a.trim().parse().ok()?;
+                    let b: u32 = b.trim().parse().ok()?;
+                    (b >= a).then(|| (a..=b).collect::<Vec<_>>())
+                });
+                parsed.or_else(|| s.trim().parse().ok().map(|n| vec![n])).unwrap_or_default()
+            }
+        };
+        if v.is_empty() || v.contains(&0) {
+            self.problem(key, "plate numbers start at 1: write `3`, `\"2-4\"` or `[1, 5]`".into());
+        }
+        v
+    }
+
+    fn exclusion(&mut self, i: usize, e: &ExcludeOptions) -> Option<Exclusion> {
+        let idx = i.to_string();
+        let plates = self.selector(&["exclude", &idx, "plate"], &e.plate);
+        let wells = self.wellset(&["exclude", &idx, "wells"], Some(&e.wells))?;
+        if e.reason.trim().is_empty() {
+            self.problem(&["exclude", &idx, "reason"], "say why the wells are excluded".into());
+        }
+        Some(Exclusion { entry: i, plates, wells, reason: e.reason.clone() })
+    }
+}
+
+/// Ingest-related resolution: the column map.
+impl Resolver<'_> {
+    fn columns(&mut self, c: Option<&ColumnsOptions>, format: Option<Format>) -> Option<ColumnMap> {
+        let c = c?;
+        if let Some(f) = format.filter(|f| !matches!(f, Format::CountTable | Format::Xlsx)) {
+            self.problem(
+                &["columns"],
+                format!(
+                    "a column map is for count_table and xlsx inputs, not format `{}`: remove \
+                     `columns` or set `format: count_table`",
+                    f.name()
+                ),
+            );
+        }
+        for (k, v) in
+            [("plate", &c.plate), ("well", &c.well), ("value", &c.value), ("time", &c.time)]
+        {
+            if v.as_ref().is_some_and(|v| v.trim().is_empty()) {
+                self.problem(
+                    &["columns", k],
+                    "empty column name: give the header text, or leave the key out to try the \
+                     usual names"
+                        .into(),
+                );
+            }
+        }
+        Some(ColumnMap {
+            plate: c.plate.clone().unwrap_or_default(),
+            well: c.well.clone().unwrap_or_default(),
+            value: c.value.clone().unwrap_or_default(),
+            time: c.time.clone(),
+            skip_lines: c.skip_lines.unwrap_or(0),
+        })
+    }
+}
+
+/// The placeholder layout of plate-map entries: no wells, an empty one-lane series.
+fn placeholder_layout(name: &str) -> Layout {
+    Layout {
+        name: name.to_string(),
+        geometry: None,
+        total: None,
+        nsb: None,
+        basal: None,
+        blank: None,
+        vehicle: None,
+        series: Series { axis: Axis::Columns, lanes: (0, 0), high_to_low: true, conc: None },
+    }
+}
+
+/// Removes `.` and `dir/..` pairs lexically (`configs/../data` -> `data`), so messages and
+/// manifests show the paths a user would write. Leading `..` are kept.
+#[must_use]
+pub fn clean_path(p: &Path) -> PathBuf {
+    use std::path::Component;
+    let mut out: Vec<Component> = Vec::new();
+    for c in p.components() {
+        match c {
+            Component::CurDir => {}
+            Component::ParentDir => match out.last() {
+                Some(Component::Normal(_)) => {
+                    out.pop();
+                }
+                Some(Component::RootDir | Component::Prefix(_)) => {}
+                _ => out.push(c),
+            },
+            _ => out.push(c),
+        }
+    }
+    if out.is_empty() {
+        return PathBuf::from(".");
+    }
+    out.iter().collect()
+}

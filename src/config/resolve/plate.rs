@@ -1,0 +1,513 @@
+//! Resolving `layouts:` and `plates:`: control well sets, dilution series and their
+//! concentrations, compounds on lanes, and plate-map entries (read through ingest).
+
+use std::collections::BTreeMap;
+use std::path::Path;
+
+use super::{ConcFields, Resolver, clean_path};
+use crate::config::options::{
+    CompoundOptions, LayoutOptions, Options, PlateOptions, SeriesOptions,
+};
+use crate::config::settings::{
+    Assay, Axis, CompoundBlock, ConcSpec, Layout, PlateMapSpec, PlateSpec, Series, Target,
+};
+use crate::config::wellset::{parse_number_range, parse_row_range};
+use crate::types::Geometry;
+use crate::units::parse_conc_nm;
+
+impl Resolver<'_> {
+    fn series_conc(
+        &mut self,
+        key: &[&str],
+        c: &ConcFields<'_>,
+        n: Option<usize>,
+    ) -> Option<ConcSpec> {
+        let ConcFields { top_nm, top, dilution, nm: list, units: list_units } = *c;
+        let converted;
+        let list = match (list, list_units) {
+            (Some(_), Some(_)) => {
+                self.problem(key, "give `concentrations_nM` or `concentrations`, not both".into());
+                return None;
+            }
+            (None, Some(texts)) => {
+                let mut k = key.to_vec();
+                k.push("concentrations");
+                let mut v = Vec::with_capacity(texts.len());
+                for t in texts {
+                    let Some(c) = parse_conc_nm(t) else {
+                        self.problem(
+                            &k,
+                            format!("cannot read concentration `{t}`: write e.g. \"10 µM\""),
+                        );
+                        return None;
+                    };
+                    v.push(c);
+                }
+                converted = v;
+                Some(&converted)
+            }
+            (l, None) => l,
+        };
+        let mut topkey = key.to_vec();
+        topkey.push("top");
+        let given = top_nm.is_some() || top.is_some();
+        let top = self.conc(&topkey, top_nm, top);
+        if given && top.is_none() {
+            // Already reported; a follow-up "dilution needs top" would only confuse.
+            return None;
+        }
+        match (top, dilution, list) {
+            (None, None, None) => None,
+            (Some(t), Some(f), None) => {
+                if f.is_finite() && f > 1.0 {
+                    Some(ConcSpec::Dilution { top_nm: t, factor: f })
+                } else {
+                    let mut k = key.to_vec();
+                    k.push("dilution");
+                    self.problem(&k, format!("dilution factor must be above 1, got {f}"));
+                    None
+                }
+            }
+            (None, None, Some(v)) => {
+                let mut k = key.to_vec();
+                k.push("concentrations_nM");
+                if v.iter().any(|c| !(c.is_finite() && *c > 0.0)) {
+                    self.problem(&k, "concentrations must be positive numbers (nM)".into());
+                    return None;
+                }
+                if let Some(n) = n.filter(|&n| n != v.len()) {
+                    self.problem(
+                        &k,
+                        format!("{} concentrations given for a series of {n} wells", v.len()),
+                    );
+                    return None;
+                }
+                Some(ConcSpec::List(v.clone()))
+            }
+            (Some(_), None, None) => {
+                self.problem(key, "`top` needs `dilution` (or give `concentrations_nM`)".into());
+                None
+            }
+            (None, Some(_), None) => {
+                self.problem(key, "`dilution` needs `top_nM` or `top`".into());
+                None
+            }
+            _ => {
+                self.problem(
+                    key,
+                    "give either top + dilution or concentrations_nM, not both".into(),
+                );
+                None
+            }
+        }
+    }
+
+    pub(super) fn layout(&mut self, name: &str, l: &LayoutOptions) -> Option<Layout> {
+        let geometry = match l.wells {
+            None => None,
+            Some(n) => {
+                let g = Geometry::from_well_count(n as usize);
+                if g.is_none() {
+                    self.problem(
+                        &["layouts", name, "wells"],
+                        format!("{n} wells is not a plate size radbind knows (24, 96, 384, 1536)"),
+                    );
+                }
+                g
+            }
+        };
+        let total = self.wellset(&["layouts", name, "total"], l.total.as_ref());
+        let nsb = self.wellset(&["layouts", name, "nsb"], l.nsb.as_ref());
+        let blank = self.wellset(&["layouts", name, "blank"], l.blank.as_ref());
+        let vehicle = self.wellset(&["layouts", name, "vehicle"], l.vehicle.as_ref());
+        let basal = self.wellset(&["layouts", name, "basal"], l.basal.as_ref());
+        if l.total.is_none() != l.nsb.is_none() && l.basal.is_none() {
+            self.problem(
+                &["layouts", name],
+                "a layout needs both `total` and `nsb` wells to normalise to % specific binding \
+                 (or neither, with `controls_from` on its plates)"
+                    .into(),
+            );
+        }
+        let series = self.series(name, &l.series)?;
+        Some(Layout { name: name.to_string(), geometry, total, nsb, basal, blank, vehicle, series })
+    }
+
+    fn series(&mut self, name: &str, s: &SeriesOptions) -> Option<Series> {
+        let key = ["layouts", name, "series"];
+        let (axis, lanes) = match (&s.columns, &s.rows) {
+            (Some(c), None) => match parse_number_range(c) {
+                Some((a, b)) => (Axis::Columns, (a - 1, b - 1)),
+                None => {
+                    self.problem(
+                        &["layouts", name, "series", "columns"],
+                        format!("cannot read column range `{c}`: write e.g. 2-11"),
+                    );
+                    return None;
+                }
+            },
+            (None, Some(r)) => match parse_row_range(r) {
+                Some(lanes) => (Axis::Rows, lanes),
+                None => {
+                    self.problem(
+                        &["layouts", name, "series", "rows"],
+                        format!("cannot read row range `{r}`: write e.g. A-H"),
+                    );
+                    return None;
+                }
+            },
+            _ => {
+                self.problem(
+                    &key,
+                    "give the series either `columns` (e.g. 2-11) or `rows` (e.g. A-H)".into(),
+                );
+                return None;
+            }
+        };
+        let n = usize::from(lanes.1 - lanes.0) + 1;
+        let high_to_low = match s.direction.as_deref() {
+            None | Some("high_to_low") => true,
+            Some("low_to_high") => false,
+            Some(other) => {
+                self.problem(
+                    &["layouts", name, "series", "direction"],
+                    format!("unknown direction `{other}`: use high_to_low or low_to_high"),
+                );
+                true
+            }
+        };
+        let fields = ConcFields {
+            top_nm: s.top_nm,
+            top: s.top.as_ref(),
+            dilution: s.dilution,
+            nm: s.concentrations_nm.as_ref(),
+            units: s.concentrations.as_ref(),
+        };
+        let conc = self.series_conc(&key, &fields, Some(n));
+        Some(Series { axis, lanes, high_to_low, conc })
+    }
+
+    pub(super) fn plate(
+        &mut self,
+        i: usize,
+        p: &PlateOptions,
+        o: &Options,
+        layouts: &BTreeMap<String, Layout>,
+        targets: &BTreeMap<String, Target>,
+        base: &Path,
+    ) -> Option<PlateSpec> {
+        let idx = i.to_string();
+        let target = targets.get(&p.target);
+        let saturation = target.is_some_and(|t| matches!(t.assay, Assay::Saturation(_)));
+        let gtpgs = target.is_some_and(|t| matches!(t.assay, Assay::Gtpgs(_)));
+        let numbers = match (&p.plate, &p.barcode) {
+            (Some(sel), None) => self.selector(&["plates", &idx, "plate"], sel),
+            (None, Some(_)) => Vec::new(),
+            (Some(_), Some(_)) => {
+                self.problem(&["plates", &idx], "give `plate` or `barcode`, not both".into());
+                Vec::new()
+            }
+            (None, None) => {
+                self.problem(
+                    &["plates", &idx],
+                    "say which plate: `plate: 3` (its number) or `barcode: ABC123`".into(),
+                );
+                Vec::new()
+            }
+        };
+        if !o.targets.contains_key(&p.target) {
+            let known: Vec<&str> = o.targets.keys().map(String::as_str).collect();
+            self.problem(
+                &["plates", &idx, "target"],
+                format!("unknown target `{}`; targets are: {}", p.target, known.join(", ")),
+            );
+        }
+        let file = p.file.as_ref().and_then(|f| match glob::Pattern::new(f) {
+            Ok(pat) => Some(pat),
+            Err(e) => {
+                self.problem(&["plates", &idx, "file"], format!("bad file pattern `{f}`: {e}"));
+                None
+            }
+        });
+        if p.plate_map.is_some() {
+            return self.map_plate(i, p, numbers, file, base);
+        }
+        let Some(layout_name) = &p.layout else {
+            self.problem(
+                &["plates", &idx],
+                "say how the plate is laid out: `layout: <a key of layouts>` (with `rows` or \
+                 `columns`) or `plate_map: <file.csv>`"
+                    .into(),
+            );
+            return None;
+        };
+        let Some(layout) = layouts.get(layout_name) else {
+            if !o.layouts.contains_key(layout_name) {
+                let known: Vec<&str> = o.layouts.keys().map(String::as_str).collect();
+                self.problem(
+                    &["plates", &idx, "layout"],
+                    format!("unknown layout `{layout_name}`; layouts are: {}", known.join(", ")),
+                );
+            }
+            return None;
+        };
+        let (map, map_key) = match layout.series.axis {
+            Axis::Columns => (&p.rows, "rows"),
+            Axis::Rows => (&p.columns, "columns"),
+        };
+        let wrong = match layout.series.axis {
+            Axis::Columns => p.columns.is_some().then_some("columns"),
+            Axis::Rows => p.rows.is_some().then_some("rows"),
+        };
+        if let Some(w) = wrong {
+            self.problem(
+                &["plates", &idx, w],
+                format!(
+                    "layout `{}` runs its series along {}, so compounds go by `{map_key}`",
+                    layout.name,
+                    if map_key == "rows" { "columns" } else { "rows" }
+                ),
+            );
+        }
+        let Some(map) = map else {
+            self.problem(
+                &["plates", &idx],
+                format!(
+                    "say which compound is on which {map_key}, e.g. {map_key}: {{A-B: mianserin}}"
+                ),
+            );
+            return None;
+        };
+        let mut compounds = Vec::new();
+        for (lanes_text, c) in map {
+            let lanes = match layout.series.axis {
+                Axis::Columns => parse_row_range(lanes_text),
+                Axis::Rows => parse_number_range(lanes_text).map(|(a, b)| (a - 1, b - 1)),
+            };
+            let Some(lanes) = lanes else {
+                self.problem(
+                    &["plates", &idx, map_key, lanes_text],
+                    format!("cannot read {map_key} `{lanes_text}`: write e.g. A-B (rows) or 1-3 (columns)"),
+                );
+                continue;
+            };
+            let series_dpm = o.layouts.get(layout_name).and_then(|l| l.series.added_dpm.as_ref());
+            let (name, conc) = match c {
+                CompoundOptions::Name(n) => {
+                    let conc = series_dpm.and_then(|dpm| {
+                        self.dpm_conc(
+                            &["layouts", layout_name, "series", "added_dpm"],
+                            dpm,
+                            target,
+                            layout.series.len(),
+                        )
+                    });
+                    (n.clone(), conc)
+                }
+                CompoundOptions::Detailed(d) if d.added_dpm.is_some() => {
+                    let k = ["plates", &idx, map_key, lanes_text, "added_dpm"];
+                    let conc = d
+                        .added_dpm
+                        .as_ref()
+                        .and_then(|dpm| self.dpm_conc(&k, dpm, target, layout.series.len()));
+                    (d.compound.clone(), conc)
+                }
+                CompoundOptions::Detailed(d) => {
+                    let fields = ConcFields {
+                        top_nm: d.top_nm,
+                        top: d.top.as_ref(),
+                        dilution: d.dilution,
+                        nm: d.concentrations_nm.as_ref(),
+                        units: d.concentrations.as_ref(),
+                    };
+                    let conc = self.series_conc(
+                        &["plates", &idx, map_key, lanes_text],
+                        &fields,
+                        Some(layout.series.len()),
+                    );
+                    (d.compound.clone(), conc)
+                }
+            };
+            if name.trim().is_empty() {
+                self.problem(&["plates", &idx, map_key, lanes_text], "empty compound name".into());
+                continue;
+            }
+            if saturation && !matches!(name.as_str(), "total" | "nsb") {
+                self.problem(
+                    &["plates", &idx, map_key, lanes_text],
+                    format!(
+                        "`{name}` on a saturation plate: its {map_key} are `total` or `nsb` \
+                         series of the radioligand, e.g. {map_key}: {{A-C: total, D-F: nsb}}"
+                    ),
+                );
+                continue;
+            }
+            let series_given = o.layouts.get(layout_name).is_some_and(|l| {
+                let s = &l.series;
+                s.added_dpm.is_some()
+                    || s.top.is_some()
+                    || s.top_nm.is_some()
+                    || s.dilution.is_some()
+                    || s.concentrations_nm.is_some()
+                    || s.concentrations.is_some()
+            });
+            let own_given = matches!(c, CompoundOptions::Detailed(d) if d.added_dpm.is_some() || d.top.is_some() || d.top_nm.is_some() || d.dilution.is_some() || d.concentrations_nm.is_some() || d.concentrations.is_some());
+            // When concentrations were given but are invalid, that problem is already listed.
+            if conc.is_none() && layout.series.conc.is_none() && !series_given && !own_given {
+                self.problem(
+                    &["plates", &idx, map_key, lanes_text],
+                    format!(
+                        "compound `{name}` has no concentrations: give the layout's series a \
+                         top + dilution, or give the compound its own"
+                    ),
+                );
+            }
+            compounds.push(CompoundBlock { name, lanes, conc });
+        }
+        // Two compounds on one lane would give one well two roles.
+        for (a, ca) in compounds.iter().enumerate() {
+            for cb in &compounds[a + 1..] {
+                if ca.lanes.0 <= cb.lanes.1 && cb.lanes.0 <= ca.lanes.1 {
+                    self.problem(
+                        &["plates", &idx, map_key],
+                        format!("`{}` and `{}` overlap on the same {map_key}", ca.name, cb.name),
+                    );
+                }
+            }
+        }
+        if gtpgs && layout.basal.is_none() && p.controls_from.is_none() {
+            self.problem(
+                &["plates", &idx, "layout"],
+                format!(
+                    "a [35S]GTPγS plate needs basal wells: give layout `{}` a `basal` well set",
+                    layout.name
+                ),
+            );
+        }
+        if !saturation
+            && !gtpgs
+            && layout.total.is_none()
+            && layout.nsb.is_none()
+            && p.controls_from.is_none()
+        {
+            self.problem(
+                &["plates", &idx],
+                format!(
+                    "layout `{}` has no total/NSB wells: give `controls_from: <plate number>` \
+                     to take them from a control plate",
+                    layout.name
+                ),
+            );
+        }
+        if p.controls_from == Some(0) {
+            self.problem(&["plates", &idx, "controls_from"], "plate numbers start at 1".into());
+        }
+        Some(PlateSpec {
+            entry: i,
+            numbers,
+            barcode: p.barcode.clone(),
+            controls_from: p.controls_from,
+            file,
+            target: p.target.clone(),
+            layout: layout_name.clone(),
+            plate_map: None,
+            compounds,
+            rotated: p.rotated.unwrap_or(false),
+        })
+    }
+
+    /// A `plates:` entry with `plate_map`: reads the map (through ingest) and checks that the
+    /// keys that only make sense with a layout template are absent.
+    fn map_plate(
+        &mut self,
+        i: usize,
+        p: &PlateOptions,
+        numbers: Vec<u32>,
+        file: Option<glob::Pattern>,
+        base: &Path,
+    ) -> Option<PlateSpec> {
+        let idx = i.to_string();
+        let written = p.plate_map.clone().unwrap_or_default();
+        if p.layout.is_some() {
+            self.problem(
+                &["plates", &idx, "layout"],
+                "give `layout` or `plate_map`, not both: the plate map already says what each \
+                 well holds"
+                    .into(),
+            );
+        }
+        for (key, given) in [("rows", p.rows.is_some()), ("columns", p.columns.is_some())] {
+            if given {
+                self.problem(
+                    &["plates", &idx, key],
+                    format!(
+                        "`{key}` is not used with `plate_map`: the map names each well's \
+                         compound and concentration"
+                    ),
+                );
+            }
+        }
+        if p.controls_from == Some(0) {
+            self.problem(&["plates", &idx, "controls_from"], "plate numbers start at 1".into());
+        }
+        if written.trim().is_empty() {
+            self.problem(&["plates", &idx, "plate_map"], "empty plate map path".into());
+            return None;
+        }
+        let path = clean_path(&base.join(&written));
+        let map = match crate::ingest::read_plate_map(&path) {
+            Ok(m) => m,
+            Err(crate::ingest::IngestError::Io { path, source }) => {
+                self.problem(
+                    &["plates", &idx, "plate_map"],
+                    format!(
+                        "cannot read plate map {}: {source} (paths are relative to the config \
+                         file)",
+                        path.display()
+                    ),
+                );
+                return None;
+            }
+            Err(e) => {
+                self.problem(&["plates", &idx, "plate_map"], format!("plate map {e}"));
+                return None;
+            }
+        };
+        let has = |role: &str| map.entries.iter().any(|e| e.role == role);
+        match (has("total"), has("nsb")) {
+            (true, true) => {}
+            (false, false) if p.controls_from.is_some() => {}
+            (false, false) => self.problem(
+                &["plates", &idx, "plate_map"],
+                format!(
+                    "plate map {} has no total/NSB wells: mark them in the map (role total, \
+                     nsb), or give `controls_from: <plate number>` to take them from a control \
+                     plate",
+                    path.display()
+                ),
+            ),
+            (t, _) => self.problem(
+                &["plates", &idx, "plate_map"],
+                format!(
+                    "plate map {} has {} wells but no {} wells: both are needed to normalise \
+                     to % specific binding",
+                    path.display(),
+                    if t { "total" } else { "nsb" },
+                    if t { "nsb" } else { "total" }
+                ),
+            ),
+        }
+        Some(PlateSpec {
+            entry: i,
+            numbers,
+            file,
+            barcode: p.barcode.clone(),
+            controls_from: p.controls_from,
+            target: p.target.clone(),
+            layout: format!("plate map {written}"),
+            plate_map: Some(PlateMapSpec { path, map }),
+            compounds: Vec::new(),
+            rotated: p.rotated.unwrap_or(false),
+        })
+    }
+}

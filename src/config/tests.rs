@@ -1,0 +1,102 @@
+//! Tests of the whole config path: YAML text -> options -> settings or problems with lines.
+
+use std::path::{Path, PathBuf};
+
+use super::error::ConfigError;
+use super::locate::locate;
+use super::options::Options;
+use super::resolve::{clean_path, resolve, yaml_message};
+use super::settings::Settings;
+
+const GOOD: &str = r#"experiment: test
+inputs: [data/*.txt]
+targets:
+  5-HT2A: {radioligand: "[3H]ketanserin", radioligand_nM: 1.0, kd_nM: 0.4}
+  H1:
+    radioligand: "[3H]pyrilamine"
+    radioligand_conc: 1.5 nM
+    kd: 1.2 nM
+layouts:
+  standard96:
+    total: column 1
+    nsb: column 12
+    series: {columns: 2-11, top: 10 µM, dilution: 3.162}
+plates:
+  - {plate: 1, target: 5-HT2A, layout: standard96, rows: {A-B: mianserin, C-D: ketanserin}}
+  - plate: 2-3
+    target: H1
+    layout: standard96
+    rows: {A-C: mianserin}
+"#;
+
+fn resolve_text(text: &str) -> Result<Settings, ConfigError> {
+    let o: Options = serde_yaml::from_str(text).map_err(|e| {
+        ConfigError::single(
+            Path::new("t.yaml"),
+            "",
+            e.location().map(|l| l.line()),
+            yaml_message(&e),
+        )
+    })?;
+    resolve(Path::new("/nonexistent/t.yaml"), text.to_string(), o)
+}
+
+#[test]
+fn resolves_units_and_ranges() {
+    let err = resolve_text(GOOD).unwrap_err();
+    // Only the glob fails (no data next to this test config).
+    assert_eq!(err.problems.len(), 1, "{err}");
+    assert_eq!(err.problems[0].key, "inputs[0]");
+    assert_eq!(err.problems[0].line, Some(2));
+}
+
+#[test]
+fn unknown_key_names_line() {
+    let bad = GOOD.replace("kd_nM: 0.4", "kd_nm: 0.4");
+    let err = resolve_text(&bad).unwrap_err();
+    let msg = err.to_string();
+    assert!(msg.contains("unknown field `kd_nm`"), "{msg}");
+    assert_eq!(err.problems[0].line, Some(4), "{msg}");
+}
+
+#[test]
+fn semantic_errors_all_listed_with_lines() {
+    let bad = GOOD.replace("target: H1", "target: H2").replace("dilution: 3.162", "dilution: 0.5");
+    let err = resolve_text(&bad).unwrap_err();
+    let keys: Vec<(&str, Option<usize>)> =
+        err.problems.iter().map(|p| (p.key.as_str(), p.line)).collect();
+    assert!(keys.contains(&("plates[1].target", Some(17))), "{keys:?}");
+    assert!(keys.contains(&("layouts.standard96.series.dilution", Some(13))), "{keys:?}");
+}
+
+#[test]
+fn paths_are_cleaned() {
+    assert_eq!(clean_path(Path::new("configs/../sample_data/x")), PathBuf::from("sample_data/x"));
+    assert_eq!(clean_path(Path::new("../a/./b")), PathBuf::from("../a/b"));
+    assert_eq!(clean_path(Path::new("/a/../../b")), PathBuf::from("/b"));
+}
+
+#[test]
+fn primary_target_must_name_a_target() {
+    let ok = format!("{GOOD}report: {{primary_target: H1}}\n");
+    let err = resolve_text(&ok).unwrap_err();
+    // Only the glob fails.
+    assert_eq!(err.problems.len(), 1, "{err}");
+    let bad = format!("{GOOD}report:\n  figures: svg\n  primary_target: H2\n");
+    let err = resolve_text(&bad).unwrap_err();
+    let p = err
+        .problems
+        .iter()
+        .find(|p| p.key == "report.primary_target")
+        .unwrap_or_else(|| panic!("no primary_target problem: {err}"));
+    assert_eq!(p.line, Some(GOOD.lines().count() + 3), "{err}");
+    assert_eq!(p.message, "unknown target `H2`; targets are: 5-HT2A, H1");
+}
+
+#[test]
+fn locate_finds_nested_keys() {
+    assert_eq!(locate(GOOD, &["layouts", "standard96", "nsb"]), Some(12));
+    assert_eq!(locate(GOOD, &["targets", "H1", "kd"]), Some(8));
+    assert_eq!(locate(GOOD, &["plates", "1", "layout"]), Some(18));
+    assert_eq!(locate(GOOD, &["plates", "0", "rows"]), Some(15));
+}
