@@ -1,12 +1,18 @@
 //! The raw YAML schema: exactly what a user writes, nothing resolved.
 //!
 //! Every struct denies unknown keys so a typo fails loudly, with serde's line and column.
-//! Defaults, unit conversion and cross-field checks happen in `settings.rs`, not here.
+//! A key that takes one word from a fixed set (`model: fit_ki`, `error_bars: sem`) is a
+//! [`Choice`] of a serde enum below: an unknown word is reported by the resolver with its key
+//! and line, among every other problem, rather than stopping the parse. Defaults, unit
+//! conversion and cross-field checks happen in `resolve/`, not here.
 //! The README's config reference documents every key below; keep them in step.
 
 use std::collections::BTreeMap;
 
-use serde::{Deserialize, Serialize};
+use serde::de::{DeserializeOwned, Deserializer, IntoDeserializer};
+use serde::{Deserialize, Serialize, Serializer};
+
+use super::settings::{ErrorBars, Figures};
 
 /// Top level of an analysis config.
 #[derive(Debug, Clone, Deserialize, Serialize)]
@@ -52,11 +58,11 @@ pub struct Options {
 #[serde(deny_unknown_fields)]
 pub struct ReportOptions {
     /// Curve figures: `svg+png` (default), `svg` (faster on large runs) or `none`.
-    pub figures: Option<String>,
+    pub figures: Option<Choice<Figures>>,
     /// PNG size factor: 1 (default) = 800 x 600 px; 3 for print (about 300 dpi at 8 x 6 in).
     pub png_scale: Option<f64>,
     /// Error bars on the curve figures' means: `sd` (default), `sem` or `none`.
-    pub error_bars: Option<String>,
+    pub error_bars: Option<Choice<ErrorBars>>,
     /// Primary target of the selectivity panel: every compound's Ki ratios are taken against
     /// its Ki there, e.g. `primary_target: H1`. Must name a target. Default: per compound,
     /// the target where it has its lowest exact (uncensored) Ki.
@@ -85,7 +91,7 @@ pub struct TargetOptions {
     /// The assay: `competition` (default), `saturation` (Kd and Bmax from total and NSB wells over
     /// a radioligand series), `gtpgs` ([35S]GTPγS functional assay: agonist EC50/Emax, relative
     /// efficacy, antagonist IC50/Kb) or `uptake` (uptake inhibition, % of control uptake).
-    pub assay: Option<String>,
+    pub assay: Option<Choice<AssayName>>,
     /// Uptake assays: substrate concentration [S] in nM (instead of `radioligand_nM`).
     #[serde(rename = "substrate_nM")]
     pub substrate_nm: Option<f64>,
@@ -123,13 +129,13 @@ pub struct SaturationOptions {
     /// `global` (default): total and NSB fitted together, NSB linear in [L] with shared slope and
     /// background (Prism's "One site -- Total and nonspecific binding"); `specific`: specific
     /// binding (total - mean NSB at each [L]) fitted alone ("One site -- Specific binding").
-    pub model: Option<String>,
+    pub model: Option<Choice<SaturationModelName>>,
     /// Hill slope of the specific binding: `fixed` (default, 1) or `free`.
-    pub hill_slope: Option<String>,
+    pub hill_slope: Option<Choice<HillSlopeMode>>,
     /// Ligand depletion: `flag` (default: flag when more than 10% of the added radioligand is
     /// bound) or `correct` (fit against free [L] = added - bound; needs `specific_activity_Ci_per_mmol`,
     /// `counting_efficiency` and `volume_uL`).
-    pub depletion: Option<String>,
+    pub depletion: Option<Choice<DepletionMode>>,
 }
 
 /// [35S]GTPγS functional-assay options of a target.
@@ -196,7 +202,7 @@ pub struct SeriesOptions {
     pub added_dpm: Option<Vec<f64>>,
     /// `high_to_low` (default: the first column/row of the range holds the top concentration)
     /// or `low_to_high`.
-    pub direction: Option<String>,
+    pub direction: Option<Choice<SeriesDirection>>,
 }
 
 /// One plate, or a group of plates, of the experiment.
@@ -286,7 +292,7 @@ pub struct FitOptions {
     /// - `agonist`: rising 4PL ("log(agonist) vs. response"); EC50 in the IC50 columns, no Ki.
     ///
     /// Example: `model: fit_ki`.
-    pub model: Option<String>,
+    pub model: Option<Choice<ModelName>>,
     /// Parameters held constant: any of `top`, `bottom`, `hill_slope` (in % specific binding).
     pub fix: Option<FixOptions>,
     /// Box constraints `[low, high]` on the 4PL parameters (`four_parameter`, `one_site`,
@@ -301,17 +307,17 @@ pub struct FitOptions {
     /// Weighting of the 4PL fits (`four_parameter`, `one_site`, `agonist`): `none` (default),
     /// `1/y`, `1/y2` (Prism's relative weights from the fitted curve) or `poisson` (counting
     /// statistics of the counts behind each % specific binding value). Example: `poisson`.
-    pub weighting: Option<String>,
+    pub weighting: Option<Choice<WeightingName>>,
     /// Counting time per well in minutes for `weighting: poisson` when the export does not say
     /// (default 1). Example: `counting_minutes: 2`.
     pub counting_minutes: Option<f64>,
     /// Confidence intervals of LogIC50: `asymptotic` (default; Wald, `+- t SE`) or `profile`
     /// (profile likelihood, for the 4PL models; columns `log_ic50_profile_low/high`).
-    pub ci: Option<String>,
+    pub ci: Option<Choice<CiMethod>>,
     /// Parameters shared by all compounds of a target in one global fit (Prism's "shared"
     /// constraint): any of `top`, `bottom`, `hill_slope`. Default: none (each curve alone).
     /// Example: `share: [top, bottom]`.
-    pub share: Option<Vec<String>>,
+    pub share: Option<Vec<Choice<SharedParameter>>>,
 }
 /// Fixed parameter values.
 #[derive(Debug, Clone, Default, Deserialize, Serialize)]
@@ -377,7 +383,7 @@ pub struct BoundsOptions {
 pub struct OutlierOptions {
     /// `rout` (Motulsky & Brown 2006, as in Prism) or `none`. Default `rout` when the section
     /// is given.
-    pub method: Option<String>,
+    pub method: Option<Choice<OutlierMethod>>,
     /// ROUT coefficient Q in percent (maximum false discovery rate), in (0, 10]. Default 1.
     pub q_pct: Option<f64>,
 }
@@ -389,9 +395,9 @@ pub struct OutlierOptions {
 pub struct CompareOptions {
     /// Comparisons, in order: `one_vs_two_sites` (one site vs two sites), `slope` (Hill slope
     /// -1 vs variable). Required, at least one.
-    pub models: Vec<String>,
+    pub models: Vec<Choice<CompareName>>,
     /// `f_test` (extra-sum-of-squares F test, default) or `aicc`.
-    pub method: Option<String>,
+    pub method: Option<Choice<CompareMethodName>>,
     /// Significance level of the F test, in (0, 1). Default 0.05.
     pub alpha: Option<f64>,
 }
@@ -413,4 +419,205 @@ pub struct ColumnsOptions {
     pub time: Option<String>,
     /// Preamble lines before the header to skip. Default 0: the header is found automatically.
     pub skip_lines: Option<usize>,
+}
+
+/// A config word from a fixed set `T` (one of the serde enums below), kept with the text as
+/// written.
+///
+/// Parsing never fails on the word itself: `value` is `None` for a word that is not one of
+/// `T`'s spellings, and the resolver reports it with its key and line. A value that is not
+/// text at all fails as a plain `String` key would. Serialises back as written, so the
+/// manifest's copy of the config keeps the user's spelling (`1/Y`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Choice<T> {
+    /// The text as written.
+    pub text: String,
+    /// The word, when the text is one of its spellings.
+    pub value: Option<T>,
+}
+
+impl<'de, T: DeserializeOwned> Deserialize<'de> for Choice<T> {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        let text = String::deserialize(d)?;
+        let word: serde::de::value::StrDeserializer<'_, serde::de::value::Error> =
+            text.as_str().into_deserializer();
+        let value = T::deserialize(word).ok();
+        Ok(Choice { text, value })
+    }
+}
+
+impl<T> Serialize for Choice<T> {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.serialize_str(&self.text)
+    }
+}
+
+/// `targets.<name>.assay`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum AssayName {
+    /// `competition`
+    Competition,
+    /// `saturation`
+    Saturation,
+    /// `gtpgs`
+    Gtpgs,
+    /// `uptake`
+    Uptake,
+}
+
+/// `targets.<name>.saturation.model`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum SaturationModelName {
+    /// `global`: total and NSB fitted together.
+    Global,
+    /// `specific`: specific binding alone.
+    Specific,
+}
+
+/// `targets.<name>.saturation.hill_slope`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum HillSlopeMode {
+    /// `fixed` at 1.
+    Fixed,
+    /// `free`.
+    Free,
+}
+
+/// `targets.<name>.saturation.depletion`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum DepletionMode {
+    /// `flag` fits where much of the radioligand is bound.
+    Flag,
+    /// `correct`: fit against free [L].
+    Correct,
+}
+
+/// `layouts.<name>.series.direction`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum SeriesDirection {
+    /// `high_to_low`: the first lane holds the top concentration.
+    HighToLow,
+    /// `low_to_high`.
+    LowToHigh,
+}
+
+/// `fit.model`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ModelName {
+    /// `four_parameter`
+    FourParameter,
+    /// `one_site`
+    OneSite,
+    /// `fit_ki`
+    FitKi,
+    /// `two_site`
+    TwoSite,
+    /// `agonist`
+    Agonist,
+}
+
+/// `fit.outliers.method`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum OutlierMethod {
+    /// `rout`
+    Rout,
+    /// `none`
+    None,
+}
+
+/// `fit.compare.models[i]`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum CompareName {
+    /// `one_vs_two_sites`
+    OneVsTwoSites,
+    /// `slope`
+    Slope,
+}
+
+/// `fit.compare.method`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum CompareMethodName {
+    /// `f_test`
+    FTest,
+    /// `aicc`
+    Aicc,
+}
+
+/// `fit.weighting`; the `Y` may be capital, `y2` may be written `y^2`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+pub enum WeightingName {
+    /// `none`
+    #[serde(rename = "none")]
+    None,
+    /// `1/y`
+    #[serde(rename = "1/y", alias = "1/Y")]
+    InverseY,
+    /// `1/y2`
+    #[serde(rename = "1/y2", alias = "1/Y2", alias = "1/y^2", alias = "1/Y^2")]
+    InverseY2,
+    /// `poisson`
+    #[serde(rename = "poisson")]
+    Poisson,
+}
+
+/// `fit.ci`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum CiMethod {
+    /// `asymptotic`
+    Asymptotic,
+    /// `profile`
+    Profile,
+}
+
+/// `fit.share[i]`: a 4PL parameter shared in a global fit.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum SharedParameter {
+    /// `top`
+    Top,
+    /// `bottom`
+    Bottom,
+    /// `hill_slope`
+    HillSlope,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn word<T: DeserializeOwned>(yaml: &str) -> Choice<T> {
+        serde_yaml::from_str(yaml).expect("text")
+    }
+
+    #[test]
+    fn choices_keep_the_text_and_know_their_words() {
+        let w: Choice<WeightingName> = word("1/Y^2");
+        assert_eq!(w.value, Some(WeightingName::InverseY2));
+        assert_eq!(w.text, "1/Y^2");
+        assert_eq!(serde_yaml::to_string(&w).expect("yaml").trim(), "1/Y^2");
+        assert_eq!(word::<ModelName>("fit_ki").value, Some(ModelName::FitKi));
+        assert_eq!(word::<CompareMethodName>("f_test").value, Some(CompareMethodName::FTest));
+        assert_eq!(word::<AssayName>("gtpgs").value, Some(AssayName::Gtpgs));
+        assert_eq!(word::<Figures>("svg+png").value, Some(Figures::SvgPng));
+        assert_eq!(word::<ErrorBars>("sem").value, Some(ErrorBars::Sem));
+        let unknown: Choice<ModelName> = word("five_parameter");
+        assert_eq!((unknown.value, unknown.text.as_str()), (None, "five_parameter"));
+        // Words are case-sensitive, as before.
+        assert_eq!(word::<ModelName>("One_Site").value, None);
+    }
+
+    #[test]
+    fn a_choice_is_text() {
+        assert!(serde_yaml::from_str::<Choice<ModelName>>("[a, b]").is_err());
+    }
 }

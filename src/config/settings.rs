@@ -9,6 +9,8 @@
 use std::collections::BTreeMap;
 use std::path::PathBuf;
 
+use serde::Deserialize;
+
 use super::options::Options;
 use super::wellset::WellSet;
 use crate::ingest::{ColumnMap, Format, PlateMap};
@@ -66,26 +68,30 @@ pub struct Settings {
     pub options: Options,
 }
 
-/// Which curve figures a run writes.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+/// Which curve figures a run writes (`report.figures`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
 pub enum Figures {
-    /// No curve figures.
+    /// No curve figures (`none`).
+    #[serde(rename = "none")]
     None,
-    /// SVG only.
+    /// SVG only (`svg`).
+    #[serde(rename = "svg")]
     Svg,
-    /// SVG and PNG (default).
+    /// SVG and PNG (`svg+png`, default).
+    #[serde(rename = "svg+png")]
     SvgPng,
 }
 
 /// Which error bars the mean points of the curve figures carry (`report.error_bars`).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Deserialize)]
+#[serde(rename_all = "snake_case")]
 pub enum ErrorBars {
-    /// Sample standard deviation of the replicates (n - 1).
+    /// Sample standard deviation of the replicates (n - 1) (`sd`).
     #[default]
     Sd,
-    /// Standard error of the mean, SD / sqrt(n).
+    /// Standard error of the mean, SD / sqrt(n) (`sem`).
     Sem,
-    /// No error bars.
+    /// No error bars (`none`).
     None,
 }
 

@@ -4,7 +4,10 @@
 use std::collections::BTreeMap;
 
 use super::Resolver;
-use crate::config::options::Options;
+use crate::config::options::{
+    CiMethod, CompareMethodName, CompareName, ModelName, Options, OutlierMethod, SharedParameter,
+    WeightingName,
+};
 use crate::config::settings::{
     CompareKind, CompareMethod, CompareSettings, FitSettings, ModelKind, Target, WeightingKind,
 };
@@ -12,22 +15,19 @@ use crate::config::settings::{
 impl Resolver<'_> {
     pub(super) fn fit(&mut self, o: &Options, targets: &BTreeMap<String, Target>) -> FitSettings {
         let f = o.fit.clone().unwrap_or_default();
-        let model = match f.model.as_deref() {
-            None | Some("four_parameter") => ModelKind::FourParameter,
-            Some("one_site") => ModelKind::OneSite,
-            Some("fit_ki") => ModelKind::FitKi,
-            Some("two_site") => ModelKind::TwoSite,
-            Some("agonist") => ModelKind::Agonist,
-            Some(other) => {
-                self.problem(
-                    &["fit", "model"],
-                    format!(
-                        "unknown model `{other}`: use four_parameter, one_site, fit_ki, two_site \
-                         or agonist"
-                    ),
-                );
-                ModelKind::FourParameter
-            }
+        let model =
+            self.choice(&["fit", "model"], f.model.as_ref(), ModelName::FourParameter, |other| {
+                format!(
+                    "unknown model `{other}`: use four_parameter, one_site, fit_ki, two_site or \
+                 agonist"
+                )
+            });
+        let model = match model {
+            ModelName::FourParameter => ModelKind::FourParameter,
+            ModelName::OneSite => ModelKind::OneSite,
+            ModelName::FitKi => ModelKind::FitKi,
+            ModelName::TwoSite => ModelKind::TwoSite,
+            ModelName::Agonist => ModelKind::Agonist,
         };
         let fix = f.fix.unwrap_or_default();
         let mut fixed = [fix.top, fix.bottom, fix.hill_slope, None];
@@ -84,10 +84,10 @@ impl Resolver<'_> {
             bounds[k] = Some((lo, hi));
         }
         let rout_q = f.outliers.as_ref().and_then(|out| {
-            match out.method.as_deref() {
-                None | Some("rout") => {}
-                Some("none") => return None,
-                Some(other) => {
+            match out.method.as_ref().map(|m| (m.value, m.text.as_str())) {
+                None | Some((Some(OutlierMethod::Rout), _)) => {}
+                Some((Some(OutlierMethod::None), _)) => return None,
+                Some((None, other)) => {
                     self.problem(
                         &["fit", "outliers", "method"],
                         format!("unknown outlier method `{other}`: use rout or none"),
@@ -108,12 +108,12 @@ impl Resolver<'_> {
         let compare = f.compare.as_ref().and_then(|c| {
             let mut models = Vec::new();
             for (i, m) in c.models.iter().enumerate() {
-                match m.as_str() {
-                    "one_vs_two_sites" => models.push(CompareKind::OneVsTwoSites),
-                    "slope" => models.push(CompareKind::Slope),
-                    other => self.problem(
+                match m.value {
+                    Some(CompareName::OneVsTwoSites) => models.push(CompareKind::OneVsTwoSites),
+                    Some(CompareName::Slope) => models.push(CompareKind::Slope),
+                    None => self.problem(
                         &["fit", "compare", "models", &i.to_string()],
-                        format!("unknown comparison `{other}`: use one_vs_two_sites or slope"),
+                        format!("unknown comparison `{}`: use one_vs_two_sites or slope", m.text),
                     ),
                 }
             }
@@ -123,16 +123,15 @@ impl Resolver<'_> {
                     "list at least one comparison: one_vs_two_sites, slope".into(),
                 );
             }
-            let method = match c.method.as_deref() {
-                None | Some("f_test") => CompareMethod::FTest,
-                Some("aicc") => CompareMethod::Aicc,
-                Some(other) => {
-                    self.problem(
-                        &["fit", "compare", "method"],
-                        format!("unknown comparison method `{other}`: use f_test or aicc"),
-                    );
-                    CompareMethod::FTest
-                }
+            let method = self.choice(
+                &["fit", "compare", "method"],
+                c.method.as_ref(),
+                CompareMethodName::FTest,
+                |other| format!("unknown comparison method `{other}`: use f_test or aicc"),
+            );
+            let method = match method {
+                CompareMethodName::FTest => CompareMethod::FTest,
+                CompareMethodName::Aicc => CompareMethod::Aicc,
             };
             let alpha = c.alpha.unwrap_or(0.05);
             if !(alpha > 0.0 && alpha < 1.0) {
@@ -155,18 +154,17 @@ impl Resolver<'_> {
         });
         let ligand =
             targets.iter().map(|(k, t)| (k.clone(), (t.radioligand_nm, t.kd_nm))).collect();
-        let weighting = match f.weighting.as_deref() {
-            None | Some("none") => WeightingKind::None,
-            Some("1/y" | "1/Y") => WeightingKind::InverseY,
-            Some("1/y2" | "1/Y2" | "1/y^2" | "1/Y^2") => WeightingKind::InverseY2,
-            Some("poisson") => WeightingKind::Poisson,
-            Some(other) => {
-                self.problem(
-                    &["fit", "weighting"],
-                    format!("unknown weighting `{other}`: use none, 1/y, 1/y2 or poisson"),
-                );
-                WeightingKind::None
-            }
+        let weighting = self.choice(
+            &["fit", "weighting"],
+            f.weighting.as_ref(),
+            WeightingName::None,
+            |other| format!("unknown weighting `{other}`: use none, 1/y, 1/y2 or poisson"),
+        );
+        let weighting = match weighting {
+            WeightingName::None => WeightingKind::None,
+            WeightingName::InverseY => WeightingKind::InverseY,
+            WeightingName::InverseY2 => WeightingKind::InverseY2,
+            WeightingName::Poisson => WeightingKind::Poisson,
         };
         let counting_minutes = f.counting_minutes.unwrap_or(1.0);
         if !(counting_minutes > 0.0 && counting_minutes.is_finite()) {
@@ -177,24 +175,20 @@ impl Resolver<'_> {
                 ),
             );
         }
-        let profile_ci = match f.ci.as_deref() {
-            None | Some("asymptotic") => false,
-            Some("profile") => true,
-            Some(other) => {
-                self.problem(
-                    &["fit", "ci"],
-                    format!("unknown confidence interval `{other}`: use asymptotic or profile"),
-                );
-                false
-            }
-        };
+        let ci = self.choice(&["fit", "ci"], f.ci.as_ref(), CiMethod::Asymptotic, |other| {
+            format!("unknown confidence interval `{other}`: use asymptotic or profile")
+        });
+        let profile_ci = ci == CiMethod::Profile;
         let mut share = [false; 4];
         for (i, name) in f.share.iter().flatten().enumerate() {
-            match ["top", "bottom", "hill_slope"].iter().position(|k| k == name) {
-                Some(k) => share[k] = true,
+            // Indexes into [top, bottom, hill_slope, log_ic50].
+            match name.value {
+                Some(SharedParameter::Top) => share[0] = true,
+                Some(SharedParameter::Bottom) => share[1] = true,
+                Some(SharedParameter::HillSlope) => share[2] = true,
                 None => self.problem(
                     &["fit", "share", &i.to_string()],
-                    format!("cannot share `{name}`: use top, bottom or hill_slope"),
+                    format!("cannot share `{}`: use top, bottom or hill_slope", name.text),
                 ),
             }
         }

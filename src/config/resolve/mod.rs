@@ -15,7 +15,7 @@ use std::path::{Path, PathBuf};
 
 use super::error::{ConfigError, ConfigProblem};
 use super::locate::{key_string, locate};
-use super::options::{ColumnsOptions, ExcludeOptions, Options, PlateSelector};
+use super::options::{Choice, ColumnsOptions, ExcludeOptions, Options, PlateSelector};
 use super::settings::{Axis, ErrorBars, Exclusion, Figures, Layout, Series, Settings};
 use super::wellset::WellSet;
 use crate::ingest::{ColumnMap, Format};
@@ -152,30 +152,18 @@ pub fn resolve(path: &Path, text: String, o: Options) -> Result<Settings, Config
             format!("png_scale must be 0.25 to 8, got {png_scale}"),
         );
     }
-    let error_bars = match o.report.as_ref().and_then(|r| r.error_bars.as_deref()) {
-        None | Some("sd") => ErrorBars::Sd,
-        Some("sem") => ErrorBars::Sem,
-        Some("none") => ErrorBars::None,
-        Some(other) => {
-            r.problem(
-                &["report", "error_bars"],
-                format!("unknown error bars `{other}`: use sd, sem or none"),
-            );
-            ErrorBars::Sd
-        }
-    };
-    let figures = match o.report.as_ref().and_then(|r| r.figures.as_deref()) {
-        None | Some("svg+png") => Figures::SvgPng,
-        Some("svg") => Figures::Svg,
-        Some("none") => Figures::None,
-        Some(other) => {
-            r.problem(
-                &["report", "figures"],
-                format!("unknown figures setting `{other}`: use svg+png, svg or none"),
-            );
-            Figures::SvgPng
-        }
-    };
+    let error_bars = r.choice(
+        &["report", "error_bars"],
+        o.report.as_ref().and_then(|r| r.error_bars.as_ref()),
+        ErrorBars::Sd,
+        |other| format!("unknown error bars `{other}`: use sd, sem or none"),
+    );
+    let figures = r.choice(
+        &["report", "figures"],
+        o.report.as_ref().and_then(|r| r.figures.as_ref()),
+        Figures::SvgPng,
+        |other| format!("unknown figures setting `{other}`: use svg+png, svg or none"),
+    );
     let primary_target = o.report.as_ref().and_then(|r| r.primary_target.clone());
     if let Some(t) = primary_target.as_ref().filter(|t| !o.targets.contains_key(*t)) {
         let known: Vec<&str> = o.targets.keys().map(String::as_str).collect();
@@ -233,6 +221,25 @@ impl Resolver<'_> {
     fn problem(&mut self, key: &[&str], message: String) {
         let line = locate(self.text, key);
         self.problems.push(ConfigProblem { key: key_string(key), line, message });
+    }
+
+    /// The word at `key`: `default` when the key is absent; when the text is not one of the
+    /// word's spellings, the problem `unknown(text)` (at `key`) and `default`.
+    fn choice<T: Copy>(
+        &mut self,
+        key: &[&str],
+        given: Option<&Choice<T>>,
+        default: T,
+        unknown: impl FnOnce(&str) -> String,
+    ) -> T {
+        match given {
+            None => default,
+            Some(Choice { value: Some(v), .. }) => *v,
+            Some(Choice { text, value: None }) => {
+                self.problem(key, unknown(text));
+                default
+            }
+        }
     }
 
     fn inputs(&mut self, base: &Path, patterns: &[String]) -> Vec<PathBuf> {

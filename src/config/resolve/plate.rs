@@ -6,7 +6,7 @@ use std::path::Path;
 
 use super::{ConcFields, Resolver, clean_path};
 use crate::config::options::{
-    CompoundOptions, LayoutOptions, Options, PlateOptions, SeriesOptions,
+    CompoundOptions, LayoutOptions, Options, PlateOptions, SeriesDirection, SeriesOptions,
 };
 use crate::config::settings::{
     Assay, Axis, CompoundBlock, ConcSpec, Layout, PlateMapSpec, PlateSpec, Series, Target,
@@ -165,17 +165,13 @@ impl Resolver<'_> {
             }
         };
         let n = usize::from(lanes.1 - lanes.0) + 1;
-        let high_to_low = match s.direction.as_deref() {
-            None | Some("high_to_low") => true,
-            Some("low_to_high") => false,
-            Some(other) => {
-                self.problem(
-                    &["layouts", name, "series", "direction"],
-                    format!("unknown direction `{other}`: use high_to_low or low_to_high"),
-                );
-                true
-            }
-        };
+        let direction = self.choice(
+            &["layouts", name, "series", "direction"],
+            s.direction.as_ref(),
+            SeriesDirection::HighToLow,
+            |other| format!("unknown direction `{other}`: use high_to_low or low_to_high"),
+        );
+        let high_to_low = direction == SeriesDirection::HighToLow;
         let fields = ConcFields {
             top_nm: s.top_nm,
             top: s.top.as_ref(),

@@ -4,7 +4,9 @@
 use std::collections::BTreeMap;
 
 use super::Resolver;
-use crate::config::options::TargetOptions;
+use crate::config::options::{
+    AssayName, DepletionMode, HillSlopeMode, SaturationModelName, TargetOptions,
+};
 use crate::config::settings::{Assay, ConcSpec, GtpgsSpec, SaturationSpec, Target};
 use crate::radioactivity::{Counting, Isotope};
 
@@ -17,47 +19,40 @@ impl Resolver<'_> {
         assay_date: Option<i64>,
     ) -> Option<Target> {
         let key = |k: &'static str| ["targets", name, k];
-        let assay = match t.assay.as_deref() {
-            None | Some("competition") => Assay::Competition,
-            Some("uptake") => Assay::Uptake,
-            Some("saturation") => {
+        let assay_name =
+            self.choice(&key("assay"), t.assay.as_ref(), AssayName::Competition, |other| {
+                format!("unknown assay `{other}`: use competition, saturation, gtpgs or uptake")
+            });
+        let assay = match assay_name {
+            AssayName::Competition => Assay::Competition,
+            AssayName::Uptake => Assay::Uptake,
+            AssayName::Saturation => {
                 let o = t.saturation.clone().unwrap_or_default();
-                let global = match o.model.as_deref() {
-                    None | Some("global") => true,
-                    Some("specific") => false,
-                    Some(other) => {
-                        self.problem(
-                            &["targets", name, "saturation", "model"],
-                            format!("unknown saturation model `{other}`: use global or specific"),
-                        );
-                        true
-                    }
-                };
-                let free_hill = match o.hill_slope.as_deref() {
-                    None | Some("fixed") => false,
-                    Some("free") => true,
-                    Some(other) => {
-                        self.problem(
-                            &["targets", name, "saturation", "hill_slope"],
-                            format!("unknown hill_slope `{other}`: use fixed or free"),
-                        );
-                        false
-                    }
-                };
-                let correct_depletion = match o.depletion.as_deref() {
-                    None | Some("flag") => false,
-                    Some("correct") => true,
-                    Some(other) => {
-                        self.problem(
-                            &["targets", name, "saturation", "depletion"],
-                            format!("unknown depletion `{other}`: use flag or correct"),
-                        );
-                        false
-                    }
-                };
-                Assay::Saturation(SaturationSpec { global, free_hill, correct_depletion })
+                let model = self.choice(
+                    &["targets", name, "saturation", "model"],
+                    o.model.as_ref(),
+                    SaturationModelName::Global,
+                    |other| format!("unknown saturation model `{other}`: use global or specific"),
+                );
+                let hill_slope = self.choice(
+                    &["targets", name, "saturation", "hill_slope"],
+                    o.hill_slope.as_ref(),
+                    HillSlopeMode::Fixed,
+                    |other| format!("unknown hill_slope `{other}`: use fixed or free"),
+                );
+                let depletion = self.choice(
+                    &["targets", name, "saturation", "depletion"],
+                    o.depletion.as_ref(),
+                    DepletionMode::Flag,
+                    |other| format!("unknown depletion `{other}`: use flag or correct"),
+                );
+                Assay::Saturation(SaturationSpec {
+                    global: model == SaturationModelName::Global,
+                    free_hill: hill_slope == HillSlopeMode::Free,
+                    correct_depletion: depletion == DepletionMode::Correct,
+                })
             }
-            Some("gtpgs") => {
+            AssayName::Gtpgs => {
                 let o = t.gtpgs.clone().unwrap_or_default();
                 let partial_below = o.partial_below.unwrap_or(0.8);
                 if !(partial_below > 0.0 && partial_below <= 1.0) {
@@ -82,15 +77,6 @@ impl Resolver<'_> {
                     agonist_ec50_nm: o.agonist_ec50_nm,
                     partial_below,
                 })
-            }
-            Some(other) => {
-                self.problem(
-                    &key("assay"),
-                    format!(
-                        "unknown assay `{other}`: use competition, saturation, gtpgs or uptake"
-                    ),
-                );
-                Assay::Competition
             }
         };
         if t.saturation.is_some() && !matches!(assay, Assay::Saturation(_)) {
