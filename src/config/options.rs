@@ -28,6 +28,10 @@ pub struct Options {
     /// well, value and counting time, and how many preamble lines to skip. Giving it makes
     /// text inputs read as `count_table` unless `format` says otherwise.
     pub columns: Option<ColumnsOptions>,
+    /// Negative counts: `exclude` (default: the well is left out, with the reason) or `keep`
+    /// (background-subtracted exports write counts below zero).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub negative_counts: Option<String>,
     /// Targets by name: radioligand, its concentration and Kd.
     pub targets: BTreeMap<String, TargetOptions>,
     /// Plate layout templates by name.
