@@ -196,10 +196,10 @@ fn cases() -> Vec<Case> {
             .file("adir/.keep", ""),
         Case::new("input_empty", 2).file("plate.csv", ""),
         Case::new("input_binary", 2).file("plate.csv", (0..=255u8).cycle().take(4096).collect::<Vec<u8>>()),
-        Case::new("input_nan_count", 2).file("plate.csv", plate_with("C05", "NaN")),
-        Case::new("input_negative_count", 2).file("plate.csv", plate_with("B07", "-5")),
-        Case::new("input_text_count", 2).file("plate.csv", plate_with("A03", "lots")),
-        Case::new("input_absurd_count", 2).file("plate.csv", plate_with("H11", "9e15")),
+        Case::new("input_nan_count", 1).file("plate.csv", plate_with("C05", "NaN")),
+        Case::new("input_negative_count", 1).file("plate.csv", plate_with("B07", "-5")),
+        Case::new("input_text_count", 1).file("plate.csv", plate_with("A03", "lots")),
+        Case::new("input_absurd_count", 1).file("plate.csv", plate_with("H11", "9e15")),
         Case::new("input_duplicate_well", 2).file("plate.csv", base_plate() + "P1,A01,2990\n"),
         Case::new("input_bad_well_name", 2).file("plate.csv", base_plate() + "P1,Q99,100\n"),
         Case::new("input_truncated_microbeta", 2).file(
@@ -246,7 +246,8 @@ fn cases() -> Vec<Case> {
         Case::new("validate_lists_every_problem", 2)
             .config(&[
                 ("inputs: [plate.csv]", "inputs: [plate.csv, broken1.csv, broken2.csv, plate2.csv]"),
-                ("plates:\n", "plates:\n  - {plate: 2, target: T1, plate_map: map.csv}\n"),
+                // Pinned to its file: broken2.csv before it has an unknown plate count.
+                ("plates:\n", "plates:\n  - {file: plate2.csv, plate: 1, target: T1, plate_map: map.csv}\n"),
             ])
             .file("broken1.csv", "plate,well,cpm\nP9,A01,oops\n")
             .file("broken2.csv", "")
