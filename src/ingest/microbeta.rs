@@ -86,9 +86,11 @@ pub(crate) fn parse_partial(path: &Path, text: &str, signal: Option<&str>) -> Pa
         error = Some(cur.eof_error("expected the closing `END` line"));
     }
     let Some(error) = error else {
+        // Read to the end: the file holds its plate blocks, unless its list disagrees.
         let blocks = file.plates.len();
+        let agreed = file.list.as_ref().is_none_or(|l| split_list(&l.entries).len() == blocks);
         let mut p = Partial::whole(assemble(path, file, signal, false));
-        if p.error.is_some() && blocks > 0 {
+        if p.error.is_some() && blocks > 0 && agreed {
             p.count = Some(blocks);
         }
         return p;
