@@ -64,8 +64,8 @@ pub fn check_root(root: &Path) -> Result<()> {
             Ok(_) => "a file".to_string(),
         };
         bail!(
-            "{} is {what}, not radbind's link to the newest run (runs/<time>); radbind keeps \
-             that name for the link: move it away or choose another output directory",
+            "{} is {what}, not radbind's link to the newest run; radbind keeps that name for \
+             the link: move it away or choose another output directory",
             latest.display()
         );
     }
