@@ -445,10 +445,11 @@ fn place(
             }
             None => {
                 return Err(format!(
-                    "plate {n} cannot be placed: {} could not be read whole ({err}) and how \
-                     many plates it holds is unknown, so plates numbered after its {read} \
-                     readable plate(s) cannot be told apart; pin this entry to its file with \
-                     `file:` and `plate:` its position in that file (or select it by `barcode:`)",
+                    "plate {n} cannot be placed: {} could not be read whole (its problem is \
+                     listed with the inputs) and how many plates it holds is unknown, so plates \
+                     numbered after its {read} readable plate(s) cannot be told apart; pin this \
+                     entry to its file with `file:` and `plate:` its position in that file (or \
+                     select it by `barcode:`)",
                     s.path.display()
                 ));
             }
