@@ -150,3 +150,47 @@ fn fuzz_regressions() {
         let _ = radbind::ingest::parse_plate_map(&path, &String::from_utf8_lossy(&bytes));
     }
 }
+
+/// UTF-16 without a byte-order mark (either byte order) and CR-only line ends read like UTF-8;
+/// UTF-16 that breaks is named in the error.
+#[test]
+fn utf16_without_bom_and_cr_line_ends() {
+    let text = "plate,well,cpm\nP1,A01,10\nP1,B02,12\n";
+    let plain = mem(text).unwrap();
+    let be: Vec<u8> = text.encode_utf16().flat_map(u16::to_be_bytes).collect();
+    let le: Vec<u8> = text.encode_utf16().flat_map(u16::to_le_bytes).collect();
+    for bytes in [be, le, text.replace('\n', "\r").into_bytes()] {
+        let plates = read_bytes(Path::new("x.csv"), &bytes, &ReadOptions::default()).unwrap();
+        assert_eq!(plates[0].values, plain[0].values);
+    }
+    let mut broken = vec![0xFE, 0xFF];
+    broken.extend(text.encode_utf16().flat_map(u16::to_be_bytes));
+    broken.extend([0xDC, 0x00]);
+    match read_bytes(Path::new("x.csv"), &broken, &ReadOptions::default()) {
+        Err(IngestError::UnknownFormat { why, .. }) => {
+            assert!(why.starts_with("the file looks like UTF-16BE text but is not valid"), "{why}");
+        }
+        other => panic!("expected an encoding error, got {other:?}"),
+    }
+}
+
+/// Two plates with the same counts in every well (a copied block, relabelled): the file's
+/// plates end before the copy.
+#[test]
+fn copied_plate_is_detected_by_content() {
+    let grid = |name: &str| {
+        let rows: String =
+            ["A", "B", "C", "D"].iter().map(|r| format!("{r},1,2,3,4,5,6\n")).collect();
+        format!("{name}\n,1,2,3,4,5,6\n{rows}\n")
+    };
+    let text = format!("{}{}", grid("Plate X"), grid("Plate Y"));
+    match mem(&text) {
+        Err(IngestError::Plates { message, .. }) => assert_eq!(
+            message,
+            "plate 2 of the file (`Plate Y`) repeats plate 1 (`Plate X`): the same counts in \
+             every well; a plate block was copied twice, so the file's plates from 2 on are not \
+             used; export the file again"
+        ),
+        other => panic!("expected a copied-block error, got {other:?}"),
+    }
+}
