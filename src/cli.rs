@@ -42,7 +42,8 @@ pub enum Command {
         /// Output root directory (default: the config's `output`).
         #[arg(long)]
         out: Option<PathBuf>,
-        /// Worker threads (default: all cores). Results are identical for any value.
+        /// Worker threads (default: all cores; at most 4 per core). Results are identical for
+        /// any value.
         #[arg(long)]
         threads: Option<usize>,
         /// Print nothing but errors.

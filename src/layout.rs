@@ -1,16 +1,25 @@
 //! Layout: turns raw plates into laid-out plates, where each well has a role (total, NSB,
 //! blank, vehicle, sample, unused), a compound and a concentration.
 //!
-//! Matches the config's `plates:` entries to the plates read, undoes 180-degree rotation and
-//! applies masks. Problems with one plate (a well the plate does not have, two roles for one
-//! well, a plate missing from the inputs) are collected and that plate is left out; the others
-//! go on. Knows nothing about counts beyond carrying them.
+//! Resolves the config's `plates:` entries to the plates read, once, before anything is
+//! analysed, undoes 180-degree rotation and applies masks. Problems with one plate (a well the
+//! plate does not have, two roles for one well, a plate missing from the inputs) are collected
+//! and that plate is left out; the others go on. Knows nothing about counts beyond carrying
+//! them (and leaving out the wells whose count cell was bad).
+//!
+//! A plate's identity is its input file and its position in that file ([`PlateRef`]), or its
+//! barcode. A config plate number counts plates over all inputs in order, so it can only be
+//! placed while every earlier file's plate count is known ([`Source::plate_count`]). When an
+//! input breaks, the entries whose plates are in it fail with the reason; an entry whose number
+//! lies beyond a file of unknown plate count fails too (saying how to pin it with `file:`)
+//! instead of shifting onto another file's plate. No plate ever moves.
 
 use std::collections::BTreeMap;
-use std::path::PathBuf;
+use std::fmt;
+use std::path::{Path, PathBuf};
 
 use crate::config::{Axis, ConcSpec, Layout, PlateMapSpec, PlateSpec, Settings};
-use crate::ingest::{PlateMeta, RawPlate};
+use crate::ingest::{FileRead, PlateMeta, RawPlate};
 use crate::types::{Geometry, WellPos};
 
 /// What a well is for.
@@ -68,10 +77,12 @@ pub struct Well {
 /// A plate with its layout applied.
 #[derive(Debug, Clone)]
 pub struct Plate {
-    /// Output id, `P<number>`.
+    /// Output id: `P<number>`, or `F<file>P<position>` for a plate without a global number
+    /// (pinned to a file that follows an input of unknown plate count).
     pub id: String,
-    /// Global plate number (1-based, over all inputs in order).
-    pub number: u32,
+    /// Global plate number (1-based, over all inputs in order); `None` when an earlier input's
+    /// plate count is unknown.
+    pub number: Option<u32>,
     /// Source file.
     pub source: PathBuf,
     /// Plate position within the file.
@@ -92,115 +103,367 @@ pub struct Plate {
     pub meta: PlateMeta,
 }
 
-/// Result of laying out: the plates that could be laid out, the problems, and input plates no
-/// config entry mentions.
+/// Where a plate is: its input file (index into the inputs, in config order) and its 1-based
+/// position in that file.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub struct PlateRef {
+    /// Index of the input file.
+    pub file: usize,
+    /// 1-based position of the plate in the file.
+    pub index_in_file: usize,
+}
+
+/// One input file as layout sees it.
+#[derive(Debug, Clone, Copy)]
+pub struct Source<'a> {
+    /// The file.
+    pub path: &'a Path,
+    /// Its complete plates (positions `1..=plates.len()`).
+    pub plates: &'a [RawPlate],
+    /// Why the file, or its part after `plates`, could not be read.
+    pub error: Option<&'a str>,
+    /// How many plates it holds, when known (always when `error` is `None`).
+    pub plate_count: Option<usize>,
+}
+
+/// How a config entry's plate was resolved, or an input plate that no entry uses. Kept in
+/// `run.json` and printed by `validate`.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Assignment {
+    /// The config entry (`plates[i]`); `None` for an input plate no entry uses.
+    pub entry: Option<usize>,
+    /// The plate as the entry names it: `plate 4`, `plate 2 in files matching `x*.txt``,
+    /// `barcode BC1`; empty for an unused plate.
+    pub selector: String,
+    /// The output id (`P4`) of a placed plate.
+    pub plate: Option<String>,
+    /// The input file and position of a placed plate.
+    pub source: Option<(PathBuf, usize)>,
+    /// The plate's own label in the file, when it was read.
+    pub label: Option<String>,
+    /// The entry's target; `None` for an unused plate.
+    pub target: Option<String>,
+    /// Why the entry's plate cannot be analysed (the plate is not read, or cannot be placed).
+    pub failed: Option<String>,
+}
+
+impl fmt::Display for Assignment {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        if let Some(e) = self.entry {
+            write!(f, "plates[{e}] {}", self.selector)?;
+        }
+        match (&self.source, self.entry) {
+            (Some((path, k)), Some(_)) => write!(f, " -> {} plate {k}", path.display())?,
+            (Some((path, k)), None) => write!(f, "{} plate {k}", path.display())?,
+            (None, _) => {}
+        }
+        if let Some(id) = &self.plate {
+            write!(f, " ({id}")?;
+            if let Some(l) = self.label.as_ref().filter(|l| !l.is_empty()) {
+                write!(f, ", `{l}`")?;
+            }
+            write!(f, ")")?;
+        }
+        match (&self.target, &self.failed) {
+            (_, Some(why)) => write!(f, ": NOT ANALYSED: {why}"),
+            (Some(t), None) => write!(f, ", target {t}"),
+            (None, None) => write!(f, ": not used by any config entry"),
+        }
+    }
+}
+
+/// Result of laying out: the plates that could be laid out, the problems, and how every entry
+/// was resolved.
 #[derive(Debug, Default)]
 pub struct LayoutOutcome {
-    /// Laid-out plates, by global number.
+    /// Laid-out plates, in input order (file, then position).
     pub plates: Vec<Plate>,
     /// Problems (each names the config entry, plate and well).
     pub problems: Vec<String>,
-    /// Input plates not assigned to any config entry (`file #n`).
+    /// Input plates not assigned to any config entry (`plate n (file plate k)`).
     pub unassigned: Vec<String>,
+    /// Every entry's plates as resolved, then the input plates no entry uses.
+    pub assignments: Vec<Assignment>,
+}
+
+/// Lays out every plate named in the config, from plates that were all read (every file whole;
+/// consecutive plates of one source file are one input).
+#[must_use]
+pub fn lay_out(raws: &[RawPlate], settings: &Settings) -> LayoutOutcome {
+    let mut sources: Vec<Source<'_>> = Vec::new();
+    let mut start = 0;
+    for i in 1..=raws.len() {
+        if i == raws.len() || raws[i].source != raws[start].source {
+            let plates = &raws[start..i];
+            sources.push(Source {
+                path: &raws[start].source,
+                plates,
+                error: None,
+                plate_count: Some(plates.len()),
+            });
+            start = i;
+        }
+    }
+    lay_out_sources(&sources, settings)
+}
+
+/// Lays out every plate named in the config from the files as read (some may have failed).
+#[must_use]
+pub fn lay_out_files(
+    files: &[FileRead],
+    errors: &[Option<String>],
+    settings: &Settings,
+) -> LayoutOutcome {
+    let sources: Vec<Source<'_>> = files
+        .iter()
+        .zip(errors)
+        .map(|(f, e)| Source {
+            path: &f.path,
+            plates: &f.plates,
+            error: e.as_deref(),
+            plate_count: f.plate_count,
+        })
+        .collect();
+    lay_out_sources(&sources, settings)
+}
+
+/// Global plate numbering: the number of plates before each file, while every earlier file's
+/// count is known.
+fn offsets(sources: &[Source<'_>]) -> Vec<Option<usize>> {
+    let mut at = Some(0usize);
+    sources
+        .iter()
+        .map(|s| {
+            let here = at;
+            at = at.zip(s.plate_count).map(|(a, c)| a + c);
+            here
+        })
+        .collect()
 }
 
 /// Lays out every plate named in the config.
 #[must_use]
-pub fn lay_out(raws: &[RawPlate], settings: &Settings) -> LayoutOutcome {
+pub fn lay_out_sources(sources: &[Source<'_>], settings: &Settings) -> LayoutOutcome {
+    let offsets = offsets(sources);
+    let number_of =
+        |r: PlateRef| offsets[r.file].and_then(|o| u32::try_from(o + r.index_in_file).ok());
+    let id_of = |r: PlateRef| match number_of(r) {
+        Some(n) => format!("P{n}"),
+        None => format!("F{}P{}", r.file + 1, r.index_in_file),
+    };
+    let describe = |r: PlateRef| {
+        let path = sources[r.file].path.display();
+        match number_of(r) {
+            Some(n) => format!("plate {n}, {path} plate {}", r.index_in_file),
+            None => format!("{path} plate {}", r.index_in_file),
+        }
+    };
     let mut out = LayoutOutcome::default();
-    let mut assigned: BTreeMap<usize, usize> = BTreeMap::new();
+    let mut assigned: BTreeMap<PlateRef, usize> = BTreeMap::new();
     for spec in &settings.plates {
-        for idx in select(raws, spec, &mut out.problems) {
-            if let Some(prev) = assigned.insert(idx, spec.entry) {
+        for (selector, chosen) in select(sources, &offsets, spec) {
+            let mut a = Assignment {
+                entry: Some(spec.entry),
+                selector,
+                plate: None,
+                source: None,
+                label: None,
+                target: Some(spec.target.clone()),
+                failed: None,
+            };
+            let r = match chosen {
+                Ok(r) => r,
+                Err(why) => {
+                    out.problems.push(format!("plates[{}]: {why}", spec.entry));
+                    a.failed = Some(why);
+                    out.assignments.push(a);
+                    continue;
+                }
+            };
+            let raw = &sources[r.file].plates[r.index_in_file - 1];
+            a.plate = Some(id_of(r));
+            a.source = Some((sources[r.file].path.to_path_buf(), r.index_in_file));
+            a.label = Some(raw.label.clone());
+            if let Some(prev) = assigned.insert(r, spec.entry) {
+                let why = format!("plates[{prev}] claims the same plate");
                 out.problems.push(format!(
-                    "plates[{}] and plates[{prev}] both claim plate {} ({} plate {})",
+                    "plates[{}] and plates[{prev}] both claim {}",
                     spec.entry,
-                    idx + 1,
-                    raws[idx].source.display(),
-                    raws[idx].index_in_file
+                    describe(r)
                 ));
+                a.failed = Some(why);
+                out.assignments.push(a);
                 continue;
             }
+            let (number, id) = (number_of(r), id_of(r));
             let built = match (&spec.plate_map, settings.layouts.get(&spec.layout)) {
-                (Some(map), _) => build_from_map(idx, &raws[idx], spec, map, settings),
-                (None, Some(layout)) => build(idx, &raws[idx], spec, layout, settings),
+                (Some(map), _) => build_from_map(number, id, raw, spec, map, settings),
+                (None, Some(layout)) => build(number, id, raw, spec, layout, settings),
                 (None, None) => Err(format!("layout `{}` is not defined", spec.layout)),
             };
             match built {
                 Ok(p) => out.plates.push(p),
-                Err(e) => out.problems.push(format!(
-                    "plates[{}] (plate {}, {} plate {}): {e}",
-                    spec.entry,
-                    idx + 1,
-                    raws[idx].source.display(),
-                    raws[idx].index_in_file
-                )),
+                Err(e) => {
+                    out.problems.push(format!("plates[{}] ({}): {e}", spec.entry, describe(r)))
+                }
             }
+            out.assignments.push(a);
         }
     }
-    for (idx, raw) in raws.iter().enumerate() {
-        if !assigned.contains_key(&idx) {
-            out.unassigned.push(format!(
-                "plate {} ({} plate {})",
-                idx + 1,
-                raw.source.display(),
-                raw.index_in_file
-            ));
+    for (i, s) in sources.iter().enumerate() {
+        for (k, raw) in s.plates.iter().enumerate() {
+            let r = PlateRef { file: i, index_in_file: k + 1 };
+            if assigned.contains_key(&r) {
+                continue;
+            }
+            out.unassigned.push(match number_of(r) {
+                Some(n) => format!("plate {n} ({} plate {})", s.path.display(), k + 1),
+                None => format!("{} plate {}", s.path.display(), k + 1),
+            });
+            out.assignments.push(Assignment {
+                entry: None,
+                selector: String::new(),
+                plate: Some(id_of(r)),
+                source: Some((s.path.to_path_buf(), k + 1)),
+                label: Some(raw.label.clone()),
+                target: None,
+                failed: None,
+            });
         }
     }
-    out.plates.sort_by_key(|p| p.number);
+    let file_index: BTreeMap<&Path, usize> =
+        sources.iter().enumerate().map(|(i, s)| (s.path, i)).collect();
+    out.plates.sort_by_key(|p| (file_index.get(p.source.as_path()).copied(), p.index_in_file));
     out
 }
 
-/// Indices into `raws` chosen by a config entry.
-fn select(raws: &[RawPlate], spec: &PlateSpec, problems: &mut Vec<String>) -> Vec<usize> {
+/// The plates a config entry chooses, each with how the entry names it: the plate, or why it
+/// cannot be analysed.
+fn select(
+    sources: &[Source<'_>],
+    offsets: &[Option<usize>],
+    spec: &PlateSpec,
+) -> Vec<(String, Result<PlateRef, String>)> {
     let mut chosen = Vec::new();
+    let in_file = |s: &Source<'_>| {
+        spec.file
+            .as_ref()
+            .is_none_or(|pat| s.path.file_name().is_some_and(|f| pat.matches(&f.to_string_lossy())))
+    };
+    let broken =
+        |s: &Source<'_>| s.error.map(|e| format!("{} could not be read: {e}", s.path.display()));
     if let Some(code) = &spec.barcode {
-        let in_file = |r: &RawPlate| {
-            spec.file.as_ref().is_none_or(|pat| {
-                r.source.file_name().is_some_and(|f| pat.matches(&f.to_string_lossy()))
-            })
-        };
-        chosen.extend(
-            raws.iter().enumerate().filter(|(_, r)| &r.label == code && in_file(r)).map(|(i, _)| i),
-        );
-        if chosen.is_empty() {
-            problems.push(format!(
-                "plates[{}]: no plate with barcode `{code}` in the inputs",
-                spec.entry
-            ));
+        let selector = format!("barcode `{code}`");
+        let before = chosen.len();
+        for (i, s) in sources.iter().enumerate().filter(|(_, s)| in_file(s)) {
+            for (k, r) in s.plates.iter().enumerate() {
+                if &r.label == code {
+                    chosen.push((selector.clone(), Ok(PlateRef { file: i, index_in_file: k + 1 })));
+                }
+            }
+        }
+        if chosen.len() == before {
+            let failed: Vec<String> =
+                sources.iter().filter(|s| in_file(s)).filter_map(broken).collect();
+            let why = if failed.is_empty() {
+                format!("no plate with barcode `{code}` in the inputs")
+            } else {
+                format!(
+                    "no plate with barcode `{code}` in what could be read; {}",
+                    failed.join("; ")
+                )
+            };
+            chosen.push((selector, Err(why)));
         }
     }
+    let total: usize = sources.iter().map(|s| s.plates.len()).sum();
     for &n in &spec.numbers {
-        let hits: Vec<usize> = match &spec.file {
-            None => (n as usize).checked_sub(1).filter(|&i| i < raws.len()).into_iter().collect(),
-            Some(pat) => raws
-                .iter()
-                .enumerate()
-                .filter(|(_, r)| {
-                    r.index_in_file == n as usize
-                        && r.source.file_name().is_some_and(|f| pat.matches(&f.to_string_lossy()))
-                })
-                .map(|(i, _)| i)
-                .collect(),
-        };
-        if hits.is_empty() {
-            let within =
-                spec.file.as_ref().map_or(String::new(), |p| format!(" in files matching `{p}`"));
-            problems.push(format!(
-                "plates[{}]: plate {n}{within} is not in the inputs ({} plate(s) read); plates \
-                 are numbered over all input files in order, or within `file:` when given",
-                spec.entry,
-                raws.len()
-            ));
+        let k = n as usize;
+        match &spec.file {
+            Some(pat) => {
+                let selector = format!("plate {n} in files matching `{pat}`");
+                let mut any = false;
+                for (i, s) in sources.iter().enumerate().filter(|(_, s)| in_file(s)) {
+                    if k >= 1 && k <= s.plates.len() {
+                        chosen.push((selector.clone(), Ok(PlateRef { file: i, index_in_file: k })));
+                        any = true;
+                    } else if let Some(why) =
+                        broken(s).filter(|_| s.plate_count.is_none_or(|c| k <= c))
+                    {
+                        chosen.push((selector.clone(), Err(format!("plate {n} of {why}"))));
+                        any = true;
+                    }
+                }
+                if !any {
+                    chosen.push((
+                        selector,
+                        Err(format!(
+                            "plate {n} in files matching `{pat}` is not in the inputs ({total} \
+                             plate(s) read); plates are numbered over all input files in order, \
+                             or within `file:` when given"
+                        )),
+                    ));
+                }
+            }
+            None => chosen.push((format!("plate {n}"), place(sources, offsets, k, total))),
         }
-        chosen.extend(hits);
     }
     chosen
 }
 
+/// The plate with global number `n` (1-based over all inputs in order), or why it cannot be
+/// analysed: it is in a file that could not be read, or it lies beyond a file whose plate count
+/// is unknown (then no later file's plate can be told to be number `n`).
+fn place(
+    sources: &[Source<'_>],
+    offsets: &[Option<usize>],
+    n: usize,
+    total: usize,
+) -> Result<PlateRef, String> {
+    for (i, s) in sources.iter().enumerate() {
+        let Some(base) = offsets[i] else { break };
+        let read = s.plates.len();
+        if n > base && n <= base + read {
+            return Ok(PlateRef { file: i, index_in_file: n - base });
+        }
+        let err = s.error.unwrap_or("no error");
+        match s.plate_count {
+            Some(c) if n > base && n <= base + c => {
+                return Err(format!(
+                    "plate {n} is plate {} of {}, which could not be read: {err}",
+                    n - base,
+                    s.path.display()
+                ));
+            }
+            Some(_) => {}
+            None if i + 1 == sources.len() => {
+                return Err(format!(
+                    "plate {n} would be plate {} of {}, which could not be read: {err}",
+                    n - base,
+                    s.path.display()
+                ));
+            }
+            None => {
+                return Err(format!(
+                    "plate {n} cannot be placed: {} could not be read whole (its problem is \
+                     listed with the inputs) and how many plates it holds is unknown, so plates \
+                     numbered after its {read} readable plate(s) cannot be told apart; pin this \
+                     entry to its file with `file:` and `plate:` its position in that file (or \
+                     select it by `barcode:`)",
+                    s.path.display()
+                ));
+            }
+        }
+    }
+    Err(format!(
+        "plate {n} is not in the inputs ({total} plate(s) read); plates are numbered over all \
+         input files in order, or within `file:` when given"
+    ))
+}
+
 fn build(
-    idx: usize,
+    number: Option<u32>,
+    id: String,
     raw: &RawPlate,
     spec: &PlateSpec,
     layout: &Layout,
@@ -264,13 +527,14 @@ fn build(
     let roles: Vec<Role> = roles.iter().map(|r| r.map_or(Role::Unused, |(r, _)| r)).collect();
     let compound: Vec<Option<(String, f64)>> =
         compound.iter().map(|c| c.map(|(n, x)| (n.to_string(), x))).collect();
-    finish(idx, raw, spec, &roles, &compound, settings)
+    finish(number, id, raw, spec, &roles, &compound, settings)
 }
 
 /// Lays out a plate from its plate map: each listed well gets the map's role, compound and
 /// concentration; wells the map does not list are unused.
 fn build_from_map(
-    idx: usize,
+    number: Option<u32>,
+    id: String,
     raw: &RawPlate,
     spec: &PlateSpec,
     map: &PlateMapSpec,
@@ -309,12 +573,13 @@ fn build_from_map(
         }
         roles[i] = role;
     }
-    finish(idx, raw, spec, &roles, &compound, settings)
+    finish(number, id, raw, spec, &roles, &compound, settings)
 }
 
 /// The wells of a laid-out plate: counts read (rotation undone), masks applied.
 fn finish(
-    idx: usize,
+    number: Option<u32>,
+    id: String,
     raw: &RawPlate,
     spec: &PlateSpec,
     roles: &[Role],
@@ -322,7 +587,8 @@ fn finish(
     settings: &Settings,
 ) -> Result<Plate, String> {
     let g = raw.geometry;
-    let number = u32::try_from(idx + 1).expect("plate count fits u32");
+    let bad: BTreeMap<WellPos, &str> =
+        raw.meta.bad_counts.iter().map(|b| (b.well, b.reason.as_str())).collect();
     let wells = (0..g.len())
         .map(|i| {
             let pos = g.pos(i);
@@ -334,9 +600,14 @@ fn finish(
             let excluded = settings
                 .exclusions
                 .iter()
-                .filter(|e| e.plates.contains(&number))
+                .filter(|e| number.is_some_and(|n| e.plates.contains(&n)))
                 .find(|e| e.wells.resolve(g).is_ok_and(|w| w.contains(&pos)))
                 .map(|e| format!("masked: {}", e.reason))
+                .or_else(|| {
+                    bad.get(&read_at)
+                        .filter(|_| role != Role::Unused)
+                        .map(|why| format!("bad count: {why}"))
+                })
                 .or_else(|| {
                     (cpm.is_none() && role != Role::Unused).then(|| "not counted".to_string())
                 });
@@ -351,7 +622,7 @@ fn finish(
         })
         .collect();
     Ok(Plate {
-        id: format!("P{number}"),
+        id,
         number,
         source: raw.source.clone(),
         index_in_file: raw.index_in_file,

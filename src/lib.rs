@@ -82,6 +82,8 @@ pub struct RunSummary {
     pub problems: Vec<String>,
     /// Curves that failed or did not converge: `target / compound: status`.
     pub failures: Vec<String>,
+    /// Input plates no config entry uses (`plate n (file plate k)`); not a problem, but said.
+    pub unused: Vec<String>,
 }
 
 impl RunSummary {
@@ -102,36 +104,70 @@ impl Timings {
     }
 }
 
-/// Inputs read: plates, file hashes, and per-file problems.
+/// Inputs read: per file, its complete plates and what went wrong; file hashes; problems.
 #[derive(Debug, Default)]
 pub struct Inputs {
-    /// Every plate of every readable file, in input order.
-    pub plates: Vec<RawPlate>,
+    /// Every input file as read, in input order: its complete plates, the error that stopped
+    /// reading it, and its plate count when known.
+    pub reads: Vec<ingest::FileRead>,
+    /// The error of each file in `reads` as text (`None` for a file read whole).
+    pub errors: Vec<Option<String>>,
     /// Every input file with its hash (unreadable ones included, hash empty).
     pub files: Vec<InputFile>,
-    /// Files that could not be read or parsed.
+    /// Files that could not be read or parsed (whole or in part), and wells whose count cell
+    /// was bad (left out; the rest of the file is read).
     pub problems: Vec<String>,
 }
 
-/// Reads and hashes every input file; a file that fails is a problem, not an abort.
+impl Inputs {
+    /// Every plate read, in input order.
+    pub fn plates(&self) -> impl Iterator<Item = &RawPlate> {
+        self.reads.iter().flat_map(|r| r.plates.iter())
+    }
+}
+
+/// Reads and hashes every input file; a file that fails is a problem, not an abort, and a
+/// file that breaks part-way still gives its complete plates.
 #[must_use]
 pub fn read_inputs(settings: &Settings) -> Inputs {
     let opts = ingest::ReadOptions {
         format: settings.format,
         signal: settings.signal.clone(),
         columns: settings.columns.clone(),
+        keep_negative: settings.keep_negative_counts,
     };
     let mut out = Inputs::default();
     for path in &settings.inputs {
-        // Files too large to read are refused by ingest from their size; don't hash them.
-        let readable = std::fs::metadata(path).is_ok_and(|m| m.len() <= ingest::MAX_FILE_BYTES);
+        // Files too large to read, and anything but a regular file, are refused by ingest
+        // without reading them; don't hash them.
+        let readable = ingest::file::not_a_file(path).is_none()
+            && std::fs::metadata(path).is_ok_and(|m| m.len() <= ingest::MAX_FILE_BYTES);
         let (sha256, bytes) =
             if readable { hash_file(path).unwrap_or_default() } else { Default::default() };
         out.files.push(InputFile { path: path.display().to_string(), sha256, bytes });
-        match ingest::read_file_with(path, &opts) {
-            Ok(plates) => out.plates.extend(plates),
-            Err(e) => out.problems.push(e.to_string()),
+        let read = ingest::read_file_partial(path, &opts);
+        let error = read.error.as_ref().map(ToString::to_string);
+        // The message already names the file; say what was kept of a file that broke.
+        out.problems.extend(error.as_ref().map(|e| match (read.plates.len(), read.plate_count) {
+            (0, _) => e.clone(),
+            (1, Some(c)) => format!("{e} (plate 1 of its {c} is read)"),
+            (n, Some(c)) => format!("{e} (plates 1-{n} of its {c} are read)"),
+            (n, None) => format!("{e} (its first {n} plate(s) are read)"),
+        }));
+        for p in &read.plates {
+            for b in &p.meta.bad_counts {
+                out.problems.push(format!(
+                    "{}:{}: well {} of plate {}: {}; the well is left out",
+                    path.display(),
+                    b.line,
+                    b.well,
+                    p.label,
+                    b.reason
+                ));
+            }
         }
+        out.errors.push(error);
+        out.reads.push(read);
     }
     out
 }
@@ -152,8 +188,11 @@ fn hash_file(path: &Path) -> Option<(String, u64)> {
 pub fn run(args: &RunArgs) -> Result<RunSummary> {
     let started = SystemTime::now();
     let settings = config::load(&args.config)?;
+    let out_root = args.out.clone().unwrap_or_else(|| settings.output_dir.clone());
+    // An output root radbind cannot use is an error before any work.
+    output::check_root(&out_root)?;
     let pool = rayon::ThreadPoolBuilder::new()
-        .num_threads(args.threads.unwrap_or(0))
+        .num_threads(args.threads.map_or(0, |t| capped_threads(t).0))
         .build()
         .context("starting worker threads")?;
     let threads = pool.current_num_threads();
@@ -163,7 +202,7 @@ pub fn run(args: &RunArgs) -> Result<RunSummary> {
     let inputs = read_inputs(&settings);
     timings.lap("read", clock);
     let clock = std::time::Instant::now();
-    let laid = layout::lay_out(&inputs.plates, &settings);
+    let laid = layout::lay_out_files(&inputs.reads, &inputs.errors, &settings);
     timings.lap("layout", clock);
     let mut problems = inputs.problems.clone();
     problems.extend(laid.problems.iter().cloned());
@@ -240,11 +279,13 @@ pub fn run(args: &RunArgs) -> Result<RunSummary> {
     };
     derive::mark_fit_exclusions(&mut results.wells, &results.curves);
 
-    let out_root = args.out.clone().unwrap_or_else(|| settings.output_dir.clone());
     let staging = output::Staging::begin(&out_root, &output::run_name(started))?;
     results.finished = humantime::format_rfc3339_seconds(SystemTime::now()).to_string();
-    let manifest =
-        report::manifest::manifest_json(&results, &resolved_config(&settings), threads, &timings.0);
+    let mut resolved = resolved_config(&settings);
+    if let Some(m) = resolved.as_object_mut() {
+        m.insert("resolved_plates".into(), plate_mapping(&laid.assignments));
+    }
+    let manifest = report::manifest::manifest_json(&results, &resolved, threads, &timings.0);
     let bar = progress_bar(args.progress, results.curves.len(), "writing figures");
     let outcome = pool.install(|| {
         report::write_report(&results, &manifest, staging.dir(), figure_options(&settings), &|| {
@@ -272,7 +313,50 @@ pub fn run(args: &RunArgs) -> Result<RunSummary> {
             .map(|c| format!("{} / {}: {}", c.target, c.compound, c.status))
             .collect(),
         problems,
+        unused: laid.unassigned,
     })
+}
+
+/// Most worker threads per core: more only adds overhead (and, by the ten thousand, cannot
+/// be started at all).
+pub const MAX_THREADS_PER_CORE: usize = 4;
+
+/// The number of worker threads to use for a requested number: at most
+/// [`MAX_THREADS_PER_CORE`] x the cores; with a message when the request was lowered.
+#[must_use]
+pub fn capped_threads(requested: usize) -> (usize, Option<String>) {
+    let cores = std::thread::available_parallelism().map_or(1, std::num::NonZero::get);
+    let max = MAX_THREADS_PER_CORE * cores;
+    if requested > max {
+        let msg = format!(
+            "--threads {requested} is more than {MAX_THREADS_PER_CORE} per core; using {max} \
+             ({cores} core(s))"
+        );
+        (max, Some(msg))
+    } else {
+        (requested, None)
+    }
+}
+
+/// The resolved plate mapping for run.json: per config entry, the input file and position of
+/// its plate (or why it is not analysed), then the input plates no entry uses.
+fn plate_mapping(assignments: &[layout::Assignment]) -> serde_json::Value {
+    assignments
+        .iter()
+        .map(|a| {
+            serde_json::json!({
+                "entry": a.entry,
+                "selector": a.selector,
+                "plate": a.plate,
+                "file": a.source.as_ref().map(|(p, _)| p.display().to_string()),
+                "index_in_file": a.source.as_ref().map(|(_, k)| k),
+                "label": a.label,
+                "target": a.target,
+                "failed": a.failed,
+            })
+        })
+        .collect::<Vec<_>>()
+        .into()
 }
 
 /// Curves of saturation targets are not competition curves (the saturation stage fits them);

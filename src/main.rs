@@ -33,6 +33,13 @@ fn main() -> ExitCode {
 fn dispatch(command: Command) -> anyhow::Result<u8> {
     match command {
         Command::Run { config, out, threads, quiet } => {
+            let threads = threads.map(|t| {
+                let (n, lowered) = radbind::capped_threads(t);
+                if let Some(msg) = lowered {
+                    eprintln!("note: {msg}");
+                }
+                n
+            });
             let summary =
                 radbind::run(&radbind::RunArgs { config, out, threads, progress: !quiet })?;
             if !quiet {

@@ -166,7 +166,8 @@ pub fn normalise_all(
     let mut problems = Vec::new();
     for i in 0..out.len() {
         let Some(n) = out[i].plate.controls_from else { continue };
-        let Some(src) = out.iter().find(|c| c.plate.number == n && c.plate.controls_from.is_none())
+        let Some(src) =
+            out.iter().find(|c| c.plate.number == Some(n) && c.plate.controls_from.is_none())
         else {
             problems.push(format!(
                 "{}: controls_from plate {n} is not a laid-out plate with its own controls",
@@ -332,7 +333,7 @@ mod tests {
         }
         Plate {
             id: "P1".into(),
-            number: 1,
+            number: Some(1),
             source: "x".into(),
             index_in_file: 1,
             geometry: Geometry::W96,

@@ -134,6 +134,72 @@ fn normalise(s: &str, dir: &Path) -> String {
     out
 }
 
+/// A file of the sample panel (`sample_data/mianserin-panel/`).
+fn sample(name: &str) -> String {
+    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("sample_data/mianserin-panel");
+    std::fs::read_to_string(dir.join(name)).unwrap()
+}
+
+/// `configs/example.yaml` reading `data/panel-run*.txt` and writing to `out`.
+fn example_config() -> String {
+    let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("configs/example.yaml");
+    std::fs::read_to_string(path)
+        .unwrap()
+        .replace("../sample_data/mianserin-panel/", "data/")
+        .replace("../outputs/example", "out")
+}
+
+/// The first `n` lines of `text`.
+fn head(text: &str, n: usize) -> String {
+    text.lines().take(n).map(|l| format!("{l}\n")).collect()
+}
+
+/// panel-run1.txt with its plate 2 block copied after it and no COLUMNS list (so nothing in
+/// the file says how many plates it holds).
+fn run1_with_copied_block() -> String {
+    let text = sample("panel-run1.txt");
+    let list = text.find("COLUMNS:").unwrap();
+    let plates = text.find("PLATES:").unwrap();
+    let text = format!("{}{}", &text[..list], &text[plates..]);
+    let start = text.find("Plate 2\n").unwrap();
+    let end = text.find("End of plate 2\n").unwrap() + "End of plate 2\n".len();
+    format!("{}{}{}", &text[..end], &text[start..end], &text[end..])
+}
+
+/// panel-run1.txt with well A05 of plate 2 written `NaN` (in the COLUMNS list and the matrix).
+fn run1_with_nan_well() -> String {
+    let text = sample("panel-run1.txt");
+    let list = " \tUnk_101\tA05\t507\t";
+    let row = "A\t4047\t440\t461\t444\t507\t";
+    assert!(text.contains(list) && text.contains(row));
+    text.replacen(list, " \tUnk_101\tA05\tNaN\t", 1).replacen(
+        row,
+        "A\t4047\t440\t461\t444\tNaN\t",
+        1,
+    )
+}
+
+/// The base plate's lines as plate `P2`, every count 10 higher (no header).
+fn second_plate() -> String {
+    base_plate()
+        .lines()
+        .skip(1)
+        .map(|l| {
+            let (well, cpm) = l.strip_prefix("P1,").unwrap().rsplit_once(',').unwrap();
+            format!("P2,{well},{}\n", cpm.parse::<f64>().unwrap() + 10.0)
+        })
+        .collect()
+}
+
+/// `text` as UTF-16 little endian with a byte-order mark.
+fn utf16le(text: &str) -> Vec<u8> {
+    let mut out = vec![0xFF, 0xFE];
+    for u in text.encode_utf16() {
+        out.extend_from_slice(&u.to_le_bytes());
+    }
+    out
+}
+
 /// A YAML alias bomb ("billion laughs") inside a key the schema accepts.
 fn alias_bomb() -> String {
     let mut s = String::from(
@@ -196,10 +262,10 @@ fn cases() -> Vec<Case> {
             .file("adir/.keep", ""),
         Case::new("input_empty", 2).file("plate.csv", ""),
         Case::new("input_binary", 2).file("plate.csv", (0..=255u8).cycle().take(4096).collect::<Vec<u8>>()),
-        Case::new("input_nan_count", 2).file("plate.csv", plate_with("C05", "NaN")),
-        Case::new("input_negative_count", 2).file("plate.csv", plate_with("B07", "-5")),
-        Case::new("input_text_count", 2).file("plate.csv", plate_with("A03", "lots")),
-        Case::new("input_absurd_count", 2).file("plate.csv", plate_with("H11", "9e15")),
+        Case::new("input_nan_count", 1).file("plate.csv", plate_with("C05", "NaN")),
+        Case::new("input_negative_count", 1).file("plate.csv", plate_with("B07", "-5")),
+        Case::new("input_text_count", 1).file("plate.csv", plate_with("A03", "lots")),
+        Case::new("input_absurd_count", 1).file("plate.csv", plate_with("H11", "9e15")),
         Case::new("input_duplicate_well", 2).file("plate.csv", base_plate() + "P1,A01,2990\n"),
         Case::new("input_bad_well_name", 2).file("plate.csv", base_plate() + "P1,Q99,100\n"),
         Case::new("input_truncated_microbeta", 2).file(
@@ -246,7 +312,8 @@ fn cases() -> Vec<Case> {
         Case::new("validate_lists_every_problem", 2)
             .config(&[
                 ("inputs: [plate.csv]", "inputs: [plate.csv, broken1.csv, broken2.csv, plate2.csv]"),
-                ("plates:\n", "plates:\n  - {plate: 2, target: T1, plate_map: map.csv}\n"),
+                // Pinned to its file: broken2.csv before it has an unknown plate count.
+                ("plates:\n", "plates:\n  - {file: plate2.csv, plate: 1, target: T1, plate_map: map.csv}\n"),
             ])
             .file("broken1.csv", "plate,well,cpm\nP9,A01,oops\n")
             .file("broken2.csv", "")
@@ -254,6 +321,60 @@ fn cases() -> Vec<Case> {
             .file("plate2.csv", base_plate().replace("P1,", "P2,"))
             .file("map.csv", base_map("P24,nsb,,\n"))
             .args(&["validate", "cfg.yaml"]),
+        // --- plate identity: a failed input fails exactly its plates; nothing moves
+        // The issue's repro: panel-run1.txt cut inside its plate 2. Its COLUMNS list says it
+        // holds 3 plates, so run2's plates stay plates 4-6 and plates 2-3 fail.
+        Case::new("truncated_file_fails_only_its_plates", 2)
+            .file("cfg.yaml", example_config())
+            .file("data/panel-run1.txt", head(&sample("panel-run1.txt"), 330))
+            .file("data/panel-run2.txt", sample("panel-run2.txt"))
+            .args(&["validate", "cfg.yaml"]),
+        // A file of unknown plate count before the plate: its number cannot be placed.
+        Case::new("plate_after_unreadable_file_is_not_guessed", 2)
+            .config(&[("inputs: [plate.csv]", "inputs: [broken.csv, plate.csv]")])
+            .file("broken.csv", "plate,well,cpm\nP9,A01\n"),
+        // ... and pinned to its file, it is read.
+        Case::new("plate_pinned_to_its_file", 1)
+            .config(&[
+                ("inputs: [plate.csv]", "inputs: [broken.csv, plate.csv]"),
+                ("plate: 1,", "file: plate.csv, plate: 1,"),
+            ])
+            .file("broken.csv", "plate,well,cpm\nP9,A01\n"),
+        // A plate block copied twice: the plates from the copy on are not used.
+        Case::new("copied_plate_block", 2)
+            .file("cfg.yaml", example_config())
+            .file("data/panel-run1.txt", run1_with_copied_block())
+            .file("data/panel-run2.txt", sample("panel-run2.txt"))
+            .args(&["validate", "cfg.yaml"]),
+        Case::new("unused_plates_are_reported", 0).file("plate.csv", base_plate() + &second_plate()),
+        // The same plate twice in one file (under another id) is a copied block.
+        Case::new("copied_plate_in_long_table", 1).file(
+            "plate.csv",
+            base_plate() + &second_plate() + &base_plate().replace("P1,", "P3,").replacen("plate,well,cpm\n", "", 1),
+        ),
+        // --- per-well problems are per-well
+        Case::new("bad_well_in_multi_plate_file", 1)
+            .file("cfg.yaml", example_config())
+            .file("data/panel-run1.txt", run1_with_nan_well())
+            .file("data/panel-run2.txt", sample("panel-run2.txt")),
+        Case::new("negative_counts_kept", 0)
+            .config(&[("inputs: [plate.csv]", "inputs: [plate.csv]\nnegative_counts: keep")])
+            .file("plate.csv", plate_with("B07", "-5")),
+        Case::new("negative_counts_unknown_value", 2)
+            .config(&[("inputs: [plate.csv]", "inputs: [plate.csv]\nnegative_counts: zero")]),
+        // --- encodings, line ends and special files
+        Case::new("input_utf16", 0).file("plate.csv", utf16le(&base_plate())),
+        Case::new("input_utf16_broken", 2)
+            .file("plate.csv", [utf16le(&base_plate()), vec![0x00, 0xD8, 0x41, 0x00]].concat()),
+        Case::new("input_cr_line_ends", 0).file("plate.csv", base_plate().replace('\n', "\r")),
+        Case::new("input_is_a_device", 2).config(&[("inputs: [plate.csv]", "inputs: [/dev/zero]")]),
+        Case::new("config_is_a_device", 2).args(&["run", "/dev/zero"]),
+        Case::new("config_with_byte_order_mark", 0)
+            .file("bom.yaml", format!("\u{feff}{BASE_CONFIG}"))
+            .args(&["run", "bom.yaml", "--quiet"]),
+        // --- the output directory
+        Case::new("latest_is_a_file", 2).file("out/latest", "my notes\n"),
+        Case::new("latest_is_a_folder", 2).file("out/latest/notes.txt", "my notes\n"),
     ];
     // A file of several GB (sparse: no disk used) is refused from its size, before reading.
     v.push(Case::new("input_several_gb", 2));
@@ -324,4 +445,215 @@ fn problems_are_recorded_in_the_outputs() {
     assert!(md.contains("## Problems") && md.contains("broken.csv:2"), "{md}");
     let html = std::fs::read_to_string(run.join("report.html")).unwrap();
     assert!(html.contains("<h3>Problems</h3>") && html.contains("broken.csv:2"));
+}
+
+/// Runs radbind in `dir` with `args`; returns (exit code, stdout, stderr).
+fn radbind(dir: &Path, args: &[&str]) -> (Option<i32>, String, String) {
+    let out = Command::cargo_bin("radbind").unwrap().current_dir(dir).args(args).output().unwrap();
+    let text = |b: &[u8]| String::from_utf8_lossy(b).to_string();
+    (out.status.code(), text(&out.stdout), text(&out.stderr))
+}
+
+/// The issue's repro: panel-run1.txt truncated after line 330 (inside its plate 2). Every
+/// plate that survives keeps its target; plates 2 and 3 fail with the file's error; nothing
+/// of panel-run2.txt moves up into their numbers.
+#[test]
+fn truncated_file_fails_exactly_its_plates() {
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = tmp.path();
+    std::fs::create_dir(dir.join("data")).unwrap();
+    std::fs::write(dir.join("cfg.yaml"), example_config()).unwrap();
+    std::fs::write(dir.join("data/panel-run1.txt"), head(&sample("panel-run1.txt"), 330)).unwrap();
+    std::fs::write(dir.join("data/panel-run2.txt"), sample("panel-run2.txt")).unwrap();
+    let (code, _, stderr) = radbind(dir, &["run", "cfg.yaml", "--quiet"]);
+    assert_eq!(code, Some(1), "{stderr}");
+    let cut = "data/panel-run1.txt:330: file ends after line 330; expected row C of the CCPM1 \
+               matrix (12 values); the export looks truncated; export it again from the \
+               workstation";
+    let expected = [
+        format!("{cut} (plate 1 of its 3 is read)"),
+        format!(
+            "plates[1]: plate 2 is plate 2 of data/panel-run1.txt, which could not be read: {cut}"
+        ),
+        format!(
+            "plates[2]: plate 3 is plate 3 of data/panel-run1.txt, which could not be read: {cut}"
+        ),
+    ];
+    let shown: Vec<&str> = stderr.lines().collect();
+    let wanted: Vec<String> = expected.iter().map(|p| format!("problem: {p}")).collect();
+    assert_eq!(shown, wanted);
+
+    // Every fitted curve is on the plate its config entry names, with that entry's target.
+    let fits = std::fs::read_to_string(dir.join("out/latest/fits.csv")).unwrap();
+    let mut header = fits.lines().next().unwrap().split(',');
+    let col = |name: &str| fits.lines().next().unwrap().split(',').position(|c| c == name).unwrap();
+    assert!(header.any(|c| c == "plates"));
+    let (t, p) = (col("target"), col("plates"));
+    let mut pairs: Vec<(String, String)> = fits
+        .lines()
+        .skip(1)
+        .map(|l| {
+            let c: Vec<&str> = l.split(',').collect();
+            (c[p].to_string(), c[t].to_string())
+        })
+        .collect();
+    pairs.dedup();
+    let want = [("P4", "alpha2A"), ("P5", "5-HT1A"), ("P6", "SERT"), ("P1", "H1")];
+    let mut want: Vec<(String, String)> =
+        want.iter().map(|(a, b)| ((*a).to_string(), (*b).to_string())).collect();
+    want.sort();
+    pairs.sort();
+    pairs.dedup();
+    assert_eq!(pairs, want);
+
+    // run.json keeps the mapping: entries 1 and 2 failed, the others on their file and position.
+    let manifest: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(dir.join("out/latest/run.json")).unwrap())
+            .unwrap();
+    let mapping = manifest["config"]["resolved_plates"].as_array().unwrap();
+    let row = |e: usize| mapping.iter().find(|m| m["entry"] == e).unwrap();
+    for (entry, file, k) in [
+        (0, "panel-run1.txt", 1),
+        (3, "panel-run2.txt", 1),
+        (4, "panel-run2.txt", 2),
+        (5, "panel-run2.txt", 3),
+    ] {
+        let m = row(entry);
+        assert!(m["file"].as_str().unwrap().ends_with(file), "{m}");
+        assert_eq!((m["index_in_file"].as_u64(), m["failed"].is_null()), (Some(k), true), "{m}");
+    }
+    for entry in [1, 2] {
+        let failed = row(entry)["failed"].as_str().unwrap().to_string();
+        assert!(failed.contains("data/panel-run1.txt, which could not be read"), "{failed}");
+    }
+}
+
+/// A NaN in one well of a 3-plate MicroBeta file leaves that well out (wells.csv says why)
+/// and every plate of the file is analysed.
+#[test]
+fn bad_well_is_excluded_with_its_reason() {
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = tmp.path();
+    std::fs::create_dir(dir.join("data")).unwrap();
+    std::fs::write(dir.join("cfg.yaml"), example_config()).unwrap();
+    std::fs::write(dir.join("data/panel-run1.txt"), run1_with_nan_well()).unwrap();
+    std::fs::write(dir.join("data/panel-run2.txt"), sample("panel-run2.txt")).unwrap();
+    let (code, stdout, _) = radbind(dir, &["run", "cfg.yaml"]);
+    assert_eq!(code, Some(1));
+    assert!(stdout.starts_with("radbind: 6 plate(s), 24 curve(s)"), "{stdout}");
+    let wells = std::fs::read_to_string(dir.join("out/latest/wells.csv")).unwrap();
+    let line = wells.lines().find(|l| l.starts_with("P2,A05,")).unwrap();
+    assert!(
+        line.ends_with(
+            ",\"bad count: CCPM1: `NaN` is not a number; expected a count >= 0, `-` or an empty \
+             cell\""
+        ),
+        "{line}"
+    );
+}
+
+/// `--threads` far beyond the machine is lowered, with a note, never a panic.
+#[test]
+fn threads_are_capped() {
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = tmp.path();
+    std::fs::write(dir.join("cfg.yaml"), BASE_CONFIG).unwrap();
+    std::fs::write(dir.join("plate.csv"), base_plate()).unwrap();
+    let (code, _, stderr) = radbind(dir, &["run", "cfg.yaml", "--quiet", "--threads", "100000"]);
+    assert_eq!(code, Some(0), "{stderr}");
+    let cores = std::thread::available_parallelism().unwrap().get();
+    assert_eq!(
+        stderr,
+        format!(
+            "note: --threads 100000 is more than 4 per core; using {} ({cores} core(s))\n",
+            4 * cores
+        )
+    );
+}
+
+/// Named pipes, symlink loops and a pipe fed more than the cap: the right message, nothing
+/// blocks.
+#[cfg(unix)]
+#[test]
+fn special_files_get_the_right_message() {
+    use std::io::Write;
+    use std::process::Stdio;
+    use std::time::{Duration, Instant};
+
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = tmp.path();
+    let mkfifo = |name: &str| {
+        let ok = std::process::Command::new("mkfifo").arg(dir.join(name)).status().unwrap();
+        assert!(ok.success());
+    };
+    mkfifo("plate.csv");
+    std::fs::write(dir.join("cfg.yaml"), BASE_CONFIG).unwrap();
+    let (code, _, stderr) = radbind(dir, &["run", "cfg.yaml"]);
+    assert_eq!(code, Some(2));
+    assert_eq!(
+        stderr,
+        "error: cfg.yaml has 1 problem:\n  cfg.yaml:3: `inputs[0]`: input plate.csv is a named \
+         pipe (FIFO), not a file; list plate-reader export files\n"
+    );
+    std::fs::remove_file(dir.join("plate.csv")).unwrap();
+    std::os::unix::fs::symlink(dir.join("loop.csv"), dir.join("plate.csv")).unwrap();
+    std::os::unix::fs::symlink(dir.join("plate.csv"), dir.join("loop.csv")).unwrap();
+    let (code, _, stderr) = radbind(dir, &["run", "cfg.yaml"]);
+    assert_eq!(code, Some(2));
+    assert!(
+        stderr.contains(
+            "plate.csv is a symbolic link that loops (too many levels of symbolic links)"
+        ),
+        "{stderr}"
+    );
+
+    // A config that is a named pipe nobody writes to: an error at once, not a hang.
+    mkfifo("fifo.yaml");
+    let mut child = std::process::Command::new(env!("CARGO_BIN_EXE_radbind"))
+        .current_dir(dir)
+        .args(["run", "fifo.yaml"])
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let start = Instant::now();
+    while child.try_wait().unwrap().is_none() {
+        if start.elapsed() > Duration::from_secs(20) {
+            let _ = child.kill();
+            panic!("radbind blocked on a named pipe");
+        }
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    let out = child.wait_with_output().unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    assert_eq!(
+        String::from_utf8_lossy(&out.stderr),
+        "error: fifo.yaml has 1 problem:\n  fifo.yaml: nothing to read: the config is a pipe or \
+         device that gave no text\n"
+    );
+
+    // `radbind run /dev/stdin` fed 17 MiB stops reading at the 16 MiB cap.
+    let mut child = std::process::Command::new(env!("CARGO_BIN_EXE_radbind"))
+        .current_dir(dir)
+        .args(["run", "/dev/stdin"])
+        .stdin(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut stdin = child.stdin.take().unwrap();
+    let writer = std::thread::spawn(move || {
+        let chunk = vec![b'#'; 1 << 20];
+        for _ in 0..17 {
+            if stdin.write_all(&chunk).is_err() {
+                break;
+            }
+        }
+    });
+    let out = child.wait_with_output().unwrap();
+    writer.join().unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    assert_eq!(
+        String::from_utf8_lossy(&out.stderr),
+        "error: /dev/stdin has 1 problem:\n  /dev/stdin: config is more than 16 MiB; radbind \
+         reads configs up to 16 MiB\n"
+    );
 }

@@ -37,6 +37,15 @@ fn parse_err(result: Result<Vec<RawPlate>, IngestError>) -> (usize, String) {
     }
 }
 
+/// The first bad count cell of the first plate: (line, well, reason). A bad count leaves the
+/// well out; the file is read on.
+fn bad_count(result: Result<Vec<RawPlate>, IngestError>) -> (usize, String, String) {
+    let plates = result.expect("a bad count cell does not fail the file");
+    let b = plates[0].meta.bad_counts.first().expect("a bad count is recorded");
+    assert_eq!(at(&plates[0], &b.well.to_string()), None, "the bad well is not counted");
+    (b.line, b.well.to_string(), b.reason.clone())
+}
+
 fn mem(text: &str) -> Result<Vec<RawPlate>, IngestError> {
     read_text(Path::new("mem.csv"), text, &ReadOptions::default())
 }
@@ -103,11 +112,11 @@ fn long_signal_column_choice() {
 
 #[test]
 fn long_errors_name_line_and_well() {
-    let (line, msg) = parse_err(mem("plate,well,cpm\nP1,A1,10\nP1,B2,12x\n"));
-    assert_eq!(line, 3);
-    assert!(msg.contains("B02") && msg.contains("`12x`"), "{msg}");
-    let (line, msg) = parse_err(mem("P1,A1,10\nP1,A01,-3\n"));
-    assert_eq!(line, 2);
+    let (line, well, msg) = bad_count(mem("plate,well,cpm\nP1,A1,10\nP1,B2,12x\n"));
+    assert_eq!((line, well.as_str()), (3, "B02"));
+    assert!(msg.contains("`12x`"), "{msg}");
+    let (line, well, msg) = bad_count(mem("P1,A2,10\nP1,A01,-3\n"));
+    assert_eq!((line, well.as_str()), (2, "A01"));
     assert!(msg.contains("negative"), "{msg}");
     let (line, msg) = parse_err(mem("P1,A1,10\nP1,A01,11\n"));
     assert_eq!(line, 2);
@@ -172,9 +181,12 @@ fn grid_errors() {
     assert_eq!(line, 1);
     assert!(msg.contains("1 rows x 6 columns"), "{msg}");
     let rows: String = ["A", "B", "C", "D"].iter().map(|r| format!("{r},1,2,x,4,5,6\n")).collect();
-    let (line, msg) = parse_err(mem(&format!("{header}{rows}")));
-    assert_eq!(line, 2);
-    assert!(msg.contains("well A03") && msg.contains("`x`"), "{msg}");
+    let plates = mem(&format!("{header}{rows}")).expect("bad cells leave wells out");
+    let bad: Vec<(usize, String)> =
+        plates[0].meta.bad_counts.iter().map(|b| (b.line, b.well.to_string())).collect();
+    assert_eq!(bad, [(2, "A03".into()), (3, "B03".into()), (4, "C03".into()), (5, "D03".into())]);
+    assert!(plates[0].meta.bad_counts[0].reason.contains("`x`"));
+    assert_eq!(counted(&plates[0]), 20);
 }
 
 #[test]

@@ -27,6 +27,15 @@ fn counted(plate: &RawPlate) -> usize {
     plate.values.iter().filter(|v| v.is_some()).count()
 }
 
+/// The first bad count cell of the first plate: (line, well, reason). A bad count leaves the
+/// well out; the file is read on.
+fn bad_count(result: Result<Vec<RawPlate>, IngestError>) -> (usize, String, String) {
+    let plates = result.expect("a bad count cell does not fail the file");
+    let b = plates[0].meta.bad_counts.first().expect("a bad count is recorded");
+    assert_eq!(at(&plates[0], &b.well.to_string()), None, "the bad well is not counted");
+    (b.line, b.well.to_string(), b.reason.clone())
+}
+
 fn parse_err(result: Result<Vec<RawPlate>, IngestError>) -> (usize, String) {
     match result {
         Err(IngestError::Parse { line, message, .. }) => (line, message),
@@ -225,9 +234,9 @@ fn truncated_file_names_last_line() {
 
 #[test]
 fn bad_count_names_line_and_well() {
-    let (line, msg) = parse_err(read_file(&fixture("mb_bad_count.txt")));
-    assert_eq!(line, 24);
-    assert!(msg.contains("C03") && msg.contains("`12x`"), "{msg}");
+    let (line, well, msg) = bad_count(read_file(&fixture("mb_bad_count.txt")));
+    assert_eq!((line, well.as_str()), (24, "C03"));
+    assert!(msg.contains("`12x`"), "{msg}");
 }
 
 #[test]
@@ -253,9 +262,13 @@ fn short_row_and_negative_count() {
     let opts = ReadOptions::default();
     let (line, msg) = parse_err(read_text(p, &small("C\t1\t2\t3\t4\t5\t"), &opts));
     assert_eq!((line, msg.as_str()), (17, "expected 6 values after row letter C, found 5"));
-    let (line, msg) = parse_err(read_text(p, &small("C\t1\t2\t-7\t4\t5\t6\t"), &opts));
-    assert_eq!(line, 17);
-    assert!(msg.contains("C03") && msg.contains("negative"), "{msg}");
+    let (line, well, msg) = bad_count(read_text(p, &small("C\t1\t2\t-7\t4\t5\t6\t"), &opts));
+    assert_eq!((line, well.as_str()), (17, "C03"));
+    assert!(msg.contains("negative"), "{msg}");
+    // Kept as a count when asked (background-subtracted exports).
+    let keep = ReadOptions { keep_negative: true, ..ReadOptions::default() };
+    let plates = read_text(p, &small("C\t1\t2\t-7\t4\t5\t6\t"), &keep).unwrap();
+    assert_eq!((at(&plates[0], "C03"), plates[0].meta.bad_counts.len()), (Some(-7.0), 0));
     let ok = read_text(p, &small("C\t1\t2\t3\t4\t5\t6\t"), &opts).expect("valid");
     assert_eq!(counted(&ok[0]), 18);
 }

@@ -20,6 +20,15 @@ fn at(plate: &RawPlate, well: &str) -> Option<f64> {
     plate.values[plate.geometry.index(pos).expect("well on plate")]
 }
 
+/// The first bad count cell of the first plate: (line, well, reason). A bad count leaves the
+/// well out; the file is read on.
+fn bad_count(result: Result<Vec<RawPlate>, IngestError>) -> (usize, String, String) {
+    let plates = result.expect("a bad count cell does not fail the file");
+    let b = plates[0].meta.bad_counts.first().expect("a bad count is recorded");
+    assert_eq!(at(&plates[0], &b.well.to_string()), None, "the bad well is not counted");
+    (b.line, b.well.to_string(), b.reason.clone())
+}
+
 fn err_line(r: Result<Vec<RawPlate>, IngestError>) -> (usize, String) {
     match r {
         Err(IngestError::Parse { line, message, .. }) => (line, message),
@@ -100,16 +109,19 @@ fn bad_counts_in_every_reader() {
         (",1,2,3,4,5,6\nA,1,1,1,1,1,1\nB,1,1,1,1,1,1\nC,1,1,1e12,1,1,1\nD,1,1,1,1,1,1\n", 4, "C03"),
     ];
     for (text, line, what) in cases {
-        let (l, msg) = err_line(mem(text));
+        let (l, well, msg) = bad_count(mem(text));
         assert_eq!(l, line, "{text}: {msg}");
-        assert!(msg.contains(what), "{text}: {msg}");
+        assert!(msg.contains(what) || what.contains(&well), "{text}: {well} {msg}");
     }
+    // In a MicroBeta file the list and the matrix must agree: a bad count in the list only is
+    // a mismatch with the matrix, named at the list's line.
     let mb = std::fs::read_to_string(fixture("mb_96_two_labels.txt")).unwrap();
     let huge = mb.replacen("\tA01\t1015\t", "\tA01\t5e9\t", 1);
     assert_ne!(huge, mb);
     let (line, msg) = err_line(mem(&huge));
     assert_eq!(line, 15);
-    assert!(msg.contains("well A01") && msg.contains("implausibly large"), "{msg}");
+    assert!(msg.contains("A01 = a cell that is not a count") && msg.contains("5e9"), "{msg}");
+    assert!(msg.contains("implausibly large") && msg.contains("1015"), "{msg}");
 }
 
 #[test]
@@ -136,5 +148,49 @@ fn fuzz_regressions() {
         }
         let _ = read_bytes(&path, &bytes, &ReadOptions::default());
         let _ = radbind::ingest::parse_plate_map(&path, &String::from_utf8_lossy(&bytes));
+    }
+}
+
+/// UTF-16 without a byte-order mark (either byte order) and CR-only line ends read like UTF-8;
+/// UTF-16 that breaks is named in the error.
+#[test]
+fn utf16_without_bom_and_cr_line_ends() {
+    let text = "plate,well,cpm\nP1,A01,10\nP1,B02,12\n";
+    let plain = mem(text).unwrap();
+    let be: Vec<u8> = text.encode_utf16().flat_map(u16::to_be_bytes).collect();
+    let le: Vec<u8> = text.encode_utf16().flat_map(u16::to_le_bytes).collect();
+    for bytes in [be, le, text.replace('\n', "\r").into_bytes()] {
+        let plates = read_bytes(Path::new("x.csv"), &bytes, &ReadOptions::default()).unwrap();
+        assert_eq!(plates[0].values, plain[0].values);
+    }
+    let mut broken = vec![0xFE, 0xFF];
+    broken.extend(text.encode_utf16().flat_map(u16::to_be_bytes));
+    broken.extend([0xDC, 0x00]);
+    match read_bytes(Path::new("x.csv"), &broken, &ReadOptions::default()) {
+        Err(IngestError::UnknownFormat { why, .. }) => {
+            assert!(why.starts_with("the file looks like UTF-16BE text but is not valid"), "{why}");
+        }
+        other => panic!("expected an encoding error, got {other:?}"),
+    }
+}
+
+/// Two plates with the same counts in every well (a copied block, relabelled): the file's
+/// plates end before the copy.
+#[test]
+fn copied_plate_is_detected_by_content() {
+    let grid = |name: &str| {
+        let rows: String =
+            ["A", "B", "C", "D"].iter().map(|r| format!("{r},1,2,3,4,5,6\n")).collect();
+        format!("{name}\n,1,2,3,4,5,6\n{rows}\n")
+    };
+    let text = format!("{}{}", grid("Plate X"), grid("Plate Y"));
+    match mem(&text) {
+        Err(IngestError::Plates { message, .. }) => assert_eq!(
+            message,
+            "plate 2 of the file (`Plate Y`) repeats plate 1 (`Plate X`): the same counts in \
+             every well; a plate block was copied twice, so the file's plates from 2 on are not \
+             used; export the file again"
+        ),
+        other => panic!("expected a copied-block error, got {other:?}"),
     }
 }

@@ -28,15 +28,16 @@ pub struct ValidateReport {
 pub fn validate(config_path: &Path) -> Result<ValidateReport> {
     let settings = config::load(config_path)?;
     let inputs = read_inputs(&settings);
-    let laid = layout::lay_out(&inputs.plates, &settings);
+    let laid = layout::lay_out_files(&inputs.reads, &inputs.errors, &settings);
+    let raws: Vec<&crate::ingest::RawPlate> = inputs.plates().collect();
     let mut t = String::new();
     let _ = writeln!(t, "experiment: {}", settings.experiment);
-    let _ = writeln!(
-        t,
-        "inputs: {} file(s), {} plate(s) read",
-        settings.inputs.len(),
-        inputs.plates.len()
-    );
+    let _ = writeln!(t, "inputs: {} file(s), {} plate(s) read", settings.inputs.len(), raws.len());
+    // Which input plate each config entry is, resolved once (kept in run.json too).
+    let _ = writeln!(t, "\nplates (config entry -> input file, plate in that file):");
+    for a in &laid.assignments {
+        let _ = writeln!(t, "  {a}");
+    }
     for plate in &laid.plates {
         t.push('\n');
         t.push_str(&plate_map(plate));
@@ -56,13 +57,7 @@ pub fn validate(config_path: &Path) -> Result<ValidateReport> {
     for ((target, compound), (plates, n)) in &curves {
         let _ = writeln!(t, "  {target} / {compound}: {n} wells on {}", plates.join(", "));
     }
-    if !laid.unassigned.is_empty() {
-        let _ = writeln!(t, "\nnot in the config (ignored):");
-        for u in &laid.unassigned {
-            let _ = writeln!(t, "  {u}");
-        }
-    }
-    let warnings = well_warnings(&inputs.plates, &laid.plates);
+    let warnings = well_warnings(&raws, &laid.plates);
     if !warnings.is_empty() {
         let _ = writeln!(
             t,
@@ -91,16 +86,11 @@ const MAX_WELLS_LISTED: usize = 12;
 
 /// Instrument/reader warnings of the plates read, and per plate the wells with a role but no
 /// count (they are left out of QC and fits).
-fn well_warnings(raws: &[crate::ingest::RawPlate], plates: &[Plate]) -> Vec<String> {
+fn well_warnings(raws: &[&crate::ingest::RawPlate], plates: &[Plate]) -> Vec<String> {
     let mut out = Vec::new();
-    for (i, raw) in raws.iter().enumerate() {
+    for raw in raws {
         for w in &raw.meta.warnings {
-            out.push(format!(
-                "plate {} ({} plate {}): {w}",
-                i + 1,
-                raw.source.display(),
-                raw.index_in_file
-            ));
+            out.push(format!("{} plate {}: {w}", raw.source.display(), raw.index_in_file));
         }
     }
     for p in plates {
@@ -230,6 +220,12 @@ pub fn summary_text(s: &RunSummary) -> String {
         let _ = writeln!(t, "{} problem(s):", s.problems.len());
         for p in &s.problems {
             let _ = writeln!(t, "  {p}");
+        }
+    }
+    if !s.unused.is_empty() {
+        let _ = writeln!(t, "{} input plate(s) not used by any config entry:", s.unused.len());
+        for u in &s.unused {
+            let _ = writeln!(t, "  {u}");
         }
     }
     let _ = writeln!(t, "results: {}", s.run_dir.display());

@@ -34,6 +34,10 @@ pub struct Options {
     /// well, value and counting time, and how many preamble lines to skip. Giving it makes
     /// text inputs read as `count_table` unless `format` says otherwise.
     pub columns: Option<ColumnsOptions>,
+    /// Negative counts: `exclude` (default: the well is left out, with the reason) or `keep`
+    /// (background-subtracted exports write counts below zero).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub negative_counts: Option<Choice<NegativeCounts>>,
     /// Targets by name: radioligand, its concentration and Kd.
     pub targets: BTreeMap<String, TargetOptions>,
     /// Plate layout templates by name.
@@ -450,6 +454,16 @@ impl<T> Serialize for Choice<T> {
     fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
         s.serialize_str(&self.text)
     }
+}
+
+/// `negative_counts`: what a count below zero means.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum NegativeCounts {
+    /// `exclude` (default): the well is left out, with the reason.
+    Exclude,
+    /// `keep`: background-subtracted exports write counts below zero; keep them as counts.
+    Keep,
 }
 
 /// `targets.<name>.assay`.

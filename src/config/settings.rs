@@ -36,6 +36,8 @@ pub struct Settings {
     pub signal: Option<String>,
     /// Column map for count tables and XLSX long sheets (the `columns:` key), if given.
     pub columns: Option<ColumnMap>,
+    /// Keep negative counts as counts (`negative_counts: keep`) instead of leaving the wells out.
+    pub keep_negative_counts: bool,
     /// Targets by name.
     pub targets: BTreeMap<String, Target>,
     /// Layout templates by name. Plate-map entries get a placeholder layout (no wells, an

@@ -9,7 +9,9 @@
 use std::collections::HashMap;
 use std::path::Path;
 
-use super::{IngestError, PlateMeta, RawPlate, parse_error, parse_number};
+use super::{
+    Cell, IngestError, Partial, PlateMeta, RawPlate, count_cell, parse_error, parse_number,
+};
 use crate::types::{Geometry, WellPos, parse_row, row_label};
 
 /// The `format` recorded in [`PlateMeta`] for long tables.
@@ -117,15 +119,15 @@ pub(crate) fn all_lines(text: &str) -> Vec<(usize, &str)> {
     text.lines().enumerate().map(|(i, l)| (i + 1, l)).collect()
 }
 
-/// The plate id, well and count of one table row, from the cells at the `[plate, well, value]`
-/// column indices; errors name the line, the well and what was expected.
+/// The plate id, well and count cell of one table row, from the cells at the
+/// `[plate, well, value]` column indices; errors name the line and what was expected.
 pub(crate) fn plate_well_count(
     path: &Path,
     no: usize,
     d: Dialect,
     cells: &[String],
     [plate, well, value]: [usize; 3],
-) -> Result<(String, WellPos, Option<f64>), IngestError> {
+) -> Result<(String, WellPos, Cell), IngestError> {
     let needed = plate.max(well).max(value) + 1;
     if cells.len() < needed {
         return Err(parse_error(
@@ -145,48 +147,22 @@ pub(crate) fn plate_well_count(
             format!("expected a well like A01 in the well column, found `{}`", cells[well]),
         )
     })?;
-    let v = count(path, no, d, &cells[value], &format!("well {pos} of plate {id}"))?;
-    Ok((id, pos, v))
+    Ok((id, pos, count(d, &cells[value])))
 }
 
-/// A count cell: empty or `-` = not counted, otherwise a number >= 0.
-pub(crate) fn count(
-    path: &Path,
-    no: usize,
-    d: Dialect,
-    cell: &str,
-    well: &str,
-) -> Result<Option<f64>, IngestError> {
-    if cell.is_empty() || cell == "-" {
-        return Ok(None);
-    }
-    let v = d.number(cell).ok_or_else(|| {
-        parse_error(
-            path,
-            no,
-            format!(
-                "{well}: `{cell}` is not a number; expected a count >= 0, `-` or an empty cell"
-            ),
-        )
-    })?;
-    if v < 0.0 {
-        return Err(parse_error(
-            path,
-            no,
-            format!("{well}: count is negative ({cell}); counts are >= 0, check the export"),
-        ));
-    }
-    if v > super::MAX_COUNT {
-        return Err(parse_error(
-            path,
-            no,
-            format!(
-                "{well}: count {cell} is implausibly large (more than {:e}); check the export",
-                super::MAX_COUNT
-            ),
-        ));
-    }
-    Ok(Some(v))
+/// A count cell in this dialect: empty or `-` = not counted, a number >= 0 = a count, anything
+/// else a bad cell (see [`count_cell`]).
+pub(crate) fn count(d: Dialect, cell: &str) -> Cell {
+    count_cell(cell, |c| d.number(c))
+}
+
+/// The [`BadCount`](super::BadCount)s of wells read as `(line, cell)`, in line order.
+pub(crate) fn bad_counts<'a>(
+    wells: impl Iterator<Item = (&'a WellPos, &'a (usize, Cell))>,
+) -> Vec<super::BadCount> {
+    let mut bad: Vec<_> = wells.filter_map(|(pos, (no, c))| c.bad(*pos, *no)).collect();
+    bad.sort_by_key(|b| (b.line, b.well));
+    bad
 }
 
 /// The smallest standard geometry holding rows `0..=max_row` and columns `0..=max_col`.
@@ -294,7 +270,7 @@ fn header_columns(
 /// Wells of one plate of a long table, with the line each came from.
 struct LongPlate {
     id: String,
-    wells: HashMap<WellPos, (usize, Option<f64>)>,
+    wells: HashMap<WellPos, (usize, Cell)>,
 }
 
 /// Plates of a long table in order of first appearance.
@@ -354,16 +330,18 @@ impl LongPlates {
             PlateMeta { format: LONG_FORMAT, signal: signal.to_string(), ..PlateMeta::default() };
         let plates = self.plates.into_iter().enumerate().map(|(i, p)| {
             let mut values = vec![None; geometry.len()];
-            for (pos, (_, v)) in p.wells {
-                values[geometry.index(pos).expect("geometry holds every well")] = v;
+            for (pos, (_, v)) in &p.wells {
+                values[geometry.index(*pos).expect("geometry holds every well")] = v.value();
             }
+            let mut meta = meta.clone();
+            meta.bad_counts = bad_counts(p.wells.iter());
             RawPlate {
                 source: path.to_path_buf(),
                 index_in_file: i + 1,
                 label: p.id,
                 geometry,
                 values,
-                meta: meta.clone(),
+                meta,
             }
         });
         Ok(plates.collect())
@@ -408,11 +386,19 @@ pub fn looks_like_grid(text: &str) -> bool {
 /// [`IngestError::Parse`] naming the line: rows out of order, a wrong number of values, a bad
 /// count, a non-standard grid, or no grid at all.
 pub fn parse_grid(path: &Path, text: &str) -> Result<Vec<RawPlate>, IngestError> {
+    parse_grid_partial(path, text).into_result()
+}
+
+/// [`parse_grid`] keeping the complete grids before an error (how many grids follow is then
+/// unknown).
+pub(crate) fn parse_grid_partial(path: &Path, text: &str) -> Partial {
     let lines = all_lines(text);
     let d = grid_dialect(&lines);
     let mut plates = Vec::new();
     let mut name: Option<String> = None;
     let mut i = 0;
+    let stop =
+        |plates: Vec<RawPlate>, e: IngestError| Partial { plates, error: Some(e), count: None };
     while let Some(&(no, line)) = lines.get(i) {
         i += 1;
         let cells = d.split(line);
@@ -421,16 +407,20 @@ pub fn parse_grid(path: &Path, text: &str) -> Result<Vec<RawPlate>, IngestError>
         }
         if let Some(n) = header_cols(&cells) {
             let label = name.take().unwrap_or_else(|| format!("Plate {}", plates.len() + 1));
-            let (plate, used) =
-                parse_one_grid(path, &lines[i..], d, no, n, label, plates.len() + 1)?;
-            plates.push(plate);
-            i += used;
+            match parse_one_grid(path, &lines[i..], d, no, n, label, plates.len() + 1) {
+                Ok((plate, used)) => {
+                    plates.push(plate);
+                    i += used;
+                }
+                Err(e) => return stop(plates, e),
+            }
         } else if is_row_line(&cells) {
-            return Err(parse_error(
+            let e = parse_error(
                 path,
                 no,
                 "expected a header line of column numbers 1..N before the first row",
-            ));
+            );
+            return stop(plates, e);
         } else {
             let words: Vec<&str> =
                 cells.iter().map(String::as_str).filter(|c| !c.is_empty()).collect();
@@ -438,13 +428,14 @@ pub fn parse_grid(path: &Path, text: &str) -> Result<Vec<RawPlate>, IngestError>
         }
     }
     if plates.is_empty() {
-        return Err(parse_error(
+        let e = parse_error(
             path,
             1,
             "expected a plate grid: a line of column numbers 1..N, then one line per row letter",
-        ));
+        );
+        return stop(plates, e);
     }
-    Ok(plates)
+    Partial { count: Some(plates.len()), plates, error: None }
 }
 
 /// True when the first cell is a row letter and a second cell exists.
@@ -463,6 +454,7 @@ fn parse_one_grid(
     index: usize,
 ) -> Result<(RawPlate, usize), IngestError> {
     let mut values = Vec::new();
+    let mut bad = Vec::new();
     let mut rows: u16 = 0;
     for &(no, line) in rest {
         let cells = d.split(line);
@@ -477,7 +469,11 @@ fn parse_one_grid(
                 format!("expected row letter {letter}, found `{}`", cells[0]),
             ));
         }
-        values.extend(grid_row(path, no, d, &cells, &letter, cols)?);
+        for (col, cell) in grid_row(path, no, d, &cells, &letter, cols)?.into_iter().enumerate() {
+            let pos = WellPos { row: rows, col: u16::try_from(col).expect("col < cols") };
+            bad.extend(cell.bad(pos, no));
+            values.push(cell.value());
+        }
         rows += 1;
     }
     let geometry = Geometry { rows, cols };
@@ -494,6 +490,7 @@ fn parse_one_grid(
     let meta = PlateMeta {
         format: GRID_FORMAT,
         signal: DEFAULT_SIGNAL.to_string(),
+        bad_counts: bad,
         ..PlateMeta::default()
     };
     let plate = RawPlate {
@@ -507,7 +504,7 @@ fn parse_one_grid(
     Ok((plate, usize::from(rows)))
 }
 
-/// The values of one grid row (cells after the row letter).
+/// The count cells of one grid row (cells after the row letter).
 fn grid_row(
     path: &Path,
     no: usize,
@@ -515,7 +512,7 @@ fn grid_row(
     cells: &[String],
     letter: &str,
     cols: u16,
-) -> Result<Vec<Option<f64>>, IngestError> {
+) -> Result<Vec<Cell>, IngestError> {
     let n = usize::from(cols);
     let vals = &cells[1..];
     let used = vals.iter().rposition(|c| !c.is_empty()).map_or(0, |i| i + 1);
@@ -527,12 +524,7 @@ fn grid_row(
             format!("expected {n} values after row letter {letter}, found {found}"),
         ));
     }
-    (0..n)
-        .map(|c| {
-            let well = format!("well {letter}{:02}", c + 1);
-            count(path, no, d, &cells[c + 1], &well)
-        })
-        .collect()
+    Ok((0..n).map(|c| count(d, &cells[c + 1])).collect())
 }
 
 #[cfg(test)]

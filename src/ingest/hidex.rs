@@ -13,7 +13,7 @@ use std::path::Path;
 
 use super::delimited::{Dialect, count, smallest_geometry};
 use super::table::summarise_times;
-use super::{IngestError, PlateMeta, RawPlate, parse_error};
+use super::{BadCount, Cell, IngestError, PlateMeta, RawPlate, parse_error};
 use crate::types::WellPos;
 
 /// The `format` recorded in [`PlateMeta`] for these files.
@@ -56,7 +56,7 @@ pub fn looks_like(text: &str) -> bool {
 }
 
 /// A plate being collected: id, wells (with the line of each) and counting times (min).
-type HidexPlate = (String, HashMap<WellPos, (usize, Option<f64>)>, Vec<f64>);
+type HidexPlate = (String, HashMap<WellPos, (usize, Cell)>, Vec<f64>, Vec<BadCount>);
 
 /// One sample block.
 #[derive(Default)]
@@ -137,7 +137,7 @@ pub fn parse(path: &Path, text: &str, signal: Option<&str>) -> Result<Vec<RawPla
                 ),
             )
         })?;
-        let value = count(path, vno, DIALECT, vcell, &what)?;
+        let value = count(DIALECT, vcell);
         let time = match s.get(&TIME_KEYS) {
             Some((_, "" | "-")) | None => None,
             Some((tno, tcell)) => Some(
@@ -151,11 +151,12 @@ pub fn parse(path: &Path, text: &str, signal: Option<&str>) -> Result<Vec<RawPla
             ),
         };
         let k = *index.entry(plate.clone()).or_insert_with(|| {
-            plates.push((plate.clone(), HashMap::new(), Vec::new()));
+            plates.push((plate.clone(), HashMap::new(), Vec::new(), Vec::new()));
             plates.len() - 1
         });
         let entry = &mut plates[k];
         entry.2.extend(time);
+        entry.3.extend(value.bad(pos, vno));
         if let Some((first, _)) = entry.1.insert(pos, (pno, value)) {
             return Err(parse_error(
                 path,
@@ -174,15 +175,16 @@ pub fn parse(path: &Path, text: &str, signal: Option<&str>) -> Result<Vec<RawPla
     })?;
     meta.signal = signal.map_or("CPM", str::trim).to_string();
     let mut out = Vec::with_capacity(plates.len());
-    for (i, (id, wells, times)) in plates.into_iter().enumerate() {
+    for (i, (id, wells, times, bad)) in plates.into_iter().enumerate() {
         let mut values = vec![None; geometry.len()];
-        for (pos, (no, v)) in wells {
-            let idx = geometry.index(pos).ok_or_else(|| {
-                parse_error(path, no, format!("well {pos} lies outside the {geometry} plate"))
+        for (pos, (no, v)) in &wells {
+            let idx = geometry.index(*pos).ok_or_else(|| {
+                parse_error(path, *no, format!("well {pos} lies outside the {geometry} plate"))
             })?;
-            values[idx] = v;
+            values[idx] = v.value();
         }
         let mut meta = meta.clone();
+        meta.bad_counts = bad;
         meta.counting_minutes = summarise_times(&times, &mut meta.warnings);
         out.push(RawPlate {
             source: path.to_path_buf(),

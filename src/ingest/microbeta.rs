@@ -6,13 +6,20 @@
 //! the `PLATES:` block (one matrix per label per plate, `-` = not counted). When both the list
 //! and the matrices are present the matrices are used and the list must agree with them.
 //!
+//! A file that breaks inside its `PLATES:` block (a truncated export) yields the plates whose
+//! matrices are complete ([`parse_partial`]); the COLUMNS list before the block, when there is
+//! one, says how many plates the file holds (one run of positions per counted plate).
+//!
 //! Does not own decoding, size checks or format detection of arbitrary files (see
 //! [`crate::ingest`]), nor anything about what the wells contain.
 
 use std::fmt::Write as _;
 use std::path::Path;
 
-use super::{IngestError, PlateMeta, RawPlate, parse_error, parse_number};
+use super::{
+    BadCount, Cell, IngestError, Partial, PlateMeta, RawPlate, count_cell, parse_error,
+    parse_number,
+};
 use crate::types::{Geometry, WellPos, row_label};
 
 /// The `format` recorded in [`PlateMeta`] for these files.
@@ -32,32 +39,71 @@ pub fn looks_like(text: &str) -> bool {
 /// Parses a MicroBeta result file into one [`RawPlate`] per plate/cassette.
 ///
 /// `signal` picks the label used as values (case-insensitive, e.g. `CCPM2`); `None` = the
-/// first CPM-like label. `path` is used in messages and as [`RawPlate::source`].
+/// first CPM-like label. `path` is used in messages and as [`RawPlate::source`]. A count cell
+/// that is not a count (not a number, negative, implausibly large) leaves that well out and is
+/// recorded in [`PlateMeta::bad_counts`].
 ///
 /// # Errors
 /// [`IngestError::Parse`] with the 1-based line and what was expected: a truncated file, a
-/// malformed matrix or list line, a non-numeric or negative count, an unknown signal, or a
-/// list that disagrees with the matrices.
+/// malformed matrix or list line, an unknown signal, or a list that disagrees with the
+/// matrices.
 pub fn parse(path: &Path, text: &str, signal: Option<&str>) -> Result<Vec<RawPlate>, IngestError> {
+    parse_partial(path, text, signal).into_result()
+}
+
+/// [`parse`], keeping the plates complete before an error inside the `PLATES:` block (or a
+/// missing `END`), with the file's plate count from its COLUMNS list when the list was read
+/// whole (the `PLATES:` block followed it) and agrees with those plates.
+pub(crate) fn parse_partial(path: &Path, text: &str, signal: Option<&str>) -> Partial {
     let mut cur = Cursor::new(path, text);
     let mut file = FileBlocks::default();
     let mut ended = false;
+    let mut in_plates = false;
+    let mut error = None;
     while let Some((_, line)) = cur.next() {
-        match line.trim() {
-            "RUN INFORMATION:" => file.info = parse_run_info(&mut cur),
-            "COLUMNS:" => file.list = Some(parse_list(&mut cur)?),
-            "PLATES:" => file.plates = parse_plates(&mut cur)?,
+        let step = match line.trim() {
+            "RUN INFORMATION:" => {
+                file.info = parse_run_info(&mut cur);
+                Ok(())
+            }
+            "COLUMNS:" => parse_list(&mut cur).map(|l| file.list = Some(l)),
+            "PLATES:" => {
+                in_plates = true;
+                parse_plates(&mut cur, &mut file.plates)
+            }
             "END" => {
                 ended = true;
                 break;
             }
-            _ => {}
+            _ => Ok(()),
+        };
+        if let Err(e) = step {
+            error = Some(e);
+            break;
         }
     }
-    if !ended {
-        return Err(cur.eof_error("expected the closing `END` line"));
+    if error.is_none() && !ended {
+        error = Some(cur.eof_error("expected the closing `END` line"));
     }
-    assemble(path, file, signal)
+    let Some(error) = error else {
+        // Read to the end: the file holds its plate blocks, unless its list disagrees.
+        let blocks = file.plates.len();
+        let agreed = file.list.as_ref().is_none_or(|l| split_list(&l.entries).len() == blocks);
+        let mut p = Partial::whole(assemble(path, file, signal, false));
+        if p.error.is_some() && blocks > 0 && agreed {
+            p.count = Some(blocks);
+        }
+        return p;
+    };
+    if !in_plates || file.plates.is_empty() {
+        return Partial { error: Some(error), ..Partial::default() };
+    }
+    let listed = file.list.as_ref().map(|l| split_list(&l.entries).len());
+    let seen = file.plates.len() + usize::from(cur.partial_plate);
+    match assemble(path, file, signal, true) {
+        Ok(plates) => Partial { count: listed.filter(|&n| n >= seen), plates, error: Some(error) },
+        Err(_) => Partial { error: Some(error), ..Partial::default() },
+    }
 }
 
 /// What the file holds, block by block.
@@ -88,8 +134,8 @@ struct ListBlock {
 struct ListEntry {
     line: usize,
     pos: WellPos,
-    /// One value per [`ListBlock::labels`].
-    values: Vec<Option<f64>>,
+    /// One count cell per [`ListBlock::labels`].
+    values: Vec<Cell>,
 }
 
 /// One `Plate n` ... `End of plate n` block.
@@ -103,8 +149,10 @@ struct PlateBlock {
 /// One label's matrix within a plate.
 struct Matrix {
     label: String,
-    /// Row-major values.
+    /// Row-major values (bad cells not counted).
     values: Vec<Option<f64>>,
+    /// Cells that are not counts.
+    bad: Vec<BadCount>,
     /// Line number of each matrix row.
     row_lines: Vec<usize>,
 }
@@ -114,12 +162,14 @@ struct Cursor<'a> {
     path: &'a Path,
     lines: Vec<&'a str>,
     pos: usize,
+    /// A `Plate n` block was started but not completed.
+    partial_plate: bool,
 }
 
 impl<'a> Cursor<'a> {
     fn new(path: &'a Path, text: &'a str) -> Self {
         let text = text.strip_prefix('\u{feff}').unwrap_or(text);
-        Cursor { path, lines: text.lines().collect(), pos: 0 }
+        Cursor { path, lines: text.lines().collect(), pos: 0, partial_plate: false }
     }
 
     /// The next line and its number, without consuming it.
@@ -252,51 +302,22 @@ fn parse_list_line(
             format!("expected a well position like A01 in column POS, found `{}`", c[pos_col]),
         )
     })?;
-    let values = label_cols
-        .iter()
-        .map(|&i| parse_count(cur, no, pos, names[i], c[i]))
-        .collect::<Result<_, _>>()?;
+    let values = label_cols.iter().map(|&i| parse_count(names[i], c[i])).collect();
     Ok(ListEntry { line: no, pos, values })
 }
 
-/// One count cell: `-` (or empty) = not counted, otherwise a number >= 0.
-fn parse_count(
-    cur: &Cursor<'_>,
-    no: usize,
-    pos: WellPos,
-    label: &str,
-    cell: &str,
-) -> Result<Option<f64>, IngestError> {
-    if cell == "-" || cell.is_empty() {
-        return Ok(None);
+/// One count cell of `label`: `-` (or empty) = not counted, a number >= 0 = a count, else a bad
+/// cell whose reason names the label.
+fn parse_count(label: &str, cell: &str) -> Cell {
+    match count_cell(cell, parse_number) {
+        Cell::Bad(reason, negative) => Cell::Bad(format!("{label}: {reason}"), negative),
+        ok => ok,
     }
-    let v = parse_number(cell).ok_or_else(|| {
-        cur.error(
-            no,
-            format!("well {pos}: {label} `{cell}` is not a number; expected a count >= 0 or `-`"),
-        )
-    })?;
-    if v < 0.0 {
-        return Err(cur.error(
-            no,
-            format!("well {pos}: {label} is negative ({cell}); counts are >= 0, check the export"),
-        ));
-    }
-    if v > super::MAX_COUNT {
-        return Err(cur.error(
-            no,
-            format!(
-                "well {pos}: {label} {cell} is implausibly large (more than {:e}); \
-                 check the export",
-                super::MAX_COUNT
-            ),
-        ));
-    }
-    Ok(Some(v))
 }
 
-fn parse_plates(cur: &mut Cursor<'_>) -> Result<Vec<PlateBlock>, IngestError> {
-    let mut plates = Vec::new();
+/// Reads `Plate n` blocks into `plates` until the next top-level block; on an error the
+/// complete blocks before it stay in `plates`.
+fn parse_plates(cur: &mut Cursor<'_>, plates: &mut Vec<PlateBlock>) -> Result<(), IngestError> {
     loop {
         cur.skip_filler();
         let Some((no, line)) = cur.peek() else { break };
@@ -314,9 +335,11 @@ fn parse_plates(cur: &mut Cursor<'_>) -> Result<Vec<PlateBlock>, IngestError> {
                 )
             })?;
         cur.pos += 1;
+        cur.partial_plate = true;
         plates.push(parse_plate(cur, number, no)?);
+        cur.partial_plate = false;
     }
-    Ok(plates)
+    Ok(())
 }
 
 fn parse_plate(
@@ -390,6 +413,7 @@ fn parse_matrix(cur: &mut Cursor<'_>, label: &str, g: Geometry) -> Result<Matrix
         ));
     }
     let mut values = Vec::with_capacity(g.len());
+    let mut bad = Vec::new();
     let mut row_lines = Vec::with_capacity(usize::from(g.rows));
     for r in 0..g.rows {
         let letter = row_label(r);
@@ -411,19 +435,23 @@ fn parse_matrix(cur: &mut Cursor<'_>, label: &str, g: Geometry) -> Result<Matrix
         }
         for (col, cell) in c[1..].iter().enumerate() {
             let pos = WellPos { row: r, col: u16::try_from(col).expect("col < g.cols") };
-            values.push(parse_count(cur, no, pos, label, cell)?);
+            let cell = parse_count(label, cell);
+            bad.extend(cell.bad(pos, no));
+            values.push(cell.value());
         }
         row_lines.push(no);
     }
-    Ok(Matrix { label: label.to_string(), values, row_lines })
+    Ok(Matrix { label: label.to_string(), values, bad, row_lines })
 }
 
 /// Turns the parsed blocks into plates: matrices when present (checked against the list),
 /// the list split into plates otherwise.
+/// With `partial`, the plates are the complete ones of a broken file: the list may hold more.
 fn assemble(
     path: &Path,
     file: FileBlocks,
     signal: Option<&str>,
+    partial: bool,
 ) -> Result<Vec<RawPlate>, IngestError> {
     let FileBlocks { info, list, plates } = file;
     let (available, first_line) = match (&list, plates.first()) {
@@ -445,6 +473,7 @@ fn assemble(
         counted_at: info.counted_at,
         warnings: info.warnings,
         counting_minutes: None,
+        bad_counts: Vec::new(),
     };
     let mut out = if plates.is_empty() {
         let list = list.as_ref().expect("checked above: a list when there are no plates");
@@ -453,7 +482,7 @@ fn assemble(
         plates_from_matrices(path, &plates, &label, &meta)?
     };
     if let (Some(list), false) = (&list, plates.is_empty()) {
-        check_list(path, list, &plates, &label, &mut out)?;
+        check_list(path, list, &plates, &label, &mut out, partial)?;
     }
     Ok(out)
 }
@@ -502,13 +531,15 @@ fn plates_from_matrices(
                     ),
                 )
             })?;
+            let mut meta = meta.clone();
+            meta.bad_counts.clone_from(&m.bad);
             Ok(RawPlate {
                 source: path.to_path_buf(),
                 index_in_file: i + 1,
                 label: format!("Plate {}", p.number),
                 geometry: p.geometry,
                 values: m.values.clone(),
-                meta: meta.clone(),
+                meta,
             })
         })
         .collect()
@@ -554,9 +585,11 @@ fn plates_from_list(
     let mut out = Vec::new();
     for (i, group) in split_list(&list.entries).into_iter().enumerate() {
         let mut values = vec![None; geometry.len()];
+        let mut meta = meta.clone();
         for e in group {
             values[geometry.index(e.pos).expect("geometry holds every listed position")] =
-                e.values[col];
+                e.values[col].value();
+            meta.bad_counts.extend(e.values[col].bad(e.pos, e.line));
         }
         out.push(RawPlate {
             source: path.to_path_buf(),
@@ -564,7 +597,7 @@ fn plates_from_list(
             label: format!("Plate {}", i + 1),
             geometry,
             values,
-            meta: meta.clone(),
+            meta,
         });
     }
     Ok(out)
@@ -579,10 +612,14 @@ fn check_list(
     plates: &[PlateBlock],
     label: &str,
     out: &mut [RawPlate],
+    partial: bool,
 ) -> Result<(), IngestError> {
     let groups = split_list(&list.entries);
     for (k, group) in groups.iter().enumerate() {
         let (Some(plate), Some(raw)) = (plates.get(k), out.get_mut(k)) else {
+            if partial {
+                break;
+            }
             return Err(parse_error(
                 path,
                 group[0].line,
@@ -597,7 +634,7 @@ fn check_list(
         for (col, lab) in list.labels.iter().enumerate() {
             if let Some(m) = plate.matrices.iter().find(|m| &m.label == lab) {
                 for e in *group {
-                    check_entry(path, plate, m, e, e.values[col])?;
+                    check_entry(path, plate, m, e, &e.values[col])?;
                 }
             }
         }
@@ -619,8 +656,9 @@ fn check_entry(
     plate: &PlateBlock,
     m: &Matrix,
     e: &ListEntry,
-    listed: Option<f64>,
+    cell: &Cell,
 ) -> Result<(), IngestError> {
+    let listed = cell.value();
     let idx = plate.geometry.index(e.pos).ok_or_else(|| {
         parse_error(
             path,
@@ -637,6 +675,10 @@ fn check_entry(
         return Ok(());
     }
     let show = |v: Option<f64>| v.map_or("-".to_string(), |v| v.to_string());
+    let shown_listed = match cell {
+        Cell::Bad(reason, _) => format!("a cell that is not a count ({reason})"),
+        Cell::Count(v) => show(*v),
+    };
     let mline = m.row_lines[usize::from(e.pos.row)];
     Err(parse_error(
         path,
@@ -645,7 +687,7 @@ fn check_entry(
             "the COLUMNS list gives {} = {} for plate {} but the {} matrix on line {mline} \
              gives {}; the list and the matrices must agree, export the file again",
             e.pos,
-            show(listed),
+            shown_listed,
             plate.number,
             m.label,
             show(in_matrix)

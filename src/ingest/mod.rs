@@ -4,22 +4,35 @@
 //! Does not know about layouts, targets or compounds: a plate here is a grid of numbers
 //! plus what the instrument said about it.
 //!
-//! Text decoding: files are read as UTF-8 (a leading byte-order mark is dropped). Files that
-//! are not valid UTF-8 are decoded as Latin-1 (Windows workstations write protocol names with
-//! `µ` that way), and every plate from such a file carries a warning saying so. Nothing is
-//! ever replaced lossily. Files larger than [`MAX_FILE_BYTES`] are refused before reading.
-//! XLSX workbooks are recognised by their ZIP magic bytes (or a `.xlsx` extension) before any
+//! Text decoding: files are read as UTF-8 (a leading byte-order mark is dropped). UTF-16 with
+//! a byte-order mark (and UTF-16 without one, recognised from its zero bytes) is decoded.
+//! Files that are none of these are decoded as Latin-1 (Windows workstations write protocol
+//! names with `µ` that way), and every plate from such a file carries a warning saying so.
+//! Nothing is ever replaced lossily. Line ends may be LF, CRLF or CR alone. Only regular files
+//! are read ([`file`]: pipes, devices and folders are refused with what they are, nothing
+//! blocks), and files larger than [`MAX_FILE_BYTES`] are refused before reading. XLSX
+//! workbooks are recognised by their ZIP magic bytes (or a `.xlsx` extension) before any
 //! decoding. Plate map CSVs (what each well holds) are read by [`plate_map::read_plate_map`].
 //!
-//! Counts are checked the same way by every reader: a count must be a finite number, not
-//! negative and not above [`MAX_COUNT`]; the error names the file, line and well. A plate with
-//! no counted well is kept with a warning.
+//! Counts are checked the same way by every reader ([`count_cell`]): a count must be a finite
+//! number, not negative and not above [`MAX_COUNT`]. A cell that is not is a problem of that
+//! well only: the well is left out (not counted) and recorded in [`PlateMeta::bad_counts`] with
+//! its line and the reason; the rest of the file is read. Negative counts can be kept instead
+//! ([`ReadOptions::keep_negative`]: instruments that subtract background write them). A plate
+//! with no counted well is kept with a warning.
+//!
+//! A file that breaks part-way (a truncated MicroBeta file or plate grid) still yields its
+//! complete plates ([`read_file_partial`]), with the error and, when the file says it, how
+//! many plates it holds. A plate block that repeats an earlier one of the same file (same
+//! label, or the same counts in every well) ends the file's usable plates there: positions
+//! after a copied block cannot be trusted.
 
 use std::path::{Path, PathBuf};
 
-use crate::types::Geometry;
+use crate::types::{Geometry, WellPos};
 
 pub mod delimited;
+pub mod file;
 pub mod hidex;
 pub mod microbeta;
 pub mod plate_map;
@@ -63,6 +76,83 @@ pub struct PlateMeta {
     /// Counting time per well in minutes, when the export has a time column (count tables,
     /// Hidex). When wells differ, the mean (with a warning).
     pub counting_minutes: Option<f64>,
+    /// Wells whose count cell was not a usable count (they are not counted), in line order.
+    pub bad_counts: Vec<BadCount>,
+}
+
+/// A count cell that is not a usable count. The well is left out with this reason; the plate
+/// and the file are read on.
+#[derive(Debug, Clone, PartialEq)]
+pub struct BadCount {
+    /// The well, as the instrument reported it.
+    pub well: WellPos,
+    /// 1-based line of the cell (the row within its sheet for XLSX).
+    pub line: usize,
+    /// What is wrong, e.g. "`NaN` is not a number; expected a count >= 0, `-` or an empty
+    /// cell".
+    pub reason: String,
+    /// The value when the cell is a negative number (kept with
+    /// [`ReadOptions::keep_negative`]).
+    pub negative: Option<f64>,
+}
+
+/// One count cell as read: a count, not counted, or a bad cell.
+#[derive(Debug, Clone, PartialEq)]
+pub(crate) enum Cell {
+    /// A usable count, or `None` = not counted (`-` or empty).
+    Count(Option<f64>),
+    /// Not a usable count: why, and the value when it is a negative number.
+    Bad(String, Option<f64>),
+}
+
+impl Cell {
+    /// The count (bad cells are not counted).
+    pub(crate) fn value(&self) -> Option<f64> {
+        match self {
+            Cell::Count(v) => *v,
+            Cell::Bad(..) => None,
+        }
+    }
+
+    /// The [`BadCount`] of a bad cell at `well`, `line`.
+    pub(crate) fn bad(&self, well: WellPos, line: usize) -> Option<BadCount> {
+        match self {
+            Cell::Count(_) => None,
+            Cell::Bad(reason, negative) => {
+                Some(BadCount { well, line, reason: reason.clone(), negative: *negative })
+            }
+        }
+    }
+}
+
+/// Classifies a count cell, the same way for every reader: empty or `-` = not counted; a
+/// finite number from 0 to [`MAX_COUNT`] = a count; anything else is a bad cell with the
+/// reason. `number` parses a number in the file's dialect.
+pub(crate) fn count_cell(cell: &str, number: impl Fn(&str) -> Option<f64>) -> Cell {
+    let cell = cell.trim();
+    if cell.is_empty() || cell == "-" {
+        return Cell::Count(None);
+    }
+    match number(cell) {
+        None => Cell::Bad(
+            format!("`{cell}` is not a number; expected a count >= 0, `-` or an empty cell"),
+            None,
+        ),
+        Some(v) if v < 0.0 => Cell::Bad(
+            format!(
+                "count is negative ({cell}); counts are >= 0 (set `negative_counts: keep` to \
+                 keep background-subtracted counts)"
+            ),
+            Some(v),
+        ),
+        Some(v) if v > MAX_COUNT => Cell::Bad(
+            format!(
+                "count {cell} is implausibly large (more than {MAX_COUNT:e}); check the export"
+            ),
+            None,
+        ),
+        Some(v) => Cell::Count(Some(v)),
+    }
 }
 
 /// Formats radbind can read.
@@ -135,6 +225,14 @@ pub enum IngestError {
         /// What was seen.
         why: String,
     },
+    /// The plates of the file contradict each other (a plate block copied twice).
+    #[error("{path}: {message}")]
+    Plates {
+        /// File.
+        path: PathBuf,
+        /// What was found and what to do.
+        message: String,
+    },
     /// The content does not follow the format.
     #[error("{path}:{line}: {message}")]
     Parse {
@@ -166,6 +264,51 @@ pub struct ReadOptions {
     /// one makes text files read as [`Format::CountTable`] unless `format` says otherwise.
     /// `None` = the usual header names.
     pub columns: Option<ColumnMap>,
+    /// Keep negative counts as counts (background-subtracted exports) instead of leaving
+    /// those wells out.
+    pub keep_negative: bool,
+}
+
+/// What one file yielded: its complete plates, why the rest could not be read, and how many
+/// plates it holds when that is known.
+#[derive(Debug)]
+pub struct FileRead {
+    /// The file.
+    pub path: PathBuf,
+    /// Complete plates, in file order: positions `1..=plates.len()` of the file.
+    pub plates: Vec<RawPlate>,
+    /// Why the file (or its part after `plates`) could not be read.
+    pub error: Option<IngestError>,
+    /// How many plates the file holds: `plates.len()` when it was read whole; when it broke
+    /// part-way, the number the file states (a MicroBeta COLUMNS list), or `None` when that
+    /// cannot be known.
+    pub plate_count: Option<usize>,
+}
+
+/// Plates read from text, with the error that stopped reading (if any) and the file's plate
+/// count when the error leaves it known.
+#[derive(Debug, Default)]
+pub(crate) struct Partial {
+    pub(crate) plates: Vec<RawPlate>,
+    pub(crate) error: Option<IngestError>,
+    pub(crate) count: Option<usize>,
+}
+
+impl Partial {
+    /// A reader's all-or-nothing result.
+    fn whole(r: Result<Vec<RawPlate>, IngestError>) -> Partial {
+        match r {
+            Ok(plates) => Partial { count: Some(plates.len()), plates, error: None },
+            Err(e) => Partial { error: Some(e), ..Partial::default() },
+        }
+    }
+
+    fn into_result(self) -> Result<Vec<RawPlate>, IngestError> {
+        match self.error {
+            Some(e) => Err(e),
+            None => Ok(self.plates),
+        }
+    }
 }
 
 /// Detects the format of a file's text from its content.
@@ -199,7 +342,11 @@ pub fn detect(text: &str) -> Option<Format> {
 /// [`detect`] on the decoded text.
 #[must_use]
 pub fn detect_bytes(bytes: &[u8]) -> Option<Format> {
-    if xlsx::looks_like(bytes) { Some(Format::Xlsx) } else { detect(&decode(bytes).0) }
+    if xlsx::looks_like(bytes) {
+        Some(Format::Xlsx)
+    } else {
+        decode(bytes).ok().and_then(|(text, _)| detect(&text))
+    }
 }
 
 /// Reads every plate in one file (format detected from content, default signal).
@@ -213,20 +360,30 @@ pub fn read_file(path: &Path) -> Result<Vec<RawPlate>, IngestError> {
 /// Reads every plate in one file with the user's choices (forced format, signal column).
 ///
 /// # Errors
-/// [`IngestError::Io`] when the file cannot be read or is larger than [`MAX_FILE_BYTES`],
-/// [`IngestError::UnknownFormat`] when it is empty or not recognised, and
-/// [`IngestError::Parse`] naming the line when its content breaks the format.
+/// [`IngestError::Io`] when the file cannot be read, is not a regular file or is larger than
+/// [`MAX_FILE_BYTES`], [`IngestError::UnknownFormat`] when it is empty or not recognised,
+/// [`IngestError::Parse`] naming the line when its content breaks the format, and
+/// [`IngestError::Plates`] for a copied plate block.
 pub fn read_file_with(path: &Path, opts: &ReadOptions) -> Result<Vec<RawPlate>, IngestError> {
-    let io_err = |source| IngestError::Io { path: path.to_path_buf(), source };
-    let size = std::fs::metadata(path).map_err(io_err)?.len();
-    if size > MAX_FILE_BYTES {
-        return Err(io_err(std::io::Error::other(format!(
-            "file is {size} bytes, more than the {MAX_FILE_BYTES}-byte limit for a plate export; \
-             split it into smaller files"
-        ))));
+    let r = read_file_partial(path, opts);
+    match r.error {
+        Some(e) => Err(e),
+        None => Ok(r.plates),
     }
-    let bytes = std::fs::read(path).map_err(io_err)?;
-    read_bytes(path, &bytes, opts)
+}
+
+/// Reads one file as far as it can be read: the complete plates, the error that stopped
+/// reading, and the file's plate count when known (see [`FileRead`]).
+#[must_use]
+pub fn read_file_partial(path: &Path, opts: &ReadOptions) -> FileRead {
+    let p = match file::read_regular(path, MAX_FILE_BYTES) {
+        Ok(bytes) => read_partial(path, &bytes, opts),
+        Err(source) => Partial {
+            error: Some(IngestError::Io { path: path.to_path_buf(), source }),
+            ..Partial::default()
+        },
+    };
+    FileRead { path: path.to_path_buf(), plates: p.plates, error: p.error, plate_count: p.count }
 }
 
 /// Parses a file's bytes already in memory (XLSX or text); `path` is used in messages, as
@@ -239,24 +396,94 @@ pub fn read_bytes(
     bytes: &[u8],
     opts: &ReadOptions,
 ) -> Result<Vec<RawPlate>, IngestError> {
+    read_partial(path, bytes, opts).into_result()
+}
+
+/// [`read_bytes`], keeping the complete plates of a file that breaks part-way.
+fn read_partial(path: &Path, bytes: &[u8], opts: &ReadOptions) -> Partial {
     let xlsx_ext = path.extension().is_some_and(|e| e.eq_ignore_ascii_case("xlsx"));
     let is_xlsx = match opts.format {
         Some(f) => f == Format::Xlsx,
         None => xlsx::looks_like(bytes) || xlsx_ext,
     };
-    if is_xlsx {
-        let mut plates = xlsx::parse(path, bytes, opts)?;
-        warn_empty(&mut plates);
-        return Ok(plates);
-    }
-    let (text, latin1) = decode(bytes);
-    let mut plates = read_text(path, &text, opts)?;
-    if latin1 {
-        for p in &mut plates {
-            p.meta.warnings.push("file is not UTF-8; decoded as Latin-1".to_string());
+    let mut p = if is_xlsx {
+        let mut p = Partial::whole(xlsx::parse(path, bytes, opts));
+        warn_empty(&mut p.plates);
+        p
+    } else {
+        match decode(bytes) {
+            Err(why) => Partial {
+                error: Some(IngestError::UnknownFormat { path: path.to_path_buf(), why }),
+                ..Partial::default()
+            },
+            Ok((text, note)) => {
+                let mut p = text_partial(path, &text, opts);
+                if let Some(note) = note {
+                    for plate in &mut p.plates {
+                        plate.meta.warnings.push(note.to_string());
+                    }
+                }
+                p
+            }
+        }
+    };
+    if opts.keep_negative {
+        for plate in &mut p.plates {
+            keep_negative(plate);
         }
     }
-    Ok(plates)
+    check_copies(path, &mut p);
+    p
+}
+
+/// Makes the negative counts of a plate counts again.
+fn keep_negative(p: &mut RawPlate) {
+    let g = p.geometry;
+    p.meta.bad_counts.retain(|b| match (b.negative, g.index(b.well)) {
+        (Some(v), Some(i)) => {
+            p.values[i] = Some(v);
+            false
+        }
+        _ => true,
+    });
+}
+
+/// Fewest counted wells for two plates with the same counts everywhere to be taken as one
+/// block copied twice (small or nearly empty plates can agree by chance).
+const MIN_WELLS_FOR_COPY: usize = 12;
+
+/// Ends a file's plates at the first block that repeats an earlier one: the same label, or the
+/// same counts in every well. The plates before it are kept; where the later ones belong
+/// cannot be known.
+fn check_copies(path: &Path, p: &mut Partial) {
+    let same_counts = |a: &RawPlate, b: &RawPlate| {
+        a.geometry == b.geometry
+            && a.values.iter().flatten().count() >= MIN_WELLS_FOR_COPY
+            && a.values == b.values
+    };
+    for k in 1..p.plates.len() {
+        let Some(j) = (0..k).find(|&j| {
+            p.plates[j].label == p.plates[k].label || same_counts(&p.plates[j], &p.plates[k])
+        }) else {
+            continue;
+        };
+        let (a, b) = (&p.plates[j], &p.plates[k]);
+        let what =
+            if a.label == b.label { "the same label" } else { "the same counts in every well" };
+        let message = format!(
+            "plate {} of the file (`{}`) repeats plate {} (`{}`): {what}; a plate block was \
+             copied twice, so the file's plates from {} on are not used; export the file again",
+            k + 1,
+            b.label,
+            j + 1,
+            a.label,
+            k + 1
+        );
+        p.plates.truncate(k);
+        p.error = Some(IngestError::Plates { path: path.to_path_buf(), message });
+        p.count = None;
+        return;
+    }
 }
 
 /// Adds a warning to every plate without a single counted well.
@@ -277,55 +504,126 @@ pub fn read_text(
     text: &str,
     opts: &ReadOptions,
 ) -> Result<Vec<RawPlate>, IngestError> {
+    let mut p = text_partial(path, text, opts);
+    if opts.keep_negative {
+        for plate in &mut p.plates {
+            keep_negative(plate);
+        }
+    }
+    check_copies(path, &mut p);
+    p.into_result()
+}
+
+/// [`read_text`] keeping the complete plates of a file that breaks part-way.
+fn text_partial(path: &Path, text: &str, opts: &ReadOptions) -> Partial {
     let text = strip_bom(text);
     if text.trim().is_empty() {
-        return Err(IngestError::UnknownFormat {
+        return Partial::whole(Err(IngestError::UnknownFormat {
             path: path.to_path_buf(),
             why: "the file is empty; export the plate again".to_string(),
-        });
+        }));
     }
     let forced = opts.format.or_else(|| opts.columns.as_ref().map(|_| Format::CountTable));
     let format = match forced.or_else(|| detect(text)) {
         Some(f) => f,
         None => {
-            return Err(IngestError::UnknownFormat {
+            return Partial::whole(Err(IngestError::UnknownFormat {
                 path: path.to_path_buf(),
                 why: "expected a MicroBeta result file (RUN INFORMATION:), a Hidex export \
                       (Sample;/Position;/CPM; blocks), a plate grid (header 1..12), a count \
                       table (Plate,Well,CPM header) or a plate,well,value table; pass the \
                       format (and column map) explicitly if it is one of these"
                     .to_string(),
-            });
+            }));
         }
     };
     let signal = opts.signal.as_deref();
-    let mut plates = match format {
-        Format::MicroBeta => microbeta::parse(path, text, signal),
-        Format::LongCsv => delimited::parse_long(path, text, signal),
-        Format::GridCsv => delimited::parse_grid(path, text),
+    let mut p = match format {
+        Format::MicroBeta => microbeta::parse_partial(path, text, signal),
+        Format::LongCsv => Partial::whole(delimited::parse_long(path, text, signal)),
+        Format::GridCsv => delimited::parse_grid_partial(path, text),
         Format::CountTable => {
             let map = opts.columns.clone().unwrap_or_default();
-            table::parse(path, text, &map, signal)
+            Partial::whole(table::parse(path, text, &map, signal))
         }
-        Format::Hidex => hidex::parse(path, text, signal),
-        Format::Xlsx => Err(IngestError::UnknownFormat {
+        Format::Hidex => Partial::whole(hidex::parse(path, text, signal)),
+        Format::Xlsx => Partial::whole(Err(IngestError::UnknownFormat {
             path: path.to_path_buf(),
             why: "XLSX was forced but the content is text; an XLSX workbook starts with the \
                   ZIP bytes PK"
                 .to_string(),
-        }),
-    }?;
-    warn_empty(&mut plates);
-    Ok(plates)
+        })),
+    };
+    warn_empty(&mut p.plates);
+    p
 }
 
-/// Decodes bytes as UTF-8 (BOM dropped), falling back to Latin-1. Returns (text, used Latin-1).
-pub(crate) fn decode(bytes: &[u8]) -> (String, bool) {
+/// Decodes bytes: UTF-8 (BOM dropped), UTF-16 (with a BOM, or without one when every other
+/// byte is zero as in ASCII text), else Latin-1. Line ends become `\n` (CR alone included).
+/// Returns the text and a warning for the plates when the decoding was a guess.
+///
+/// # Errors
+/// UTF-16 that is not valid UTF-16, naming the encoding.
+pub(crate) fn decode(bytes: &[u8]) -> Result<(String, Option<&'static str>), String> {
     let bytes = bytes.strip_prefix(b"\xEF\xBB\xBF").unwrap_or(bytes);
-    match std::str::from_utf8(bytes) {
-        Ok(s) => (s.to_string(), false),
-        Err(_) => (bytes.iter().map(|&b| char::from(b)).collect(), true),
+    let (text, note) = if let Some((big_endian, rest, bom)) = utf16(bytes) {
+        let units = rest.chunks(2).map(|c| {
+            let pair = [c[0], c.get(1).copied().unwrap_or(0)];
+            if big_endian { u16::from_be_bytes(pair) } else { u16::from_le_bytes(pair) }
+        });
+        let name = if big_endian { "UTF-16BE" } else { "UTF-16LE" };
+        let text = char::decode_utf16(units).collect::<Result<String, _>>().map_err(|e| {
+            format!(
+                "the file looks like {name} text but is not valid {name} ({e}); save the \
+                 export as UTF-8"
+            )
+        })?;
+        if rest.len() % 2 == 1 {
+            return Err(format!(
+                "the file looks like {name} text but has an odd number of bytes; save the \
+                 export as UTF-8"
+            ));
+        }
+        (text, (!bom).then_some("file has no byte-order mark; decoded as UTF-16"))
+    } else {
+        match std::str::from_utf8(bytes) {
+            Ok(s) => (s.to_string(), None),
+            Err(_) => (
+                bytes.iter().map(|&b| char::from(b)).collect(),
+                Some("file is not UTF-8; decoded as Latin-1"),
+            ),
+        }
+    };
+    Ok((normalise_line_ends(text), note))
+}
+
+/// `Some((big endian, the bytes after any BOM, had a BOM))` when the bytes are UTF-16 text:
+/// a UTF-16 byte-order mark, or (at least 8 bytes) a zero in every odd (little endian) or
+/// every even (big endian) position and none in the others.
+fn utf16(bytes: &[u8]) -> Option<(bool, &[u8], bool)> {
+    if let Some(rest) = bytes.strip_prefix(b"\xFF\xFE") {
+        return Some((false, rest, true));
     }
+    if let Some(rest) = bytes.strip_prefix(b"\xFE\xFF") {
+        return Some((true, rest, true));
+    }
+    if bytes.len() < 8 || bytes.len() % 2 == 1 {
+        return None;
+    }
+    let zeros = |start: usize| bytes.iter().skip(start).step_by(2).all(|&b| b == 0);
+    let none = |start: usize| bytes.iter().skip(start).step_by(2).all(|&b| b != 0);
+    if zeros(1) && none(0) {
+        Some((false, bytes, false))
+    } else if zeros(0) && none(1) {
+        Some((true, bytes, false))
+    } else {
+        None
+    }
+}
+
+/// CR LF and CR alone become LF (old Mac exports end lines with CR only).
+fn normalise_line_ends(text: String) -> String {
+    if text.contains('\r') { text.replace("\r\n", "\n").replace('\r', "\n") } else { text }
 }
 
 /// The text without a leading UTF-8 byte-order mark.
@@ -338,7 +636,7 @@ pub(crate) fn parse_error(path: &Path, line: usize, message: impl Into<String>) 
     IngestError::Parse { path: path.to_path_buf(), line, message: message.into() }
 }
 
-/// Parses a count (`1976`, `12.5`, `1e3`); `None` when it is not a finite number.
+/// Parses a number (`1976`, `12.5`, `1e3`); `None` when it is not a finite number.
 pub(crate) fn parse_number(s: &str) -> Option<f64> {
     s.trim().parse::<f64>().ok().filter(|v| v.is_finite())
 }

@@ -46,14 +46,10 @@ pub struct PlateMap {
 /// [`parse_plate_map`].
 pub fn read_plate_map(path: &Path) -> Result<PlateMap, IngestError> {
     let io_err = |source| IngestError::Io { path: path.to_path_buf(), source };
-    let size = std::fs::metadata(path).map_err(io_err)?.len();
-    if size > MAX_FILE_BYTES {
-        return Err(io_err(std::io::Error::other(format!(
-            "file is {size} bytes, more than the {MAX_FILE_BYTES}-byte limit"
-        ))));
-    }
-    let bytes = std::fs::read(path).map_err(io_err)?;
-    parse_plate_map(path, &decode(&bytes).0)
+    let bytes = super::file::read_regular(path, MAX_FILE_BYTES).map_err(io_err)?;
+    let (text, _) = decode(&bytes)
+        .map_err(|why| IngestError::UnknownFormat { path: path.to_path_buf(), why })?;
+    parse_plate_map(path, &text)
 }
 
 /// Header names of the columns (case-insensitive).

@@ -11,8 +11,8 @@
 use std::collections::HashMap;
 use std::path::Path;
 
-use super::delimited::{Dialect, numbered, plate_well_count, smallest_geometry};
-use super::{IngestError, PlateMeta, RawPlate, parse_error};
+use super::delimited::{Dialect, bad_counts, numbered, plate_well_count, smallest_geometry};
+use super::{Cell, IngestError, PlateMeta, RawPlate, parse_error};
 use crate::types::WellPos;
 
 /// The `format` recorded in [`PlateMeta`] for count tables.
@@ -293,7 +293,7 @@ fn minutes(d: Dialect, cell: &str, unit: TimeUnit) -> Option<f64> {
 /// Wells of one plate, with the line each came from.
 struct Plate {
     id: String,
-    wells: HashMap<WellPos, (usize, Option<f64>)>,
+    wells: HashMap<WellPos, (usize, Cell)>,
     times: Vec<f64>,
 }
 
@@ -377,13 +377,14 @@ impl Plates {
         let mut out = Vec::with_capacity(self.plates.len());
         for (i, p) in self.plates.into_iter().enumerate() {
             let mut values = vec![None; geometry.len()];
-            for (pos, (no, v)) in p.wells {
-                let idx = geometry.index(pos).ok_or_else(|| {
-                    parse_error(path, no, format!("well {pos} lies outside the {geometry} plate"))
+            for (pos, (no, v)) in &p.wells {
+                let idx = geometry.index(*pos).ok_or_else(|| {
+                    parse_error(path, *no, format!("well {pos} lies outside the {geometry} plate"))
                 })?;
-                values[idx] = v;
+                values[idx] = v.value();
             }
             let mut meta = meta.clone();
+            meta.bad_counts = bad_counts(p.wells.iter());
             meta.counting_minutes = summarise_times(&p.times, &mut meta.warnings);
             let label = if p.id.is_empty() {
                 meta.warnings.push("no plate id or barcode; wells grouped as one plate".into());

@@ -144,6 +144,10 @@ pub fn parse(path: &Path, bytes: &[u8], opts: &ReadOptions) -> Result<Vec<RawPla
         } else {
             continue;
         };
+        let mut plates = plates;
+        for b in plates.iter_mut().flat_map(|p| p.meta.bad_counts.iter_mut()) {
+            b.reason = format!("sheet `{name}`, row {}: {}", b.line, b.reason);
+        }
         out.extend(plates);
     }
     if out.is_empty() {

@@ -15,7 +15,9 @@ use std::path::{Path, PathBuf};
 
 use super::error::{ConfigError, ConfigProblem};
 use super::locate::{key_string, locate};
-use super::options::{Choice, ColumnsOptions, ExcludeOptions, Options, PlateSelector};
+use super::options::{
+    Choice, ColumnsOptions, ExcludeOptions, NegativeCounts, Options, PlateSelector,
+};
 use super::settings::{Axis, ErrorBars, Exclusion, Figures, Layout, Series, Settings};
 use super::wellset::WellSet;
 use crate::ingest::{ColumnMap, Format};
@@ -30,26 +32,32 @@ const MAX_CONFIG_BYTES: u64 = 16 << 20;
 /// # Errors
 /// [`ConfigError`] listing every problem found, each with its key and line.
 pub fn load(path: &Path) -> Result<Settings, ConfigError> {
-    let meta = std::fs::metadata(path).map_err(|e| {
-        ConfigError::single(path, "", None, format!("cannot read the config file: {e}"))
+    let fail = |message: String| ConfigError::single(path, "", None, message);
+    // At most MAX_CONFIG_BYTES + 1 bytes are read, whatever the path is (a pipe, a device).
+    let bytes = crate::ingest::file::read_limited(path, MAX_CONFIG_BYTES)
+        .map_err(|e| fail(format!("cannot read the config file: {e}")))?
+        .map_err(|size| {
+            if size > MAX_CONFIG_BYTES + 1 {
+                fail(format!("config file is {size} bytes; radbind reads configs up to 16 MiB"))
+            } else {
+                fail("config is more than 16 MiB; radbind reads configs up to 16 MiB".to_string())
+            }
+        })?;
+    let text = String::from_utf8(bytes).map_err(|_| {
+        fail(
+            "cannot read the config file: stream did not contain valid UTF-8 (a config is UTF-8 \
+             text)"
+                .to_string(),
+        )
     })?;
-    if meta.len() > MAX_CONFIG_BYTES {
-        return Err(ConfigError::single(
-            path,
-            "",
-            None,
-            format!("config file is {} bytes; radbind reads configs up to 16 MiB", meta.len()),
+    if text.is_empty() && crate::ingest::file::not_a_file(path).is_some() {
+        return Err(fail(
+            "nothing to read: the config is a pipe or device that gave no text".to_string(),
         ));
     }
-    let text = std::fs::read_to_string(path).map_err(|e| {
-        let hint = if e.kind() == std::io::ErrorKind::InvalidData {
-            " (a config is UTF-8 text)"
-        } else {
-            ""
-        };
-        ConfigError::single(path, "", None, format!("cannot read the config file: {e}{hint}"))
-    })?;
-    let options: Options = serde_yaml::from_str(&text).map_err(|e| {
+    // A UTF-8 byte-order mark (Windows editors) is not part of the YAML.
+    let yaml = text.strip_prefix('\u{feff}').unwrap_or(&text);
+    let options: Options = serde_yaml::from_str(yaml).map_err(|e| {
         let line = e.location().map(|l| l.line());
         ConfigError::single(path, "", line, yaml_message(&e))
     })?;
@@ -100,6 +108,12 @@ pub fn resolve(path: &Path, text: String, o: Options) -> Result<Settings, Config
         crate::radioactivity::day_number(d).map_err(|e| r.problem(&["assay_date"], e)).ok()
     });
     let columns = r.columns(o.columns.as_ref(), format);
+    let keep_negative_counts = r.choice(
+        &["negative_counts"],
+        o.negative_counts.as_ref(),
+        NegativeCounts::Exclude,
+        |other| format!("unknown negative_counts `{other}`: use exclude or keep"),
+    ) == NegativeCounts::Keep;
     let targets = o
         .targets
         .iter()
@@ -185,6 +199,7 @@ pub fn resolve(path: &Path, text: String, o: Options) -> Result<Settings, Config
         format,
         signal: o.signal.clone(),
         columns,
+        keep_negative_counts,
         targets,
         layouts,
         plates,
@@ -276,6 +291,11 @@ impl Resolver<'_> {
                 self.problem(
                     &["inputs", &idx],
                     format!("{full_str} is a folder: name the export files, e.g. `{pat}/*.txt`"),
+                );
+            } else if let Some(kind) = crate::ingest::file::not_a_file(&full) {
+                self.problem(
+                    &["inputs", &idx],
+                    format!("input {full_str} {kind}; list plate-reader export files"),
                 );
             } else {
                 self.problem(
