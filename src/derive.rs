@@ -4,7 +4,7 @@
 //! Produces the output record [`CurveRow`]; the fit itself is not changed here.
 
 use crate::config::settings::{Assay, ModelKind, Target};
-use crate::fit::lm::Termination;
+use crate::fit::engine::Termination;
 use crate::fit::{CurveFit, log10_molar};
 use crate::report::{
     CompareNumbers, CurvePoint, CurveRow, FitNumbers, FunctionalNumbers, TwoSiteNumbers, WellRow,

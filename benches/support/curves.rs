@@ -2,7 +2,7 @@
 //! the benchmark and the thread-scaling example fit the same data (included by `#[path]`; not
 //! a bench target of its own).
 
-use radbind::fit::model::{FourPl, Model};
+use radbind::fit::models::{Model, four_pl::FourPl};
 use radbind::fit::{Curve, Point};
 use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;

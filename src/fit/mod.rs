@@ -9,20 +9,10 @@
 //! depend on the thread count. A curve that cannot be fitted is a value with a status, never a
 //! panic or an error.
 
-pub mod band;
-pub mod classify;
-pub mod compare;
-pub mod four_pl;
-pub mod global;
-pub mod lm;
-pub mod model;
+pub mod engine;
 pub mod models;
-pub mod profile;
-pub mod replicates;
-pub mod rout;
-pub mod saturation;
+pub mod procedures;
 pub mod stats;
-pub mod weights;
 
 use std::collections::BTreeMap;
 
@@ -33,11 +23,10 @@ use crate::config::settings::{
 };
 use crate::layout::Role;
 use crate::normalise::NormalisedPlate;
-use four_pl::LOG_IC50_MARGIN;
-use four_pl::{FourPlFit, FourPlOptions, fit_four_pl};
-use lm::Termination;
-use model::FourPl;
-use weights::{WeightRule, Weighting};
+use engine::{Termination, uncertainty};
+use models::four_pl::{self, FourPl, FourPlFit, FourPlOptions, LOG_IC50_MARGIN, fit_four_pl};
+use procedures::weights::{self, WeightRule, Weighting};
+use procedures::{band, classify, compare, global, profile, replicates, rout};
 
 /// One point offered to a fit.
 #[derive(Debug, Clone, PartialEq)]
@@ -167,7 +156,7 @@ pub struct TwoSiteParams {
     /// SEs of `[fraction_hi, log_ic50_hi, log_ic50_lo]`.
     pub se: [f64; 3],
     /// Covariance of `[top, bottom, fraction_hi, log_ic50_hi, log_ic50_lo]` (the model's
-    /// parameter order, [`models::TwoSite`]).
+    /// parameter order, [`models::two_site::TwoSite`]).
     pub cov: [[f64; 5]; 5],
 }
 
@@ -338,7 +327,7 @@ fn share_by_target(fits: &mut [CurveFit], settings: &FitSettings) {
             members.iter().map(|&i| fits[i].curve.fit_data()).collect();
         let views: Vec<(&[f64], &[f64])> =
             data.iter().map(|(x, y)| (x.as_slice(), y.as_slice())).collect();
-        let g = global::fit_global(&views, &spec, &lm::LmConfig::default());
+        let g = global::fit_global(&views, &spec, &engine::LmConfig::default());
         if !g.per_curve.iter().flatten().all(|v| v.is_finite()) {
             continue;
         }
@@ -350,7 +339,7 @@ fn share_by_target(fits: &mut [CurveFit], settings: &FitSettings) {
             let se = g.se[j];
             let cov = g.cov[j];
             let rss: f64 = {
-                use model::Model;
+                use models::Model;
                 x.iter().zip(y).map(|(xi, yi)| (yi - FourPl.value(*xi, &p)).powi(2)).sum()
             };
             let mean = y.iter().sum::<f64>() / y.len().max(1) as f64;
@@ -488,10 +477,10 @@ fn fit_one(mut curve: Curve, settings: &FitSettings) -> CurveFit {
     // The reported fit's residual sum of squares and fitted parameter count (lack of fit).
     let (rss, k_fit) = match model {
         ModelKind::FitKi => {
-            use model::Model;
+            use models::Model;
             let (l, kd) = settings.ligand.get(&cf.curve.target).copied().unwrap_or((0.0, 1.0));
-            let m = models::FitKi { radioligand_nm: l, kd_nm: kd };
-            let first = models::fit_ki(&m, &x, &y, plateaus, None, None);
+            let m = models::fit_ki::FitKi { radioligand_nm: l, kd_nm: kd };
+            let first = models::fit_ki::fit_ki(&m, &x, &y, plateaus, None, None);
             let (f, wts) = match &rule {
                 Some(r) => {
                     let (f, w, _, _) = weights::iterate(
@@ -500,14 +489,16 @@ fn fit_one(mut curve: Curve, settings: &FitSettings) -> CurveFit {
                         |xi, p| m.value(xi, p),
                         first,
                         models::ModelFit::fitted_params,
-                        |w, start| models::fit_ki(&m, &x, &y, plateaus, Some(w), Some(start)),
+                        |w, start| {
+                            models::fit_ki::fit_ki(&m, &x, &y, plateaus, Some(w), Some(start))
+                        },
                     );
                     (f, Some(w))
                 }
                 None => (first, None),
             };
             let shift = m.log_shift();
-            let li = models::FitKi::LOG_KI;
+            let li = models::fit_ki::FitKi::LOG_KI;
             let fixed = [plateaus[0].is_some(), plateaus[1].is_some(), false];
             let mut ci = f.ci95[li];
             if settings.profile_ci {
@@ -517,7 +508,7 @@ fn fit_one(mut curve: Curve, settings: &FitSettings) -> CurveFit {
                 let refit = |theta: f64, warm: &[f64; 3]| {
                     let mut start = *warm;
                     start[li] = theta;
-                    let r = lm::fit_bounded(
+                    let r = engine::fit_bounded(
                         &m,
                         &x,
                         &y,
@@ -526,7 +517,7 @@ fn fit_one(mut curve: Curve, settings: &FitSettings) -> CurveFit {
                         pfixed,
                         [f64::NEG_INFINITY; 3],
                         [f64::INFINITY; 3],
-                        &lm::LmConfig::default(),
+                        &engine::LmConfig::default(),
                     );
                     Some((r.params, r.rss))
                 };
@@ -539,7 +530,7 @@ fn fit_one(mut curve: Curve, settings: &FitSettings) -> CurveFit {
                 cf.log_ic50_profile = Some((a.map(|v| v + shift), b.map(|v| v + shift)));
             }
             cf.log_ki = Some((f.params[li], f.se[li], ci));
-            let dep = stats::asymptotic(&m, &x, &y, wts.as_deref(), &f.params, fixed, f.rss)
+            let dep = uncertainty::asymptotic(&m, &x, &y, wts.as_deref(), &f.params, fixed, f.rss)
                 .map_or([f64::NAN; 3], |u| u.dependency);
             // Covariance in 4PL form: LogIC50 = LogKi + shift, the slope fixed at -1.
             let ix = [Some(0), Some(1), None, Some(li)];
@@ -568,17 +559,19 @@ fn fit_one(mut curve: Curve, settings: &FitSettings) -> CurveFit {
             (f.rss, f.free_params())
         }
         ModelKind::TwoSite => {
-            use model::Model;
-            let first = models::fit_two_site(&x, &y, plateaus, None);
+            use models::Model;
+            let first = models::two_site::fit_two_site(&x, &y, plateaus, None);
             let (f, wts) = match &rule {
                 Some(r) => {
                     let (f, w, _, _) = weights::iterate(
                         r,
                         &x,
-                        |xi, p| models::TwoSite.value(xi, p),
+                        |xi, p| models::two_site::TwoSite.value(xi, p),
                         first,
                         models::ModelFit::fitted_params,
-                        |w, start| models::refit_two_site(&x, &y, plateaus, Some(w), start),
+                        |w, start| {
+                            models::two_site::refit_two_site(&x, &y, plateaus, Some(w), start)
+                        },
                     );
                     (f, Some(w))
                 }
@@ -716,9 +709,9 @@ fn set_two_site(
     f: &models::ModelFit<5>,
     plateaus: [Option<f64>; 2],
 ) {
-    use models::TwoSite as T;
+    use models::two_site::TwoSite as T;
     let fixed = [plateaus[0].is_some(), plateaus[1].is_some(), false, false, false];
-    let dep = stats::asymptotic(&T, x, y, weights, &f.params, fixed, f.rss)
+    let dep = uncertainty::asymptotic(&T, x, y, weights, &f.params, fixed, f.rss)
         .map_or([f64::NAN; 5], |u| u.dependency);
     cf.two_site = Some(TwoSiteParams {
         fraction_hi: f.params[T::FRACTION_HI],
@@ -931,15 +924,15 @@ fn two_site_profile(
     f: &models::ModelFit<5>,
     plateaus: [Option<f64>; 2],
 ) -> (Option<f64>, Option<f64>) {
-    use models::TwoSite as T;
-    let (lower, upper) = models::two_site_bounds(x);
+    use models::two_site::TwoSite as T;
+    let (lower, upper) = models::two_site::two_site_bounds(x);
     // Top, Bottom as configured; LogIC50hi held by the profile.
     let fixed = [plateaus[0].is_some(), plateaus[1].is_some(), false, true, false];
     let refit = |theta: f64, warm: &[f64; 5]| {
         let mut start = *warm;
         start[T::LOG_IC50_HI] = theta;
-        let cfg = lm::LmConfig::default();
-        let r = lm::fit_bounded(&T, x, y, weights, start, fixed, lower, upper, &cfg);
+        let cfg = engine::LmConfig::default();
+        let r = engine::fit_bounded(&T, x, y, weights, start, fixed, lower, upper, &cfg);
         Some((r.params, r.rss))
     };
     let li = T::LOG_IC50_HI;
@@ -964,7 +957,7 @@ impl Fitter<'_> {
         let unweighted = FourPlOptions { weighting: Weighting::None, ..*opts };
         let first = fit_four_pl_bounded(x, y, &unweighted, self.bounds, rising);
         let Some(rule) = &self.rule else { return first };
-        use model::Model;
+        use models::Model;
         let o = FourPlOptions { bounds: *self.bounds, ..unweighted };
         weights::iterate(
             rule,
@@ -979,7 +972,7 @@ impl Fitter<'_> {
 
     /// The weights at the final fit (for the profile CI); `None` = unweighted.
     fn weights_for(&self, x: &[f64], fit: &FourPlFit) -> Option<Vec<f64>> {
-        use model::Model;
+        use models::Model;
         let rule = self.rule.as_ref()?;
         let mut out = Vec::new();
         rule.weights(x.iter().map(|xi| FourPl.value(*xi, &fit.params)), &mut out);
@@ -1009,7 +1002,7 @@ fn at_user_bounds(
 
 /// The 4PL (or, `rising`, the agonist curve) with box constraints from `fit.bounds` on top of
 /// radbind's own; see [`four_pl::apply_bounds`]. Without user bounds this is exactly
-/// [`fit_four_pl`] (or [`models::fit_agonist`]).
+/// [`fit_four_pl`] (or [`models::agonist::fit_agonist`]).
 #[must_use]
 pub fn fit_four_pl_bounded(
     x: &[f64],
@@ -1019,7 +1012,7 @@ pub fn fit_four_pl_bounded(
     rising: bool,
 ) -> FourPlFit {
     let opts = FourPlOptions { bounds: *bounds, ..*opts };
-    if rising { models::fit_agonist(x, y, &opts) } else { fit_four_pl(x, y, &opts) }
+    if rising { models::agonist::fit_agonist(x, y, &opts) } else { fit_four_pl(x, y, &opts) }
 }
 
 #[cfg(test)]
@@ -1033,7 +1026,7 @@ mod tests {
         let p = [100.0, 0.0, -1.0, -8.0];
         let info = [(300.0, 3700.0, 2.0); 2];
         let mut w = Vec::new();
-        let yfit = [-8.0, f64::NEG_INFINITY].map(|x| model::Model::value(&FourPl, x, &p));
+        let yfit = [-8.0, f64::NEG_INFINITY].map(|x| models::Model::value(&FourPl, x, &p));
         WeightRule::PoissonSb(&info).weights(yfit.into_iter(), &mut w);
         let var = (100.0f64 / 3700.0).powi(2) * 2150.0 / 2.0;
         assert!((w[0] - 1.0 / var).abs() < 1e-9 * w[0]);

@@ -22,7 +22,7 @@ use plotters::prelude::*;
 use plotters::style::{FontStyle, register_font, text_anchor};
 
 use super::{CurvePoint, CurveRow};
-use crate::fit::band::FittedCurve;
+use crate::fit::procedures::band::FittedCurve;
 
 /// DejaVu Sans, bundled so text renders without system fonts (licence in `assets/fonts`).
 pub(super) const FONT_BYTES: &[u8] = include_bytes!("../../assets/fonts/DejaVuSans.ttf");

@@ -5,7 +5,7 @@
 //! Owns the [`Weighting`] choice, the weight formula with its guard against non-positive fitted
 //! values, Poisson weights of % specific binding ([`WeightRule`]), and the reweighting loop for
 //! any model ([`iterate`]; [`fit_reweighted`] for the 4PL). The weighted fits themselves are
-//! the models' (e.g. [`crate::fit::four_pl::fit_four_pl_with`]).
+//! the models' (e.g. [`crate::fit::models::four_pl::fit_four_pl_with`]).
 //!
 //! # Formula
 //!
@@ -27,9 +27,9 @@
 //! [`YFIT_FLOOR_FRACTION`]` * max |y_i|` (or the smallest positive normal number if all y are 0)
 //! before the weight is computed, so every weight is finite and positive.
 
-use crate::fit::four_pl::{FourPlFit, FourPlOptions, fit_four_pl_with};
-use crate::fit::lm::Termination;
-use crate::fit::model::{FourPl, Model};
+use crate::fit::engine::Termination;
+use crate::fit::models::four_pl::{FourPlFit, FourPlOptions, fit_four_pl_with};
+use crate::fit::models::{Model, four_pl::FourPl};
 
 /// How the points of a fit are weighted (relative weights from the fitted curve).
 #[derive(Debug, Clone, Copy, PartialEq, Default)]
@@ -218,7 +218,7 @@ pub fn fit_reweighted(x: &[f64], y: &[f64], opts: &FourPlOptions) -> ReweightedF
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::fit::four_pl::fit_four_pl;
+    use crate::fit::models::four_pl::fit_four_pl;
     use rand::SeedableRng;
     use rand_chacha::ChaCha8Rng;
     use rand_distr::{Distribution, Normal};

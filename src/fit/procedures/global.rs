@@ -4,15 +4,15 @@
 //! shared across curves, fixed, or per curve), a dense Levenberg-Marquardt for the resulting
 //! dynamic parameter count (normal equations `J'J` of size `p <= ~60`, Cholesky), and the
 //! asymptotic standard errors of the global fit. The model is [`FourPl`]; single-curve fitting
-//! is [`crate::fit::four_pl`].
+//! is [`crate::fit::models::four_pl`].
 //!
 //! Typical uses (Motulsky & Christopoulos 2004, *Fitting models to biological data*, ch. 11-12,
 //! "global fitting"): Top and Bottom shared by the curves of one plate, all parameters but
 //! LogIC50 shared, or replicate plates of one compound fully shared.
 
-use crate::fit::four_pl::{LOG_IC50_MARGIN, MAX_ABS_HILL, initial_estimates};
-use crate::fit::lm::{LmConfig, Termination};
-use crate::fit::model::{FourPl, Model};
+use crate::fit::engine::{LmConfig, Termination};
+use crate::fit::models::four_pl::{LOG_IC50_MARGIN, MAX_ABS_HILL, initial_estimates};
+use crate::fit::models::{Model, four_pl::FourPl};
 
 /// Which 4PL parameters (`[top, bottom, hill_slope, log_ic50]`) are shared or fixed.
 #[derive(Debug, Clone, Copy, PartialEq, Default)]
@@ -45,7 +45,7 @@ pub struct GlobalFit {
     pub n: usize,
     /// Levenberg-Marquardt iterations.
     pub iterations: u32,
-    /// How the fit ended (same meaning as for [`crate::fit::lm::fit`]).
+    /// How the fit ended (same meaning as for [`crate::fit::engine::fit`]).
     pub termination: Termination,
 }
 
@@ -201,7 +201,7 @@ fn chol_solve(l: &[f64], n: usize, b: &mut [f64]) {
 /// vectors `p_c` share the parameters `spec.shared` and use `spec.fixed` values.
 ///
 /// Starting values: shared parameters from [`initial_estimates`] of the pooled data, the others
-/// from each curve's own. Bounds as in [`crate::fit::four_pl::fit_four_pl`]: `|hill| <= 10`,
+/// from each curve's own. Bounds as in [`crate::fit::models::four_pl::fit_four_pl`]: `|hill| <= 10`,
 /// LogIC50 within the curve's tested range (pooled range if shared) +- 3 log units. The
 /// iteration is Levenberg-Marquardt on the normal equations `(J'J + mu D^2) delta = -J'r`
 /// (Cholesky; a failed factorisation counts as a rejected step) with Moré's scaling, Nielsen's
@@ -487,7 +487,7 @@ fn dense_lm(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::fit::four_pl::{FourPlFit, FourPlOptions, fit_four_pl, fit_four_pl_with};
+    use crate::fit::models::four_pl::{FourPlFit, FourPlOptions, fit_four_pl, fit_four_pl_with};
 
     /// The separate fit with the engine settings and start of [`fit_global`] (Gauss-Newton,
     /// [`LmConfig::default`], from [`initial_estimates`]): the comparisons below are at 1e-8,

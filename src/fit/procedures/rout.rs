@@ -21,10 +21,10 @@
 //! The caller then refits without the outliers by ordinary least squares. At most 30% of the
 //! points can be flagged.
 
-use crate::fit::four_pl::{LOG_IC50_MARGIN, MAX_ABS_HILL, initial_estimates};
-use crate::fit::lm::{self, LmConfig, Termination};
-use crate::fit::model::{FourPl, Model};
+use crate::fit::engine::{self, LmConfig, Termination};
 use crate::fit::models::finite_range;
+use crate::fit::models::four_pl::{LOG_IC50_MARGIN, MAX_ABS_HILL, initial_estimates};
+use crate::fit::models::{Model, four_pl::FourPl};
 use crate::fit::stats;
 
 /// Prism's default ROUT coefficient Q (maximum false discovery rate), 1%.
@@ -97,7 +97,7 @@ pub struct RobustFit<const P: usize> {
 }
 
 /// Robust fit of `model` minimising `sum ln(1 + (r_i / RSDR)^2)` by IRLS (see the module
-/// documentation), with fixed parameters and box bounds as in [`lm::fit_bounded`].
+/// documentation), with fixed parameters and box bounds as in [`engine::fit_bounded`].
 /// `y` must be finite. Never panics on data.
 #[allow(clippy::too_many_arguments)]
 pub fn robust_fit<M: Model<P>, const P: usize>(
@@ -113,7 +113,7 @@ pub fn robust_fit<M: Model<P>, const P: usize>(
     let (x, y) = (&x[..n], &y[..n]);
     let k = fixed.iter().filter(|f| !**f).count();
     let cfg = LmConfig::default();
-    let mut f = lm::fit_bounded(model, x, y, None, start, fixed, lower, upper, &cfg);
+    let mut f = engine::fit_bounded(model, x, y, None, start, fixed, lower, upper, &cfg);
     let resid = |p: &[f64; P]| -> Vec<f64> {
         x.iter().zip(y).map(|(&xi, &yi)| yi - model.value(xi, p)).collect()
     };
@@ -127,7 +127,7 @@ pub fn robust_fit<M: Model<P>, const P: usize>(
             let u = ri / s;
             *wi = 1.0 / (1.0 + u * u);
         }
-        let g = lm::fit_bounded(model, x, y, Some(&w), f.params, fixed, lower, upper, &cfg);
+        let g = engine::fit_bounded(model, x, y, Some(&w), f.params, fixed, lower, upper, &cfg);
         if !g.params.iter().all(|v| v.is_finite()) {
             break;
         }
@@ -174,7 +174,7 @@ pub fn rout<M: Model<P>, const P: usize>(
 
 /// ROUT on a variable-slope 4PL ([`FourPl`], all four parameters free, starting at
 /// [`initial_estimates`], LogIC50 within the tested range +- [`LOG_IC50_MARGIN`], |slope| <=
-/// [`MAX_ABS_HILL`], as [`crate::fit::four_pl::fit_four_pl`]) at false discovery rate `q`:
+/// [`MAX_ABS_HILL`], as [`crate::fit::models::four_pl::fit_four_pl`]) at false discovery rate `q`:
 /// the robust fit (with its residuals and RSDR, for reports) and the outliers. `None` with
 /// fewer than 6 points (`N <= K + 1`) or non-finite / NaN data.
 pub fn rout_four_pl(x: &[f64], y: &[f64], q: f64) -> Option<Rout<4>> {
