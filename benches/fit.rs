@@ -10,17 +10,19 @@ use std::hint::black_box;
 
 use argmin::core::Executor;
 use criterion::{BatchSize, Criterion, Throughput, criterion_group, criterion_main};
+use radbind::config::WeightingKind;
 use radbind::config::settings::FitSettings;
 use radbind::fit::engine::uncertainty;
 use radbind::fit::engine::{LmConfig, LmProblem, LmSolver};
 use radbind::fit::fit_all;
 use radbind::fit::models::four_pl::FourPl;
+use radbind::fit::models::four_pl::fit_reweighted;
 use radbind::fit::models::four_pl::{
     FOUR_PL_LM, FourPlOptions, fit_four_pl, initial_estimates, refined_estimates,
 };
 use radbind::fit::procedures::global::{GlobalSpec, fit_global};
 use radbind::fit::procedures::profile::profile_ci;
-use radbind::fit::procedures::weights::Weighting;
+use radbind::fit::procedures::weights::WeightRule;
 use radbind::fit::stats;
 
 #[path = "support/curves.rs"]
@@ -125,12 +127,13 @@ fn bench(c: &mut Criterion) {
     let mut g = c.benchmark_group("4pl_extras");
     g.throughput(Throughput::Elements(CURVES as u64));
     g.sample_size(10);
-    let weighted = FourPlOptions { weighting: Weighting::InverseY, ..FourPlOptions::default() };
+    let opts = FourPlOptions::default();
     g.bench_function("fit_four_pl, 1/Y weighting iterated", |b| {
         b.iter(|| {
             let mut acc = 0.0;
             for (x, y) in &data {
-                acc += fit_four_pl(black_box(x), black_box(y), &weighted).params[3];
+                let rule = WeightRule::new(WeightingKind::InverseY, y, &[]).expect("weighted");
+                acc += fit_reweighted(black_box(x), black_box(y), &opts, &rule).fit.params[3];
             }
             acc
         })

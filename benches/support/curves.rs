@@ -2,6 +2,7 @@
 //! the benchmark and the thread-scaling example fit the same data (included by `#[path]`; not
 //! a bench target of its own).
 
+use radbind::config::ModelKind;
 use radbind::fit::models::{Model, four_pl::FourPl};
 use radbind::fit::{Curve, Point};
 use rand::{Rng, SeedableRng};
@@ -63,7 +64,7 @@ pub fn stage_curves(data: &[(Vec<f64>, Vec<f64>)], n: usize) -> Vec<Curve> {
                 .collect(),
             plate_flags: Vec::new(),
             unusable: None,
-            model: None,
+            model: ModelKind::FourParameter,
             functional: false,
         })
         .collect()

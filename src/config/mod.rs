@@ -5,4 +5,7 @@ pub mod options;
 pub mod settings;
 pub mod wellset;
 
-pub use settings::{ConfigError, Settings, load};
+pub use settings::{
+    Assay, CompareKind, CompareMethod, CompareSettings, ConfigError, FitSettings, ModelKind,
+    Settings, Target, WeightingKind, load,
+};

@@ -4,7 +4,7 @@
 //!
 //! Only `P x P` quantities are stored (`[f64; P]`, `[[f64; P]; P]`), so nothing here allocates.
 
-use crate::fit::models::Model;
+use crate::fit::models::model::Model;
 
 /// Upper-triangular factor `R` of `J = Q R` and `Q'r`, accumulated one observation at a time
 /// with Givens rotations (Golub & Van Loan, *Matrix Computations*, §5.1.8; MINPACK `rwupdt`).

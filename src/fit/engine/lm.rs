@@ -7,7 +7,7 @@ use crate::fit::engine::linalg::{
     DAMPED_CHOLESKY_MIN_PIVOT, NormalEq, RowQr, damped_cholesky, damped_step, scaled_norm,
 };
 use crate::fit::engine::{LmConfig, LmFit, LmProblem, Termination};
-use crate::fit::models::Model;
+use crate::fit::models::model::Model;
 
 /// Restarts after convergence to a degenerate stationary point ([`LmCore::degenerate`]), each
 /// from the start with [`RESTART_DAMPING_FACTOR`] times the previous initial damping.

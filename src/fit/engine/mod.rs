@@ -54,7 +54,7 @@ pub mod uncertainty;
 
 use argmin::core::{CostFunction, Error as ArgminError};
 
-use crate::fit::models::Model;
+use crate::fit::models::model::Model;
 pub use linalg::{CHOLESKY_MIN_PIVOT, DAMPED_CHOLESKY_MIN_PIVOT, NormalEq, RowQr};
 use lm::LmCore;
 pub use lm::{MAX_RESTARTS, RESTART_DAMPING_FACTOR, RESTART_MIN_GAIN, VANISHED_COLUMN};

@@ -5,7 +5,7 @@
 //! t quantiles for intervals from [`crate::fit::stats`].
 
 use crate::fit::engine::{LmFit, LmProblem, NormalEq, RowQr};
-use crate::fit::models::Model;
+use crate::fit::models::model::Model;
 
 /// Asymptotic (Gauss-Newton) uncertainty of a weighted least-squares fit.
 #[derive(Debug, Clone, Copy, PartialEq)]

@@ -1,11 +1,39 @@
 //! Prism's "log(agonist) vs. response -- variable slope": the [`FourPl`] rising, EC50 in the
 //! LogIC50 slot.
 
+use crate::config::FitSettings;
 use crate::fit::engine::{self, Termination};
 use crate::fit::models::four_pl::{
-    FourPl, FourPlFit, FourPlOptions, LOG_IC50_MARGIN, MAX_ABS_HILL, apply_bounds, fit_four_pl,
+    self, FourPl, FourPlFit, FourPlModel, FourPlOptions, LOG_IC50_MARGIN, MAX_ABS_HILL,
+    apply_bounds, fit_four_pl,
 };
-use crate::fit::models::{finish, finite_range};
+use crate::fit::models::{CurveData, CurveModel, CurveResult, finish, finite_range};
+use crate::fit::procedures::classify::{self, CurveClass};
+
+/// The `agonist` model of the config as a [`CurveModel`]: the 4PL pipeline fit rising
+/// ([`four_pl::fit_curve`] with [`fit_agonist`]; no incomplete-curve cascade, its plateaus are
+/// not the controls).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Agonist;
+
+impl CurveModel for Agonist {
+    fn free_params(&self, settings: &FitSettings, functional: bool) -> usize {
+        FourPlModel.free_params(settings, functional)
+    }
+
+    fn fit(&self, data: &CurveData<'_>) -> CurveResult {
+        four_pl::fit_curve(data, true)
+    }
+
+    /// A rising curve `[T, B, h, L]` is the falling curve `[B, T, -h, L]` of the same values;
+    /// negating y makes it a falling curve `[-B, -T, -h, L]` of equal span, which is classified.
+    fn curve_class(&self, x: &[f64], y: &[f64], fit: &FourPlFit, range: (f64, f64)) -> CurveClass {
+        let [t, b, h, l] = fit.params;
+        let mirrored = FourPlFit { params: [-b, -t, -h, l], ..*fit };
+        let ny: Vec<f64> = y.iter().map(|v| -v).collect();
+        classify::curve_class(x, &ny, &mirrored, range)
+    }
+}
 
 /// Starting values `[top, bottom, hill_slope, log_ec50]` for Prism's "log(agonist) vs.
 /// response -- variable slope" (a rising 4PL, `hill_slope > 0`, so Bottom is the `X = -inf`

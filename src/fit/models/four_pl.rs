@@ -9,10 +9,99 @@
 
 use std::f64::consts::LN_10;
 
+use crate::config::{FitSettings, ModelKind};
 use crate::fit::engine::{LmConfig, LmProblem, Termination, solve, uncertainty};
-use crate::fit::models::Model;
-use crate::fit::procedures::weights::{self, Weighting};
+use crate::fit::models::model::Model;
+use crate::fit::models::two_site;
+use crate::fit::models::{CurveData, CurveModel, CurveResult};
+use crate::fit::procedures::cascade::{Fitter, fit_cascade};
+use crate::fit::procedures::compare::{Chosen, choose_model};
+use crate::fit::procedures::profile;
+use crate::fit::procedures::weights::{self, WeightRule};
 use crate::fit::stats;
+
+/// The falling 4PL models of the config, `four_parameter` and `one_site` (the config fixes the
+/// slope at -1 for one site), as a [`CurveModel`]: [`fit_curve`] falling.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct FourPlModel;
+
+impl CurveModel for FourPlModel {
+    fn free_params(&self, settings: &FitSettings, functional: bool) -> usize {
+        curve_options(settings, functional).fixed.iter().filter(|f| f.is_none()).count()
+    }
+
+    fn fit(&self, data: &CurveData<'_>) -> CurveResult {
+        fit_curve(data, false)
+    }
+}
+
+/// The options of a pipeline 4PL fit: `fit.fix`, except that a functional curve's Top is its
+/// own maximal response (`fit.fix.top` is the binding control level, 100 %).
+#[must_use]
+pub fn curve_options(settings: &FitSettings, functional: bool) -> FourPlOptions {
+    let mut opts = FourPlOptions { fixed: settings.fixed, ..FourPlOptions::default() };
+    if functional {
+        opts.fixed[FourPl::TOP] = None;
+    }
+    opts
+}
+
+/// A curve fitted with a 4PL model (falling, or rising for `rising`: the agonist): the
+/// incomplete-curve cascade with the user's bounds and weights ([`fit_cascade`]), the
+/// configured comparisons (`fit.compare`, not for functional curves: [`choose_model`]), and the
+/// profile-likelihood interval of LogIC50 of the reported fit (`fit.ci: profile`).
+#[must_use]
+pub fn fit_curve(data: &CurveData<'_>, rising: bool) -> CurveResult {
+    let (x, y, settings) = (data.x, data.y, data.settings);
+    let opts = curve_options(settings, data.functional);
+    let w = Fitter { bounds: &settings.bounds, rule: data.weights, top_control: !data.functional };
+    let (fit, added, user) = fit_cascade(x, y, &opts, &w, rising);
+    let mut r = CurveResult::four_pl(data.model, fit);
+    r.constraints = added;
+    r.at_user_bound = !user.is_empty();
+    r.flags.extend(user.iter().map(|n| format!("at_bound_{n}")));
+    if let Some(c) = settings.compare.as_ref().filter(|_| !data.functional) {
+        let (chosen, comparison) = choose_model(x, y, &opts, data.plateaus(), c, &w);
+        r.comparison = comparison;
+        match chosen {
+            Chosen::TwoSite { fit, weights } => {
+                let (four_pl, sites) =
+                    two_site::reported(x, y, weights.as_deref(), &fit, data.plateaus());
+                r.model = ModelKind::TwoSite;
+                r.fit = four_pl;
+                r.curve = sites.fitted_curve(four_pl.params);
+                r.two_site = Some(sites);
+                r.constraints.clear();
+                r.at_user_bound = false;
+            }
+            Chosen::FourPl { model, fit, constraints, user_bounds } => {
+                r.model = model;
+                r.fit = fit;
+                r.curve = CurveResult::four_pl(model, fit).curve;
+                r.constraints = constraints;
+                r.at_user_bound = !user_bounds.is_empty();
+            }
+        }
+    }
+    if settings.profile_ci && r.two_site.is_none() {
+        // The options of the reported fit: the model's slope and any plateaus the cascade
+        // fixed.
+        let mut used = opts;
+        if r.model == ModelKind::OneSite {
+            used.fixed[FourPl::HILL] = Some(-1.0);
+        } else if r.model == ModelKind::FourParameter && settings.model != r.model {
+            used.fixed[FourPl::HILL] = None;
+        }
+        for c in &r.constraints {
+            let (k, v) = c.fixes();
+            used.fixed[k] = Some(v);
+        }
+        let wts = w.weights_for(x, &r.fit);
+        let ci = profile::profile_ci(x, y, wts.as_deref(), &used, &r.fit, FourPl::LOG_IC50, 0.95);
+        r.log_ic50_profile = Some(ci);
+    }
+    r
+}
 
 /// Prism's "log(inhibitor) vs. response -- variable slope" four-parameter logistic:
 ///
@@ -57,6 +146,8 @@ impl FourPl {
     pub const HILL: usize = 2;
     /// Index of LogIC50 (log10 molar, same units as X) in the parameter array.
     pub const LOG_IC50: usize = 3;
+    /// The parameter names, in the order of the parameter array.
+    pub const NAMES: [&'static str; 4] = ["top", "bottom", "hill_slope", "log_ic50"];
 
     /// `(s, 1 - s, s (1 - s), LogIC50 - X)` with `s = 1 / (1 + 10^((LogIC50 - X) * HillSlope))`,
     /// each computed without cancellation; the last two are 0 at an infinite `LogIC50 - X`.
@@ -141,9 +232,6 @@ pub struct FourPlOptions {
     pub fixed: [Option<f64>; 4],
     /// Settings of the Levenberg-Marquardt iteration; default [`FOUR_PL_LM`].
     pub lm: LmConfig,
-    /// Relative weighting from the fitted curve (Prism's 1/Y, 1/Y^2, Poisson), iterated to
-    /// convergence by [`crate::fit::procedures::weights::fit_reweighted`]; default [`Weighting::None`].
-    pub weighting: Weighting,
     /// User box constraints `(low, high)` per parameter, on top of radbind's own (LogIC50
     /// within the tested range +- [`LOG_IC50_MARGIN`], |Hill slope| <= [`MAX_ABS_HILL`]); where
     /// a user range does not overlap radbind's, the user range is used. `None` = no constraint.
@@ -151,9 +239,9 @@ pub struct FourPlOptions {
 }
 
 impl Default for FourPlOptions {
-    /// All parameters free, [`FOUR_PL_LM`], no weighting, no user bounds.
+    /// All parameters free, [`FOUR_PL_LM`], no user bounds.
     fn default() -> Self {
-        Self { fixed: [None; 4], lm: FOUR_PL_LM, weighting: Weighting::None, bounds: [None; 4] }
+        Self { fixed: [None; 4], lm: FOUR_PL_LM, bounds: [None; 4] }
     }
 }
 
@@ -238,6 +326,14 @@ pub struct FourPlFit {
 }
 
 impl FourPlFit {
+    /// The parameters when the fit converged or stopped on a bound and they are finite (a fit
+    /// that may seed a reweighting round, [`crate::fit::procedures::weights::iterate`]).
+    #[must_use]
+    pub fn fitted_params(&self) -> Option<[f64; 4]> {
+        let fitted = self.termination.converged() || self.termination == Termination::AtBound;
+        (fitted && self.params.iter().all(|v| v.is_finite())).then_some(self.params)
+    }
+
     /// `10^log_ic50`, in the concentration units of `10^x` (molar for log10 molar x).
     pub fn ic50(&self) -> f64 {
         10f64.powf(self.params[FourPl::LOG_IC50])
@@ -484,19 +580,14 @@ fn refine(levels: &[(f64, f64, f64)], coarse: [f64; 4]) -> [f64; 4] {
 /// LogIC50 is bounded to `[min x - 3, max x + 3]` (finite x) and the Hill slope to `[-10, 10]`;
 /// a fit stopping there ends with [`Termination::AtBound`].
 ///
-/// With `opts.weighting` other than [`Weighting::None`] the fit is weighted from the fitted
-/// curve and iterated to convergence ([`weights::fit_reweighted`]); `rss`, `sy_x`, `r_squared`
-/// and the SEs are then the weighted ones.
+/// Weighted fits (Prism's 1/Y, 1/Y^2, Poisson, iterated from the fitted curve) are
+/// [`fit_reweighted`].
 pub fn fit_four_pl(x: &[f64], y: &[f64], opts: &FourPlOptions) -> FourPlFit {
-    if opts.weighting == Weighting::None {
-        fit_four_pl_with(x, y, None, opts, None)
-    } else {
-        weights::fit_reweighted(x, y, opts).fit
-    }
+    fit_four_pl_with(x, y, None, opts, None)
 }
 
 /// [`fit_four_pl`] with fixed, caller-supplied weights and an optional start (e.g. a previous
-/// fit's parameters; `None` = [`refined_estimates`]); `opts.weighting` is ignored.
+/// fit's parameters; `None` = [`refined_estimates`]).
 ///
 /// Minimises `sum w_i (y_i - f(x_i))^2`. `rss` is that weighted sum, `sy_x = sqrt(rss / df)`,
 /// the SEs are `sqrt(diag(s^2 (J'WJ)^-1))` with `s^2 = rss / df`, and
@@ -618,6 +709,43 @@ pub fn fit_four_pl_with(
         iterations: f.iterations,
         termination: f.termination,
     }
+}
+
+/// A reweighted fit: the final fit, the weights it used and how the iteration went.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ReweightedFit {
+    /// The last weighted fit (weighted `rss`, `sy_x`, `r_squared`, SEs and CI).
+    pub fit: FourPlFit,
+    /// The weights of the last fit (from the previous round's curve), one per point.
+    pub weights: Vec<f64>,
+    /// Number of weighted fits done.
+    pub rounds: u32,
+    /// True when the parameters changed by less than [`weights::REWEIGHT_RTOL`] in the last
+    /// round.
+    pub converged: bool,
+}
+
+/// Fits the 4PL weighted by `rule` as Prism does ([`weights::iterate`]): an unweighted fit
+/// first, then weights from the previous fitted curve and a weighted refit started at the
+/// previous parameters, until the parameters settle.
+pub fn fit_reweighted(
+    x: &[f64],
+    y: &[f64],
+    opts: &FourPlOptions,
+    rule: &WeightRule<'_>,
+) -> ReweightedFit {
+    let n = x.len().min(y.len());
+    let (x, y) = (&x[..n], &y[..n]);
+    let fit = fit_four_pl_with(x, y, None, opts, None);
+    let (fit, weights, rounds, converged) = weights::iterate(
+        rule,
+        x,
+        |xi, p| FourPl.value(xi, p),
+        fit,
+        FourPlFit::fitted_params,
+        |w, start| fit_four_pl_with(x, y, Some(w), opts, Some(start)),
+    );
+    ReweightedFit { fit, weights, rounds, converged }
 }
 
 fn lm_value(x: f64, p: &[f64; 4]) -> f64 {

@@ -9,48 +9,137 @@
 //! - [`agonist`]: the rising 4PL ("log(agonist) vs. response");
 //! - [`saturation`]: saturation binding (Kd, Bmax).
 //!
+//! Each competition model implements [`CurveModel`]: how it fits one curve in the pipeline
+//! (weights, profile CI, what it reports in the 4PL columns and as its fitted curve), and
+//! [`curve_model`] is the one map from a configured [`ModelKind`] to its implementation. A new
+//! model is a new file here, an arm in [`curve_model`] and its name in the config.
+//!
 //! Owns the models' mathematics and starting values; the engine is [`crate::fit::engine`],
 //! the uncertainty [`crate::fit::engine::uncertainty`].
 
 pub mod agonist;
 pub mod fit_ki;
 pub mod four_pl;
+pub mod model;
 pub mod saturation;
 pub mod two_site;
 
+use crate::config::{FitSettings, ModelKind};
 use crate::fit::engine::uncertainty;
 use crate::fit::engine::{self, LmConfig, Termination};
+use crate::fit::procedures::band::FittedCurve;
+use crate::fit::procedures::cascade::Constraint;
+use crate::fit::procedures::classify::{self, CurveClass};
+use crate::fit::procedures::compare::ComparisonOutcome;
+use crate::fit::procedures::weights::WeightRule;
 use crate::fit::stats;
+use four_pl::FourPlFit;
+pub use model::Model;
+use two_site::TwoSiteParams;
 
-/// A mean function `f(x; p)` with `P` parameters and an analytic gradient.
-///
-/// Implementations must be pure (same input, same output) and thread-safe, because curves are
-/// fitted in parallel. The gradient must be exact (analytic), not a finite difference: the
-/// Levenberg-Marquardt engine and the asymptotic standard errors both rely on it.
-pub trait Model<const P: usize>: Sync {
-    /// `f(x; p)`.
-    fn value(&self, x: f64, p: &[f64; P]) -> f64;
-    /// `f(x; p)`, with the gradient `df/dp_k` written into `grad[k]`.
-    fn value_grad(&self, x: f64, p: &[f64; P], grad: &mut [f64; P]) -> f64;
+/// A competition-curve model as the fit stage uses it: one implementation per [`ModelKind`]
+/// ([`curve_model`]).
+pub trait CurveModel: Sync {
+    /// Number of parameters the model fits under `settings` (a curve needs one point more);
+    /// `functional`: a [35S]GTPγS curve, whose Top is never the binding control's.
+    fn free_params(&self, settings: &FitSettings, functional: bool) -> usize;
 
-    /// True when [`Model::value_grad_hess`] gives the analytic second derivatives; the
-    /// engine can then use the full Newton model of the sum of squares
-    /// ([`crate::fit::engine::LmConfig::second_order`]).
-    const HAS_HESSIAN: bool = false;
+    /// Fits one curve's points (after outlier removal) with the configured weights and
+    /// interval: the reported parameters in the 4PL columns (with their covariance mapped
+    /// there), the fitted curve and its covariance for the band, and what else the model
+    /// reports.
+    fn fit(&self, data: &CurveData<'_>) -> CurveResult;
 
-    /// `f(x; p)` with the gradient, and the second derivatives `d2f / dp_j dp_k` written into
-    /// `hess[j][k]` for `j <= k` (the upper triangle; entries below the diagonal are not
-    /// read). Only called when [`Model::HAS_HESSIAN`] is true; the default leaves `hess` alone.
-    #[inline]
-    fn value_grad_hess(
-        &self,
-        x: f64,
-        p: &[f64; P],
-        grad: &mut [f64; P],
-        hess: &mut [[f64; P]; P],
-    ) -> f64 {
-        let _ = hess;
-        self.value_grad(x, p, grad)
+    /// NCATS curve class of a fit this model reported: by default the class of the 4PL form.
+    fn curve_class(&self, x: &[f64], y: &[f64], fit: &FourPlFit, range: (f64, f64)) -> CurveClass {
+        classify::curve_class(x, y, fit, range)
+    }
+}
+
+/// The one map from a configured model to its implementation.
+#[must_use]
+pub fn curve_model(kind: ModelKind) -> &'static dyn CurveModel {
+    match kind {
+        ModelKind::FourParameter | ModelKind::OneSite => &four_pl::FourPlModel,
+        ModelKind::FitKi => &fit_ki::FitKiModel,
+        ModelKind::TwoSite => &two_site::TwoSite,
+        ModelKind::Agonist => &agonist::Agonist,
+    }
+}
+
+/// One curve's points and the settings a [`CurveModel`] fits them with.
+#[derive(Debug, Clone, Copy)]
+pub struct CurveData<'a> {
+    /// log10 molar concentrations (`-inf` = zero dose).
+    pub x: &'a [f64],
+    /// Responses.
+    pub y: &'a [f64],
+    /// The curve's model ([`crate::fit::Curve::model`]).
+    pub model: ModelKind,
+    /// The target (for its radioligand's [L] and Kd).
+    pub target: &'a str,
+    /// A functional ([35S]GTPγS) curve: its plateaus are not the binding controls.
+    pub functional: bool,
+    /// The fit settings.
+    pub settings: &'a FitSettings,
+    /// Weights from the fitted curve (`fit.weighting`); `None` = unweighted.
+    pub weights: Option<WeightRule<'a>>,
+}
+
+impl CurveData<'_> {
+    /// `[top, bottom]` as fixed by `fit.fix` (`None` = fitted).
+    #[must_use]
+    pub fn plateaus(&self) -> [Option<f64>; 2] {
+        [self.settings.fixed[0], self.settings.fixed[1]]
+    }
+}
+
+/// What a [`CurveModel`] reports for one curve.
+#[derive(Debug, Clone, PartialEq)]
+pub struct CurveResult {
+    /// The model whose parameters are reported (a comparison may prefer another than the one
+    /// configured).
+    pub model: ModelKind,
+    /// The reported fit in 4PL form `[top, bottom, hill_slope, log_ic50]`: `fit_ki`: LogIC50 =
+    /// LogKi + log10(1 + [L]/Kd); `two_site`: the high-affinity site (slope -1); `agonist`:
+    /// LogEC50 in the LogIC50 slot.
+    pub fit: FourPlFit,
+    /// The fitted mean function with its covariance (the figures' curve and band).
+    pub curve: FittedCurve,
+    /// `fit_ki`: LogKi (log10 molar), its SE and 95% CI, straight from the LogKi fit.
+    pub log_ki: Option<(f64, f64, (f64, f64))>,
+    /// Both sites of a two-site fit.
+    pub two_site: Option<TwoSiteParams>,
+    /// Constraints radbind added (e.g. Bottom fixed at 0 after a free fit ran into a bound).
+    pub constraints: Vec<Constraint>,
+    /// A free parameter ended on a bound the user set (`fit.bounds`): a constrained optimum.
+    pub at_user_bound: bool,
+    /// The comparison that decided the reported model.
+    pub comparison: Option<ComparisonOutcome>,
+    /// Profile-likelihood 95% interval of LogIC50 (`fit.ci: profile`); `None` on a side the
+    /// data do not bound.
+    pub log_ic50_profile: Option<(Option<f64>, Option<f64>)>,
+    /// Flags of the fit (`at_bound_<parameter>`).
+    pub flags: Vec<String>,
+}
+
+impl CurveResult {
+    /// A result that reports `fit` (the 4PL form) as the model `model` fitted it, with the
+    /// 4PL curve and nothing else.
+    #[must_use]
+    pub fn four_pl(model: ModelKind, fit: FourPlFit) -> Self {
+        Self {
+            model,
+            fit,
+            curve: FittedCurve::FourPl { params: fit.params, cov: fit.cov },
+            log_ki: None,
+            two_site: None,
+            constraints: Vec::new(),
+            at_user_bound: false,
+            comparison: None,
+            log_ic50_profile: None,
+            flags: Vec::new(),
+        }
     }
 }
 

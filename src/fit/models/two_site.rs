@@ -1,8 +1,16 @@
 //! Prism's "Two sites -- Fit logIC50": two slope -1 components with a high-affinity fraction.
 
-use crate::fit::engine::{self, LmConfig};
-use crate::fit::models::four_pl::{FourPl, LOG_IC50_MARGIN, initial_estimates};
-use crate::fit::models::{Model, ModelFit, finish, finite_range, fix_plateaus};
+use crate::config::{FitSettings, ModelKind};
+use crate::fit::engine::{self, LmConfig, uncertainty};
+use crate::fit::models::four_pl::{
+    FourPl, FourPlFit, FourPlOptions, LOG_IC50_MARGIN, fit_four_pl, initial_estimates,
+};
+use crate::fit::models::{
+    CurveData, CurveModel, CurveResult, Model, ModelFit, finish, finite_range, fix_plateaus,
+};
+use crate::fit::procedures::band::FittedCurve;
+use crate::fit::procedures::classify::{self, CurveClass};
+use crate::fit::procedures::{profile, weights};
 #[cfg(doc)]
 use crate::fit::{engine::Termination, models::fit_model};
 
@@ -153,4 +161,153 @@ pub fn fit_two_site(
     };
     relabel_sites(&mut f.params);
     finish(&TwoSite, x, y, weights, fixed, f)
+}
+
+/// Both sites of a two-site fit, with SEs (NaN when undefined).
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct TwoSiteParams {
+    /// Fraction of high-affinity sites, 0..1.
+    pub fraction_hi: f64,
+    /// LogIC50 of the high-affinity site (log10 molar).
+    pub log_ic50_hi: f64,
+    /// LogIC50 of the low-affinity site (log10 molar).
+    pub log_ic50_lo: f64,
+    /// SEs of `[fraction_hi, log_ic50_hi, log_ic50_lo]`.
+    pub se: [f64; 3],
+    /// Covariance of `[top, bottom, fraction_hi, log_ic50_hi, log_ic50_lo]` (the model's
+    /// parameter order, [`TwoSite`]).
+    pub cov: [[f64; 5]; 5],
+}
+
+impl TwoSiteParams {
+    /// The fitted two-site curve, with Top and Bottom from `four_pl` (the reported 4PL form).
+    #[must_use]
+    pub fn fitted_curve(&self, four_pl: [f64; 4]) -> FittedCurve {
+        FittedCurve::TwoSite {
+            params: [
+                four_pl[FourPl::TOP],
+                four_pl[FourPl::BOTTOM],
+                self.fraction_hi,
+                self.log_ic50_hi,
+                self.log_ic50_lo,
+            ],
+            cov: self.cov,
+        }
+    }
+}
+
+/// A two-site fit as reported: its 4PL form holds the high-affinity site (slope -1, the
+/// covariance of Top, Bottom and LogIC50hi), and both sites with their SEs and covariance.
+#[must_use]
+pub fn reported(
+    x: &[f64],
+    y: &[f64],
+    weights: Option<&[f64]>,
+    f: &ModelFit<5>,
+    plateaus: [Option<f64>; 2],
+) -> (FourPlFit, TwoSiteParams) {
+    use TwoSite as T;
+    let fixed = [plateaus[0].is_some(), plateaus[1].is_some(), false, false, false];
+    let dep = uncertainty::asymptotic(&T, x, y, weights, &f.params, fixed, f.rss)
+        .map_or([f64::NAN; 5], |u| u.dependency);
+    let sites = TwoSiteParams {
+        fraction_hi: f.params[T::FRACTION_HI],
+        log_ic50_hi: f.params[T::LOG_IC50_HI],
+        log_ic50_lo: f.params[T::LOG_IC50_LO],
+        se: [f.se[T::FRACTION_HI], f.se[T::LOG_IC50_HI], f.se[T::LOG_IC50_LO]],
+        cov: f.cov,
+    };
+    let ix = [T::TOP, T::BOTTOM, usize::MAX, T::LOG_IC50_HI];
+    let mut cov = [[0.0; 4]; 4];
+    for a in 0..4 {
+        for b in 0..4 {
+            if ix[a] != usize::MAX && ix[b] != usize::MAX {
+                cov[a][b] = f.cov[ix[a]][ix[b]];
+            }
+        }
+    }
+    let fit = FourPlFit {
+        params: [f.params[T::TOP], f.params[T::BOTTOM], -1.0, f.params[T::LOG_IC50_HI]],
+        se: [f.se[T::TOP], f.se[T::BOTTOM], f64::NAN, f.se[T::LOG_IC50_HI]],
+        cov,
+        log_ic50_ci: f.ci95[T::LOG_IC50_HI],
+        // The slope slot carries the worse of the fraction's and the low site's dependency,
+        // so an ambiguous two-site fit is flagged.
+        dependency: [dep[0], dep[1], dep[2].max(dep[4]), dep[3]],
+        rss: f.rss,
+        r_squared: f.r_squared,
+        sy_x: f.sy_x,
+        n: f.n,
+        df: f.df,
+        iterations: f.iterations,
+        termination: f.termination,
+    };
+    (fit, sites)
+}
+
+/// Profile-likelihood 95% interval of the high-affinity LogIC50 of a two-site fit: the other
+/// parameters refitted with it held (no relabelling, so the held site stays the high one).
+#[must_use]
+pub fn profile_log_ic50_hi(
+    x: &[f64],
+    y: &[f64],
+    weights: Option<&[f64]>,
+    f: &ModelFit<5>,
+    plateaus: [Option<f64>; 2],
+) -> (Option<f64>, Option<f64>) {
+    use TwoSite as T;
+    let (lower, upper) = two_site_bounds(x);
+    // Top, Bottom as configured; LogIC50hi held by the profile.
+    let fixed = [plateaus[0].is_some(), plateaus[1].is_some(), false, true, false];
+    let refit = |theta: f64, warm: &[f64; 5]| {
+        let mut start = *warm;
+        start[T::LOG_IC50_HI] = theta;
+        let cfg = LmConfig::default();
+        let r = engine::fit_bounded(&T, x, y, weights, start, fixed, lower, upper, &cfg);
+        Some((r.params, r.rss))
+    };
+    let li = T::LOG_IC50_HI;
+    let fitted = profile::Fitted { params: f.params, rss: f.rss, df: f.df, se: f.se[li] };
+    profile::profile_interval(&refit, &fitted, li, 0.95, (lower[li], upper[li]))
+}
+
+impl CurveModel for TwoSite {
+    fn free_params(&self, settings: &FitSettings, _functional: bool) -> usize {
+        settings.fixed[..2].iter().filter(|p| p.is_none()).count() + 3
+    }
+
+    /// [`fit_two_site`], reweighted from the fitted curve ([`weights::iterate`]) with a
+    /// weighting, and reported through [`reported`].
+    fn fit(&self, data: &CurveData<'_>) -> CurveResult {
+        let (x, y, plateaus) = (data.x, data.y, data.plateaus());
+        let first = fit_two_site(x, y, plateaus, None);
+        let (f, wts) = match &data.weights {
+            Some(r) => {
+                let (f, w, _, _) = weights::iterate(
+                    r,
+                    x,
+                    |xi, p| TwoSite.value(xi, p),
+                    first,
+                    ModelFit::fitted_params,
+                    |w, start| refit_two_site(x, y, plateaus, Some(w), start),
+                );
+                (f, Some(w))
+            }
+            None => (first, None),
+        };
+        let (fit, sites) = reported(x, y, wts.as_deref(), &f, plateaus);
+        let mut r = CurveResult::four_pl(ModelKind::TwoSite, fit);
+        r.curve = sites.fitted_curve(fit.params);
+        r.two_site = Some(sites);
+        if data.settings.profile_ci {
+            r.log_ic50_profile = Some(profile_log_ic50_hi(x, y, wts.as_deref(), &f, plateaus));
+        }
+        r
+    }
+
+    /// The class describes the data's shape: judged on a one-curve 4PL.
+    fn curve_class(&self, x: &[f64], y: &[f64], _fit: &FourPlFit, range: (f64, f64)) -> CurveClass {
+        let f4 = fit_four_pl(x, y, &FourPlOptions::default());
+        classify::curve_class(x, y, &f4, range)
+    }
 }

@@ -4,6 +4,7 @@
 //! test and the confidence band of a fitted curve.
 
 pub mod band;
+pub mod cascade;
 pub mod classify;
 pub mod compare;
 pub mod global;

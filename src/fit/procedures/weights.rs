@@ -4,7 +4,7 @@
 //!
 //! Owns the [`Weighting`] choice, the weight formula with its guard against non-positive fitted
 //! values, Poisson weights of % specific binding ([`WeightRule`]), and the reweighting loop for
-//! any model ([`iterate`]; [`fit_reweighted`] for the 4PL). The weighted fits themselves are
+//! any model ([`iterate`]; [`crate::fit::models::four_pl::fit_reweighted`] for the 4PL). The weighted fits themselves are
 //! the models' (e.g. [`crate::fit::models::four_pl::fit_four_pl_with`]).
 //!
 //! # Formula
@@ -27,126 +27,88 @@
 //! [`YFIT_FLOOR_FRACTION`]` * max |y_i|` (or the smallest positive normal number if all y are 0)
 //! before the weight is computed, so every weight is finite and positive.
 
-use crate::fit::engine::Termination;
-use crate::fit::models::four_pl::{FourPlFit, FourPlOptions, fit_four_pl_with};
-use crate::fit::models::{Model, four_pl::FourPl};
-
-/// How the points of a fit are weighted (relative weights from the fitted curve).
-#[derive(Debug, Clone, Copy, PartialEq, Default)]
-pub enum Weighting {
-    /// Unweighted (all weights 1): constant variance.
-    #[default]
-    None,
-    /// `w = 1 / Yfit`: variance proportional to the response.
-    InverseY,
-    /// `w = 1 / Yfit^2`: standard deviation proportional to the response.
-    InverseY2,
-    /// Poisson counting statistics for responses in counts per minute counted for
-    /// `counting_minutes` (> 0; a non-positive or non-finite value counts as 1 minute):
-    /// `w = counting_minutes / Yfit`.
-    Poisson {
-        /// Counting time per well, minutes.
-        counting_minutes: f64,
-    },
-}
+use crate::config::WeightingKind;
 
 /// Fitted values are floored at this fraction of the largest |y| before weighting (guard for
 /// `Yfit <= 0`); with it no point gets more than `1/YFIT_FLOOR_FRACTION` (1/Y) or its square
 /// (1/Y^2) times the weight of the largest response.
 pub const YFIT_FLOOR_FRACTION: f64 = 1e-3;
 
-/// Largest number of refits with updated weights in [`fit_reweighted`].
+/// Largest number of refits with updated weights in [`iterate`].
 pub const MAX_REWEIGHT_ROUNDS: u32 = 20;
 
 /// The reweighting stops when no parameter changes by more than this times `max(|p_k|, 1)`.
 pub const REWEIGHT_RTOL: f64 = 1e-9;
 
-impl Weighting {
-    /// The weight of a point whose fitted value is `y_fit`, with `y_fit` floored at `floor`
-    /// (see [`yfit_floor`]). 1 for [`Weighting::None`].
-    #[inline]
-    pub fn weight(&self, y_fit: f64, floor: f64) -> f64 {
-        let yf = if y_fit > floor { y_fit } else { floor };
-        match *self {
-            Self::None => 1.0,
-            Self::InverseY => 1.0 / yf,
-            Self::InverseY2 => 1.0 / (yf * yf),
-            Self::Poisson { counting_minutes } => {
-                let t = if counting_minutes.is_finite() && counting_minutes > 0.0 {
-                    counting_minutes
-                } else {
-                    1.0
-                };
-                t / yf
-            }
-        }
+/// Prism's relative weight of a point whose fitted value is `y_fit`, with `y_fit` floored at
+/// `floor` (see [`yfit_floor`]): `1 / Yfit` for [`WeightingKind::InverseY`], `1 / Yfit^2` for
+/// [`WeightingKind::InverseY2`], 1 otherwise (unweighted; Poisson weights need the counts,
+/// [`WeightRule`]).
+#[inline]
+#[must_use]
+pub fn relative_weight(weighting: WeightingKind, y_fit: f64, floor: f64) -> f64 {
+    let yf = if y_fit > floor { y_fit } else { floor };
+    match weighting {
+        WeightingKind::InverseY => 1.0 / yf,
+        WeightingKind::InverseY2 => 1.0 / (yf * yf),
+        WeightingKind::None | WeightingKind::Poisson => 1.0,
     }
 }
 
 /// The floor for fitted values: [`YFIT_FLOOR_FRACTION`]` * max |y_i|`, at least
 /// `f64::MIN_POSITIVE`.
+#[must_use]
 pub fn yfit_floor(y: &[f64]) -> f64 {
     let m = y.iter().filter(|v| v.is_finite()).fold(0.0f64, |a, v| a.max(v.abs()));
     (YFIT_FLOOR_FRACTION * m).max(f64::MIN_POSITIVE)
 }
 
-/// Weights of the points `x` from the 4PL with `params`, written into `out` (cleared first).
-pub fn weights_from_fit(
-    weighting: Weighting,
-    x: &[f64],
-    params: &[f64; 4],
-    floor: f64,
-    out: &mut Vec<f64>,
-) {
-    out.clear();
-    out.extend(x.iter().map(|xi| weighting.weight(FourPl.value(*xi, params), floor)));
-}
-
-/// A reweighted fit: the final fit, the weights it used and how the iteration went.
-#[derive(Debug, Clone, PartialEq)]
-pub struct ReweightedFit {
-    /// The last weighted fit (weighted `rss`, `sy_x`, `r_squared`, SEs and CI).
-    pub fit: FourPlFit,
-    /// The weights of the last fit (from the previous round's curve), one per point.
-    pub weights: Vec<f64>,
-    /// Number of weighted fits done (0 for [`Weighting::None`]).
-    pub rounds: u32,
-    /// True when the parameters changed by less than [`REWEIGHT_RTOL`] in the last round.
-    pub converged: bool,
-}
-
-/// Point weights from fitted values: Prism's relative weights, or Poisson counting weights of
-/// % specific binding.
+/// Point weights from fitted values: a weighting ([`WeightingKind`], never `None`) with the
+/// data its formula needs.
+///
+/// - 1/Y and 1/Y^2: [`relative_weight`] with the fitted values floored at `floor`.
+/// - Poisson, per point `(N, W, t)` in `counts`: the plate's mean NSB `N` and window
+///   `W = total - NSB` (CPM) and the counting minutes `t`. A point's expected count rate is
+///   `CPM_i = N + W Yfit_i / 100` and, counted for `t` minutes, `var(CPM_i) = CPM_i / t`
+///   (Poisson); `%SB = 100 (CPM - N) / W` gives `var(%SB_i) = (100 / W)^2 CPM_i / t` and
+///   `w_i = 1 / var(%SB_i)` (the control means taken as exact). `CPM_i` is floored at one count
+///   per counting time. (Responses in CPM themselves are `N = 0, W = 100`: `w_i = t / CPM_i`.)
 #[derive(Debug, Clone, Copy, PartialEq)]
-pub enum WeightRule<'a> {
-    /// `weighting.weight(Yfit, floor)` ([`Weighting::weight`], floor from [`yfit_floor`]).
-    Relative {
-        /// The relative weighting.
-        weighting: Weighting,
-        /// Floor of the fitted values.
-        floor: f64,
-    },
-    /// Per point `(N, W, t)`: the plate's mean NSB `N` and window `W = total - NSB` (CPM) and
-    /// the counting minutes `t`. A point's expected count rate is `CPM_i = N + W Yfit_i / 100`
-    /// and, counted for `t` minutes, `var(CPM_i) = CPM_i / t` (Poisson); `%SB = 100 (CPM - N) / W`
-    /// gives `var(%SB_i) = (100 / W)^2 CPM_i / t` and `w_i = 1 / var(%SB_i)` (the control means
-    /// taken as exact). `CPM_i` is floored at one count per counting time.
-    PoissonSb(&'a [(f64, f64, f64)]),
+pub struct WeightRule<'a> {
+    /// The weighting.
+    pub weighting: WeightingKind,
+    /// Floor of the fitted values for 1/Y and 1/Y^2 ([`yfit_floor`] of the responses).
+    pub floor: f64,
+    /// Poisson: `(N, W, t)` per point, in the order of the fitted points.
+    pub counts: &'a [(f64, f64, f64)],
 }
 
-impl WeightRule<'_> {
+impl<'a> WeightRule<'a> {
+    /// The rule of `weighting` for the responses `y` (`counts` per point for Poisson); `None`
+    /// when the fit is unweighted.
+    #[must_use]
+    pub fn new(weighting: WeightingKind, y: &[f64], counts: &'a [(f64, f64, f64)]) -> Option<Self> {
+        match weighting {
+            WeightingKind::None => None,
+            WeightingKind::Poisson => Some(Self { weighting, floor: 0.0, counts }),
+            WeightingKind::InverseY | WeightingKind::InverseY2 => {
+                Some(Self { weighting, floor: yfit_floor(y), counts: &[] })
+            }
+        }
+    }
+
     /// The weights of points whose fitted values are `yfit`, written into `out` (cleared first).
     pub fn weights(&self, yfit: impl Iterator<Item = f64>, out: &mut Vec<f64>) {
         out.clear();
-        match *self {
-            Self::Relative { weighting, floor } => {
-                out.extend(yfit.map(|v| weighting.weight(v, floor)));
+        match self.weighting {
+            WeightingKind::Poisson => {
+                out.extend(yfit.zip(self.counts).map(|(v, &(nsb, window, t))| {
+                    let cpm = (nsb + window * v / 100.0).max(1.0 / t);
+                    let var = (100.0 / window).powi(2) * cpm / t;
+                    if var.is_finite() && var > 0.0 { 1.0 / var } else { 0.0 }
+                }));
             }
-            Self::PoissonSb(info) => out.extend(yfit.zip(info).map(|(v, &(nsb, window, t))| {
-                let cpm = (nsb + window * v / 100.0).max(1.0 / t);
-                let var = (100.0 / window).powi(2) * cpm / t;
-                if var.is_finite() && var > 0.0 { 1.0 / var } else { 0.0 }
-            })),
+            w => out.extend(yfit.map(|v| relative_weight(w, v, self.floor))),
         }
     }
 }
@@ -185,40 +147,13 @@ pub fn iterate<F, const P: usize>(
     (fit, weights, rounds, false)
 }
 
-/// The parameters of a 4PL fit that may seed a reweighting round: converged, or stopped on a
-/// bound, and finite.
-#[must_use]
-pub fn fitted_params(fit: &FourPlFit) -> Option<[f64; 4]> {
-    let fitted = fit.termination.converged() || fit.termination == Termination::AtBound;
-    (fitted && fit.params.iter().all(|v| v.is_finite())).then_some(fit.params)
-}
-
-/// Fits the 4PL with `opts.weighting` as Prism does ([`iterate`]): an unweighted fit first,
-/// then weights from the previous fitted curve ([`Weighting::weight`]) and a weighted refit
-/// started at the previous parameters, until the parameters settle.
-pub fn fit_reweighted(x: &[f64], y: &[f64], opts: &FourPlOptions) -> ReweightedFit {
-    let n = x.len().min(y.len());
-    let (x, y) = (&x[..n], &y[..n]);
-    let fit = fit_four_pl_with(x, y, None, opts, None);
-    if opts.weighting == Weighting::None {
-        return ReweightedFit { fit, weights: vec![1.0; n], rounds: 0, converged: true };
-    }
-    let rule = WeightRule::Relative { weighting: opts.weighting, floor: yfit_floor(y) };
-    let (fit, weights, rounds, converged) = iterate(
-        &rule,
-        x,
-        |xi, p| FourPl.value(xi, p),
-        fit,
-        fitted_params,
-        |w, start| fit_four_pl_with(x, y, Some(w), opts, Some(start)),
-    );
-    ReweightedFit { fit, weights, rounds, converged }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::fit::models::four_pl::fit_four_pl;
+    use crate::fit::models::Model;
+    use crate::fit::models::four_pl::{
+        FourPl, FourPlOptions, fit_four_pl, fit_four_pl_with, fit_reweighted,
+    };
     use rand::SeedableRng;
     use rand_chacha::ChaCha8Rng;
     use rand_distr::{Distribution, Normal};
@@ -259,8 +194,8 @@ mod tests {
         for _ in 0..40 {
             let (x, y) = sim_cv(truth, 0.10, &mut rng);
             let u = fit_four_pl(&x, &y, &FourPlOptions::default());
-            let opts = FourPlOptions { weighting: Weighting::InverseY2, ..Default::default() };
-            let w = fit_reweighted(&x, &y, &opts);
+            let rule = WeightRule::new(WeightingKind::InverseY2, &y, &[]).expect("weighted");
+            let w = fit_reweighted(&x, &y, &FourPlOptions::default(), &rule);
             assert!(w.converged && w.rounds >= 1, "{w:?}");
             assert!(w.fit.termination.converged(), "{w:?}");
             e_u += (u.params[3] - truth[3]).powi(2);
@@ -275,33 +210,34 @@ mod tests {
     #[test]
     fn weights_follow_the_fitted_curve_and_are_guarded() {
         let f = 0.1;
-        assert_eq!(Weighting::InverseY.weight(50.0, f), 1.0 / 50.0);
-        assert_eq!(Weighting::InverseY2.weight(50.0, f), 1.0 / 2500.0);
-        assert_eq!(Weighting::Poisson { counting_minutes: 2.0 }.weight(50.0, f), 2.0 / 50.0);
-        assert_eq!(Weighting::Poisson { counting_minutes: -1.0 }.weight(50.0, f), 1.0 / 50.0);
-        assert_eq!(Weighting::InverseY.weight(-3.0, f), 10.0);
-        assert_eq!(Weighting::None.weight(-3.0, f), 1.0);
+        assert_eq!(relative_weight(WeightingKind::InverseY, 50.0, f), 1.0 / 50.0);
+        assert_eq!(relative_weight(WeightingKind::InverseY2, 50.0, f), 1.0 / 2500.0);
+        assert_eq!(relative_weight(WeightingKind::InverseY, -3.0, f), 10.0);
+        assert_eq!(relative_weight(WeightingKind::None, -3.0, f), 1.0);
         assert_eq!(yfit_floor(&[0.0, -200.0, 50.0]), 0.2);
         assert!(yfit_floor(&[0.0; 3]) > 0.0);
+        assert!(WeightRule::new(WeightingKind::None, &[1.0], &[]).is_none());
+        // Poisson on responses in CPM (N = 0, W = 100), counted 2 minutes: w = t / CPM, and
+        // CPM floored at one count per counting time.
+        let counts = [(0.0, 100.0, 2.0); 2];
+        let rule = WeightRule::new(WeightingKind::Poisson, &[1.0, 1.0], &counts).expect("rule");
+        let mut w = Vec::new();
+        rule.weights([50.0, -3.0].into_iter(), &mut w);
+        assert_eq!(w, [2.0 / 50.0, 4.0]);
     }
 
     #[test]
     fn poisson_matches_inverse_y_parameters() {
         let mut rng = ChaCha8Rng::seed_from_u64(3);
         let (x, y) = sim_cv([5000.0, 300.0, -1.0, -8.0], 0.03, &mut rng);
-        let a = fit_four_pl(
-            &x,
-            &y,
-            &FourPlOptions { weighting: Weighting::InverseY, ..Default::default() },
-        );
-        let b = fit_four_pl(
-            &x,
-            &y,
-            &FourPlOptions {
-                weighting: Weighting::Poisson { counting_minutes: 1.0 },
-                ..Default::default()
-            },
-        );
+        // Poisson weights of responses in CPM counted 1 minute: N = 0, W = 100, t = 1.
+        let counts = vec![(0.0, 100.0, 1.0); x.len()];
+        let opts = FourPlOptions::default();
+        let fit = |kind| {
+            let rule = WeightRule::new(kind, &y, &counts).expect("weighted");
+            fit_reweighted(&x, &y, &opts, &rule).fit
+        };
+        let (a, b) = (fit(WeightingKind::InverseY), fit(WeightingKind::Poisson));
         assert_eq!(a.params, b.params);
         for k in 0..4 {
             assert!((a.se[k] - b.se[k]).abs() <= 1e-12 * a.se[k]);
