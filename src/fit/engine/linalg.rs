@@ -4,6 +4,8 @@
 //!
 //! Only `P x P` quantities are stored (`[f64; P]`, `[[f64; P]; P]`), so nothing here allocates.
 
+use std::ops::IndexMut;
+
 use crate::fit::models::model::Model;
 
 /// Upper-triangular factor `R` of `J = Q R` and `Q'r`, accumulated one observation at a time
@@ -338,29 +340,19 @@ impl<const P: usize> NormalEq<P> {
     #[inline]
     pub(crate) fn factor(&self, m: &[[f64; P]; P]) -> Option<RowQr<P>> {
         let mut r = [[0.0; P]; P];
-        for j in 0..P {
-            // A zero column of J (masked) gives a zero row.
-            if self.a[j][j] == 0.0 {
-                continue;
-            }
-            let ajj = m[j][j];
-            let mut d = ajj;
-            for i in 0..j {
-                d -= r[i][j] * r[i][j];
-            }
-            if !(d >= CHOLESKY_MIN_PIVOT * ajj && d > 0.0) {
-                return None;
-            }
-            let rjj = d.sqrt();
-            r[j][j] = rjj;
-            let inv = 1.0 / rjj;
-            for k in j + 1..P {
-                let mut v = m[j][k];
-                for i in 0..j {
-                    v -= r[i][j] * r[i][k];
-                }
-                r[j][k] = v * inv;
-            }
+        let mut inv = [0.0; P];
+        // A zero column of J (masked) gives a zero row.
+        let factored = cholesky_upper(
+            m,
+            |j, k| m[j][k],
+            &mut r,
+            &mut inv,
+            |j| self.a[j][j] == 0.0,
+            |_| false,
+            |d, ajj| d >= CHOLESKY_MIN_PIVOT * ajj && d > 0.0,
+        );
+        if !factored {
+            return None;
         }
         let mut qtr = [0.0; P];
         for j in 0..P {
@@ -379,14 +371,22 @@ impl<const P: usize> NormalEq<P> {
 
 /// `||D v||` over the unmasked components.
 #[inline]
-pub(crate) fn scaled_norm<const P: usize>(d: &[f64; P], v: &[f64; P], mask: &[bool; P]) -> f64 {
+pub(crate) fn scaled_norm(d: &[f64], v: &[f64], mask: &[bool]) -> f64 {
     let mut s = 0.0;
-    for k in 0..P {
+    for k in 0..v.len() {
         if !mask[k] {
             s += (d[k] * v[k]) * (d[k] * v[k]);
         }
     }
     s.sqrt()
+}
+
+/// Nielsen's update of the damping `mu` after a step with gain ratio `rho` was accepted:
+/// `mu max(1/3, 1 - (2 rho - 1)^3)`, at least `1e-300` (Madsen, Nielsen & Tingleff 2004,
+/// §3.2).
+#[inline]
+pub(crate) fn damping_after_accept(mu: f64, rho: f64) -> f64 {
+    (mu * (1.0 - (2.0 * rho - 1.0).powi(3)).max(1.0 / 3.0)).max(1e-300)
 }
 
 /// Solves `min ||[R; sqrt(mu) D] delta + [Q'r; 0]||` (MINPACK `qrsolv`): the diagonal rows are
@@ -429,71 +429,225 @@ pub(crate) fn damped_step<const P: usize>(
     (delta, dn)
 }
 
-/// Solves `(M + mu D^2) delta = -g` by Cholesky, for `M` (upper triangle) positive definite over
-/// the unmasked components (a matrix [`NormalEq::cholesky`] accepted): the step of
-/// [`damped_step`] without its Givens rotations. Masked components get `delta = 0`. `None` if a
-/// pivot is not positive (then use [`damped_step`]). Returns `(delta, ||D delta||^2)`.
+/// Solves `(M + mu D^2) delta = -g` by Cholesky ([`cholesky_upper`]), for `M` (upper
+/// triangle) positive definite over the unmasked components (a matrix [`NormalEq::cholesky`]
+/// accepted): the step of [`damped_step`] without its Givens rotations. Masked components get
+/// `delta = 0`. `None` if a pivot is not positive (then use [`damped_step`]). Returns
+/// `(delta, ||D delta||^2)`. Generic over the storage: the fixed-size problems of one curve
+/// and the dense global fit ([`DenseMatrix`]) share it.
 #[inline]
-pub(crate) fn damped_cholesky<const P: usize>(
-    m: &[[f64; P]; P],
-    g: &[f64; P],
-    diag: &[f64; P],
+pub(crate) fn damped_cholesky<S: SquareMatrix>(
+    m: &S,
+    g: &S::Vector,
+    diag: &S::Vector,
     mu: f64,
-    mask: &[bool; P],
-) -> Option<([f64; P], f64)> {
-    let mut r = [[0.0; P]; P];
-    let mut inv = [0.0; P];
-    for j in 0..P {
-        if mask[j] {
-            continue;
-        }
-        let mut d = m[j][j] + mu * diag[j] * diag[j];
-        for i in 0..j {
-            d -= r[i][j] * r[i][j];
-        }
-        if !(d > 0.0) {
-            return None;
-        }
-        let rjj = d.sqrt();
-        r[j][j] = rjj;
-        inv[j] = 1.0 / rjj;
-        for k in j + 1..P {
-            if mask[k] {
-                continue;
-            }
-            let mut v = m[j][k];
-            for i in 0..j {
-                v -= r[i][j] * r[i][k];
-            }
-            r[j][k] = v * inv[j];
-        }
+    mask: impl Fn(usize) -> bool + Copy,
+) -> Option<(S::Vector, f64)> {
+    let n = m.dim();
+    let mut r = m.zeros();
+    let mut inv = m.zero_vector();
+    let shifted = |j: usize, k: usize| {
+        if j == k { m.at(j, j) + mu * diag[j] * diag[j] } else { m.at(j, k) }
+    };
+    if !cholesky_upper(m, shifted, &mut r, &mut inv, mask, mask, |d, _| d > 0.0) {
+        return None;
     }
     // R'u = -g, then R delta = u.
-    let mut u = [0.0; P];
-    for j in 0..P {
-        if mask[j] {
+    let mut u = m.zero_vector();
+    for j in 0..n {
+        if mask(j) {
             continue;
         }
         let mut v = -g[j];
         for i in 0..j {
-            v -= r[i][j] * u[i];
+            v -= r.at(i, j) * u[i];
         }
         u[j] = v * inv[j];
     }
-    let mut delta = [0.0; P];
-    for j in (0..P).rev() {
-        if mask[j] {
+    let mut delta = m.zero_vector();
+    for j in (0..n).rev() {
+        if mask(j) {
             continue;
         }
         let mut v = u[j];
-        for k in j + 1..P {
-            v -= r[j][k] * delta[k];
+        for k in j + 1..n {
+            v -= r.at(j, k) * delta[k];
         }
         delta[j] = v * inv[j];
     }
     let mut dn = 0.0;
-    for k in 0..P {
+    for k in 0..n {
         dn += (diag[k] * delta[k]) * (diag[k] * delta[k]);
     }
-    delta.iter().all(|v| v.is_finite()).then_some((delta, dn))
+    delta.as_ref().iter().all(|v| v.is_finite()).then_some((delta, dn))
+}
+
+/// A square matrix as the linear algebra here reads and writes it: the fixed-size
+/// `[[f64; P]; P]` of a one-curve problem, or a [`DenseMatrix`] of a global fit. Both
+/// implementations compile to plain indexing, so the generic routines cost nothing over
+/// hand-written fixed-size ones.
+pub trait SquareMatrix: Sized {
+    /// A vector of the matrix's dimension (`[f64; P]`, `Vec<f64>`).
+    type Vector: IndexMut<usize, Output = f64> + AsRef<[f64]>;
+    /// The dimension `n` of the `n x n` matrix.
+    fn dim(&self) -> usize;
+    /// Entry `(i, j)`.
+    fn at(&self, i: usize, j: usize) -> f64;
+    /// Sets entry `(i, j)`.
+    fn set(&mut self, i: usize, j: usize, v: f64);
+    /// A zero matrix of the same dimension.
+    fn zeros(&self) -> Self;
+    /// A zero vector of the same dimension.
+    fn zero_vector(&self) -> Self::Vector;
+}
+
+impl<const P: usize> SquareMatrix for [[f64; P]; P] {
+    type Vector = [f64; P];
+
+    #[inline(always)]
+    fn dim(&self) -> usize {
+        P
+    }
+
+    #[inline(always)]
+    fn at(&self, i: usize, j: usize) -> f64 {
+        self[i][j]
+    }
+
+    #[inline(always)]
+    fn set(&mut self, i: usize, j: usize, v: f64) {
+        self[i][j] = v;
+    }
+
+    #[inline(always)]
+    fn zeros(&self) -> Self {
+        [[0.0; P]; P]
+    }
+
+    #[inline(always)]
+    fn zero_vector(&self) -> [f64; P] {
+        [0.0; P]
+    }
+}
+
+/// A dense row-major `n x n` matrix (the normal equations of a global fit, whose parameter
+/// count is known only at run time).
+#[derive(Debug, Clone, PartialEq)]
+pub struct DenseMatrix {
+    n: usize,
+    data: Vec<f64>,
+}
+
+impl DenseMatrix {
+    /// The `n x n` zero matrix.
+    #[must_use]
+    pub fn new(n: usize) -> Self {
+        Self { n, data: vec![0.0; n * n] }
+    }
+
+    /// Sets every entry to 0.
+    pub fn clear(&mut self) {
+        self.data.iter_mut().for_each(|v| *v = 0.0);
+    }
+
+    /// Adds `v` to entry `(i, j)`.
+    #[inline]
+    pub fn add(&mut self, i: usize, j: usize, v: f64) {
+        self.data[i * self.n + j] += v;
+    }
+}
+
+impl SquareMatrix for DenseMatrix {
+    type Vector = Vec<f64>;
+
+    #[inline]
+    fn dim(&self) -> usize {
+        self.n
+    }
+
+    #[inline]
+    fn at(&self, i: usize, j: usize) -> f64 {
+        self.data[i * self.n + j]
+    }
+
+    #[inline]
+    fn set(&mut self, i: usize, j: usize, v: f64) {
+        self.data[i * self.n + j] = v;
+    }
+
+    fn zeros(&self) -> Self {
+        Self::new(self.n)
+    }
+
+    fn zero_vector(&self) -> Vec<f64> {
+        vec![0.0; self.n]
+    }
+}
+
+/// The Cholesky factorisation of the engine, `R'R = A` with `R` upper triangular (Golub & Van
+/// Loan, *Matrix Computations*, §4.2.5), column by column: for each row `j` not skipped,
+/// `d = a(j, j) - sum_{i<j} R_ij^2`, which `accept(d, a(j, j))` must pass (positive, or a
+/// minimum pivot ratio), `R_jj = sqrt(d)`, `inv[j] = 1 / R_jj` and
+/// `R_jk = (a(j, k) - sum_{i<j} R_ij R_ik) inv[j]` for the columns `k > j` not skipped.
+///
+/// `a(j, k)` gives the upper triangle of `A` (so a diagonal shift such as `mu D^2` needs no
+/// copy); `r` must be zero on entry; rows with `skip_row(j)` stay zero (a masked parameter or a
+/// zero column of `J`), and so do entries in columns with `skip_col(k)`. Returns `false` when a
+/// pivot is refused. The one Cholesky behind [`NormalEq::cholesky`], the damped steps
+/// ([`damped_cholesky`]) and the dense global fit.
+#[inline]
+pub(crate) fn cholesky_upper<S: SquareMatrix>(
+    shape: &S,
+    a: impl Fn(usize, usize) -> f64,
+    r: &mut S,
+    inv: &mut S::Vector,
+    skip_row: impl Fn(usize) -> bool,
+    skip_col: impl Fn(usize) -> bool,
+    accept: impl Fn(f64, f64) -> bool,
+) -> bool {
+    let n = shape.dim();
+    for j in 0..n {
+        if skip_row(j) {
+            continue;
+        }
+        let ajj = a(j, j);
+        let mut d = ajj;
+        for i in 0..j {
+            d -= r.at(i, j) * r.at(i, j);
+        }
+        if !accept(d, ajj) {
+            return false;
+        }
+        let rjj = d.sqrt();
+        r.set(j, j, rjj);
+        inv[j] = 1.0 / rjj;
+        for k in j + 1..n {
+            if skip_col(k) {
+                continue;
+            }
+            let mut v = a(j, k);
+            for i in 0..j {
+                v -= r.at(i, j) * r.at(i, k);
+            }
+            r.set(j, k, v * inv[j]);
+        }
+    }
+    true
+}
+
+/// The inverse of the upper-triangular `r` over its leading `n` rows and columns (nonzero
+/// diagonal), by back-substitution column by column (`R R^-1 = I`), into `rinv` (zero on
+/// entry). With `R'R = J'WJ`, `(J'WJ)^-1 = R^-1 R^-T`: the asymptotic covariance of one curve
+/// ([`crate::fit::engine::uncertainty`]) and of a global fit.
+#[inline]
+pub(crate) fn upper_inverse<S: SquareMatrix>(r: &S, n: usize, rinv: &mut S) {
+    for c in 0..n {
+        for i in (0..=c).rev() {
+            let mut v = if i == c { 1.0 } else { 0.0 };
+            for j in i + 1..=c {
+                v -= r.at(i, j) * rinv.at(j, c);
+            }
+            rinv.set(i, c, v / r.at(i, i));
+        }
+    }
 }

@@ -4,7 +4,8 @@
 //! [`crate::fit::engine::LmSolver`].
 
 use crate::fit::engine::linalg::{
-    DAMPED_CHOLESKY_MIN_PIVOT, NormalEq, RowQr, damped_cholesky, damped_step, scaled_norm,
+    DAMPED_CHOLESKY_MIN_PIVOT, NormalEq, RowQr, damped_cholesky, damped_step, damping_after_accept,
+    scaled_norm,
 };
 use crate::fit::engine::{LmConfig, LmFit, LmProblem, Termination};
 use crate::fit::models::model::Model;
@@ -286,7 +287,7 @@ impl<const P: usize> LmCore<P> {
             // 4 square roots instead of the 10 Givens rotations of `damped_step`.
             let (delta, dnorm2) = matrix
                 .as_ref()
-                .and_then(|m| damped_cholesky(m, &g, &self.diag, self.mu, &mask))
+                .and_then(|m| damped_cholesky(m, &g, &self.diag, self.mu, |k| mask[k]))
                 .unwrap_or_else(|| damped_step(&qr, &self.diag, self.mu, &mask));
             let mut trial = self.p;
             let mut clamped = false;
@@ -333,8 +334,7 @@ impl<const P: usize> LmCore<P> {
                 self.p = trial;
                 self.rss = trial_rss;
                 self.ne = trial_ne;
-                self.mu *= (1.0 - (2.0 * rho - 1.0).powi(3)).max(1.0 / 3.0);
-                self.mu = self.mu.max(1e-300);
+                self.mu = damping_after_accept(self.mu, rho);
                 self.nu = 2.0;
                 let at_bound = (0..P).any(|k| {
                     !prob.fixed[k] && (trial[k] <= prob.lower[k] || trial[k] >= prob.upper[k])

@@ -47,6 +47,7 @@
 //! No heap allocation happens inside the iteration: all state is `[f64; P]` / `[[f64; P]; P]`
 //! ([`LmSolver`] boxes its state once per run).
 
+pub mod dense;
 pub mod linalg;
 mod lm;
 pub mod solver;

@@ -4,6 +4,7 @@
 //! Owns only the post-fit statistics; the optimum comes from [`crate::fit::engine`], the
 //! t quantiles for intervals from [`crate::fit::stats`].
 
+use crate::fit::engine::linalg::upper_inverse;
 use crate::fit::engine::{LmFit, LmProblem, NormalEq, RowQr};
 use crate::fit::models::model::Model;
 
@@ -104,15 +105,7 @@ fn from_normal<M: Model<P>, const P: usize>(
     }
     // Rinv, upper triangular: R Rinv = I by back-substitution, column by column.
     let mut rinv = [[0.0; P]; P];
-    for c in 0..nf {
-        for i in (0..=c).rev() {
-            let mut v = if i == c { 1.0 } else { 0.0 };
-            for j in i + 1..=c {
-                v -= r[i][j] * rinv[j][c];
-            }
-            rinv[i][c] = v / r[i][i];
-        }
-    }
+    upper_inverse(&r, nf, &mut rinv);
     let s2 = rss / df as f64;
     let mut cov = [[0.0; P]; P];
     let mut se = [f64::NAN; P];
