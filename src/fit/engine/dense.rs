@@ -2,8 +2,8 @@
 //! time (a global fit of several curves with shared parameters, `p <= ~60`): the same
 //! [`LmConfig`], [`Termination`], damping (Moré's scaling, Nielsen's update), active set of
 //! bounds and MINPACK tests as the fixed-size iteration, on the normal equations `J'J` in a
-//! [`DenseMatrix`], with the engine's one Cholesky ([`damped_cholesky`]) for the damped steps
-//! and for the covariance ([`covariance`]).
+//! [`DenseMatrix`], with the engine's one Cholesky (`linalg::cholesky_upper`, through
+//! `linalg::damped_cholesky` for the damped steps) also for the covariance ([`covariance`]).
 //!
 //! Owns only the iteration; the problem (which model, which parameters are shared) is the
 //! caller's ([`DenseProblem`], e.g. [`crate::fit::procedures::global`]).

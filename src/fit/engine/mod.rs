@@ -198,7 +198,7 @@ pub struct LmFit<const P: usize> {
     /// Why the iteration stopped.
     pub termination: Termination,
     /// The normal equations at `params` (columns of fixed parameters zero), as the iteration
-    /// computed them; `None` when they are not finite. [`crate::fit::uncertainty::asymptotic_of`]
+    /// computed them; `None` when they are not finite. [`uncertainty::asymptotic_of`]
     /// reuses them for the standard errors instead of another pass over the data.
     pub normal: Option<NormalEq<P>>,
 }

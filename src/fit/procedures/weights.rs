@@ -1,11 +1,13 @@
-//! Relative weighting of 4PL fits, as GraphPad Prism does it: weights computed from the
-//! *fitted* curve (not from the noisy data) and the fit repeated with the new weights until the
+//! Relative weighting of fits, as GraphPad Prism does it: weights computed from the *fitted*
+//! curve (not from the noisy data) and the fit repeated with the new weights until the
 //! parameters stop changing.
 //!
-//! Owns the [`Weighting`] choice, the weight formula with its guard against non-positive fitted
-//! values, Poisson weights of % specific binding ([`WeightRule`]), and the reweighting loop for
-//! any model ([`iterate`]; [`crate::fit::models::four_pl::fit_reweighted`] for the 4PL). The weighted fits themselves are
-//! the models' (e.g. [`crate::fit::models::four_pl::fit_four_pl_with`]).
+//! Owns the weight formulas of each [`WeightingKind`] (the config's `fit.weighting`, the one
+//! vocabulary of weightings) with their guard against non-positive fitted values, the data
+//! they need ([`WeightRule`]: the floor of the fitted values, the counts behind Poisson weights
+//! of % specific binding), and the reweighting loop for any model ([`iterate`];
+//! [`crate::fit::models::four_pl::fit_reweighted`] for the 4PL). The weighted fits themselves
+//! are the models' (e.g. [`crate::fit::models::four_pl::fit_four_pl_with`]).
 //!
 //! # Formula
 //!
