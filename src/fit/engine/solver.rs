@@ -21,7 +21,7 @@ use crate::fit::models::model::Model;
 ///
 /// ```
 /// use argmin::core::{Executor, State};
-/// use radbind::fit::{engine::{LmProblem, LmSolver}, model::FourPl};
+/// use radbind::fit::{engine::{LmProblem, LmSolver}, models::four_pl::FourPl};
 /// let x = [-9.0, -8.0, -7.0, -6.0, -5.0];
 /// let y = [99.0, 91.0, 50.0, 9.0, 1.0];
 /// let res = Executor::new(LmProblem::new(&FourPl, &x, &y, None), LmSolver::default())
