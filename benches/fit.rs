@@ -11,16 +11,19 @@ use std::hint::black_box;
 use argmin::core::Executor;
 use criterion::{BatchSize, Criterion, Throughput, criterion_group, criterion_main};
 use radbind::config::FitSettings;
+use radbind::config::WeightingKind;
+use radbind::fit::engine::uncertainty;
+use radbind::fit::engine::{LmConfig, LmProblem, LmSolver};
 use radbind::fit::fit_all;
-use radbind::fit::four_pl::{
+use radbind::fit::models::four_pl::FourPl;
+use radbind::fit::models::four_pl::fit_reweighted;
+use radbind::fit::models::four_pl::{
     FOUR_PL_LM, FourPlOptions, fit_four_pl, initial_estimates, refined_estimates,
 };
-use radbind::fit::global::{GlobalSpec, fit_global};
-use radbind::fit::lm::{LmConfig, LmProblem, LmSolver};
-use radbind::fit::model::FourPl;
-use radbind::fit::profile::profile_ci;
+use radbind::fit::procedures::global::{GlobalSpec, fit_global};
+use radbind::fit::procedures::profile::profile_ci;
+use radbind::fit::procedures::weights::WeightRule;
 use radbind::fit::stats;
-use radbind::fit::weights::Weighting;
 
 #[path = "support/curves.rs"]
 mod support;
@@ -43,7 +46,7 @@ fn bench(c: &mut Criterion) {
         let (mut it, mut ev, mut conv) = (0u64, 0u64, 0usize);
         for (x, y) in &data {
             let start = if refined { refined_estimates(x, y) } else { initial_estimates(x, y) };
-            let f = radbind::fit::lm::fit(&FourPl, x, y, None, start, [false; 4], &cfg);
+            let f = radbind::fit::engine::fit(&FourPl, x, y, None, start, [false; 4], &cfg);
             it += u64::from(f.iterations);
             ev += u64::from(f.evaluations);
             conv += usize::from(f.termination.converged());
@@ -73,7 +76,7 @@ fn bench(c: &mut Criterion) {
             let mut acc = 0.0;
             for ((x, y), p0) in data.iter().zip(&starts) {
                 let cfg = FOUR_PL_LM;
-                let f = radbind::fit::lm::fit(
+                let f = radbind::fit::engine::fit(
                     &FourPl,
                     black_box(x),
                     black_box(y),
@@ -93,8 +96,8 @@ fn bench(c: &mut Criterion) {
             for (x, y) in &data {
                 let p0 = refined_estimates(x, y);
                 let prob = LmProblem::new(&FourPl, black_box(x), black_box(y), None);
-                let f = radbind::fit::lm::run(&prob, p0, &FOUR_PL_LM);
-                let u = stats::asymptotic_of(&prob, &f).expect("full rank");
+                let f = radbind::fit::engine::run(&prob, p0, &FOUR_PL_LM);
+                let u = uncertainty::asymptotic_of(&prob, &f).expect("full rank");
                 acc += f.params[3] + stats::t975(u.df) * u.se[3];
             }
             acc
@@ -112,7 +115,7 @@ fn bench(c: &mut Criterion) {
                     .run()
                     .expect("executor runs");
                 let f = res.solver.result().expect("solver ran");
-                let u = stats::asymptotic_of(&prob, &f).expect("full rank");
+                let u = uncertainty::asymptotic_of(&prob, &f).expect("full rank");
                 let h = stats::t975(u.df) * u.se[3];
                 acc += f.params[3] + h;
             }
@@ -124,12 +127,13 @@ fn bench(c: &mut Criterion) {
     let mut g = c.benchmark_group("4pl_extras");
     g.throughput(Throughput::Elements(CURVES as u64));
     g.sample_size(10);
-    let weighted = FourPlOptions { weighting: Weighting::InverseY, ..FourPlOptions::default() };
+    let opts = FourPlOptions::default();
     g.bench_function("fit_four_pl, 1/Y weighting iterated", |b| {
         b.iter(|| {
             let mut acc = 0.0;
             for (x, y) in &data {
-                acc += fit_four_pl(black_box(x), black_box(y), &weighted).params[3];
+                let rule = WeightRule::new(WeightingKind::InverseY, y, &[]).expect("weighted");
+                acc += fit_reweighted(black_box(x), black_box(y), &opts, &rule).fit.params[3];
             }
             acc
         })

@@ -4,8 +4,8 @@
 //! Produces the output record [`CurveRow`]; the fit itself is not changed here.
 
 use crate::config::{Assay, ModelKind, Target};
-use crate::fit::CurveFit;
-use crate::fit::lm::Termination;
+use crate::fit::engine::Termination;
+use crate::fit::{CurveFit, FitOutcome};
 use crate::report::{
     CompareNumbers, CurvePoint, CurveRow, FitNumbers, FunctionalNumbers, TwoSiteNumbers, WellRow,
 };
@@ -42,17 +42,18 @@ mod limits {
 
 /// Builds the output row of one curve: Ki and its CI, censoring, flags, status.
 ///
-/// `model` is the configured model; the row reports the one the fit stage used
-/// ([`CurveFit::model`], which a comparison may have changed). Per model:
+/// The row reports the model the fit stage used ([`CurveFit::model`]: the curve's, or the one a
+/// comparison preferred). Per model:
 /// - `fit_ki`: Ki, its CI and pKi come straight from the LogKi fit (`Ki = 10^LogKi`), and
 ///   `IC50 = Ki (1 + [L]/Kd)` (Cheng-Prusoff the other way round);
 /// - `two_site`: the IC50/Ki columns hold the high-affinity site, [`TwoSiteNumbers`] both;
 /// - `agonist`: a rising curve, the IC50 columns hold the EC50 and censoring runs the other
 ///   way (`>` when the EC50 lies above the range or the data never rise to 50%); no Ki/pKi.
 #[must_use]
-pub fn derive(cf: &CurveFit, target: &Target, model: ModelKind, experiment: &str) -> CurveRow {
+pub fn derive(cf: &CurveFit, target: &Target, experiment: &str) -> CurveRow {
     let c = &cf.curve;
-    let model = if cf.fit.is_some() { cf.model } else { model };
+    let model = cf.model;
+    let fitted = cf.fitted();
     let (lo_nm, hi_nm) = c.tested_range_nm();
     let points: Vec<CurvePoint> = c
         .points
@@ -87,7 +88,7 @@ pub fn derive(cf: &CurveFit, target: &Target, model: ModelKind, experiment: &str
         radioligand: target.radioligand.clone(),
         radioligand_nm: target.radioligand_nm,
         kd_nm: target.kd_nm,
-        model: if cf.fit.is_some() { cf.model_label.clone() } else { model.name().to_string() },
+        model: cf.model_label.clone(),
         n_points: x.len(),
         fit: None,
         status: String::new(),
@@ -95,13 +96,13 @@ pub fn derive(cf: &CurveFit, target: &Target, model: ModelKind, experiment: &str
         tested_range_nm: (lo_nm, hi_nm),
         points,
         n_outliers: cf.n_outliers,
-        curve_class: cf.curve_class.unwrap_or_default().to_string(),
-        lack_of_fit_p: cf.lack_of_fit_p,
-        comparison: cf.comparison.as_ref().map(|o| CompareNumbers {
-            name: o.name.to_string(),
+        curve_class: fitted.map_or("", |f| f.curve_class.label()).to_string(),
+        lack_of_fit_p: fitted.map_or(f64::NAN, |f| f.lack_of_fit_p),
+        comparison: fitted.and_then(|f| f.comparison.as_ref()).map(|o| CompareNumbers {
+            name: o.kind.name().to_string(),
             statistic: o.statistic,
             p: o.p,
-            preferred: o.preferred.to_string(),
+            preferred: o.preferred.name().to_string(),
         }),
         functional: None,
         response_label: match target.assay {
@@ -111,12 +112,16 @@ pub fn derive(cf: &CurveFit, target: &Target, model: ModelKind, experiment: &str
         },
     };
     let functional = matches!(target.assay, Assay::Gtpgs(_));
-    let Some(fit) = &cf.fit else {
-        flags.extend(c.plate_flags.iter().cloned());
-        row.flags = flags;
-        row.status = format!("failed: {}", cf.failure.as_deref().unwrap_or("no fit"));
-        return row;
+    let fd = match &cf.outcome {
+        FitOutcome::Fitted(fd) => fd,
+        FitOutcome::NotFitted(why) => {
+            flags.extend(c.plate_flags.iter().cloned());
+            row.flags = flags;
+            row.status = format!("failed: {why}");
+            return row;
+        }
     };
+    let fit = &fd.fit;
     let [top, bottom, hill, log_ic50] = fit.params;
     let se = fit.se[3];
     // Response means per concentration: does the curve cross 50 % specific binding?
@@ -168,7 +173,7 @@ pub fn derive(cf: &CurveFit, target: &Target, model: ModelKind, experiment: &str
     }
     // `fit.ci: profile`: the profile-likelihood interval replaces the asymptotic one; a side
     // the data do not bound is empty (NaN) and makes the fit ambiguous.
-    let log_ci = match cf.log_ic50_profile {
+    let log_ci = match fd.log_ic50_profile {
         Some((lo, hi)) => (lo.unwrap_or(f64::NAN), hi.unwrap_or(f64::NAN)),
         None => fit.log_ic50_ci,
     };
@@ -177,13 +182,13 @@ pub fn derive(cf: &CurveFit, target: &Target, model: ModelKind, experiment: &str
     if ambiguous {
         flags.push("ambiguous".into());
     }
-    flags.extend(cf.constraints.iter().map(|c| (*c).to_string()));
+    flags.extend(fd.constraints.iter().map(ToString::to_string));
     flags.extend(cf.flags.iter().cloned());
     // A parameter on its bound is expected for a censored (incomplete) curve: the censored
     // value is the result. A bound the user set (`fit.bounds`) gives the constrained optimum
     // asked for (flagged `at_bound_<parameter>`). Anywhere else it means the fit failed.
     let at_bound_censored = fit.termination == Termination::AtBound && !censor.is_empty();
-    let at_user_bound = fit.termination == Termination::AtBound && cf.at_user_bound;
+    let at_user_bound = fit.termination == Termination::AtBound && fd.at_user_bound;
     let converged = fit.termination.converged() || at_bound_censored || at_user_bound;
     if at_bound_censored {
         flags.push("parameter_at_bound".into());
@@ -202,7 +207,7 @@ pub fn derive(cf: &CurveFit, target: &Target, model: ModelKind, experiment: &str
             (nm_from_log10_molar(log_ci.0), nm_from_log10_molar(log_ci.1)),
         ),
     };
-    let (ki_nm, ki_ci_nm) = match (model, cf.log_ki) {
+    let (ki_nm, ki_ci_nm) = match (model, fd.log_ki) {
         // No Ki for an agonist's EC50, nor for a functional antagonist (its Kb is derived
         // later, from the agonist's EC50: `functional_results`).
         (ModelKind::Agonist, _) => (f64::NAN, (f64::NAN, f64::NAN)),
@@ -218,7 +223,7 @@ pub fn derive(cf: &CurveFit, target: &Target, model: ModelKind, experiment: &str
     } else {
         (ic50_nm, ic50_ci_nm)
     };
-    let two_site = cf.two_site.map(|t| TwoSiteNumbers {
+    let two_site = fd.two_site.map(|t| TwoSiteNumbers {
         fraction_hi: t.fraction_hi,
         log_ic50_hi: t.log_ic50_hi,
         log_ic50_lo: t.log_ic50_lo,
@@ -242,12 +247,12 @@ pub fn derive(cf: &CurveFit, target: &Target, model: ModelKind, experiment: &str
         sy_x: fit.sy_x,
         censor,
         two_site,
-        log_ic50_profile: if cf.log_ic50_profile.is_some() && censor.is_empty() {
+        log_ic50_profile: if fd.log_ic50_profile.is_some() && censor.is_empty() {
             log_ci
         } else {
             (f64::NAN, f64::NAN)
         },
-        curve: cf.fitted_curve(),
+        curve: Some(fd.curve),
         df: fit.df,
     });
     if functional {

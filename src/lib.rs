@@ -228,8 +228,7 @@ pub fn run(args: &RunArgs) -> Result<RunSummary> {
     for t in targets.values().filter(|t| t.kd_from.is_some()) {
         fit_settings.ligand.insert(t.name.clone(), (t.radioligand_nm, t.kd_nm));
     }
-    let mut curves = fit::build_curves(&plates);
-    assign_curve_models(&mut curves, &settings);
+    let curves = fit::build_curves(&plates, &settings.targets, &fit_settings);
     timings.lap("normalise", clock);
     let clock = std::time::Instant::now();
     let bar = progress_bar(args.progress, curves.len(), "fitting curves");
@@ -239,9 +238,7 @@ pub fn run(args: &RunArgs) -> Result<RunSummary> {
     let clock = std::time::Instant::now();
     let mut rows: Vec<_> = fits
         .iter()
-        .map(|f| {
-            derive::derive(f, &targets[&f.curve.target], settings.fit.model, &settings.experiment)
-        })
+        .map(|f| derive::derive(f, &targets[&f.curve.target], &settings.experiment))
         .collect();
 
     problems.extend(derive::functional_results(&mut rows, &targets));
@@ -357,29 +354,6 @@ fn plate_mapping(assignments: &[layout::Assignment]) -> serde_json::Value {
         })
         .collect::<Vec<_>>()
         .into()
-}
-
-/// Curves of saturation targets are not competition curves (the saturation stage fits them);
-/// [35S]GTPγS curves are functional: agonists rising, antagonists falling.
-fn assign_curve_models(curves: &mut Vec<fit::Curve>, settings: &Settings) {
-    use config::{Assay, ModelKind};
-    curves.retain(|c| {
-        !settings.targets.get(&c.target).is_some_and(|t| matches!(t.assay, Assay::Saturation(_)))
-    });
-    for c in curves.iter_mut() {
-        let Some(Assay::Gtpgs(spec)) = settings.targets.get(&c.target).map(|t| &t.assay) else {
-            continue;
-        };
-        c.functional = true;
-        c.model = Some(if spec.antagonists.contains(&c.compound) {
-            match settings.fit.model {
-                ModelKind::OneSite => ModelKind::OneSite,
-                _ => ModelKind::FourParameter,
-            }
-        } else {
-            ModelKind::Agonist
-        });
-    }
 }
 
 fn figure_options(s: &Settings) -> report::FigureOptions {

@@ -17,7 +17,7 @@
 use std::collections::BTreeMap;
 
 use crate::config::{Assay, Settings, Target};
-use crate::fit::saturation::{self, SaturationModel, SaturationOptions, SaturationPoint};
+use crate::fit::models::saturation::{self, SaturationModel, SaturationOptions, SaturationPoint};
 use crate::layout::Role;
 use crate::normalise::NormalisedPlate;
 use crate::report::{SaturationRow, SaturationWell};

@@ -11,8 +11,8 @@ mod common;
 
 use std::path::Path;
 
-use radbind::fit::four_pl::{FourPlOptions, fit_four_pl};
-use radbind::fit::rout::{DEFAULT_Q, rout_four_pl, rout_outliers};
+use radbind::fit::models::four_pl::{FourPlOptions, fit_four_pl};
+use radbind::fit::procedures::rout::{DEFAULT_Q, rout_four_pl, rout_outliers};
 use radbind::fit::stats::t_cdf;
 
 /// Reads `Dose,Response` (quoted header) into (log10 dose, response).

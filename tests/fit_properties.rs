@@ -3,9 +3,9 @@
 //! one figures shade) on simulated noisy curves.
 
 use proptest::prelude::*;
-use radbind::fit::band::FittedCurve;
-use radbind::fit::four_pl::{FourPlOptions, fit_four_pl};
-use radbind::fit::model::{FourPl, Model};
+use radbind::fit::models::four_pl::{FourPlOptions, fit_four_pl};
+use radbind::fit::models::{Model, four_pl::FourPl};
+use radbind::fit::procedures::band::FittedCurve;
 use radbind::fit::stats::t975;
 use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;

@@ -1,5 +1,5 @@
 //! NIST StRD nonlinear least-squares problems (all 27, both certified starts) through
-//! `radbind::fit::lm::fit` and `radbind::fit::stats::asymptotic`.
+//! `radbind::fit::engine::fit` and `radbind::fit::engine::uncertainty::asymptotic`.
 //!
 //! Pass bar (the issue's): log relative error (LRE, matching significant digits) >= 6 on every
 //! certified parameter and >= 4 on every certified standard deviation
@@ -15,9 +15,9 @@ mod common;
 use std::f64::consts::PI;
 use std::path::Path;
 
-use radbind::fit::lm::{self, LmConfig};
-use radbind::fit::model::Model;
-use radbind::fit::stats;
+use radbind::fit::engine::uncertainty;
+use radbind::fit::engine::{self, LmConfig};
+use radbind::fit::models::Model;
 use serde_json::Value;
 
 /// Gradient-carrying model function: `f(inputs, p, grad) -> value`.
@@ -319,11 +319,11 @@ fn solve<const P: usize>(pr: &Problem, f: NistFn<P>, start: &[f64]) -> (f64, f64
     if let Some(v) = std::env::var("NIST_MU0").ok().and_then(|s| s.parse().ok()) {
         cfg.initial_damping = v;
     }
-    let fit = lm::fit(&model, &x, &pr.y, None, s, [false; P], &cfg);
+    let fit = engine::fit(&model, &x, &pr.y, None, s, [false; P], &cfg);
     if std::env::var_os("NIST_DEBUG").is_some() {
         eprintln!("{} {:?} -> {:?} (cert {:?})", pr.name, start, fit, pr.cert);
     }
-    let unc = stats::asymptotic(&model, &x, &pr.y, None, &fit.params, [false; P], fit.rss);
+    let unc = uncertainty::asymptotic(&model, &x, &pr.y, None, &fit.params, [false; P], fit.rss);
     let lp = (0..P).map(|k| lre(fit.params[k], pr.cert[k])).fold(f64::INFINITY, f64::min);
     let ls = match unc {
         Some(u) => (0..P).map(|k| lre(u.se[k], pr.cert_sd[k])).fold(f64::INFINITY, f64::min),

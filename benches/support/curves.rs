@@ -2,7 +2,8 @@
 //! the benchmark and the thread-scaling example fit the same data (included by `#[path]`; not
 //! a bench target of its own).
 
-use radbind::fit::model::{FourPl, Model};
+use radbind::config::ModelKind;
+use radbind::fit::models::{Model, four_pl::FourPl};
 use radbind::fit::{Curve, Point};
 use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;
@@ -63,7 +64,7 @@ pub fn stage_curves(data: &[(Vec<f64>, Vec<f64>)], n: usize) -> Vec<Curve> {
                 .collect(),
             plate_flags: Vec::new(),
             unusable: None,
-            model: None,
+            model: ModelKind::FourParameter,
             functional: false,
         })
         .collect()

@@ -23,8 +23,9 @@ fn ci(c: (f64, f64)) -> String {
 
 /// The saturation table's cells for one row.
 fn saturation_cells(r: &SaturationRow) -> Vec<String> {
-    let fit =
-        |g: fn(&crate::fit::saturation::SaturationFit) -> f64| r.fit.as_ref().map_or(f64::NAN, g);
+    let fit = |g: fn(&crate::fit::models::saturation::SaturationFit) -> f64| {
+        r.fit.as_ref().map_or(f64::NAN, g)
+    };
     vec![
         r.target.clone(),
         r.radioligand.clone(),

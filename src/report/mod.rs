@@ -507,7 +507,7 @@ pub struct SaturationRow {
     pub wells: Vec<SaturationWell>,
     /// The fit: Kd, Bmax (CPM), Hill slope, NSB line, R², Sy.x, % specific at Kd, notes;
     /// `None` when nothing could be fitted.
-    pub fit: Option<crate::fit::saturation::SaturationFit>,
+    pub fit: Option<crate::fit::models::saturation::SaturationFit>,
 }
 
 impl SaturationRow {
@@ -794,7 +794,7 @@ pub struct FitNumbers {
     pub log_ic50_profile: (f64, f64),
     /// The fitted curve with its covariance (the two-site model for a two-site fit), drawn as
     /// the line and the confidence band; `None` where only the numbers above are known.
-    pub curve: Option<crate::fit::band::FittedCurve>,
+    pub curve: Option<crate::fit::procedures::band::FittedCurve>,
     /// Degrees of freedom of the fit (the band's t quantile).
     pub df: usize,
 }

@@ -23,7 +23,7 @@ use plotters::style::{FontStyle, register_font, text_anchor};
 
 use super::{CurvePoint, CurveRow};
 use crate::config::ErrorBars;
-use crate::fit::band::FittedCurve;
+use crate::fit::procedures::band::FittedCurve;
 use crate::units::log_molar;
 
 /// DejaVu Sans, bundled so text renders without system fonts (licence in `assets/fonts`).

@@ -325,7 +325,7 @@ fn fit_columns(c: &[CurveRow]) -> Vec<Col> {
 fn saturation_columns(r: &[SaturationRow]) -> Vec<Col> {
     let f = |g: &dyn Fn(&SaturationRow) -> f64| r.iter().map(|x| num(g(x))).collect();
     let s = |g: &dyn Fn(&SaturationRow) -> String| r.iter().map(|x| Some(g(x))).collect();
-    let fit = |g: &dyn Fn(&crate::fit::saturation::SaturationFit) -> f64| {
+    let fit = |g: &dyn Fn(&crate::fit::models::saturation::SaturationFit) -> f64| {
         r.iter().map(|x| x.fit.as_ref().and_then(|y| num(g(y)))).collect()
     };
     vec![

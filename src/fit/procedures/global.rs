@@ -1,18 +1,21 @@
 //! Global (shared-parameter) fitting of several 4PL curves at once.
 //!
 //! Owns the parameter layout of a global fit (which of `[top, bottom, hill_slope, log_ic50]` are
-//! shared across curves, fixed, or per curve), a dense Levenberg-Marquardt for the resulting
-//! dynamic parameter count (normal equations `J'J` of size `p <= ~60`, Cholesky), and the
-//! asymptotic standard errors of the global fit. The model is [`FourPl`]; single-curve fitting
-//! is [`crate::fit::four_pl`].
+//! shared across curves, fixed, or per curve), its normal equations, starting values and
+//! bounds, and the per-curve blocks of the asymptotic covariance. The iteration and the
+//! covariance are the engine's ([`crate::fit::engine::dense`], for the dynamic parameter
+//! count, `p <= ~60`). The model is [`FourPl`]; single-curve fitting is
+//! [`crate::fit::models::four_pl`].
 //!
 //! Typical uses (Motulsky & Christopoulos 2004, *Fitting models to biological data*, ch. 11-12,
 //! "global fitting"): Top and Bottom shared by the curves of one plate, all parameters but
 //! LogIC50 shared, or replicate plates of one compound fully shared.
 
-use crate::fit::four_pl::{LOG_IC50_MARGIN, MAX_ABS_HILL, initial_estimates};
-use crate::fit::lm::{LmConfig, Termination};
-use crate::fit::model::{FourPl, Model};
+use crate::fit::engine::dense::{DenseProblem, covariance, fit_dense};
+use crate::fit::engine::linalg::{DenseMatrix, SquareMatrix};
+use crate::fit::engine::{LmConfig, Termination};
+use crate::fit::models::four_pl::{LOG_IC50_MARGIN, MAX_ABS_HILL, initial_estimates};
+use crate::fit::models::{Model, four_pl::FourPl};
 
 /// Which 4PL parameters (`[top, bottom, hill_slope, log_ic50]`) are shared or fixed.
 #[derive(Debug, Clone, Copy, PartialEq, Default)]
@@ -45,7 +48,7 @@ pub struct GlobalFit {
     pub n: usize,
     /// Levenberg-Marquardt iterations.
     pub iterations: u32,
-    /// How the fit ended (same meaning as for [`crate::fit::lm::fit`]).
+    /// How the fit ended (same meaning as for [`crate::fit::engine::fit`]).
     pub termination: Termination,
 }
 
@@ -84,7 +87,7 @@ fn expand(idx: &[[Option<usize>; 4]], spec: &GlobalSpec, theta: &[f64], out: &mu
     }
 }
 
-/// Workspace of the dense normal-equation LM (allocated once per fit).
+/// The global 4PL problem for the engine's dense iteration (allocated once per fit).
 struct Dense<'a> {
     curves: &'a [(&'a [f64], &'a [f64])],
     idx: Vec<[Option<usize>; 4]>,
@@ -93,8 +96,11 @@ struct Dense<'a> {
     pc: Vec<[f64; 4]>,
 }
 
-impl Dense<'_> {
-    /// RSS at `theta` (non-finite if the model is).
+impl DenseProblem for Dense<'_> {
+    fn n_params(&self) -> usize {
+        self.p
+    }
+
     fn rss(&mut self, theta: &[f64]) -> f64 {
         expand(&self.idx, &self.spec, theta, &mut self.pc);
         let mut s = 0.0;
@@ -107,13 +113,10 @@ impl Dense<'_> {
         s
     }
 
-    /// Accumulates `J'J` (full, row-major `p x p`), `J'r` and the RSS at `theta`; masked
-    /// parameters get zero columns. Returns the RSS.
-    fn normal(&mut self, theta: &[f64], mask: &[bool], a: &mut [f64], g: &mut [f64]) -> f64 {
+    fn normal(&mut self, theta: &[f64], a: &mut DenseMatrix, g: &mut [f64]) -> f64 {
         expand(&self.idx, &self.spec, theta, &mut self.pc);
-        a.iter_mut().for_each(|v| *v = 0.0);
+        a.clear();
         g.iter_mut().for_each(|v| *v = 0.0);
-        let p = self.p;
         let mut rss = 0.0;
         let mut grad = [0.0; 4];
         for (c, (x, y)) in self.curves.iter().enumerate() {
@@ -124,15 +127,10 @@ impl Dense<'_> {
                 rss += r * r;
                 for ka in 0..4 {
                     let Some(ia) = row[ka] else { continue };
-                    if mask[ia] {
-                        continue;
-                    }
                     g[ia] += grad[ka] * r;
                     for kb in 0..4 {
                         let Some(ib) = row[kb] else { continue };
-                        if !mask[ib] {
-                            a[ia * p + ib] += grad[ka] * grad[kb];
-                        }
+                        a.add(ia, ib, grad[ka] * grad[kb]);
                     }
                 }
             }
@@ -141,67 +139,12 @@ impl Dense<'_> {
     }
 }
 
-/// In-place Cholesky `A = L L'` of the `n x n` row-major `a` (lower triangle written);
-/// rows/columns with a zero diagonal (masked) are skipped. `false` if not positive definite.
-fn cholesky(a: &mut [f64], n: usize) -> bool {
-    for j in 0..n {
-        if a[j * n + j] == 0.0 {
-            continue;
-        }
-        let mut d = a[j * n + j];
-        for k in 0..j {
-            d -= a[j * n + k] * a[j * n + k];
-        }
-        if !(d > 0.0) {
-            return false;
-        }
-        let l = d.sqrt();
-        a[j * n + j] = l;
-        for i in j + 1..n {
-            if a[i * n + i] == 0.0 {
-                continue;
-            }
-            let mut v = a[i * n + j];
-            for k in 0..j {
-                v -= a[i * n + k] * a[j * n + k];
-            }
-            a[i * n + j] = v / l;
-        }
-    }
-    true
-}
-
-/// Solves `L L' x = b` in place (Cholesky factor from [`cholesky`]); zero-diagonal rows give 0.
-fn chol_solve(l: &[f64], n: usize, b: &mut [f64]) {
-    for i in 0..n {
-        if l[i * n + i] == 0.0 {
-            b[i] = 0.0;
-            continue;
-        }
-        let mut v = b[i];
-        for k in 0..i {
-            v -= l[i * n + k] * b[k];
-        }
-        b[i] = v / l[i * n + i];
-    }
-    for i in (0..n).rev() {
-        if l[i * n + i] == 0.0 {
-            continue;
-        }
-        let mut v = b[i];
-        for k in i + 1..n {
-            v -= l[k * n + i] * b[k];
-        }
-        b[i] = v / l[i * n + i];
-    }
-}
-
 /// Fits the 4PL to all `curves` (each `(x, y)`, `x` log10 molar, `-inf` = zero dose) at once,
 /// minimising the total RSS `sum_c sum_i (y_ci - f(x_ci; p_c))^2` where the curves' parameter
 /// vectors `p_c` share the parameters `spec.shared` and use `spec.fixed` values.
 ///
 /// Starting values: shared parameters from [`initial_estimates`] of the pooled data, the others
-/// from each curve's own. Bounds as in [`crate::fit::four_pl::fit_four_pl`]: `|hill| <= 10`,
+/// from each curve's own. Bounds as in [`crate::fit::models::four_pl::fit_four_pl`]: `|hill| <= 10`,
 /// LogIC50 within the curve's tested range (pooled range if shared) +- 3 log units. The
 /// iteration is Levenberg-Marquardt on the normal equations `(J'J + mu D^2) delta = -J'r`
 /// (Cholesky; a failed factorisation counts as a rejected step) with Moré's scaling, Nielsen's
@@ -274,36 +217,19 @@ pub fn fit_global(curves: &[(&[f64], &[f64])], spec: &GlobalSpec, lm: &LmConfig)
         let rss = ws.rss(&theta);
         return out(&ws.idx, &theta, rss, 0, Termination::InsufficientData);
     }
-    let (theta, rss, iterations, termination) = dense_lm(&mut ws, theta, &lower, &upper, lm);
-    let mut fit = out(&ws.idx, &theta, rss, iterations, termination);
+    let f = fit_dense(&mut ws, theta, &lower, &upper, lm);
+    let mut fit = out(&ws.idx, &f.theta, f.rss, f.iterations, f.termination);
     // Standard errors from (J'J)^-1 at the optimum.
-    if df > 0 && rss.is_finite() {
-        let mut a = vec![0.0; p * p];
-        let mut g = vec![0.0; p];
-        let mask = vec![false; p];
-        ws.normal(&theta, &mask, &mut a, &mut g);
-        let full_rank = (0..p).all(|i| a[i * p + i] > 0.0);
-        if full_rank && cholesky(&mut a, p) {
-            let s2 = rss / df as f64;
-            // Column i of (J'J)^-1, scaled by s^2: the full covariance, p x p.
-            let mut covm = vec![0.0; p * p];
-            let mut e = vec![0.0; p];
-            for i in 0..p {
-                e.iter_mut().for_each(|v| *v = 0.0);
-                e[i] = 1.0;
-                chol_solve(&a, p, &mut e);
-                for (j, v) in e.iter().enumerate() {
-                    covm[j * p + i] = s2 * v;
-                }
-            }
+    if df > 0 && f.rss.is_finite() {
+        if let Some(covm) = covariance(&mut ws, &f.theta, f.rss, df) {
             for (c, row) in ws.idx.iter().enumerate() {
                 let mut block = [[0.0; 4]; 4];
                 for k in 0..4 {
                     if let Some(i) = row[k] {
-                        fit.se[c][k] = covm[i * p + i].sqrt();
+                        fit.se[c][k] = covm.at(i, i).sqrt();
                         for l in 0..4 {
                             if let Some(j) = row[l] {
-                                block[k][l] = covm[i * p + j];
+                                block[k][l] = covm.at(i, j);
                             }
                         }
                     }
@@ -315,179 +241,10 @@ pub fn fit_global(curves: &[(&[f64], &[f64])], spec: &GlobalSpec, lm: &LmConfig)
     fit
 }
 
-/// The dense LM iteration; returns `(theta, rss, iterations, termination)`.
-fn dense_lm(
-    ws: &mut Dense<'_>,
-    mut theta: Vec<f64>,
-    lower: &[f64],
-    upper: &[f64],
-    cfg: &LmConfig,
-) -> (Vec<f64>, f64, u32, Termination) {
-    let p = ws.p;
-    let mut a = vec![0.0; p * p];
-    let mut m = vec![0.0; p * p];
-    let mut g = vec![0.0; p];
-    let mut delta = vec![0.0; p];
-    let mut trial = vec![0.0; p];
-    let mut diag = vec![0.0; p];
-    let mut mask = vec![false; p];
-    let no_mask = vec![false; p];
-    let mut rss = ws.rss(&theta);
-    if !rss.is_finite() {
-        return (theta, rss, 0, Termination::NonFinite);
-    }
-    let mut mu = cfg.initial_damping;
-    let mut nu = 2.0;
-    let mut first = true;
-    let mut iterations = 0u32;
-    let scaled_norm = |d: &[f64], v: &[f64], mask: &[bool]| {
-        let mut s = 0.0;
-        for k in 0..v.len() {
-            if !mask[k] {
-                s += (d[k] * v[k]) * (d[k] * v[k]);
-            }
-        }
-        f64::sqrt(s)
-    };
-    loop {
-        if rss == 0.0 {
-            return (theta, rss, iterations, Termination::ExactFit);
-        }
-        if iterations >= cfg.max_iter {
-            return (theta, rss, iterations, Termination::MaxIterations);
-        }
-        iterations += 1;
-        ws.normal(&theta, &no_mask, &mut a, &mut g);
-        // Active set: free parameters on a bound with -g pointing outwards.
-        let mut any_active = false;
-        for k in 0..p {
-            mask[k] = (theta[k] <= lower[k] && g[k] > 0.0) || (theta[k] >= upper[k] && g[k] < 0.0);
-            any_active |= mask[k];
-        }
-        if any_active {
-            for i in 0..p {
-                for j in 0..p {
-                    if mask[i] || mask[j] {
-                        a[i * p + j] = 0.0;
-                    }
-                }
-                if mask[i] {
-                    g[i] = 0.0;
-                }
-            }
-        }
-        let rnorm = rss.sqrt();
-        let mut gnorm = 0.0f64;
-        for k in 0..p {
-            let nk = a[k * p + k].sqrt();
-            if !mask[k] && nk > 0.0 {
-                gnorm = gnorm.max(g[k].abs() / (nk * rnorm));
-            }
-        }
-        let bound_or = |t: Termination| if any_active { Termination::AtBound } else { t };
-        if gnorm <= cfg.gtol {
-            return (theta, rss, iterations, bound_or(Termination::ConvergedGtol));
-        }
-        for k in 0..p {
-            let nk = a[k * p + k].sqrt();
-            let d = if nk > 0.0 { nk } else { 1.0 };
-            diag[k] = if first { d } else { diag[k].max(d) };
-        }
-        first = false;
-        let pnorm = scaled_norm(&diag, &theta, &mask);
-        loop {
-            m.copy_from_slice(&a);
-            for k in 0..p {
-                if !mask[k] {
-                    m[k * p + k] += mu * diag[k] * diag[k];
-                }
-            }
-            let ok = cholesky(&mut m, p);
-            let mut clamped = false;
-            let (mut ared, mut pred, mut snorm) = (f64::NEG_INFINITY, 0.0, 0.0);
-            let mut trial_rss = f64::NAN;
-            if ok {
-                for k in 0..p {
-                    delta[k] = -g[k];
-                }
-                chol_solve(&m, p, &mut delta);
-                for k in 0..p {
-                    trial[k] = theta[k];
-                    if !mask[k] {
-                        let t = (theta[k] + delta[k]).clamp(lower[k], upper[k]);
-                        clamped |= t != theta[k] + delta[k];
-                        trial[k] = t;
-                    }
-                }
-                // Predicted reduction of the Gauss-Newton model for the actual step s:
-                // -2 g's - s'J'Js (relative to rss).
-                let mut q = 0.0;
-                let mut gs = 0.0;
-                for i in 0..p {
-                    let si = trial[i] - theta[i];
-                    gs += g[i] * si;
-                    let mut v = 0.0;
-                    for j in 0..p {
-                        v += a[i * p + j] * (trial[j] - theta[j]);
-                    }
-                    q += si * v;
-                }
-                pred = (-2.0 * gs - q) / rss;
-                for k in 0..p {
-                    delta[k] = trial[k] - theta[k];
-                }
-                snorm = scaled_norm(&diag, &delta, &mask);
-                trial_rss = ws.rss(&trial);
-                if trial_rss.is_finite() {
-                    ared = 1.0 - trial_rss / rss;
-                }
-            }
-            let rho = if pred > 0.0 { ared / pred } else { -1.0 };
-            if ok && rho > 1e-4 {
-                theta.copy_from_slice(&trial);
-                rss = trial_rss;
-                mu = (mu * (1.0 - (2.0 * rho - 1.0).powi(3)).max(1.0 / 3.0)).max(1e-300);
-                nu = 2.0;
-                let at_bound = (0..p).any(|k| theta[k] <= lower[k] || theta[k] >= upper[k]);
-                let bound_or = |t| if at_bound { Termination::AtBound } else { t };
-                if rss == 0.0 {
-                    return (theta, rss, iterations, Termination::ExactFit);
-                }
-                if ared.abs() <= cfg.ftol && pred <= cfg.ftol && rho <= 2.0 {
-                    return (theta, rss, iterations, bound_or(Termination::ConvergedFtol));
-                }
-                if snorm <= cfg.xtol * pnorm {
-                    return (theta, rss, iterations, bound_or(Termination::ConvergedXtol));
-                }
-                break;
-            }
-            if ok {
-                if !clamped && ared.abs() <= cfg.ftol && pred <= cfg.ftol {
-                    return (theta, rss, iterations, bound_or(Termination::ConvergedFtol));
-                }
-                if snorm <= cfg.xtol * pnorm {
-                    return (theta, rss, iterations, bound_or(Termination::ConvergedXtol));
-                }
-                if snorm <= f64::EPSILON * pnorm
-                    || (!clamped && pred <= f64::EPSILON && ared <= 0.0)
-                    || snorm == 0.0
-                {
-                    return (theta, rss, iterations, bound_or(Termination::NoFurtherReduction));
-                }
-            }
-            mu *= nu;
-            nu *= 2.0;
-            if !mu.is_finite() {
-                return (theta, rss, iterations, bound_or(Termination::NoFurtherReduction));
-            }
-        }
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::fit::four_pl::{FourPlFit, FourPlOptions, fit_four_pl, fit_four_pl_with};
+    use crate::fit::models::four_pl::{FourPlFit, FourPlOptions, fit_four_pl, fit_four_pl_with};
 
     /// The separate fit with the engine settings and start of [`fit_global`] (Gauss-Newton,
     /// [`LmConfig::default`], from [`initial_estimates`]): the comparisons below are at 1e-8,

@@ -2,12 +2,18 @@
 //! Prism reports them, plus the two comparisons a binding analysis needs
 //! ([`one_vs_two_sites`], [`slope_fixed_vs_free`]).
 //!
+//! Also runs the configured comparisons of a curve (`fit.compare`) and says which model to
+//! report ([`choose_model`], [`ComparisonOutcome`]).
+//!
 //! Owns the F distribution (regularized incomplete beta, [`f_cdf`], [`f_sf`]) used here and by
-//! [`crate::fit::replicates`]. Fitting itself is [`crate::fit::models`] / [`crate::fit::four_pl`].
+//! [`crate::fit::procedures::replicates`]. Fitting itself is [`crate::fit::models`].
 
-use crate::fit::four_pl::{FourPlFit, FourPlOptions, fit_four_pl, fit_four_pl_with};
-use crate::fit::model::FourPl;
-use crate::fit::models::{ModelFit, aicc, finite_range, fit_model, fit_two_site};
+use crate::config::{CompareKind, CompareMethod, CompareSettings, ModelKind};
+use crate::fit::models::four_pl::FourPl;
+use crate::fit::models::four_pl::{FourPlFit, FourPlOptions, fit_four_pl, fit_four_pl_with};
+use crate::fit::models::two_site::fit_two_site;
+use crate::fit::models::{ModelFit, aicc, finite_range, fit_model};
+use crate::fit::procedures::cascade::{Constraint, Fitter, fit_cascade};
 
 pub use crate::fit::stats::{ln_gamma, reg_inc_beta};
 
@@ -118,7 +124,7 @@ pub struct NestedFits<S, C> {
 }
 
 /// One site ("One site -- Fit logIC50": 4PL with slope fixed to -1, `p = [top, bottom, -1,
-/// log_ic50]`) versus two sites ([`crate::fit::models::TwoSite`], relabelled so
+/// log_ic50]`) versus two sites ([`crate::fit::models::two_site::TwoSite`], relabelled so
 /// LogIC50hi <= LogIC50lo), optionally with the plateaus fixed (`plateaus = [top, bottom]`,
 /// e.g. `[Some(100.0), Some(0.0)]` for % specific binding). The two-site model is preferred
 /// only when the comparison says so (F test at `alpha`, or AICc).
@@ -133,7 +139,7 @@ pub fn one_vs_two_sites(
 ) -> NestedFits<ModelFit<4>, ModelFit<5>> {
     let n = x.len().min(y.len());
     let (x, y) = (&x[..n], &y[..n]);
-    let mut start = crate::fit::four_pl::initial_estimates(x, y);
+    let mut start = crate::fit::models::four_pl::initial_estimates(x, y);
     start[2] = -1.0;
     let mut fixed = [false, false, true, false];
     for k in 0..2 {
@@ -143,7 +149,7 @@ pub fn one_vs_two_sites(
         }
     }
     let (lo, hi) = finite_range(x);
-    let m = crate::fit::four_pl::LOG_IC50_MARGIN;
+    let m = crate::fit::models::four_pl::LOG_IC50_MARGIN;
     let inf = f64::INFINITY;
     let one = fit_model(
         &FourPl,
@@ -170,7 +176,7 @@ pub fn one_vs_two_sites(
 /// Hill slope fixed to -1 ("One site -- Fit logIC50") versus free ("variable slope"), both
 /// through [`fit_four_pl`] with `opts` (its `fixed[2]` is overridden: -1 for the simpler
 /// model, free for the complex one), or, with `weights`, both with those fixed weights
-/// ([`fit_four_pl_with`]; `opts.weighting` is then ignored).
+/// ([`fit_four_pl_with`]).
 pub fn slope_fixed_vs_free(
     x: &[f64],
     y: &[f64],
@@ -194,11 +200,129 @@ pub fn slope_fixed_vs_free(
     NestedFits { simpler: one, complex: two, comparison }
 }
 
+/// The comparison reported for a curve.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct ComparisonOutcome {
+    /// Which comparison (`one_vs_two_sites` or `slope`).
+    pub kind: CompareKind,
+    /// F (F test) or AICc(complex) - AICc(simpler) (AICc).
+    pub statistic: f64,
+    /// F test p value, or (AICc) the probability that the complex model is correct.
+    pub p: f64,
+    /// The preferred model: one site, two sites or the variable slope (four parameters).
+    pub preferred: ModelKind,
+}
+
+/// The fit a comparison chose to report ([`choose_model`]).
+#[derive(Debug, Clone, PartialEq)]
+pub enum Chosen {
+    /// Two sites: the two-site fit and the fixed weights both models of its comparison were
+    /// fitted with.
+    TwoSite {
+        /// The two-site fit.
+        fit: ModelFit<5>,
+        /// Its weights (`None` = unweighted).
+        weights: Option<Vec<f64>>,
+    },
+    /// One site or a variable slope, refitted with the incomplete-curve cascade.
+    FourPl {
+        /// [`ModelKind::OneSite`] or [`ModelKind::FourParameter`].
+        model: ModelKind,
+        /// The fit.
+        fit: FourPlFit,
+        /// Constraints the cascade added.
+        constraints: Vec<Constraint>,
+        /// Free parameters that ended on a bound the user set.
+        user_bounds: Vec<&'static str>,
+    },
+}
+
+/// Runs the configured comparisons (`fit.compare`) and chooses the reported fit, as Prism
+/// reports the preferred model. Every comparison tests one site (slope -1) against a more
+/// complex model; of the complex models that their comparison prefers, the one with the lowest
+/// AICc is reported (two_site and a variable slope are not nested, so AICc decides between
+/// them); when none is preferred, one site is reported with the first comparison's numbers.
+pub fn choose_model(
+    x: &[f64],
+    y: &[f64],
+    opts: &FourPlOptions,
+    plateaus: [Option<f64>; 2],
+    c: &CompareSettings,
+    w: &Fitter<'_>,
+) -> (Chosen, Option<ComparisonOutcome>) {
+    let outcome = |kind, cmp: &Comparison, complex| {
+        let (statistic, p, prefer) = match c.method {
+            CompareMethod::FTest => (cmp.f, cmp.p_value, cmp.prefer_complex_f),
+            CompareMethod::Aicc => (cmp.delta_aicc, cmp.prob_complex, cmp.prefer_complex_aicc),
+        };
+        let preferred = if prefer { complex } else { ModelKind::OneSite };
+        (ComparisonOutcome { kind, statistic, p, preferred }, prefer)
+    };
+    // With a weighting, both models of a comparison are fitted with the same fixed weights,
+    // those of the weighted one-site fit, so that their weighted RSS are comparable (nested F
+    // test, AICc).
+    let cmp_weights = w.rule.as_ref().and_then(|_| {
+        let mut one = *opts;
+        one.fixed[FourPl::HILL] = Some(-1.0);
+        let f = w.fit(x, y, &one, false);
+        w.weights_for(x, &f)
+    });
+    let mut first: Option<ComparisonOutcome> = None;
+    // (AICc of the complex model, its outcome, the kind) of each preferred complex model.
+    let mut best: Option<(f64, ComparisonOutcome, CompareKind)> = None;
+    let mut two_site = None;
+    for kind in &c.models {
+        let (o, prefer, aicc) = match kind {
+            CompareKind::OneVsTwoSites => {
+                let nf = one_vs_two_sites(x, y, plateaus, cmp_weights.as_deref(), c.alpha);
+                let (o, prefer) = outcome(*kind, &nf.comparison, ModelKind::TwoSite);
+                // A two-site fit with F on 0 or 1 is a one-site curve, whatever the test says.
+                let prefer = prefer && nf.complex.termination.converged();
+                let o = if prefer {
+                    o
+                } else {
+                    ComparisonOutcome { preferred: ModelKind::OneSite, ..o }
+                };
+                two_site = Some(nf.complex);
+                (o, prefer, nf.comparison.aicc_complex)
+            }
+            CompareKind::Slope => {
+                let nf = slope_fixed_vs_free(x, y, opts, cmp_weights.as_deref(), c.alpha);
+                let (o, prefer) = outcome(*kind, &nf.comparison, ModelKind::FourParameter);
+                (o, prefer, nf.comparison.aicc_complex)
+            }
+        };
+        if prefer && best.as_ref().is_none_or(|b| !(b.0 <= aicc)) {
+            best = Some((aicc, o, *kind));
+        }
+        first.get_or_insert(o);
+    }
+    match (best, two_site) {
+        (Some((_, o, CompareKind::OneVsTwoSites)), Some(fit)) => {
+            (Chosen::TwoSite { fit, weights: cmp_weights }, Some(o))
+        }
+        (Some((_, o, _)), _) => {
+            let mut free = *opts;
+            free.fixed[FourPl::HILL] = None;
+            let (fit, constraints, user_bounds) = fit_cascade(x, y, &free, w, false);
+            let model = ModelKind::FourParameter;
+            (Chosen::FourPl { model, fit, constraints, user_bounds }, Some(o))
+        }
+        (None, _) => {
+            let mut one = *opts;
+            one.fixed[FourPl::HILL] = Some(-1.0);
+            let (fit, constraints, user_bounds) = fit_cascade(x, y, &one, w, false);
+            let model = ModelKind::OneSite;
+            (Chosen::FourPl { model, fit, constraints, user_bounds }, first)
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::fit::model::Model;
-    use crate::fit::models::TwoSite;
+    use crate::fit::models::Model;
+    use crate::fit::models::two_site::TwoSite;
     use approx::assert_abs_diff_eq;
     use rand::SeedableRng;
     use rand_chacha::ChaCha8Rng;

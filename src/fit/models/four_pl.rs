@@ -1,16 +1,227 @@
-//! High-level four-parameter logistic fitting: data-driven starting values, fixed parameters,
+//! The four-parameter logistic: the mean function [`FourPl`] with its analytic derivatives, and
+//! high-level fitting: data-driven starting values, fixed parameters,
 //! internal bounds against run-away incomplete curves, and the result with standard errors and
 //! the 95% confidence interval of LogIC50.
 //!
-//! Owns the 4PL recipe only; the model is [`FourPl`], the engine [`lm`], the statistics
-//! [`stats`]. Grouping wells into curves and flagging fits belong to the caller.
+//! Owns the 4PL mean function [`FourPl`] and its recipe; the engine is
+//! [`crate::fit::engine`], the statistics [`uncertainty`]. Grouping wells into curves and
+//! flagging fits belong to the caller.
 
-use argmin::core::Executor;
+use std::f64::consts::LN_10;
 
-use crate::fit::lm::{self, LmConfig, LmProblem, LmSolver, Termination};
-use crate::fit::model::FourPl;
+use crate::config::{FitSettings, ModelKind};
+use crate::fit::engine::{LmConfig, LmProblem, Termination, solve, uncertainty};
+use crate::fit::models::model::Model;
+use crate::fit::models::two_site;
+use crate::fit::models::{CurveData, CurveModel, CurveResult};
+use crate::fit::procedures::cascade::{Fitter, fit_cascade};
+use crate::fit::procedures::compare::{Chosen, choose_model};
+use crate::fit::procedures::profile;
+use crate::fit::procedures::weights::{self, WeightRule};
 use crate::fit::stats;
-use crate::fit::weights::{self, Weighting};
+
+/// The falling 4PL models of the config, `four_parameter` and `one_site` (the config fixes the
+/// slope at -1 for one site), as a [`CurveModel`]: [`fit_curve`] falling.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct FourPlModel;
+
+impl CurveModel for FourPlModel {
+    fn free_params(&self, settings: &FitSettings, functional: bool) -> usize {
+        curve_options(settings, functional).fixed.iter().filter(|f| f.is_none()).count()
+    }
+
+    fn fit(&self, data: &CurveData<'_>) -> CurveResult {
+        fit_curve(data, false)
+    }
+}
+
+/// The options of a pipeline 4PL fit: `fit.fix`, except that a functional curve's Top is its
+/// own maximal response (`fit.fix.top` is the binding control level, 100 %).
+#[must_use]
+pub fn curve_options(settings: &FitSettings, functional: bool) -> FourPlOptions {
+    let mut opts = FourPlOptions { fixed: settings.fixed, ..FourPlOptions::default() };
+    if functional {
+        opts.fixed[FourPl::TOP] = None;
+    }
+    opts
+}
+
+/// A curve fitted with a 4PL model (falling, or rising for `rising`: the agonist): the
+/// incomplete-curve cascade with the user's bounds and weights ([`fit_cascade`]), the
+/// configured comparisons (`fit.compare`, not for functional curves: [`choose_model`]), and the
+/// profile-likelihood interval of LogIC50 of the reported fit (`fit.ci: profile`).
+#[must_use]
+pub fn fit_curve(data: &CurveData<'_>, rising: bool) -> CurveResult {
+    let (x, y, settings) = (data.x, data.y, data.settings);
+    let opts = curve_options(settings, data.functional);
+    let w = Fitter { bounds: &settings.bounds, rule: data.weights, top_control: !data.functional };
+    let (fit, added, user) = fit_cascade(x, y, &opts, &w, rising);
+    let mut r = CurveResult::four_pl(data.model, fit);
+    r.constraints = added;
+    r.at_user_bound = !user.is_empty();
+    r.flags.extend(user.iter().map(|n| format!("at_bound_{n}")));
+    if let Some(c) = settings.compare.as_ref().filter(|_| !data.functional) {
+        let (chosen, comparison) = choose_model(x, y, &opts, data.plateaus(), c, &w);
+        r.comparison = comparison;
+        match chosen {
+            Chosen::TwoSite { fit, weights } => {
+                let (four_pl, sites) =
+                    two_site::reported(x, y, weights.as_deref(), &fit, data.plateaus());
+                r.model = ModelKind::TwoSite;
+                r.fit = four_pl;
+                r.curve = sites.fitted_curve(four_pl.params);
+                r.two_site = Some(sites);
+                r.constraints.clear();
+                r.at_user_bound = false;
+            }
+            Chosen::FourPl { model, fit, constraints, user_bounds } => {
+                r.model = model;
+                r.fit = fit;
+                r.curve = CurveResult::four_pl(model, fit).curve;
+                r.constraints = constraints;
+                r.at_user_bound = !user_bounds.is_empty();
+            }
+        }
+    }
+    if settings.profile_ci && r.two_site.is_none() {
+        // The options of the reported fit: the model's slope and any plateaus the cascade
+        // fixed.
+        let mut used = opts;
+        if r.model == ModelKind::OneSite {
+            used.fixed[FourPl::HILL] = Some(-1.0);
+        } else if r.model == ModelKind::FourParameter && settings.model != r.model {
+            used.fixed[FourPl::HILL] = None;
+        }
+        for c in &r.constraints {
+            let (k, v) = c.fixes();
+            used.fixed[k] = Some(v);
+        }
+        let wts = w.weights_for(x, &r.fit);
+        let ci = profile::profile_ci(x, y, wts.as_deref(), &used, &r.fit, FourPl::LOG_IC50, 0.95);
+        r.log_ic50_profile = Some(ci);
+    }
+    r
+}
+
+/// Prism's "log(inhibitor) vs. response -- variable slope" four-parameter logistic:
+///
+/// `Y = Bottom + (Top - Bottom) / (1 + 10^((LogIC50 - X) * HillSlope))`
+///
+/// with `X = log10(molar concentration)` and `p = [top, bottom, hill_slope, log_ic50]`
+/// (Motulsky & Christopoulos, *Fitting models to biological data using linear and nonlinear
+/// regression*, 2004, ch. 41). A falling competition curve has `hill_slope < 0`.
+///
+/// In drc's `LL.4` notation (`c + (d - c) / (1 + exp(b (ln x - ln e)))`):
+/// `b = -hill_slope`, `c = bottom`, `d = top`, `e = 10^log_ic50`.
+///
+/// `X = -inf` (zero concentration) is a valid data point: it gives exactly `Top` when
+/// `hill_slope < 0` and `Bottom` when `hill_slope > 0`, with a finite gradient (the derivatives
+/// with respect to the slope and LogIC50 are their limits, 0). With `hill_slope == 0` the curve is
+/// flat at the mid-point `(Top + Bottom) / 2` for every `X`.
+///
+/// Internally `z = (LogIC50 - X) * HillSlope * ln 10`, `s = 1 / (1 + e^z)` and `1 - s` are
+/// evaluated with `e^(-|z|)` only, so nothing overflows, and `Y = Top s + Bottom (1 - s)`
+/// (exactly Top at `s = 1`):
+/// `dY/dTop = s`, `dY/dBottom = 1 - s`,
+/// `dY/dHill = -(Top - Bottom) s (1 - s) (LogIC50 - X) ln 10`,
+/// `dY/dLogIC50 = -(Top - Bottom) s (1 - s) HillSlope ln 10`.
+///
+/// Second derivatives ([`Model::value_grad_hess`]), with `u = s (1 - s)`, `d = LogIC50 - X`,
+/// `H = HillSlope` and `k = -(Top - Bottom) u ln 10` (so `dY/dHill = k d`, `dY/dLogIC50 = k H`),
+/// using `ds/dz = -u` and `du/dz = u (2s - 1)` for `z = d H ln 10`:
+/// `d2Y/dTop2 = d2Y/dBottom2 = d2Y/dTop dBottom = 0`,
+/// `d2Y/dTop dHill = -u d ln 10 = -d2Y/dBottom dHill`,
+/// `d2Y/dTop dLogIC50 = -u H ln 10 = -d2Y/dBottom dLogIC50`,
+/// `d2Y/dHill2 = k (2s - 1) d^2 ln 10`, `d2Y/dLogIC50^2 = k (2s - 1) H^2 ln 10`,
+/// `d2Y/dHill dLogIC50 = k (1 + (2s - 1) H d ln 10)`.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct FourPl;
+
+impl FourPl {
+    /// Index of Top in the parameter array.
+    pub const TOP: usize = 0;
+    /// Index of Bottom in the parameter array.
+    pub const BOTTOM: usize = 1;
+    /// Index of the Hill slope in the parameter array.
+    pub const HILL: usize = 2;
+    /// Index of LogIC50 (log10 molar, same units as X) in the parameter array.
+    pub const LOG_IC50: usize = 3;
+    /// The parameter names, in the order of the parameter array.
+    pub const NAMES: [&'static str; 4] = ["top", "bottom", "hill_slope", "log_ic50"];
+
+    /// `(s, 1 - s, s (1 - s), LogIC50 - X)` with `s = 1 / (1 + 10^((LogIC50 - X) * HillSlope))`,
+    /// each computed without cancellation; the last two are 0 at an infinite `LogIC50 - X`.
+    #[inline]
+    pub(crate) fn logistic(x: f64, hill: f64, log_ic50: f64) -> (f64, f64, f64, f64) {
+        let d = log_ic50 - x;
+        if !d.is_finite() {
+            // X = -inf (zero dose) or +inf: the plateau the sign of d * hill points to.
+            let s = if hill == 0.0 || d.is_nan() {
+                0.5
+            } else if (d > 0.0) == (hill > 0.0) {
+                0.0
+            } else {
+                1.0
+            };
+            return (s, 1.0 - s, 0.0, 0.0);
+        }
+        let z = d * hill * LN_10;
+        let e = (-z.abs()).exp();
+        let inv = 1.0 / (1.0 + e);
+        let (s, c) = if z > 0.0 { (e * inv, inv) } else { (inv, e * inv) };
+        (s, c, e * inv * inv, d)
+    }
+}
+
+impl Model<4> for FourPl {
+    #[inline]
+    fn value(&self, x: f64, p: &[f64; 4]) -> f64 {
+        let (s, c, _, _) = Self::logistic(x, p[2], p[3]);
+        p[0] * s + p[1] * c
+    }
+
+    #[inline]
+    fn value_grad(&self, x: f64, p: &[f64; 4], grad: &mut [f64; 4]) -> f64 {
+        let (s, c, s1s, d) = Self::logistic(x, p[2], p[3]);
+        let k = -(p[0] - p[1]) * s1s * LN_10;
+        grad[0] = s;
+        grad[1] = c;
+        grad[2] = k * d;
+        grad[3] = k * p[2];
+        p[0] * s + p[1] * c
+    }
+
+    const HAS_HESSIAN: bool = true;
+
+    #[inline]
+    fn value_grad_hess(
+        &self,
+        x: f64,
+        p: &[f64; 4],
+        grad: &mut [f64; 4],
+        hess: &mut [[f64; 4]; 4],
+    ) -> f64 {
+        let (s, c, u, d) = Self::logistic(x, p[2], p[3]);
+        let h = p[2];
+        let k = -(p[0] - p[1]) * u * LN_10;
+        grad[0] = s;
+        grad[1] = c;
+        grad[2] = k * d;
+        grad[3] = k * h;
+        // 2s - 1 = s - c, without cancellation in either tail.
+        let sc = s - c;
+        let ud = u * d * LN_10;
+        let uh = u * h * LN_10;
+        hess[0] = [0.0, 0.0, -ud, -uh];
+        hess[1][1] = 0.0;
+        hess[1][2] = ud;
+        hess[1][3] = uh;
+        hess[2][2] = k * sc * d * d * LN_10;
+        hess[2][3] = k * (1.0 + sc * h * d * LN_10);
+        hess[3][3] = k * sc * h * h * LN_10;
+        p[0] * s + p[1] * c
+    }
+}
 
 /// Options of [`fit_four_pl`].
 #[derive(Debug, Clone, Copy, PartialEq)]
@@ -21,9 +232,6 @@ pub struct FourPlOptions {
     pub fixed: [Option<f64>; 4],
     /// Settings of the Levenberg-Marquardt iteration; default [`FOUR_PL_LM`].
     pub lm: LmConfig,
-    /// Relative weighting from the fitted curve (Prism's 1/Y, 1/Y^2, Poisson), iterated to
-    /// convergence by [`crate::fit::weights::fit_reweighted`]; default [`Weighting::None`].
-    pub weighting: Weighting,
     /// User box constraints `(low, high)` per parameter, on top of radbind's own (LogIC50
     /// within the tested range +- [`LOG_IC50_MARGIN`], |Hill slope| <= [`MAX_ABS_HILL`]); where
     /// a user range does not overlap radbind's, the user range is used. `None` = no constraint.
@@ -31,9 +239,9 @@ pub struct FourPlOptions {
 }
 
 impl Default for FourPlOptions {
-    /// All parameters free, [`FOUR_PL_LM`], no weighting, no user bounds.
+    /// All parameters free, [`FOUR_PL_LM`], no user bounds.
     fn default() -> Self {
-        Self { fixed: [None; 4], lm: FOUR_PL_LM, weighting: Weighting::None, bounds: [None; 4] }
+        Self { fixed: [None; 4], lm: FOUR_PL_LM, bounds: [None; 4] }
     }
 }
 
@@ -118,6 +326,14 @@ pub struct FourPlFit {
 }
 
 impl FourPlFit {
+    /// The parameters when the fit converged or stopped on a bound and they are finite (a fit
+    /// that may seed a reweighting round, [`crate::fit::procedures::weights::iterate`]).
+    #[must_use]
+    pub fn fitted_params(&self) -> Option<[f64; 4]> {
+        let fitted = self.termination.converged() || self.termination == Termination::AtBound;
+        (fitted && self.params.iter().all(|v| v.is_finite())).then_some(self.params)
+    }
+
     /// `10^log_ic50`, in the concentration units of `10^x` (molar for log10 molar x).
     pub fn ic50(&self) -> f64 {
         10f64.powf(self.params[FourPl::LOG_IC50])
@@ -364,19 +580,14 @@ fn refine(levels: &[(f64, f64, f64)], coarse: [f64; 4]) -> [f64; 4] {
 /// LogIC50 is bounded to `[min x - 3, max x + 3]` (finite x) and the Hill slope to `[-10, 10]`;
 /// a fit stopping there ends with [`Termination::AtBound`].
 ///
-/// With `opts.weighting` other than [`Weighting::None`] the fit is weighted from the fitted
-/// curve and iterated to convergence ([`weights::fit_reweighted`]); `rss`, `sy_x`, `r_squared`
-/// and the SEs are then the weighted ones.
+/// Weighted fits (Prism's 1/Y, 1/Y^2, Poisson, iterated from the fitted curve) are
+/// [`fit_reweighted`].
 pub fn fit_four_pl(x: &[f64], y: &[f64], opts: &FourPlOptions) -> FourPlFit {
-    if opts.weighting == Weighting::None {
-        fit_four_pl_with(x, y, None, opts, None)
-    } else {
-        weights::fit_reweighted(x, y, opts).fit
-    }
+    fit_four_pl_with(x, y, None, opts, None)
 }
 
 /// [`fit_four_pl`] with fixed, caller-supplied weights and an optional start (e.g. a previous
-/// fit's parameters; `None` = [`refined_estimates`]); `opts.weighting` is ignored.
+/// fit's parameters; `None` = [`refined_estimates`]).
 ///
 /// Minimises `sum w_i (y_i - f(x_i))^2`. `rss` is that weighted sum, `sy_x = sqrt(rss / df)`,
 /// the SEs are `sqrt(diag(s^2 (J'WJ)^-1))` with `s^2 = rss / df`, and
@@ -394,7 +605,7 @@ pub fn fit_four_pl_with(
     let n = x.len().min(y.len());
     let (x, y) = (&x[..n], &y[..n]);
     // Sorted by x, replicates are adjacent and share one model evaluation per pass over the data
-    // (`lm::NormalEq::from_model`); the least-squares problem does not depend on the order.
+    // (`engine::NormalEq::from_model`); the least-squares problem does not depend on the order.
     let sorted = sorted_by_x(x, y, weights);
     let (x, y, weights) = match &sorted {
         Some((sx, sy, sw)) => (&sx[..], &sy[..], sw.as_deref()),
@@ -474,7 +685,7 @@ pub fn fit_four_pl_with(
     apply_bounds(&opts.bounds, &fixed, &mut start, &mut lower, &mut upper);
     let prob = LmProblem { model: &FourPl, x, y, weights, fixed, lower, upper };
     let f = solve(prob, start, opts.lm);
-    let unc = stats::asymptotic_of(&prob, &f);
+    let unc = uncertainty::asymptotic_of(&prob, &f);
     let df = n.saturating_sub(free);
     let (se, cov, dependency, ci) = match unc {
         Some(u) => {
@@ -500,8 +711,45 @@ pub fn fit_four_pl_with(
     }
 }
 
+/// A reweighted fit: the final fit, the weights it used and how the iteration went.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ReweightedFit {
+    /// The last weighted fit (weighted `rss`, `sy_x`, `r_squared`, SEs and CI).
+    pub fit: FourPlFit,
+    /// The weights of the last fit (from the previous round's curve), one per point.
+    pub weights: Vec<f64>,
+    /// Number of weighted fits done.
+    pub rounds: u32,
+    /// True when the parameters changed by less than [`weights::REWEIGHT_RTOL`] in the last
+    /// round.
+    pub converged: bool,
+}
+
+/// Fits the 4PL weighted by `rule` as Prism does ([`weights::iterate`]): an unweighted fit
+/// first, then weights from the previous fitted curve and a weighted refit started at the
+/// previous parameters, until the parameters settle.
+pub fn fit_reweighted(
+    x: &[f64],
+    y: &[f64],
+    opts: &FourPlOptions,
+    rule: &WeightRule<'_>,
+) -> ReweightedFit {
+    let n = x.len().min(y.len());
+    let (x, y) = (&x[..n], &y[..n]);
+    let fit = fit_four_pl_with(x, y, None, opts, None);
+    let (fit, weights, rounds, converged) = weights::iterate(
+        rule,
+        x,
+        |xi, p| FourPl.value(xi, p),
+        fit,
+        FourPlFit::fitted_params,
+        |w, start| fit_four_pl_with(x, y, Some(w), opts, Some(start)),
+    );
+    ReweightedFit { fit, weights, rounds, converged }
+}
+
 fn lm_value(x: f64, p: &[f64; 4]) -> f64 {
-    use crate::fit::model::Model;
+    use crate::fit::models::Model;
     FourPl.value(x, p)
 }
 
@@ -515,214 +763,5 @@ fn r_squared(rss: f64, tss: f64) -> f64 {
     }
 }
 
-/// Runs the Levenberg-Marquardt [`LmSolver`] through argmin's `Executor` (timer off).
-///
-/// The Executor adds about 5% over [`lm::run`] on a 20-point curve (BENCHMARKS.md: its own
-/// loop, moves of the state and the solver, one allocation per run; [`LmSolver`] keeps out of
-/// argmin's per-iteration function counting) and gives bit-identical results; it is used so the
-/// fit runs in argmin's framework (termination handling, state, observers). Should argmin fail
-/// (it only can on a solver bug), the direct path runs the same iteration instead.
-fn solve(prob: LmProblem<'_, FourPl, 4>, start: [f64; 4], cfg: LmConfig) -> lm::LmFit<4> {
-    let max_iters = u64::from(cfg.max_iter) + 1;
-    let direct = prob;
-    Executor::new(prob, LmSolver::new(cfg))
-        .configure(|s| s.param(start).max_iters(max_iters))
-        .timer(false)
-        .run()
-        .ok()
-        .and_then(|res| res.solver.result())
-        .unwrap_or_else(|| lm::run(&direct, start, &cfg))
-}
-
 #[cfg(test)]
-mod tests {
-    use super::*;
-    use crate::fit::model::Model;
-    use approx::assert_relative_eq;
-
-    fn curve(p: [f64; 4], xs: &[f64], noise: &[f64]) -> (Vec<f64>, Vec<f64>) {
-        let mut x = Vec::new();
-        let mut y = Vec::new();
-        for (i, &xi) in xs.iter().enumerate() {
-            for r in 0..2 {
-                x.push(xi);
-                y.push(FourPl.value(xi, &p) + noise[(2 * i + r) % noise.len()]);
-            }
-        }
-        (x, y)
-    }
-
-    const XS: [f64; 10] = [-11.0, -10.0, -9.5, -9.0, -8.5, -8.0, -7.5, -7.0, -6.0, -5.0];
-    const NOISE: [f64; 7] = [1.3, -2.1, 0.4, 2.9, -0.8, -1.7, 0.6];
-
-    fn assert_finite(f: &FourPlFit) {
-        assert!(f.params.iter().all(|v| v.is_finite()), "{f:?}");
-        assert!(f.rss.is_finite() && f.r_squared.is_finite(), "{f:?}");
-    }
-
-    #[test]
-    fn typical_curve_converges_quickly() {
-        let (x, y) = curve([100.0, 2.0, -1.1, -8.3], &XS, &NOISE);
-        let f = fit_four_pl(&x, &y, &FourPlOptions::default());
-        assert!(f.termination.converged(), "{f:?}");
-        assert!(f.iterations <= 30, "{} iterations", f.iterations);
-        assert!((f.params[3] + 8.3).abs() < 0.05);
-        assert!(f.log_ic50_ci.0 < f.params[3] && f.params[3] < f.log_ic50_ci.1);
-        assert_eq!(f.df, 16);
-        assert!(f.se.iter().all(|s| s.is_finite() && *s > 0.0));
-    }
-
-    #[test]
-    fn initial_estimates_are_data_driven() {
-        let (x, y) = curve([100.0, 0.0, -1.0, -8.0], &XS, &[0.0]);
-        let p = initial_estimates(&x, &y);
-        assert!(p[0] > 95.0 && p[1] < 5.0 && p[2] == -1.0 && (p[3] + 8.0).abs() < 0.3, "{p:?}");
-        let (x, y) = curve([100.0, 0.0, 1.0, -8.0], &XS, &[0.0]);
-        let p = initial_estimates(&x, &y);
-        assert!(p[0] > 95.0 && p[1] < 5.0 && p[2] == 1.0 && (p[3] + 8.0).abs() < 0.3, "{p:?}");
-    }
-
-    #[test]
-    fn refined_estimates_find_slope_and_plateaus() {
-        // Noiseless and steep: the coarse start has slope -1 and plateaus from the end levels;
-        // the refined one is close (the logits use those plateaus, so not exact).
-        let truth = [98.0, 4.0, -1.6, -8.2];
-        let (x, y) = curve(truth, &XS, &[0.0]);
-        assert_eq!(initial_estimates(&x, &y)[2], -1.0);
-        let p = refined_estimates(&x, &y);
-        for k in 0..4 {
-            assert!((p[k] - truth[k]).abs() < 1e-3 * truth[k].abs().max(1.0), "{p:?}");
-        }
-        // Rising curves, and data the refinement cannot use, keep a sensible start.
-        let (x, y) = curve([100.0, 0.0, 1.2, -8.0], &XS, &NOISE);
-        let p = refined_estimates(&x, &y);
-        assert!(p[2] > 0.5 && p[2] < 2.0 && (p[3] + 8.0).abs() < 0.2, "{p:?}");
-        let x = [-9.0, -8.0, -7.0];
-        assert_eq!(refined_estimates(&x, &[50.0; 3]), initial_estimates(&x, &[50.0; 3]));
-        let (x, y) = curve([100.0, 0.0, -1.0, -2.0], &XS, &NOISE);
-        assert!(refined_estimates(&x, &y).iter().all(|v| v.is_finite()));
-    }
-
-    #[test]
-    fn four_pl_settings_agree_with_strict_gauss_newton() {
-        let (x, y) = curve([101.0, 3.0, -0.9, -7.7], &XS, &NOISE);
-        let f = fit_four_pl(&x, &y, &FourPlOptions::default());
-        let gn = FourPlOptions { lm: LmConfig::default(), ..FourPlOptions::default() };
-        let g = fit_four_pl_with(&x, &y, None, &gn, Some(initial_estimates(&x, &y)));
-        assert_eq!(f.termination, Termination::ConvergedOffset, "{f:?}");
-        assert!(f.iterations < g.iterations, "{} vs {}", f.iterations, g.iterations);
-        for k in 0..4 {
-            assert!((f.params[k] - g.params[k]).abs() <= 1e-6 * g.se[k], "{f:?}\n{g:?}");
-            assert_relative_eq!(f.se[k], g.se[k], max_relative = 1e-6);
-        }
-    }
-
-    #[test]
-    fn unsorted_points_fit_like_sorted() {
-        let (x, y) = curve([100.0, 2.0, -1.1, -8.3], &XS, &NOISE);
-        let w: Vec<f64> = (0..x.len()).map(|i| 1.0 + (i % 3) as f64).collect();
-        let order: Vec<usize> = (0..x.len()).rev().collect();
-        let xr: Vec<f64> = order.iter().map(|&i| x[i]).collect();
-        let yr: Vec<f64> = order.iter().map(|&i| y[i]).collect();
-        let wr: Vec<f64> = order.iter().map(|&i| w[i]).collect();
-        let opts = FourPlOptions::default();
-        let a = fit_four_pl_with(&x, &y, Some(&w), &opts, None);
-        let b = fit_four_pl_with(&xr, &yr, Some(&wr), &opts, None);
-        // The reversed data are sorted stably: replicates swap places, so the sums may round
-        // differently, nothing more.
-        for k in 0..4 {
-            assert_relative_eq!(a.params[k], b.params[k], max_relative = 1e-9);
-        }
-        assert_relative_eq!(a.rss, b.rss, max_relative = 1e-12);
-    }
-
-    #[test]
-    fn zero_dose_points_count_at_top() {
-        let mut x = vec![f64::NEG_INFINITY, f64::NEG_INFINITY];
-        let mut y = vec![100.5, 99.0];
-        let (xc, yc) = curve([100.0, 0.0, -1.0, -8.0], &XS, &NOISE);
-        x.extend(xc);
-        y.extend(yc);
-        let f = fit_four_pl(&x, &y, &FourPlOptions::default());
-        assert!(f.termination.converged(), "{f:?}");
-        assert_eq!(f.n, 22);
-        assert_finite(&f);
-    }
-
-    #[test]
-    fn fixed_plateaus() {
-        let (x, y) = curve([100.0, 0.0, -1.0, -8.0], &XS, &NOISE);
-        let opts =
-            FourPlOptions { fixed: [Some(100.0), Some(0.0), None, None], ..Default::default() };
-        let f = fit_four_pl(&x, &y, &opts);
-        assert!(f.termination.converged());
-        assert_eq!(&f.params[..2], &[100.0, 0.0]);
-        assert!(f.se[0].is_nan() && f.se[1].is_nan() && f.se[3].is_finite());
-        assert_eq!(f.df, 18);
-    }
-
-    #[test]
-    fn flat_data() {
-        let x = [-9.0, -8.0, -7.0, -6.0, -5.0];
-        let f = fit_four_pl(&x, &[50.0; 5], &FourPlOptions::default());
-        assert_eq!(f.termination, Termination::FlatResponse);
-        assert_finite(&f);
-        assert_relative_eq!(f.params[0], 50.0);
-    }
-
-    #[test]
-    fn three_points() {
-        let f = fit_four_pl(&[-9.0, -8.0, -7.0], &[100.0, 50.0, 0.0], &FourPlOptions::default());
-        assert_eq!(f.termination, Termination::InsufficientData);
-        assert_finite(&f);
-        // With two parameters fixed, three points are enough.
-        let opts =
-            FourPlOptions { fixed: [Some(100.0), Some(0.0), None, None], ..Default::default() };
-        let f = fit_four_pl(&[-9.0, -8.0, -7.0], &[90.0, 50.0, 10.0], &opts);
-        assert!(f.termination.converged(), "{f:?}");
-        assert_relative_eq!(f.params[3], -8.0, epsilon = 1e-9);
-    }
-
-    #[test]
-    fn duplicate_x_only() {
-        let f = fit_four_pl(&[-8.0; 6], &[1.0, 2.0, 3.0, 4.0, 5.0, 6.0], &FourPlOptions::default());
-        assert_eq!(f.termination, Termination::InsufficientData);
-        assert_finite(&f);
-        let f = fit_four_pl(&[], &[], &FourPlOptions::default());
-        assert_eq!(f.termination, Termination::InsufficientData);
-        assert_finite(&f);
-        let f = fit_four_pl(
-            &[f64::NEG_INFINITY; 5],
-            &[1.0, 2.0, 3.0, 4.0, 5.0],
-            &FourPlOptions::default(),
-        );
-        assert_eq!(f.termination, Termination::InsufficientData);
-        assert_finite(&f);
-    }
-
-    #[test]
-    fn incomplete_curve_stays_finite_and_is_detectable() {
-        // True IC50 at -2 with data up to -5: only the top of the curve is sampled.
-        let (x, y) = curve([100.0, 0.0, -1.0, -2.0], &XS, &NOISE);
-        let f = fit_four_pl(&x, &y, &FourPlOptions::default());
-        assert_finite(&f);
-        assert!(f.params[3] <= -5.0 + LOG_IC50_MARGIN + 1e-12);
-        assert!(
-            f.termination == Termination::AtBound || f.params[3] > -5.0 || !(f.se[3] < 0.5),
-            "an incomplete curve must be detectable: {f:?}"
-        );
-    }
-
-    #[test]
-    fn two_levels_and_noise_only_stay_finite() {
-        let x = [-9.0, -9.0, -5.0, -5.0];
-        let f = fit_four_pl(&x, &[100.0, 98.0, 2.0, 1.0], &FourPlOptions::default());
-        assert_finite(&f);
-        let x = [-9.0, -8.0, -7.0, -6.0, -5.0, -4.0];
-        let f = fit_four_pl(&x, &[50.0, 51.0, 49.0, 50.5, 49.5, 50.0], &FourPlOptions::default());
-        assert_finite(&f);
-        let f = fit_four_pl(&x, &[1e5, 9.9e4, 5e4, 1e3, 20.0, 0.0], &FourPlOptions::default());
-        assert_finite(&f);
-        assert!(f.termination.converged() || f.termination == Termination::AtBound, "{f:?}");
-    }
-}
+mod tests;

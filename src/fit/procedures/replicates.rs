@@ -2,9 +2,9 @@
 //! the scatter among replicates allows?
 //!
 //! Owns only the test; the fit's RSS comes from the caller, the F distribution from
-//! [`crate::fit::compare`].
+//! [`crate::fit::procedures::compare`].
 
-use crate::fit::compare::f_sf;
+use crate::fit::procedures::compare::f_sf;
 
 /// Outcome of [`replicates_test`].
 #[derive(Debug, Clone, Copy, PartialEq)]

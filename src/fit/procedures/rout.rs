@@ -21,10 +21,10 @@
 //! The caller then refits without the outliers by ordinary least squares. At most 30% of the
 //! points can be flagged.
 
-use crate::fit::four_pl::{LOG_IC50_MARGIN, MAX_ABS_HILL, initial_estimates};
-use crate::fit::lm::{self, LmConfig, Termination};
-use crate::fit::model::{FourPl, Model};
+use crate::fit::engine::{self, LmConfig, Termination};
 use crate::fit::models::finite_range;
+use crate::fit::models::four_pl::{LOG_IC50_MARGIN, MAX_ABS_HILL, initial_estimates};
+use crate::fit::models::{Model, four_pl::FourPl};
 use crate::fit::stats;
 
 /// Prism's default ROUT coefficient Q (maximum false discovery rate), 1%.
@@ -97,7 +97,7 @@ pub struct RobustFit<const P: usize> {
 }
 
 /// Robust fit of `model` minimising `sum ln(1 + (r_i / RSDR)^2)` by IRLS (see the module
-/// documentation), with fixed parameters and box bounds as in [`lm::fit_bounded`].
+/// documentation), with fixed parameters and box bounds as in [`engine::fit_bounded`].
 /// `y` must be finite. Never panics on data.
 #[allow(clippy::too_many_arguments)]
 pub fn robust_fit<M: Model<P>, const P: usize>(
@@ -113,7 +113,7 @@ pub fn robust_fit<M: Model<P>, const P: usize>(
     let (x, y) = (&x[..n], &y[..n]);
     let k = fixed.iter().filter(|f| !**f).count();
     let cfg = LmConfig::default();
-    let mut f = lm::fit_bounded(model, x, y, None, start, fixed, lower, upper, &cfg);
+    let mut f = engine::fit_bounded(model, x, y, None, start, fixed, lower, upper, &cfg);
     let resid = |p: &[f64; P]| -> Vec<f64> {
         x.iter().zip(y).map(|(&xi, &yi)| yi - model.value(xi, p)).collect()
     };
@@ -127,7 +127,7 @@ pub fn robust_fit<M: Model<P>, const P: usize>(
             let u = ri / s;
             *wi = 1.0 / (1.0 + u * u);
         }
-        let g = lm::fit_bounded(model, x, y, Some(&w), f.params, fixed, lower, upper, &cfg);
+        let g = engine::fit_bounded(model, x, y, Some(&w), f.params, fixed, lower, upper, &cfg);
         if !g.params.iter().all(|v| v.is_finite()) {
             break;
         }
@@ -174,7 +174,7 @@ pub fn rout<M: Model<P>, const P: usize>(
 
 /// ROUT on a variable-slope 4PL ([`FourPl`], all four parameters free, starting at
 /// [`initial_estimates`], LogIC50 within the tested range +- [`LOG_IC50_MARGIN`], |slope| <=
-/// [`MAX_ABS_HILL`], as [`crate::fit::four_pl::fit_four_pl`]) at false discovery rate `q`:
+/// [`MAX_ABS_HILL`], as [`crate::fit::models::four_pl::fit_four_pl`]) at false discovery rate `q`:
 /// the robust fit (with its residuals and RSDR, for reports) and the outliers. `None` with
 /// fewer than 6 points (`N <= K + 1`) or non-finite / NaN data.
 pub fn rout_four_pl(x: &[f64], y: &[f64], q: f64) -> Option<Rout<4>> {
@@ -196,6 +196,59 @@ pub fn rout_four_pl(x: &[f64], y: &[f64], q: f64) -> Option<Rout<4>> {
 /// empty with fewer than 6 points or non-finite data. The caller refits without them.
 pub fn rout_outliers(x: &[f64], y: &[f64], q: f64) -> Vec<usize> {
     rout_four_pl(x, y, q).map(|r| r.outliers).unwrap_or_default()
+}
+
+/// Largest fraction of a curve's points ROUT may exclude. The FDR rule tests only the largest
+/// 30% of residuals, so it can flag up to about 30%; that many "outliers" means the model
+/// misses the data (ROUT over-flags on model misfit, see `rout`), not that the data are bad.
+/// Above this fraction nothing is excluded and the curve is flagged `rout_skipped`.
+pub const MAX_OUTLIER_FRACTION: f64 = 0.2;
+
+/// The reason written for a ROUT outlier, e.g. `ROUT outlier (Q = 1%)`.
+#[must_use]
+pub fn rout_reason(q: f64) -> String {
+    format!("ROUT outlier (Q = {}%)", (q * 100.0 * 1e6).round() / 1e6)
+}
+
+/// ROUT outliers of a variable-slope 4PL ([`rout_four_pl`]) with one guard against
+/// over-flagging: the scale of the FDR test ([`fdr_outliers`]) is RSDR, but never less
+/// than the replicate noise [`replicate_sd`]. A robust fit that threads through one replicate
+/// of each pair has an RSDR far below the real scatter, and ROUT would then call ordinary
+/// replicate scatter outliers; replicates say how large that scatter is, independent of the
+/// model. Without replicates this is Prism's ROUT unchanged.
+pub fn rout_guarded(x: &[f64], y: &[f64], q: f64) -> Vec<usize> {
+    let Some(r) = rout_four_pl(x, y, q) else { return Vec::new() };
+    let floor = replicate_sd(x, y);
+    let scale = if floor.is_finite() { r.robust.rsdr.max(floor) } else { r.robust.rsdr };
+    fdr_outliers(&r.robust.residuals, scale, 4, q)
+}
+
+/// Robust estimate of the replicate noise SD: `1.4826 median_i |e_i| sqrt(n_j / (n_j - 1))`
+/// with `e_i = y_i - mean_j` the deviation from its concentration's mean over the `n_j >= 2`
+/// replicates (`var(e_i) = sigma^2 (n_j - 1) / n_j`, and 1.4826 makes the median absolute value
+/// consistent for a Gaussian; Rousseeuw & Croux 1993). The median keeps one outlier from
+/// inflating it. NaN without replicates.
+#[must_use]
+pub fn replicate_sd(x: &[f64], y: &[f64]) -> f64 {
+    let mut pts: Vec<(f64, f64)> = x.iter().copied().zip(y.iter().copied()).collect();
+    pts.sort_by(|a, b| a.0.total_cmp(&b.0));
+    let mut dev: Vec<f64> = Vec::new();
+    for level in pts.chunk_by(|a, b| a.0 == b.0) {
+        let n = level.len();
+        if n < 2 {
+            continue;
+        }
+        let mean = level.iter().map(|p| p.1).sum::<f64>() / n as f64;
+        let c = (n as f64 / (n as f64 - 1.0)).sqrt();
+        dev.extend(level.iter().map(|p| (p.1 - mean).abs() * c));
+    }
+    if dev.is_empty() {
+        return f64::NAN;
+    }
+    dev.sort_by(f64::total_cmp);
+    let m = dev.len();
+    let median = if m % 2 == 1 { dev[m / 2] } else { 0.5 * (dev[m / 2 - 1] + dev[m / 2]) };
+    1.4826 * median
 }
 
 #[cfg(test)]
@@ -279,5 +332,21 @@ mod tests {
         assert!(rout_outliers(&[-9.0, -8.0, -7.0], &[1.0, 2.0, 3.0], 0.01).is_empty());
         let x: Vec<f64> = XS.to_vec();
         assert!(rout_outliers(&x, &[50.0; 10], 0.01).is_empty());
+    }
+
+    #[test]
+    fn replicate_sd_is_robust_to_one_outlier() {
+        // Duplicates differing by 2 (deviations +-1, times sqrt(2)), one pair far apart.
+        let x = [1.0, 1.0, 2.0, 2.0, 3.0, 3.0, 4.0, 4.0, 5.0, 5.0];
+        let y = [10.0, 12.0, 20.0, 22.0, 30.0, 32.0, 40.0, 42.0, 50.0, 90.0];
+        let sd = replicate_sd(&x, &y);
+        assert!((sd - 1.4826 * 2f64.sqrt()).abs() < 1e-9, "{sd}");
+        assert!(replicate_sd(&[1.0, 2.0], &[1.0, 2.0]).is_nan());
+    }
+
+    #[test]
+    fn rout_reason_text() {
+        assert_eq!(rout_reason(0.01), "ROUT outlier (Q = 1%)");
+        assert_eq!(rout_reason(0.005), "ROUT outlier (Q = 0.5%)");
     }
 }

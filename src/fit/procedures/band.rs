@@ -1,11 +1,11 @@
 //! The fitted mean function of a curve with its asymptotic covariance, and the pointwise 95%
 //! confidence band of the curve that figures shade.
 //!
-//! Owns only evaluation; the parameters and covariance come from the fit (`stats::asymptotic`
+//! Owns only evaluation; the parameters and covariance come from the fit (`uncertainty::asymptotic`
 //! for one curve, the block of the joint covariance for a global fit).
 
-use crate::fit::model::{FourPl, Model};
-use crate::fit::models::TwoSite;
+use crate::fit::models::two_site::TwoSite;
+use crate::fit::models::{Model, four_pl::FourPl};
 
 /// The mean function of a fitted curve, `X = log10 molar`, with the asymptotic covariance of its
 /// parameters (`C = s^2 (J'WJ)^-1`; rows and columns of fixed parameters are 0).
