@@ -125,6 +125,13 @@ impl CurveRow {
         !self.is_failed() && (!self.flags.is_empty() || self.status.starts_with("flagged"))
     }
 
+    /// What the fitted midpoint is: `EC50` for an agonist (a rising functional curve),
+    /// `IC50` otherwise.
+    #[must_use]
+    pub fn potency_word(&self) -> &'static str {
+        if self.functional.as_ref().is_some_and(|f| f.role == "agonist") { "EC50" } else { "IC50" }
+    }
+
     /// The censor mark of the fit: `">"`, `"<"` or `""` (also `""` without a fit).
     fn censor(&self) -> &'static str {
         self.fit.as_ref().map_or("", |f| f.censor)
