@@ -26,7 +26,7 @@ pub fn pzfx(experiment: &str, target: &str, curves: &[&CurveRow]) -> String {
     // that agree to that precision share a row.
     let key = |conc_nm: f64| -> Option<i64> {
         (conc_nm.is_finite() && conc_nm > 0.0)
-            .then(|| ((conc_nm.log10() - 9.0) * 1e6).round() as i64)
+            .then(|| (crate::fit::log10_molar(conc_nm) * 1e6).round() as i64)
     };
     let mut rows: BTreeMap<i64, f64> = BTreeMap::new();
     // Per compound: row -> values (with excluded flag).
@@ -44,7 +44,7 @@ pub fn pzfx(experiment: &str, target: &str, curves: &[&CurveRow]) -> String {
                 }
                 continue;
             };
-            rows.entry(k).or_insert_with(|| p.conc_nm.log10() - 9.0);
+            rows.entry(k).or_insert_with(|| crate::fit::log10_molar(p.conc_nm));
             m.entry(k).or_default().push((p.y, p.excluded.is_some()));
         }
         data.push(m);

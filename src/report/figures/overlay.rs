@@ -173,3 +173,40 @@ pub fn overlay_label(name: &str, c: &CurveRow) -> String {
         format!("{} (Ki {})", clip_text(name, 16), c.ki_text())
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::report::figures::curve::tests::{agonist, curve, well_formed};
+    use crate::report::figures::{palette_colour, to_svg};
+
+    fn overlay<'a>(curves: &[&'a CurveRow]) -> OverlayFigure<'a> {
+        OverlayFigure {
+            title: "5-HT1A".into(),
+            subtitle: String::new(),
+            series: curves
+                .iter()
+                .enumerate()
+                .map(|(i, c)| (overlay_label(&c.compound, c), palette_colour(i), *c))
+                .collect(),
+        }
+    }
+
+    /// The y axis is the assay's response, the legend the Ki or, for a functional curve, its
+    /// potency (EC50 for an agonist).
+    #[test]
+    fn axis_and_legend_from_the_assay() {
+        let (binding, functional) = (curve(), agonist());
+        let svg = to_svg(&overlay(&[&binding])).expect("svg");
+        well_formed(&svg);
+        assert!(svg.contains("% specific binding"));
+        assert!(svg.contains("mianserin (Ki 833 pM)"), "{svg}");
+        let svg = to_svg(&overlay(&[&functional])).expect("svg");
+        assert!(svg.contains("% stimulation over basal") && !svg.contains("% specific binding"));
+        assert!(svg.contains("8-OH-DPAT (EC50 2.5 nM)"));
+        let mut uptake = curve();
+        uptake.response_label = "% specific uptake";
+        let svg = to_svg(&overlay(&[&uptake, &binding])).expect("svg");
+        assert!(svg.contains("% response"), "mixed assays: a neutral axis title");
+    }
+}

@@ -270,3 +270,37 @@ fn write_samples() {
     }
     curve_png(&curve(), &dir.join("measured_x2.png"), 2.0).expect("png");
 }
+
+/// A rising functional curve: the response axis is the assay's, the midpoint an EC50.
+pub(in crate::report::figures) fn agonist() -> CurveRow {
+    let mut c = curve();
+    c.compound = "8-OH-DPAT".into();
+    c.response_label = "% stimulation over basal";
+    c.functional = Some(crate::report::FunctionalNumbers {
+        role: "agonist",
+        emax_pct: 100.0,
+        emax_se: 3.0,
+        relative_efficacy: f64::NAN,
+        efficacy: "",
+        kb_nm: f64::NAN,
+        kb_ci_nm: (f64::NAN, f64::NAN),
+    });
+    if let Some(f) = c.fit.as_mut() {
+        f.hill_slope = 1.0;
+        f.curve = Some(FittedCurve::FourPl {
+            params: [f.top, f.bottom, 1.0, f.log_ic50],
+            cov: [[0.0; 4]; 4],
+        });
+    }
+    c
+}
+
+#[test]
+fn agonist_marks_its_ec50_on_the_assay_axis() {
+    let svg = curve_svg(&agonist()).expect("svg");
+    well_formed(&svg);
+    assert!(svg.contains("% stimulation over basal"));
+    assert!(svg.contains("EC50 2.5 nM"));
+    assert!(!svg.contains("IC50"), "no IC50 on an agonist figure");
+    assert!(!svg.contains("% specific binding"));
+}
