@@ -58,7 +58,7 @@ pub struct ReportFigures {
     pub target_overlays: Vec<FigureRef>,
     /// One overlay per compound tested at two or more targets.
     pub compound_overlays: Vec<FigureRef>,
-    /// Per plate: CPM heat map, then % specific binding heat map.
+    /// Per plate: CPM heat map, then the heat map of the assay's % response.
     pub heatmaps: Vec<(FigureRef, FigureRef)>,
     /// Compound x target pKi map.
     pub selectivity: Option<FigureRef>,

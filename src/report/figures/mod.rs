@@ -341,6 +341,13 @@ struct Frame<'a> {
     y_fmt: Option<&'a dyn Fn(&f64) -> String>,
 }
 
+/// The chart [`chart`] makes: plotters' chart context on the coordinates of `X` and `Y`.
+type Chart<'a, DB, X, Y> = ChartContext<
+    'a,
+    DB,
+    Cartesian2d<<X as AsRangedCoord>::CoordDescType, <Y as AsRangedCoord>::CoordDescType>,
+>;
+
 /// A chart on `area` with the x and y ranges given and the house style: grey horizontal grid
 /// lines only, axes and text in the text colour, the frame's titles, fonts and labels. The one
 /// chart set-up of every x-y figure (curve, overlay, residual, saturation).
@@ -353,7 +360,7 @@ fn chart<'a, DB, X, Y>(
     frame: &Frame<'_>,
     x: X,
     y: Y,
-) -> Result<ChartContext<'a, DB, Cartesian2d<X::CoordDescType, Y::CoordDescType>>, String>
+) -> Result<Chart<'a, DB, X, Y>, String>
 where
     DB: DrawingBackend,
     X: AsRangedCoord<Value = f64>,
