@@ -6,9 +6,9 @@
 //! Owns the [`Figure`] trait and its rendering: [`to_svg`] (deterministic bytes) and [`to_png`]
 //! (the bundled DejaVu Sans, registered with plotters' `ab_glyph` font table on first use, so
 //! PNGs render the same on a machine without fonts; any scale 0.25..=8), the shared chart
-//! set-up ([`chart`]: label areas, mesh, axes, fonts), titles, the colours and the palette
+//! set-up (`chart`: label areas, mesh, axes, fonts), titles, the colours and the palette
 //! ([`palette_colour`]: a compound has the same colour in every overlay of a run). One file per
-//! figure kind; [`write`] renders every figure of a run into the staging directory.
+//! figure kind; `write` renders every figure of a run into the staging directory.
 //! Coordinates are guarded: a NaN or infinite value is never drawn. Axis labels come from the
 //! assay (`CurveRow::response_label`), the potency word (IC50 or EC50) from the curve.
 
