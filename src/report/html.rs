@@ -147,7 +147,7 @@ document.querySelectorAll('table.sortable th').forEach(function (th) {
 /// The HTML report as one self-contained page.
 ///
 /// `figures` holds the inline SVG of each curve (same order as `results.curves`, e.g. from
-/// [`super::plots::curve_svg`]); `png_names` the relative path of each curve's PNG, which
+/// [`super::figures::CurveFigure`]); `png_names` the relative path of each curve's PNG, which
 /// the figure then links to. Either may be shorter than the curve list or hold `None`.
 /// Deterministic: the same input gives the same bytes.
 #[must_use]
@@ -487,8 +487,7 @@ fn profiling(h: &mut String, r: &RunResults, figs: &ReportFigures) {
             let (ic50_key, ki_key) = if censored {
                 let (lo, hi) = c.tested_range_nm;
                 let b = if fit.is_some_and(|f| f.censor == ">") { hi } else { lo };
-                let f = 1.0 + c.radioligand_nm / c.kd_nm;
-                (Some(b), Some(b / f))
+                (Some(b), Some(crate::derive::cheng_prusoff(b, c.radioligand_nm, c.kd_nm)))
             } else {
                 (fit.map(|f| f.ic50_nm), fit.map(|f| f.ki_nm))
             };
@@ -796,11 +795,12 @@ fn provenance(h: &mut String, r: &RunResults, outcome: &ReportOutcome) {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::report::figures::{CurveFigure, to_svg};
     use crate::report::markdown::tests::sample_results;
-    use crate::report::plots::curve_svg;
 
     fn render(r: &RunResults) -> String {
-        let figs: Vec<Option<String>> = r.curves.iter().map(|c| curve_svg(c).ok()).collect();
+        let figs: Vec<Option<String>> =
+            r.curves.iter().map(|c| to_svg(&CurveFigure::new(c)).ok()).collect();
         let pngs = vec![
             Some("plots/000_5-HT2A_mianserin.png".to_string()),
             Some("https://evil.example/x.png".to_string()),

@@ -122,15 +122,25 @@ impl CurveRow {
         !self.is_failed() && (!self.flags.is_empty() || self.status.starts_with("flagged"))
     }
 
+    /// What the fitted midpoint is: `EC50` for an agonist (a rising functional curve),
+    /// `IC50` otherwise.
+    #[must_use]
+    pub fn potency_word(&self) -> &'static str {
+        if self.functional.as_ref().is_some_and(|f| f.role == "agonist") { "EC50" } else { "IC50" }
+    }
+
     /// The censor mark of the fit: `">"`, `"<"` or `""` (also `""` without a fit).
     fn censor(&self) -> &'static str {
         self.fit.as_ref().map_or("", |f| f.censor)
     }
 
-    /// Cheng-Prusoff factor `1 + [L]/Kd`, if defined.
-    pub(crate) fn cheng_prusoff_factor(&self) -> Option<f64> {
-        let f = 1.0 + self.radioligand_nm / self.kd_nm;
-        (self.kd_nm > 0.0 && f.is_finite() && f > 0.0).then_some(f)
+    /// The Ki bound (nM) of a censored curve: its IC50 bound through
+    /// [`crate::derive::cheng_prusoff`] with the curve's [L] and Kd; `None` without a bound or
+    /// when Kd or the result is not a positive number.
+    pub(crate) fn censored_ki_nm(&self) -> Option<f64> {
+        let b = self.ic50_bound_nm()?;
+        let ki = crate::derive::cheng_prusoff(b, self.radioligand_nm, self.kd_nm);
+        (self.kd_nm > 0.0 && ki.is_finite() && ki > 0.0).then_some(ki)
     }
 
     /// The bound (nM) a censored IC50 is reported against: the highest tested
@@ -165,9 +175,9 @@ impl CurveRow {
         let Some(fit) = &self.fit else {
             return NOT_DETERMINED.to_string();
         };
-        match (self.censor(), self.ic50_bound_nm(), self.cheng_prusoff_factor()) {
-            ("", _, _) if fit.ki_nm.is_finite() && fit.ki_nm > 0.0 => format_conc_nm(fit.ki_nm),
-            (c @ (">" | "<"), Some(b), Some(f)) => format!("{c} {}", format_conc_nm(b / f)),
+        match (self.censor(), self.censored_ki_nm()) {
+            ("", _) if fit.ki_nm.is_finite() && fit.ki_nm > 0.0 => format_conc_nm(fit.ki_nm),
+            (c @ (">" | "<"), Some(ki)) => format!("{c} {}", format_conc_nm(ki)),
             _ => NOT_DETERMINED.to_string(),
         }
     }
@@ -198,8 +208,7 @@ impl CurveRow {
         let Some(fit) = &self.fit else {
             return NOT_DETERMINED.to_string();
         };
-        let bound =
-            self.ic50_bound_nm().zip(self.cheng_prusoff_factor()).map(|(b, f)| p_value(b / f));
+        let bound = self.censored_ki_nm().map(p_value);
         match (self.censor(), bound) {
             ("", _) if fit.pki.is_finite() => format!("{:.2}", fit.pki),
             // Ki above the bound means pKi below it, and the other way round.
@@ -402,8 +411,66 @@ pub(crate) const QC_COLUMNS: [(&str, bool); 10] = [
 /// Deterministic: the same input gives the same text.
 #[must_use]
 pub fn render_markdown(results: &RunResults, png_paths: &[Option<String>]) -> String {
+    assemble(results, png_paths, None)
+}
+
+/// The Markdown report with every figure of the run linked (see [`super::write_report`]):
+/// the text of [`render_markdown`] plus the assay sections, the Ki matrix and selectivity map
+/// after the summary, target and compound overlays before the curve figures, plate heat maps
+/// after plate QC, and the Prism files and residual plots before the provenance.
+#[must_use]
+pub fn render_markdown_with(
+    results: &RunResults,
+    figs: &super::ReportFigures,
+    outcome: &super::ReportOutcome,
+) -> String {
+    assemble(results, &figs.curve_pngs, Some((figs, outcome)))
+}
+
+/// The report, section after section in reading order; the sections that link figures and
+/// other files only with `linked` (the figures and what writing the report made).
+fn assemble(
+    results: &RunResults,
+    png_paths: &[Option<String>],
+    linked: Option<(&super::ReportFigures, &super::ReportOutcome)>,
+) -> String {
     let mut out = String::new();
-    let n = Counts::of(results);
+    intro(&mut out, results);
+    summary(&mut out, results);
+    problems(&mut out, results);
+    if let Some((figs, _)) = linked {
+        out.push_str(&super::assays::markdown_sections(results, &figs.saturation));
+        ki_matrix(&mut out, results, figs);
+        out.push_str(&selectivity_markdown(results));
+    }
+    results_by_target(&mut out, results);
+    if let Some((figs, _)) = linked {
+        overlays(&mut out, figs);
+    }
+    curve_figures(&mut out, results, png_paths);
+    plate_qc(&mut out, results);
+    if let Some((figs, _)) = linked {
+        heat_maps(&mut out, figs);
+    }
+    flags(&mut out, results);
+    excluded_wells(&mut out, results);
+    if let Some((figs, outcome)) = linked {
+        prism_files(&mut out, outcome);
+        residual_plots(&mut out, results, figs);
+    }
+    provenance(&mut out, results);
+    out
+}
+
+/// A linked image, `![alt](path)` and a blank line, when the figure has a PNG.
+fn image(alt: &str, f: &super::FigureRef) -> Option<String> {
+    let path = f.png_path.as_deref()?;
+    let alt = md(alt).replace('[', "\\[").replace(']', "\\]");
+    Some(format!("![{alt}]({})\n\n", link_target(path)))
+}
+
+/// Title and the sentence that says what was done.
+fn intro(out: &mut String, results: &RunResults) {
     let _ = writeln!(out, "# {}\n", md(&results.experiment));
     let _ = writeln!(
         out,
@@ -412,8 +479,11 @@ pub fn render_markdown(results: &RunResults, png_paths: &[Option<String>]) -> St
          concentration; Ki by Cheng-Prusoff, Ki = IC50 / (1 + [L]/Kd).\n",
         md(&results.version)
     );
+}
 
-    // Summary.
+/// The summary table: what the run holds and how much of it failed or is flagged.
+fn summary(out: &mut String, results: &RunResults) {
+    let n = Counts::of(results);
     out.push_str("## Summary\n\n");
     out.push_str(&table_head(&[("Item", false), ("Value", false)]));
     let rows: [(&str, String); 8] = [
@@ -430,8 +500,10 @@ pub fn render_markdown(results: &RunResults, png_paths: &[Option<String>]) -> St
         out.push_str(&table_row(&[k.to_string(), v]));
     }
     out.push('\n');
+}
 
-    // Profiling tables, one per target.
+/// Files, plates or controls the run went on without; nothing when there are none.
+fn problems(out: &mut String, results: &RunResults) {
     if !results.problems.is_empty() {
         out.push_str("## Problems\n\nThe run went on without these (exit code 1):\n\n");
         for p in &results.problems {
@@ -439,6 +511,10 @@ pub fn render_markdown(results: &RunResults, png_paths: &[Option<String>]) -> St
         }
         out.push('\n');
     }
+}
+
+/// One profiling table per target.
+fn results_by_target(out: &mut String, results: &RunResults) {
     out.push_str("## Results by target\n\n");
     out.push_str(
         "Censored values are bounds: `> 10 µM` means the IC50 lies above the highest tested \
@@ -466,8 +542,10 @@ pub fn render_markdown(results: &RunResults, png_paths: &[Option<String>]) -> St
         }
         out.push('\n');
     }
+}
 
-    // Figures.
+/// The curve figures, by target.
+fn curve_figures(out: &mut String, results: &RunResults, png_paths: &[Option<String>]) {
     let figures: Vec<(usize, &CurveRow, &str)> = results
         .curves
         .iter()
@@ -494,8 +572,10 @@ pub fn render_markdown(results: &RunResults, png_paths: &[Option<String>]) -> St
             }
         }
     }
+}
 
-    // Plate QC.
+/// The plate QC table.
+fn plate_qc(out: &mut String, results: &RunResults) {
     out.push_str("## Plate QC\n\n");
     out.push_str(
         "Z' = 1 − 3 (SD total + SD NSB) / |mean total − mean NSB|; plates with Z' below 0.5 \
@@ -519,8 +599,10 @@ pub fn render_markdown(results: &RunResults, png_paths: &[Option<String>]) -> St
         ]));
     }
     out.push('\n');
+}
 
-    // Flags.
+/// Every flag in use, explained.
+fn flags(out: &mut String, results: &RunResults) {
     let flags = flags_in_use(results);
     out.push_str("## Flags\n\n");
     if flags.is_empty() {
@@ -532,8 +614,10 @@ pub fn render_markdown(results: &RunResults, png_paths: &[Option<String>]) -> St
         }
         out.push('\n');
     }
+}
 
-    // Excluded wells.
+/// The wells left out, with the reason.
+fn excluded_wells(out: &mut String, results: &RunResults) {
     out.push_str("## Excluded wells\n\n");
     let excluded: Vec<_> =
         results.wells.iter().filter_map(|w| Some((w, w.excluded.as_deref()?))).collect();
@@ -562,8 +646,10 @@ pub fn render_markdown(results: &RunResults, png_paths: &[Option<String>]) -> St
         }
         out.push('\n');
     }
+}
 
-    // Provenance.
+/// Version, input files with their SHA-256 and the resolved configuration.
+fn provenance(out: &mut String, results: &RunResults) {
     out.push_str("## Provenance\n\n");
     let _ = writeln!(
         out,
@@ -584,28 +670,11 @@ pub fn render_markdown(results: &RunResults, png_paths: &[Option<String>]) -> St
     out.push_str("Resolved configuration:\n\n");
     let fence = fence_for(&results.config_yaml);
     let _ = writeln!(out, "{fence}yaml\n{}\n{fence}", results.config_yaml.trim_end());
-    out
 }
 
-/// The Markdown report with every figure of the run linked (see [`super::write_report`]):
-/// the text of [`render_markdown`] plus the Ki matrix and selectivity map after the summary,
-/// target and compound overlays before the curve figures, plate heat maps after plate QC and
-/// the Prism files in the provenance.
-#[must_use]
-pub fn render_markdown_with(
-    results: &RunResults,
-    figs: &super::ReportFigures,
-    outcome: &super::ReportOutcome,
-) -> String {
-    let mut out = render_markdown(results, &figs.curve_pngs);
-    let img = |alt: &str, f: &super::FigureRef| -> Option<String> {
-        let path = f.png_path.as_deref()?;
-        let alt = md(alt).replace('[', "\\[").replace(']', "\\]");
-        Some(format!("![{alt}]({})\n\n", link_target(path)))
-    };
-    // Ki matrix and selectivity, before the per-target tables.
-    let mut ki = super::assays::markdown_sections(results, &figs.saturation);
-    ki.push_str("## Ki by compound and target\n\n");
+/// The compound × target Ki matrix and the selectivity map.
+fn ki_matrix(out: &mut String, results: &RunResults, figs: &super::ReportFigures) {
+    out.push_str("## Ki by compound and target\n\n");
     let targets = targets_in_order(results);
     let compounds: BTreeSet<&str> = results.curves.iter().map(|c| c.compound.as_str()).collect();
     let mut cols: Vec<(&str, bool)> = vec![("Compound", false)];
@@ -613,8 +682,8 @@ pub fn render_markdown_with(
     let head: Vec<String> = cols.iter().map(|(c, _)| md(c)).collect();
     let sep: Vec<String> =
         cols.iter().map(|(_, r)| if *r { "---:" } else { "---" }.to_string()).collect();
-    ki.push_str(&table_row(&head));
-    ki.push_str(&table_row(&sep));
+    out.push_str(&table_row(&head));
+    out.push_str(&table_row(&sep));
     // (compound, target) -> its curve (the first, as a linear search would find it).
     let mut cells: std::collections::HashMap<(&str, &str), &CurveRow> =
         std::collections::HashMap::new();
@@ -632,63 +701,67 @@ pub fn render_markdown_with(
                 },
             ));
         }
-        ki.push_str(&table_row(&row));
+        out.push_str(&table_row(&row));
     }
-    ki.push_str(
+    out.push_str(
         "\n⚠: flagged or failed, see the table of the target. Censored values are bounds.\n\n",
     );
     if let Some(s) =
-        figs.selectivity.as_ref().and_then(|f| img("Selectivity: pKi by compound and target", f))
+        figs.selectivity.as_ref().and_then(|f| image("Selectivity: pKi by compound and target", f))
     {
-        ki.push_str(&s);
+        out.push_str(&s);
     }
-    ki.push_str(&selectivity_markdown(results));
-    insert_before(&mut out, "\n## Results by target\n", &ki);
+}
 
-    // Overlays.
-    let mut ov = String::new();
+/// Target and compound overlays; nothing without any.
+fn overlays(out: &mut String, figs: &super::ReportFigures) {
     let target_imgs: Vec<String> = figs
         .target_overlays
         .iter()
-        .filter_map(|f| img(&format!("{}: all compounds", f.key), f))
+        .filter_map(|f| image(&format!("{}: all compounds", f.key), f))
         .collect();
     let compound_imgs: Vec<String> = figs
         .compound_overlays
         .iter()
-        .filter_map(|f| img(&format!("{} at every target", f.key), f))
+        .filter_map(|f| image(&format!("{} at every target", f.key), f))
         .collect();
     if !target_imgs.is_empty() || !compound_imgs.is_empty() {
-        ov.push_str("## Overlays\n\nMeans per concentration and 4PL fits, one colour per compound (per target in the compound overlays); dashed: censored IC50.\n\n");
+        out.push_str("## Overlays\n\nMeans per concentration and 4PL fits, one colour per compound (per target in the compound overlays); dashed: censored IC50.\n\n");
         for s in target_imgs.iter().chain(&compound_imgs) {
-            ov.push_str(s);
+            out.push_str(s);
         }
     }
-    let at = if out.contains("\n## Figures\n") { "\n## Figures\n" } else { "\n## Plate QC\n" };
-    insert_before(&mut out, at, &ov);
+}
 
-    // Heat maps.
-    let mut hm = String::new();
+/// The plate heat maps (under plate QC); nothing without any.
+fn heat_maps(out: &mut String, figs: &super::ReportFigures) {
+    let mut images = String::new();
     for (cpm, pct) in &figs.heatmaps {
         for (f, what) in [(cpm, "CPM"), (pct, "% specific binding")] {
-            if let Some(s) = img(&format!("Plate {}: {what}", f.key), f) {
-                hm.push_str(&s);
+            if let Some(s) = image(&format!("Plate {}: {what}", f.key), f) {
+                images.push_str(&s);
             }
         }
     }
-    if !hm.is_empty() {
-        hm.insert_str(0, "### Plate heat maps\n\nT total, N NSB, B blank, V vehicle, letters compounds, thick lines around blocks, × excluded.\n\n");
+    if !images.is_empty() {
+        out.push_str("### Plate heat maps\n\nT total, N NSB, B blank, V vehicle, letters compounds, thick lines around blocks, × excluded.\n\n");
+        out.push_str(&images);
     }
-    insert_before(&mut out, "\n## Flags\n", &hm);
+}
 
-    // Prism files and residual plots.
-    let mut pv = String::new();
+/// The Prism files written; nothing without any.
+fn prism_files(out: &mut String, outcome: &super::ReportOutcome) {
     if !outcome.prism_files.is_empty() {
-        pv.push_str("## GraphPad Prism files\n\nOne XY table per target (X = log10 [compound] (M), Y = % specific binding, replicates as subcolumns):\n\n");
+        out.push_str("## GraphPad Prism files\n\nOne XY table per target (X = log10 [compound] (M), Y = % specific binding, replicates as subcolumns):\n\n");
         for f in &outcome.prism_files {
-            let _ = writeln!(pv, "- [{}]({})", md(f), link_target(f));
+            let _ = writeln!(out, "- [{}]({})", md(f), link_target(f));
         }
-        pv.push('\n');
+        out.push('\n');
     }
+}
+
+/// Links to the residual plots; nothing without any.
+fn residual_plots(out: &mut String, results: &RunResults, figs: &super::ReportFigures) {
     let residuals: Vec<String> = results
         .curves
         .iter()
@@ -699,12 +772,10 @@ pub fn render_markdown_with(
         })
         .collect();
     if !residuals.is_empty() {
-        pv.push_str("## Residual plots\n\n");
-        pv.push_str(&residuals.join("\n"));
-        pv.push_str("\n\n");
+        out.push_str("## Residual plots\n\n");
+        out.push_str(&residuals.join("\n"));
+        out.push_str("\n\n");
     }
-    insert_before(&mut out, "\n## Provenance\n", &pv);
-    out
 }
 
 /// The "Selectivity panel" section: per compound a small table of Ki (95% CI), pKi and the
@@ -760,21 +831,6 @@ pub(crate) fn selectivity_markdown(results: &RunResults) -> String {
     s
 }
 
-/// Inserts `text` before the first occurrence of `marker` (after its leading newline).
-/// Appends it when the marker is missing.
-fn insert_before(out: &mut String, marker: &str, text: &str) {
-    if text.is_empty() {
-        return;
-    }
-    match out.find(marker) {
-        Some(i) => out.insert_str(i + 1, text),
-        None => {
-            out.push('\n');
-            out.push_str(text);
-        }
-    }
-}
-
 /// A link destination: wrapped in `<>` when it contains spaces or parentheses.
 pub(super) fn link_target(path: &str) -> String {
     if path.contains([' ', '(', ')']) {
@@ -785,318 +841,4 @@ pub(super) fn link_target(path: &str) -> String {
 }
 
 #[cfg(test)]
-pub(crate) mod tests {
-
-    /// The whole Markdown report of a fixed, hand-built run (2 targets, a censored and a
-    /// failed curve, a plate failing Z'), reviewed like code in `src/report/snapshots/`.
-    #[test]
-    fn report_md_snapshot() {
-        let r = sample_results();
-        let pngs: Vec<Option<String>> =
-            (1..=r.curves.len()).map(|i| Some(format!("plots/{i:03}.png"))).collect();
-        insta::assert_snapshot!(render_markdown(&r, &pngs));
-    }
-    use super::*;
-    use crate::report::{CurvePoint, FitNumbers, InputFile, WellRow};
-
-    fn fit(ic50_nm: f64, factor: f64, hill: f64, censor: &'static str) -> FitNumbers {
-        let ki = ic50_nm / factor;
-        FitNumbers {
-            top: 100.0,
-            bottom: 0.0,
-            hill_slope: hill,
-            log_ic50: (ic50_nm * 1e-9).log10(),
-            log_ic50_se: 0.05,
-            plateau_hill_se: [1.0, 1.0, 0.05],
-            ic50_nm,
-            ic50_ci_nm: (ic50_nm * 0.8, ic50_nm * 1.25),
-            ki_nm: ki,
-            ki_ci_nm: (ki * 0.8, ki * 1.25),
-            pki: -(ki * 1e-9).log10(),
-            pic50: -(ic50_nm * 1e-9).log10(),
-            r_squared: 0.99,
-            sy_x: 3.0,
-            censor,
-            two_site: None,
-            log_ic50_profile: (f64::NAN, f64::NAN),
-            curve: None,
-            df: 0,
-        }
-    }
-
-    fn points(ic50_nm: f64) -> Vec<CurvePoint> {
-        let mut v = Vec::new();
-        for k in 0..8 {
-            let c = 0.1 * 10f64.powi(k) / 10f64.powf(0.0);
-            let y = 100.0 / (1.0 + c / ic50_nm);
-            for (i, d) in [-2.0, 2.0].into_iter().enumerate() {
-                v.push(CurvePoint {
-                    plate: if i == 0 { "P1" } else { "P2" }.into(),
-                    well: format!("B{:02}", k + 2),
-                    conc_nm: c,
-                    y: y + d,
-                    excluded: None,
-                });
-            }
-        }
-        v
-    }
-
-    fn curve(target: &str, compound: &str, l: f64, kd: f64) -> CurveRow {
-        CurveRow {
-            experiment: "Mianserin panel".into(),
-            target: target.into(),
-            compound: compound.into(),
-            plates: vec!["P1".into(), "P2".into()],
-            radioligand: String::new(),
-            radioligand_nm: l,
-            kd_nm: kd,
-            model: "four_parameter".into(),
-            n_points: 16,
-            fit: None,
-            status: "ok".into(),
-            flags: vec![],
-            tested_range_nm: (0.1, 1_000_000.0 / 100.0),
-            points: points(2.6),
-            n_outliers: 0,
-            curve_class: String::new(),
-            lack_of_fit_p: f64::NAN,
-            comparison: None,
-            functional: None,
-            response_label: "% specific binding",
-        }
-    }
-
-    /// Two targets, three curves (one measured, one censored, one failed), two plates.
-    pub(crate) fn sample_results() -> RunResults {
-        let mut a = curve("5-HT2A", "mianserin", 1.0, 0.5);
-        a.radioligand = "[3H]ketanserin".into();
-        a.fit = Some(fit(7.8, 3.0, -0.98, ""));
-        let mut b = curve("5-HT1A", "mianserin", 1.0, 1.0);
-        b.radioligand = "[3H]8-OH-DPAT".into();
-        b.fit = Some(fit(60_000.0, 2.0, -1.1, ">"));
-        b.status = "flagged".into();
-        b.flags = vec!["ic50_above_range".into(), "no_50pct_span".into()];
-        b.points = points(60_000.0);
-        let mut c = curve("5-HT1A", "cpd|7 <b>", 1.0, 1.0);
-        c.radioligand = "[3H]8-OH-DPAT".into();
-        c.status = "failed: fewer than 3 concentrations".into();
-        c.flags = vec!["few_concentrations".into(), "new_flag_x".into()];
-        c.n_points = 2;
-        c.points.truncate(2);
-        c.points[1].excluded = Some("ROUT outlier".into());
-        let plate = |id: &str, target: &str, z: f64, flags: Vec<String>| PlateRow {
-            plate: id.into(),
-            source: "data/run1.csv".into(),
-            index_in_file: 1,
-            target: target.into(),
-            layout: "col1_total_col12_nsb".into(),
-            rotated: false,
-            n_total: 8,
-            total_mean: 5000.0,
-            total_sd: 150.0,
-            total_cv_pct: 3.0,
-            n_nsb: 8,
-            nsb_mean: 500.0,
-            nsb_sd: 40.0,
-            nsb_cv_pct: 8.0,
-            z_prime: z,
-            signal_to_background: 10.0,
-            nsb_pct_of_total: 10.0,
-            n_basal: 0,
-            basal_mean: f64::NAN,
-            basal_cv_pct: f64::NAN,
-            fraction_bound_pct: f64::NAN,
-            flags,
-            instrument: "MicroBeta2".into(),
-        };
-        RunResults {
-            experiment: "Mianserin panel".into(),
-            version: "0.1.0".into(),
-            plates: vec![
-                plate("P1", "5-HT2A", 0.87, vec![]),
-                plate("P2", "5-HT1A", 0.42, vec!["z_prime_below_0.5".into()]),
-            ],
-            wells: vec![
-                WellRow {
-                    plate: "P2".into(),
-                    well: "C03".into(),
-                    role: "sample",
-                    compound: Some("cpd|7 <b>".into()),
-                    conc_nm: Some(1.0),
-                    cpm: Some(4123.0),
-                    specific: Some(3623.0),
-                    pct_specific: Some(80.5),
-                    excluded: Some("ROUT outlier".into()),
-                },
-                WellRow {
-                    plate: "P1".into(),
-                    well: "A01".into(),
-                    role: "total",
-                    compound: None,
-                    conc_nm: None,
-                    cpm: Some(5100.0),
-                    specific: Some(4600.0),
-                    pct_specific: Some(102.0),
-                    excluded: None,
-                },
-            ],
-            curves: vec![a, b, c],
-            saturation: Vec::new(),
-            targets: vec![
-                TargetRow {
-                    target: "5-HT2A".into(),
-                    radioligand: "[3H]ketanserin".into(),
-                    radioligand_nm: 1.0,
-                    kd_nm: 0.5,
-                    assay: "competition".into(),
-                    kd_source: "config".into(),
-                },
-                TargetRow {
-                    target: "5-HT1A".into(),
-                    radioligand: "[3H]8-OH-DPAT".into(),
-                    radioligand_nm: 1.0,
-                    kd_nm: 1.0,
-                    assay: "competition".into(),
-                    kd_source: "config".into(),
-                },
-            ],
-            inputs: vec![InputFile {
-                path: "data/run1.csv".into(),
-                sha256: "ab".repeat(32),
-                bytes: 12_345,
-            }],
-            config_yaml: "experiment: Mianserin panel\nfit:\n  model: four_parameter\n".into(),
-            primary_target: None,
-            problems: Vec::new(),
-            started: "2025-01-01T10:00:00Z".into(),
-            finished: "2025-01-01T10:00:05Z".into(),
-        }
-    }
-
-    fn pngs() -> Vec<Option<String>> {
-        vec![
-            Some("plots/000_5-HT2A_mianserin.png".into()),
-            Some("plots/001_5-HT1A_mianserin.png".into()),
-            None,
-        ]
-    }
-
-    #[test]
-    fn display_of_measured_censored_and_failed() {
-        let r = sample_results();
-        let [a, b, c] = [&r.curves[0], &r.curves[1], &r.curves[2]];
-        assert_eq!(a.ic50_text(), "7.8 nM");
-        assert_eq!(a.ki_with_ci_text(), "2.6 nM (2.08\u{2013}3.25 nM)");
-        assert_eq!(a.pki_text(), "8.59");
-        assert_eq!(b.ic50_text(), "> 10 µM");
-        assert_eq!(b.ki_with_ci_text(), "> 5 µM");
-        assert_eq!(b.pki_text(), "< 5.30");
-        assert_eq!(c.ic50_text(), NOT_DETERMINED);
-        assert_eq!(c.pki_text(), NOT_DETERMINED);
-        assert!(c.is_failed() && !c.is_flagged() && b.is_flagged());
-    }
-
-    #[test]
-    fn summary_and_table_lines() {
-        let md = render_markdown(&sample_results(), &pngs());
-        assert!(md.starts_with("# Mianserin panel\n"));
-        assert!(md.contains(
-            "| Curves | 3 |\n| Curves flagged | 1 |\n| Curves failed (no usable fit) | 1 |"
-        ));
-        assert!(md.contains(
-            "| Target | Radioligand | [L] (nM) | Kd (nM) | Compound | IC50 | Ki (95% CI) | pKi | Hill slope | n | Model | Class | Flags |\n\
-             | --- | --- | ---: | ---: | --- | ---: | ---: | ---: | ---: | ---: | --- | --- | --- |\n"
-        ));
-        assert!(md.contains(
-            "| 5-HT2A | [3H]ketanserin | 1 | 0.5 | mianserin | 7.8 nM | 2.6 nM (2.08–3.25 nM) | 8.59 | -0.98 | 16 | four_parameter |  |  |\n"
-        ));
-        assert!(md.contains(
-            "| 5-HT1A | [3H]8-OH-DPAT | 1 | 1 | mianserin | > 10 µM | > 5 µM | < 5.30 | -1.10 | 16 | four_parameter |  | ic50_above_range; no_50pct_span |\n"
-        ));
-        assert!(md.contains("| P2 | 5-HT1A | data/run1.csv #1 | **0.42** |"));
-        assert!(md.contains("![5-HT2A — mianserin](plots/000_5-HT2A_mianserin.png)"));
-    }
-
-    #[test]
-    fn pipes_and_newlines_do_not_break_tables() {
-        let mut r = sample_results();
-        r.curves[0].compound = "a|b\nc`d".into();
-        let md = render_markdown(&r, &[]);
-        assert!(md.contains("| a\\|b c\\`d |"));
-        r.curves[1].compound = "<script>alert(1)</script>".into();
-        let md = render_markdown(&r, &[]);
-        assert!(md.contains("| &lt;script>alert(1)&lt;/script> |"));
-        for line in md.lines().filter(|l| l.starts_with("| 5-HT1A")) {
-            // 13 columns -> 14 unescaped pipes.
-            let pipes = line.matches('|').count() - line.matches("\\|").count();
-            assert_eq!(pipes, 14, "{line}");
-        }
-    }
-
-    #[test]
-    fn flags_explained_and_unknown_listed() {
-        let md = render_markdown(&sample_results(), &pngs());
-        assert!(md.contains("- `ic50_above_range`: The fitted IC50 lies above"));
-        assert!(md.contains("- `z_prime_below_0.5`: Z' of the plate"));
-        assert!(md.contains("- `new_flag_x`: (no description available)"));
-        for f in [
-            "ic50_above_range",
-            "ic50_below_range",
-            "no_50pct_span",
-            "hill_outside_0.5_2",
-            "se_log_ic50_gt_0.5",
-            "few_concentrations",
-            "few_replicates",
-            "top_off_control",
-            "bottom_off_control",
-            "not_converged",
-            "ambiguous",
-            "plate_z_prime_below_0.5",
-        ] {
-            assert!(flag_explanation(f).is_some(), "{f}");
-        }
-    }
-
-    #[test]
-    fn excluded_wells_and_provenance() {
-        let md = render_markdown(&sample_results(), &pngs());
-        assert!(md.contains("| P2 | C03 | sample | cpd\\|7 &lt;b> | 1 nM | 4123 | ROUT outlier |"));
-        assert!(md.contains(&format!("| data/run1.csv | 12345 | `{}` |", "ab".repeat(32))));
-        assert!(md.contains("```yaml\nexperiment: Mianserin panel\n"));
-    }
-
-    #[test]
-    fn deterministic() {
-        let r = sample_results();
-        assert_eq!(render_markdown(&r, &pngs()), render_markdown(&r, &pngs()));
-    }
-
-    /// Writes a sample report to `$RADBIND_MD_SAMPLE` for looking at it.
-    #[test]
-    #[ignore = "writes a file for visual review"]
-    fn write_sample() {
-        if let Some(path) = std::env::var_os("RADBIND_MD_SAMPLE") {
-            std::fs::write(path, render_markdown(&sample_results(), &pngs())).expect("write");
-        }
-    }
-
-    /// The selectivity section of the sample run (issue 4 item 6): the default primary
-    /// (5-HT2A, mianserin's only exact Ki: the censored 5-HT1A Ki gives `> 1920x`), then
-    /// 5-HT1A given as primary (censored itself: the exact 5-HT2A Ki gives a `<` ratio). The
-    /// failed curve has no ratio and says why.
-    #[test]
-    fn selectivity_section_snapshot() {
-        let mut r = sample_results();
-        let mut text = selectivity_markdown(&r);
-        r.primary_target = Some("5-HT1A".into());
-        text.push_str(&selectivity_markdown(&r));
-        insta::assert_snapshot!(text);
-    }
-
-    #[test]
-    fn fence_is_longer_than_content_backticks() {
-        assert_eq!(fence_for("a ``` b"), "````");
-        assert_eq!(fence_for("plain"), "```");
-    }
-}
+pub(crate) mod tests;

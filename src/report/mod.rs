@@ -17,7 +17,6 @@ pub mod tables;
 use std::path::Path;
 
 use anyhow::{Context, Result};
-use rayon::prelude::*;
 
 /// What writing the report went through: figures that failed are listed, the rest is written.
 #[derive(Debug, Default)]
@@ -59,34 +58,12 @@ pub struct ReportFigures {
     pub target_overlays: Vec<FigureRef>,
     /// One overlay per compound tested at two or more targets.
     pub compound_overlays: Vec<FigureRef>,
-    /// Per plate: CPM heat map, then % specific binding heat map.
+    /// Per plate: CPM heat map, then the heat map of the assay's % response.
     pub heatmaps: Vec<(FigureRef, FigureRef)>,
     /// Compound x target pKi map.
     pub selectivity: Option<FigureRef>,
     /// One saturation figure per saturation row, in row order.
     pub saturation: Vec<FigureRef>,
-}
-
-/// Renders `fig` to `dir/rel_dir/stem.svg` and `.png`; the reference holds the relative paths.
-fn render_figure(
-    fig: &impl figures::Figure,
-    dir: &Path,
-    rel_dir: &str,
-    stem: &str,
-    key: &str,
-    png: Option<f64>,
-) -> std::result::Result<FigureRef, String> {
-    let svg = figures::to_svg(fig).map_err(|e| e.to_string())?;
-    let svg_rel = format!("{rel_dir}/{stem}.svg");
-    std::fs::write(dir.join(&svg_rel), &svg).map_err(|e| format!("writing {svg_rel}: {e}"))?;
-    let png_path = if let Some(scale) = png {
-        let png_rel = format!("{rel_dir}/{stem}.png");
-        figures::to_png(fig, &dir.join(&png_rel), scale).map_err(|e| e.to_string())?;
-        Some(png_rel)
-    } else {
-        None
-    };
-    Ok(FigureRef { key: key.to_string(), svg: Some(svg), svg_path: Some(svg_rel), png_path })
 }
 
 /// Which figures [`write_report`] draws, and how.
@@ -119,15 +96,6 @@ pub const INLINE_PLATE_LIMIT: usize = 48;
 /// targets): beyond it no one can read them, and the tables carry the numbers.
 pub const MAX_FIGURE_SERIES: usize = 24;
 
-/// A figure other than a curve, to render in parallel.
-enum Job<'a> {
-    Target(usize, &'a TargetRow),
-    Compound(usize, &'a str),
-    Heat(usize, &'a PlateRow, figures::HeatValue),
-    Selectivity,
-    Saturation(usize, &'a SaturationRow),
-}
-
 /// Writes every output of a run into `dir` (the staging directory): tables, figures, the
 /// HTML and Markdown reports and `run.json` (last, so a directory with a manifest is complete).
 ///
@@ -141,7 +109,6 @@ enum Job<'a> {
 /// # Errors
 /// When a file cannot be written. A figure that fails to render is not an error: it is listed
 /// in the outcome and the reports say so.
-#[allow(clippy::too_many_lines)]
 pub fn write_report(
     results: &RunResults,
     manifest_json: &str,
@@ -154,246 +121,10 @@ pub fn write_report(
         let p = dir.join(sub);
         std::fs::create_dir_all(&p).with_context(|| format!("creating {}", p.display()))?;
     }
-    let plot_dir = dir.join("plots");
-    type Rendered = std::result::Result<(String, String, Option<String>), String>;
-    // Curve and residual figures render in parallel; results come back in curve order.
-    let inline = results.curves.len() <= INLINE_CURVE_LIMIT;
-    let png_scale = fig_opts.png.then_some(fig_opts.png_scale);
-    let rendered: Vec<Rendered> = if fig_opts.draw {
-        results
-            .curves
-            .par_iter()
-            .enumerate()
-            .map(|(i, c)| {
-                let stem = plots::plot_file_stem(&c.target, &c.compound, i + 1);
-                let svg = plots::curve_svg_with(c, &fig_opts.style).map_err(|e| e.to_string())?;
-                std::fs::write(plot_dir.join(format!("{stem}.svg")), &svg)
-                    .map_err(|e| format!("writing {stem}.svg: {e}"))?;
-                let link = if fig_opts.png {
-                    let png = plot_dir.join(format!("{stem}.png"));
-                    plots::curve_png_with(c, &png, fig_opts.png_scale, &fig_opts.style)
-                        .map_err(|e| e.to_string())?;
-                    format!("plots/{stem}.png")
-                } else {
-                    format!("plots/{stem}.svg")
-                };
-                let res_stem = format!("{stem}_residuals");
-                let residual = render_figure(
-                    &figures::ResidualFigure { curve: c },
-                    dir,
-                    "residuals",
-                    &res_stem,
-                    &c.compound,
-                    png_scale,
-                )
-                .ok()
-                .and_then(|f| f.png_path.or(f.svg_path));
-                done();
-                Ok((if inline { svg } else { String::new() }, link, residual))
-            })
-            .collect()
-    } else {
-        results.curves.iter().map(|_| Err("figures: none".to_string())).collect()
-    };
-    let mut outcome = ReportOutcome::default();
-    let mut figs = ReportFigures::default();
-    for (r, c) in rendered.into_iter().zip(&results.curves) {
-        match r {
-            Ok((svg, png, residual)) => {
-                outcome.figures += 1;
-                figs.curve_svgs.push(Some(svg).filter(|s| !s.is_empty()));
-                figs.curve_pngs.push(Some(png));
-                figs.residual_pngs.push(residual);
-            }
-            Err(e) => {
-                if fig_opts.draw {
-                    outcome.figure_failures.push((format!("{} / {}", c.target, c.compound), e));
-                }
-                figs.curve_svgs.push(None);
-                figs.curve_pngs.push(None);
-                figs.residual_pngs.push(None);
-            }
-        }
-    }
-
-    // Overlays, heat maps and the selectivity map.
-    let targets = markdown::targets_in_order(results);
-    let colours = figures::colour_index(results.curves.iter().map(|c| c.compound.as_str()));
-    let target_colours = figures::colour_index(targets.iter().map(|t| t.target.as_str()));
-    let letters =
-        figures::compound_letters(results.wells.iter().filter_map(|w| w.compound.as_deref()));
-    let compounds: Vec<&str> = colours.keys().map(String::as_str).collect();
-    let mut per_compound: std::collections::HashMap<&str, usize> = std::collections::HashMap::new();
-    for c in &results.curves {
-        *per_compound.entry(c.compound.as_str()).or_default() += 1;
-    }
-    let multi_target: Vec<&str> = compounds
-        .iter()
-        .copied()
-        .filter(|c| per_compound.get(c).copied().unwrap_or(0) >= 2)
-        .collect();
-    let mut jobs: Vec<Job<'_>> = Vec::new();
-    let per_target = |t: &str| results.curves.iter().filter(|c| c.target == t).count();
-    jobs.extend(
-        targets
-            .iter()
-            .enumerate()
-            .filter(|(_, t)| per_target(&t.target) <= MAX_FIGURE_SERIES)
-            .map(|(i, t)| Job::Target(i, t)),
-    );
-    jobs.extend(multi_target.iter().enumerate().map(|(i, c)| Job::Compound(i, c)));
-    for (i, p) in results.plates.iter().enumerate() {
-        jobs.push(Job::Heat(i, p, figures::HeatValue::Cpm));
-        jobs.push(Job::Heat(i, p, figures::HeatValue::PctSpecific));
-    }
-    if !results.curves.is_empty() && compounds.len() <= MAX_FIGURE_SERIES * 4 {
-        jobs.push(Job::Selectivity);
-    }
-    jobs.extend(results.saturation.iter().enumerate().map(|(i, r)| Job::Saturation(i, r)));
-    if !fig_opts.draw {
-        jobs.clear();
-    }
-    // Wells by plate, grouped once (a scan of all wells per heat map is quadratic in plates).
-    let mut wells_of: std::collections::HashMap<&str, Vec<&WellRow>> =
-        std::collections::HashMap::new();
-    for w in &results.wells {
-        wells_of.entry(w.plate.as_str()).or_default().push(w);
-    }
-    let colour_of = |m: &std::collections::BTreeMap<String, usize>, k: &str| {
-        figures::palette_colour(m.get(k).copied().unwrap_or(0))
-    };
-    let extra: Vec<(String, std::result::Result<FigureRef, String>)> = jobs
-        .par_iter()
-        .map(|job| match job {
-            Job::Target(i, t) => {
-                let series = results
-                    .curves
-                    .iter()
-                    .filter(|c| c.target == t.target)
-                    .map(|c| {
-                        (
-                            figures::overlay_label(&c.compound, c),
-                            colour_of(&colours, &c.compound),
-                            c,
-                        )
-                    })
-                    .collect();
-                let fig = figures::OverlayFigure {
-                    title: t.target.clone(),
-                    subtitle: format!(
-                        "{} at {} nM, Kd {} nM",
-                        t.radioligand,
-                        crate::units::nm_number(t.radioligand_nm),
-                        crate::units::nm_number(t.kd_nm)
-                    ),
-                    series,
-                };
-                let stem = plots::plot_file_stem("target", &t.target, i + 1);
-                (
-                    format!("overlay {}", t.target),
-                    render_figure(&fig, dir, "figures", &stem, &t.target, png_scale),
-                )
-            }
-            Job::Compound(i, name) => {
-                let series = results
-                    .curves
-                    .iter()
-                    .filter(|c| c.compound == *name)
-                    .map(|c| {
-                        (
-                            figures::overlay_label(&c.target, c),
-                            colour_of(&target_colours, &c.target),
-                            c,
-                        )
-                    })
-                    .collect();
-                let fig = figures::OverlayFigure {
-                    title: (*name).to_string(),
-                    subtitle: "across targets".to_string(),
-                    series,
-                };
-                let stem = plots::plot_file_stem("compound", name, i + 1);
-                (
-                    format!("overlay {name}"),
-                    render_figure(&fig, dir, "figures", &stem, name, png_scale),
-                )
-            }
-            Job::Heat(i, p, value) => {
-                let fig = figures::PlateHeatMap {
-                    plate: p,
-                    wells: wells_of.get(p.plate.as_str()).cloned().unwrap_or_default(),
-                    value: *value,
-                    letters: &letters,
-                };
-                let kind = match value {
-                    figures::HeatValue::Cpm => "cpm",
-                    figures::HeatValue::PctSpecific => "pct",
-                };
-                let stem = plots::plot_file_stem(&p.plate, kind, i + 1);
-                (
-                    format!("heat map {}", p.plate),
-                    render_figure(&fig, dir, "qc", &stem, &p.plate, png_scale),
-                )
-            }
-            Job::Selectivity => {
-                let fig = figures::SelectivityFigure {
-                    curves: &results.curves,
-                    targets: targets.iter().map(|t| t.target.clone()).collect(),
-                    compounds: compounds.iter().map(|c| (*c).to_string()).collect(),
-                };
-                (
-                    "selectivity".to_string(),
-                    render_figure(&fig, dir, "figures", "selectivity", "selectivity", png_scale),
-                )
-            }
-            Job::Saturation(i, r) => {
-                let fig = figures::SaturationFigure { row: r };
-                let stem = plots::plot_file_stem("saturation", &r.target, i + 1);
-                (
-                    format!("saturation {}", r.target),
-                    render_figure(&fig, dir, "figures", &stem, &r.target, png_scale),
-                )
-            }
-        })
-        .collect();
-    let mut heat_cpm: Vec<FigureRef> = Vec::new();
-    for (job, (name, r)) in jobs.iter().zip(extra) {
-        let f = match r {
-            Ok(f) => {
-                outcome.extra_figures += 1;
-                f
-            }
-            Err(e) => {
-                outcome.figure_failures.push((name, e));
-                FigureRef::default()
-            }
-        };
-        match job {
-            Job::Target(_, t) => {
-                figs.target_overlays.push(FigureRef { key: t.target.clone(), ..f })
-            }
-            Job::Compound(_, c) => {
-                figs.compound_overlays.push(FigureRef { key: (*c).to_string(), ..f })
-            }
-            Job::Heat(_, p, value) => {
-                let mut f = FigureRef { key: p.plate.clone(), ..f };
-                if results.plates.len() > INLINE_PLATE_LIMIT {
-                    f.svg = None;
-                }
-                match value {
-                    figures::HeatValue::Cpm => heat_cpm.push(f),
-                    figures::HeatValue::PctSpecific => {
-                        let cpm = heat_cpm.pop().unwrap_or_default();
-                        figs.heatmaps.push((cpm, f));
-                    }
-                }
-            }
-            Job::Selectivity => figs.selectivity = Some(f),
-            Job::Saturation(_, r) => figs.saturation.push(FigureRef { key: r.target.clone(), ..f }),
-        }
-    }
+    let (figs, mut outcome) = figures::write::write_figures(results, dir, fig_opts, done);
 
     // Prism: one file per target, names made safe and unique.
+    let targets = markdown::targets_in_order(results);
     let mut used = std::collections::BTreeSet::new();
     for t in &targets {
         let curves: Vec<&CurveRow> =
@@ -806,7 +537,11 @@ impl FitNumbers {
     pub fn value(&self, x: f64) -> f64 {
         match &self.curve {
             Some(c) => c.value(x),
-            None => plots::four_pl(x, self.top, self.bottom, self.hill_slope, self.log_ic50),
+            None => crate::fit::procedures::band::FittedCurve::FourPl {
+                params: [self.top, self.bottom, self.hill_slope, self.log_ic50],
+                cov: [[f64::NAN; 4]; 4],
+            }
+            .value(x),
         }
     }
 

@@ -92,10 +92,7 @@ impl KiEntry {
             None => (f64::NAN, (f64::NAN, f64::NAN), f64::NAN),
             Some(f) if ki_censor == Censor::Exact => (f.ki_nm, f.ki_ci_nm, f.pki),
             Some(f) => {
-                let ki = match (c.ic50_bound_nm(), c.cheng_prusoff_factor()) {
-                    (Some(b), Some(k)) => b / k,
-                    _ => f.ki_nm,
-                };
+                let ki = c.censored_ki_nm().unwrap_or(f.ki_nm);
                 (ki, (f64::NAN, f64::NAN), p_value(ki))
             }
         };

@@ -1,0 +1,461 @@
+//! Every figure radbind draws, through one path: the dose-response curve of each
+//! [`CurveRow`](super::CurveRow), overlays (all compounds at one target, one compound across
+//! targets), residual plots, plate heat maps (CPM and % response with the layout drawn on), the
+//! compound × target selectivity map and the saturation figure.
+//!
+//! Owns the [`Figure`] trait and its rendering: [`to_svg`] (deterministic bytes) and [`to_png`]
+//! (the bundled DejaVu Sans, registered with plotters' `ab_glyph` font table on first use, so
+//! PNGs render the same on a machine without fonts; any scale 0.25..=8), the shared chart
+//! set-up (`chart`: label areas, mesh, axes, fonts), titles, the colours and the palette
+//! ([`palette_colour`]: a compound has the same colour in every overlay of a run). One file per
+//! figure kind; `write` renders every figure of a run into the staging directory.
+//! Coordinates are guarded: a NaN or infinite value is never drawn. Axis labels come from the
+//! assay (`CurveRow::response_label`), the potency word (IC50 or EC50) from the curve.
+
+pub mod curve;
+pub(super) mod dose;
+pub mod heat_map;
+pub mod overlay;
+pub mod residual;
+pub mod saturation;
+pub mod selectivity_map;
+pub(super) mod write;
+
+use std::collections::BTreeMap;
+use std::path::Path;
+use std::sync::OnceLock;
+
+use plotters::coord::Shift;
+use plotters::coord::ranged1d::{
+    AsRangedCoord, DefaultFormatting, KeyPointHint, Ranged, ValueFormatter,
+};
+use plotters::prelude::*;
+use plotters::style::text_anchor::{HPos, Pos, VPos};
+use plotters::style::{FontStyle, register_font};
+
+use super::FigureRef;
+
+pub use curve::CurveFigure;
+pub use heat_map::{HeatValue, PlateHeatMap, compound_letters};
+pub use overlay::{OverlayFigure, overlay_label};
+pub use residual::ResidualFigure;
+pub use saturation::SaturationFigure;
+pub use selectivity_map::SelectivityFigure;
+
+/// DejaVu Sans, bundled so text renders without system fonts (licence in `assets/fonts`).
+const FONT_BYTES: &[u8] = include_bytes!("../../../assets/fonts/DejaVuSans.ttf");
+
+/// Text and axes.
+const TEXT_COLOUR: RGBColor = RGBColor(0x1A, 0x1A, 0x1A);
+/// Horizontal grid lines.
+const GRID_COLOUR: RGBColor = RGBColor(0xE6, 0xE6, 0xE6);
+/// Subtitles.
+const SUBTITLE_COLOUR: RGBColor = RGBColor(0x44, 0x44, 0x44);
+/// Excluded points and wells (Okabe-Ito vermillion).
+const EXCLUDED_COLOUR: RGBColor = RGBColor(0xD5, 0x5E, 0x00);
+
+/// A figure could not be made or written.
+#[derive(Debug, thiserror::Error)]
+pub enum PlotError {
+    /// The bundled font could not be parsed (a broken build, not a data problem).
+    #[error("the bundled font assets/fonts/DejaVuSans.ttf could not be loaded")]
+    Font,
+    /// `dpi_scale` outside the supported range.
+    #[error("dpi_scale {0} is not supported: use a value between 0.25 and 8 (1.0 = 800x600 px)")]
+    Scale(f64),
+    /// plotters failed while drawing.
+    #[error("could not draw the figure {figure}: {message}")]
+    Figure {
+        /// Which figure (e.g. `overlay 5-HT2A`, `5-HT2A / mianserin`).
+        figure: String,
+        /// The backend's message.
+        message: String,
+    },
+    /// The PNG could not be written.
+    #[error("could not write the figure {path}: {message}")]
+    Write {
+        /// Path of the PNG.
+        path: String,
+        /// The backend's message.
+        message: String,
+    },
+}
+
+/// Registers the bundled font as plotters' `sans-serif` once per process.
+fn ensure_font() -> Result<(), PlotError> {
+    static REGISTERED: OnceLock<bool> = OnceLock::new();
+    let ok = *REGISTERED
+        .get_or_init(|| register_font("sans-serif", FontStyle::Normal, FONT_BYTES).is_ok());
+    if ok { Ok(()) } else { Err(PlotError::Font) }
+}
+
+/// A figure that can be drawn on any plotters backend.
+pub trait Figure {
+    /// Size in pixels at scale 1.0 (SVG user units).
+    fn size(&self) -> (u32, u32);
+    /// A short name for error messages, e.g. `overlay 5-HT2A`.
+    fn name(&self) -> String;
+    /// Draws the whole figure; `s` scales lengths and text (1.0 = [`Figure::size`]).
+    ///
+    /// # Errors
+    /// The backend's message when drawing fails.
+    fn draw<DB: DrawingBackend>(&self, root: &DrawingArea<DB, Shift>, s: f64)
+    -> Result<(), String>;
+}
+
+/// Renders a figure as an SVG document. Same figure, same bytes.
+///
+/// # Errors
+/// [`PlotError::Font`] or [`PlotError::Figure`].
+pub fn to_svg(fig: &impl Figure) -> Result<String, PlotError> {
+    ensure_font()?;
+    let mut svg = String::new();
+    {
+        let root = SVGBackend::with_string(&mut svg, fig.size()).into_drawing_area();
+        let e = |message: String| PlotError::Figure { figure: fig.name(), message };
+        fig.draw(&root, 1.0).map_err(e)?;
+        root.present().map_err(|x| e(x.to_string()))?;
+    }
+    Ok(svg)
+}
+
+/// Writes a figure as a PNG at `scale` (2.0 doubles the pixel size, for print).
+///
+/// # Errors
+/// [`PlotError::Scale`], [`PlotError::Font`], [`PlotError::Figure`], [`PlotError::Write`].
+pub fn to_png(fig: &impl Figure, path: &Path, scale: f64) -> Result<(), PlotError> {
+    if !scale.is_finite() || !(0.25..=8.0).contains(&scale) {
+        return Err(PlotError::Scale(scale));
+    }
+    ensure_font()?;
+    let (w, h) = fig.size();
+    let dim = |v: u32| (f64::from(v) * scale).round() as u32;
+    let root = BitMapBackend::new(path, (dim(w), dim(h))).into_drawing_area();
+    fig.draw(&root, scale).map_err(|message| PlotError::Figure { figure: fig.name(), message })?;
+    root.present()
+        .map_err(|e| PlotError::Write { path: path.display().to_string(), message: e.to_string() })
+}
+
+/// Okabe-Ito (without yellow) followed by Paul Tol's muted colours; cycles after 15.
+const PALETTE: [RGBColor; 15] = [
+    RGBColor(0x00, 0x72, 0xB2),
+    RGBColor(0xD5, 0x5E, 0x00),
+    RGBColor(0x00, 0x9E, 0x73),
+    RGBColor(0xCC, 0x79, 0xA7),
+    RGBColor(0xE6, 0x9F, 0x00),
+    RGBColor(0x56, 0xB4, 0xE9),
+    RGBColor(0x1A, 0x1A, 0x1A),
+    RGBColor(0x88, 0x22, 0x55),
+    RGBColor(0x11, 0x77, 0x33),
+    RGBColor(0x33, 0x22, 0x88),
+    RGBColor(0x99, 0x99, 0x33),
+    RGBColor(0xAA, 0x44, 0x99),
+    RGBColor(0x44, 0xAA, 0x99),
+    RGBColor(0xDD, 0xCC, 0x77),
+    RGBColor(0x88, 0xCC, 0xEE),
+];
+
+/// Colour number `i` of the shared palette.
+#[must_use]
+pub fn palette_colour(i: usize) -> RGBColor {
+    PALETTE[i % PALETTE.len()]
+}
+
+/// Index of each distinct name in sorted order: the colour key of a run (same compound, same
+/// colour in every figure).
+#[must_use]
+pub fn colour_index<'a>(names: impl Iterator<Item = &'a str>) -> BTreeMap<String, usize> {
+    let mut m: BTreeMap<String, usize> = names.map(|n| (n.to_string(), 0)).collect();
+    for (i, v) in m.values_mut().enumerate() {
+        *v = i;
+    }
+    m
+}
+
+/// Viridis, sampled at 9 stops; `t` in 0..=1 (clamped, NaN gives the first colour).
+#[must_use]
+pub fn viridis(t: f64) -> RGBColor {
+    const STOPS: [(u8, u8, u8); 9] = [
+        (0x44, 0x01, 0x54),
+        (0x47, 0x2D, 0x7B),
+        (0x3B, 0x52, 0x8B),
+        (0x2C, 0x72, 0x8E),
+        (0x21, 0x91, 0x8C),
+        (0x28, 0xAE, 0x80),
+        (0x5E, 0xC9, 0x62),
+        (0xAD, 0xDC, 0x30),
+        (0xFD, 0xE7, 0x25),
+    ];
+    let t = if t.is_finite() { t.clamp(0.0, 1.0) } else { 0.0 };
+    let f = t * (STOPS.len() - 1) as f64;
+    let i = (f.floor() as usize).min(STOPS.len() - 2);
+    let u = f - i as f64;
+    let mix = |a: u8, b: u8| (f64::from(a) + (f64::from(b) - f64::from(a)) * u).round() as u8;
+    let (a, b) = (STOPS[i], STOPS[i + 1]);
+    RGBColor(mix(a.0, b.0), mix(a.1, b.1), mix(a.2, b.2))
+}
+
+/// Black or white, whichever reads better on `c`.
+fn ink_on(c: RGBColor) -> RGBColor {
+    let lum = 0.299 * f64::from(c.0) + 0.587 * f64::from(c.1) + 0.114 * f64::from(c.2);
+    if lum > 140.0 { TEXT_COLOUR } else { WHITE }
+}
+
+/// Cuts text to `n` characters with an ellipsis.
+fn clip_text(s: &str, n: usize) -> String {
+    if s.chars().count() <= n {
+        s.to_string()
+    } else {
+        let mut t: String = s.chars().take(n.saturating_sub(1)).collect();
+        t.push('\u{2026}');
+        t
+    }
+}
+
+/// The figure's font at `size` points (scaled by `s`), in the text colour.
+fn font(s: f64, size: f64) -> TextStyle<'static> {
+    ("sans-serif", size * s).into_font().color(&TEXT_COLOUR)
+}
+
+fn anchored(style: TextStyle<'static>, h: HPos, v: VPos) -> TextStyle<'static> {
+    style.pos(Pos::new(h, v))
+}
+
+/// A length in pixels at scale `s`.
+fn px(s: f64, v: f64) -> i32 {
+    (v * s).round() as i32
+}
+
+/// A stroke width in pixels at scale `s`, at least 1.
+fn stroke(s: f64, w: f64) -> u32 {
+    (w * s).round().max(1.0) as u32
+}
+
+/// A whole number with a true minus sign (`−9`), for tick labels.
+fn whole(v: f64) -> String {
+    format!("{v:.0}").replace('-', "\u{2212}")
+}
+
+/// Sizes of a figure's title and subtitle and their distance from the top, pixels at scale 1.
+#[derive(Debug, Clone, Copy)]
+struct Titles {
+    title: f64,
+    subtitle: f64,
+    title_y: f64,
+    subtitle_y: f64,
+}
+
+/// Titles of every figure but the curve figure.
+const TITLES: Titles = Titles { title: 24.0, subtitle: 16.0, title_y: 12.0, subtitle_y: 42.0 };
+
+/// Title (and optional subtitle) centred at the top of `root`.
+fn draw_titles<DB: DrawingBackend>(
+    root: &DrawingArea<DB, Shift>,
+    s: f64,
+    sizes: Titles,
+    title: &str,
+    subtitle: &str,
+) -> Result<(), String> {
+    let (w, _) = root.dim_in_pixel();
+    let cx = (w / 2) as i32;
+    let top = |size: f64, colour: RGBColor| {
+        anchored(("sans-serif", size * s).into_font().color(&colour), HPos::Center, VPos::Top)
+    };
+    root.draw_text(title, &top(sizes.title, TEXT_COLOUR), (cx, px(s, sizes.title_y)))
+        .map_err(|e| e.to_string())?;
+    if !subtitle.is_empty() {
+        root.draw_text(
+            subtitle,
+            &top(sizes.subtitle, SUBTITLE_COLOUR),
+            (cx, px(s, sizes.subtitle_y)),
+        )
+        .map_err(|e| e.to_string())?;
+    }
+    Ok(())
+}
+
+/// A linear f64 axis whose ticks are exactly the given values (plotters' own f64 axis
+/// picks its own "nice" ticks; we want integers in log10 M plus the zero-dose slot).
+#[derive(Debug, Clone)]
+struct TickedAxis {
+    lo: f64,
+    hi: f64,
+    ticks: Vec<f64>,
+}
+
+impl Ranged for TickedAxis {
+    type FormatOption = DefaultFormatting;
+    type ValueType = f64;
+
+    fn map(&self, v: &f64, limit: (i32, i32)) -> i32 {
+        let span = self.hi - self.lo;
+        let frac =
+            if span > 0.0 && v.is_finite() { ((v - self.lo) / span).clamp(-1.0, 2.0) } else { 0.5 };
+        limit.0 + (f64::from(limit.1 - limit.0) * frac).round() as i32
+    }
+
+    fn key_points<Hint: KeyPointHint>(&self, _hint: Hint) -> Vec<f64> {
+        self.ticks.clone()
+    }
+
+    fn range(&self) -> std::ops::Range<f64> {
+        self.lo..self.hi
+    }
+}
+
+/// Ticks of a response axis from `lo` to `hi`: every 20, 50 or 100 (by the span).
+fn y_ticks(lo: f64, hi: f64) -> Vec<f64> {
+    let span = hi - lo;
+    let step = if span <= 160.0 {
+        20.0
+    } else if span <= 400.0 {
+        50.0
+    } else {
+        100.0
+    };
+    let mut ticks = Vec::new();
+    let mut t = (lo / step).ceil() * step;
+    while t <= hi + 1e-9 {
+        ticks.push(t);
+        t += step;
+    }
+    ticks
+}
+
+/// The frame of an x-y chart: axis titles, label areas, fonts and tick labels. Lengths and
+/// font sizes in pixels at scale 1.
+struct Frame<'a> {
+    /// Title of the x axis.
+    x_desc: &'a str,
+    /// Title of the y axis.
+    y_desc: &'a str,
+    /// Height of the x label area and width of the y label area.
+    label_areas: (f64, f64),
+    /// Font sizes of the axis titles and of the tick labels.
+    fonts: (f64, f64),
+    /// Length of the tick marks; `None` keeps plotters' default.
+    tick_marks: Option<f64>,
+    /// Tick label text of the x axis; `None` keeps plotters' default.
+    x_fmt: Option<&'a dyn Fn(&f64) -> String>,
+    /// Tick label text of the y axis; `None` keeps plotters' default.
+    y_fmt: Option<&'a dyn Fn(&f64) -> String>,
+}
+
+/// The chart [`chart`] makes: plotters' chart context on the coordinates of `X` and `Y`.
+type Chart<'a, DB, X, Y> = ChartContext<
+    'a,
+    DB,
+    Cartesian2d<<X as AsRangedCoord>::CoordDescType, <Y as AsRangedCoord>::CoordDescType>,
+>;
+
+/// A chart on `area` with the x and y ranges given and the house style: grey horizontal grid
+/// lines only, axes and text in the text colour, the frame's titles, fonts and labels. The one
+/// chart set-up of every x-y figure (curve, overlay, residual, saturation).
+///
+/// # Errors
+/// The backend's message.
+fn chart<'a, DB, X, Y>(
+    area: &'a DrawingArea<DB, Shift>,
+    s: f64,
+    frame: &Frame<'_>,
+    x: X,
+    y: Y,
+) -> Result<Chart<'a, DB, X, Y>, String>
+where
+    DB: DrawingBackend,
+    X: AsRangedCoord<Value = f64>,
+    Y: AsRangedCoord<Value = f64>,
+    X::CoordDescType: ValueFormatter<f64>,
+    Y::CoordDescType: ValueFormatter<f64>,
+{
+    let err = |e: DrawingAreaErrorKind<DB::ErrorType>| e.to_string();
+    let mut chart = ChartBuilder::on(area)
+        .x_label_area_size(px(s, frame.label_areas.0))
+        .y_label_area_size(px(s, frame.label_areas.1))
+        .build_cartesian_2d(x, y)
+        .map_err(err)?;
+    {
+        let mut mesh = chart.configure_mesh();
+        mesh.disable_x_mesh()
+            .bold_line_style(GRID_COLOUR.stroke_width(stroke(s, 1.0)))
+            .light_line_style(TRANSPARENT)
+            .axis_style(TEXT_COLOUR.stroke_width(stroke(s, 1.0)))
+            .x_desc(frame.x_desc)
+            .y_desc(frame.y_desc)
+            .axis_desc_style(font(s, frame.fonts.0))
+            .label_style(font(s, frame.fonts.1));
+        if let Some(t) = frame.tick_marks {
+            mesh.set_all_tick_mark_size(px(s, t));
+        }
+        if let Some(f) = frame.x_fmt {
+            mesh.x_label_formatter(f);
+        }
+        if let Some(f) = frame.y_fmt {
+            mesh.y_label_formatter(f);
+        }
+        mesh.draw().map_err(err)?;
+    }
+    Ok(chart)
+}
+
+/// Renders `fig` to `dir/rel_dir/stem.svg` and, with a PNG scale, `.png`; the reference holds
+/// the SVG and the relative paths.
+///
+/// # Errors
+/// The message of the [`PlotError`] or of the failed write.
+pub(super) fn write_figure(
+    fig: &impl Figure,
+    dir: &Path,
+    rel_dir: &str,
+    stem: &str,
+    key: &str,
+    png: Option<f64>,
+) -> Result<FigureRef, String> {
+    let svg = to_svg(fig).map_err(|e| e.to_string())?;
+    let svg_rel = format!("{rel_dir}/{stem}.svg");
+    std::fs::write(dir.join(&svg_rel), &svg).map_err(|e| format!("writing {svg_rel}: {e}"))?;
+    let png_path = if let Some(scale) = png {
+        let png_rel = format!("{rel_dir}/{stem}.png");
+        to_png(fig, &dir.join(&png_rel), scale).map_err(|e| e.to_string())?;
+        Some(png_rel)
+    } else {
+        None
+    };
+    Ok(FigureRef { key: key.to_string(), svg: Some(svg), svg_path: Some(svg_rel), png_path })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn palette_is_sorted_and_viridis_clamped() {
+        let m = colour_index(["b", "a", "b", "c"].into_iter());
+        assert_eq!(m["a"], 0);
+        assert_eq!(m["c"], 2);
+        assert_eq!(viridis(f64::NAN), viridis(0.0));
+        assert_eq!(viridis(2.0), RGBColor(0xFD, 0xE7, 0x25));
+    }
+
+    #[test]
+    fn bundled_font_renders_text() {
+        ensure_font().expect("font");
+        let (w, h) = (200u32, 60u32);
+        let mut buf = vec![255u8; (w * h * 3) as usize];
+        {
+            let root = BitMapBackend::with_buffer(&mut buf, (w, h)).into_drawing_area();
+            root.draw_text("IC50 2.5 nM", &("sans-serif", 30.0).into_font().color(&BLACK), (5, 10))
+                .expect("draw text");
+            root.present().expect("present");
+        }
+        let dark = buf.chunks(3).filter(|px| px[0] < 100).count();
+        assert!(dark > 100, "only {dark} dark pixels: font not used");
+    }
+
+    #[test]
+    fn response_ticks_step_with_the_span() {
+        assert_eq!(y_ticks(-20.0, 120.0), vec![-20.0, 0.0, 20.0, 40.0, 60.0, 80.0, 100.0, 120.0]);
+        assert_eq!(y_ticks(0.0, 300.0).len(), 7);
+        assert_eq!(y_ticks(0.0, 1000.0).len(), 11);
+    }
+}
