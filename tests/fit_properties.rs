@@ -4,7 +4,8 @@
 
 use proptest::prelude::*;
 use radbind::fit::models::four_pl::{FourPlOptions, fit_four_pl};
-use radbind::fit::models::{Model, four_pl::FourPl};
+use radbind::fit::engine::Model;
+use radbind::fit::models::four_pl::FourPl;
 use radbind::fit::procedures::band::FittedCurve;
 use radbind::fit::stats::t975;
 use rand::{Rng, SeedableRng};

@@ -17,7 +17,7 @@ use std::path::Path;
 
 use radbind::fit::engine::uncertainty;
 use radbind::fit::engine::{self, LmConfig};
-use radbind::fit::models::Model;
+use radbind::fit::engine::Model;
 use serde_json::Value;
 
 /// Gradient-carrying model function: `f(inputs, p, grad) -> value`.

@@ -8,7 +8,7 @@ use crate::fit::engine::linalg::{
     scaled_norm,
 };
 use crate::fit::engine::{LmConfig, LmFit, LmProblem, Termination};
-use crate::fit::models::model::Model;
+use crate::fit::engine::model::Model;
 
 /// Restarts after convergence to a degenerate stationary point ([`LmCore::degenerate`]), each
 /// from the start with [`RESTART_DAMPING_FACTOR`] times the previous initial damping.

@@ -50,14 +50,15 @@
 pub mod dense;
 pub mod linalg;
 mod lm;
+pub mod model;
 pub mod solver;
 pub mod uncertainty;
 
 use argmin::core::{CostFunction, Error as ArgminError};
 
-use crate::fit::models::model::Model;
 pub use linalg::{CHOLESKY_MIN_PIVOT, DAMPED_CHOLESKY_MIN_PIVOT, NormalEq, RowQr};
 use lm::LmCore;
+pub use model::Model;
 pub use lm::{MAX_RESTARTS, RESTART_DAMPING_FACTOR, RESTART_MIN_GAIN, VANISHED_COLUMN};
 pub use solver::{LmSolver, LmState, solve};
 

@@ -15,7 +15,7 @@ use crate::fit::engine::lm::LmCore;
 use crate::fit::engine::{LmConfig, LmFit, LmProblem, Termination};
 #[cfg(doc)]
 use crate::fit::engine::{MAX_RESTARTS, fit};
-use crate::fit::models::model::Model;
+use crate::fit::engine::model::Model;
 
 /// The same Levenberg-Marquardt iteration as [`fit`], as an argmin [`Solver`]:
 ///

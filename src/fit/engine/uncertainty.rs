@@ -6,7 +6,7 @@
 
 use crate::fit::engine::linalg::upper_inverse;
 use crate::fit::engine::{LmFit, LmProblem, NormalEq, RowQr};
-use crate::fit::models::model::Model;
+use crate::fit::engine::model::Model;
 
 /// Asymptotic (Gauss-Newton) uncertainty of a weighted least-squares fit.
 #[derive(Debug, Clone, Copy, PartialEq)]

@@ -3,10 +3,10 @@
 use std::f64::consts::LN_10;
 
 use crate::config::{FitSettings, ModelKind};
-use crate::fit::engine::{self, LmConfig, uncertainty};
+use crate::fit::engine::{self, LmConfig, Model, uncertainty};
 use crate::fit::models::four_pl::{FourPl, FourPlFit, LOG_IC50_MARGIN, initial_estimates};
 use crate::fit::models::{
-    CurveData, CurveModel, CurveResult, Model, ModelFit, finite_range, fit_model, fix_plateaus,
+    CurveData, CurveModel, CurveResult, ModelFit, finite_range, fit_model, fix_plateaus,
 };
 use crate::fit::procedures::{profile, weights};
 

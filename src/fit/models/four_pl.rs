@@ -11,7 +11,7 @@ use std::f64::consts::LN_10;
 
 use crate::config::{FitSettings, ModelKind};
 use crate::fit::engine::{LmConfig, LmProblem, Termination, solve, uncertainty};
-use crate::fit::models::model::Model;
+use crate::fit::engine::Model;
 use crate::fit::models::two_site;
 use crate::fit::models::{CurveData, CurveModel, CurveResult};
 use crate::fit::procedures::cascade::{Fitter, fit_cascade};
@@ -749,7 +749,7 @@ pub fn fit_reweighted(
 }
 
 fn lm_value(x: f64, p: &[f64; 4]) -> f64 {
-    use crate::fit::models::Model;
+    use crate::fit::engine::Model;
     FourPl.value(x, p)
 }
 

@@ -20,13 +20,12 @@
 pub mod agonist;
 pub mod fit_ki;
 pub mod four_pl;
-pub mod model;
 pub mod saturation;
 pub mod two_site;
 
 use crate::config::{FitSettings, ModelKind};
 use crate::fit::engine::uncertainty;
-use crate::fit::engine::{self, LmConfig, Termination};
+use crate::fit::engine::{self, LmConfig, Model, Termination};
 use crate::fit::procedures::band::FittedCurve;
 use crate::fit::procedures::cascade::Constraint;
 use crate::fit::procedures::classify::{self, CurveClass};
@@ -34,7 +33,6 @@ use crate::fit::procedures::compare::ComparisonOutcome;
 use crate::fit::procedures::weights::WeightRule;
 use crate::fit::stats;
 use four_pl::FourPlFit;
-pub use model::Model;
 use two_site::TwoSiteParams;
 
 /// A competition-curve model as the fit stage uses it: one implementation per [`ModelKind`]

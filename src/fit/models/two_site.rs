@@ -1,12 +1,12 @@
 //! Prism's "Two sites -- Fit logIC50": two slope -1 components with a high-affinity fraction.
 
 use crate::config::{FitSettings, ModelKind};
-use crate::fit::engine::{self, LmConfig, uncertainty};
+use crate::fit::engine::{self, LmConfig, Model, uncertainty};
 use crate::fit::models::four_pl::{
     FourPl, FourPlFit, FourPlOptions, LOG_IC50_MARGIN, fit_four_pl, initial_estimates,
 };
 use crate::fit::models::{
-    CurveData, CurveModel, CurveResult, Model, ModelFit, finish, finite_range, fix_plateaus,
+    CurveData, CurveModel, CurveResult, ModelFit, finish, finite_range, fix_plateaus,
 };
 use crate::fit::procedures::band::FittedCurve;
 use crate::fit::procedures::classify::{self, CurveClass};

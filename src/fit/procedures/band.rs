@@ -5,7 +5,8 @@
 //! for one curve, the block of the joint covariance for a global fit).
 
 use crate::fit::models::two_site::TwoSite;
-use crate::fit::models::{Model, four_pl::FourPl};
+use crate::fit::engine::Model;
+use crate::fit::models::four_pl::FourPl;
 
 /// The mean function of a fitted curve, `X = log10 molar`, with the asymptotic covariance of its
 /// parameters (`C = s^2 (J'WJ)^-1`; rows and columns of fixed parameters are 0).

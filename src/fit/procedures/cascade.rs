@@ -6,7 +6,7 @@
 use std::fmt;
 
 use crate::fit::engine::Termination;
-use crate::fit::models::Model;
+use crate::fit::engine::Model;
 use crate::fit::models::agonist::fit_agonist;
 use crate::fit::models::four_pl::{
     FourPl, FourPlFit, FourPlOptions, fit_four_pl, fit_four_pl_with,

@@ -34,7 +34,8 @@
 
 use crate::fit::engine::Termination;
 use crate::fit::models::four_pl::FourPlFit;
-use crate::fit::models::{Model, four_pl::FourPl};
+use crate::fit::engine::Model;
+use crate::fit::models::four_pl::FourPl;
 
 /// Minimum drop below Top (response units, % for normalised data) for a level to count as
 /// active.

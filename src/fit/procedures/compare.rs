@@ -321,7 +321,7 @@ pub fn choose_model(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::fit::models::Model;
+    use crate::fit::engine::Model;
     use crate::fit::models::two_site::TwoSite;
     use approx::assert_abs_diff_eq;
     use rand::SeedableRng;

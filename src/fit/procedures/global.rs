@@ -15,7 +15,8 @@ use crate::fit::engine::dense::{DenseProblem, covariance, fit_dense};
 use crate::fit::engine::linalg::{DenseMatrix, SquareMatrix};
 use crate::fit::engine::{LmConfig, Termination};
 use crate::fit::models::four_pl::{LOG_IC50_MARGIN, MAX_ABS_HILL, initial_estimates};
-use crate::fit::models::{Model, four_pl::FourPl};
+use crate::fit::engine::Model;
+use crate::fit::models::four_pl::FourPl;
 
 /// Which 4PL parameters (`[top, bottom, hill_slope, log_ic50]`) are shared or fixed.
 #[derive(Debug, Clone, Copy, PartialEq, Default)]

@@ -240,7 +240,7 @@ impl<const P: usize> CostFunction for &ProfileCost<'_, P> {
 mod tests {
     use super::*;
     use crate::fit::engine::Termination;
-    use crate::fit::models::Model;
+    use crate::fit::engine::Model;
     use crate::fit::models::four_pl::fit_four_pl;
     use rand::SeedableRng;
     use rand_chacha::ChaCha8Rng;

@@ -24,7 +24,8 @@
 use crate::fit::engine::{self, LmConfig, Termination};
 use crate::fit::models::finite_range;
 use crate::fit::models::four_pl::{LOG_IC50_MARGIN, MAX_ABS_HILL, initial_estimates};
-use crate::fit::models::{Model, four_pl::FourPl};
+use crate::fit::engine::Model;
+use crate::fit::models::four_pl::FourPl;
 use crate::fit::stats;
 
 /// Prism's default ROUT coefficient Q (maximum false discovery rate), 1%.

@@ -152,7 +152,7 @@ pub fn iterate<F, const P: usize>(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::fit::models::Model;
+    use crate::fit::engine::Model;
     use crate::fit::models::four_pl::{
         FourPl, FourPlOptions, fit_four_pl, fit_four_pl_with, fit_reweighted,
     };

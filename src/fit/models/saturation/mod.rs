@@ -21,7 +21,8 @@
 //! that cannot be fitted is an `Err`, a fit that does not reach a well-defined optimum is a
 //! result with `converged == false` and the reason in `termination`.
 
-use crate::fit::models::{Model, four_pl::FourPl};
+use crate::fit::engine::Model;
+use crate::fit::models::four_pl::FourPl;
 use crate::fit::models::{ModelFit, fit_model};
 
 /// Lower bound of the Hill slope when it is fitted.
