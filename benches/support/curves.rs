@@ -4,7 +4,7 @@
 
 use radbind::config::ModelKind;
 use radbind::fit::engine::Model;
-use radbind::fit::models::four_pl::FourPl;
+use radbind::fit::maths::four_pl::FourPl;
 use radbind::fit::{Curve, Point};
 use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;

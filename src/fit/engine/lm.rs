@@ -7,8 +7,8 @@ use crate::fit::engine::linalg::{
     DAMPED_CHOLESKY_MIN_PIVOT, NormalEq, RowQr, damped_cholesky, damped_step, damping_after_accept,
     scaled_norm,
 };
-use crate::fit::engine::{LmConfig, LmFit, LmProblem, Termination};
 use crate::fit::engine::model::Model;
+use crate::fit::engine::{LmConfig, LmFit, LmProblem, Termination};
 
 /// Restarts after convergence to a degenerate stationary point ([`LmCore::degenerate`]), each
 /// from the start with [`RESTART_DAMPING_FACTOR`] times the previous initial damping.

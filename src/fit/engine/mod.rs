@@ -7,7 +7,7 @@
 //! [`linalg`] (normal equations, Cholesky, the row-wise Givens QR [`RowQr`], damped steps); the
 //! argmin `Solver` adapter in [`solver`] ([`LmSolver`]); and the asymptotic standard errors in
 //! [`uncertainty`]. It does not own models ([`crate::fit::models`]) or 4PL starting values
-//! ([`crate::fit::models::four_pl`]).
+//! ([`crate::fit::maths::four_pl`]).
 //!
 //! # Algorithm
 //!
@@ -58,8 +58,8 @@ use argmin::core::{CostFunction, Error as ArgminError};
 
 pub use linalg::{CHOLESKY_MIN_PIVOT, DAMPED_CHOLESKY_MIN_PIVOT, NormalEq, RowQr};
 use lm::LmCore;
-pub use model::Model;
 pub use lm::{MAX_RESTARTS, RESTART_DAMPING_FACTOR, RESTART_MIN_GAIN, VANISHED_COLUMN};
+pub use model::Model;
 pub use solver::{LmSolver, LmState, solve};
 
 /// Settings of the Levenberg-Marquardt iteration.
@@ -138,10 +138,10 @@ pub enum Termination {
     /// The model gave a non-finite value or gradient at the starting point.
     NonFinite,
     /// Fewer usable data points than free parameters, or no distinct x values
-    /// (set by [`crate::fit::models::four_pl`]; the fit was not attempted).
+    /// (set by [`crate::fit::maths::four_pl`]; the fit was not attempted).
     InsufficientData,
     /// All responses are equal: the curve parameters are not identifiable
-    /// (set by [`crate::fit::models::four_pl`]; the fit was not attempted).
+    /// (set by [`crate::fit::maths::four_pl`]; the fit was not attempted).
     FlatResponse,
 }
 
@@ -350,7 +350,7 @@ pub fn run<M: Model<P>, const P: usize>(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::fit::models::four_pl::FourPl;
+    use crate::fit::maths::four_pl::FourPl;
     use approx::assert_relative_eq;
     use argmin::core::State;
 
@@ -548,7 +548,7 @@ mod tests {
         assert_eq!(via.termination, direct.termination);
         assert!(direct.termination.converged());
         // The 4PL settings (Newton model, relative offset test): the whole result, bit for bit.
-        let cfg = crate::fit::models::four_pl::FOUR_PL_LM;
+        let cfg = crate::fit::maths::four_pl::FOUR_PL_LM;
         let direct = fit(&FourPl, &x, &y, None, start, [false; 4], &cfg);
         let res = Executor::new(LmProblem::new(&FourPl, &x, &y, None), LmSolver::new(cfg))
             .configure(|s| s.param(start).max_iters(1000))
