@@ -12,10 +12,10 @@ use argmin::core::{
 };
 
 use crate::fit::engine::lm::LmCore;
-use crate::fit::engine::model::Model;
-use crate::fit::engine::{LmConfig, LmFit, LmProblem, Termination};
 #[cfg(doc)]
-use crate::fit::engine::{MAX_RESTARTS, fit};
+use crate::fit::engine::lm::{MAX_RESTARTS, fit};
+use crate::fit::engine::model::Model;
+use crate::fit::engine::problem::{LmConfig, LmFit, LmProblem, Termination};
 
 /// The same Levenberg-Marquardt iteration as [`fit`], as an argmin [`Solver`]:
 ///
@@ -292,5 +292,5 @@ pub fn solve<M: Model<P>, const P: usize>(
         .run()
         .ok()
         .and_then(|res| res.solver.result())
-        .unwrap_or_else(|| crate::fit::engine::run(&direct, start, &cfg))
+        .unwrap_or_else(|| crate::fit::engine::lm::run(&direct, start, &cfg))
 }
