@@ -15,14 +15,13 @@ use radbind::config::WeightingKind;
 use radbind::fit::engine::uncertainty;
 use radbind::fit::engine::{LmConfig, LmProblem, LmSolver};
 use radbind::fit::fit_all;
-use radbind::fit::models::four_pl::FourPl;
-use radbind::fit::models::four_pl::fit_reweighted;
-use radbind::fit::models::four_pl::{
+use radbind::fit::maths::four_pl::FourPl;
+use radbind::fit::maths::four_pl::{
     FOUR_PL_LM, FourPlOptions, fit_four_pl, initial_estimates, refined_estimates,
 };
 use radbind::fit::procedures::global::{GlobalSpec, fit_global};
 use radbind::fit::procedures::profile::profile_ci;
-use radbind::fit::procedures::weights::WeightRule;
+use radbind::fit::procedures::weights::{WeightRule, fit_reweighted};
 use radbind::fit::stats;
 
 #[path = "support/curves.rs"]

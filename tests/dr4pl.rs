@@ -11,7 +11,7 @@ mod common;
 
 use std::path::Path;
 
-use radbind::fit::models::four_pl::{FourPlOptions, fit_four_pl};
+use radbind::fit::maths::four_pl::{FourPlOptions, fit_four_pl};
 use radbind::fit::procedures::rout::{DEFAULT_Q, rout_four_pl, rout_outliers};
 use radbind::fit::stats::t_cdf;
 

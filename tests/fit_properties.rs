@@ -3,8 +3,9 @@
 //! one figures shade) on simulated noisy curves.
 
 use proptest::prelude::*;
-use radbind::fit::models::four_pl::{FourPlOptions, fit_four_pl};
-use radbind::fit::models::{Model, four_pl::FourPl};
+use radbind::fit::engine::Model;
+use radbind::fit::maths::four_pl::FourPl;
+use radbind::fit::maths::four_pl::{FourPlOptions, fit_four_pl};
 use radbind::fit::procedures::band::FittedCurve;
 use radbind::fit::stats::t975;
 use rand::{Rng, SeedableRng};

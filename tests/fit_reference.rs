@@ -12,7 +12,7 @@ use std::collections::HashMap;
 use std::f64::consts::LN_10;
 use std::path::Path;
 
-use radbind::fit::models::four_pl::{FourPlOptions, fit_four_pl};
+use radbind::fit::maths::four_pl::{FourPlOptions, fit_four_pl};
 
 /// Splits one CSV line, honouring double quotes (no escaped quotes in these files).
 fn split_csv(line: &str) -> Vec<String> {

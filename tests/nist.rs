@@ -15,9 +15,9 @@ mod common;
 use std::f64::consts::PI;
 use std::path::Path;
 
+use radbind::fit::engine::Model;
 use radbind::fit::engine::uncertainty;
 use radbind::fit::engine::{self, LmConfig};
-use radbind::fit::models::Model;
 use serde_json::Value;
 
 /// Gradient-carrying model function: `f(inputs, p, grad) -> value`.

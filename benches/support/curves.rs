@@ -3,7 +3,8 @@
 //! a bench target of its own).
 
 use radbind::config::ModelKind;
-use radbind::fit::models::{Model, four_pl::FourPl};
+use radbind::fit::engine::Model;
+use radbind::fit::maths::four_pl::FourPl;
 use radbind::fit::{Curve, Point};
 use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;

@@ -4,9 +4,13 @@
 //! Owns the curves ([`Curve`], [`build_curves`], the one decision of each curve's model,
 //! [`assign_models`]) and the outcome of fitting them ([`CurveFit`], [`FitOutcome`]). The
 //! least-squares engine is [`engine`] (one Levenberg-Marquardt, also an argmin `Solver`), the
-//! models [`models`] (one file each, [`models::CurveModel`]), and the procedures around them
-//! (weights, ROUT, profile CI, comparison, global fit, the incomplete-curve cascade, curve
-//! class, replicates test, band) [`procedures`].
+//! mathematics of the models the procedures build on [`maths`] (4PL, two sites, agonist, the
+//! generic fit), the procedures (weights, ROUT, profile CI, comparison, global fit, the
+//! incomplete-curve cascade, curve class, replicates test, band) [`procedures`], and the
+//! pipeline models [`models`] (one file each, [`models::curve::CurveModel`]).
+//!
+//! Layers, each importing only those before it: `engine` < `maths` < `procedures` <
+//! `models` < this file.
 //!
 //! **Invariant:** parallelism lives only here; each curve is fitted by one thread with no shared
 //! state, and results keep the input order (sorted by target, then compound), so outputs do not
@@ -14,6 +18,7 @@
 //! panic or an error.
 
 pub mod engine;
+pub mod maths;
 pub mod models;
 pub mod procedures;
 pub mod stats;
@@ -27,11 +32,10 @@ use crate::config::{Assay, FitSettings, ModelKind, Target, WeightingKind};
 use crate::layout::Role;
 use crate::normalise::NormalisedPlate;
 use crate::units::log10_molar;
-use engine::Termination;
-use models::Model;
-use models::four_pl::{FourPl, FourPlFit};
-use models::two_site::TwoSiteParams;
-use models::{CurveData, CurveResult, curve_model};
+use engine::{Model, Termination};
+use maths::four_pl::{FourPl, FourPlFit};
+use models::curve::{CurveData, CurveResult, TwoSiteParams};
+use models::curve_model;
 use procedures::band::FittedCurve;
 use procedures::cascade::Constraint;
 use procedures::classify::{self, CurveClass};

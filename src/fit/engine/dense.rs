@@ -12,7 +12,7 @@ use crate::fit::engine::linalg::{
     DenseMatrix, SquareMatrix, cholesky_upper, damped_cholesky, damping_after_accept, scaled_norm,
     upper_inverse,
 };
-use crate::fit::engine::{LmConfig, Termination};
+use crate::fit::engine::problem::{LmConfig, Termination};
 
 /// An unweighted least-squares problem with a run-time number of parameters.
 pub trait DenseProblem {

@@ -6,7 +6,7 @@
 
 use std::ops::IndexMut;
 
-use crate::fit::models::model::Model;
+use crate::fit::engine::model::Model;
 
 /// Upper-triangular factor `R` of `J = Q R` and `Q'r`, accumulated one observation at a time
 /// with Givens rotations (Golub & Van Loan, *Matrix Computations*, §5.1.8; MINPACK `rwupdt`).

@@ -1,14 +1,14 @@
 //! The Levenberg-Marquardt iteration itself ([`LmCore`]): damping, step acceptance, the
 //! active set of bounds, termination tests and restarts from degenerate stationary points.
-//! Shared by the direct path ([`crate::fit::engine::run`]) and the argmin
+//! Shared by the direct path ([`run`], [`fit`], [`fit_bounded`]) and the argmin
 //! [`crate::fit::engine::LmSolver`].
 
 use crate::fit::engine::linalg::{
     DAMPED_CHOLESKY_MIN_PIVOT, NormalEq, RowQr, damped_cholesky, damped_step, damping_after_accept,
     scaled_norm,
 };
-use crate::fit::engine::{LmConfig, LmFit, LmProblem, Termination};
-use crate::fit::models::model::Model;
+use crate::fit::engine::model::Model;
+use crate::fit::engine::problem::{LmConfig, LmFit, LmProblem, Termination};
 
 /// Restarts after convergence to a degenerate stationary point ([`LmCore::degenerate`]), each
 /// from the start with [`RESTART_DAMPING_FACTOR`] times the previous initial damping.
@@ -432,6 +432,64 @@ impl<const P: usize> LmCore<P> {
             restarts: self.restarts,
             termination,
             normal: self.ne,
+        }
+    }
+}
+
+/// Weighted least squares: minimise `sum w_i (y_i - f(x_i; p))^2` over the free parameters,
+/// starting at `start`; `fixed[k] == true` keeps `params[k]` at its start value.
+///
+/// `weights`, if given, must have the length of `x` and be non-negative. `x` and `y` must have
+/// the same length; `y` must be finite (filter missing values before calling). Never panics on
+/// data: non-finite model values stop the fit with [`Termination::NonFinite`] (at the start) or
+/// are treated as rejected steps (during the iteration).
+pub fn fit<M: Model<P>, const P: usize>(
+    model: &M,
+    x: &[f64],
+    y: &[f64],
+    weights: Option<&[f64]>,
+    start: [f64; P],
+    fixed: [bool; P],
+    cfg: &LmConfig,
+) -> LmFit<P> {
+    let mut prob = LmProblem::new(model, x, y, weights);
+    prob.fixed = fixed;
+    run(&prob, start, cfg)
+}
+
+/// [`fit`] with box bounds `lower[k] <= p[k] <= upper[k]` on the free parameters (the start is
+/// projected into the box). Ends with [`Termination::AtBound`] when the solution lies on a
+/// bound it pushes against.
+#[allow(clippy::too_many_arguments)]
+pub fn fit_bounded<M: Model<P>, const P: usize>(
+    model: &M,
+    x: &[f64],
+    y: &[f64],
+    weights: Option<&[f64]>,
+    start: [f64; P],
+    fixed: [bool; P],
+    lower: [f64; P],
+    upper: [f64; P],
+    cfg: &LmConfig,
+) -> LmFit<P> {
+    let prob = LmProblem { model, x, y, weights, fixed, lower, upper };
+    run(&prob, start, cfg)
+}
+
+/// Runs [`LmCore`] to termination on `prob` (the direct, Executor-free path).
+pub fn run<M: Model<P>, const P: usize>(
+    prob: &LmProblem<'_, M, P>,
+    start: [f64; P],
+    cfg: &LmConfig,
+) -> LmFit<P> {
+    assert_eq!(prob.x.len(), prob.y.len(), "x and y must have the same length");
+    if let Some(w) = prob.weights {
+        assert_eq!(w.len(), prob.x.len(), "weights must have the length of x");
+    }
+    let mut core = LmCore::new(prob, start, *cfg);
+    loop {
+        if let Some(t) = core.iterate(prob) {
+            return core.result(t);
         }
     }
 }

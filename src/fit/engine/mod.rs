@@ -1,13 +1,16 @@
 //! The Levenberg-Marquardt weighted least-squares engine.
 //!
 //! The one least-squares engine of the fit stage, for every model (single curves with a
-//! fixed parameter count `P`, and the dense global fit of [`dense`]). Owns the problem
-//! ([`LmProblem`]), settings ([`LmConfig`]) and outcome ([`Termination`], [`LmFit`]); the
-//! iteration in `lm` (damping, step acceptance, termination, restarts); the linear algebra in
+//! fixed parameter count `P`, and the dense global fit of [`dense`]). Owns the interface to the
+//! models ([`Model`], in `model`); the problem ([`LmProblem`]), settings ([`LmConfig`]) and
+//! outcome ([`Termination`], [`LmFit`]) in `problem`; the iteration and the direct drivers
+//! ([`fit`], [`fit_bounded`], [`run`]) in `lm` (damping, step acceptance, termination,
+//! restarts); the linear algebra in
 //! [`linalg`] (normal equations, Cholesky, the row-wise Givens QR [`RowQr`], damped steps); the
 //! argmin `Solver` adapter in [`solver`] ([`LmSolver`]); and the asymptotic standard errors in
-//! [`uncertainty`]. It does not own models ([`crate::fit::models`]) or 4PL starting values
-//! ([`crate::fit::models::four_pl`]).
+//! [`uncertainty`]. This file only re-exports them: the submodules import each other, never
+//! it. It does not own models ([`crate::fit::maths`], [`crate::fit::models`]) or 4PL starting
+//! values ([`crate::fit::maths::four_pl`]).
 //!
 //! # Algorithm
 //!
@@ -50,306 +53,24 @@
 pub mod dense;
 pub mod linalg;
 mod lm;
+pub mod model;
+mod problem;
 pub mod solver;
 pub mod uncertainty;
 
-use argmin::core::{CostFunction, Error as ArgminError};
-
-use crate::fit::models::model::Model;
 pub use linalg::{CHOLESKY_MIN_PIVOT, DAMPED_CHOLESKY_MIN_PIVOT, NormalEq, RowQr};
-use lm::LmCore;
-pub use lm::{MAX_RESTARTS, RESTART_DAMPING_FACTOR, RESTART_MIN_GAIN, VANISHED_COLUMN};
+pub use lm::{
+    MAX_RESTARTS, RESTART_DAMPING_FACTOR, RESTART_MIN_GAIN, VANISHED_COLUMN, fit, fit_bounded, run,
+};
+pub use model::Model;
+pub use problem::{LmConfig, LmFit, LmProblem, Termination};
 pub use solver::{LmSolver, LmState, solve};
-
-/// Settings of the Levenberg-Marquardt iteration.
-#[derive(Debug, Clone, Copy, PartialEq)]
-pub struct LmConfig {
-    /// Maximum number of iterations (Jacobian evaluations), restarts included.
-    pub max_iter: u32,
-    /// Converged when both the actual and the predicted relative reduction of the weighted RSS
-    /// in one step are at most `ftol` (MINPACK `ftol`).
-    pub ftol: f64,
-    /// Converged when the scaled step is at most `xtol` times the scaled parameter norm,
-    /// `||D delta|| <= xtol ||D p||` (MINPACK `xtol`).
-    pub xtol: f64,
-    /// Converged when the largest cosine between the residual vector and a Jacobian column is at
-    /// most `gtol` (MINPACK `gtol`).
-    pub gtol: f64,
-    /// Initial damping `mu_0` relative to the scaled `J'J` (whose diagonal is 1 with Moré's
-    /// scaling): `1e-3` trusts the start, `1` is cautious.
-    pub initial_damping: f64,
-    /// Converged when Bates and Watts' relative offset is at most `offset_tol` (0 = test off):
-    /// `sqrt((||Q1'r||^2 / p) / (||Q2'r||^2 / (n - p)))`, the part of the residual vector in the
-    /// tangent plane of the model relative to the part orthogonal to it, with `p` the free
-    /// parameters (Bates & Watts 1981, *A relative offset orthogonality convergence criterion
-    /// for nonlinear least squares*, Technometrics 23:179). It bounds the remaining Gauss-Newton
-    /// step in units of the parameters' standard errors, `|delta_k| / se_k <= sqrt(p)` times
-    /// the offset, so it states the statistical accuracy of the fit directly; needs `n > p`.
-    pub offset_tol: f64,
-    /// Use the model's analytic second derivatives, when it has them ([`Model::HAS_HESSIAN`]),
-    /// for the full Newton model of the sum of squares ([`NormalEq::newton_cholesky`]) while
-    /// its Hessian is positive definite. Gauss-Newton converges only linearly when the
-    /// residuals are not small (on noisy 4PL data about one digit per iteration); Newton
-    /// converges quadratically near the optimum. The standard errors still use `J'WJ`.
-    pub second_order: bool,
-}
-
-impl Default for LmConfig {
-    /// `max_iter = 10_000`, `ftol = xtol = 1e-15`, `gtol = 1e-15`, `initial_damping = 1e-3`,
-    /// no relative-offset test, Gauss-Newton: iterate until nothing changes at machine
-    /// precision. The iteration limit only matters for problems that creep along a curved
-    /// valley: NIST's MGH10 from its first start needs 7,649 iterations.
-    fn default() -> Self {
-        Self {
-            max_iter: 10_000,
-            ftol: 1e-15,
-            xtol: 1e-15,
-            gtol: 1e-15,
-            initial_damping: 1e-3,
-            offset_tol: 0.0,
-            second_order: false,
-        }
-    }
-}
-
-/// Why an iteration stopped. [`Termination::converged`] says whether the parameters are a
-/// (local) least-squares optimum.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Termination {
-    /// Relative RSS reduction (actual and predicted) below `ftol`.
-    ConvergedFtol,
-    /// Relative scaled step below `xtol`.
-    ConvergedXtol,
-    /// Residuals orthogonal to the Jacobian columns within `gtol`.
-    ConvergedGtol,
-    /// Relative offset (residuals against the model's tangent plane) below `offset_tol`.
-    ConvergedOffset,
-    /// The residuals are exactly zero.
-    ExactFit,
-    /// No step along the damped path reduces the RSS at working precision: optimum reached to
-    /// machine precision (MINPACK `info` 6/7 with tolerances at `eps`).
-    NoFurtherReduction,
-    /// A free parameter stopped on its bound (see [`fit_bounded`]); the values are the best
-    /// constrained fit, but not an unconstrained optimum (e.g. an incomplete 4PL curve).
-    AtBound,
-    /// `max_iter` iterations without meeting a convergence test.
-    MaxIterations,
-    /// The model gave a non-finite value or gradient at the starting point.
-    NonFinite,
-    /// Fewer usable data points than free parameters, or no distinct x values
-    /// (set by [`crate::fit::models::four_pl`]; the fit was not attempted).
-    InsufficientData,
-    /// All responses are equal: the curve parameters are not identifiable
-    /// (set by [`crate::fit::models::four_pl`]; the fit was not attempted).
-    FlatResponse,
-}
-
-impl Termination {
-    /// True for the variants meaning "least-squares optimum found".
-    pub fn converged(self) -> bool {
-        matches!(
-            self,
-            Self::ConvergedFtol
-                | Self::ConvergedXtol
-                | Self::ConvergedGtol
-                | Self::ConvergedOffset
-                | Self::ExactFit
-                | Self::NoFurtherReduction
-        )
-    }
-
-    /// A short human-readable explanation.
-    pub fn reason(self) -> &'static str {
-        match self {
-            Self::ConvergedFtol => "converged: relative reduction of the sum of squares below ftol",
-            Self::ConvergedXtol => "converged: relative step size below xtol",
-            Self::ConvergedGtol => "converged: gradient orthogonal to residuals within gtol",
-            Self::ConvergedOffset => {
-                "converged: residuals orthogonal to the tangent plane within the relative offset"
-            }
-            Self::ExactFit => "converged: residuals are exactly zero",
-            Self::NoFurtherReduction => {
-                "converged: no further reduction of the sum of squares possible at machine precision"
-            }
-            Self::AtBound => {
-                "a parameter stopped at its bound (incomplete or ill-determined curve)"
-            }
-            Self::MaxIterations => "maximum number of iterations reached",
-            Self::NonFinite => "the model is not finite at the starting parameters",
-            Self::InsufficientData => "too few data points or distinct concentrations to fit",
-            Self::FlatResponse => "all responses are equal; curve parameters are not identifiable",
-        }
-    }
-}
-
-/// Result of [`fit`].
-#[derive(Debug, Clone, Copy, PartialEq)]
-pub struct LmFit<const P: usize> {
-    /// Final parameters (fixed ones unchanged).
-    pub params: [f64; P],
-    /// Weighted residual sum of squares `sum w_i (y_i - f(x_i; p))^2` at `params`.
-    pub rss: f64,
-    /// Iterations (Jacobian evaluations).
-    pub iterations: u32,
-    /// Passes over the data (residual-only plus Jacobian evaluations).
-    pub evaluations: u32,
-    /// Restarts after convergence to a degenerate stationary point ([`MAX_RESTARTS`]).
-    pub restarts: u32,
-    /// Why the iteration stopped.
-    pub termination: Termination,
-    /// The normal equations at `params` (columns of fixed parameters zero), as the iteration
-    /// computed them; `None` when they are not finite. [`uncertainty::asymptotic_of`]
-    /// reuses them for the standard errors instead of another pass over the data.
-    pub normal: Option<NormalEq<P>>,
-}
-
-/// Weighted RSS of `model` at `p`; non-finite when the model is.
-#[inline]
-fn weighted_rss<M: Model<P>, const P: usize>(
-    model: &M,
-    x: &[f64],
-    y: &[f64],
-    weights: Option<&[f64]>,
-    p: &[f64; P],
-) -> f64 {
-    let mut s = 0.0;
-    match weights {
-        None => {
-            for (xi, yi) in x.iter().zip(y) {
-                let d = model.value(*xi, p) - yi;
-                s += d * d;
-            }
-        }
-        Some(w) => {
-            for ((xi, yi), wi) in x.iter().zip(y).zip(w) {
-                let d = model.value(*xi, p) - yi;
-                s += wi * d * d;
-            }
-        }
-    }
-    s
-}
-
-/// The data and constraints of one least-squares problem; also the argmin problem type
-/// ([`CostFunction`] = weighted RSS) for [`LmSolver`].
-#[derive(Debug)]
-pub struct LmProblem<'a, M, const P: usize> {
-    /// The mean function.
-    pub model: &'a M,
-    /// Inputs (for the 4PL: log10 molar concentration, `-inf` allowed).
-    pub x: &'a [f64],
-    /// Observed responses.
-    pub y: &'a [f64],
-    /// Optional non-negative weights `w_i` (`None` = all 1).
-    pub weights: Option<&'a [f64]>,
-    /// `fixed[k]` keeps parameter `k` at its start value.
-    pub fixed: [bool; P],
-    /// Lower bounds (`-inf` = none).
-    pub lower: [f64; P],
-    /// Upper bounds (`+inf` = none).
-    pub upper: [f64; P],
-}
-
-// By hand: the derives would require `M: Clone`, though only a reference to the model is held.
-impl<M, const P: usize> Clone for LmProblem<'_, M, P> {
-    fn clone(&self) -> Self {
-        *self
-    }
-}
-
-impl<M, const P: usize> Copy for LmProblem<'_, M, P> {}
-
-impl<'a, M: Model<P>, const P: usize> LmProblem<'a, M, P> {
-    /// An unbounded problem with all parameters free.
-    pub fn new(model: &'a M, x: &'a [f64], y: &'a [f64], weights: Option<&'a [f64]>) -> Self {
-        Self {
-            model,
-            x,
-            y,
-            weights,
-            fixed: [false; P],
-            lower: [f64::NEG_INFINITY; P],
-            upper: [f64::INFINITY; P],
-        }
-    }
-
-    fn rss(&self, p: &[f64; P]) -> f64 {
-        weighted_rss(self.model, self.x, self.y, self.weights, p)
-    }
-}
-
-impl<M: Model<P>, const P: usize> CostFunction for LmProblem<'_, M, P> {
-    type Param = [f64; P];
-    type Output = f64;
-
-    /// Weighted residual sum of squares.
-    fn cost(&self, param: &Self::Param) -> Result<f64, ArgminError> {
-        Ok(self.rss(param))
-    }
-}
-
-/// Weighted least squares: minimise `sum w_i (y_i - f(x_i; p))^2` over the free parameters,
-/// starting at `start`; `fixed[k] == true` keeps `params[k]` at its start value.
-///
-/// `weights`, if given, must have the length of `x` and be non-negative. `x` and `y` must have
-/// the same length; `y` must be finite (filter missing values before calling). Never panics on
-/// data: non-finite model values stop the fit with [`Termination::NonFinite`] (at the start) or
-/// are treated as rejected steps (during the iteration).
-pub fn fit<M: Model<P>, const P: usize>(
-    model: &M,
-    x: &[f64],
-    y: &[f64],
-    weights: Option<&[f64]>,
-    start: [f64; P],
-    fixed: [bool; P],
-    cfg: &LmConfig,
-) -> LmFit<P> {
-    let mut prob = LmProblem::new(model, x, y, weights);
-    prob.fixed = fixed;
-    run(&prob, start, cfg)
-}
-
-/// [`fit`] with box bounds `lower[k] <= p[k] <= upper[k]` on the free parameters (the start is
-/// projected into the box). Ends with [`Termination::AtBound`] when the solution lies on a
-/// bound it pushes against.
-#[allow(clippy::too_many_arguments)]
-pub fn fit_bounded<M: Model<P>, const P: usize>(
-    model: &M,
-    x: &[f64],
-    y: &[f64],
-    weights: Option<&[f64]>,
-    start: [f64; P],
-    fixed: [bool; P],
-    lower: [f64; P],
-    upper: [f64; P],
-    cfg: &LmConfig,
-) -> LmFit<P> {
-    let prob = LmProblem { model, x, y, weights, fixed, lower, upper };
-    run(&prob, start, cfg)
-}
-
-/// Runs [`LmCore`] to termination on `prob` (the direct, Executor-free path).
-pub fn run<M: Model<P>, const P: usize>(
-    prob: &LmProblem<'_, M, P>,
-    start: [f64; P],
-    cfg: &LmConfig,
-) -> LmFit<P> {
-    assert_eq!(prob.x.len(), prob.y.len(), "x and y must have the same length");
-    if let Some(w) = prob.weights {
-        assert_eq!(w.len(), prob.x.len(), "weights must have the length of x");
-    }
-    let mut core = LmCore::new(prob, start, *cfg);
-    loop {
-        if let Some(t) = core.iterate(prob) {
-            return core.result(t);
-        }
-    }
-}
 
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::fit::models::four_pl::FourPl;
+    use crate::fit::engine::lm::LmCore;
+    use crate::fit::maths::four_pl::FourPl;
     use approx::assert_relative_eq;
     use argmin::core::State;
 
@@ -547,7 +268,7 @@ mod tests {
         assert_eq!(via.termination, direct.termination);
         assert!(direct.termination.converged());
         // The 4PL settings (Newton model, relative offset test): the whole result, bit for bit.
-        let cfg = crate::fit::models::four_pl::FOUR_PL_LM;
+        let cfg = crate::fit::maths::four_pl::FOUR_PL_LM;
         let direct = fit(&FourPl, &x, &y, None, start, [false; 4], &cfg);
         let res = Executor::new(LmProblem::new(&FourPl, &x, &y, None), LmSolver::new(cfg))
             .configure(|s| s.param(start).max_iters(1000))

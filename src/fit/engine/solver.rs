@@ -12,16 +12,16 @@ use argmin::core::{
 };
 
 use crate::fit::engine::lm::LmCore;
-use crate::fit::engine::{LmConfig, LmFit, LmProblem, Termination};
 #[cfg(doc)]
-use crate::fit::engine::{MAX_RESTARTS, fit};
-use crate::fit::models::model::Model;
+use crate::fit::engine::lm::{MAX_RESTARTS, fit};
+use crate::fit::engine::model::Model;
+use crate::fit::engine::problem::{LmConfig, LmFit, LmProblem, Termination};
 
 /// The same Levenberg-Marquardt iteration as [`fit`], as an argmin [`Solver`]:
 ///
 /// ```
 /// use argmin::core::{Executor, State};
-/// use radbind::fit::{engine::{LmProblem, LmSolver}, models::four_pl::FourPl};
+/// use radbind::fit::{engine::{LmProblem, LmSolver}, maths::four_pl::FourPl};
 /// let x = [-9.0, -8.0, -7.0, -6.0, -5.0];
 /// let y = [99.0, 91.0, 50.0, 9.0, 1.0];
 /// let res = Executor::new(LmProblem::new(&FourPl, &x, &y, None), LmSolver::default())
@@ -292,5 +292,5 @@ pub fn solve<M: Model<P>, const P: usize>(
         .run()
         .ok()
         .and_then(|res| res.solver.result())
-        .unwrap_or_else(|| crate::fit::engine::run(&direct, start, &cfg))
+        .unwrap_or_else(|| crate::fit::engine::lm::run(&direct, start, &cfg))
 }

@@ -5,8 +5,9 @@
 //! t quantiles for intervals from [`crate::fit::stats`].
 
 use crate::fit::engine::linalg::upper_inverse;
-use crate::fit::engine::{LmFit, LmProblem, NormalEq, RowQr};
-use crate::fit::models::model::Model;
+use crate::fit::engine::linalg::{NormalEq, RowQr};
+use crate::fit::engine::model::Model;
+use crate::fit::engine::problem::{LmFit, LmProblem};
 
 /// Asymptotic (Gauss-Newton) uncertainty of a weighted least-squares fit.
 #[derive(Debug, Clone, Copy, PartialEq)]

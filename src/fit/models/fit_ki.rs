@@ -3,11 +3,10 @@
 use std::f64::consts::LN_10;
 
 use crate::config::{FitSettings, ModelKind};
-use crate::fit::engine::{self, LmConfig, uncertainty};
-use crate::fit::models::four_pl::{FourPl, FourPlFit, LOG_IC50_MARGIN, initial_estimates};
-use crate::fit::models::{
-    CurveData, CurveModel, CurveResult, Model, ModelFit, finite_range, fit_model, fix_plateaus,
-};
+use crate::fit::engine::{self, LmConfig, Model, uncertainty};
+use crate::fit::maths::four_pl::{FourPl, FourPlFit, LOG_IC50_MARGIN, initial_estimates};
+use crate::fit::maths::model_fit::{ModelFit, finite_range, fit_model, fix_plateaus};
+use crate::fit::models::curve::{CurveData, CurveModel, CurveResult};
 use crate::fit::procedures::{profile, weights};
 
 /// Prism's "One site -- Fit Ki" competition model, `p = [top, bottom, log_ki]`:
@@ -191,5 +190,51 @@ impl CurveModel for FitKiModel {
         r.log_ki = Some((f.params[li], f.se[li], ci));
         r.log_ic50_profile = log_ic50_profile;
         r
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::fit::maths::four_pl::{FourPlOptions, fit_four_pl};
+    use crate::fit::maths::tests::{XS, check_grad, dup};
+    use approx::assert_relative_eq;
+    use proptest::prelude::*;
+
+    proptest! {
+    #[test]
+    fn fit_ki_gradient(top in 50.0f64..150.0, bottom in -10.0f64..30.0,
+                       log_ki in -10.0f64..-6.0, dx in -3.0f64..3.0,
+                       l in 0.1f64..10.0, kd in 0.1f64..10.0) {
+        let m = FitKi { radioligand_nm: l, kd_nm: kd };
+        check_grad(&m, log_ki + dx, &[top, bottom, log_ki], top - bottom);
+    }
+    }
+
+    #[test]
+    fn zero_dose_is_top() {
+        let m = FitKi { radioligand_nm: 1.0, kd_nm: 1.0 };
+        let mut g = [f64::NAN; 3];
+        assert_eq!(m.value_grad(f64::NEG_INFINITY, &[100.0, 3.0, -8.0], &mut g), 100.0);
+        assert!(g.iter().all(|v| v.is_finite()));
+    }
+
+    #[test]
+    fn fit_ki_is_cheng_prusoff() {
+        // [L] = Kd: IC50 = 2 Ki, LogIC50 = LogKi + log10 2.
+        let m = FitKi { radioligand_nm: 2.0, kd_nm: 2.0 };
+        assert_relative_eq!(m.log_shift(), 2f64.log10(), max_relative = 1e-15);
+        let (x, y) = dup(&m, &[100.0, 0.0, -8.5], &XS);
+        let f = fit_ki(&m, &x, &y, [None, None], None, None);
+        assert!(f.termination.converged(), "{f:?}");
+        assert_relative_eq!(f.params[2], -8.5, epsilon = 1e-8);
+        assert_eq!(f.df, 17);
+        // Same data through the 4PL with slope -1: LogIC50 = LogKi + log10 2.
+        let p4 = fit_four_pl(
+            &x,
+            &y,
+            &FourPlOptions { fixed: [None, None, Some(-1.0), None], ..Default::default() },
+        );
+        assert_relative_eq!(p4.params[3], -8.5 + 2f64.log10(), epsilon = 1e-8);
     }
 }

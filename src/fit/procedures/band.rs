@@ -4,8 +4,9 @@
 //! Owns only evaluation; the parameters and covariance come from the fit (`uncertainty::asymptotic`
 //! for one curve, the block of the joint covariance for a global fit).
 
-use crate::fit::models::two_site::TwoSite;
-use crate::fit::models::{Model, four_pl::FourPl};
+use crate::fit::engine::Model;
+use crate::fit::maths::four_pl::FourPl;
+use crate::fit::maths::two_site::TwoSite;
 
 /// The mean function of a fitted curve, `X = log10 molar`, with the asymptotic covariance of its
 /// parameters (`C = s^2 (J'WJ)^-1`; rows and columns of fixed parameters are 0).

@@ -5,12 +5,10 @@
 
 use std::fmt;
 
+use crate::fit::engine::Model;
 use crate::fit::engine::Termination;
-use crate::fit::models::Model;
-use crate::fit::models::agonist::fit_agonist;
-use crate::fit::models::four_pl::{
-    FourPl, FourPlFit, FourPlOptions, fit_four_pl, fit_four_pl_with,
-};
+use crate::fit::maths::agonist::fit_agonist;
+use crate::fit::maths::four_pl::{FourPl, FourPlFit, FourPlOptions, fit_four_pl, fit_four_pl_with};
 use crate::fit::procedures::weights::{self, WeightRule};
 
 /// A constraint radbind added to a fit (not one the user configured).
@@ -158,7 +156,7 @@ fn at_user_bounds(
 }
 
 /// The 4PL (or, `rising`, the agonist curve) with box constraints from `fit.bounds` on top of
-/// radbind's own; see [`crate::fit::models::four_pl::apply_bounds`]. Without user bounds this
+/// radbind's own; see [`crate::fit::maths::four_pl::apply_bounds`]. Without user bounds this
 /// is exactly [`fit_four_pl`] (or [`fit_agonist`]).
 #[must_use]
 pub fn fit_four_pl_bounded(

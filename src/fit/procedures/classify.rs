@@ -1,7 +1,7 @@
 //! NCATS concentration-response curve classes (Inglese et al. 2006, *Quantitative
 //! high-throughput screening*, PNAS 103:11473, Fig. 3 and text) for inhibition curves.
 //!
-//! Owns the classification rules only; the 4PL fit comes from [`crate::fit::models::four_pl`].
+//! Owns the classification rules only; the 4PL fit comes from [`crate::fit::maths::four_pl`].
 //!
 //! # Rules implemented
 //!
@@ -32,9 +32,10 @@
 //! "efficacy > 6 SD of noise" activity cut-off is replaced by the fixed
 //! [`ACTIVITY_THRESHOLD`] (20% inhibition), a common choice for normalised binding data.
 
+use crate::fit::engine::Model;
 use crate::fit::engine::Termination;
-use crate::fit::models::four_pl::FourPlFit;
-use crate::fit::models::{Model, four_pl::FourPl};
+use crate::fit::maths::four_pl::FourPl;
+use crate::fit::maths::four_pl::FourPlFit;
 
 /// Minimum drop below Top (response units, % for normalised data) for a level to count as
 /// active.
@@ -191,7 +192,7 @@ pub fn classify(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::fit::models::four_pl::{FourPlOptions, fit_four_pl};
+    use crate::fit::maths::four_pl::{FourPlOptions, fit_four_pl};
 
     const XS: [f64; 10] = [-10.0, -9.5, -9.0, -8.5, -8.0, -7.5, -7.0, -6.5, -6.0, -5.5];
     const NOISE: [f64; 7] = [1.3, -2.1, 0.4, 2.9, -0.8, -1.7, 0.6];

@@ -6,13 +6,13 @@
 //! report ([`choose_model`], [`ComparisonOutcome`]).
 //!
 //! Owns the F distribution (regularized incomplete beta, [`f_cdf`], [`f_sf`]) used here and by
-//! [`crate::fit::procedures::replicates`]. Fitting itself is [`crate::fit::models`].
+//! [`crate::fit::procedures::replicates`]. Fitting itself is [`crate::fit::maths`].
 
 use crate::config::{CompareKind, CompareMethod, CompareSettings, ModelKind};
-use crate::fit::models::four_pl::FourPl;
-use crate::fit::models::four_pl::{FourPlFit, FourPlOptions, fit_four_pl, fit_four_pl_with};
-use crate::fit::models::two_site::fit_two_site;
-use crate::fit::models::{ModelFit, aicc, finite_range, fit_model};
+use crate::fit::maths::four_pl::FourPl;
+use crate::fit::maths::four_pl::{FourPlFit, FourPlOptions, fit_four_pl, fit_four_pl_with};
+use crate::fit::maths::model_fit::{ModelFit, aicc, finite_range, fit_model};
+use crate::fit::maths::two_site::fit_two_site;
 use crate::fit::procedures::cascade::{Constraint, Fitter, fit_cascade};
 
 pub use crate::fit::stats::{ln_gamma, reg_inc_beta};
@@ -124,7 +124,7 @@ pub struct NestedFits<S, C> {
 }
 
 /// One site ("One site -- Fit logIC50": 4PL with slope fixed to -1, `p = [top, bottom, -1,
-/// log_ic50]`) versus two sites ([`crate::fit::models::two_site::TwoSite`], relabelled so
+/// log_ic50]`) versus two sites ([`crate::fit::maths::two_site::TwoSite`], relabelled so
 /// LogIC50hi <= LogIC50lo), optionally with the plateaus fixed (`plateaus = [top, bottom]`,
 /// e.g. `[Some(100.0), Some(0.0)]` for % specific binding). The two-site model is preferred
 /// only when the comparison says so (F test at `alpha`, or AICc).
@@ -139,7 +139,7 @@ pub fn one_vs_two_sites(
 ) -> NestedFits<ModelFit<4>, ModelFit<5>> {
     let n = x.len().min(y.len());
     let (x, y) = (&x[..n], &y[..n]);
-    let mut start = crate::fit::models::four_pl::initial_estimates(x, y);
+    let mut start = crate::fit::maths::four_pl::initial_estimates(x, y);
     start[2] = -1.0;
     let mut fixed = [false, false, true, false];
     for k in 0..2 {
@@ -149,7 +149,7 @@ pub fn one_vs_two_sites(
         }
     }
     let (lo, hi) = finite_range(x);
-    let m = crate::fit::models::four_pl::LOG_IC50_MARGIN;
+    let m = crate::fit::maths::four_pl::LOG_IC50_MARGIN;
     let inf = f64::INFINITY;
     let one = fit_model(
         &FourPl,
@@ -321,8 +321,8 @@ pub fn choose_model(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::fit::models::Model;
-    use crate::fit::models::two_site::TwoSite;
+    use crate::fit::engine::Model;
+    use crate::fit::maths::two_site::TwoSite;
     use approx::assert_abs_diff_eq;
     use rand::SeedableRng;
     use rand_chacha::ChaCha8Rng;

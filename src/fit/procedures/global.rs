@@ -5,17 +5,18 @@
 //! bounds, and the per-curve blocks of the asymptotic covariance. The iteration and the
 //! covariance are the engine's ([`crate::fit::engine::dense`], for the dynamic parameter
 //! count, `p <= ~60`). The model is [`FourPl`]; single-curve fitting is
-//! [`crate::fit::models::four_pl`].
+//! [`crate::fit::maths::four_pl`].
 //!
 //! Typical uses (Motulsky & Christopoulos 2004, *Fitting models to biological data*, ch. 11-12,
 //! "global fitting"): Top and Bottom shared by the curves of one plate, all parameters but
 //! LogIC50 shared, or replicate plates of one compound fully shared.
 
+use crate::fit::engine::Model;
 use crate::fit::engine::dense::{DenseProblem, covariance, fit_dense};
 use crate::fit::engine::linalg::{DenseMatrix, SquareMatrix};
 use crate::fit::engine::{LmConfig, Termination};
-use crate::fit::models::four_pl::{LOG_IC50_MARGIN, MAX_ABS_HILL, initial_estimates};
-use crate::fit::models::{Model, four_pl::FourPl};
+use crate::fit::maths::four_pl::FourPl;
+use crate::fit::maths::four_pl::{LOG_IC50_MARGIN, MAX_ABS_HILL, initial_estimates};
 
 /// Which 4PL parameters (`[top, bottom, hill_slope, log_ic50]`) are shared or fixed.
 #[derive(Debug, Clone, Copy, PartialEq, Default)]
@@ -144,7 +145,7 @@ impl DenseProblem for Dense<'_> {
 /// vectors `p_c` share the parameters `spec.shared` and use `spec.fixed` values.
 ///
 /// Starting values: shared parameters from [`initial_estimates`] of the pooled data, the others
-/// from each curve's own. Bounds as in [`crate::fit::models::four_pl::fit_four_pl`]: `|hill| <= 10`,
+/// from each curve's own. Bounds as in [`crate::fit::maths::four_pl::fit_four_pl`]: `|hill| <= 10`,
 /// LogIC50 within the curve's tested range (pooled range if shared) +- 3 log units. The
 /// iteration is Levenberg-Marquardt on the normal equations `(J'J + mu D^2) delta = -J'r`
 /// (Cholesky; a failed factorisation counts as a rejected step) with Moré's scaling, Nielsen's
@@ -244,7 +245,7 @@ pub fn fit_global(curves: &[(&[f64], &[f64])], spec: &GlobalSpec, lm: &LmConfig)
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::fit::models::four_pl::{FourPlFit, FourPlOptions, fit_four_pl, fit_four_pl_with};
+    use crate::fit::maths::four_pl::{FourPlFit, FourPlOptions, fit_four_pl, fit_four_pl_with};
 
     /// The separate fit with the engine settings and start of [`fit_global`] (Gauss-Newton,
     /// [`LmConfig::default`], from [`initial_estimates`]): the comparisons below are at 1e-8,

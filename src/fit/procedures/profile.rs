@@ -20,8 +20,8 @@ use std::cell::Cell;
 use argmin::core::{CostFunction, Error as ArgminError, Executor, State};
 use argmin::solver::brent::BrentRoot;
 
-use crate::fit::models::four_pl::FourPl;
-use crate::fit::models::four_pl::{
+use crate::fit::maths::four_pl::FourPl;
+use crate::fit::maths::four_pl::{
     FourPlFit, FourPlOptions, LOG_IC50_MARGIN, MAX_ABS_HILL, fit_four_pl_with,
 };
 use crate::fit::stats::t_quantile;
@@ -61,7 +61,7 @@ impl<const P: usize> ProfileCost<'_, P> {
 
 /// The level-`level` (e.g. 0.95) profile-likelihood interval of parameter `param`
 /// (`0..4` = `[top, bottom, hill_slope, log_ic50]`) of `fit`, the result of fitting `(x, y)`
-/// with `weights` and `opts` (e.g. [`crate::fit::models::four_pl::fit_four_pl`]; for a reweighted fit
+/// with `weights` and `opts` (e.g. [`crate::fit::maths::four_pl::fit_four_pl`]; for a reweighted fit
 /// pass its final weights).
 ///
 /// Each end is the crossing of `RSS(theta) = RSS_min (1 + t((1+level)/2; df)^2 / df)`, found
@@ -239,9 +239,9 @@ impl<const P: usize> CostFunction for &ProfileCost<'_, P> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::fit::engine::Model;
     use crate::fit::engine::Termination;
-    use crate::fit::models::Model;
-    use crate::fit::models::four_pl::fit_four_pl;
+    use crate::fit::maths::four_pl::fit_four_pl;
     use rand::SeedableRng;
     use rand_chacha::ChaCha8Rng;
     use rand_distr::{Distribution, Normal};

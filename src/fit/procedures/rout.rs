@@ -21,10 +21,11 @@
 //! The caller then refits without the outliers by ordinary least squares. At most 30% of the
 //! points can be flagged.
 
+use crate::fit::engine::Model;
 use crate::fit::engine::{self, LmConfig, Termination};
-use crate::fit::models::finite_range;
-use crate::fit::models::four_pl::{LOG_IC50_MARGIN, MAX_ABS_HILL, initial_estimates};
-use crate::fit::models::{Model, four_pl::FourPl};
+use crate::fit::maths::four_pl::FourPl;
+use crate::fit::maths::four_pl::{LOG_IC50_MARGIN, MAX_ABS_HILL, initial_estimates};
+use crate::fit::maths::model_fit::finite_range;
 use crate::fit::stats;
 
 /// Prism's default ROUT coefficient Q (maximum false discovery rate), 1%.
@@ -174,7 +175,7 @@ pub fn rout<M: Model<P>, const P: usize>(
 
 /// ROUT on a variable-slope 4PL ([`FourPl`], all four parameters free, starting at
 /// [`initial_estimates`], LogIC50 within the tested range +- [`LOG_IC50_MARGIN`], |slope| <=
-/// [`MAX_ABS_HILL`], as [`crate::fit::models::four_pl::fit_four_pl`]) at false discovery rate `q`:
+/// [`MAX_ABS_HILL`], as [`crate::fit::maths::four_pl::fit_four_pl`]) at false discovery rate `q`:
 /// the robust fit (with its residuals and RSDR, for reports) and the outliers. `None` with
 /// fewer than 6 points (`N <= K + 1`) or non-finite / NaN data.
 pub fn rout_four_pl(x: &[f64], y: &[f64], q: f64) -> Option<Rout<4>> {

@@ -6,8 +6,8 @@
 //! vocabulary of weightings) with their guard against non-positive fitted values, the data
 //! they need ([`WeightRule`]: the floor of the fitted values, the counts behind Poisson weights
 //! of % specific binding), and the reweighting loop for any model ([`iterate`];
-//! [`crate::fit::models::four_pl::fit_reweighted`] for the 4PL). The weighted fits themselves
-//! are the models' (e.g. [`crate::fit::models::four_pl::fit_four_pl_with`]).
+//! [`fit_reweighted`] for the 4PL). The weighted fits themselves are the models' (e.g.
+//! [`crate::fit::maths::four_pl::fit_four_pl_with`]).
 //!
 //! # Formula
 //!
@@ -30,6 +30,8 @@
 //! before the weight is computed, so every weight is finite and positive.
 
 use crate::config::WeightingKind;
+use crate::fit::engine::Model;
+use crate::fit::maths::four_pl::{FourPl, FourPlFit, FourPlOptions, fit_four_pl_with};
 
 /// Fitted values are floored at this fraction of the largest |y| before weighting (guard for
 /// `Yfit <= 0`); with it no point gets more than `1/YFIT_FLOOR_FRACTION` (1/Y) or its square
@@ -149,13 +151,47 @@ pub fn iterate<F, const P: usize>(
     (fit, weights, rounds, false)
 }
 
+/// A reweighted fit: the final fit, the weights it used and how the iteration went.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ReweightedFit {
+    /// The last weighted fit (weighted `rss`, `sy_x`, `r_squared`, SEs and CI).
+    pub fit: FourPlFit,
+    /// The weights of the last fit (from the previous round's curve), one per point.
+    pub weights: Vec<f64>,
+    /// Number of weighted fits done.
+    pub rounds: u32,
+    /// True when the parameters changed by less than [`REWEIGHT_RTOL`] in the last
+    /// round.
+    pub converged: bool,
+}
+
+/// Fits the 4PL weighted by `rule` as Prism does ([`iterate`]): an unweighted fit
+/// first, then weights from the previous fitted curve and a weighted refit started at the
+/// previous parameters, until the parameters settle.
+pub fn fit_reweighted(
+    x: &[f64],
+    y: &[f64],
+    opts: &FourPlOptions,
+    rule: &WeightRule<'_>,
+) -> ReweightedFit {
+    let n = x.len().min(y.len());
+    let (x, y) = (&x[..n], &y[..n]);
+    let fit = fit_four_pl_with(x, y, None, opts, None);
+    let (fit, weights, rounds, converged) = iterate(
+        rule,
+        x,
+        |xi, p| FourPl.value(xi, p),
+        fit,
+        FourPlFit::fitted_params,
+        |w, start| fit_four_pl_with(x, y, Some(w), opts, Some(start)),
+    );
+    ReweightedFit { fit, weights, rounds, converged }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::fit::models::Model;
-    use crate::fit::models::four_pl::{
-        FourPl, FourPlOptions, fit_four_pl, fit_four_pl_with, fit_reweighted,
-    };
+    use crate::fit::maths::four_pl::fit_four_pl;
     use rand::SeedableRng;
     use rand_chacha::ChaCha8Rng;
     use rand_distr::{Distribution, Normal};

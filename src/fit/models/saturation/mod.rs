@@ -16,13 +16,14 @@
 //! the added concentration by the free one ([`SaturationOptions::depletion`]).
 //!
 //! Owns these models, their starting values, the depletion correction and the result type.
-//! The engine is [`crate::fit::models::fit_model`] (bounded Levenberg-Marquardt and asymptotic
-//! SEs); reading wells and flagging results belong to the caller. Never panics on data: input
-//! that cannot be fitted is an `Err`, a fit that does not reach a well-defined optimum is a
-//! result with `converged == false` and the reason in `termination`.
+//! The engine is [`crate::fit::maths::model_fit::fit_model`] (bounded Levenberg-Marquardt and
+//! asymptotic SEs); reading wells and flagging results belong to the caller. Never panics on
+//! data: input that cannot be fitted is an `Err`, a fit that does not reach a well-defined
+//! optimum is a result with `converged == false` and the reason in `termination`.
 
-use crate::fit::models::{Model, four_pl::FourPl};
-use crate::fit::models::{ModelFit, fit_model};
+use crate::fit::engine::Model;
+use crate::fit::maths::four_pl::FourPl;
+use crate::fit::maths::model_fit::{ModelFit, fit_model};
 
 /// Lower bound of the Hill slope when it is fitted.
 pub const HILL_MIN: f64 = 0.2;

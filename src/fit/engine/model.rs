@@ -1,6 +1,6 @@
 //! The [`Model`] trait: a mean function with its analytic derivatives, the interface between the
-//! curve models and the least-squares engine ([`crate::fit::engine`]). Imports nothing, so the
-//! engine can depend on it without depending on any model.
+//! least-squares engine and the curve models ([`crate::fit::maths`], [`crate::fit::models`]).
+//! It lives in the engine, which consumes it; the models implement it. Imports nothing.
 
 /// A mean function `f(x; p)` with `P` parameters and an analytic gradient.
 ///

@@ -1,7 +1,7 @@
 //! Tests of the 4PL model (value, gradient, second derivatives) and of the 4PL fit.
 
 use super::*;
-use crate::fit::models::Model;
+use crate::fit::engine::Model;
 use approx::assert_relative_eq;
 use proptest::prelude::*;
 

@@ -1,10 +1,11 @@
-//! Tests of the fit-Ki, two-site and agonist models and of the generic fit.
+//! Tests of the two-site and agonist models and of the generic fit, and the gradient and
+//! curve helpers the model tests share (also those of `fit::models::fit_ki`).
 
 use super::agonist::{fit_agonist, initial_estimates_rising};
-use super::fit_ki::{FitKi, fit_ki};
-use super::four_pl::{FourPl, FourPlOptions, fit_four_pl, initial_estimates};
+use super::four_pl::{FourPl, FourPlOptions, initial_estimates};
+use super::model_fit::{aicc, fit_model};
 use super::two_site::{TwoSite, fit_two_site};
-use super::*;
+use crate::fit::engine::{LmConfig, Model};
 use approx::assert_relative_eq;
 use proptest::prelude::*;
 
@@ -21,7 +22,7 @@ fn central_diff<M: Model<P>, const P: usize>(m: &M, x: f64, p: &[f64; P]) -> [f6
     g
 }
 
-fn check_grad<M: Model<P>, const P: usize>(m: &M, x: f64, p: &[f64; P], span: f64) {
+pub(crate) fn check_grad<M: Model<P>, const P: usize>(m: &M, x: f64, p: &[f64; P], span: f64) {
     let mut g = [0.0; P];
     let y = m.value_grad(x, p, &mut g);
     assert!((y - m.value(x, p)).abs() <= 1e-12 * y.abs().max(1.0));
@@ -32,23 +33,19 @@ fn check_grad<M: Model<P>, const P: usize>(m: &M, x: f64, p: &[f64; P], span: f6
     }
 }
 
-const XS: [f64; 10] = [-11.0, -10.5, -10.0, -9.5, -9.0, -8.5, -8.0, -7.5, -7.0, -6.5];
+pub(crate) const XS: [f64; 10] = [-11.0, -10.5, -10.0, -9.5, -9.0, -8.5, -8.0, -7.5, -7.0, -6.5];
 
-fn dup<M: Model<P>, const P: usize>(m: &M, p: &[f64; P], xs: &[f64]) -> (Vec<f64>, Vec<f64>) {
+pub(crate) fn dup<M: Model<P>, const P: usize>(
+    m: &M,
+    p: &[f64; P],
+    xs: &[f64],
+) -> (Vec<f64>, Vec<f64>) {
     let x: Vec<f64> = xs.iter().flat_map(|&v| [v, v]).collect();
     let y = x.iter().map(|&v| m.value(v, p)).collect();
     (x, y)
 }
 
 proptest! {
-    #[test]
-    fn fit_ki_gradient(top in 50.0f64..150.0, bottom in -10.0f64..30.0,
-                       log_ki in -10.0f64..-6.0, dx in -3.0f64..3.0,
-                       l in 0.1f64..10.0, kd in 0.1f64..10.0) {
-        let m = FitKi { radioligand_nm: l, kd_nm: kd };
-        check_grad(&m, log_ki + dx, &[top, bottom, log_ki], top - bottom);
-    }
-
     #[test]
     fn two_site_gradient(top in 50.0f64..150.0, bottom in -10.0f64..30.0, f in 0.0f64..1.0,
                          hi in -10.0f64..-7.0, d in 0.0f64..3.0, dx in -3.0f64..5.0) {
@@ -58,33 +55,10 @@ proptest! {
 
 #[test]
 fn zero_dose_is_top() {
-    let m = FitKi { radioligand_nm: 1.0, kd_nm: 1.0 };
-    let mut g = [f64::NAN; 3];
-    assert_eq!(m.value_grad(f64::NEG_INFINITY, &[100.0, 3.0, -8.0], &mut g), 100.0);
-    assert!(g.iter().all(|v| v.is_finite()));
     let mut g = [f64::NAN; 5];
     let y = TwoSite.value_grad(f64::NEG_INFINITY, &[100.0, 3.0, 0.4, -9.0, -7.0], &mut g);
     assert_eq!(y, 100.0);
     assert!(g.iter().all(|v| v.is_finite()));
-}
-
-#[test]
-fn fit_ki_is_cheng_prusoff() {
-    // [L] = Kd: IC50 = 2 Ki, LogIC50 = LogKi + log10 2.
-    let m = FitKi { radioligand_nm: 2.0, kd_nm: 2.0 };
-    assert_relative_eq!(m.log_shift(), 2f64.log10(), max_relative = 1e-15);
-    let (x, y) = dup(&m, &[100.0, 0.0, -8.5], &XS);
-    let f = fit_ki(&m, &x, &y, [None, None], None, None);
-    assert!(f.termination.converged(), "{f:?}");
-    assert_relative_eq!(f.params[2], -8.5, epsilon = 1e-8);
-    assert_eq!(f.df, 17);
-    // Same data through the 4PL with slope -1: LogIC50 = LogKi + log10 2.
-    let p4 = fit_four_pl(
-        &x,
-        &y,
-        &FourPlOptions { fixed: [None, None, Some(-1.0), None], ..Default::default() },
-    );
-    assert_relative_eq!(p4.params[3], -8.5 + 2f64.log10(), epsilon = 1e-8);
 }
 
 #[test]
@@ -144,7 +118,7 @@ fn generic_fit_statistics() {
     // The same engine settings and start as fit_model: the comparison is at 1e-8, finer than
     // the precision (~1e-7 SE) to which the optimum is defined in double precision.
     let opts = FourPlOptions { lm: LmConfig::default(), ..FourPlOptions::default() };
-    let r = crate::fit::models::four_pl::fit_four_pl_with(&x, &y, None, &opts, Some(start));
+    let r = super::four_pl::fit_four_pl_with(&x, &y, None, &opts, Some(start));
     assert!(m.termination.converged());
     for k in 0..4 {
         assert_relative_eq!(m.params[k], r.params[k], max_relative = 1e-8);
