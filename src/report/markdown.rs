@@ -316,7 +316,7 @@ pub(crate) fn fixed(v: f64, decimals: usize) -> String {
 
 /// Escapes text for a Markdown table cell or a line of prose: `\`, `|`, backticks and `*`
 /// are backslash-escaped, a `<` that could open an HTML tag becomes `&lt;`, line breaks
-/// become spaces and other control characters are dropped. `>` needs nothing inside a line,
+/// become spaces and other control and text-direction characters are dropped. `>` needs nothing inside a line,
 /// so bounds such as `> 10 µM` stay readable in the raw text.
 pub(super) fn md(s: &str) -> String {
     let mut out = String::with_capacity(s.len());
@@ -334,7 +334,7 @@ pub(super) fn md(s: &str) -> String {
                 out.push_str("&lt;");
             }
             '\r' | '\n' => out.push(' '),
-            c if c.is_control() => {}
+            c if crate::units::is_unsafe_char(c) => {}
             c => out.push(c),
         }
     }
