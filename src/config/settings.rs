@@ -28,7 +28,8 @@ pub struct Settings {
     pub config_text: String,
     /// Default output directory (the `--out` flag overrides it).
     pub output_dir: PathBuf,
-    /// Input files after glob expansion, in config order (each glob sorted by name).
+    /// Input files after glob expansion, in config order (each glob in natural order: `run2`
+    /// before `run10`).
     pub inputs: Vec<PathBuf>,
     /// Forced input format, if any.
     pub format: Option<Format>,
