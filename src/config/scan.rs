@@ -286,10 +286,10 @@ impl<'de> Visitor<'de> for Key<'_, '_> {
             if ctx.finding(Finding { path, kind: Kind::InKey(v.to_string(), c) }) {
                 return Err(E::custom("unsafe character"));
             }
-        } else if self.seen.borrow().iter().any(|k| k == v) {
-            if ctx.finding(Finding { path, kind: Kind::Duplicate(v.to_string()) }) {
-                return Err(E::custom("duplicate key"));
-            }
+        } else if self.seen.borrow().iter().any(|k| k == v)
+            && ctx.finding(Finding { path, kind: Kind::Duplicate(v.to_string()) })
+        {
+            return Err(E::custom("duplicate key"));
         }
         self.seen.borrow_mut().push(v.to_string());
         Ok(Some(v.to_string()))

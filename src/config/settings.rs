@@ -241,7 +241,8 @@ pub enum ConcSpec {
         /// Dilution factor (> 1).
         factor: f64,
     },
-    /// Explicit concentrations in nM, highest first after resolution.
+    /// Explicit concentrations in nM as written: highest first or lowest first (the resolver
+    /// refuses a list in no order, so ordering it is never a re-sort).
     List(Vec<f64>),
 }
 

@@ -223,6 +223,9 @@ pub struct FormatSpec {
     kind: Kind,
 }
 
+/// A reader of a binary format: a file's bytes to its plates.
+type ReadBytes = fn(&Path, &[u8], &ReadOptions) -> Result<Vec<RawPlate>, IngestError>;
+
 /// Whether a format is text (decoded first) or bytes (a binary container).
 #[derive(Debug)]
 enum Kind {
@@ -232,7 +235,7 @@ enum Kind {
     Bytes {
         looks_like: fn(&[u8]) -> bool,
         extension: &'static str,
-        read: fn(&Path, &[u8], &ReadOptions) -> Result<Vec<RawPlate>, IngestError>,
+        read: ReadBytes,
         /// Why text cannot be this format (when it is forced on text).
         not_text: &'static str,
     },
