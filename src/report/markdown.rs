@@ -309,9 +309,13 @@ pub(crate) fn flags_in_use(r: &RunResults) -> Vec<String> {
     set.into_iter().map(str::to_string).collect()
 }
 
-/// A number with `decimals` decimals, `—` when not finite.
+/// A number with `decimals` decimals (`-0` as `0`), `—` when not finite.
 pub(crate) fn fixed(v: f64, decimals: usize) -> String {
-    if v.is_finite() { format!("{v:.decimals$}") } else { NOT_DETERMINED.to_string() }
+    if v.is_finite() {
+        format!("{:.decimals$}", crate::units::plain_zero(v))
+    } else {
+        NOT_DETERMINED.to_string()
+    }
 }
 
 /// Escapes text for a Markdown table cell or a line of prose: `\`, `|`, backticks and `*`
