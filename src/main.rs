@@ -7,6 +7,7 @@ use std::process::ExitCode;
 use clap::Parser;
 use radbind::cli::{Cli, Command};
 use radbind::exit;
+use radbind::units::printable_lines;
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
@@ -21,9 +22,10 @@ fn main() -> ExitCode {
                 return ExitCode::from(exit::OK);
             }
             let mut stderr = std::io::stderr().lock();
-            let _ = writeln!(stderr, "error: {err}");
+            // Names and paths in messages may hold control characters: never raw to a terminal.
+            let _ = writeln!(stderr, "error: {}", printable_lines(&err.to_string()));
             for cause in err.chain().skip(1) {
-                let _ = writeln!(stderr, "  caused by: {cause}");
+                let _ = writeln!(stderr, "  caused by: {}", printable_lines(&cause.to_string()));
             }
             ExitCode::from(exit::ERROR)
         }
@@ -43,17 +45,17 @@ fn dispatch(command: Command) -> anyhow::Result<u8> {
             let summary =
                 radbind::run(&radbind::RunArgs { config, out, threads, progress: !quiet })?;
             if !quiet {
-                print!("{}", radbind::commands::validate::summary_text(&summary));
+                print!("{}", printable_lines(&radbind::commands::validate::summary_text(&summary)));
             } else {
                 for p in &summary.problems {
-                    eprintln!("problem: {p}");
+                    eprintln!("problem: {}", printable_lines(p));
                 }
             }
             Ok(summary.exit_code())
         }
         Command::Validate { config } => {
             let report = radbind::commands::validate::validate(&config)?;
-            print!("{}", report.text);
+            print!("{}", printable_lines(&report.text));
             Ok(if report.problems == 0 { exit::OK } else { exit::ERROR })
         }
         Command::Init { from, output } => {
@@ -66,7 +68,7 @@ fn dispatch(command: Command) -> anyhow::Result<u8> {
         }
         Command::Compare { run_a, run_b, html } => {
             let cmp = radbind::commands::compare::compare(&run_a, &run_b)?;
-            print!("{}", cmp.text());
+            print!("{}", printable_lines(&cmp.text()));
             if let Some(path) = html {
                 radbind::commands::init::write_new(&path, &cmp.html())?;
             }

@@ -6,7 +6,10 @@
 //!   (-log10 M).
 //! - [`parse_conc_nm`] reads a concentration with a unit; [`format_conc_nm`],
 //!   [`format_conc_range_nm`] and [`nm_number`] write one for people.
-//! - [`safe_name`] turns free text (an experiment, a target) into a file or directory name.
+//! - [`safe_name`] turns free text (an experiment, a target) into a file or directory name;
+//!   [`printable`] / [`printable_lines`] neutralise control and text-direction characters in
+//!   text that reaches a terminal, an XML/HTML/CSV file or a message.
+//! - [`plain_zero`] writes `-0` as `0`.
 //!
 //! Two display functions that look alike but write different text (say, `2.5 nM` and `2.5`)
 //! stay two functions: each output format is pinned by the reports and tables.
@@ -129,6 +132,7 @@ pub fn nm_number(v: f64) -> String {
 /// A number to three significant digits, without trailing zeros (`2.50` -> `2.5`).
 #[must_use]
 pub fn sig3(v: f64) -> String {
+    let v = plain_zero(v);
     if v == 0.0 || !v.is_finite() {
         return format!("{v}");
     }
@@ -152,6 +156,58 @@ pub fn safe_name(s: &str) -> String {
         out = "unnamed".to_string();
     }
     out
+}
+
+/// True for characters that must not reach a terminal, a file format or a message as they
+/// are: control characters (C0 with NUL, form feed and ESC; DEL; C1) and the invisible
+/// text-direction marks and overrides (U+061C, U+200E, U+200F, U+202A-U+202E, U+2066-U+2069)
+/// that make text display in another order than it is stored ("Trojan source").
+#[must_use]
+pub fn is_unsafe_char(c: char) -> bool {
+    c.is_control()
+        || matches!(c, '\u{061c}' | '\u{200e}' | '\u{200f}' | '\u{202a}'..='\u{202e}' | '\u{2066}'..='\u{2069}')
+}
+
+/// `s` with every [`is_unsafe_char`] written as its escape (`\u{1b}`, `\u{202e}`), so names
+/// stay visible, distinct and inert everywhere: terminal output, messages, CSV cells, HTML
+/// and XML (XML 1.0 forbids most C0 characters even as character references). Borrowed when
+/// there is nothing to replace. Line breaks and tabs are replaced too: a name is one line.
+///
+/// ```
+/// assert_eq!(radbind::units::printable("H1\u{1b}[31m"), "H1\\u{1b}[31m");
+/// assert_eq!(radbind::units::printable("5-HT2A"), "5-HT2A");
+/// ```
+#[must_use]
+pub fn printable(s: &str) -> std::borrow::Cow<'_, str> {
+    neutralise(s, is_unsafe_char)
+}
+
+/// [`printable`] for text of several lines (messages, reports): keeps `\n` and `\t`.
+#[must_use]
+pub fn printable_lines(s: &str) -> std::borrow::Cow<'_, str> {
+    neutralise(s, |c| c != '\n' && c != '\t' && is_unsafe_char(c))
+}
+
+fn neutralise(s: &str, unsafe_char: impl Fn(char) -> bool) -> std::borrow::Cow<'_, str> {
+    if !s.chars().any(&unsafe_char) {
+        return std::borrow::Cow::Borrowed(s);
+    }
+    let mut out = String::with_capacity(s.len() + 8);
+    for c in s.chars() {
+        if unsafe_char(c) {
+            out.extend(c.escape_unicode());
+        } else {
+            out.push(c);
+        }
+    }
+    std::borrow::Cow::Owned(out)
+}
+
+/// `v` with a negative zero made positive (`-0.0` -> `0.0`), so no output writes `-0`; every
+/// other value unchanged (`v + 0.0` in IEEE 754 round-to-nearest).
+#[must_use]
+pub fn plain_zero(v: f64) -> f64 {
+    v + 0.0
 }
 
 #[cfg(test)]
@@ -214,6 +270,29 @@ mod tests {
         assert_eq!(sig3(0.0), "0");
         assert_eq!(nm_number(0.8333), "0.833");
         assert_eq!(nm_number(f64::NAN), NOT_DETERMINED);
+    }
+
+    #[test]
+    fn negative_zero_is_written_zero() {
+        assert_eq!(sig3(-0.0), "0");
+        assert_eq!(nm_number(-0.0), "0");
+        assert_eq!(format!("{}", plain_zero(-0.0)), "0");
+        assert_eq!(plain_zero(-2.5), -2.5);
+        assert!(plain_zero(f64::NAN).is_nan());
+    }
+
+    #[test]
+    fn control_and_bidi_characters_are_neutralised() {
+        assert_eq!(printable("a\0b\x0c\x1b[31m"), "a\\u{0}b\\u{c}\\u{1b}[31m");
+        assert_eq!(
+            printable("x\u{202e}y\u{2066}\u{200f}\u{85}\u{7f}"),
+            "x\\u{202e}y\\u{2066}\\u{200f}\\u{85}\\u{7f}"
+        );
+        assert_eq!(printable("a\nb\t"), "a\\u{a}b\\u{9}");
+        assert_eq!(printable_lines("a\nb\tc\x1b"), "a\nb\tc\\u{1b}");
+        assert!(matches!(printable("µM 5-HT2A ß"), std::borrow::Cow::Borrowed(_)));
+        // Safe in file names as well.
+        assert_eq!(safe_name("a\x1bb\u{202e}"), "a_b_");
     }
 
     #[test]

@@ -372,6 +372,57 @@ fn cases() -> Vec<Case> {
         Case::new("config_with_byte_order_mark", 0)
             .file("bom.yaml", format!("\u{feff}{BASE_CONFIG}"))
             .args(&["run", "bom.yaml", "--quiet"]),
+        // --- globs expand in natural order: run2 before run10
+        Case::new("glob_natural_order", 0)
+            .config(&[("inputs: [plate.csv]", "inputs: [\"run*.csv\"]")])
+            .file("run1.csv", base_plate())
+            .file("run10.csv", base_plate().replace("P1,", "P10,"))
+            .file("run2.csv", format!("plate,well,cpm\n{}", second_plate())),
+        // --- duplicate keys are errors naming both lines; merge keys work
+        Case::new("duplicate_target", 2).config(&[(
+            "  T1: {",
+            "  T1: {radioligand: \"[3H]other\", radioligand_nM: 2.0, kd_nM: 2.0}\n  T1: {",
+        )]),
+        Case::new("duplicate_rows_key", 2)
+            .config(&[("rows: {A-D: cmpd-a, E-H: cmpd-b}", "rows: {A-D: cmpd-a}, rows: {E-H: cmpd-b}")]),
+        Case::new("duplicate_lanes", 2).config(&[("E-H: cmpd-b", "A-D: cmpd-b")]),
+        Case::new("duplicate_layout", 2).config(&[(
+            "layouts:\n",
+            "layouts:\n  std: {series: {columns: 2-11, top: \"1 µM\", dilution: 10}}\n",
+        )]),
+        Case::new("merge_keys", 0).config(&[
+            (
+                "layouts:\n",
+                "layouts:\n  base: &base {wells: 96, total: column 1, nsb: column 11, series: {columns: 2-10, top: \"1 µM\", dilution: 10}}\n",
+            ),
+            ("    wells: 96\n    total: column 1\n", "    <<: *base\n"),
+        ]),
+        Case::new("merge_keys_unknown_field", 2).config(&[
+            ("layouts:\n", "layouts:\n  base: &base {wells: 96, totl: column 1}\n"),
+            ("    wells: 96\n", "    <<: *base\n"),
+        ]),
+        // --- control and text-direction characters in config text are refused
+        Case::new("control_character_in_name", 2).config(&[("A-D: cmpd-a", "A-D: \"cmpd\\e[31ma\"")]),
+        Case::new("bidi_character_in_key", 2).config(&[("  T1:", "  \"T1\\u202E\":")]),
+        Case::new("config_utf16", 2)
+            .file("cfg16.yaml", utf16le(BASE_CONFIG))
+            .args(&["validate", "cfg16.yaml"]),
+        // --- implausible values are refused with the range
+        Case::new("kd_implausible", 2).config(&[("kd_nM: 1.0", "kd_nM: 1e-320")]),
+        Case::new("radioligand_implausible", 2).config(&[("radioligand_nM: 1.0", "radioligand_nM: 1e308")]),
+        Case::new("dilution_implausible", 2).config(&[("dilution: 3.162", "dilution: 1e200")]),
+        Case::new("top_implausible", 2).config(&[("top: \"10 µM\"", "top: \"1e-300 M\"")]),
+        Case::new("series_falls_too_low", 2)
+            .config(&[("top: \"10 µM\", dilution: 3.162", "top: \"1 pM\", dilution: 10")]),
+        Case::new("specific_activity_implausible", 2).config(&[(
+            "kd_nM: 1.0}",
+            "kd_nM: 1.0, counting_efficiency: 0.4, specific_activity_Ci_per_mmol: 1e9}",
+        )]),
+        // --- an explicit list out of order is refused, not re-sorted
+        Case::new("concentration_list_out_of_order", 2).config(&[(
+            "top: \"10 µM\", dilution: 3.162",
+            "concentrations_nM: [10000, 3162, 316, 1000, 100, 31.6, 10, 3.16, 1, 0.316]",
+        )]),
         // --- the output directory
         Case::new("latest_is_a_file", 2).file("out/latest", "my notes\n"),
         Case::new("latest_is_a_folder", 2).file("out/latest/notes.txt", "my notes\n"),

@@ -210,6 +210,49 @@ fn synthetic_list_only_splits_plates_and_infers_96() {
     assert_eq!(at(&plates[1], "H12"), Some(f64::from(2000 + 7 * 37 + 11 * 11 + 15)));
 }
 
+/// A COLUMNS list written column by column (A01, B01, ..., H01, A02, ...) is read as the same
+/// plates as the list written row by row, not as one plate per column.
+#[test]
+fn list_in_column_order_gives_the_same_plates() {
+    let path = fixture("mb_list_only.txt");
+    let text = std::fs::read_to_string(&path).expect("fixture");
+    let lines: Vec<&str> = text.lines().collect();
+    let is_entry = |l: &str| {
+        let cells: Vec<&str> = l.split('\t').collect();
+        cells.len() > 3 && WellPos::parse(cells[2]).is_some()
+    };
+    let first = lines.iter().position(|l| is_entry(l)).expect("list entries");
+    let end = first + lines[first..].iter().take_while(|l| is_entry(l)).count();
+    let pos = |l: &str| WellPos::parse(l.split('\t').nth(2).expect("POS cell")).expect("well");
+    // Plates of the list: positions restart once per plate (row order).
+    let mut plates: Vec<Vec<&str>> = Vec::new();
+    for l in &lines[first..end] {
+        match plates.last_mut() {
+            Some(p) if pos(p[p.len() - 1]) < pos(l) => p.push(l),
+            _ => plates.push(vec![l]),
+        }
+    }
+    assert_eq!(plates.len(), 2);
+    for p in &mut plates {
+        p.sort_by_key(|l| (pos(l).col, pos(l).row));
+    }
+    let reordered: Vec<&str> = lines[..first]
+        .iter()
+        .copied()
+        .chain(plates.concat())
+        .chain(lines[end..].iter().copied())
+        .collect();
+    let by_column = reordered.join("\n") + "\n";
+    assert!(by_column.contains("\tA01\t") && by_column.find("\tB01\t") < by_column.find("\tA02\t"));
+    let want = read_file(&path).expect("row order");
+    let got = read_text(&path, &by_column, &ReadOptions::default()).expect("column order");
+    assert_eq!(got.len(), 2, "{} plates", got.len());
+    for (a, b) in want.iter().zip(&got) {
+        assert_eq!(a.geometry, b.geometry);
+        assert_eq!(a.values, b.values);
+    }
+}
+
 #[test]
 fn synthetic_crlf_and_bom() {
     let plates = read_file(&fixture("mb_crlf_bom.txt")).expect("parses");

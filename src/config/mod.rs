@@ -5,6 +5,8 @@
 //!   every problem collected with its key and line;
 //! - `settings.rs`: the resolved types (targets, assays, layouts, plates, fit settings);
 //! - `wellset.rs`: well-set shorthands (`column 1`, `A1-H1`);
+//! - `scan.rs`: a pass over the YAML text before serde: duplicate keys (with both lines),
+//!   control and text-direction characters, merge keys (`<<: *defaults`);
 //! - `locate.rs`: YAML key path -> line, for messages; `error.rs`: [`ConfigError`].
 //!
 //! Config sits above the shared vocabulary (types, units, radioactivity) and ingest (formats,
@@ -15,6 +17,7 @@ mod error;
 mod locate;
 pub mod options;
 mod resolve;
+mod scan;
 mod settings;
 #[cfg(test)]
 mod tests;

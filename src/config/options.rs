@@ -5,7 +5,9 @@
 //! [`Choice`] of a serde enum below: an unknown word is reported by the resolver with its key
 //! and line, among every other problem, rather than stopping the parse. Defaults, unit
 //! conversion and cross-field checks happen in `resolve/`, not here.
-//! The README's config reference documents every key below; keep them in step.
+//! The README's config reference documents every key below; keep them in step. Duplicate
+//! keys, control characters and merge keys are handled before serde sees the text
+//! (`scan.rs`, `resolve::load`).
 
 use std::collections::BTreeMap;
 
@@ -23,7 +25,8 @@ pub struct Options {
     /// Default output directory (relative to the config file). Default: `outputs/<experiment>`
     /// relative to the working directory.
     pub output: Option<String>,
-    /// Input files: paths or glob patterns, relative to the config file. Required.
+    /// Input files: paths or glob patterns, relative to the config file, in order; a glob's
+    /// files in natural order (`run2` before `run10`). Required.
     pub inputs: Vec<String>,
     /// Input format: `auto` (default, detected from content), `microbeta`, `long_csv`,
     /// `grid_csv`, `count_table` (TopCount/MicroBeta2 tables), `hidex` or `xlsx`.
@@ -196,7 +199,8 @@ pub struct SeriesOptions {
     pub top: Option<String>,
     /// Dilution factor between neighbouring wells (e.g. `3.162` for half-log steps).
     pub dilution: Option<f64>,
-    /// Explicit concentrations in nM, in series order (instead of top + dilution).
+    /// Explicit concentrations in nM (instead of top + dilution), highest first or lowest
+    /// first: never re-sorted, a list in no order is refused.
     #[serde(rename = "concentrations_nM")]
     pub concentrations_nm: Option<Vec<f64>>,
     /// Explicit concentrations with units, e.g. `["10 µM", "1 µM", "100 nM"]`.

@@ -28,7 +28,8 @@ pub struct Settings {
     pub config_text: String,
     /// Default output directory (the `--out` flag overrides it).
     pub output_dir: PathBuf,
-    /// Input files after glob expansion, in config order (each glob sorted by name).
+    /// Input files after glob expansion, in config order (each glob in natural order: `run2`
+    /// before `run10`).
     pub inputs: Vec<PathBuf>,
     /// Forced input format, if any.
     pub format: Option<Format>,
@@ -240,7 +241,8 @@ pub enum ConcSpec {
         /// Dilution factor (> 1).
         factor: f64,
     },
-    /// Explicit concentrations in nM, highest first after resolution.
+    /// Explicit concentrations in nM as written: highest first or lowest first (the resolver
+    /// refuses a list in no order, so ordering it is never a re-sort).
     List(Vec<f64>),
 }
 

@@ -100,3 +100,42 @@ fn locate_finds_nested_keys() {
     assert_eq!(locate(GOOD, &["plates", "1", "layout"]), Some(18));
     assert_eq!(locate(GOOD, &["plates", "0", "rows"]), Some(15));
 }
+
+#[test]
+fn globs_expand_in_natural_order() {
+    use super::resolve::natural_cmp;
+    let mut names = vec!["run10.txt", "run2.txt", "run1.txt", "run02.txt", "run1b.txt", "Run3.txt"];
+    names.sort_by(|a, b| natural_cmp(a, b));
+    assert_eq!(names, ["Run3.txt", "run1.txt", "run1b.txt", "run2.txt", "run02.txt", "run10.txt"]);
+    assert_eq!(natural_cmp("a/b9/x", "a/b10/x"), std::cmp::Ordering::Less);
+    assert_eq!(natural_cmp("x", "x"), std::cmp::Ordering::Equal);
+
+    let dir = tempfile::tempdir().unwrap();
+    for n in 1..=12 {
+        std::fs::write(dir.path().join(format!("run{n}.txt")), "").unwrap();
+    }
+    let cfg = dir.path().join("c.yaml");
+    std::fs::write(&cfg, GOOD.replace("data/*.txt", "run*.txt")).unwrap();
+    let s = super::load(&cfg).unwrap();
+    let got: Vec<String> =
+        s.inputs.iter().map(|p| p.file_name().unwrap().to_string_lossy().to_string()).collect();
+    let want: Vec<String> = (1..=12).map(|n| format!("run{n}.txt")).collect();
+    assert_eq!(got, want);
+}
+
+#[test]
+fn merge_keys_apply_and_own_keys_win() {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(dir.path().join("a.txt"), "").unwrap();
+    let text = GOOD.replace("data/*.txt", "a.txt").replace(
+        "  H1:\n",
+        "  base: &t {radioligand: \"[3H]x\", radioligand_nM: 2.0, kd_nM: 3.0}\n  H2: {<<: *t, kd_nM: 5.0}\n  H1:\n",
+    );
+    let cfg = dir.path().join("c.yaml");
+    std::fs::write(&cfg, &text).unwrap();
+    let s = super::load(&cfg).unwrap_or_else(|e| panic!("{e}"));
+    let h2 = &s.targets["H2"];
+    assert_eq!((h2.radioligand.as_str(), h2.radioligand_nm, h2.kd_nm), ("[3H]x", 2.0, 5.0));
+    // The manifest keeps the text as written.
+    assert!(s.config_text.contains("<<: *t"));
+}

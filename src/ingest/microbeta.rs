@@ -2,7 +2,8 @@
 //! ([`write`], used by the simulator to produce realistic sample data).
 //!
 //! Owns the layout of these files: the `RUN INFORMATION:` block (protocol, date, warnings),
-//! the `COLUMNS:` list (one line per counted well, positions restarting once per plate) and
+//! the `COLUMNS:` list (one line per counted well, row by row or column by column, positions
+//! restarting once per plate) and
 //! the `PLATES:` block (one matrix per label per plate, `-` = not counted). When both the list
 //! and the matrices are present the matrices are used and the list must agree with them.
 //!
@@ -546,12 +547,22 @@ fn plates_from_matrices(
 }
 
 /// Splits the list into plates: a new plate starts when a position does not come after the
-/// previous one (positions restart once per plate).
+/// previous one in the list's order (positions restart once per plate).
+///
+/// The order is row by row (A01, A02, ..., B01) unless the list runs column by column (A01,
+/// B01, ..., H01, A02): some step goes back to row A of a later column and no step goes back
+/// to column 1 of a later row. (Read row by row, such a list would be one plate per column.)
 fn split_list(entries: &[ListEntry]) -> Vec<&[ListEntry]> {
+    let by_row = |p: WellPos| (p.row, p.col);
+    let by_col = |p: WellPos| (p.col, p.row);
+    let steps = || entries.windows(2).map(|w| (w[0].pos, w[1].pos));
+    let column_order = steps().any(|(a, b)| by_row(b) < by_row(a) && by_col(b) > by_col(a))
+        && !steps().any(|(a, b)| by_row(b) > by_row(a) && by_col(b) < by_col(a));
+    let key = |p: WellPos| if column_order { by_col(p) } else { by_row(p) };
     let mut groups = Vec::new();
     let mut start = 0;
     for i in 1..entries.len() {
-        if entries[i].pos <= entries[i - 1].pos {
+        if key(entries[i].pos) <= key(entries[i - 1].pos) {
             groups.push(&entries[start..i]);
             start = i;
         }
@@ -807,6 +818,21 @@ mod tests {
         let sizes: Vec<usize> = split_list(&e).iter().map(|g| g.len()).collect();
         assert_eq!(sizes, [3, 3, 1]);
         assert!(split_list(&[]).is_empty());
+    }
+
+    #[test]
+    fn list_in_column_order_splits_into_plates() {
+        let wells: Vec<String> =
+            (1..=12).flat_map(|c| ('A'..='H').map(move |r| format!("{r}{c:02}"))).collect();
+        let e: Vec<ListEntry> = wells.iter().chain(&wells).map(|w| entry(w)).collect();
+        let sizes: Vec<usize> = split_list(&e).iter().map(|g| g.len()).collect();
+        assert_eq!(sizes, [96, 96]);
+        // Row order is unchanged.
+        let rows: Vec<String> =
+            ('A'..='H').flat_map(|r| (1..=12).map(move |c| format!("{r}{c:02}"))).collect();
+        let e: Vec<ListEntry> = rows.iter().chain(&rows).map(|w| entry(w)).collect();
+        let sizes: Vec<usize> = split_list(&e).iter().map(|g| g.len()).collect();
+        assert_eq!(sizes, [96, 96]);
     }
 
     #[test]

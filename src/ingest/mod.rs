@@ -8,6 +8,7 @@
 //! a byte-order mark (and UTF-16 without one, recognised from its zero bytes) is decoded.
 //! Files that are none of these are decoded as Latin-1 (Windows workstations write protocol
 //! names with `µ` that way), and every plate from such a file carries a warning saying so.
+//! Formats are one table, [`FORMATS`]: each format's config name, detector and reader.
 //! Nothing is ever replaced lossily. Line ends may be LF, CRLF or CR alone. Only regular files
 //! are read ([`file`]: pipes, devices and folders are refused with what they are, nothing
 //! blocks), and files larger than [`MAX_FILE_BYTES`] are refused before reading. XLSX
@@ -20,6 +21,9 @@
 //! its line and the reason; the rest of the file is read. Negative counts can be kept instead
 //! ([`ReadOptions::keep_negative`]: instruments that subtract background write them). A plate
 //! with no counted well is kept with a warning.
+//!
+//! Text a plate carries from its file (label, protocol, warnings, quoted cells) has its control
+//! and text-direction characters written as escapes ([`crate::units::printable`]).
 //!
 //! A file that breaks part-way (a truncated MicroBeta file or plate grid) still yields its
 //! complete plates ([`read_file_partial`]), with the error and, when the file says it, how
@@ -129,11 +133,13 @@ impl Cell {
 /// finite number from 0 to [`MAX_COUNT`] = a count; anything else is a bad cell with the
 /// reason. `number` parses a number in the file's dialect.
 pub(crate) fn count_cell(cell: &str, number: impl Fn(&str) -> Option<f64>) -> Cell {
-    let cell = cell.trim();
-    if cell.is_empty() || cell == "-" {
+    let raw = cell.trim();
+    if raw.is_empty() || raw == "-" {
         return Cell::Count(None);
     }
-    match number(cell) {
+    // The reason quotes the cell: as text that is safe to show anywhere.
+    let cell = crate::units::printable(raw);
+    match number(raw) {
         None => Cell::Bad(
             format!("`{cell}` is not a number; expected a count >= 0, `-` or an empty cell"),
             None,
@@ -175,36 +181,150 @@ pub enum Format {
 }
 
 impl Format {
-    /// Every format, in detection order.
-    pub const ALL: [Format; 6] = [
-        Format::MicroBeta,
-        Format::Hidex,
-        Format::GridCsv,
-        Format::CountTable,
-        Format::LongCsv,
-        Format::Xlsx,
-    ];
+    /// Every format, in detection order (the order of [`FORMATS`]).
+    pub const ALL: [Format; FORMATS.len()] = {
+        let mut all = [Format::MicroBeta; FORMATS.len()];
+        let mut i = 0;
+        while i < FORMATS.len() {
+            all[i] = FORMATS[i].format;
+            i += 1;
+        }
+        all
+    };
+
+    /// The format's row of [`FORMATS`].
+    #[must_use]
+    pub fn spec(self) -> &'static FormatSpec {
+        FORMATS.iter().find(|s| s.format == self).expect("every format has a row in FORMATS")
+    }
 
     /// The name used in configs (`microbeta`, `long_csv`, `grid_csv`, `count_table`, `hidex`,
     /// `xlsx`).
     #[must_use]
     pub fn name(self) -> &'static str {
-        match self {
-            Format::MicroBeta => "microbeta",
-            Format::LongCsv => "long_csv",
-            Format::GridCsv => "grid_csv",
-            Format::CountTable => "count_table",
-            Format::Hidex => "hidex",
-            Format::Xlsx => "xlsx",
-        }
+        self.spec().name
     }
 
     /// The format with config name `name` (see [`Format::name`]).
     #[must_use]
     pub fn from_name(name: &str) -> Option<Format> {
-        Format::ALL.into_iter().find(|f| f.name() == name)
+        FORMATS.iter().find(|s| s.name == name).map(|s| s.format)
     }
 }
+
+/// One row of the format table: how a format is named, recognised and read.
+#[derive(Debug)]
+pub struct FormatSpec {
+    /// The format.
+    pub format: Format,
+    /// Its name in configs (`format: microbeta`).
+    pub name: &'static str,
+    /// How it is recognised and read.
+    kind: Kind,
+}
+
+/// A reader of a binary format: a file's bytes to its plates.
+type ReadBytes = fn(&Path, &[u8], &ReadOptions) -> Result<Vec<RawPlate>, IngestError>;
+
+/// Whether a format is text (decoded first) or bytes (a binary container).
+#[derive(Debug)]
+enum Kind {
+    /// Recognised from the decoded text, read from it.
+    Text { looks_like: fn(&str) -> bool, read: fn(&Path, &str, &ReadOptions) -> Partial },
+    /// Recognised from the bytes (or a file extension, lower case), read from them.
+    Bytes {
+        looks_like: fn(&[u8]) -> bool,
+        extension: &'static str,
+        read: ReadBytes,
+        /// Why text cannot be this format (when it is forced on text).
+        not_text: &'static str,
+    },
+}
+
+impl FormatSpec {
+    /// True when `text` looks like this (text) format.
+    #[must_use]
+    pub fn looks_like_text(&self, text: &str) -> bool {
+        matches!(self.kind, Kind::Text { looks_like, .. } if looks_like(text))
+    }
+
+    /// True when `bytes` (of a file at `path`) are this binary format: by content, or by
+    /// file extension.
+    #[must_use]
+    pub fn looks_like_bytes(&self, path: Option<&Path>, bytes: &[u8]) -> bool {
+        match self.kind {
+            Kind::Bytes { looks_like, extension, .. } => {
+                looks_like(bytes)
+                    || path
+                        .and_then(Path::extension)
+                        .is_some_and(|e| e.eq_ignore_ascii_case(extension))
+            }
+            Kind::Text { .. } => false,
+        }
+    }
+}
+
+/// Every format radbind reads, in detection order: the first whose detector accepts a
+/// file's content is its format (binary formats are tried on the bytes before any decoding).
+/// Adding a format takes its reader file, a [`Format`] variant and a row here.
+pub const FORMATS: [FormatSpec; 6] = [
+    FormatSpec {
+        format: Format::MicroBeta,
+        name: "microbeta",
+        kind: Kind::Text {
+            looks_like: microbeta::looks_like,
+            read: |path, text, o| microbeta::parse_partial(path, text, o.signal.as_deref()),
+        },
+    },
+    FormatSpec {
+        format: Format::Hidex,
+        name: "hidex",
+        kind: Kind::Text {
+            looks_like: hidex::looks_like,
+            read: |path, text, o| Partial::whole(hidex::parse(path, text, o.signal.as_deref())),
+        },
+    },
+    FormatSpec {
+        format: Format::GridCsv,
+        name: "grid_csv",
+        kind: Kind::Text {
+            looks_like: delimited::looks_like_grid,
+            read: |path, text, _| delimited::parse_grid_partial(path, text),
+        },
+    },
+    FormatSpec {
+        format: Format::CountTable,
+        name: "count_table",
+        kind: Kind::Text {
+            looks_like: table::looks_like,
+            read: |path, text, o| {
+                let map = o.columns.clone().unwrap_or_default();
+                Partial::whole(table::parse(path, text, &map, o.signal.as_deref()))
+            },
+        },
+    },
+    FormatSpec {
+        format: Format::LongCsv,
+        name: "long_csv",
+        kind: Kind::Text {
+            looks_like: delimited::looks_like_long,
+            read: |path, text, o| {
+                Partial::whole(delimited::parse_long(path, text, o.signal.as_deref()))
+            },
+        },
+    },
+    FormatSpec {
+        format: Format::Xlsx,
+        name: "xlsx",
+        kind: Kind::Bytes {
+            looks_like: xlsx::looks_like,
+            extension: "xlsx",
+            read: xlsx::parse,
+            not_text: "XLSX was forced but the content is text; an XLSX workbook starts with the \
+                       ZIP bytes PK",
+        },
+    },
+];
 
 /// A file that could not be read. The message names the file, the line and what was expected.
 #[derive(Debug, thiserror::Error)]
@@ -319,33 +439,20 @@ impl Partial {
 /// the run of column numbers 1..N; a count table when a header with plate, well and CPM
 /// columns follows a preamble or has a time or DPM column; a long table when a line has at
 /// least three delimited columns with a well position (`A01`) in the second; otherwise `None`.
-/// (XLSX is detected from bytes: [`detect_bytes`].)
+/// (XLSX is detected from bytes: [`detect_bytes`].) The order is that of [`FORMATS`].
 #[must_use]
 pub fn detect(text: &str) -> Option<Format> {
     let text = strip_bom(text);
-    if microbeta::looks_like(text) {
-        Some(Format::MicroBeta)
-    } else if hidex::looks_like(text) {
-        Some(Format::Hidex)
-    } else if delimited::looks_like_grid(text) {
-        Some(Format::GridCsv)
-    } else if table::looks_like(text) {
-        Some(Format::CountTable)
-    } else if delimited::looks_like_long(text) {
-        Some(Format::LongCsv)
-    } else {
-        None
-    }
+    FORMATS.iter().find(|s| s.looks_like_text(text)).map(|s| s.format)
 }
 
-/// Detects the format of a file's bytes: XLSX by its ZIP magic (`PK\x03\x04`), otherwise
-/// [`detect`] on the decoded text.
+/// Detects the format of a file's bytes: a binary format by its content (XLSX by its ZIP
+/// magic, `PK\x03\x04`), otherwise [`detect`] on the decoded text.
 #[must_use]
 pub fn detect_bytes(bytes: &[u8]) -> Option<Format> {
-    if xlsx::looks_like(bytes) {
-        Some(Format::Xlsx)
-    } else {
-        decode(bytes).ok().and_then(|(text, _)| detect(&text))
+    match FORMATS.iter().find(|s| s.looks_like_bytes(None, bytes)) {
+        Some(s) => Some(s.format),
+        None => decode(bytes).ok().and_then(|(text, _)| detect(&text)),
     }
 }
 
@@ -401,14 +508,13 @@ pub fn read_bytes(
 
 /// [`read_bytes`], keeping the complete plates of a file that breaks part-way.
 fn read_partial(path: &Path, bytes: &[u8], opts: &ReadOptions) -> Partial {
-    let xlsx_ext = path.extension().is_some_and(|e| e.eq_ignore_ascii_case("xlsx"));
-    let is_xlsx = match opts.format {
-        Some(f) => f == Format::Xlsx,
-        None => xlsx::looks_like(bytes) || xlsx_ext,
+    let binary = match opts.format {
+        Some(f) => Some(f.spec()),
+        None => FORMATS.iter().find(|s| s.looks_like_bytes(Some(path), bytes)),
     };
-    let mut p = if is_xlsx {
-        let mut p = Partial::whole(xlsx::parse(path, bytes, opts));
-        warn_empty(&mut p.plates);
+    let mut p = if let Some(Kind::Bytes { read, .. }) = binary.map(|s| &s.kind) {
+        let mut p = Partial::whole(read(path, bytes, opts));
+        finish_plates(&mut p.plates);
         p
     } else {
         match decode(bytes) {
@@ -486,13 +592,31 @@ fn check_copies(path: &Path, p: &mut Partial) {
     }
 }
 
-/// Adds a warning to every plate without a single counted well.
-fn warn_empty(plates: &mut [RawPlate]) {
+/// Makes the text a plate carries from its file safe to show ([`neutralise_text`]) and adds a
+/// warning to every plate without a single counted well.
+fn finish_plates(plates: &mut [RawPlate]) {
     for p in plates {
+        neutralise_text(p);
         if p.values.iter().all(Option::is_none) {
             p.meta.warnings.push("no well of this plate has a count (empty plate)".to_string());
         }
     }
+}
+
+/// Control and text-direction characters in the text a plate carries from its file (label,
+/// signal, protocol, date, warnings) are written as escapes ([`crate::units::printable`]):
+/// they reach file names, XML, CSV, HTML and the terminal from here.
+fn neutralise_text(p: &mut RawPlate) {
+    let clean = |s: &mut String| {
+        if let std::borrow::Cow::Owned(t) = crate::units::printable(s) {
+            *s = t;
+        }
+    };
+    clean(&mut p.label);
+    clean(&mut p.meta.signal);
+    p.meta.protocol.iter_mut().for_each(clean);
+    p.meta.counted_at.iter_mut().for_each(clean);
+    p.meta.warnings.iter_mut().for_each(clean);
 }
 
 /// Parses text already in memory; `path` is only used in messages and [`RawPlate::source`].
@@ -537,24 +661,14 @@ fn text_partial(path: &Path, text: &str, opts: &ReadOptions) -> Partial {
             }));
         }
     };
-    let signal = opts.signal.as_deref();
-    let mut p = match format {
-        Format::MicroBeta => microbeta::parse_partial(path, text, signal),
-        Format::LongCsv => Partial::whole(delimited::parse_long(path, text, signal)),
-        Format::GridCsv => delimited::parse_grid_partial(path, text),
-        Format::CountTable => {
-            let map = opts.columns.clone().unwrap_or_default();
-            Partial::whole(table::parse(path, text, &map, signal))
-        }
-        Format::Hidex => Partial::whole(hidex::parse(path, text, signal)),
-        Format::Xlsx => Partial::whole(Err(IngestError::UnknownFormat {
+    let mut p = match format.spec().kind {
+        Kind::Text { read, .. } => read(path, text, opts),
+        Kind::Bytes { not_text, .. } => Partial::whole(Err(IngestError::UnknownFormat {
             path: path.to_path_buf(),
-            why: "XLSX was forced but the content is text; an XLSX workbook starts with the \
-                  ZIP bytes PK"
-                .to_string(),
+            why: not_text.to_string(),
         })),
     };
-    warn_empty(&mut p.plates);
+    finish_plates(&mut p.plates);
     p
 }
 
@@ -600,7 +714,7 @@ pub(crate) fn decode(bytes: &[u8]) -> Result<(String, Option<&'static str>), Str
 /// `Some((big endian, the bytes after any BOM, had a BOM))` when the bytes are UTF-16 text:
 /// a UTF-16 byte-order mark, or (at least 8 bytes) a zero in every odd (little endian) or
 /// every even (big endian) position and none in the others.
-fn utf16(bytes: &[u8]) -> Option<(bool, &[u8], bool)> {
+pub(crate) fn utf16(bytes: &[u8]) -> Option<(bool, &[u8], bool)> {
     if let Some(rest) = bytes.strip_prefix(b"\xFF\xFE") {
         return Some((false, rest, true));
     }

@@ -147,7 +147,10 @@ pub fn parse_plate_map(path: &Path, text: &str) -> Result<PlateMap, IngestError>
                 format!("well {pos}: unknown role `{rcell}`; expected one of {}", ROLES.join(", ")),
             )
         })?;
-        let comp = Some(cell(compound)).filter(|c| !c.is_empty()).map(str::to_string);
+        // Compound names reach file names, XML, CSV, HTML and the terminal: made safe here.
+        let comp = Some(cell(compound))
+            .filter(|c| !c.is_empty())
+            .map(|c| crate::units::printable(c).into_owned());
         let ccell = cell(conc);
         let conc_nm = if ccell.is_empty() || ccell == "-" {
             None

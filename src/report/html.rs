@@ -18,7 +18,8 @@ use super::{CurveRow, FigureRef, ReportFigures, ReportOutcome, RunResults, selec
 use crate::units::{NOT_DETERMINED, format_conc_nm, nm_number};
 
 /// Escapes text for HTML element content and quoted attribute values: `&`, `<`, `>`, `"`
-/// and `'`.
+/// and `'`; control and text-direction characters other than line breaks and tabs are
+/// written as escapes (`\u{1b}`, [`crate::units::printable`]).
 ///
 /// ```
 /// use radbind::report::html::escape;
@@ -34,6 +35,9 @@ pub fn escape(s: &str) -> String {
             '>' => out.push_str("&gt;"),
             '"' => out.push_str("&quot;"),
             '\'' => out.push_str("&#39;"),
+            c if c != '\n' && c != '\t' && crate::units::is_unsafe_char(c) => {
+                out.extend(c.escape_unicode())
+            }
             c => out.push(c),
         }
     }

@@ -318,14 +318,18 @@ pub(crate) fn flags_in_use(r: &RunResults) -> Vec<String> {
     set.into_iter().map(str::to_string).collect()
 }
 
-/// A number with `decimals` decimals, `—` when not finite.
+/// A number with `decimals` decimals (`-0` as `0`), `—` when not finite.
 pub(crate) fn fixed(v: f64, decimals: usize) -> String {
-    if v.is_finite() { format!("{v:.decimals$}") } else { NOT_DETERMINED.to_string() }
+    if v.is_finite() {
+        format!("{:.decimals$}", crate::units::plain_zero(v))
+    } else {
+        NOT_DETERMINED.to_string()
+    }
 }
 
 /// Escapes text for a Markdown table cell or a line of prose: `\`, `|`, backticks and `*`
 /// are backslash-escaped, a `<` that could open an HTML tag becomes `&lt;`, line breaks
-/// become spaces and other control characters are dropped. `>` needs nothing inside a line,
+/// become spaces and other control and text-direction characters are dropped. `>` needs nothing inside a line,
 /// so bounds such as `> 10 µM` stay readable in the raw text.
 pub(super) fn md(s: &str) -> String {
     let mut out = String::with_capacity(s.len());
@@ -343,7 +347,7 @@ pub(super) fn md(s: &str) -> String {
                 out.push_str("&lt;");
             }
             '\r' | '\n' => out.push(' '),
-            c if c.is_control() => {}
+            c if crate::units::is_unsafe_char(c) => {}
             c => out.push(c),
         }
     }

@@ -9,13 +9,14 @@
 //! `Excluded="1"` attribute, so Prism shows them struck out and leaves them out of its fit.
 //! Zero-dose points have no log concentration; they are left out and the table notes say so.
 //! Numbers are written with Rust's shortest round-trip formatting, so they read back exactly.
+//! Names are XML text: escaped, with control and text-direction characters written as escapes
+//! (`\u{1b}`), so the file stays valid XML whatever a name holds.
 
 use std::collections::BTreeMap;
 use std::fmt::Write as _;
 
 use super::CurveRow;
-use super::html::escape;
-use crate::units::{log_molar, log10_molar};
+use crate::units::{log_molar, log10_molar, plain_zero, printable};
 
 /// The `.pzfx` document for one target's curves (all of them at that target).
 ///
@@ -118,9 +119,16 @@ pub fn pzfx(experiment: &str, target: &str, curves: &[&CurveRow]) -> String {
     x
 }
 
-/// A finite number in Rust's shortest round-trip form (`-8.5`, `97.25`).
+/// A finite number in Rust's shortest round-trip form (`-8.5`, `97.25`; `-0` as `0`).
 fn number(v: f64) -> String {
-    if v.is_finite() { format!("{v}") } else { String::new() }
+    if v.is_finite() { format!("{}", plain_zero(v)) } else { String::new() }
+}
+
+/// Text for XML element content: control and text-direction characters written as escapes
+/// (XML 1.0 forbids most C0 characters even as character references), then `&`, `<`, `>`,
+/// `"`, `'` escaped.
+fn escape(s: &str) -> String {
+    super::html::escape(&printable(s))
 }
 
 #[cfg(test)]
@@ -142,5 +150,24 @@ mod tests {
         assert!(doc.contains("<Title>&lt;b&gt;&amp;&quot;x&quot;</Title>"));
         assert!(doc.contains("<Title>exp &lt;1&gt;</Title>"));
         assert!(!doc.contains("NaN") && !doc.contains("inf"));
+    }
+
+    #[test]
+    fn control_characters_keep_the_xml_valid() {
+        let mut r = sample_results();
+        r.curves[0].compound = "a\u{0}b\u{c}c\u{1b}[31m\u{202e}".into();
+        let t = r.curves[0].target.clone();
+        let cs: Vec<&CurveRow> = r.curves.iter().filter(|c| c.target == t).collect();
+        let doc = pzfx("exp\u{1b}", &t, &cs);
+        assert!(doc.contains("<Title>a\\u{0}b\\u{c}c\\u{1b}[31m\\u{202e}</Title>"), "{doc}");
+        // XML 1.0 characters only: tab, line feed, carriage return and U+0020 up.
+        assert!(doc.chars().all(|c| !c.is_control() || matches!(c, '\t' | '\n' | '\r')));
+        assert!(!doc.contains('\u{202e}'));
+    }
+
+    #[test]
+    fn negative_zero_is_written_zero() {
+        assert_eq!(number(-0.0), "0");
+        assert_eq!(number(-8.5), "-8.5");
     }
 }

@@ -4,7 +4,9 @@
 //! All polars calls of the project are in this file (its API changes between releases).
 //! Numbers that are undefined (NaN, no fit) are written as nulls (empty CSV cells).
 //! Text cells of the CSV files that a spreadsheet would run as a formula (starting with
-//! `=`, `+`, `-`, `@`, tab or carriage return) get a leading `'`; Parquet keeps the raw text.
+//! `=`, `+`, `-`, `@`, tab or carriage return) get a leading `'`, and control and
+//! text-direction characters are written as escapes (`\u{1b}`); Parquet keeps the raw text.
+//! `-0` is written `0`.
 
 use std::fs::File;
 use std::path::Path;
@@ -23,8 +25,9 @@ enum Col {
     Bool(&'static str, Vec<bool>),
 }
 
+/// A number cell: `None` (empty) when not finite; `-0` written `0`.
 fn num(v: f64) -> Option<f64> {
-    v.is_finite().then_some(v)
+    v.is_finite().then_some(crate::units::plain_zero(v))
 }
 
 /// The table as a data frame; `csv_safe` neutralises formula-like text cells.
@@ -67,10 +70,13 @@ fn write_table(dir: &Path, stem: &str, height: usize, cols: Vec<Col>) -> Result<
     Ok(())
 }
 
-/// Neutralises a text cell that a spreadsheet would evaluate as a formula.
+/// Neutralises a text cell: control and text-direction characters written as escapes
+/// ([`crate::units::printable`]), and a leading `'` when a spreadsheet would evaluate it as a
+/// formula.
 #[must_use]
 pub fn csv_cell(s: &str) -> String {
-    if s.starts_with(['=', '+', '-', '@', '\t', '\r']) { format!("'{s}") } else { s.to_string() }
+    let s = crate::units::printable(s);
+    if s.starts_with(['=', '+', '-', '@', '\t', '\r']) { format!("'{s}") } else { s.into_owned() }
 }
 
 /// Writes `fits.csv`/`fits.parquet`, `wells.csv`/`wells.parquet`, `plates.csv`/`plates.parquet`
@@ -428,6 +434,17 @@ mod tests {
         assert_eq!(csv_cell("[3H]LSD"), "[3H]LSD");
         assert_eq!(uncell(&csv_cell("=1")), "=1");
         assert_eq!(uncell("'abc"), "'abc");
+    }
+
+    #[test]
+    fn control_characters_and_negative_zero() {
+        assert_eq!(csv_cell("a\u{0}b\u{c}\u{1b}[2J\u{202e}"), "a\\u{0}b\\u{c}\\u{1b}[2J\\u{202e}");
+        assert_eq!(csv_cell("\u{1b}=1"), "\\u{1b}=1");
+        assert_eq!(num(-0.0).map(|v| v.to_string()), Some("0".to_string()));
+        let mut df = frame("t", 2, &[Col::F64("x", vec![num(-0.0), num(-1.5)])], true).unwrap();
+        let mut out = Vec::new();
+        CsvWriter::new(&mut out).include_header(true).finish(&mut df).unwrap();
+        assert_eq!(String::from_utf8(out).unwrap(), "x\n0.0\n-1.5\n");
     }
 
     /// `fits.csv` read back for `radbind panel` gives the entries the run's own panel is built

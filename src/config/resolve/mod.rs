@@ -18,6 +18,7 @@ use super::locate::{key_string, locate};
 use super::options::{
     Choice, ColumnsOptions, ExcludeOptions, NegativeCounts, Options, PlateSelector,
 };
+use super::scan::scan;
 use super::settings::{Axis, ErrorBars, Exclusion, Figures, Layout, Series, Settings};
 use super::wellset::WellSet;
 use crate::ingest::{ColumnMap, Format};
@@ -43,12 +44,21 @@ pub fn load(path: &Path) -> Result<Settings, ConfigError> {
                 fail("config is more than 16 MiB; radbind reads configs up to 16 MiB".to_string())
             }
         })?;
-    let text = String::from_utf8(bytes).map_err(|_| {
-        fail(
-            "cannot read the config file: stream did not contain valid UTF-8 (a config is UTF-8 \
-             text)"
-                .to_string(),
-        )
+    let text = String::from_utf8(bytes).map_err(|e| {
+        let bytes = e.as_bytes();
+        match crate::ingest::utf16(bytes) {
+            Some((big_endian, _, bom)) => fail(format!(
+                "cannot read the config file: it is UTF-16{} text{}; a config is UTF-8 text: \
+                 save it as UTF-8",
+                if big_endian { "BE" } else { "LE" },
+                if bom { " (with a byte-order mark)" } else { "" }
+            )),
+            None => fail(
+                "cannot read the config file: stream did not contain valid UTF-8 (a config is \
+                 UTF-8 text)"
+                    .to_string(),
+            ),
+        }
     })?;
     if text.is_empty() && crate::ingest::file::not_a_file(path).is_some() {
         return Err(fail(
@@ -57,11 +67,82 @@ pub fn load(path: &Path) -> Result<Settings, ConfigError> {
     }
     // A UTF-8 byte-order mark (Windows editors) is not part of the YAML.
     let yaml = text.strip_prefix('\u{feff}').unwrap_or(&text);
-    let options: Options = serde_yaml::from_str(yaml).map_err(|e| {
-        let line = e.location().map(|l| l.line());
-        ConfigError::single(path, "", line, yaml_message(&e))
-    })?;
+    let scanned = scan(yaml);
+    if !scanned.problems.is_empty() {
+        return Err(ConfigError { path: path.to_path_buf(), problems: scanned.problems });
+    }
+    let options: Options = if scanned.merges {
+        merged_options(path, yaml)?
+    } else {
+        serde_yaml::from_str(yaml).map_err(|e| {
+            let line = e.location().map(|l| l.line());
+            ConfigError::single(path, "", line, yaml_message(&e))
+        })?
+    };
     resolve(path, text, options)
+}
+
+/// Options from YAML that uses merge keys (`<<: *defaults`): the text as a YAML value with
+/// the merges applied (a mapping's own keys win over merged ones), then deserialised.
+///
+/// A problem in the merged value is reported with serde's key path, and the line where that
+/// path is found in `yaml` (serde has no position for a merged value).
+fn merged_options(path: &Path, yaml: &str) -> Result<Options, ConfigError> {
+    let at_line = |e: &serde_yaml::Error| {
+        ConfigError::single(path, "", e.location().map(|l| l.line()), yaml_message(e))
+    };
+    let mut value: serde_yaml::Value = serde_yaml::from_str(yaml).map_err(|e| at_line(&e))?;
+    // A merged mapping may carry merge keys of its own (an anchor that merges another).
+    for _ in 0..MAX_MERGE_DEPTH {
+        if !has_merge_key(&value) {
+            break;
+        }
+        value.apply_merge().map_err(|e| at_line(&e))?;
+    }
+    let merged = serde_yaml::to_string(&value).map_err(|e| at_line(&e))?;
+    serde_yaml::from_str(&merged).map_err(|e| {
+        let message = yaml_message(&e);
+        let line = message.split_once(": ").and_then(|(key, _)| {
+            let segments = serde_path_segments(key);
+            locate(yaml, &segments.iter().map(String::as_str).collect::<Vec<_>>())
+        });
+        ConfigError::single(path, "", line, message)
+    })
+}
+
+/// Deepest chain of merges applied (an anchor merging an anchor merging ...).
+const MAX_MERGE_DEPTH: usize = 16;
+
+/// True when a mapping anywhere in `v` has a merge key `<<`.
+fn has_merge_key(v: &serde_yaml::Value) -> bool {
+    match v {
+        serde_yaml::Value::Mapping(m) => m.contains_key("<<") || m.values().any(has_merge_key),
+        serde_yaml::Value::Sequence(s) => s.iter().any(has_merge_key),
+        serde_yaml::Value::Tagged(t) => has_merge_key(&t.value),
+        _ => false,
+    }
+}
+
+/// serde_norway's key path (`plates[0].rows`) as segments (`plates`, `0`, `rows`).
+fn serde_path_segments(path: &str) -> Vec<String> {
+    let mut out = Vec::new();
+    for part in path.split('.') {
+        let mut rest = part;
+        if let Some(i) = rest.find('[') {
+            if i > 0 {
+                out.push(rest[..i].to_string());
+            }
+            rest = &rest[i..];
+            while let Some(r) = rest.strip_prefix('[') {
+                let Some((idx, after)) = r.split_once(']') else { break };
+                out.push(idx.to_string());
+                rest = after;
+            }
+        } else if !rest.is_empty() {
+            out.push(rest.to_string());
+        }
+    }
+    out
 }
 
 /// serde's message, with the location moved into our `file:line:` prefix and a hint for
@@ -217,6 +298,74 @@ pub fn resolve(path: &Path, text: String, o: Options) -> Result<Settings, Config
     })
 }
 
+/// A plausible range of a config value. Values outside are typing or unit mistakes (a Kd of
+/// 1e-320 nM gives Ki 0, a top of "1e-300 M" a pKi of 303), refused with the range. The
+/// ranges are wide: any value a binding assay can have lies well inside; the README's config
+/// reference lists them.
+#[derive(Debug, Clone, Copy)]
+pub(super) struct Range {
+    lo: f64,
+    hi: f64,
+    /// Whether `lo` itself is allowed (`false`: the range is `lo < v <= hi`).
+    lo_inclusive: bool,
+    /// The range as the message says it.
+    text: &'static str,
+    /// Unit after the value in the message (`" nM"`, `""`).
+    unit: &'static str,
+}
+
+impl Range {
+    fn contains(self, v: f64) -> bool {
+        v.is_finite() && (v > self.lo || self.lo_inclusive && v == self.lo) && v <= self.hi
+    }
+}
+
+/// Kd and Km, [L] and [S]: 1 fM to 10 mM.
+pub(super) const AFFINITY_NM: Range = Range {
+    lo: 1e-6,
+    hi: 1e7,
+    lo_inclusive: true,
+    text: "from 1e-6 nM (1 fM) to 1e7 nM (10 mM)",
+    unit: " nM",
+};
+/// Concentrations in a well (a series' top, lowest and listed values, an agonist's
+/// concentration and EC50): 1 fM to 1 M.
+pub(super) const CONC_NM: Range = Range {
+    lo: 1e-6,
+    hi: 1e9,
+    lo_inclusive: true,
+    text: "from 1e-6 nM (1 fM) to 1e9 nM (1 M)",
+    unit: " nM",
+};
+/// Dilution factor between neighbouring wells: above 1, at most 10,000.
+pub(super) const DILUTION: Range =
+    Range { lo: 1.0, hi: 1e4, lo_inclusive: false, text: "above 1 and at most 10000", unit: "" };
+/// Specific activity, Ci/mmol: 0.001 to 10,000 (carrier-free 32P is about 9,100).
+pub(super) const SPECIFIC_ACTIVITY: Range =
+    Range { lo: 1e-3, hi: 1e4, lo_inclusive: true, text: "from 0.001 to 10000 Ci/mmol", unit: "" };
+/// Assay volume per well, µL: 0.1 µL to 10 mL.
+pub(super) const VOLUME_UL: Range =
+    Range { lo: 0.1, hi: 1e4, lo_inclusive: true, text: "from 0.1 to 10000 µL", unit: "" };
+/// Membrane protein per well, mg: 1 ng to 10 mg.
+pub(super) const PROTEIN_MG: Range =
+    Range { lo: 1e-6, hi: 10.0, lo_inclusive: true, text: "from 1e-6 to 10 mg", unit: "" };
+/// Cells per well: 1 to 1e9.
+pub(super) const CELLS: Range =
+    Range { lo: 1.0, hi: 1e9, lo_inclusive: true, text: "from 1 to 1e9 cells", unit: "" };
+/// Radioligand added per well, DPM: 1 to 1e10.
+pub(super) const ADDED_DPM: Range =
+    Range { lo: 1.0, hi: 1e10, lo_inclusive: true, text: "from 1 to 1e10 DPM", unit: "" };
+
+/// A number for a message: plain from 0.001 to 1e6, in exponent form outside (`1e-320`, not
+/// 320 zeros).
+pub(super) fn shown(v: f64) -> String {
+    if v == 0.0 || (1e-3..1e6).contains(&v.abs()) || !v.is_finite() {
+        format!("{}", crate::units::plain_zero(v))
+    } else {
+        format!("{v:e}")
+    }
+}
+
 /// The ways a series' concentrations can be written, as found in one YAML mapping.
 #[derive(Clone, Copy)]
 struct ConcFields<'a> {
@@ -271,7 +420,9 @@ impl Resolver<'_> {
                     Ok(paths) => {
                         let mut found: Vec<PathBuf> =
                             paths.filter_map(Result::ok).filter(|p| p.is_file()).collect();
-                        found.sort();
+                        found.sort_by(|a, b| {
+                            natural_cmp(&a.to_string_lossy(), &b.to_string_lossy())
+                        });
                         if found.is_empty() {
                             self.problem(
                                 &["inputs", &idx],
@@ -328,7 +479,15 @@ impl Resolver<'_> {
         }
     }
 
-    fn conc(&mut self, key: &[&str], nm: Option<f64>, text: Option<&String>) -> Option<f64> {
+    /// A concentration given in nM (`nm`) or with a unit (`text`), positive and within
+    /// `range`.
+    fn conc(
+        &mut self,
+        key: &[&str],
+        nm: Option<f64>,
+        text: Option<&String>,
+        range: Range,
+    ) -> Option<f64> {
         let base = key.last().copied().unwrap_or_default();
         let v = match (nm, text) {
             (Some(_), Some(_)) => {
@@ -355,7 +514,25 @@ impl Resolver<'_> {
             self.problem(key, format!("concentration must be positive, got {v} nM"));
             return None;
         }
-        Some(v)
+        self.in_range(key, v, range).then_some(v)
+    }
+
+    /// True when `v` lies in `range`; otherwise the problem (at `key`) says the range.
+    fn in_range(&mut self, key: &[&str], v: f64, range: Range) -> bool {
+        if range.contains(v) {
+            return true;
+        }
+        let name = key.last().copied().unwrap_or_default();
+        self.problem(
+            key,
+            format!(
+                "{name} must be {}, got {}{}; check the number and its unit",
+                range.text,
+                shown(v),
+                range.unit
+            ),
+        );
+        false
     }
 
     fn wellset(&mut self, key: &[&str], expr: Option<&String>) -> Option<WellSet> {
@@ -432,6 +609,43 @@ impl Resolver<'_> {
             time: c.time.clone(),
             skip_lines: c.skip_lines.unwrap_or(0),
         })
+    }
+}
+
+/// Natural order of file names: runs of digits compare as numbers (`run2` before `run10`),
+/// the rest character by character; equal numbers with more leading zeros sort after
+/// (`run02` after `run2`), so the order is total and does not depend on the file system.
+pub(super) fn natural_cmp(a: &str, b: &str) -> std::cmp::Ordering {
+    use std::cmp::Ordering;
+    let (mut a, mut b) = (a, b);
+    let digits = |s: &str| s.len() - s.trim_start_matches(|c: char| c.is_ascii_digit()).len();
+    let mut zeros_tie = Ordering::Equal;
+    loop {
+        match (a.chars().next(), b.chars().next()) {
+            (None, None) => return zeros_tie,
+            (None, Some(_)) => return Ordering::Less,
+            (Some(_), None) => return Ordering::Greater,
+            (Some(x), Some(y)) if x.is_ascii_digit() && y.is_ascii_digit() => {
+                let (na, nb) = (&a[..digits(a)], &b[..digits(b)]);
+                let (ta, tb) = (na.trim_start_matches('0'), nb.trim_start_matches('0'));
+                let by_value = ta.len().cmp(&tb.len()).then_with(|| ta.cmp(tb));
+                if by_value != Ordering::Equal {
+                    return by_value;
+                }
+                if zeros_tie == Ordering::Equal {
+                    zeros_tie = na.len().cmp(&nb.len());
+                }
+                a = &a[na.len()..];
+                b = &b[nb.len()..];
+            }
+            (Some(x), Some(y)) => {
+                if x != y {
+                    return x.cmp(&y);
+                }
+                a = &a[x.len_utf8()..];
+                b = &b[y.len_utf8()..];
+            }
+        }
     }
 }
 

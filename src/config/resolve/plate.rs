@@ -4,7 +4,7 @@
 use std::collections::BTreeMap;
 use std::path::Path;
 
-use super::{ConcFields, Resolver, clean_path};
+use super::{CONC_NM, ConcFields, DILUTION, Resolver, clean_path};
 use crate::config::options::{
     CompoundOptions, LayoutOptions, Options, PlateOptions, SeriesDirection, SeriesOptions,
 };
@@ -51,7 +51,7 @@ impl Resolver<'_> {
         let mut topkey = key.to_vec();
         topkey.push("top");
         let given = top_nm.is_some() || top.is_some();
-        let top = self.conc(&topkey, top_nm, top);
+        let top = self.conc(&topkey, top_nm, top, CONC_NM);
         if given && top.is_none() {
             // Already reported; a follow-up "dilution needs top" would only confuse.
             return None;
@@ -59,20 +59,43 @@ impl Resolver<'_> {
         match (top, dilution, list) {
             (None, None, None) => None,
             (Some(t), Some(f), None) => {
-                if f.is_finite() && f > 1.0 {
-                    Some(ConcSpec::Dilution { top_nm: t, factor: f })
-                } else {
-                    let mut k = key.to_vec();
-                    k.push("dilution");
+                let mut k = key.to_vec();
+                k.push("dilution");
+                if !(f.is_finite() && f > 1.0) {
                     self.problem(&k, format!("dilution factor must be above 1, got {f}"));
-                    None
+                    return None;
                 }
+                if !self.in_range(&k, f, DILUTION) {
+                    return None;
+                }
+                let spec = ConcSpec::Dilution { top_nm: t, factor: f };
+                let lowest = n.and_then(|n| spec.values_high_to_low(n).last().copied());
+                if let Some(low) = lowest.filter(|&low| !CONC_NM.contains(low)) {
+                    self.problem(
+                        &k,
+                        format!(
+                            "the series falls to {} nM in its last well; concentrations must be \
+                             {}: check top and dilution",
+                            super::shown(low),
+                            CONC_NM.text
+                        ),
+                    );
+                    return None;
+                }
+                Some(spec)
             }
             (None, None, Some(v)) => {
                 let mut k = key.to_vec();
                 k.push("concentrations_nM");
                 if v.iter().any(|c| !(c.is_finite() && *c > 0.0)) {
                     self.problem(&k, "concentrations must be positive numbers (nM)".into());
+                    return None;
+                }
+                if let Some(c) = v.iter().find(|c| !CONC_NM.contains(**c)) {
+                    self.in_range(&k, *c, CONC_NM);
+                    return None;
+                }
+                if !self.in_series_order(&k, v) {
                     return None;
                 }
                 if let Some(n) = n.filter(|&n| n != v.len()) {
@@ -100,6 +123,32 @@ impl Resolver<'_> {
                 None
             }
         }
+    }
+
+    /// True when an explicit list runs one way (from the highest down, or from the lowest
+    /// up; equal neighbours allowed). radbind assigns the highest value to the first well of
+    /// the series (the last with `direction: low_to_high`); a list in no order would have to
+    /// be re-sorted, moving values to other wells than written, so it is refused instead.
+    pub(super) fn in_series_order(&mut self, key: &[&str], v: &[f64]) -> bool {
+        let down = v.windows(2).all(|w| w[0] >= w[1]);
+        let up = v.windows(2).all(|w| w[0] <= w[1]);
+        if down || up {
+            return true;
+        }
+        let first_down = v.windows(2).position(|w| w[0] > w[1]);
+        let first_up = v.windows(2).position(|w| w[0] < w[1]);
+        let i = first_down.max(first_up).unwrap_or(0) + 1;
+        self.problem(
+            key,
+            format!(
+                "the list is not in order: value {} ({}) breaks the order of the ones before it; \
+                 list the series from the highest down (or from the lowest up): radbind does \
+                 not re-sort it, since that would move values to other wells than written",
+                i + 1,
+                super::shown(v[i])
+            ),
+        );
+        false
     }
 
     pub(super) fn layout(&mut self, name: &str, l: &LayoutOptions) -> Option<Layout> {

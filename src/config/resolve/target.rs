@@ -3,7 +3,9 @@
 
 use std::collections::BTreeMap;
 
-use super::Resolver;
+use super::{
+    ADDED_DPM, AFFINITY_NM, CELLS, CONC_NM, PROTEIN_MG, Resolver, SPECIFIC_ACTIVITY, VOLUME_UL,
+};
 use crate::config::options::{
     AssayName, DepletionMode, HillSlopeMode, SaturationModelName, TargetOptions,
 };
@@ -63,11 +65,15 @@ impl Resolver<'_> {
                 }
                 for (k, v) in [("agonist_nM", o.agonist_nm), ("agonist_ec50_nM", o.agonist_ec50_nm)]
                 {
-                    if v.is_some_and(|v| !(v.is_finite() && v > 0.0)) {
-                        self.problem(
+                    match v {
+                        Some(v) if !(v.is_finite() && v > 0.0) => self.problem(
                             &["targets", name, "gtpgs", k],
                             format!("{k} must be a positive number (nM)"),
-                        );
+                        ),
+                        Some(v) => {
+                            self.in_range(&["targets", name, "gtpgs", k], v, CONC_NM);
+                        }
+                        None => {}
                     }
                 }
                 Assay::Gtpgs(GtpgsSpec {
@@ -114,8 +120,9 @@ impl Resolver<'_> {
         if t.km_nm.is_some() && (t.kd_nm.is_some() || t.kd.is_some()) {
             self.problem(&key("km_nM"), "give `km_nM` or `kd_nM`, not both".into());
         }
-        let l = self.conc(&["targets", name, l_key], l_given, t.radioligand_conc.as_ref());
-        let kd = self.conc(&["targets", name, kd_key], kd_given, t.kd.as_ref());
+        let l =
+            self.conc(&["targets", name, l_key], l_given, t.radioligand_conc.as_ref(), AFFINITY_NM);
+        let kd = self.conc(&["targets", name, kd_key], kd_given, t.kd.as_ref(), AFFINITY_NM);
         let needs_ki = matches!(assay, Assay::Competition | Assay::Uptake);
         let (what_l, what_kd) = if uptake {
             ("`substrate_nM`: the substrate concentration [S]", "`km_nM`: the substrate's Km")
@@ -178,8 +185,17 @@ impl Resolver<'_> {
         assay_date: Option<i64>,
     ) -> (Option<Counting>, Option<(Isotope, f64, f64)>) {
         let positive = |r: &mut Self, k: &'static str, v: Option<f64>| -> Option<f64> {
+            let range = match k {
+                "specific_activity_Ci_per_mmol" => Some(SPECIFIC_ACTIVITY),
+                "volume_uL" => Some(VOLUME_UL),
+                "protein_mg_per_well" => Some(PROTEIN_MG),
+                "cells_per_well" => Some(CELLS),
+                _ => None,
+            };
             match v {
-                Some(x) if x.is_finite() && x > 0.0 => Some(x),
+                Some(x) if x.is_finite() && x > 0.0 => range
+                    .is_none_or(|range| r.in_range(&["targets", name, k], x, range))
+                    .then_some(x),
                 Some(x) => {
                     r.problem(
                         &["targets", name, k],
@@ -314,6 +330,13 @@ impl Resolver<'_> {
         }
         if dpm.iter().any(|v| !(v.is_finite() && *v > 0.0)) {
             self.problem(key, "added DPM must be positive numbers".into());
+            return None;
+        }
+        if let Some(v) = dpm.iter().find(|v| !ADDED_DPM.contains(**v)) {
+            self.in_range(key, *v, ADDED_DPM);
+            return None;
+        }
+        if !self.in_series_order(key, dpm) {
             return None;
         }
         let t = target?;

@@ -203,6 +203,7 @@ fn ink_on(c: RGBColor) -> RGBColor {
 
 /// Cuts text to `n` characters with an ellipsis.
 fn clip_text(s: &str, n: usize) -> String {
+    let s = &*crate::units::printable(s);
     if s.chars().count() <= n {
         s.to_string()
     } else {
