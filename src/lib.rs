@@ -32,9 +32,9 @@ use anyhow::{Context, Result};
 use sha2::{Digest, Sha256};
 
 use config::Settings;
+use derive::rows::{InputFile, PlateRow, RunResults, TargetRow, WellRow};
 use ingest::RawPlate;
 use normalise::NormalisedPlate;
-use report::{InputFile, PlateRow, RunResults, TargetRow, WellRow};
 
 /// Exit codes, documented in `--help` and the README.
 pub mod exit {

@@ -13,6 +13,8 @@
 //!   extrapolated (Motulsky & Christopoulos 2004, ch. 43);
 //! - `few_concentrations`: fewer than 6 radioligand concentrations (DOMAIN.md §4: 6-12);
 //! - `ambiguous`: the CI of Kd or Bmax is not finite.
+//!
+//! Owns its output rows, [`SaturationRow`] and [`SaturationWell`].
 
 use std::collections::BTreeMap;
 
@@ -20,12 +22,99 @@ use crate::config::{Assay, Settings, Target};
 use crate::fit::models::saturation::{self, SaturationModel, SaturationOptions, SaturationPoint};
 use crate::layout::Role;
 use crate::normalise::NormalisedPlate;
-use crate::report::{SaturationRow, SaturationWell};
 
 /// Fewer radioligand concentrations than this are flagged.
 const MIN_CONCENTRATIONS: usize = 6;
 /// A highest concentration below this multiple of Kd is flagged.
 const MIN_RANGE_OVER_KD: f64 = 5.0;
+
+/// One saturation experiment (a saturation target, its plates pooled). Signal in CPM,
+/// concentrations in nM.
+#[derive(Debug, Clone, PartialEq)]
+pub struct SaturationRow {
+    /// Experiment name.
+    pub experiment: String,
+    /// Saturation target.
+    pub target: String,
+    /// Radioligand.
+    pub radioligand: String,
+    /// Plates the wells come from.
+    pub plates: Vec<String>,
+    /// `total_and_nsb` (global fit) or `specific`, with ` (Hill slope free)`.
+    pub model: String,
+    /// Fitted against free [L] = added - bound.
+    pub depletion_corrected: bool,
+    /// Specific activity on the assay date, Ci/mmol (NaN without counting details).
+    pub specific_activity_ci_per_mmol: f64,
+    /// Fraction of the calibration activity left on the assay date (NaN without dates).
+    pub decay_fraction: f64,
+    /// Bmax in DPM.
+    pub bmax_dpm: f64,
+    /// Bmax in fmol per well.
+    pub bmax_fmol: f64,
+    /// Bmax in fmol per mg protein.
+    pub bmax_fmol_per_mg: f64,
+    /// 95% CI of Bmax, fmol/mg.
+    pub bmax_fmol_per_mg_ci: (f64, f64),
+    /// Binding sites per cell.
+    pub sites_per_cell: f64,
+    /// Largest % of the added radioligand bound in a total well.
+    pub max_fraction_bound_pct: f64,
+    /// `ok`, `flagged`, `not_converged: …`, `failed: …`.
+    pub status: String,
+    /// Flags (see the README).
+    pub flags: Vec<String>,
+    /// Every total and NSB well offered to the fit.
+    pub wells: Vec<SaturationWell>,
+    /// The fit: Kd, Bmax (CPM), Hill slope, NSB line, R², Sy.x, % specific at Kd, notes;
+    /// `None` when nothing could be fitted.
+    pub fit: Option<crate::fit::models::saturation::SaturationFit>,
+}
+
+impl SaturationRow {
+    /// A row with every number NaN and no wells.
+    #[must_use]
+    pub fn empty() -> Self {
+        let nan2 = (f64::NAN, f64::NAN);
+        SaturationRow {
+            experiment: String::new(),
+            target: String::new(),
+            radioligand: String::new(),
+            plates: Vec::new(),
+            model: String::new(),
+            depletion_corrected: false,
+            specific_activity_ci_per_mmol: f64::NAN,
+            decay_fraction: f64::NAN,
+            bmax_dpm: f64::NAN,
+            bmax_fmol: f64::NAN,
+            bmax_fmol_per_mg: f64::NAN,
+            bmax_fmol_per_mg_ci: nan2,
+            sites_per_cell: f64::NAN,
+            max_fraction_bound_pct: f64::NAN,
+            status: String::new(),
+            flags: Vec::new(),
+            wells: Vec::new(),
+            fit: None,
+        }
+    }
+}
+
+/// One total or NSB well of a saturation experiment.
+#[derive(Debug, Clone, PartialEq)]
+pub struct SaturationWell {
+    /// Plate id.
+    pub plate: String,
+    /// Well label.
+    pub well: String,
+    /// Added radioligand, nM.
+    pub l_nm: f64,
+    /// Counts, CPM.
+    pub cpm: f64,
+    /// Total (true) or NSB (false) well.
+    pub total: bool,
+    /// Why left out, if it was.
+    pub excluded: Option<String>,
+}
 
 /// Fits every saturation target of `settings` from its plates. Rows in target order.
 #[must_use]

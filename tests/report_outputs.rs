@@ -5,9 +5,10 @@
 use std::collections::BTreeMap;
 use std::path::Path;
 
-use radbind::report::{
-    CurvePoint, CurveRow, FitNumbers, PlateRow, RunResults, TargetRow, WellRow, write_report,
+use radbind::derive::rows::{
+    CurvePoint, CurveRow, FitNumbers, PlateRow, RunResults, TargetRow, WellRow,
 };
+use radbind::report::write_report;
 
 const EVIL_T: &str = "../../x";
 const EVIL_C: &str = "<script>alert(1)</script>";

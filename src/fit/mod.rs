@@ -17,6 +17,7 @@ pub mod engine;
 pub mod models;
 pub mod procedures;
 pub mod stats;
+pub mod status;
 
 use std::collections::BTreeMap;
 use std::fmt;

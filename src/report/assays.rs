@@ -4,9 +4,11 @@
 
 use std::fmt::Write as _;
 
+use super::FigureRef;
 use super::html::{escape, figure_block};
 use super::markdown::{link_target, md, table_row};
-use super::{FigureRef, RunResults, SaturationRow};
+use crate::derive::rows::RunResults;
+use crate::saturation::SaturationRow;
 use crate::units::{NOT_DETERMINED, nm_number};
 
 fn num(v: f64, digits: usize) -> String {

@@ -18,7 +18,8 @@ use super::plots::{
     EXCLUDED_COLOUR, GRID_COLOUR, PlotError, TEXT_COLOUR, TickedAxis, XLayout, ensure_font,
     mean_sd_groups, px, stroke, y_ticks,
 };
-use super::{CurvePoint, CurveRow, PlateRow, WellRow};
+use crate::derive::rows::{CurvePoint, CurveRow, PlateRow, WellRow};
+use crate::saturation::{SaturationRow, SaturationWell};
 
 /// A figure that can be drawn on any plotters backend.
 pub trait Figure {
@@ -1016,7 +1017,7 @@ fn hatch<DB: DrawingBackend>(
 /// in free concentration; the curves are then drawn against free [L] too.
 pub struct SaturationFigure<'a> {
     /// The saturation result.
-    pub row: &'a super::SaturationRow,
+    pub row: &'a SaturationRow,
 }
 
 impl Figure for SaturationFigure<'_> {
@@ -1055,7 +1056,7 @@ impl Figure for SaturationFigure<'_> {
         };
         draw_titles(root, s, &format!("{}: saturation binding", r.target), &sub)?;
         let area = root.margin(px(s, 70.0), px(s, 16.0), px(s, 8.0), px(s, 24.0));
-        let wells: Vec<&super::SaturationWell> =
+        let wells: Vec<&SaturationWell> =
             r.wells.iter().filter(|w| w.l_nm.is_finite() && w.cpm.is_finite()).collect();
         let x_hi = wells.iter().map(|w| w.l_nm).fold(0.0f64, f64::max).max(1e-3) * 1.05;
         let y_hi = wells.iter().map(|w| w.cpm).fold(0.0f64, f64::max).max(1.0) * 1.1;
@@ -1082,7 +1083,7 @@ impl Figure for SaturationFigure<'_> {
             .draw()
             .map_err(err)?;
         let (total_c, nsb_c, spec_c) = (palette_colour(0), palette_colour(1), palette_colour(2));
-        let point = |w: &&super::SaturationWell| (w.l_nm, w.cpm);
+        let point = |w: &&SaturationWell| (w.l_nm, w.cpm);
         chart
             .draw_series(
                 wells

@@ -14,7 +14,8 @@ use super::markdown::{
     Counts, PROFILE_COLUMNS, QC_COLUMNS, fixed, flag_explanation, flags_in_use, plate_fails_qc,
     targets_in_order,
 };
-use super::{CurveRow, FigureRef, ReportFigures, ReportOutcome, RunResults, selectivity};
+use super::{FigureRef, ReportFigures, ReportOutcome, selectivity};
+use crate::derive::rows::{CurveRow, RunResults};
 use crate::units::{NOT_DETERMINED, format_conc_nm, nm_number};
 
 /// Escapes text for HTML element content and quoted attribute values: `&`, `<`, `>`, `"`

@@ -3,7 +3,7 @@
 
 use serde_json::json;
 
-use super::RunResults;
+use crate::derive::rows::RunResults;
 
 /// The manifest as pretty JSON. `resolved` is the resolved configuration (already JSON).
 #[must_use]

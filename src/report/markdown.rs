@@ -8,7 +8,8 @@
 use std::collections::BTreeSet;
 use std::fmt::Write as _;
 
-use super::{CurveRow, PlateRow, RunResults, TargetRow, selectivity};
+use super::selectivity;
+use crate::derive::rows::{CurveRow, PlateRow, RunResults, TargetRow};
 use crate::units::{NOT_DETERMINED, format_conc_nm, format_conc_range_nm, nm_number, p_value};
 
 /// What a flag means, in words, for the flag sections of the reports.
@@ -797,7 +798,7 @@ pub(crate) mod tests {
         insta::assert_snapshot!(render_markdown(&r, &pngs));
     }
     use super::*;
-    use crate::report::{CurvePoint, FitNumbers, InputFile, WellRow};
+    use crate::derive::rows::{CurvePoint, FitNumbers, InputFile, WellRow};
 
     fn fit(ic50_nm: f64, factor: f64, hill: f64, censor: &'static str) -> FitNumbers {
         let ki = ic50_nm / factor;

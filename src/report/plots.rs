@@ -21,8 +21,8 @@ use plotters::coord::ranged1d::{DefaultFormatting, KeyPointHint, Ranged};
 use plotters::prelude::*;
 use plotters::style::{FontStyle, register_font, text_anchor};
 
-use super::{CurvePoint, CurveRow};
 use crate::config::ErrorBars;
+use crate::derive::rows::{CurvePoint, CurveRow};
 use crate::fit::procedures::band::FittedCurve;
 use crate::units::log_molar;
 
@@ -206,11 +206,6 @@ pub fn plot_file_stem(target: &str, compound: &str, index: usize) -> String {
 
 fn draw_error(curve: &CurveRow, message: String) -> PlotError {
     PlotError::Draw { target: curve.target.clone(), compound: curve.compound.clone(), message }
-}
-
-/// The 4PL in Prism's convention, X = log10 M.
-pub(super) fn four_pl(x: f64, top: f64, bottom: f64, hill: f64, log_ic50: f64) -> f64 {
-    bottom + (top - bottom) / (1.0 + 10f64.powf((log_ic50 - x) * hill))
 }
 
 /// Mean and sample SD (n - 1; `None` for n < 2) of the included points at one concentration.
@@ -831,7 +826,9 @@ fn draw_curve<DB: DrawingBackend>(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::report::FitNumbers;
+    use crate::derive::rows::FitNumbers;
+    use crate::fit::models::four_pl::FourPl;
+    use crate::fit::models::model::Model;
 
     fn point(conc_nm: f64, y: f64, excluded: Option<&str>) -> CurvePoint {
         CurvePoint {
@@ -850,7 +847,7 @@ mod tests {
         let mut points = vec![point(0.0, 101.0, None), point(0.0, 97.0, None)];
         for k in 0..9 {
             let c = 0.1 * 10f64.powf(k as f64 * 0.625);
-            let y = four_pl(c.log10() - 9.0, top, bottom, hill, log_ic50);
+            let y = FourPl.value(c.log10() - 9.0, &[top, bottom, hill, log_ic50]);
             points.push(point(c, y + 3.0, None));
             points.push(point(c, y - 3.0, None));
         }

@@ -13,8 +13,8 @@
 use std::collections::BTreeMap;
 use std::fmt::Write as _;
 
-use super::CurveRow;
 use super::html::escape;
+use crate::derive::rows::CurveRow;
 use crate::units::{log_molar, log10_molar};
 
 /// The `.pzfx` document for one target's curves (all of them at that target).

@@ -14,7 +14,7 @@
 
 use crate::units::{NOT_DETERMINED, format_conc_nm, format_conc_range_nm, p_value, sig3};
 
-use super::CurveRow;
+use crate::derive::rows::CurveRow;
 
 /// Which side of a value the truth lies on: the value itself, above it or below it.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
@@ -29,7 +29,7 @@ pub enum Censor {
 }
 
 impl Censor {
-    /// From the qualifier used in the tables and [`super::FitNumbers::censor`]: `""`, `">"`,
+    /// From the qualifier used in the tables and [`crate::derive::rows::FitNumbers::censor`]: `""`, `">"`,
     /// `"<"`; `None` for anything else.
     #[must_use]
     pub fn from_mark(mark: &str) -> Option<Censor> {

@@ -13,7 +13,11 @@ use anyhow::{Context, Result, anyhow};
 use polars::prelude::*;
 
 use super::selectivity::{Censor, KiEntry, SelectivityRow};
-use super::{CurveRow, PlateRow, RunResults, SaturationRow, WellRow};
+use crate::derive::rows::{
+    CompareNumbers, CurveRow, FitNumbers, FunctionalNumbers, PlateRow, RunResults, TwoSiteNumbers,
+    WellRow,
+};
+use crate::saturation::SaturationRow;
 
 /// A column under construction: a name and its cells.
 enum Col {
@@ -224,28 +228,28 @@ pub fn read_fits_ki(path: &Path, run: &str) -> Result<Vec<KiEntry>> {
 
 fn fit_columns(c: &[CurveRow]) -> Vec<Col> {
     let s = |f: &dyn Fn(&CurveRow) -> String| c.iter().map(|r| Some(f(r))).collect();
-    let fit = |f: &dyn Fn(&super::FitNumbers) -> f64| {
+    let fit = |f: &dyn Fn(&FitNumbers) -> f64| {
         c.iter().map(|r| r.fit.as_ref().and_then(|x| num(f(x)))).collect()
     };
     // A censored IC50 has no log IC50 estimate worth reporting: the value lies beyond the
     // tested range, so these columns stay empty and ic50_nM holds the bound.
-    let uncensored = |f: &dyn Fn(&super::FitNumbers) -> f64| {
+    let uncensored = |f: &dyn Fn(&FitNumbers) -> f64| {
         c.iter()
             .map(|r| r.fit.as_ref().filter(|x| x.censor.is_empty()).and_then(|x| num(f(x))))
             .collect()
     };
-    let two = |f: &dyn Fn(&super::TwoSiteNumbers) -> f64| {
+    let two = |f: &dyn Fn(&TwoSiteNumbers) -> f64| {
         c.iter()
             .map(|r| r.fit.as_ref().and_then(|x| x.two_site.as_ref()).and_then(|t| num(f(t))))
             .collect()
     };
-    let fun = |f: &dyn Fn(&super::FunctionalNumbers) -> f64| {
+    let fun = |f: &dyn Fn(&FunctionalNumbers) -> f64| {
         c.iter().map(|r| r.functional.as_ref().and_then(|x| num(f(x)))).collect()
     };
-    let fun_s = |f: &dyn Fn(&super::FunctionalNumbers) -> String| {
+    let fun_s = |f: &dyn Fn(&FunctionalNumbers) -> String| {
         c.iter().map(|r| r.functional.as_ref().map(f).filter(|s| !s.is_empty())).collect()
     };
-    let cmp_s = |f: &dyn Fn(&super::CompareNumbers) -> String| {
+    let cmp_s = |f: &dyn Fn(&CompareNumbers) -> String| {
         c.iter().map(|r| r.comparison.as_ref().map(f)).collect()
     };
     vec![

@@ -3,13 +3,15 @@
 //!
 //! Produces the output record [`CurveRow`]; the fit itself is not changed here.
 
+pub mod rows;
+
 use crate::config::{Assay, ModelKind, Target};
 use crate::fit::engine::Termination;
 use crate::fit::{CurveFit, FitOutcome};
-use crate::report::{
+use crate::units::{log10_molar, nm_from_log10_molar, p_value};
+use rows::{
     CompareNumbers, CurvePoint, CurveRow, FitNumbers, FunctionalNumbers, TwoSiteNumbers, WellRow,
 };
-use crate::units::{log10_molar, nm_from_log10_molar, p_value};
 
 /// Cheng-Prusoff: `Ki = IC50 / (1 + [L] / Kd)` (Cheng & Prusoff 1973, Biochem Pharmacol
 /// 22:3099). All three concentrations in the same unit (here nM). Valid for a competitive,
