@@ -294,21 +294,16 @@ pub fn run(args: &RunArgs) -> Result<RunSummary> {
         problems.push(format!("figure for {curve} failed: {e}"));
     }
     let run_dir = staging.commit()?;
-    let count = |p: &dyn Fn(&str) -> bool| results.curves.iter().filter(|c| p(&c.status)).count();
+    let counts = results.status_counts();
     Ok(RunSummary {
         run_dir,
         out_root,
         plates: results.plates.len(),
         curves: results.curves.len(),
-        ok: count(&|s| s == "ok"),
-        flagged: count(&|s| s == "flagged"),
-        failed: count(&|s| s.starts_with("failed") || s.starts_with("not_converged")),
-        failures: results
-            .curves
-            .iter()
-            .filter(|c| c.status.starts_with("failed") || c.status.starts_with("not_converged"))
-            .map(|c| format!("{} / {}: {}", c.target, c.compound, c.status))
-            .collect(),
+        ok: counts.ok,
+        flagged: counts.flagged,
+        failed: counts.failed,
+        failures: results.failures(),
         problems,
         unused: laid.unassigned,
     })

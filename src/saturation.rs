@@ -20,6 +20,7 @@ use std::collections::BTreeMap;
 
 use crate::config::{Assay, Settings, Target};
 use crate::fit::models::saturation::{self, SaturationModel, SaturationOptions, SaturationPoint};
+use crate::fit::status::CurveStatus;
 use crate::layout::Role;
 use crate::normalise::NormalisedPlate;
 
@@ -61,7 +62,7 @@ pub struct SaturationRow {
     /// Largest % of the added radioligand bound in a total well.
     pub max_fraction_bound_pct: f64,
     /// `ok`, `flagged`, `not_converged: …`, `failed: …`.
-    pub status: String,
+    pub status: CurveStatus,
     /// Flags (see the README).
     pub flags: Vec<String>,
     /// Every total and NSB well offered to the fit.
@@ -72,7 +73,7 @@ pub struct SaturationRow {
 }
 
 impl SaturationRow {
-    /// A row with every number NaN and no wells.
+    /// A row with every number NaN, no wells and the status `failed: not fitted`.
     #[must_use]
     pub fn empty() -> Self {
         let nan2 = (f64::NAN, f64::NAN);
@@ -91,7 +92,7 @@ impl SaturationRow {
             bmax_fmol_per_mg_ci: nan2,
             sites_per_cell: f64::NAN,
             max_fraction_bound_pct: f64::NAN,
-            status: String::new(),
+            status: CurveStatus::Failed("not fitted".into()),
             flags: Vec::new(),
             wells: Vec::new(),
             fit: None,
@@ -208,7 +209,7 @@ fn fit_target(
     let fit = match saturation::fit_saturation(&points, &opts) {
         Ok(f) => f,
         Err(e) => {
-            row.status = format!("failed: {e}");
+            row.status = CurveStatus::Failed(e.to_string());
             row.flags = flags;
             return row;
         }
@@ -235,13 +236,7 @@ fn fit_target(
     if fit.converged && !(finite(fit.kd_ci_nm) && finite(fit.bmax_ci)) {
         flags.push("ambiguous".into());
     }
-    row.status = if !fit.converged {
-        format!("not_converged: {}", fit.termination)
-    } else if flags.is_empty() {
-        "ok".into()
-    } else {
-        "flagged".into()
-    };
+    row.status = CurveStatus::of_fit((!fit.converged).then(|| fit.termination.to_string()), &flags);
     row.fit = Some(fit);
     row.flags = flags;
     row
@@ -256,7 +251,7 @@ pub fn resolve_kd(targets: &mut BTreeMap<String, Target>, rows: &[SaturationRow]
         let kd = rows
             .iter()
             .find(|r| &r.target == from)
-            .filter(|r| !r.status.starts_with("failed") && !r.status.starts_with("not_converged"))
+            .filter(|r| !r.status.is_failed())
             .and_then(|r| r.fit.as_ref())
             .map(|f| f.kd_nm)
             .filter(|k| k.is_finite() && *k > 0.0);

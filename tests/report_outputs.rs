@@ -72,7 +72,7 @@ fn curve(target: &str, compound: &str, log_ic50: f64) -> CurveRow {
             curve: None,
             df: 0,
         }),
-        status: "ok".into(),
+        status: radbind::fit::status::CurveStatus::Ok,
         flags: vec![],
         tested_range_nm: (0.316, 1000.0),
         points,

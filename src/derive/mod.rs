@@ -7,6 +7,7 @@ pub mod rows;
 
 use crate::config::{Assay, ModelKind, Target};
 use crate::fit::engine::Termination;
+use crate::fit::status::CurveStatus;
 use crate::fit::{CurveFit, FitOutcome};
 use crate::units::{log10_molar, nm_from_log10_molar, p_value};
 use rows::{
@@ -93,7 +94,7 @@ pub fn derive(cf: &CurveFit, target: &Target, experiment: &str) -> CurveRow {
         model: cf.model_label.clone(),
         n_points: x.len(),
         fit: None,
-        status: String::new(),
+        status: CurveStatus::Ok,
         flags: Vec::new(),
         tested_range_nm: (lo_nm, hi_nm),
         points,
@@ -119,7 +120,7 @@ pub fn derive(cf: &CurveFit, target: &Target, experiment: &str) -> CurveRow {
         FitOutcome::NotFitted(why) => {
             flags.extend(c.plate_flags.iter().cloned());
             row.flags = flags;
-            row.status = format!("failed: {why}");
+            row.status = CurveStatus::Failed(why.to_string());
             return row;
         }
     };
@@ -268,13 +269,8 @@ pub fn derive(cf: &CurveFit, target: &Target, experiment: &str) -> CurveRow {
             kb_ci_nm: (f64::NAN, f64::NAN),
         });
     }
-    row.status = if !converged {
-        format!("not_converged: {}", fit.termination.reason())
-    } else if flags.is_empty() {
-        "ok".into()
-    } else {
-        "flagged".into()
-    };
+    row.status =
+        CurveStatus::of_fit((!converged).then(|| fit.termination.reason().to_string()), &flags);
     row.flags = flags;
     row
 }
@@ -339,9 +335,7 @@ pub fn functional_results(
                     };
                     if fun.efficacy == "partial" {
                         row.flags.push("partial_agonist".into());
-                        if row.status == "ok" {
-                            row.status = "flagged".into();
-                        }
+                        row.status.flag();
                     }
                 }
             } else {

@@ -6,6 +6,7 @@
 
 use crate::fit::models::four_pl::FourPl;
 use crate::fit::models::model::Model;
+use crate::fit::status::CurveStatus;
 use crate::saturation::SaturationRow;
 
 /// Everything a run produced, in report order (sorted by target, then compound).
@@ -39,6 +40,42 @@ pub struct RunResults {
     pub started: String,
     /// End of the run, RFC 3339 UTC.
     pub finished: String,
+}
+
+impl RunResults {
+    /// Curves by status (`failed` counts `not_converged` too), for the run summary and
+    /// `run.json`.
+    #[must_use]
+    pub fn status_counts(&self) -> StatusCounts {
+        let count =
+            |p: fn(&CurveStatus) -> bool| self.curves.iter().filter(|c| p(&c.status)).count();
+        StatusCounts {
+            ok: count(CurveStatus::is_ok),
+            flagged: count(CurveStatus::is_flagged),
+            failed: count(CurveStatus::is_failed),
+        }
+    }
+
+    /// The curves that failed or did not converge, as `target / compound: status`.
+    #[must_use]
+    pub fn failures(&self) -> Vec<String> {
+        self.curves
+            .iter()
+            .filter(|c| c.status.is_failed())
+            .map(|c| format!("{} / {}: {}", c.target, c.compound, c.status))
+            .collect()
+    }
+}
+
+/// Number of curves by status.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct StatusCounts {
+    /// Status `ok`.
+    pub ok: usize,
+    /// Status `flagged`.
+    pub flagged: usize,
+    /// Status `failed` or `not_converged`: no usable fit.
+    pub failed: usize,
 }
 
 /// A target (receptor) and the radioligand used on it.
@@ -170,7 +207,7 @@ pub struct CurveRow {
     /// Fitted parameters; `None` when no fit was possible.
     pub fit: Option<FitNumbers>,
     /// `ok`, `flagged`, `not_converged`, `failed`, with the reason after a colon for the last two.
-    pub status: String,
+    pub status: CurveStatus,
     /// Flags (machine names, see the README for each).
     pub flags: Vec<String>,
     /// Lowest and highest tested concentration, nM.
@@ -190,6 +227,21 @@ pub struct CurveRow {
     /// What the response axis is: `% specific binding`, `% specific uptake` or
     /// `% stimulation over basal`.
     pub response_label: &'static str,
+}
+
+impl CurveRow {
+    /// `true` when no usable fit exists (no parameters, or a `failed` / `not_converged`
+    /// status).
+    #[must_use]
+    pub fn is_failed(&self) -> bool {
+        self.fit.is_none() || self.status.is_failed()
+    }
+
+    /// `true` when the curve was fitted but carries flags.
+    #[must_use]
+    pub fn is_flagged(&self) -> bool {
+        !self.is_failed() && (!self.flags.is_empty() || self.status.is_flagged())
+    }
 }
 
 /// A [35S]GTPγS curve's functional numbers. Responses in % stimulation over basal.

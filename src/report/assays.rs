@@ -41,7 +41,7 @@ fn saturation_cells(r: &SaturationRow) -> Vec<String> {
         num(fit(|f| f.hill), 2),
         num(fit(|f| f.pct_specific_at_kd), 0),
         num(r.max_fraction_bound_pct, 1),
-        r.status.clone(),
+        r.status.to_string(),
         r.flags.join(", "),
     ]
 }
@@ -84,7 +84,7 @@ fn functional_cells(results: &RunResults) -> Vec<Vec<String>> {
                 } else {
                     "\u{2014}".to_string()
                 },
-                c.status.clone(),
+                c.status.to_string(),
                 c.flags.join(", "),
             ])
         })

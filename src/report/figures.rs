@@ -19,6 +19,7 @@ use super::plots::{
     mean_sd_groups, px, stroke, y_ticks,
 };
 use crate::derive::rows::{CurvePoint, CurveRow, PlateRow, WellRow};
+use crate::fit::status::CurveStatus;
 use crate::saturation::{SaturationRow, SaturationWell};
 
 /// A figure that can be drawn on any plotters backend.
@@ -215,7 +216,7 @@ impl OverlayFigure<'_> {
             model: String::new(),
             n_points: points.len(),
             fit: None,
-            status: String::new(),
+            status: CurveStatus::Ok,
             flags: Vec::new(),
             tested_range_nm: (lo, hi),
             points,

@@ -429,8 +429,8 @@ fn sort_attr(v: Option<f64>) -> String {
 /// Flags of a curve (and its status when not ok) as badges with their explanation.
 fn flag_badges(c: &CurveRow) -> String {
     let mut s = String::new();
-    if c.status != "ok" && c.status != "flagged" && !c.status.is_empty() {
-        let _ = write!(s, "<span class=\"status\">{}</span> ", escape(&c.status));
+    if c.status.is_failed() {
+        let _ = write!(s, "<span class=\"status\">{}</span> ", escape(&c.status.to_string()));
     }
     for f in &c.flags {
         let title =

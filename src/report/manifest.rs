@@ -20,6 +20,7 @@ pub fn manifest_json(
         .iter()
         .map(|i| json!({"path": i.path, "sha256": i.sha256, "bytes": i.bytes}))
         .collect();
+    let counts = r.status_counts();
     let v = json!({
         "radbind_version": r.version,
         "experiment": r.experiment,
@@ -42,9 +43,9 @@ pub fn manifest_json(
         "counts": {
             "plates": r.plates.len(),
             "curves": r.curves.len(),
-            "curves_ok": r.curves.iter().filter(|c| c.status == "ok").count(),
-            "curves_flagged": r.curves.iter().filter(|c| c.status == "flagged").count(),
-            "curves_failed": r.curves.iter().filter(|c| c.status.starts_with("failed") || c.status.starts_with("not_converged")).count(),
+            "curves_ok": counts.ok,
+            "curves_flagged": counts.flagged,
+            "curves_failed": counts.failed,
         },
     });
     let mut s = serde_json::to_string_pretty(&v).expect("a JSON value always serialises");

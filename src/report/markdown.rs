@@ -108,21 +108,6 @@ pub fn flag_explanation(flag: &str) -> Option<&'static str> {
 
 /// Display helpers shared by the Markdown and HTML reports and the figures.
 impl CurveRow {
-    /// `true` when no usable fit exists (no parameters, or a `failed` / `not_converged`
-    /// status).
-    #[must_use]
-    pub fn is_failed(&self) -> bool {
-        self.fit.is_none()
-            || self.status.starts_with("failed")
-            || self.status.starts_with("not_converged")
-    }
-
-    /// `true` when the curve was fitted but carries flags.
-    #[must_use]
-    pub fn is_flagged(&self) -> bool {
-        !self.is_failed() && (!self.flags.is_empty() || self.status.starts_with("flagged"))
-    }
-
     /// The censor mark of the fit: `">"`, `"<"` or `""` (also `""` without a fit).
     fn censor(&self) -> &'static str {
         self.fit.as_ref().map_or("", |f| f.censor)
@@ -238,10 +223,8 @@ impl CurveRow {
     /// Status and flags in one cell: `failed: reason; few_concentrations`.
     #[must_use]
     pub fn flags_text(&self) -> String {
-        let mut parts: Vec<&str> = Vec::new();
-        if self.status != "ok" && self.status != "flagged" && !self.status.is_empty() {
-            parts.push(&self.status);
-        }
+        let status = self.status.is_failed().then(|| self.status.to_string());
+        let mut parts: Vec<&str> = status.as_deref().into_iter().collect();
         parts.extend(self.flags.iter().map(String::as_str));
         parts.join("; ")
     }
@@ -799,6 +782,7 @@ pub(crate) mod tests {
     }
     use super::*;
     use crate::derive::rows::{CurvePoint, FitNumbers, InputFile, WellRow};
+    use crate::fit::status::CurveStatus;
 
     fn fit(ic50_nm: f64, factor: f64, hill: f64, censor: &'static str) -> FitNumbers {
         let ki = ic50_nm / factor;
@@ -855,7 +839,7 @@ pub(crate) mod tests {
             model: "four_parameter".into(),
             n_points: 16,
             fit: None,
-            status: "ok".into(),
+            status: CurveStatus::Ok,
             flags: vec![],
             tested_range_nm: (0.1, 1_000_000.0 / 100.0),
             points: points(2.6),
@@ -876,12 +860,12 @@ pub(crate) mod tests {
         let mut b = curve("5-HT1A", "mianserin", 1.0, 1.0);
         b.radioligand = "[3H]8-OH-DPAT".into();
         b.fit = Some(fit(60_000.0, 2.0, -1.1, ">"));
-        b.status = "flagged".into();
+        b.status = CurveStatus::Flagged;
         b.flags = vec!["ic50_above_range".into(), "no_50pct_span".into()];
         b.points = points(60_000.0);
         let mut c = curve("5-HT1A", "cpd|7 <b>", 1.0, 1.0);
         c.radioligand = "[3H]8-OH-DPAT".into();
-        c.status = "failed: fewer than 3 concentrations".into();
+        c.status = CurveStatus::Failed("fewer than 3 concentrations".into());
         c.flags = vec!["few_concentrations".into(), "new_flag_x".into()];
         c.n_points = 2;
         c.points.truncate(2);

@@ -486,8 +486,9 @@ fn subtitle(curve: &CurveRow) -> String {
             }
         }
         None => {
-            let status: String = curve.status.chars().take(70).collect();
-            let more = if curve.status.chars().count() > 70 { "\u{2026}" } else { "" };
+            let full = curve.status.to_string();
+            let status: String = full.chars().take(70).collect();
+            let more = if full.chars().count() > 70 { "\u{2026}" } else { "" };
             format!("No fit ({status}{more})  \u{b7}  {n}")
         }
     }
@@ -829,6 +830,7 @@ mod tests {
     use crate::derive::rows::FitNumbers;
     use crate::fit::models::four_pl::FourPl;
     use crate::fit::models::model::Model;
+    use crate::fit::status::CurveStatus;
 
     fn point(conc_nm: f64, y: f64, excluded: Option<&str>) -> CurvePoint {
         CurvePoint {
@@ -891,7 +893,7 @@ mod tests {
                 }),
                 df: 16,
             }),
-            status: "ok".into(),
+            status: CurveStatus::Ok,
             flags: vec![],
             tested_range_nm: (0.1, 10_000.0),
             points,
@@ -1004,7 +1006,7 @@ mod tests {
     fn svg_without_fit() {
         let mut c = curve();
         c.fit = None;
-        c.status = "failed: fewer than 3 concentrations".into();
+        c.status = CurveStatus::Failed("fewer than 3 concentrations".into());
         let svg = curve_svg(&c).expect("svg");
         well_formed(&svg);
         assert!(!svg.contains("#0072B2"), "no curve without a fit");
@@ -1092,7 +1094,7 @@ mod tests {
         std::fs::create_dir_all(&dir).expect("mkdir");
         let mut nofit = curve();
         nofit.fit = None;
-        nofit.status = "failed: singular Jacobian".into();
+        nofit.status = CurveStatus::Failed("singular Jacobian".into());
         for (name, c) in [("measured", curve()), ("censored", censored()), ("nofit", nofit)] {
             std::fs::write(dir.join(format!("{name}.svg")), curve_svg(&c).expect("svg"))
                 .expect("write");

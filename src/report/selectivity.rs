@@ -15,6 +15,7 @@
 use crate::units::{NOT_DETERMINED, format_conc_nm, format_conc_range_nm, p_value, sig3};
 
 use crate::derive::rows::CurveRow;
+use crate::fit::status::CurveStatus;
 
 /// Which side of a value the truth lies on: the value itself, above it or below it.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
@@ -75,7 +76,7 @@ pub struct KiEntry {
     /// pKi (a bound when censored: `>` Ki gives an upper bound on pKi); NaN without a Ki.
     pub pki: f64,
     /// Curve status (`ok`, `flagged`, `failed: ...`, `not_converged: ...`).
-    pub status: String,
+    pub status: CurveStatus,
     /// Curve flags.
     pub flags: Vec<String>,
 }
@@ -121,8 +122,7 @@ impl KiEntry {
         self.ki_nm.is_finite()
             && self.ki_nm > 0.0
             && !is_agonist(&self.model)
-            && !self.status.starts_with("failed")
-            && !self.status.starts_with("not_converged")
+            && !self.status.is_failed()
     }
 }
 
@@ -154,7 +154,7 @@ pub struct SelectivityRow {
     /// pKi (a bound when censored).
     pub pki: f64,
     /// Curve status.
-    pub status: String,
+    pub status: CurveStatus,
     /// Curve flags.
     pub flags: Vec<String>,
     /// The primary target the ratio is taken against (`None`: no primary for this compound).
@@ -418,7 +418,7 @@ impl SelectivityRow {
     /// `true` when the curve is flagged or failed (as the Ki matrix marks it).
     #[must_use]
     pub fn needs_attention(&self) -> bool {
-        self.status != "ok" || !self.flags.is_empty()
+        !self.status.is_ok() || !self.flags.is_empty()
     }
 
     /// The note of the reports: `primary` for the primary measurement, else why there is no
@@ -457,7 +457,7 @@ mod tests {
                 (f64::NAN, f64::NAN)
             },
             pki: p_value(ki),
-            status: "ok".into(),
+            status: CurveStatus::Ok,
             flags: vec![],
         }
     }
@@ -498,7 +498,7 @@ mod tests {
         // Mianserin-like: H1 1.2 nM, 5-HT2A 3 nM, SERT > 4000 nM (censored: never a
         // candidate), and a failed curve whose 0.5 nM must not become the primary.
         let mut failed = entry("m", "NET", 0.5, Censor::Exact);
-        failed.status = "failed: no fit".into();
+        failed.status = CurveStatus::Failed("no fit".into());
         let rows = panel_of(
             vec![
                 entry("m", "SERT", 4000.0, Censor::Above),

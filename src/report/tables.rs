@@ -17,6 +17,7 @@ use crate::derive::rows::{
     CompareNumbers, CurveRow, FitNumbers, FunctionalNumbers, PlateRow, RunResults, TwoSiteNumbers,
     WellRow,
 };
+use crate::fit::status::CurveStatus;
 use crate::saturation::SaturationRow;
 
 /// A column under construction: a name and its cells.
@@ -126,7 +127,7 @@ fn selectivity_columns(r: &[SelectivityRow]) -> Vec<Col> {
         Col::F64("ki_ci_low_nM", f(&|x| x.ki_ci_nm.0)),
         Col::F64("ki_ci_high_nM", f(&|x| x.ki_ci_nm.1)),
         Col::F64("pki", f(&|x| x.pki)),
-        Col::Str("status", s(&|x| x.status.clone())),
+        Col::Str("status", s(&|x| x.status.to_string())),
         Col::Str("flags", s(&|x| x.flags.join(";"))),
         Col::Str("primary_target", s(&|x| x.primary_target.clone().unwrap_or_default())),
         Col::Str("primary_run", s(&|x| x.primary_run.clone())),
@@ -209,6 +210,9 @@ pub fn read_fits_ki(path: &Path, run: &str) -> Result<Vec<KiEntry>> {
                     qualifier[i]
                 )
             })?;
+            let status = status[i]
+                .parse::<CurveStatus>()
+                .map_err(|e| anyhow!("{} row {}: `status`: {e}", path.display(), i + 1))?;
             Ok(KiEntry {
                 run: run.to_string(),
                 experiment: experiment[i].clone(),
@@ -219,7 +223,7 @@ pub fn read_fits_ki(path: &Path, run: &str) -> Result<Vec<KiEntry>> {
                 ki_censor,
                 ki_ci_nm: (ci_lo[i], ci_hi[i]),
                 pki: pki[i],
-                status: status[i].clone(),
+                status,
                 flags: flags[i].split(';').filter(|f| !f.is_empty()).map(str::to_string).collect(),
             })
         })
@@ -290,7 +294,7 @@ fn fit_columns(c: &[CurveRow]) -> Vec<Col> {
         Col::F64("sy_x", fit(&|f| f.sy_x)),
         Col::F64("tested_low_nM", c.iter().map(|r| num(r.tested_range_nm.0)).collect()),
         Col::F64("tested_high_nM", c.iter().map(|r| num(r.tested_range_nm.1)).collect()),
-        Col::Str("status", s(&|r| r.status.clone())),
+        Col::Str("status", s(&|r| r.status.to_string())),
         Col::Str("flags", s(&|r| r.flags.join(";"))),
         Col::F64("fraction_hi", two(&|t| t.fraction_hi)),
         Col::F64("log_ic50_hi", two(&|t| t.log_ic50_hi)),
@@ -368,7 +372,7 @@ fn saturation_columns(r: &[SaturationRow]) -> Vec<Col> {
         Col::F64("pct_specific_at_kd", fit(&|y| y.pct_specific_at_kd)),
         Col::F64("max_fraction_bound_pct", f(&|x| x.max_fraction_bound_pct)),
         Col::F64("highest_conc_over_kd", fit(&|y| y.highest_l_over_kd)),
-        Col::Str("status", s(&|x| x.status.clone())),
+        Col::Str("status", s(&|x| x.status.to_string())),
         Col::Str("flags", s(&|x| x.flags.join(";"))),
         Col::Str("notes", s(&|x| x.fit.as_ref().map_or_else(String::new, |y| y.notes.join("; ")))),
     ]
