@@ -66,7 +66,7 @@ fn curve(target: &str, compound: &str, log_ic50: f64) -> CurveRow {
             pic50: -log_ic50,
             r_squared: 0.99,
             sy_x: 2.0,
-            censor: "",
+            censor: radbind::derive::rows::Censor::Exact,
             two_site: None,
             log_ic50_profile: (f64::NAN, f64::NAN),
             curve: None,

@@ -11,7 +11,8 @@ use crate::fit::status::CurveStatus;
 use crate::fit::{CurveFit, FitOutcome};
 use crate::units::{log10_molar, nm_from_log10_molar, p_value};
 use rows::{
-    CompareNumbers, CurvePoint, CurveRow, FitNumbers, FunctionalNumbers, TwoSiteNumbers, WellRow,
+    Censor, CompareNumbers, CurvePoint, CurveRow, Efficacy, FitNumbers, FunctionalNumbers,
+    FunctionalRole, TwoSiteNumbers, WellRow,
 };
 
 /// Cheng-Prusoff: `Ki = IC50 / (1 + [L] / Kd)` (Cheng & Prusoff 1973, Biochem Pharmacol
@@ -141,16 +142,16 @@ pub fn derive(cf: &CurveFit, target: &Target, experiment: &str) -> CurveRow {
     let (stays_low_side, stays_high_side) =
         if rising { (max_mean < mid, min_mean > mid) } else { (min_mean > mid, max_mean < mid) };
     let censor = if log_ic50 > log_hi || stays_low_side {
-        ">"
+        Censor::Above
     } else if log_ic50 < log_lo || stays_high_side {
-        "<"
+        Censor::Below
     } else {
-        ""
+        Censor::Exact
     };
-    if censor == ">" {
+    if censor == Censor::Above {
         flags.push("ic50_above_range".into());
     }
-    if censor == "<" {
+    if censor == Censor::Below {
         flags.push("ic50_below_range".into());
     }
     if min_mean > mid || max_mean < mid {
@@ -190,7 +191,7 @@ pub fn derive(cf: &CurveFit, target: &Target, experiment: &str) -> CurveRow {
     // A parameter on its bound is expected for a censored (incomplete) curve: the censored
     // value is the result. A bound the user set (`fit.bounds`) gives the constrained optimum
     // asked for (flagged `at_bound_<parameter>`). Anywhere else it means the fit failed.
-    let at_bound_censored = fit.termination == Termination::AtBound && !censor.is_empty();
+    let at_bound_censored = fit.termination == Termination::AtBound && !censor.is_exact();
     let at_user_bound = fit.termination == Termination::AtBound && fd.at_user_bound;
     let converged = fit.termination.converged() || at_bound_censored || at_user_bound;
     if at_bound_censored {
@@ -203,9 +204,9 @@ pub fn derive(cf: &CurveFit, target: &Target, experiment: &str) -> CurveRow {
     let factor = 1.0 + target.radioligand_nm / target.kd_nm;
     let (ic50_nm, ic50_ci_nm) = match censor {
         // A censored IC50 is reported as the bound it lies beyond, never extrapolated.
-        ">" => (hi_nm, (f64::NAN, f64::NAN)),
-        "<" => (lo_nm, (f64::NAN, f64::NAN)),
-        _ => (
+        Censor::Above => (hi_nm, (f64::NAN, f64::NAN)),
+        Censor::Below => (lo_nm, (f64::NAN, f64::NAN)),
+        Censor::Exact => (
             nm_from_log10_molar(log_ic50),
             (nm_from_log10_molar(log_ci.0), nm_from_log10_molar(log_ci.1)),
         ),
@@ -216,12 +217,12 @@ pub fn derive(cf: &CurveFit, target: &Target, experiment: &str) -> CurveRow {
         (ModelKind::Agonist, _) => (f64::NAN, (f64::NAN, f64::NAN)),
         _ if functional => (f64::NAN, (f64::NAN, f64::NAN)),
         // Fit Ki: Ki and its CI straight from the LogKi fit; IC50 = Ki (1 + [L]/Kd).
-        (ModelKind::FitKi, Some((log_ki, _, ci))) if censor.is_empty() => {
+        (ModelKind::FitKi, Some((log_ki, _, ci))) if censor.is_exact() => {
             (nm_from_log10_molar(log_ki), (nm_from_log10_molar(ci.0), nm_from_log10_molar(ci.1)))
         }
         _ => (ic50_nm / factor, (ic50_ci_nm.0 / factor, ic50_ci_nm.1 / factor)),
     };
-    let (ic50_nm, ic50_ci_nm) = if model == ModelKind::FitKi && censor.is_empty() {
+    let (ic50_nm, ic50_ci_nm) = if model == ModelKind::FitKi && censor.is_exact() {
         (ki_nm * factor, (ki_ci_nm.0 * factor, ki_ci_nm.1 * factor))
     } else {
         (ic50_nm, ic50_ci_nm)
@@ -250,7 +251,7 @@ pub fn derive(cf: &CurveFit, target: &Target, experiment: &str) -> CurveRow {
         sy_x: fit.sy_x,
         censor,
         two_site,
-        log_ic50_profile: if fd.log_ic50_profile.is_some() && censor.is_empty() {
+        log_ic50_profile: if fd.log_ic50_profile.is_some() && censor.is_exact() {
             log_ci
         } else {
             (f64::NAN, f64::NAN)
@@ -260,11 +261,11 @@ pub fn derive(cf: &CurveFit, target: &Target, experiment: &str) -> CurveRow {
     });
     if functional {
         row.functional = Some(FunctionalNumbers {
-            role: if rising { "agonist" } else { "antagonist" },
+            role: if rising { FunctionalRole::Agonist } else { FunctionalRole::Antagonist },
             emax_pct: if rising { top } else { f64::NAN },
             emax_se: if rising { fit.se[0] } else { f64::NAN },
             relative_efficacy: f64::NAN,
-            efficacy: "",
+            efficacy: None,
             kb_nm: f64::NAN,
             kb_ci_nm: (f64::NAN, f64::NAN),
         });
@@ -305,7 +306,7 @@ pub fn functional_results(
         let reference = spec.reference_agonist.as_ref().and_then(|r| {
             rows.iter().find(|c| c.target == t.name && &c.compound == r).and_then(|c| {
                 let f = c.fit.as_ref()?;
-                let usable = f.censor.is_empty() && !c.is_failed() && f.top.is_finite();
+                let usable = f.censor.is_exact() && !c.is_failed() && f.top.is_finite();
                 usable.then_some((f.top, f.ic50_nm, f.hill_slope))
             })
         });
@@ -323,17 +324,17 @@ pub fn functional_results(
             let censor = fit.censor;
             let (ic50, ci) = (fit.ic50_nm, fit.ic50_ci_nm);
             let Some(fun) = row.functional.as_mut() else { continue };
-            if fun.role == "agonist" {
+            if fun.role == FunctionalRole::Agonist {
                 if let Some((ref_emax, _, _)) = reference {
                     fun.relative_efficacy = fun.emax_pct / ref_emax;
-                    fun.efficacy = if !censor.is_empty() {
-                        ""
+                    fun.efficacy = if !censor.is_exact() {
+                        None
                     } else if fun.relative_efficacy < spec.partial_below {
-                        "partial"
+                        Some(Efficacy::Partial)
                     } else {
-                        "full"
+                        Some(Efficacy::Full)
                     };
-                    if fun.efficacy == "partial" {
+                    if fun.efficacy == Some(Efficacy::Partial) {
                         row.flags.push("partial_agonist".into());
                         row.status.flag();
                     }
@@ -348,7 +349,7 @@ pub fn functional_results(
                 let kb = |v: f64| leff_dougall(v, a, ec50, n);
                 fun.kb_nm = kb(ic50);
                 fun.kb_ci_nm =
-                    if censor.is_empty() { (kb(ci.0), kb(ci.1)) } else { (f64::NAN, f64::NAN) };
+                    if censor.is_exact() { (kb(ci.0), kb(ci.1)) } else { (f64::NAN, f64::NAN) };
             }
         }
     }

@@ -248,19 +248,57 @@ impl CurveRow {
 #[derive(Debug, Clone, PartialEq)]
 pub struct FunctionalNumbers {
     /// `agonist` (rising curve, EC50 in the IC50 columns) or `antagonist` (falling, IC50).
-    pub role: &'static str,
+    pub role: FunctionalRole,
     /// Emax: the fitted top, % stimulation over basal (agonists; NaN for antagonists).
     pub emax_pct: f64,
     /// Standard error of Emax.
     pub emax_se: f64,
     /// Emax / Emax of the reference agonist (NaN without one).
     pub relative_efficacy: f64,
-    /// `full`, `partial` or empty (no reference, or EC50 censored).
-    pub efficacy: &'static str,
+    /// `full` or `partial`; `None` (an empty cell) without a reference or with a censored
+    /// EC50.
+    pub efficacy: Option<Efficacy>,
     /// Antagonist Kb by Leff-Dougall / Cheng-Prusoff, nM (NaN when not computable).
     pub kb_nm: f64,
     /// 95% CI of Kb, nM.
     pub kb_ci_nm: (f64, f64),
+}
+
+/// What a [35S]GTPγS curve is: `Display` gives the `functional_role` column.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum FunctionalRole {
+    /// A rising curve: an agonist's EC50 and Emax.
+    Agonist,
+    /// A falling curve against a fixed agonist concentration: IC50 and Kb.
+    Antagonist,
+}
+
+impl std::fmt::Display for FunctionalRole {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(match self {
+            FunctionalRole::Agonist => "agonist",
+            FunctionalRole::Antagonist => "antagonist",
+        })
+    }
+}
+
+/// An agonist's efficacy relative to the reference agonist: `Display` gives the `efficacy`
+/// column.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Efficacy {
+    /// Relative efficacy at or above `partial_below`.
+    Full,
+    /// Relative efficacy below `partial_below` (flagged `partial_agonist`).
+    Partial,
+}
+
+impl std::fmt::Display for Efficacy {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(match self {
+            Efficacy::Full => "full",
+            Efficacy::Partial => "partial",
+        })
+    }
 }
 
 /// A model comparison's outcome for one curve.
@@ -322,9 +360,9 @@ pub struct FitNumbers {
     pub r_squared: f64,
     /// Residual standard deviation, sqrt(RSS / df).
     pub sy_x: f64,
-    /// `">"` when the IC50 lies above the top tested concentration (censored), `"<"` below
-    /// the lowest, `""` when inside the tested range.
-    pub censor: &'static str,
+    /// [`Censor::Above`] (`>`) when the IC50 lies above the top tested concentration,
+    /// [`Censor::Below`] (`<`) below the lowest, [`Censor::Exact`] inside the tested range.
+    pub censor: Censor,
     /// Both sites, for a two-site fit (the fields above then hold the high-affinity site).
     pub two_site: Option<TwoSiteNumbers>,
     /// Profile-likelihood 95% interval of log IC50 (`fit.ci: profile`); NaN on a side the
@@ -358,6 +396,55 @@ impl FitNumbers {
         let (y, se) = c.value_se(x);
         let h = crate::fit::stats::t975(self.df) * se;
         (y.is_finite() && h.is_finite()).then_some((y - h, y + h))
+    }
+}
+
+/// Which side of a value the truth lies on: the value itself, above it or below it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum Censor {
+    /// A measured value (inside the tested range).
+    #[default]
+    Exact,
+    /// The true value lies above the bound given (`>`).
+    Above,
+    /// The true value lies below the bound given (`<`).
+    Below,
+}
+
+impl Censor {
+    /// From the qualifier used in the tables (`ic50_qualifier`, `ki_qualifier`): `""`, `">"`,
+    /// `"<"`; `None` for anything else.
+    #[must_use]
+    pub fn from_mark(mark: &str) -> Option<Censor> {
+        match mark.trim() {
+            "" => Some(Censor::Exact),
+            ">" => Some(Censor::Above),
+            "<" => Some(Censor::Below),
+            _ => None,
+        }
+    }
+
+    /// `true` for a measured value (no qualifier).
+    #[must_use]
+    pub fn is_exact(self) -> bool {
+        self == Censor::Exact
+    }
+
+    /// The qualifier: `""`, `">"` or `"<"`.
+    #[must_use]
+    pub fn mark(self) -> &'static str {
+        match self {
+            Censor::Exact => "",
+            Censor::Above => ">",
+            Censor::Below => "<",
+        }
+    }
+}
+
+/// The qualifier, as in the tables: `""`, `">"` or `"<"`.
+impl std::fmt::Display for Censor {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.mark())
     }
 }
 

@@ -78,7 +78,7 @@ fn functional_cells(results: &RunResults) -> Vec<Vec<String>> {
                 c.ic50_text(),
                 num(f.emax_pct, 0),
                 num(f.relative_efficacy, 2),
-                f.efficacy.to_string(),
+                f.efficacy.map(|e| e.to_string()).unwrap_or_default(),
                 if f.kb_nm.is_finite() {
                     format!("{} ({})", nm_number(f.kb_nm), ci(f.kb_ci_nm))
                 } else {

@@ -313,7 +313,7 @@ impl Figure for OverlayFigure<'_> {
                     .collect();
                 // A censored IC50: the line is an extrapolation; draw it dashed.
                 let style = colour.stroke_width(stroke(s, 2.2));
-                if f.censor.is_empty() {
+                if f.censor.is_exact() {
                     chart.draw_series(LineSeries::new(pts, style)).map_err(err)?;
                 } else {
                     chart
@@ -334,7 +334,7 @@ impl Figure for OverlayFigure<'_> {
         let max_rows = ((legend_area.dim_in_pixel().1 as i32 - top) / lh.max(1)).max(1) as usize;
         for (k, (label, colour, c)) in self.series.iter().enumerate().take(max_rows) {
             let y = top + lh * k as i32;
-            let dashed = c.fit.as_ref().is_some_and(|f| !f.censor.is_empty());
+            let dashed = c.fit.as_ref().is_some_and(|f| !f.censor.is_exact());
             let x0 = px(s, 10.0);
             if dashed {
                 for seg in 0..3 {
@@ -843,7 +843,7 @@ impl SelectivityFigure<'_> {
     /// pKi to colour by: the estimate, or the bound when censored.
     fn pki_value(c: &CurveRow) -> Option<f64> {
         let f = c.fit.as_ref().filter(|_| !c.is_failed())?;
-        if f.censor.is_empty() {
+        if f.censor.is_exact() {
             return f.pki.is_finite().then_some(f.pki);
         }
         let text = c.pki_text();
@@ -908,7 +908,7 @@ impl Figure for SelectivityFigure<'_> {
                 let curve = self.cell(comp, t);
                 let value = curve.and_then(Self::pki_value);
                 let censored =
-                    curve.is_some_and(|c| c.fit.as_ref().is_some_and(|f| !f.censor.is_empty()));
+                    curve.is_some_and(|c| c.fit.as_ref().is_some_and(|f| !f.censor.is_exact()));
                 let fill = match value {
                     Some(v) if censored => {
                         // A bound: a washed-out colour, hatched.

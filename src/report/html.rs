@@ -15,7 +15,7 @@ use super::markdown::{
     targets_in_order,
 };
 use super::{FigureRef, ReportFigures, ReportOutcome, selectivity};
-use crate::derive::rows::{CurveRow, RunResults};
+use crate::derive::rows::{Censor, CurveRow, RunResults};
 use crate::units::{NOT_DETERMINED, format_conc_nm, nm_number};
 
 /// Escapes text for HTML element content and quoted attribute values: `&`, `<`, `>`, `"`
@@ -270,8 +270,8 @@ fn ki_matrix(h: &mut String, r: &RunResults, sel: Option<&FigureRef>, outcome: &
             match cells.get(&(*comp, t.target.as_str())).copied() {
                 None => h.push_str("<td class=\"num\" data-sort=\"\"></td>"),
                 Some(c) => {
-                    let censored = c.fit.as_ref().is_some_and(|f| !f.censor.is_empty());
-                    let key = c.fit.as_ref().filter(|f| f.censor.is_empty()).map(|f| f.ki_nm);
+                    let censored = c.fit.as_ref().is_some_and(|f| !f.censor.is_exact());
+                    let key = c.fit.as_ref().filter(|f| f.censor.is_exact()).map(|f| f.ki_nm);
                     let class = if censored { "num censored" } else { "num" };
                     let warn = if c.is_flagged() || c.is_failed() { " \u{26a0}" } else { "" };
                     let _ = write!(
@@ -360,8 +360,8 @@ fn selectivity_panel(h: &mut String, r: &RunResults) {
             ])
         );
         for row in group {
-            let censored = |c: selectivity::Censor| {
-                if c == selectivity::Censor::Exact { "num" } else { "num censored" }
+            let censored = |c: Censor| {
+                if c == Censor::Exact { "num" } else { "num censored" }
             };
             let warn = if row.needs_attention() { " \u{26a0}" } else { "" };
             let class = if row.is_primary() { " class=\"primary\"" } else { "" };
@@ -478,7 +478,7 @@ fn profiling(h: &mut String, r: &RunResults, figs: &ReportFigures) {
             } else {
                 ""
             };
-            let censored = c.fit.as_ref().is_some_and(|f| !f.censor.is_empty());
+            let censored = c.fit.as_ref().is_some_and(|f| !f.censor.is_exact());
             let cen = if censored {
                 " censored\" title=\"censored: outside the tested range"
             } else {
@@ -487,7 +487,7 @@ fn profiling(h: &mut String, r: &RunResults, figs: &ReportFigures) {
             let fit = c.fit.as_ref();
             let (ic50_key, ki_key) = if censored {
                 let (lo, hi) = c.tested_range_nm;
-                let b = if fit.is_some_and(|f| f.censor == ">") { hi } else { lo };
+                let b = if fit.is_some_and(|f| f.censor == Censor::Above) { hi } else { lo };
                 let f = 1.0 + c.radioligand_nm / c.kd_nm;
                 (Some(b), Some(b / f))
             } else {

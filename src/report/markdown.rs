@@ -110,7 +110,7 @@ pub fn flag_explanation(flag: &str) -> Option<&'static str> {
 impl CurveRow {
     /// The censor mark of the fit: `">"`, `"<"` or `""` (also `""` without a fit).
     fn censor(&self) -> &'static str {
-        self.fit.as_ref().map_or("", |f| f.censor)
+        self.fit.as_ref().map_or("", |f| f.censor.mark())
     }
 
     /// Cheng-Prusoff factor `1 + [L]/Kd`, if defined.
@@ -781,10 +781,10 @@ pub(crate) mod tests {
         insta::assert_snapshot!(render_markdown(&r, &pngs));
     }
     use super::*;
-    use crate::derive::rows::{CurvePoint, FitNumbers, InputFile, WellRow};
+    use crate::derive::rows::{Censor, CurvePoint, FitNumbers, InputFile, WellRow};
     use crate::fit::status::CurveStatus;
 
-    fn fit(ic50_nm: f64, factor: f64, hill: f64, censor: &'static str) -> FitNumbers {
+    fn fit(ic50_nm: f64, factor: f64, hill: f64, censor: Censor) -> FitNumbers {
         let ki = ic50_nm / factor;
         FitNumbers {
             top: 100.0,
@@ -856,10 +856,10 @@ pub(crate) mod tests {
     pub(crate) fn sample_results() -> RunResults {
         let mut a = curve("5-HT2A", "mianserin", 1.0, 0.5);
         a.radioligand = "[3H]ketanserin".into();
-        a.fit = Some(fit(7.8, 3.0, -0.98, ""));
+        a.fit = Some(fit(7.8, 3.0, -0.98, Censor::Exact));
         let mut b = curve("5-HT1A", "mianserin", 1.0, 1.0);
         b.radioligand = "[3H]8-OH-DPAT".into();
-        b.fit = Some(fit(60_000.0, 2.0, -1.1, ">"));
+        b.fit = Some(fit(60_000.0, 2.0, -1.1, Censor::Above));
         b.status = CurveStatus::Flagged;
         b.flags = vec!["ic50_above_range".into(), "no_50pct_span".into()];
         b.points = points(60_000.0);

@@ -22,7 +22,7 @@ use plotters::prelude::*;
 use plotters::style::{FontStyle, register_font, text_anchor};
 
 use crate::config::ErrorBars;
-use crate::derive::rows::{CurvePoint, CurveRow};
+use crate::derive::rows::{CurvePoint, CurveRow, FunctionalRole};
 use crate::fit::procedures::band::FittedCurve;
 use crate::units::log_molar;
 
@@ -442,7 +442,7 @@ pub(super) fn y_ticks(lo: f64, hi: f64) -> Vec<f64> {
 fn ic50_annotation(curve: &CurveRow) -> Option<String> {
     let fit = curve.fit.as_ref()?;
     let measured = fit.ic50_nm.is_finite() && fit.ic50_nm > 0.0;
-    (!fit.censor.is_empty() || measured).then(|| format!("IC50 {}", curve.ic50_text()))
+    (!fit.censor.is_exact() || measured).then(|| format!("IC50 {}", curve.ic50_text()))
 }
 
 /// Subtitle: Ki with CI, pKi, Hill slope and n, or why there is no fit.
@@ -458,7 +458,7 @@ fn subtitle(curve: &CurveRow) -> String {
                 "n.d.".to_string()
             };
             match &curve.functional {
-                Some(f) if f.role == "agonist" => {
+                Some(f) if f.role == FunctionalRole::Agonist => {
                     let rel = if f.relative_efficacy.is_finite() {
                         format!("  \u{b7}  rel. efficacy {:.2}", f.relative_efficacy)
                     } else {
@@ -594,7 +594,7 @@ fn draw_curve<DB: DrawingBackend>(
         .as_ref()
         .filter(|f| [f.top, f.bottom, f.hill_slope, f.log_ic50].iter().all(|v| v.is_finite()));
     // The band is drawn for a measured IC50 only: a censored curve is an extrapolation.
-    let band_fit = fit.filter(|f| opts.confidence_band && f.censor.is_empty());
+    let band_fit = fit.filter(|f| opts.confidence_band && f.censor.is_exact());
     if let Some(f) = band_fit {
         let (a, b) = (xl.lo - 0.5, xl.hi + 0.5);
         let band: Option<Vec<(f64, f64, f64)>> = (0..120)
@@ -634,7 +634,9 @@ fn draw_curve<DB: DrawingBackend>(
             .collect();
         let label = match f.curve {
             Some(FittedCurve::TwoSite { .. }) => "two-site fit",
-            _ if curve.functional.as_ref().is_some_and(|n| n.role == "agonist") => "agonist fit",
+            _ if curve.functional.as_ref().is_some_and(|n| n.role == FunctionalRole::Agonist) => {
+                "agonist fit"
+            }
             _ => "4PL fit",
         };
         chart
@@ -660,7 +662,7 @@ fn draw_curve<DB: DrawingBackend>(
     }
     let ki_x = fit.filter(|_| opts.mark_ki).and_then(|f| {
         let x = log_molar(f.ki_nm)?;
-        (f.censor.is_empty() && x > xl.axis_lo && x < xl.axis_hi).then_some(x)
+        (f.censor.is_exact() && x > xl.axis_lo && x < xl.axis_hi).then_some(x)
     });
     if let Some(kx) = ki_x {
         // The Ki label sits at the bottom, left of the marker: keep the legend off it.
@@ -673,7 +675,7 @@ fn draw_curve<DB: DrawingBackend>(
     // IC50: a dashed line at log IC50 (only when measured), a label either way.
     if let (Some(f), Some(label)) = (fit, ic50_annotation(curve)) {
         let label_style = ("sans-serif", 17.0 * s).into_font().color(&TEXT_COLOUR);
-        if f.censor.is_empty() && f.log_ic50 > xl.axis_lo && f.log_ic50 < xl.axis_hi {
+        if f.censor.is_exact() && f.log_ic50 > xl.axis_lo && f.log_ic50 < xl.axis_hi {
             let mid = (f.top + f.bottom) / 2.0;
             let mid_c = mid.clamp(y_lo, y_hi);
             chart
@@ -827,7 +829,7 @@ fn draw_curve<DB: DrawingBackend>(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::derive::rows::FitNumbers;
+    use crate::derive::rows::{Censor, FitNumbers};
     use crate::fit::models::four_pl::FourPl;
     use crate::fit::models::model::Model;
     use crate::fit::status::CurveStatus;
@@ -879,7 +881,7 @@ mod tests {
                 pic50: 8.6,
                 r_squared: 0.99,
                 sy_x: 3.0,
-                censor: "",
+                censor: Censor::Exact,
                 two_site: None,
                 log_ic50_profile: (f64::NAN, f64::NAN),
                 curve: Some(FittedCurve::FourPl {
@@ -912,7 +914,7 @@ mod tests {
         if let Some(f) = c.fit.as_mut() {
             f.log_ic50 = -4.2;
             f.ic50_nm = 63_000.0;
-            f.censor = ">";
+            f.censor = Censor::Above;
         }
         for p in &mut c.points {
             p.y = 100.0 - p.conc_nm.max(0.0) / 300.0;
@@ -961,7 +963,7 @@ mod tests {
         let svg = curve_svg(&c).expect("svg");
         assert!(svg.contains("95% confidence band"));
         let mut censored = c.clone();
-        censored.fit.as_mut().expect("fit").censor = ">";
+        censored.fit.as_mut().expect("fit").censor = Censor::Above;
         assert!(!curve_svg(&censored).expect("svg").contains("95% confidence band"));
         let mut no_cov = c.clone();
         no_cov.fit.as_mut().expect("fit").curve = None;

@@ -14,44 +14,8 @@
 
 use crate::units::{NOT_DETERMINED, format_conc_nm, format_conc_range_nm, p_value, sig3};
 
-use crate::derive::rows::CurveRow;
+use crate::derive::rows::{Censor, CurveRow};
 use crate::fit::status::CurveStatus;
-
-/// Which side of a value the truth lies on: the value itself, above it or below it.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
-pub enum Censor {
-    /// A measured value (inside the tested range).
-    #[default]
-    Exact,
-    /// The true value lies above the bound given (`>`).
-    Above,
-    /// The true value lies below the bound given (`<`).
-    Below,
-}
-
-impl Censor {
-    /// From the qualifier used in the tables and [`crate::derive::rows::FitNumbers::censor`]: `""`, `">"`,
-    /// `"<"`; `None` for anything else.
-    #[must_use]
-    pub fn from_mark(mark: &str) -> Option<Censor> {
-        match mark.trim() {
-            "" => Some(Censor::Exact),
-            ">" => Some(Censor::Above),
-            "<" => Some(Censor::Below),
-            _ => None,
-        }
-    }
-
-    /// The qualifier: `""`, `">"` or `"<"`.
-    #[must_use]
-    pub fn mark(self) -> &'static str {
-        match self {
-            Censor::Exact => "",
-            Censor::Above => ">",
-            Censor::Below => "<",
-        }
-    }
-}
 
 /// One compound at one target, as the panel needs it: the Ki (or its bound) and how far to
 /// trust it. Built from a [`CurveRow`] ([`KiEntry::from_curve`]) or read from a `fits.csv`.
@@ -88,7 +52,7 @@ impl KiEntry {
     #[must_use]
     pub fn from_curve(c: &CurveRow) -> KiEntry {
         let fit = c.fit.as_ref().filter(|_| !is_agonist(&c.model));
-        let ki_censor = fit.and_then(|f| Censor::from_mark(f.censor)).unwrap_or_default();
+        let ki_censor = fit.map(|f| f.censor).unwrap_or_default();
         let (ki_nm, ki_ci_nm, pki) = match fit {
             None => (f64::NAN, (f64::NAN, f64::NAN), f64::NAN),
             Some(f) if ki_censor == Censor::Exact => (f.ki_nm, f.ki_ci_nm, f.pki),
@@ -191,7 +155,8 @@ pub struct SelectivityRow {
 /// | `< a` | `< b` | unknown |
 ///
 /// ```
-/// use radbind::report::selectivity::{Censor, ratio};
+/// use radbind::derive::rows::Censor;
+/// use radbind::report::selectivity::ratio;
 /// // Ki > 3.3 µM at the target, 1.43 nM at the primary: more than 2300-fold selective.
 /// let (r, c) = ratio((3333.3, Censor::Above), (1.4286, Censor::Exact)).unwrap();
 /// assert_eq!(c, Censor::Above);

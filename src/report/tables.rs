@@ -12,10 +12,10 @@ use std::path::Path;
 use anyhow::{Context, Result, anyhow};
 use polars::prelude::*;
 
-use super::selectivity::{Censor, KiEntry, SelectivityRow};
+use super::selectivity::{KiEntry, SelectivityRow};
 use crate::derive::rows::{
-    CompareNumbers, CurveRow, FitNumbers, FunctionalNumbers, PlateRow, RunResults, TwoSiteNumbers,
-    WellRow,
+    Censor, CompareNumbers, CurveRow, FitNumbers, FunctionalNumbers, PlateRow, RunResults,
+    TwoSiteNumbers, WellRow,
 };
 use crate::fit::status::CurveStatus;
 use crate::saturation::SaturationRow;
@@ -239,7 +239,7 @@ fn fit_columns(c: &[CurveRow]) -> Vec<Col> {
     // tested range, so these columns stay empty and ic50_nM holds the bound.
     let uncensored = |f: &dyn Fn(&FitNumbers) -> f64| {
         c.iter()
-            .map(|r| r.fit.as_ref().filter(|x| x.censor.is_empty()).and_then(|x| num(f(x))))
+            .map(|r| r.fit.as_ref().filter(|x| x.censor.is_exact()).and_then(|x| num(f(x))))
             .collect()
     };
     let two = |f: &dyn Fn(&TwoSiteNumbers) -> f64| {
@@ -278,7 +278,7 @@ fn fit_columns(c: &[CurveRow]) -> Vec<Col> {
             "ic50_qualifier",
             c.iter()
                 .map(|r| {
-                    r.fit.as_ref().filter(|f| !f.censor.is_empty()).map(|f| f.censor.to_string())
+                    r.fit.as_ref().filter(|f| !f.censor.is_exact()).map(|f| f.censor.to_string())
                 })
                 .collect(),
         ),
@@ -323,7 +323,7 @@ fn fit_columns(c: &[CurveRow]) -> Vec<Col> {
         Col::F64("emax_pct", fun(&|x| x.emax_pct)),
         Col::F64("emax_se", fun(&|x| x.emax_se)),
         Col::F64("relative_efficacy", fun(&|x| x.relative_efficacy)),
-        Col::Str("efficacy", fun_s(&|x| x.efficacy.to_string())),
+        Col::Str("efficacy", fun_s(&|x| x.efficacy.map(|e| e.to_string()).unwrap_or_default())),
         Col::F64("kb_nM", fun(&|x| x.kb_nm)),
         Col::F64("kb_ci_low_nM", fun(&|x| x.kb_ci_nm.0)),
         Col::F64("kb_ci_high_nM", fun(&|x| x.kb_ci_nm.1)),
