@@ -18,7 +18,7 @@
 
 use std::collections::BTreeMap;
 
-use crate::config::{Assay, Settings, Target};
+use crate::config::{Assay, FitSettings, Settings, Target};
 use crate::fit::models::saturation::{self, SaturationModel, SaturationOptions, SaturationPoint};
 use crate::fit::status::CurveStatus;
 use crate::layout::Role;
@@ -242,9 +242,24 @@ fn fit_target(
     row
 }
 
-/// Gives each competition target with `kd_from` the Kd of its saturation fit. Returns the
-/// problems: a saturation target without a usable Kd (that target's Ki stays empty).
-pub fn resolve_kd(targets: &mut BTreeMap<String, Target>, rows: &[SaturationRow]) -> Vec<String> {
+/// The targets and fit settings with the saturation Kd of every `kd_from` target applied.
+#[derive(Debug, Clone)]
+pub struct ResolvedKd {
+    /// Every target; a `kd_from` target holds the Kd of its saturation fit (unchanged when
+    /// there is none).
+    pub targets: BTreeMap<String, Target>,
+    /// The fit settings, with the radioligand ([L], Kd) of each `kd_from` target for the
+    /// models that use it (`fit_ki`).
+    pub fit: FitSettings,
+    /// A saturation target without a usable Kd (that target's Ki stays empty).
+    pub problems: Vec<String>,
+}
+
+/// Gives each competition target with `kd_from` the Kd of its saturation fit, in the targets
+/// and in the fit settings (the saturation stage runs first so that its Kd can feed them).
+#[must_use]
+pub fn resolve_kd(settings: &Settings, rows: &[SaturationRow]) -> ResolvedKd {
+    let mut targets = settings.targets.clone();
     let mut problems = Vec::new();
     for t in targets.values_mut() {
         let Some(from) = &t.kd_from else { continue };
@@ -263,5 +278,9 @@ pub fn resolve_kd(targets: &mut BTreeMap<String, Target>, rows: &[SaturationRow]
             )),
         }
     }
-    problems
+    let mut fit = settings.fit.clone();
+    for t in targets.values().filter(|t| t.kd_from.is_some()) {
+        fit.ligand.insert(t.name.clone(), (t.radioligand_nm, t.kd_nm));
+    }
+    ResolvedKd { targets, fit, problems }
 }

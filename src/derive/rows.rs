@@ -3,10 +3,14 @@
 //!
 //! Owns the row types and their projections from the stages below (plates, wells, targets);
 //! the per-curve numbers are computed in [`super::derive`], written by `report::tables`.
+//! [`InputFile`] is ingest's (it reads and hashes the files).
 
+use crate::config::{Assay, Target};
 use crate::fit::models::four_pl::FourPl;
 use crate::fit::models::model::Model;
 use crate::fit::status::CurveStatus;
+use crate::ingest::inputs::InputFile;
+use crate::normalise::NormalisedPlate;
 use crate::saturation::SaturationRow;
 
 /// Everything a run produced, in report order (sorted by target, then compound).
@@ -96,15 +100,31 @@ pub struct TargetRow {
     pub kd_source: String,
 }
 
-/// An input file and its SHA-256 (hex).
-#[derive(Debug, Clone, PartialEq)]
-pub struct InputFile {
-    /// Path as given (after glob expansion).
-    pub path: String,
-    /// Lowercase hex SHA-256 of the bytes read.
-    pub sha256: String,
-    /// Size in bytes.
-    pub bytes: u64,
+impl TargetRow {
+    /// The row of a configured target (its Kd resolved: a `kd_from` target holds the
+    /// saturation Kd).
+    #[must_use]
+    pub fn of(t: &Target) -> TargetRow {
+        TargetRow {
+            target: t.name.clone(),
+            radioligand: t.radioligand.clone(),
+            radioligand_nm: t.radioligand_nm,
+            kd_nm: t.kd_nm,
+            assay: t.assay.name().to_string(),
+            kd_source: kd_source(t),
+        }
+    }
+}
+
+/// Where a target's Kd comes from: `saturation <target>` for `kd_from`, `config` for a
+/// competition or uptake target that gives it, empty for an assay that uses none
+/// (saturation, [35S]GTPγS).
+fn kd_source(t: &Target) -> String {
+    match (&t.kd_from, &t.assay) {
+        (Some(from), _) => format!("saturation {from}"),
+        (None, Assay::Competition | Assay::Uptake) => "config".to_string(),
+        _ => String::new(),
+    }
 }
 
 /// Plate QC, one row per plate. Means and SDs are in CPM; SD is the sample SD (n-1).
@@ -159,6 +179,49 @@ pub struct PlateRow {
     pub instrument: String,
 }
 
+impl PlateRow {
+    /// The QC row of a normalised plate; `instrument` joins the export's protocol, count date
+    /// and warnings.
+    #[must_use]
+    pub fn of(np: &NormalisedPlate) -> PlateRow {
+        let p = &np.plate;
+        let q = &np.qc;
+        let mut instrument = Vec::new();
+        if let Some(proto) = &p.meta.protocol {
+            instrument.push(proto.clone());
+        }
+        if let Some(at) = &p.meta.counted_at {
+            instrument.push(at.clone());
+        }
+        instrument.extend(p.meta.warnings.iter().cloned());
+        PlateRow {
+            plate: p.id.clone(),
+            source: p.source.display().to_string(),
+            index_in_file: p.index_in_file,
+            target: p.target.clone(),
+            layout: p.layout.clone(),
+            rotated: p.rotated,
+            n_total: q.n_total,
+            total_mean: q.total_mean,
+            total_sd: q.total_sd,
+            total_cv_pct: q.total_cv_pct(),
+            n_nsb: q.n_nsb,
+            nsb_mean: q.nsb_mean,
+            nsb_sd: q.nsb_sd,
+            nsb_cv_pct: q.nsb_cv_pct(),
+            z_prime: q.z_prime,
+            signal_to_background: q.signal_to_background(),
+            nsb_pct_of_total: q.nsb_pct_of_total(),
+            n_basal: q.n_basal,
+            basal_mean: q.basal_mean,
+            basal_cv_pct: q.basal_cv_pct(),
+            fraction_bound_pct: q.fraction_bound_pct,
+            flags: q.flags.clone(),
+            instrument: instrument.join("; "),
+        }
+    }
+}
+
 /// One well of one plate, after layout and normalisation.
 #[derive(Debug, Clone, PartialEq)]
 pub struct WellRow {
@@ -180,6 +243,29 @@ pub struct WellRow {
     pub pct_specific: Option<f64>,
     /// Why the well was left out of fits and QC, if it was.
     pub excluded: Option<String>,
+}
+
+impl WellRow {
+    /// The rows of every well of a normalised plate, in well order.
+    #[must_use]
+    pub fn of_plate(np: &NormalisedPlate) -> Vec<WellRow> {
+        let p = &np.plate;
+        p.wells
+            .iter()
+            .enumerate()
+            .map(|(i, w)| WellRow {
+                plate: p.id.clone(),
+                well: w.pos.to_string(),
+                role: w.role.name(),
+                compound: w.compound.clone(),
+                conc_nm: w.conc_nm,
+                cpm: w.cpm,
+                specific: np.specific[i],
+                pct_specific: np.pct_specific[i],
+                excluded: w.excluded.clone(),
+            })
+            .collect()
+    }
 }
 
 /// One curve: a compound at a target (replicate plates pooled). Concentrations in nM.

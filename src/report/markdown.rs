@@ -115,7 +115,7 @@ impl CurveRow {
 
     /// Cheng-Prusoff factor `1 + [L]/Kd`, if defined.
     pub(crate) fn cheng_prusoff_factor(&self) -> Option<f64> {
-        let f = 1.0 + self.radioligand_nm / self.kd_nm;
+        let f = crate::derive::cheng_prusoff_factor(self.radioligand_nm, self.kd_nm);
         (self.kd_nm > 0.0 && f.is_finite() && f > 0.0).then_some(f)
     }
 
@@ -781,8 +781,9 @@ pub(crate) mod tests {
         insta::assert_snapshot!(render_markdown(&r, &pngs));
     }
     use super::*;
-    use crate::derive::rows::{Censor, CurvePoint, FitNumbers, InputFile, WellRow};
+    use crate::derive::rows::{Censor, CurvePoint, FitNumbers, WellRow};
     use crate::fit::status::CurveStatus;
+    use crate::ingest::inputs::InputFile;
 
     fn fit(ic50_nm: f64, factor: f64, hill: f64, censor: Censor) -> FitNumbers {
         let ki = ic50_nm / factor;
