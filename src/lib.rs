@@ -22,6 +22,8 @@ pub mod output;
 pub mod radioactivity;
 pub mod report;
 pub mod saturation;
+#[cfg(test)]
+mod test_support;
 pub mod types;
 pub mod units;
 

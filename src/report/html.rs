@@ -796,8 +796,8 @@ fn provenance(h: &mut String, r: &RunResults, outcome: &ReportOutcome) {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::report::markdown::tests::sample_results;
     use crate::report::plots::curve_svg;
+    use crate::test_support::sample_results;
 
     fn render(r: &RunResults) -> String {
         let figs: Vec<Option<String>> = r.curves.iter().map(|c| curve_svg(c).ok()).collect();

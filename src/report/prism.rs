@@ -126,7 +126,7 @@ fn number(v: f64) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::report::markdown::tests::sample_results;
+    use crate::test_support::sample_results;
 
     #[test]
     fn table_shape_and_escaping() {

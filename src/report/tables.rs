@@ -442,7 +442,7 @@ mod tests {
     /// from: same numbers to the bit, formula guards undone, censored and failed rows kept.
     #[test]
     fn fits_read_back_as_panel_entries() {
-        let mut r = crate::report::markdown::tests::sample_results();
+        let mut r = crate::test_support::sample_results();
         r.curves[0].compound = "=HYPERLINK(\"x\")".into();
         r.curves[0].flags = vec!["-odd".into(), "lack_of_fit".into()];
         // What derive writes for a censored curve: the bound (10 µM / 2) and its pKi.
