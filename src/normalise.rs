@@ -20,7 +20,7 @@
 //! or NSB wells, or whose total does not exceed its NSB, cannot be normalised: its wells get no
 //! %SB and its curves fail with that reason.
 
-use crate::config::{Assay, Target};
+use crate::config::{Assay, Settings, Target};
 use crate::layout::{Plate, Role};
 
 /// QC thresholds (config `qc`).
@@ -32,6 +32,18 @@ pub struct QcRules {
     pub min_signal_to_background: f64,
     /// Flag more than this % of the added radioligand bound.
     pub max_fraction_bound_pct: f64,
+}
+
+impl QcRules {
+    /// The thresholds of a config (`qc`).
+    #[must_use]
+    pub fn of(settings: &Settings) -> QcRules {
+        QcRules {
+            min_z_prime: settings.min_z_prime,
+            min_signal_to_background: settings.min_signal_to_background,
+            max_fraction_bound_pct: settings.max_fraction_bound_pct,
+        }
+    }
 }
 
 impl Default for QcRules {

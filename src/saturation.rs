@@ -13,19 +13,109 @@
 //!   extrapolated (Motulsky & Christopoulos 2004, ch. 43);
 //! - `few_concentrations`: fewer than 6 radioligand concentrations (DOMAIN.md §4: 6-12);
 //! - `ambiguous`: the CI of Kd or Bmax is not finite.
+//!
+//! Owns its output rows, [`SaturationRow`] and [`SaturationWell`].
 
 use std::collections::BTreeMap;
 
-use crate::config::{Assay, Settings, Target};
+use crate::config::{Assay, FitSettings, Settings, Target};
 use crate::fit::models::saturation::{self, SaturationModel, SaturationOptions, SaturationPoint};
+use crate::fit::status::CurveStatus;
 use crate::layout::Role;
 use crate::normalise::NormalisedPlate;
-use crate::report::{SaturationRow, SaturationWell};
 
 /// Fewer radioligand concentrations than this are flagged.
 const MIN_CONCENTRATIONS: usize = 6;
 /// A highest concentration below this multiple of Kd is flagged.
 const MIN_RANGE_OVER_KD: f64 = 5.0;
+
+/// One saturation experiment (a saturation target, its plates pooled). Signal in CPM,
+/// concentrations in nM.
+#[derive(Debug, Clone, PartialEq)]
+pub struct SaturationRow {
+    /// Experiment name.
+    pub experiment: String,
+    /// Saturation target.
+    pub target: String,
+    /// Radioligand.
+    pub radioligand: String,
+    /// Plates the wells come from.
+    pub plates: Vec<String>,
+    /// `total_and_nsb` (global fit) or `specific`, with ` (Hill slope free)`.
+    pub model: String,
+    /// Fitted against free [L] = added - bound.
+    pub depletion_corrected: bool,
+    /// Specific activity on the assay date, Ci/mmol (NaN without counting details).
+    pub specific_activity_ci_per_mmol: f64,
+    /// Fraction of the calibration activity left on the assay date (NaN without dates).
+    pub decay_fraction: f64,
+    /// Bmax in DPM.
+    pub bmax_dpm: f64,
+    /// Bmax in fmol per well.
+    pub bmax_fmol: f64,
+    /// Bmax in fmol per mg protein.
+    pub bmax_fmol_per_mg: f64,
+    /// 95% CI of Bmax, fmol/mg.
+    pub bmax_fmol_per_mg_ci: (f64, f64),
+    /// Binding sites per cell.
+    pub sites_per_cell: f64,
+    /// Largest % of the added radioligand bound in a total well.
+    pub max_fraction_bound_pct: f64,
+    /// `ok`, `flagged`, `not_converged: …`, `failed: …`.
+    pub status: CurveStatus,
+    /// Flags (see the README).
+    pub flags: Vec<String>,
+    /// Every total and NSB well offered to the fit.
+    pub wells: Vec<SaturationWell>,
+    /// The fit: Kd, Bmax (CPM), Hill slope, NSB line, R², Sy.x, % specific at Kd, notes;
+    /// `None` when nothing could be fitted.
+    pub fit: Option<crate::fit::models::saturation::SaturationFit>,
+}
+
+impl SaturationRow {
+    /// A row with every number NaN, no wells and the status `failed: not fitted`.
+    #[must_use]
+    pub fn empty() -> Self {
+        let nan2 = (f64::NAN, f64::NAN);
+        SaturationRow {
+            experiment: String::new(),
+            target: String::new(),
+            radioligand: String::new(),
+            plates: Vec::new(),
+            model: String::new(),
+            depletion_corrected: false,
+            specific_activity_ci_per_mmol: f64::NAN,
+            decay_fraction: f64::NAN,
+            bmax_dpm: f64::NAN,
+            bmax_fmol: f64::NAN,
+            bmax_fmol_per_mg: f64::NAN,
+            bmax_fmol_per_mg_ci: nan2,
+            sites_per_cell: f64::NAN,
+            max_fraction_bound_pct: f64::NAN,
+            status: CurveStatus::Failed("not fitted".into()),
+            flags: Vec::new(),
+            wells: Vec::new(),
+            fit: None,
+        }
+    }
+}
+
+/// One total or NSB well of a saturation experiment.
+#[derive(Debug, Clone, PartialEq)]
+pub struct SaturationWell {
+    /// Plate id.
+    pub plate: String,
+    /// Well label.
+    pub well: String,
+    /// Added radioligand, nM.
+    pub l_nm: f64,
+    /// Counts, CPM.
+    pub cpm: f64,
+    /// Total (true) or NSB (false) well.
+    pub total: bool,
+    /// Why left out, if it was.
+    pub excluded: Option<String>,
+}
 
 /// Fits every saturation target of `settings` from its plates. Rows in target order.
 #[must_use]
@@ -119,7 +209,7 @@ fn fit_target(
     let fit = match saturation::fit_saturation(&points, &opts) {
         Ok(f) => f,
         Err(e) => {
-            row.status = format!("failed: {e}");
+            row.status = CurveStatus::Failed(e.to_string());
             row.flags = flags;
             return row;
         }
@@ -146,28 +236,37 @@ fn fit_target(
     if fit.converged && !(finite(fit.kd_ci_nm) && finite(fit.bmax_ci)) {
         flags.push("ambiguous".into());
     }
-    row.status = if !fit.converged {
-        format!("not_converged: {}", fit.termination)
-    } else if flags.is_empty() {
-        "ok".into()
-    } else {
-        "flagged".into()
-    };
+    row.status = CurveStatus::of_fit((!fit.converged).then(|| fit.termination.to_string()), &flags);
     row.fit = Some(fit);
     row.flags = flags;
     row
 }
 
-/// Gives each competition target with `kd_from` the Kd of its saturation fit. Returns the
-/// problems: a saturation target without a usable Kd (that target's Ki stays empty).
-pub fn resolve_kd(targets: &mut BTreeMap<String, Target>, rows: &[SaturationRow]) -> Vec<String> {
+/// The targets and fit settings with the saturation Kd of every `kd_from` target applied.
+#[derive(Debug, Clone)]
+pub struct ResolvedKd {
+    /// Every target; a `kd_from` target holds the Kd of its saturation fit (unchanged when
+    /// there is none).
+    pub targets: BTreeMap<String, Target>,
+    /// The fit settings, with the radioligand ([L], Kd) of each `kd_from` target for the
+    /// models that use it (`fit_ki`).
+    pub fit: FitSettings,
+    /// A saturation target without a usable Kd (that target's Ki stays empty).
+    pub problems: Vec<String>,
+}
+
+/// Gives each competition target with `kd_from` the Kd of its saturation fit, in the targets
+/// and in the fit settings (the saturation stage runs first so that its Kd can feed them).
+#[must_use]
+pub fn resolve_kd(settings: &Settings, rows: &[SaturationRow]) -> ResolvedKd {
+    let mut targets = settings.targets.clone();
     let mut problems = Vec::new();
     for t in targets.values_mut() {
         let Some(from) = &t.kd_from else { continue };
         let kd = rows
             .iter()
             .find(|r| &r.target == from)
-            .filter(|r| !r.status.starts_with("failed") && !r.status.starts_with("not_converged"))
+            .filter(|r| !r.status.is_failed())
             .and_then(|r| r.fit.as_ref())
             .map(|f| f.kd_nm)
             .filter(|k| k.is_finite() && *k > 0.0);
@@ -179,5 +278,9 @@ pub fn resolve_kd(targets: &mut BTreeMap<String, Target>, rows: &[SaturationRow]
             )),
         }
     }
-    problems
+    let mut fit = settings.fit.clone();
+    for t in targets.values().filter(|t| t.kd_from.is_some()) {
+        fit.ligand.insert(t.name.clone(), (t.radioligand_nm, t.kd_nm));
+    }
+    ResolvedKd { targets, fit, problems }
 }

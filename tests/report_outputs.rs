@@ -5,9 +5,10 @@
 use std::collections::BTreeMap;
 use std::path::Path;
 
-use radbind::report::{
-    CurvePoint, CurveRow, FitNumbers, PlateRow, RunResults, TargetRow, WellRow, write_report,
+use radbind::derive::rows::{
+    CurvePoint, CurveRow, FitNumbers, PlateRow, RunResults, TargetRow, WellRow,
 };
+use radbind::report::write_report;
 
 const EVIL_T: &str = "../../x";
 const EVIL_C: &str = "<script>alert(1)</script>";
@@ -65,13 +66,13 @@ fn curve(target: &str, compound: &str, log_ic50: f64) -> CurveRow {
             pic50: -log_ic50,
             r_squared: 0.99,
             sy_x: 2.0,
-            censor: "",
+            censor: radbind::derive::rows::Censor::Exact,
             two_site: None,
             log_ic50_profile: (f64::NAN, f64::NAN),
             curve: None,
             df: 0,
         }),
-        status: "ok".into(),
+        status: radbind::fit::status::CurveStatus::Ok,
         flags: vec![],
         tested_range_nm: (0.316, 1000.0),
         points,

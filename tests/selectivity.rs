@@ -296,7 +296,7 @@ fn panel_of_the_compare_fixtures() {
     // clozapine: SERT censored (> 6 µM) over 5-HT2A exact, in each run against its own Ki.
     for r in rows.iter().filter(|r| r.compound == "clozapine" && r.target == "SERT") {
         assert_eq!(r.primary_run, r.run);
-        assert_eq!(r.ratio_censor, radbind::report::selectivity::Censor::Above);
+        assert_eq!(r.ratio_censor, radbind::derive::rows::Censor::Above);
         assert!((r.ratio - r.ki_nm / r.primary_ki_nm).abs() < 1e-9 * r.ratio);
     }
 }

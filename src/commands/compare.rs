@@ -15,6 +15,7 @@ use std::path::Path;
 
 use anyhow::{Context, Result};
 
+use crate::fit::status::CurveStatus;
 use crate::report::html::escape;
 
 /// A fold change at or above this is marked as notable in the text and HTML.
@@ -137,7 +138,7 @@ pub struct Comparison {
 #[derive(Debug, Clone)]
 struct FitRow {
     ki: KiValue,
-    status: String,
+    status: CurveStatus,
     flags: Vec<String>,
 }
 
@@ -214,8 +215,8 @@ fn compare_runs(a: &Run, b: &Run) -> Comparison {
             status_changes.push(StatusChange {
                 target,
                 compound,
-                status_a: fa.status.clone(),
-                status_b: fb.status.clone(),
+                status_a: fa.status.to_string(),
+                status_b: fb.status.to_string(),
                 flags_added: fb_set.difference(&fa_set).map(|s| (*s).clone()).collect(),
                 flags_removed: fa_set.difference(&fb_set).map(|s| (*s).clone()).collect(),
             });

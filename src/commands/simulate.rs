@@ -36,6 +36,7 @@ use rand_distr::{Distribution, Normal, Poisson};
 use serde::Deserialize;
 
 use crate::config::{self, Settings};
+use crate::derive::{cheng_prusoff, ic50_from_ki};
 use crate::ingest::microbeta;
 use crate::layout::{self, Role};
 use crate::types::Geometry;
@@ -454,7 +455,7 @@ fn functional_truth(
 
 fn ic50_of(t: &SimTruth, target: &config::Target) -> Result<f64> {
     match (t.ki_nm, t.ic50_nm) {
-        (Some(ki), None) => Ok(ki * (1.0 + target.radioligand_nm / target.kd_nm)),
+        (Some(ki), None) => Ok(ic50_from_ki(ki, target.radioligand_nm, target.kd_nm)),
         (None, Some(ic50)) => Ok(ic50),
         _ => bail!("truth for target {}: give exactly one of ki_nM or ic50_nM", target.name),
     }
@@ -492,7 +493,7 @@ fn truth_csv(settings: &Settings, sim: &SimOptions) -> Result<String> {
         }
         for (compound, truth) in compounds {
             let ic50 = ic50_of(truth, target)?;
-            let ki = ic50 / (1.0 + target.radioligand_nm / target.kd_nm);
+            let ki = cheng_prusoff(ic50, target.radioligand_nm, target.kd_nm);
             let (lo, hi) = tested_range(settings, target_name, compound);
             // "Complete" when the IC50 lies half a log unit inside the tested range, so both
             // plateaus are approached.

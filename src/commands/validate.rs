@@ -10,7 +10,7 @@ use anyhow::Result;
 use crate::layout::{Plate, Role};
 use crate::types::row_label;
 use crate::units::format_conc_nm;
-use crate::{RunSummary, config, layout, read_inputs};
+use crate::{RunSummary, config, ingest, layout};
 
 /// What `validate` found.
 #[derive(Debug)]
@@ -27,7 +27,7 @@ pub struct ValidateReport {
 /// A config that cannot be parsed or resolved (every problem listed in the error).
 pub fn validate(config_path: &Path) -> Result<ValidateReport> {
     let settings = config::load(config_path)?;
-    let inputs = read_inputs(&settings);
+    let inputs = ingest::inputs::read_inputs(&settings.inputs, &settings.read_options());
     let laid = layout::lay_out_files(&inputs.reads, &inputs.errors, &settings);
     let raws: Vec<&crate::ingest::RawPlate> = inputs.plates().collect();
     let mut t = String::new();

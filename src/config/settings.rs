@@ -71,6 +71,20 @@ pub struct Settings {
     pub options: Options,
 }
 
+impl Settings {
+    /// How ingest reads the input files: the format, signal column, column map and negative
+    /// counts this config asks for.
+    #[must_use]
+    pub fn read_options(&self) -> crate::ingest::ReadOptions {
+        crate::ingest::ReadOptions {
+            format: self.format,
+            signal: self.signal.clone(),
+            columns: self.columns.clone(),
+            keep_negative: self.keep_negative_counts,
+        }
+    }
+}
+
 /// Which curve figures a run writes (`report.figures`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
 pub enum Figures {

@@ -22,6 +22,7 @@ pub mod maths;
 pub mod models;
 pub mod procedures;
 pub mod stats;
+pub mod status;
 
 use std::collections::BTreeMap;
 use std::fmt;

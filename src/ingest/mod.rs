@@ -38,6 +38,7 @@ use crate::types::{Geometry, WellPos};
 pub mod delimited;
 pub mod file;
 pub mod hidex;
+pub mod inputs;
 pub mod microbeta;
 pub mod plate_map;
 pub mod table;

@@ -4,9 +4,11 @@
 
 use std::fmt::Write as _;
 
+use super::FigureRef;
 use super::html::{escape, figure_block};
 use super::markdown::{link_target, md, table_row};
-use super::{FigureRef, RunResults, SaturationRow};
+use crate::derive::rows::RunResults;
+use crate::saturation::SaturationRow;
 use crate::units::{NOT_DETERMINED, nm_number};
 
 fn num(v: f64, digits: usize) -> String {
@@ -39,7 +41,7 @@ fn saturation_cells(r: &SaturationRow) -> Vec<String> {
         num(fit(|f| f.hill), 2),
         num(fit(|f| f.pct_specific_at_kd), 0),
         num(r.max_fraction_bound_pct, 1),
-        r.status.clone(),
+        r.status.to_string(),
         r.flags.join(", "),
     ]
 }
@@ -76,13 +78,13 @@ fn functional_cells(results: &RunResults) -> Vec<Vec<String>> {
                 c.ic50_text(),
                 num(f.emax_pct, 0),
                 num(f.relative_efficacy, 2),
-                f.efficacy.to_string(),
+                f.efficacy.map(|e| e.to_string()).unwrap_or_default(),
                 if f.kb_nm.is_finite() {
                     format!("{} ({})", nm_number(f.kb_nm), ci(f.kb_ci_nm))
                 } else {
                     "\u{2014}".to_string()
                 },
-                c.status.clone(),
+                c.status.to_string(),
                 c.flags.join(", "),
             ])
         })

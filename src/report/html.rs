@@ -14,7 +14,8 @@ use super::markdown::{
     Counts, PROFILE_COLUMNS, QC_COLUMNS, fixed, flag_explanation, flags_in_use, plate_fails_qc,
     targets_in_order,
 };
-use super::{CurveRow, FigureRef, ReportFigures, ReportOutcome, RunResults, selectivity};
+use super::{FigureRef, ReportFigures, ReportOutcome, selectivity};
+use crate::derive::rows::{Censor, CurveRow, RunResults};
 use crate::units::{NOT_DETERMINED, format_conc_nm, nm_number};
 
 /// Escapes text for HTML element content and quoted attribute values: `&`, `<`, `>`, `"`
@@ -273,8 +274,8 @@ fn ki_matrix(h: &mut String, r: &RunResults, sel: Option<&FigureRef>, outcome: &
             match cells.get(&(*comp, t.target.as_str())).copied() {
                 None => h.push_str("<td class=\"num\" data-sort=\"\"></td>"),
                 Some(c) => {
-                    let censored = c.fit.as_ref().is_some_and(|f| !f.censor.is_empty());
-                    let key = c.fit.as_ref().filter(|f| f.censor.is_empty()).map(|f| f.ki_nm);
+                    let censored = c.fit.as_ref().is_some_and(|f| !f.censor.is_exact());
+                    let key = c.fit.as_ref().filter(|f| f.censor.is_exact()).map(|f| f.ki_nm);
                     let class = if censored { "num censored" } else { "num" };
                     let warn = if c.is_flagged() || c.is_failed() { " \u{26a0}" } else { "" };
                     let _ = write!(
@@ -363,8 +364,8 @@ fn selectivity_panel(h: &mut String, r: &RunResults) {
             ])
         );
         for row in group {
-            let censored = |c: selectivity::Censor| {
-                if c == selectivity::Censor::Exact { "num" } else { "num censored" }
+            let censored = |c: Censor| {
+                if c == Censor::Exact { "num" } else { "num censored" }
             };
             let warn = if row.needs_attention() { " \u{26a0}" } else { "" };
             let class = if row.is_primary() { " class=\"primary\"" } else { "" };
@@ -432,8 +433,8 @@ fn sort_attr(v: Option<f64>) -> String {
 /// Flags of a curve (and its status when not ok) as badges with their explanation.
 fn flag_badges(c: &CurveRow) -> String {
     let mut s = String::new();
-    if c.status != "ok" && c.status != "flagged" && !c.status.is_empty() {
-        let _ = write!(s, "<span class=\"status\">{}</span> ", escape(&c.status));
+    if c.status.is_failed() {
+        let _ = write!(s, "<span class=\"status\">{}</span> ", escape(&c.status.to_string()));
     }
     for f in &c.flags {
         let title =
@@ -481,7 +482,7 @@ fn profiling(h: &mut String, r: &RunResults, figs: &ReportFigures) {
             } else {
                 ""
             };
-            let censored = c.fit.as_ref().is_some_and(|f| !f.censor.is_empty());
+            let censored = c.fit.as_ref().is_some_and(|f| !f.censor.is_exact());
             let cen = if censored {
                 " censored\" title=\"censored: outside the tested range"
             } else {
@@ -490,7 +491,7 @@ fn profiling(h: &mut String, r: &RunResults, figs: &ReportFigures) {
             let fit = c.fit.as_ref();
             let (ic50_key, ki_key) = if censored {
                 let (lo, hi) = c.tested_range_nm;
-                let b = if fit.is_some_and(|f| f.censor == ">") { hi } else { lo };
+                let b = if fit.is_some_and(|f| f.censor == Censor::Above) { hi } else { lo };
                 (Some(b), Some(crate::derive::cheng_prusoff(b, c.radioligand_nm, c.kd_nm)))
             } else {
                 (fit.map(|f| f.ic50_nm), fit.map(|f| f.ki_nm))
@@ -800,7 +801,7 @@ fn provenance(h: &mut String, r: &RunResults, outcome: &ReportOutcome) {
 mod tests {
     use super::*;
     use crate::report::figures::{CurveFigure, to_svg};
-    use crate::report::markdown::tests::sample_results;
+    use crate::test_support::sample_results;
 
     fn render(r: &RunResults) -> String {
         let figs: Vec<Option<String>> =

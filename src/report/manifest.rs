@@ -1,9 +1,14 @@
 //! The run manifest, `run.json`: what made this run and from what, so a reader can verify the
 //! inputs by hash and rerun it.
+//!
+//! Owns the manifest's JSON: [`manifest_json`] and the resolved configuration it records
+//! ([`resolved_config`], with the plate mapping of the layout stage).
 
 use serde_json::json;
 
-use super::RunResults;
+use crate::config::Settings;
+use crate::derive::rows::RunResults;
+use crate::layout::Assignment;
 
 /// The manifest as pretty JSON. `resolved` is the resolved configuration (already JSON).
 #[must_use]
@@ -20,6 +25,7 @@ pub fn manifest_json(
         .iter()
         .map(|i| json!({"path": i.path, "sha256": i.sha256, "bytes": i.bytes}))
         .collect();
+    let counts = r.status_counts();
     let v = json!({
         "radbind_version": r.version,
         "experiment": r.experiment,
@@ -42,12 +48,51 @@ pub fn manifest_json(
         "counts": {
             "plates": r.plates.len(),
             "curves": r.curves.len(),
-            "curves_ok": r.curves.iter().filter(|c| c.status == "ok").count(),
-            "curves_flagged": r.curves.iter().filter(|c| c.status == "flagged").count(),
-            "curves_failed": r.curves.iter().filter(|c| c.status.starts_with("failed") || c.status.starts_with("not_converged")).count(),
+            "curves_ok": counts.ok,
+            "curves_flagged": counts.flagged,
+            "curves_failed": counts.failed,
         },
     });
     let mut s = serde_json::to_string_pretty(&v).expect("a JSON value always serialises");
     s.push('\n');
     s
+}
+
+/// The resolved configuration as JSON: the options, the expanded input list and output
+/// directory (`resolved_inputs`, `resolved_output`), and the plate mapping
+/// (`resolved_plates`: per config entry, the input file and position of its plate, or why
+/// it is not analysed).
+#[must_use]
+pub fn resolved_config(s: &Settings, assignments: &[Assignment]) -> serde_json::Value {
+    let mut v = serde_json::to_value(&s.options).unwrap_or(serde_json::Value::Null);
+    if let Some(m) = v.as_object_mut() {
+        m.insert(
+            "resolved_inputs".into(),
+            s.inputs.iter().map(|p| p.display().to_string()).collect::<Vec<_>>().into(),
+        );
+        m.insert("resolved_output".into(), s.output_dir.display().to_string().into());
+        m.insert("resolved_plates".into(), plate_mapping(assignments));
+    }
+    v
+}
+
+/// The resolved plate mapping for run.json: per config entry, the input file and position of
+/// its plate (or why it is not analysed), then the input plates no entry uses.
+fn plate_mapping(assignments: &[Assignment]) -> serde_json::Value {
+    assignments
+        .iter()
+        .map(|a| {
+            json!({
+                "entry": a.entry,
+                "selector": a.selector,
+                "plate": a.plate,
+                "file": a.source.as_ref().map(|(p, _)| p.display().to_string()),
+                "index_in_file": a.source.as_ref().map(|(_, k)| k),
+                "label": a.label,
+                "target": a.target,
+                "failed": a.failed,
+            })
+        })
+        .collect::<Vec<_>>()
+        .into()
 }

@@ -8,7 +8,8 @@
 use std::collections::BTreeSet;
 use std::fmt::Write as _;
 
-use super::{CurveRow, PlateRow, RunResults, TargetRow, selectivity};
+use super::selectivity;
+use crate::derive::rows::{CurveRow, PlateRow, RunResults, TargetRow};
 use crate::units::{NOT_DETERMINED, format_conc_nm, format_conc_range_nm, nm_number, p_value};
 
 /// What a flag means, in words, for the flag sections of the reports.
@@ -107,31 +108,24 @@ pub fn flag_explanation(flag: &str) -> Option<&'static str> {
 
 /// Display helpers shared by the Markdown and HTML reports and the figures.
 impl CurveRow {
-    /// `true` when no usable fit exists (no parameters, or a `failed` / `not_converged`
-    /// status).
-    #[must_use]
-    pub fn is_failed(&self) -> bool {
-        self.fit.is_none()
-            || self.status.starts_with("failed")
-            || self.status.starts_with("not_converged")
-    }
-
-    /// `true` when the curve was fitted but carries flags.
-    #[must_use]
-    pub fn is_flagged(&self) -> bool {
-        !self.is_failed() && (!self.flags.is_empty() || self.status.starts_with("flagged"))
-    }
-
     /// What the fitted midpoint is: `EC50` for an agonist (a rising functional curve),
     /// `IC50` otherwise.
     #[must_use]
     pub fn potency_word(&self) -> &'static str {
-        if self.functional.as_ref().is_some_and(|f| f.role == "agonist") { "EC50" } else { "IC50" }
+        if self
+            .functional
+            .as_ref()
+            .is_some_and(|f| f.role == crate::derive::rows::FunctionalRole::Agonist)
+        {
+            "EC50"
+        } else {
+            "IC50"
+        }
     }
 
     /// The censor mark of the fit: `">"`, `"<"` or `""` (also `""` without a fit).
     fn censor(&self) -> &'static str {
-        self.fit.as_ref().map_or("", |f| f.censor)
+        self.fit.as_ref().map_or("", |f| f.censor.mark())
     }
 
     /// The Ki bound (nM) of a censored curve: its IC50 bound through
@@ -246,10 +240,8 @@ impl CurveRow {
     /// Status and flags in one cell: `failed: reason; few_concentrations`.
     #[must_use]
     pub fn flags_text(&self) -> String {
-        let mut parts: Vec<&str> = Vec::new();
-        if self.status != "ok" && self.status != "flagged" && !self.status.is_empty() {
-            parts.push(&self.status);
-        }
+        let status = self.status.is_failed().then(|| self.status.to_string());
+        let mut parts: Vec<&str> = status.as_deref().into_iter().collect();
         parts.extend(self.flags.iter().map(String::as_str));
         parts.join("; ")
     }
@@ -845,4 +837,4 @@ pub(super) fn link_target(path: &str) -> String {
 }
 
 #[cfg(test)]
-pub(crate) mod tests;
+mod tests;

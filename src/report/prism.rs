@@ -15,7 +15,7 @@
 use std::collections::BTreeMap;
 use std::fmt::Write as _;
 
-use super::CurveRow;
+use crate::derive::rows::CurveRow;
 use crate::units::{log_molar, log10_molar, plain_zero, printable};
 
 /// The `.pzfx` document for one target's curves (all of them at that target).
@@ -134,7 +134,7 @@ fn escape(s: &str) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::report::markdown::tests::sample_results;
+    use crate::test_support::sample_results;
 
     #[test]
     fn table_shape_and_escaping() {

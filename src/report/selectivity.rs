@@ -14,43 +14,8 @@
 
 use crate::units::{NOT_DETERMINED, format_conc_nm, format_conc_range_nm, p_value, sig3};
 
-use super::CurveRow;
-
-/// Which side of a value the truth lies on: the value itself, above it or below it.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
-pub enum Censor {
-    /// A measured value (inside the tested range).
-    #[default]
-    Exact,
-    /// The true value lies above the bound given (`>`).
-    Above,
-    /// The true value lies below the bound given (`<`).
-    Below,
-}
-
-impl Censor {
-    /// From the qualifier used in the tables and [`super::FitNumbers::censor`]: `""`, `">"`,
-    /// `"<"`; `None` for anything else.
-    #[must_use]
-    pub fn from_mark(mark: &str) -> Option<Censor> {
-        match mark.trim() {
-            "" => Some(Censor::Exact),
-            ">" => Some(Censor::Above),
-            "<" => Some(Censor::Below),
-            _ => None,
-        }
-    }
-
-    /// The qualifier: `""`, `">"` or `"<"`.
-    #[must_use]
-    pub fn mark(self) -> &'static str {
-        match self {
-            Censor::Exact => "",
-            Censor::Above => ">",
-            Censor::Below => "<",
-        }
-    }
-}
+use crate::derive::rows::{Censor, CurveRow};
+use crate::fit::status::CurveStatus;
 
 /// One compound at one target, as the panel needs it: the Ki (or its bound) and how far to
 /// trust it. Built from a [`CurveRow`] ([`KiEntry::from_curve`]) or read from a `fits.csv`.
@@ -75,7 +40,7 @@ pub struct KiEntry {
     /// pKi (a bound when censored: `>` Ki gives an upper bound on pKi); NaN without a Ki.
     pub pki: f64,
     /// Curve status (`ok`, `flagged`, `failed: ...`, `not_converged: ...`).
-    pub status: String,
+    pub status: CurveStatus,
     /// Curve flags.
     pub flags: Vec<String>,
 }
@@ -87,7 +52,7 @@ impl KiEntry {
     #[must_use]
     pub fn from_curve(c: &CurveRow) -> KiEntry {
         let fit = c.fit.as_ref().filter(|_| !is_agonist(&c.model));
-        let ki_censor = fit.and_then(|f| Censor::from_mark(f.censor)).unwrap_or_default();
+        let ki_censor = fit.map(|f| f.censor).unwrap_or_default();
         let (ki_nm, ki_ci_nm, pki) = match fit {
             None => (f64::NAN, (f64::NAN, f64::NAN), f64::NAN),
             Some(f) if ki_censor == Censor::Exact => (f.ki_nm, f.ki_ci_nm, f.pki),
@@ -118,8 +83,7 @@ impl KiEntry {
         self.ki_nm.is_finite()
             && self.ki_nm > 0.0
             && !is_agonist(&self.model)
-            && !self.status.starts_with("failed")
-            && !self.status.starts_with("not_converged")
+            && !self.status.is_failed()
     }
 }
 
@@ -151,7 +115,7 @@ pub struct SelectivityRow {
     /// pKi (a bound when censored).
     pub pki: f64,
     /// Curve status.
-    pub status: String,
+    pub status: CurveStatus,
     /// Curve flags.
     pub flags: Vec<String>,
     /// The primary target the ratio is taken against (`None`: no primary for this compound).
@@ -188,7 +152,8 @@ pub struct SelectivityRow {
 /// | `< a` | `< b` | unknown |
 ///
 /// ```
-/// use radbind::report::selectivity::{Censor, ratio};
+/// use radbind::derive::rows::Censor;
+/// use radbind::report::selectivity::ratio;
 /// // Ki > 3.3 µM at the target, 1.43 nM at the primary: more than 2300-fold selective.
 /// let (r, c) = ratio((3333.3, Censor::Above), (1.4286, Censor::Exact)).unwrap();
 /// assert_eq!(c, Censor::Above);
@@ -415,7 +380,7 @@ impl SelectivityRow {
     /// `true` when the curve is flagged or failed (as the Ki matrix marks it).
     #[must_use]
     pub fn needs_attention(&self) -> bool {
-        self.status != "ok" || !self.flags.is_empty()
+        !self.status.is_ok() || !self.flags.is_empty()
     }
 
     /// The note of the reports: `primary` for the primary measurement, else why there is no
@@ -454,7 +419,7 @@ mod tests {
                 (f64::NAN, f64::NAN)
             },
             pki: p_value(ki),
-            status: "ok".into(),
+            status: CurveStatus::Ok,
             flags: vec![],
         }
     }
@@ -495,7 +460,7 @@ mod tests {
         // Mianserin-like: H1 1.2 nM, 5-HT2A 3 nM, SERT > 4000 nM (censored: never a
         // candidate), and a failed curve whose 0.5 nM must not become the primary.
         let mut failed = entry("m", "NET", 0.5, Censor::Exact);
-        failed.status = "failed: no fit".into();
+        failed.status = CurveStatus::Failed("no fit".into());
         let rows = panel_of(
             vec![
                 entry("m", "SERT", 4000.0, Censor::Above),

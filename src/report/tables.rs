@@ -14,8 +14,13 @@ use std::path::Path;
 use anyhow::{Context, Result, anyhow};
 use polars::prelude::*;
 
-use super::selectivity::{Censor, KiEntry, SelectivityRow};
-use super::{CurveRow, PlateRow, RunResults, SaturationRow, WellRow};
+use super::selectivity::{KiEntry, SelectivityRow};
+use crate::derive::rows::{
+    Censor, CompareNumbers, CurveRow, FitNumbers, FunctionalNumbers, PlateRow, RunResults,
+    TwoSiteNumbers, WellRow,
+};
+use crate::fit::status::CurveStatus;
+use crate::saturation::SaturationRow;
 
 /// A column under construction: a name and its cells.
 enum Col {
@@ -128,7 +133,7 @@ fn selectivity_columns(r: &[SelectivityRow]) -> Vec<Col> {
         Col::F64("ki_ci_low_nM", f(&|x| x.ki_ci_nm.0)),
         Col::F64("ki_ci_high_nM", f(&|x| x.ki_ci_nm.1)),
         Col::F64("pki", f(&|x| x.pki)),
-        Col::Str("status", s(&|x| x.status.clone())),
+        Col::Str("status", s(&|x| x.status.to_string())),
         Col::Str("flags", s(&|x| x.flags.join(";"))),
         Col::Str("primary_target", s(&|x| x.primary_target.clone().unwrap_or_default())),
         Col::Str("primary_run", s(&|x| x.primary_run.clone())),
@@ -211,6 +216,9 @@ pub fn read_fits_ki(path: &Path, run: &str) -> Result<Vec<KiEntry>> {
                     qualifier[i]
                 )
             })?;
+            let status = status[i]
+                .parse::<CurveStatus>()
+                .map_err(|e| anyhow!("{} row {}: `status`: {e}", path.display(), i + 1))?;
             Ok(KiEntry {
                 run: run.to_string(),
                 experiment: experiment[i].clone(),
@@ -221,7 +229,7 @@ pub fn read_fits_ki(path: &Path, run: &str) -> Result<Vec<KiEntry>> {
                 ki_censor,
                 ki_ci_nm: (ci_lo[i], ci_hi[i]),
                 pki: pki[i],
-                status: status[i].clone(),
+                status,
                 flags: flags[i].split(';').filter(|f| !f.is_empty()).map(str::to_string).collect(),
             })
         })
@@ -230,28 +238,28 @@ pub fn read_fits_ki(path: &Path, run: &str) -> Result<Vec<KiEntry>> {
 
 fn fit_columns(c: &[CurveRow]) -> Vec<Col> {
     let s = |f: &dyn Fn(&CurveRow) -> String| c.iter().map(|r| Some(f(r))).collect();
-    let fit = |f: &dyn Fn(&super::FitNumbers) -> f64| {
+    let fit = |f: &dyn Fn(&FitNumbers) -> f64| {
         c.iter().map(|r| r.fit.as_ref().and_then(|x| num(f(x)))).collect()
     };
     // A censored IC50 has no log IC50 estimate worth reporting: the value lies beyond the
     // tested range, so these columns stay empty and ic50_nM holds the bound.
-    let uncensored = |f: &dyn Fn(&super::FitNumbers) -> f64| {
+    let uncensored = |f: &dyn Fn(&FitNumbers) -> f64| {
         c.iter()
-            .map(|r| r.fit.as_ref().filter(|x| x.censor.is_empty()).and_then(|x| num(f(x))))
+            .map(|r| r.fit.as_ref().filter(|x| x.censor.is_exact()).and_then(|x| num(f(x))))
             .collect()
     };
-    let two = |f: &dyn Fn(&super::TwoSiteNumbers) -> f64| {
+    let two = |f: &dyn Fn(&TwoSiteNumbers) -> f64| {
         c.iter()
             .map(|r| r.fit.as_ref().and_then(|x| x.two_site.as_ref()).and_then(|t| num(f(t))))
             .collect()
     };
-    let fun = |f: &dyn Fn(&super::FunctionalNumbers) -> f64| {
+    let fun = |f: &dyn Fn(&FunctionalNumbers) -> f64| {
         c.iter().map(|r| r.functional.as_ref().and_then(|x| num(f(x)))).collect()
     };
-    let fun_s = |f: &dyn Fn(&super::FunctionalNumbers) -> String| {
+    let fun_s = |f: &dyn Fn(&FunctionalNumbers) -> String| {
         c.iter().map(|r| r.functional.as_ref().map(f).filter(|s| !s.is_empty())).collect()
     };
-    let cmp_s = |f: &dyn Fn(&super::CompareNumbers) -> String| {
+    let cmp_s = |f: &dyn Fn(&CompareNumbers) -> String| {
         c.iter().map(|r| r.comparison.as_ref().map(f)).collect()
     };
     vec![
@@ -276,7 +284,7 @@ fn fit_columns(c: &[CurveRow]) -> Vec<Col> {
             "ic50_qualifier",
             c.iter()
                 .map(|r| {
-                    r.fit.as_ref().filter(|f| !f.censor.is_empty()).map(|f| f.censor.to_string())
+                    r.fit.as_ref().filter(|f| !f.censor.is_exact()).map(|f| f.censor.to_string())
                 })
                 .collect(),
         ),
@@ -292,7 +300,7 @@ fn fit_columns(c: &[CurveRow]) -> Vec<Col> {
         Col::F64("sy_x", fit(&|f| f.sy_x)),
         Col::F64("tested_low_nM", c.iter().map(|r| num(r.tested_range_nm.0)).collect()),
         Col::F64("tested_high_nM", c.iter().map(|r| num(r.tested_range_nm.1)).collect()),
-        Col::Str("status", s(&|r| r.status.clone())),
+        Col::Str("status", s(&|r| r.status.to_string())),
         Col::Str("flags", s(&|r| r.flags.join(";"))),
         Col::F64("fraction_hi", two(&|t| t.fraction_hi)),
         Col::F64("log_ic50_hi", two(&|t| t.log_ic50_hi)),
@@ -321,7 +329,7 @@ fn fit_columns(c: &[CurveRow]) -> Vec<Col> {
         Col::F64("emax_pct", fun(&|x| x.emax_pct)),
         Col::F64("emax_se", fun(&|x| x.emax_se)),
         Col::F64("relative_efficacy", fun(&|x| x.relative_efficacy)),
-        Col::Str("efficacy", fun_s(&|x| x.efficacy.to_string())),
+        Col::Str("efficacy", fun_s(&|x| x.efficacy.map(|e| e.to_string()).unwrap_or_default())),
         Col::F64("kb_nM", fun(&|x| x.kb_nm)),
         Col::F64("kb_ci_low_nM", fun(&|x| x.kb_ci_nm.0)),
         Col::F64("kb_ci_high_nM", fun(&|x| x.kb_ci_nm.1)),
@@ -370,7 +378,7 @@ fn saturation_columns(r: &[SaturationRow]) -> Vec<Col> {
         Col::F64("pct_specific_at_kd", fit(&|y| y.pct_specific_at_kd)),
         Col::F64("max_fraction_bound_pct", f(&|x| x.max_fraction_bound_pct)),
         Col::F64("highest_conc_over_kd", fit(&|y| y.highest_l_over_kd)),
-        Col::Str("status", s(&|x| x.status.clone())),
+        Col::Str("status", s(&|x| x.status.to_string())),
         Col::Str("flags", s(&|x| x.flags.join(";"))),
         Col::Str("notes", s(&|x| x.fit.as_ref().map_or_else(String::new, |y| y.notes.join("; ")))),
     ]
@@ -451,7 +459,7 @@ mod tests {
     /// from: same numbers to the bit, formula guards undone, censored and failed rows kept.
     #[test]
     fn fits_read_back_as_panel_entries() {
-        let mut r = crate::report::markdown::tests::sample_results();
+        let mut r = crate::test_support::sample_results();
         r.curves[0].compound = "=HYPERLINK(\"x\")".into();
         r.curves[0].flags = vec!["-odd".into(), "lack_of_fit".into()];
         // What derive writes for a censored curve: the bound (10 µM / 2) and its pKi.

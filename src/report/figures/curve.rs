@@ -18,8 +18,8 @@ use plotters::style::text_anchor;
 use super::dose::{self, XLayout, drawable_fit, log_molar, mean_sd_groups};
 use super::{EXCLUDED_COLOUR, Figure, Frame, TEXT_COLOUR, Titles, chart, draw_titles, px, stroke};
 use crate::config::ErrorBars;
+use crate::derive::rows::{CurveRow, FunctionalRole};
 use crate::fit::procedures::band::FittedCurve;
-use crate::report::CurveRow;
 use crate::report::plots::CurveStyle;
 
 /// Colours (Okabe-Ito, safe for colour-blind readers) and greys.
@@ -141,7 +141,7 @@ fn corner_anchor(
 fn ic50_annotation(curve: &CurveRow) -> Option<String> {
     let fit = curve.fit.as_ref()?;
     let measured = fit.ic50_nm.is_finite() && fit.ic50_nm > 0.0;
-    (!fit.censor.is_empty() || measured)
+    (!fit.censor.is_exact() || measured)
         .then(|| format!("{} {}", curve.potency_word(), curve.ic50_text()))
 }
 
@@ -158,7 +158,7 @@ fn subtitle(curve: &CurveRow) -> String {
                 "n.d.".to_string()
             };
             match &curve.functional {
-                Some(f) if f.role == "agonist" => {
+                Some(f) if f.role == FunctionalRole::Agonist => {
                     let rel = if f.relative_efficacy.is_finite() {
                         format!("  \u{b7}  rel. efficacy {:.2}", f.relative_efficacy)
                     } else {
@@ -186,8 +186,9 @@ fn subtitle(curve: &CurveRow) -> String {
             }
         }
         None => {
-            let status: String = curve.status.chars().take(70).collect();
-            let more = if curve.status.chars().count() > 70 { "\u{2026}" } else { "" };
+            let full = curve.status.to_string();
+            let status: String = full.chars().take(70).collect();
+            let more = if full.chars().count() > 70 { "\u{2026}" } else { "" };
             format!("No fit ({status}{more})  \u{b7}  {n}")
         }
     }
@@ -243,7 +244,7 @@ fn draw_curve<DB: DrawingBackend>(
     // Fitted 4PL over the tested range +- 0.5 log.
     let fit = drawable_fit(curve);
     // The band is drawn for a measured IC50 only: a censored curve is an extrapolation.
-    let band_fit = fit.filter(|f| opts.confidence_band && f.censor.is_empty());
+    let band_fit = fit.filter(|f| opts.confidence_band && f.censor.is_exact());
     if let Some(f) = band_fit {
         let (a, b) = (xl.lo - 0.5, xl.hi + 0.5);
         let band: Option<Vec<(f64, f64, f64)>> = (0..120)
@@ -275,7 +276,9 @@ fn draw_curve<DB: DrawingBackend>(
         let curve_pts = xl.fitted_line(f, 200, y_range);
         let label = match f.curve {
             Some(FittedCurve::TwoSite { .. }) => "two-site fit",
-            _ if curve.functional.as_ref().is_some_and(|n| n.role == "agonist") => "agonist fit",
+            _ if curve.functional.as_ref().is_some_and(|n| n.role == FunctionalRole::Agonist) => {
+                "agonist fit"
+            }
             _ => "4PL fit",
         };
         chart
@@ -301,7 +304,7 @@ fn draw_curve<DB: DrawingBackend>(
     }
     let ki_x = fit.filter(|_| opts.mark_ki).and_then(|f| {
         let x = log_molar(f.ki_nm)?;
-        (f.censor.is_empty() && x > xl.axis_lo && x < xl.axis_hi).then_some(x)
+        (f.censor.is_exact() && x > xl.axis_lo && x < xl.axis_hi).then_some(x)
     });
     if let Some(kx) = ki_x {
         // The Ki label sits at the bottom, left of the marker: keep the legend off it.
@@ -314,7 +317,7 @@ fn draw_curve<DB: DrawingBackend>(
     // IC50: a dashed line at log IC50 (only when measured), a label either way.
     if let (Some(f), Some(label)) = (fit, ic50_annotation(curve)) {
         let label_style = ("sans-serif", 17.0 * s).into_font().color(&TEXT_COLOUR);
-        if f.censor.is_empty() && f.log_ic50 > xl.axis_lo && f.log_ic50 < xl.axis_hi {
+        if f.censor.is_exact() && f.log_ic50 > xl.axis_lo && f.log_ic50 < xl.axis_hi {
             let mid = (f.top + f.bottom) / 2.0;
             let mid_c = mid.clamp(y_lo, y_hi);
             chart

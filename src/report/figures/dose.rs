@@ -3,7 +3,7 @@
 //! the mean ± SD of the replicates and the sampled fitted line.
 
 use super::{TickedAxis, whole, y_ticks};
-use crate::report::{CurvePoint, CurveRow, FitNumbers};
+use crate::derive::rows::{CurvePoint, CurveRow, FitNumbers};
 
 /// Title of the concentration axis.
 pub(super) const X_DESC: &str = "log10 [compound] (M)";

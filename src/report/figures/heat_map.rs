@@ -12,7 +12,7 @@ use super::{
     EXCLUDED_COLOUR, Figure, TEXT_COLOUR, TITLES, anchored, clip_text, colour_index, draw_titles,
     font, ink_on, px, stroke, viridis,
 };
-use crate::report::{PlateRow, WellRow};
+use crate::derive::rows::{PlateRow, WellRow};
 use crate::types::{WellPos, row_label};
 
 /// Which value a plate heat map shows.

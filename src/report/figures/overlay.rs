@@ -10,7 +10,7 @@ use super::dose::{self, XLayout, drawable_fit, mean_sd_groups};
 use super::{
     Figure, Frame, TITLES, anchored, chart, clip_text, draw_titles, font, px, stroke, whole,
 };
-use crate::report::CurveRow;
+use crate::derive::rows::CurveRow;
 
 /// The response of competition binding, the default axis title.
 const BINDING: &str = "% specific binding";
@@ -94,7 +94,7 @@ impl Figure for OverlayFigure<'_> {
                 let pts = xl.fitted_line(f, 200, y_range);
                 // A censored IC50: the line is an extrapolation; draw it dashed.
                 let style = colour.stroke_width(stroke(s, 2.2));
-                if f.censor.is_empty() {
+                if f.censor.is_exact() {
                     chart.draw_series(LineSeries::new(pts, style)).map_err(err)?;
                 } else {
                     chart
@@ -118,7 +118,7 @@ impl Figure for OverlayFigure<'_> {
         let max_rows = ((legend_area.dim_in_pixel().1 as i32 - top) / lh.max(1)).max(1) as usize;
         for (k, (label, colour, c)) in self.series.iter().enumerate().take(max_rows) {
             let y = top + lh * k as i32;
-            let dashed = c.fit.as_ref().is_some_and(|f| !f.censor.is_empty());
+            let dashed = c.fit.as_ref().is_some_and(|f| !f.censor.is_exact());
             let x0 = px(s, 10.0);
             if dashed {
                 for seg in 0..3 {

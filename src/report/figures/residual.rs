@@ -11,7 +11,7 @@ use super::{
     EXCLUDED_COLOUR, Figure, Frame, TEXT_COLOUR, TITLES, TickedAxis, anchored, chart, draw_titles,
     font, px, stroke, whole,
 };
-use crate::report::CurveRow;
+use crate::derive::rows::CurveRow;
 
 /// Title of a residual axis: `residual (% SB)` for % specific binding, `residual (% uptake)` for %
 /// specific uptake, `residual (% over basal)` for % stimulation over basal; any other response

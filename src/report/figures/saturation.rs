@@ -8,7 +8,7 @@ use super::{
     EXCLUDED_COLOUR, Figure, Frame, GRID_COLOUR, TITLES, chart, draw_titles, font, palette_colour,
     px, stroke,
 };
-use crate::report::{SaturationRow, SaturationWell};
+use crate::saturation::{SaturationRow, SaturationWell};
 
 /// A saturation experiment: total and NSB wells (CPM) against added radioligand (nM, linear
 /// axis as in Prism's saturation graphs), with the fitted total, NSB and specific binding

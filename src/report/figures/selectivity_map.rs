@@ -9,7 +9,7 @@ use super::{
     Figure, TEXT_COLOUR, TITLES, anchored, clip_text, draw_titles, font, ink_on, px, stroke,
     viridis,
 };
-use crate::report::CurveRow;
+use crate::derive::rows::CurveRow;
 
 /// Compound × target map of pKi. Censored values (a bound, not a measurement) are hatched
 /// and written with their sign (`< 5.30`); curves without a usable fit are grey (`n.d.`).
@@ -30,7 +30,7 @@ impl SelectivityFigure<'_> {
     /// pKi to colour by: the estimate, or the bound when censored.
     fn pki_value(c: &CurveRow) -> Option<f64> {
         let f = c.fit.as_ref().filter(|_| !c.is_failed())?;
-        if f.censor.is_empty() {
+        if f.censor.is_exact() {
             return f.pki.is_finite().then_some(f.pki);
         }
         let text = c.pki_text();
@@ -95,7 +95,7 @@ impl Figure for SelectivityFigure<'_> {
                 let curve = self.cell(comp, t);
                 let value = curve.and_then(Self::pki_value);
                 let censored =
-                    curve.is_some_and(|c| c.fit.as_ref().is_some_and(|f| !f.censor.is_empty()));
+                    curve.is_some_and(|c| c.fit.as_ref().is_some_and(|f| !f.censor.is_exact()));
                 let fill = match value {
                     Some(v) if censored => {
                         // A bound: a washed-out colour, hatched.

@@ -13,11 +13,13 @@ use super::{
     CurveFigure, HeatValue, OverlayFigure, PlateHeatMap, ResidualFigure, SaturationFigure,
     SelectivityFigure, colour_index, compound_letters, overlay_label, palette_colour, write_figure,
 };
+use crate::derive::rows::{PlateRow, RunResults, TargetRow, WellRow};
 use crate::report::plots::plot_file_stem;
 use crate::report::{
-    FigureOptions, FigureRef, INLINE_CURVE_LIMIT, INLINE_PLATE_LIMIT, MAX_FIGURE_SERIES, PlateRow,
-    ReportFigures, ReportOutcome, RunResults, SaturationRow, TargetRow, WellRow, markdown,
+    FigureOptions, FigureRef, INLINE_CURVE_LIMIT, INLINE_PLATE_LIMIT, MAX_FIGURE_SERIES,
+    ReportFigures, ReportOutcome, markdown,
 };
+use crate::saturation::SaturationRow;
 
 /// A figure other than a curve, to render in parallel.
 enum Job<'a> {

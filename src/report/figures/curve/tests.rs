@@ -1,8 +1,9 @@
 //! Tests of the curve figure, and the curves the other figures' tests draw.
 
 use super::*;
+use crate::derive::rows::{Censor, CurvePoint, FitNumbers, FunctionalNumbers};
+use crate::fit::status::CurveStatus;
 use crate::report::figures::{PlotError, to_png, to_svg};
-use crate::report::{CurvePoint, FitNumbers};
 
 fn curve_svg(c: &CurveRow) -> Result<String, PlotError> {
     to_svg(&CurveFigure::new(c))
@@ -64,7 +65,7 @@ pub(in crate::report::figures) fn curve() -> CurveRow {
             pic50: 8.6,
             r_squared: 0.99,
             sy_x: 3.0,
-            censor: "",
+            censor: Censor::Exact,
             two_site: None,
             log_ic50_profile: (f64::NAN, f64::NAN),
             curve: Some(FittedCurve::FourPl {
@@ -78,7 +79,7 @@ pub(in crate::report::figures) fn curve() -> CurveRow {
             }),
             df: 16,
         }),
-        status: "ok".into(),
+        status: CurveStatus::Ok,
         flags: vec![],
         tested_range_nm: (0.1, 10_000.0),
         points,
@@ -97,7 +98,7 @@ pub(in crate::report::figures) fn censored() -> CurveRow {
     if let Some(f) = c.fit.as_mut() {
         f.log_ic50 = -4.2;
         f.ic50_nm = 63_000.0;
-        f.censor = ">";
+        f.censor = Censor::Above;
     }
     for p in &mut c.points {
         p.y = 100.0 - p.conc_nm.max(0.0) / 300.0;
@@ -146,7 +147,7 @@ fn confidence_band_from_covariance() {
     let svg = curve_svg(&c).expect("svg");
     assert!(svg.contains("95% confidence band"));
     let mut censored = c.clone();
-    censored.fit.as_mut().expect("fit").censor = ">";
+    censored.fit.as_mut().expect("fit").censor = Censor::Above;
     assert!(!curve_svg(&censored).expect("svg").contains("95% confidence band"));
     let mut no_cov = c.clone();
     no_cov.fit.as_mut().expect("fit").curve = None;
@@ -189,7 +190,7 @@ fn svg_escapes_user_text() {
 fn svg_without_fit() {
     let mut c = curve();
     c.fit = None;
-    c.status = "failed: fewer than 3 concentrations".into();
+    c.status = CurveStatus::Failed("fewer than 3 concentrations".into());
     let svg = curve_svg(&c).expect("svg");
     well_formed(&svg);
     assert!(!svg.contains("#0072B2"), "no curve without a fit");
@@ -262,7 +263,7 @@ fn write_samples() {
     std::fs::create_dir_all(&dir).expect("mkdir");
     let mut nofit = curve();
     nofit.fit = None;
-    nofit.status = "failed: singular Jacobian".into();
+    nofit.status = CurveStatus::Failed("singular Jacobian".into());
     for (name, c) in [("measured", curve()), ("censored", censored()), ("nofit", nofit)] {
         std::fs::write(dir.join(format!("{name}.svg")), curve_svg(&c).expect("svg"))
             .expect("write");
@@ -276,12 +277,12 @@ pub(in crate::report::figures) fn agonist() -> CurveRow {
     let mut c = curve();
     c.compound = "8-OH-DPAT".into();
     c.response_label = "% stimulation over basal";
-    c.functional = Some(crate::report::FunctionalNumbers {
-        role: "agonist",
+    c.functional = Some(FunctionalNumbers {
+        role: FunctionalRole::Agonist,
         emax_pct: 100.0,
         emax_se: 3.0,
         relative_efficacy: f64::NAN,
-        efficacy: "",
+        efficacy: None,
         kb_nm: f64::NAN,
         kb_ci_nm: (f64::NAN, f64::NAN),
     });
