@@ -16,7 +16,7 @@ use std::path::Path;
 use anyhow::{Context, Result};
 
 use crate::fit::status::CurveStatus;
-use crate::report::html::escape;
+use crate::report::text::escape;
 
 /// A fold change at or above this is marked as notable in the text and HTML.
 pub const NOTABLE_FOLD: f64 = 2.0;

@@ -24,11 +24,11 @@ mod tests;
 mod wellset;
 
 pub use error::{ConfigError, ConfigProblem};
-pub use options::Options;
+pub use options::{ErrorBars, Figures, ModelKind, Options};
 pub use resolve::{clean_path, load, resolve};
 pub use settings::{
-    Assay, Axis, CompareKind, CompareMethod, CompareSettings, CompoundBlock, ConcSpec, ErrorBars,
-    Exclusion, Figures, FitSettings, GtpgsSpec, Layout, ModelKind, PlateMapSpec, PlateSpec,
-    SaturationSpec, Series, Settings, Target, WeightingKind,
+    Assay, Axis, CompareKind, CompareMethod, CompareSettings, CompoundBlock, ConcSpec, Exclusion,
+    FitSettings, GtpgsSpec, Layout, PlateMapSpec, PlateSpec, SaturationSpec, Series, Settings,
+    Target, WeightingKind,
 };
 pub use wellset::WellSet;

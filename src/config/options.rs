@@ -14,8 +14,6 @@ use std::collections::BTreeMap;
 use serde::de::{DeserializeOwned, Deserializer, IntoDeserializer};
 use serde::{Deserialize, Serialize, Serializer};
 
-use super::settings::{ErrorBars, Figures};
-
 /// Top level of an analysis config.
 #[derive(Debug, Clone, Deserialize, Serialize)]
 #[serde(deny_unknown_fields)]
@@ -300,7 +298,7 @@ pub struct FitOptions {
     /// - `agonist`: rising 4PL ("log(agonist) vs. response"); EC50 in the IC50 columns, no Ki.
     ///
     /// Example: `model: fit_ki`.
-    pub model: Option<Choice<ModelName>>,
+    pub model: Option<Choice<ModelKind>>,
     /// Parameters held constant: any of `top`, `bottom`, `hill_slope` (in % specific binding).
     pub fix: Option<FixOptions>,
     /// Box constraints `[low, high]` on the 4PL parameters (`four_parameter`, `one_site`,
@@ -460,6 +458,33 @@ impl<T> Serialize for Choice<T> {
     }
 }
 
+/// Which curve figures a run writes (`report.figures`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+pub enum Figures {
+    /// No curve figures (`none`).
+    #[serde(rename = "none")]
+    None,
+    /// SVG only (`svg`).
+    #[serde(rename = "svg")]
+    Svg,
+    /// SVG and PNG (`svg+png`, default).
+    #[serde(rename = "svg+png")]
+    SvgPng,
+}
+
+/// Which error bars the mean points of the curve figures carry (`report.error_bars`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ErrorBars {
+    /// Sample standard deviation of the replicates (n - 1) (`sd`).
+    #[default]
+    Sd,
+    /// Standard error of the mean, SD / sqrt(n) (`sem`).
+    Sem,
+    /// No error bars (`none`).
+    None,
+}
+
 /// `negative_counts`: what a count below zero means.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
 #[serde(rename_all = "snake_case")]
@@ -524,20 +549,53 @@ pub enum SeriesDirection {
     LowToHigh,
 }
 
-/// `fit.model`.
+/// The curve model (`fit.model`); [`ModelKind::name`] is its config spelling.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
 #[serde(rename_all = "snake_case")]
-pub enum ModelName {
-    /// `four_parameter`
+pub enum ModelKind {
+    /// Four-parameter logistic, variable Hill slope.
     FourParameter,
-    /// `one_site`
+    /// Hill slope fixed at -1.
     OneSite,
-    /// `fit_ki`
+    /// Prism's "One site -- Fit Ki": LogKi fitted directly with the target's [L] and Kd.
     FitKi,
-    /// `two_site`
+    /// Prism's "Two sites -- Fit logIC50".
     TwoSite,
-    /// `agonist`
+    /// Rising 4PL ("log(agonist) vs. response -- variable slope"): EC50, no Ki.
     Agonist,
+}
+
+impl ModelKind {
+    /// Every model, in the order the config reference lists them.
+    pub const ALL: [ModelKind; 5] = [
+        ModelKind::FourParameter,
+        ModelKind::OneSite,
+        ModelKind::FitKi,
+        ModelKind::TwoSite,
+        ModelKind::Agonist,
+    ];
+
+    /// The accepted spellings for messages: `four_parameter, one_site, … or agonist`.
+    #[must_use]
+    pub fn spellings() -> String {
+        let names: Vec<&str> = Self::ALL.iter().map(|m| m.name()).collect();
+        match names.split_last() {
+            Some((last, rest)) if !rest.is_empty() => format!("{} or {last}", rest.join(", ")),
+            _ => names.join(""),
+        }
+    }
+
+    /// Name as written in the config and the outputs.
+    #[must_use]
+    pub fn name(self) -> &'static str {
+        match self {
+            ModelKind::FourParameter => "four_parameter",
+            ModelKind::OneSite => "one_site",
+            ModelKind::FitKi => "fit_ki",
+            ModelKind::TwoSite => "two_site",
+            ModelKind::Agonist => "agonist",
+        }
+    }
 }
 
 /// `fit.outliers.method`.
@@ -623,19 +681,19 @@ mod tests {
         assert_eq!(w.value, Some(WeightingName::InverseY2));
         assert_eq!(w.text, "1/Y^2");
         assert_eq!(serde_yaml::to_string(&w).expect("yaml").trim(), "1/Y^2");
-        assert_eq!(word::<ModelName>("fit_ki").value, Some(ModelName::FitKi));
+        assert_eq!(word::<ModelKind>("fit_ki").value, Some(ModelKind::FitKi));
         assert_eq!(word::<CompareMethodName>("f_test").value, Some(CompareMethodName::FTest));
         assert_eq!(word::<AssayName>("gtpgs").value, Some(AssayName::Gtpgs));
         assert_eq!(word::<Figures>("svg+png").value, Some(Figures::SvgPng));
         assert_eq!(word::<ErrorBars>("sem").value, Some(ErrorBars::Sem));
-        let unknown: Choice<ModelName> = word("five_parameter");
+        let unknown: Choice<ModelKind> = word("five_parameter");
         assert_eq!((unknown.value, unknown.text.as_str()), (None, "five_parameter"));
         // Words are case-sensitive, as before.
-        assert_eq!(word::<ModelName>("One_Site").value, None);
+        assert_eq!(word::<ModelKind>("One_Site").value, None);
     }
 
     #[test]
     fn a_choice_is_text() {
-        assert!(serde_yaml::from_str::<Choice<ModelName>>("[a, b]").is_err());
+        assert!(serde_yaml::from_str::<Choice<ModelKind>>("[a, b]").is_err());
     }
 }

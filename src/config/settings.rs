@@ -9,9 +9,7 @@
 use std::collections::BTreeMap;
 use std::path::PathBuf;
 
-use serde::Deserialize;
-
-use super::options::Options;
+use super::options::{ErrorBars, Figures, ModelKind, Options};
 use super::wellset::WellSet;
 use crate::ingest::{ColumnMap, Format, PlateMap};
 use crate::radioactivity::{Counting, Isotope};
@@ -83,33 +81,6 @@ impl Settings {
             keep_negative: self.keep_negative_counts,
         }
     }
-}
-
-/// Which curve figures a run writes (`report.figures`).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
-pub enum Figures {
-    /// No curve figures (`none`).
-    #[serde(rename = "none")]
-    None,
-    /// SVG only (`svg`).
-    #[serde(rename = "svg")]
-    Svg,
-    /// SVG and PNG (`svg+png`, default).
-    #[serde(rename = "svg+png")]
-    SvgPng,
-}
-
-/// Which error bars the mean points of the curve figures carry (`report.error_bars`).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Deserialize)]
-#[serde(rename_all = "snake_case")]
-pub enum ErrorBars {
-    /// Sample standard deviation of the replicates (n - 1) (`sd`).
-    #[default]
-    Sd,
-    /// Standard error of the mean, SD / sqrt(n) (`sem`).
-    Sem,
-    /// No error bars (`none`).
-    None,
 }
 
 /// A target and its radioligand. Concentrations in nM.
@@ -312,35 +283,6 @@ pub struct CompoundBlock {
     pub lanes: (u16, u16),
     /// Concentrations if the compound has its own; otherwise the series'.
     pub conc: Option<ConcSpec>,
-}
-
-/// The curve model.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum ModelKind {
-    /// Four-parameter logistic, variable Hill slope.
-    FourParameter,
-    /// Hill slope fixed at -1.
-    OneSite,
-    /// Prism's "One site -- Fit Ki": LogKi fitted directly with the target's [L] and Kd.
-    FitKi,
-    /// Prism's "Two sites -- Fit logIC50".
-    TwoSite,
-    /// Rising 4PL ("log(agonist) vs. response -- variable slope"): EC50, no Ki.
-    Agonist,
-}
-
-impl ModelKind {
-    /// Name as written in the config and the outputs.
-    #[must_use]
-    pub fn name(self) -> &'static str {
-        match self {
-            ModelKind::FourParameter => "four_parameter",
-            ModelKind::OneSite => "one_site",
-            ModelKind::FitKi => "fit_ki",
-            ModelKind::TwoSite => "two_site",
-            ModelKind::Agonist => "agonist",
-        }
-    }
 }
 
 /// Fit settings.

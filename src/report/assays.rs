@@ -5,8 +5,7 @@
 use std::fmt::Write as _;
 
 use super::FigureRef;
-use super::html::{escape, figure_block};
-use super::markdown::{link_target, md, table_row};
+use super::text::{escape, figure_block, link_target, md, table_row};
 use crate::derive::rows::RunResults;
 use crate::saturation::SaturationRow;
 use crate::units::{NOT_DETERMINED, nm_number};

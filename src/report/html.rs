@@ -14,36 +14,10 @@ use super::markdown::{
     Counts, PROFILE_COLUMNS, QC_COLUMNS, fixed, flag_explanation, flags_in_use, plate_fails_qc,
     targets_in_order,
 };
+use super::text::{escape, figure_block, inline_svg, png_href};
 use super::{FigureRef, ReportFigures, ReportOutcome, selectivity};
 use crate::derive::rows::{Censor, CurveRow, RunResults};
 use crate::units::{NOT_DETERMINED, format_conc_nm, nm_number};
-
-/// Escapes text for HTML element content and quoted attribute values: `&`, `<`, `>`, `"`
-/// and `'`; control and text-direction characters other than line breaks and tabs are
-/// written as escapes (`\u{1b}`, [`crate::units::printable`]).
-///
-/// ```
-/// use radbind::report::html::escape;
-/// assert_eq!(escape(r#"<a href="x">'&'</a>"#), "&lt;a href=&quot;x&quot;&gt;&#39;&amp;&#39;&lt;/a&gt;");
-/// ```
-#[must_use]
-pub fn escape(s: &str) -> String {
-    let mut out = String::with_capacity(s.len());
-    for c in s.chars() {
-        match c {
-            '&' => out.push_str("&amp;"),
-            '<' => out.push_str("&lt;"),
-            '>' => out.push_str("&gt;"),
-            '"' => out.push_str("&quot;"),
-            '\'' => out.push_str("&#39;"),
-            c if c != '\n' && c != '\t' && crate::units::is_unsafe_char(c) => {
-                out.extend(c.escape_unicode())
-            }
-            c => out.push(c),
-        }
-    }
-    out
-}
 
 const CSS: &str = r#"
 :root { --ink: #1a1a1a; --muted: #5c5c5c; --line: #dcdcdc; --soft: #f6f7f9; --accent: #0072b2;
@@ -213,35 +187,6 @@ pub fn render_html_with(
     provenance(&mut h, results, outcome);
     let _ = write!(h, "</main>\n<script>{SORT_JS}</script>\n</body>\n</html>\n");
     h
-}
-
-/// A figure block: inline SVG linked to its PNG, with a caption and file links.
-pub(super) fn figure_block(h: &mut String, f: &FigureRef, caption: &str) {
-    let svg = f.svg.as_deref().and_then(inline_svg);
-    let png = f.png_path.as_deref().and_then(png_href);
-    let svg_file = f.svg_path.as_deref().and_then(png_href);
-    h.push_str("<figure>");
-    match (&svg, &png) {
-        (Some(svg), Some(href)) => {
-            let _ = write!(h, "<a href=\"{href}\" title=\"PNG\">{svg}</a>");
-        }
-        (Some(svg), None) => h.push_str(svg),
-        (None, _) => match png.as_ref().or(svg_file.as_ref()) {
-            // Linked, not inlined (large runs keep the page small).
-            Some(href) => {
-                let _ = write!(h, "<a class=\"missing\" href=\"{href}\">Open the figure</a>");
-            }
-            None => h.push_str("<div class=\"missing\">No figure</div>"),
-        },
-    }
-    let _ = write!(h, "<figcaption>{}", escape(caption));
-    if let Some(href) = &png {
-        let _ = write!(h, " \u{b7} <a href=\"{href}\">PNG</a>");
-    }
-    if let Some(href) = &svg_file {
-        let _ = write!(h, " \u{b7} <a href=\"{href}\">SVG</a>");
-    }
-    h.push_str("</figcaption></figure>\n");
 }
 
 /// Compound x target Ki table (the summary of the run) and the selectivity map.
@@ -523,38 +468,6 @@ fn profiling(h: &mut String, r: &RunResults, figs: &ReportFigures) {
         curve_grid(h, r, figs, &t.target);
     }
     h.push_str("</section>\n");
-}
-
-/// The SVG to inline, or `None` when the text is not an SVG document we can trust.
-/// Removes the namespace attributes (their values are URLs; HTML does not need them).
-fn inline_svg(svg: &str) -> Option<String> {
-    let svg = svg.trim();
-    let lower = svg.to_ascii_lowercase();
-    if !lower.starts_with("<svg") || lower.contains("<script") || lower.contains("<foreignobject") {
-        return None;
-    }
-    let mut out = svg.to_string();
-    for attr in
-        [" xmlns=\"http://www.w3.org/2000/svg\"", " xmlns:xlink=\"http://www.w3.org/1999/xlink\""]
-    {
-        out = out.replacen(attr, "", 1);
-    }
-    // Anything else that names a URL is not ours: refuse it rather than fetch it.
-    let lower = out.to_ascii_lowercase();
-    if lower.contains("http:") || lower.contains("https:") || lower.contains("href") {
-        return None;
-    }
-    Some(out.replacen("<svg", "<svg role=\"img\"", 1))
-}
-
-/// A relative link to a PNG, or `None` when the name is absolute or names a scheme.
-fn png_href(name: &str) -> Option<String> {
-    let bad = name.is_empty()
-        || name.contains(':')
-        || name.starts_with('/')
-        || name.starts_with('\\')
-        || name.chars().any(char::is_control);
-    (!bad).then(|| escape(name))
 }
 
 /// The collapsible grid of curve figures of one target.
@@ -884,15 +797,6 @@ mod tests {
     fn deterministic() {
         let r = sample_results();
         assert_eq!(render(&r), render(&r));
-    }
-
-    #[test]
-    fn untrusted_svg_is_not_inlined() {
-        assert_eq!(inline_svg("<div>x</div>"), None);
-        assert_eq!(inline_svg("<svg><script>x</script></svg>"), None);
-        assert_eq!(inline_svg("<svg><image href=\"https://x/y.png\"/></svg>"), None);
-        assert_eq!(png_href("javascript:alert(1)"), None);
-        assert_eq!(png_href("/etc/passwd"), None);
     }
 
     /// Writes a sample report to `$RADBIND_HTML_SAMPLE` for looking at it.

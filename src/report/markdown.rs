@@ -9,6 +9,7 @@ use std::collections::BTreeSet;
 use std::fmt::Write as _;
 
 use super::selectivity;
+use super::text::{link_target, md, table_row};
 use crate::derive::rows::{CurveRow, PlateRow, RunResults, TargetRow};
 use crate::units::{NOT_DETERMINED, format_conc_nm, format_conc_range_nm, nm_number, p_value};
 
@@ -318,38 +319,6 @@ pub(crate) fn fixed(v: f64, decimals: usize) -> String {
         NOT_DETERMINED.to_string()
     }
 }
-
-/// Escapes text for a Markdown table cell or a line of prose: `\`, `|`, backticks and `*`
-/// are backslash-escaped, a `<` that could open an HTML tag becomes `&lt;`, line breaks
-/// become spaces and other control and text-direction characters are dropped. `>` needs nothing inside a line,
-/// so bounds such as `> 10 µM` stay readable in the raw text.
-pub(super) fn md(s: &str) -> String {
-    let mut out = String::with_capacity(s.len());
-    let mut chars = s.chars().peekable();
-    while let Some(c) = chars.next() {
-        match c {
-            '\\' | '|' | '`' | '*' => {
-                out.push('\\');
-                out.push(c);
-            }
-            '<' if chars
-                .peek()
-                .is_some_and(|n| n.is_ascii_alphabetic() || matches!(n, '/' | '!' | '?')) =>
-            {
-                out.push_str("&lt;");
-            }
-            '\r' | '\n' => out.push(' '),
-            c if crate::units::is_unsafe_char(c) => {}
-            c => out.push(c),
-        }
-    }
-    out
-}
-
-pub(super) fn table_row(cells: &[String]) -> String {
-    format!("| {} |\n", cells.join(" | "))
-}
-
 /// Header and separator lines of a table; `right` marks numeric (right-aligned) columns.
 fn table_head(cols: &[(&str, bool)]) -> String {
     let head: Vec<String> = cols.iter().map(|(c, _)| (*c).to_string()).collect();
@@ -825,15 +794,6 @@ pub(crate) fn selectivity_markdown(results: &RunResults) -> String {
         s.push('\n');
     }
     s
-}
-
-/// A link destination: wrapped in `<>` when it contains spaces or parentheses.
-pub(super) fn link_target(path: &str) -> String {
-    if path.contains([' ', '(', ')']) {
-        format!("<{}>", path.replace(['<', '>'], ""))
-    } else {
-        path.to_string()
-    }
 }
 
 #[cfg(test)]

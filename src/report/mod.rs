@@ -13,6 +13,7 @@ pub mod plots;
 pub mod prism;
 pub mod selectivity;
 pub mod tables;
+pub mod text;
 
 use std::path::Path;
 

@@ -128,7 +128,7 @@ fn number(v: f64) -> String {
 /// (XML 1.0 forbids most C0 characters even as character references), then `&`, `<`, `>`,
 /// `"`, `'` escaped.
 fn escape(s: &str) -> String {
-    super::html::escape(&printable(s))
+    super::text::escape(&printable(s))
 }
 
 #[cfg(test)]

@@ -5,30 +5,20 @@ use std::collections::BTreeMap;
 
 use super::Resolver;
 use crate::config::options::{
-    CiMethod, CompareMethodName, CompareName, ModelName, Options, OutlierMethod, SharedParameter,
+    CiMethod, CompareMethodName, CompareName, ModelKind, Options, OutlierMethod, SharedParameter,
     WeightingName,
 };
 use crate::config::settings::{
-    CompareKind, CompareMethod, CompareSettings, FitSettings, ModelKind, Target, WeightingKind,
+    CompareKind, CompareMethod, CompareSettings, FitSettings, Target, WeightingKind,
 };
 
 impl Resolver<'_> {
     pub(super) fn fit(&mut self, o: &Options, targets: &BTreeMap<String, Target>) -> FitSettings {
         let f = o.fit.clone().unwrap_or_default();
         let model =
-            self.choice(&["fit", "model"], f.model.as_ref(), ModelName::FourParameter, |other| {
-                format!(
-                    "unknown model `{other}`: use four_parameter, one_site, fit_ki, two_site or \
-                 agonist"
-                )
+            self.choice(&["fit", "model"], f.model.as_ref(), ModelKind::FourParameter, |other| {
+                format!("unknown model `{other}`: use {}", ModelKind::spellings())
             });
-        let model = match model {
-            ModelName::FourParameter => ModelKind::FourParameter,
-            ModelName::OneSite => ModelKind::OneSite,
-            ModelName::FitKi => ModelKind::FitKi,
-            ModelName::TwoSite => ModelKind::TwoSite,
-            ModelName::Agonist => ModelKind::Agonist,
-        };
         let fix = f.fix.unwrap_or_default();
         let mut fixed = [fix.top, fix.bottom, fix.hill_slope, None];
         if matches!(model, ModelKind::OneSite | ModelKind::FitKi | ModelKind::TwoSite) {

@@ -18,8 +18,9 @@ use super::locate::{key_string, locate};
 use super::options::{
     Choice, ColumnsOptions, ExcludeOptions, NegativeCounts, Options, PlateSelector,
 };
+use super::options::{ErrorBars, Figures};
 use super::scan::scan;
-use super::settings::{Axis, ErrorBars, Exclusion, Figures, Layout, Series, Settings};
+use super::settings::{Axis, Exclusion, Layout, Series, Settings};
 use super::wellset::WellSet;
 use crate::ingest::{ColumnMap, Format};
 use crate::units::parse_conc_nm;
