@@ -433,7 +433,7 @@ fn assemble(
     let mut out = String::new();
     intro(&mut out, results);
     summary(&mut out, results);
-    problems(&mut out, results);
+    problems(&mut out, results, linked.map(|(_, outcome)| outcome));
     if let Some((figs, _)) = linked {
         out.push_str(&super::assays::markdown_sections(results, &figs.saturation));
         ki_matrix(&mut out, results, figs);
@@ -498,11 +498,13 @@ fn summary(out: &mut String, results: &RunResults) {
     out.push('\n');
 }
 
-/// Files, plates or controls the run went on without; nothing when there are none.
-fn problems(out: &mut String, results: &RunResults) {
-    if !results.problems.is_empty() {
+/// Files, plates, controls or figures the run went on without (figures when the report was
+/// written with them, `outcome`); nothing when there are none.
+fn problems(out: &mut String, results: &RunResults, outcome: Option<&super::ReportOutcome>) {
+    let problems = outcome.map_or_else(|| results.problems.clone(), |o| o.problems(results));
+    if !problems.is_empty() {
         out.push_str("## Problems\n\nThe run went on without these (exit code 1):\n\n");
-        for p in &results.problems {
+        for p in &problems {
             let _ = writeln!(out, "- {}", md(p));
         }
         out.push('\n');

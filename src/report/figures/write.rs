@@ -30,8 +30,9 @@ enum Job<'a> {
     Saturation(usize, &'a SaturationRow),
 }
 
-/// Curve figure (inline SVG or empty, link) and residual link of one curve.
-type Rendered = Result<(String, String, Option<String>), String>;
+/// Curve figure (inline SVG or empty, link) and residual figure (link, or why it failed) of
+/// one curve.
+type Rendered = Result<(String, String, Result<Option<String>, String>), String>;
 
 /// Draws every figure of `results` into `dir` (`plots/`, `residuals/`, `figures/`, `qc/`
 /// must exist) as [`super::super::write_report`] documents; `done` is called after each curve.
@@ -119,8 +120,7 @@ fn curve_figures(
                     &c.compound,
                     png_scale,
                 )
-                .ok()
-                .and_then(|f| f.png_path.or(f.svg_path));
+                .map(|f| f.png_path.or(f.svg_path));
                 done();
                 let svg = if inline { f.svg.unwrap_or_default() } else { String::new() };
                 Ok((svg, link, residual))
@@ -135,7 +135,12 @@ fn curve_figures(
                 outcome.figures += 1;
                 figs.curve_svgs.push(Some(svg).filter(|s| !s.is_empty()));
                 figs.curve_pngs.push(Some(png));
-                figs.residual_pngs.push(residual);
+                figs.residual_pngs.push(residual.unwrap_or_else(|e| {
+                    outcome
+                        .figure_failures
+                        .push((format!("residuals {} / {}", c.target, c.compound), e));
+                    None
+                }));
             }
             Err(e) => {
                 if fig_opts.draw {
