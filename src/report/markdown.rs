@@ -674,7 +674,13 @@ fn provenance(out: &mut String, results: &RunResults) {
 fn ki_matrix(out: &mut String, results: &RunResults, figs: &super::ReportFigures) {
     out.push_str("## Ki by compound and target\n\n");
     let targets = targets_in_order(results);
-    let compounds: BTreeSet<&str> = results.curves.iter().map(|c| c.compound.as_str()).collect();
+    let rows = super::selectivity::matrix_rows(&results.curves);
+    if let Some(note) = rows.note() {
+        let _ = writeln!(out, "{}\n", md(&note));
+    }
+    if rows.shown.is_empty() {
+        return;
+    }
     let mut cols: Vec<(&str, bool)> = vec![("Compound", false)];
     cols.extend(targets.iter().map(|t| (t.target.as_str(), true)));
     let head: Vec<String> = cols.iter().map(|(c, _)| md(c)).collect();
@@ -688,7 +694,7 @@ fn ki_matrix(out: &mut String, results: &RunResults, figs: &super::ReportFigures
     for c in &results.curves {
         cells.entry((c.compound.as_str(), c.target.as_str())).or_insert(c);
     }
-    for comp in &compounds {
+    for comp in &rows.shown {
         let mut row = vec![md(comp)];
         for t in &targets {
             row.push(cells.get(&(*comp, t.target.as_str())).copied().map_or_else(
