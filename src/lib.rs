@@ -77,8 +77,10 @@ pub struct RunSummary {
     pub flagged: usize,
     /// Curves that failed or did not converge.
     pub failed: usize,
-    /// Problems with files, plates or figures.
+    /// Problems with files, plates or figures (as run.json and the reports list them).
     pub problems: Vec<String>,
+    /// Figures that could not be written (each is also one of `problems`).
+    pub figures_missing: usize,
     /// Curves that failed or did not converge: `target / compound: status`.
     pub failures: Vec<String>,
     /// Input plates no config entry uses (`plate n (file plate k)`); not a problem, but said.
@@ -98,10 +100,6 @@ impl RunSummary {
         unused: Vec<String>,
     ) -> RunSummary {
         let counts = results.status_counts();
-        let mut problems = results.problems.clone();
-        for (curve, e) in &outcome.figure_failures {
-            problems.push(format!("figure for {curve} failed: {e}"));
-        }
         RunSummary {
             run_dir,
             out_root,
@@ -110,7 +108,8 @@ impl RunSummary {
             ok: counts.ok,
             flagged: counts.flagged,
             failed: counts.failed,
-            problems,
+            problems: outcome.problems(results),
+            figures_missing: outcome.figure_failures.len(),
             failures: results.failures(),
             unused,
         }
@@ -191,8 +190,11 @@ pub fn run(args: &RunArgs) -> Result<RunSummary> {
 
     let staging = output::Staging::begin(&out_root, &output::run_name(started))?;
     results.finished = humantime::format_rfc3339_seconds(SystemTime::now()).to_string();
-    let resolved = report::manifest::resolved_config(&settings, &laid.assignments);
-    let manifest = report::manifest::manifest_json(&results, &resolved, threads, &timings.0);
+    let manifest = report::manifest::RunContext {
+        resolved: report::manifest::resolved_config(&settings, &laid.assignments),
+        threads,
+        timings: timings.0,
+    };
     let bar = progress_bar(args.progress, results.curves.len(), "writing figures");
     let figures = figure_options(&settings);
     let outcome = pool.install(|| {

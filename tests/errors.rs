@@ -498,6 +498,53 @@ fn problems_are_recorded_in_the_outputs() {
     assert!(html.contains("<h3>Problems</h3>") && html.contains("broken.csv:2"));
 }
 
+/// Figures that cannot be written (here every file is capped at 200 KiB with `ulimit -f`, so
+/// the large curve PNGs fail with EFBIG as they would with ENOSPC, while the tables and reports
+/// fit) are problems of the run: run.json lists them, both reports say so, the summary line
+/// says figures are missing and the exit code is 1.
+#[cfg(target_os = "linux")]
+#[test]
+fn figures_that_fail_to_write_are_problems_of_the_run() {
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = tmp.path();
+    let cfg = format!("{BASE_CONFIG}report: {{png_scale: 4}}\n");
+    std::fs::write(dir.join("cfg.yaml"), cfg).unwrap();
+    std::fs::write(dir.join("plate.csv"), base_plate()).unwrap();
+    let bin = assert_cmd::cargo::cargo_bin("radbind");
+    // SIGXFSZ ignored, so a write past the limit fails with EFBIG instead of killing radbind.
+    let script = format!("trap '' XFSZ; ulimit -f 200; exec '{}' run cfg.yaml", bin.display());
+    let Ok(out) =
+        std::process::Command::new("bash").current_dir(dir).args(["-c", &script]).output()
+    else {
+        eprintln!("skipped: no bash");
+        return;
+    };
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert_eq!(out.status.code(), Some(1), "{stdout}\n{}", String::from_utf8_lossy(&out.stderr));
+    let missing = stdout
+        .lines()
+        .find_map(|l| l.strip_prefix("completed with problems: "))
+        .unwrap_or_else(|| panic!("no summary of missing figures:\n{stdout}"));
+    assert!(missing.ends_with("figure(s) could not be written"), "{missing}");
+    let run = dir.join("out/latest");
+    let manifest: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(run.join("run.json")).unwrap()).unwrap();
+    let problems: Vec<&str> =
+        manifest["problems"].as_array().unwrap().iter().filter_map(|p| p.as_str()).collect();
+    for curve in ["figure for T1 / cmpd-a failed", "figure for T1 / cmpd-b failed"] {
+        assert!(problems.iter().any(|p| p.starts_with(curve)), "{curve} not in {problems:?}");
+    }
+    assert!(problems.iter().all(|p| p.contains("os error 27")), "{problems:?}");
+    // No truncated file is left to be taken for a figure.
+    for f in ["plots/001_T1_cmpd-a.png", "plots/001_T1_cmpd-a.svg"] {
+        assert!(!run.join(f).exists(), "{f} left behind");
+    }
+    let md = std::fs::read_to_string(run.join("report.md")).unwrap();
+    assert!(md.contains("## Problems") && md.contains("- figure for T1 / cmpd-a failed"), "{md}");
+    let html = std::fs::read_to_string(run.join("report.html")).unwrap();
+    assert!(html.contains("<h3>Figures that failed</h3>") && html.contains("T1 / cmpd-a"));
+}
+
 /// Runs radbind in `dir` with `args`; returns (exit code, stdout, stderr).
 fn radbind(dir: &Path, args: &[&str]) -> (Option<i32>, String, String) {
     let out = Command::cargo_bin("radbind").unwrap().current_dir(dir).args(args).output().unwrap();

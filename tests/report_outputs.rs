@@ -8,6 +8,7 @@ use std::path::Path;
 use radbind::derive::rows::{
     CurvePoint, CurveRow, FitNumbers, PlateRow, RunResults, TargetRow, WellRow,
 };
+use radbind::report::manifest::RunContext;
 use radbind::report::write_report;
 
 const EVIL_T: &str = "../../x";
@@ -193,9 +194,14 @@ fn hostile_names_stay_text_and_never_change_paths() {
     let tmp = tempfile::tempdir().expect("tempdir");
     let run = tmp.path().join("run");
     std::fs::create_dir(&run).expect("mkdir");
-    let outcome =
-        write_report(&results(), "{}\n", &run, radbind::report::FigureOptions::default(), &|| {})
-            .expect("write_report");
+    let outcome = write_report(
+        &results(),
+        &RunContext::default(),
+        &run,
+        radbind::report::FigureOptions::default(),
+        &|| {},
+    )
+    .expect("write_report");
     assert!(outcome.figure_failures.is_empty(), "{:?}", outcome.figure_failures);
     let mut files = Vec::new();
     all_files(tmp.path(), &mut files);
@@ -224,10 +230,22 @@ fn hostile_names_stay_text_and_never_change_paths() {
 fn figures_are_deterministic() {
     let a = tempfile::tempdir().expect("tempdir");
     let b = tempfile::tempdir().expect("tempdir");
-    write_report(&results(), "{}\n", a.path(), radbind::report::FigureOptions::default(), &|| {})
-        .expect("a");
-    write_report(&results(), "{}\n", b.path(), radbind::report::FigureOptions::default(), &|| {})
-        .expect("b");
+    write_report(
+        &results(),
+        &RunContext::default(),
+        a.path(),
+        radbind::report::FigureOptions::default(),
+        &|| {},
+    )
+    .expect("a");
+    write_report(
+        &results(),
+        &RunContext::default(),
+        b.path(),
+        radbind::report::FigureOptions::default(),
+        &|| {},
+    )
+    .expect("b");
     let mut fa = Vec::new();
     all_files(a.path(), &mut fa);
     fa.sort();
@@ -314,8 +332,14 @@ fn parse_xml(doc: &str) -> Vec<Elem> {
 fn prism_file_structure_and_round_trip() {
     let tmp = tempfile::tempdir().expect("tempdir");
     let r = results();
-    write_report(&r, "{}\n", tmp.path(), radbind::report::FigureOptions::default(), &|| {})
-        .expect("write_report");
+    write_report(
+        &r,
+        &RunContext::default(),
+        tmp.path(),
+        radbind::report::FigureOptions::default(),
+        &|| {},
+    )
+    .expect("write_report");
     let doc = std::fs::read_to_string(tmp.path().join("prism/x.pzfx")).expect("pzfx");
     let els = parse_xml(&doc);
     assert_eq!(els[0].path, "GraphPadPrismFile");
@@ -369,4 +393,59 @@ fn prism_file_structure_and_round_trip() {
         .map(|e| e.text.as_str())
         .collect();
     assert!(titles.contains(&"&lt;script&gt;alert(1)&lt;/script&gt;"), "{titles:?}");
+}
+
+/// A figure that cannot be written (here: its SVG path is taken by a directory, as a full disk
+/// would refuse it) is a problem of the run: run.json lists it, both reports say so, the
+/// summary says figures are missing and the exit code is 1.
+#[test]
+fn figure_write_failures_reach_run_json_reports_and_summary() {
+    let tmp = tempfile::tempdir().expect("tempdir");
+    let run = tmp.path().join("run");
+    let r = results();
+    for (i, c) in r.curves.iter().enumerate() {
+        let stem = radbind::report::plots::plot_file_stem(&c.target, &c.compound, i + 1);
+        std::fs::create_dir_all(run.join("plots").join(format!("{stem}.svg"))).expect("mkdir");
+    }
+    let outcome = write_report(
+        &r,
+        &RunContext::default(),
+        &run,
+        radbind::report::FigureOptions::default(),
+        &|| {},
+    )
+    .expect("write_report");
+    assert_eq!(outcome.figure_failures.len(), r.curves.len(), "{:?}", outcome.figure_failures);
+
+    let manifest: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(run.join("run.json")).expect("run.json"))
+            .expect("json");
+    let problems: Vec<&str> = manifest["problems"]
+        .as_array()
+        .expect("problems")
+        .iter()
+        .filter_map(|p| p.as_str())
+        .collect();
+    let figure_problems: Vec<&&str> =
+        problems.iter().filter(|p| p.starts_with("figure for ")).collect();
+    assert_eq!(figure_problems.len(), r.curves.len(), "{problems:?}");
+    assert!(figure_problems.iter().all(|p| p.contains("writing plots/")), "{problems:?}");
+
+    let md = std::fs::read_to_string(run.join("report.md")).expect("md");
+    assert!(md.contains("## Problems"), "report.md has no problems section");
+    assert_eq!(md.matches("- figure for ").count(), r.curves.len());
+    let html = std::fs::read_to_string(run.join("report.html")).expect("html");
+    assert!(html.contains("<h3>Figures that failed</h3>"));
+
+    let summary = radbind::RunSummary::new(run.clone(), tmp.path().into(), &r, &outcome, vec![]);
+    assert_eq!(summary.exit_code(), radbind::exit::PROBLEMS);
+    assert_eq!(summary.figures_missing, r.curves.len());
+    let text = radbind::commands::validate::summary_text(&summary);
+    assert!(
+        text.contains(&format!(
+            "completed with problems: {} figure(s) could not be written",
+            r.curves.len()
+        )),
+        "{text}"
+    );
 }

@@ -216,6 +216,13 @@ pub fn summary_text(s: &RunSummary) -> String {
     for f in &s.failures {
         let _ = writeln!(t, "  {f}");
     }
+    if s.figures_missing > 0 {
+        let _ = writeln!(
+            t,
+            "completed with problems: {} figure(s) could not be written",
+            s.figures_missing
+        );
+    }
     if !s.problems.is_empty() {
         let _ = writeln!(t, "{} problem(s):", s.problems.len());
         for p in &s.problems {

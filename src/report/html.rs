@@ -192,9 +192,15 @@ pub fn render_html_with(
 /// Compound x target Ki table (the summary of the run) and the selectivity map.
 fn ki_matrix(h: &mut String, r: &RunResults, sel: Option<&FigureRef>, outcome: &ReportOutcome) {
     let targets = targets_in_order(r);
-    let compounds: std::collections::BTreeSet<&str> =
-        r.curves.iter().map(|c| c.compound.as_str()).collect();
+    let rows = selectivity::matrix_rows(&r.curves);
     h.push_str("<section id=\"ki\">\n<h2>Ki by compound and target</h2>\n");
+    if let Some(note) = rows.note() {
+        let _ = writeln!(h, "<p class=\"note\">{}</p>", escape(&note));
+    }
+    if rows.shown.is_empty() {
+        ki_matrix_end(h, r, sel, outcome);
+        return;
+    }
     h.push_str(
         "<p class=\"note\">Ki (hover for the 95% CI; the tables below give it); <em>italics</em>: censored bound (IC50 outside the \
          tested range); \u{26a0}: flagged (see the target\u{2019}s table); \u{2014}: no usable fit.</p>\n",
@@ -213,7 +219,7 @@ fn ki_matrix(h: &mut String, r: &RunResults, sel: Option<&FigureRef>, outcome: &
     for c in &r.curves {
         cells.entry((c.compound.as_str(), c.target.as_str())).or_insert(c);
     }
-    for comp in &compounds {
+    for comp in &rows.shown {
         let _ = write!(h, "<tr><td>{}</td>", escape(comp));
         for t in &targets {
             match cells.get(&(*comp, t.target.as_str())).copied() {
@@ -241,6 +247,11 @@ fn ki_matrix(h: &mut String, r: &RunResults, sel: Option<&FigureRef>, outcome: &
         h.push_str("</tr>\n");
     }
     h.push_str("</tbody></table></div>\n");
+    ki_matrix_end(h, r, sel, outcome);
+}
+
+/// After the Ki matrix: the selectivity map, the run's problems and the figures that failed.
+fn ki_matrix_end(h: &mut String, r: &RunResults, sel: Option<&FigureRef>, outcome: &ReportOutcome) {
     if let Some(f) = sel {
         h.push_str("<div class=\"wide\">");
         figure_block(h, f, "Selectivity: pKi by compound and target (hatched: censored bound)");

@@ -1,8 +1,10 @@
 //! The run manifest, `run.json`: what made this run and from what, so a reader can verify the
 //! inputs by hash and rerun it.
 //!
-//! Owns the manifest's JSON: [`manifest_json`] and the resolved configuration it records
-//! ([`resolved_config`], with the plate mapping of the layout stage).
+//! Owns the manifest's JSON: [`manifest_json`], what the run knows of itself beyond its
+//! results ([`RunContext`]) and the resolved configuration it records ([`resolved_config`],
+//! with the plate mapping of the layout stage). It is written last, after the figures, so its
+//! problem list is complete.
 
 use serde_json::json;
 
@@ -10,16 +12,24 @@ use crate::config::Settings;
 use crate::derive::rows::RunResults;
 use crate::layout::Assignment;
 
-/// The manifest as pretty JSON. `resolved` is the resolved configuration (already JSON).
+/// What run.json records besides the results: the resolved configuration, the worker threads
+/// and the wall time per stage.
+#[derive(Debug, Clone, Default)]
+pub struct RunContext {
+    /// The resolved configuration (see [`resolved_config`]).
+    pub resolved: serde_json::Value,
+    /// Worker threads used.
+    pub threads: usize,
+    /// Wall time per stage, seconds, in stage order.
+    pub timings: Vec<(&'static str, f64)>,
+}
+
+/// The manifest as pretty JSON. `problems` is the run's complete problem list (those of the
+/// results and the figures that failed, [`super::ReportOutcome::problems`]).
 #[must_use]
-pub fn manifest_json(
-    r: &RunResults,
-    resolved: &serde_json::Value,
-    threads: usize,
-    timings: &[(&str, f64)],
-) -> String {
+pub fn manifest_json(r: &RunResults, problems: &[String], ctx: &RunContext) -> String {
     let timings: serde_json::Map<String, serde_json::Value> =
-        timings.iter().map(|(k, v)| ((*k).to_string(), json!(v))).collect();
+        ctx.timings.iter().map(|(k, v)| ((*k).to_string(), json!(v))).collect();
     let inputs: Vec<_> = r
         .inputs
         .iter()
@@ -31,12 +41,12 @@ pub fn manifest_json(
         "experiment": r.experiment,
         "started": r.started,
         "finished": r.finished,
-        "threads": threads,
+        "threads": ctx.threads,
         "timings_s": timings,
         "inputs": inputs,
-        "config": resolved,
+        "config": ctx.resolved,
         "config_text": r.config_yaml,
-        "problems": r.problems,
+        "problems": problems,
         // Per target: the assay, and where the Kd used for Ki came from (`config`, or
         // `saturation <target>` with the fitted value).
         "targets": r.targets.iter().map(|t| json!({

@@ -402,7 +402,7 @@ fn assemble(
     let mut out = String::new();
     intro(&mut out, results);
     summary(&mut out, results);
-    problems(&mut out, results);
+    problems(&mut out, results, linked.map(|(_, outcome)| outcome));
     if let Some((figs, _)) = linked {
         out.push_str(&super::assays::markdown_sections(results, &figs.saturation));
         ki_matrix(&mut out, results, figs);
@@ -467,11 +467,13 @@ fn summary(out: &mut String, results: &RunResults) {
     out.push('\n');
 }
 
-/// Files, plates or controls the run went on without; nothing when there are none.
-fn problems(out: &mut String, results: &RunResults) {
-    if !results.problems.is_empty() {
+/// Files, plates, controls or figures the run went on without (figures when the report was
+/// written with them, `outcome`); nothing when there are none.
+fn problems(out: &mut String, results: &RunResults, outcome: Option<&super::ReportOutcome>) {
+    let problems = outcome.map_or_else(|| results.problems.clone(), |o| o.problems(results));
+    if !problems.is_empty() {
         out.push_str("## Problems\n\nThe run went on without these (exit code 1):\n\n");
-        for p in &results.problems {
+        for p in &problems {
             let _ = writeln!(out, "- {}", md(p));
         }
         out.push('\n');
@@ -641,7 +643,13 @@ fn provenance(out: &mut String, results: &RunResults) {
 fn ki_matrix(out: &mut String, results: &RunResults, figs: &super::ReportFigures) {
     out.push_str("## Ki by compound and target\n\n");
     let targets = targets_in_order(results);
-    let compounds: BTreeSet<&str> = results.curves.iter().map(|c| c.compound.as_str()).collect();
+    let rows = super::selectivity::matrix_rows(&results.curves);
+    if let Some(note) = rows.note() {
+        let _ = writeln!(out, "{}\n", md(&note));
+    }
+    if rows.shown.is_empty() {
+        return;
+    }
     let mut cols: Vec<(&str, bool)> = vec![("Compound", false)];
     cols.extend(targets.iter().map(|t| (t.target.as_str(), true)));
     let head: Vec<String> = cols.iter().map(|(c, _)| md(c)).collect();
@@ -655,7 +663,7 @@ fn ki_matrix(out: &mut String, results: &RunResults, figs: &super::ReportFigures
     for c in &results.curves {
         cells.entry((c.compound.as_str(), c.target.as_str())).or_insert(c);
     }
-    for comp in &compounds {
+    for comp in &rows.shown {
         let mut row = vec![md(comp)];
         for t in &targets {
             row.push(cells.get(&(*comp, t.target.as_str())).copied().map_or_else(

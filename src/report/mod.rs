@@ -34,6 +34,22 @@ pub struct ReportOutcome {
     pub prism_files: Vec<String>,
 }
 
+impl ReportOutcome {
+    /// Every problem of the run: those of the results, then one per figure that failed
+    /// (`figure for <what> failed: <why>`). run.json, both reports and the summary list these.
+    #[must_use]
+    pub fn problems(&self, results: &RunResults) -> Vec<String> {
+        let mut problems = results.problems.clone();
+        problems.extend(self.figure_problems());
+        problems
+    }
+
+    /// One problem per figure that failed: `figure for <what> failed: <why>`.
+    pub fn figure_problems(&self) -> impl Iterator<Item = String> + '_ {
+        self.figure_failures.iter().map(|(what, e)| format!("figure for {what} failed: {e}"))
+    }
+}
+
 /// A figure the reports show: inline SVG and the relative paths of its files.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct FigureRef {
@@ -99,8 +115,10 @@ pub const INLINE_PLATE_LIMIT: usize = 48;
 /// targets): beyond it no one can read them, and the tables carry the numbers.
 pub const MAX_FIGURE_SERIES: usize = 24;
 
-/// Writes every output of a run into `dir` (the staging directory): tables, figures, the
-/// HTML and Markdown reports and `run.json` (last, so a directory with a manifest is complete).
+/// Writes every output of a run into `dir` (the staging directory): tables, figures and Prism
+/// files first, then the HTML and Markdown reports and `run.json` (last, so a directory with a
+/// manifest is complete), each with the complete problem list, figures that failed included
+/// ([`ReportOutcome::problems`]).
 ///
 /// Files: `fits|wells|plates|selectivity.csv|parquet`; `plots/<stem>.svg|png` (curve, 95%
 /// band, Ki) and `residuals/<stem>_residuals.svg|png`; `figures/NNN_target_<t>.svg|png` (overlay of the
@@ -114,7 +132,7 @@ pub const MAX_FIGURE_SERIES: usize = 24;
 /// in the outcome and the reports say so.
 pub fn write_report(
     results: &RunResults,
-    manifest_json: &str,
+    manifest: &manifest::RunContext,
     dir: &Path,
     fig_opts: FigureOptions,
     done: &(dyn Fn() + Sync),
@@ -164,6 +182,7 @@ pub fn write_report(
     };
     write("report.html", &html::render_html_with(results, &figs, &outcome))?;
     write("report.md", &markdown::render_markdown_with(results, &figs, &outcome))?;
-    write("run.json", manifest_json)?;
+    let problems = outcome.problems(results);
+    write("run.json", &manifest::manifest_json(results, &problems, manifest))?;
     Ok(outcome)
 }

@@ -12,6 +12,8 @@
 //! exact ratio is a fold selectivity >= 1. A censored Ki (`> 3.3 µM`) never becomes a number:
 //! the ratio is then a bound too, or empty with the reason in `ratio_note` (see [`ratio`]).
 
+use std::collections::{BTreeMap, BTreeSet};
+
 use crate::units::{NOT_DETERMINED, format_conc_nm, format_conc_range_nm, p_value, sig3};
 
 use crate::derive::rows::{Censor, CurveRow};
@@ -279,6 +281,70 @@ fn primary_entry(group: &[KiEntry], row: &KiEntry, target: &str) -> Result<usize
 /// Above this many compounds the reports point to `selectivity.csv` instead of showing one
 /// table per compound.
 pub const REPORT_COMPOUND_LIMIT: usize = 100;
+
+/// At most this many compounds are rows of the Ki matrix and the pKi map of a report: a
+/// dense compound x target matrix of a large screen (4,000 compounds at 350 targets) would
+/// make a report of tens of MB that no browser opens.
+pub const KI_MATRIX_ROW_LIMIT: usize = 200;
+
+/// The compounds (rows) the Ki matrix and the pKi map show, by name, and what was left out.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct MatrixRows<'a> {
+    /// The compounds shown, by name.
+    pub shown: Vec<&'a str>,
+    /// All compounds of the run.
+    pub total: usize,
+}
+
+impl MatrixRows<'_> {
+    /// A sentence for the reports when compounds were left out (plain text; escape before
+    /// use); `None` when every compound is shown.
+    #[must_use]
+    pub fn note(&self) -> Option<String> {
+        if self.shown.len() == self.total {
+            return None;
+        }
+        let left = self.total - self.shown.len();
+        Some(if self.shown.is_empty() {
+            format!(
+                "{} compounds, none tested at two or more targets: the matrix is left out. \
+                 Every Ki is in the tables by target and in selectivity.csv.",
+                self.total
+            )
+        } else {
+            format!(
+                "{} of {} compounds shown: those tested at two or more targets (at most {}, \
+                 by name); the other {left} are in the tables by target and in selectivity.csv.",
+                self.shown.len(),
+                self.total,
+                KI_MATRIX_ROW_LIMIT
+            )
+        })
+    }
+}
+
+/// The rows of the Ki matrix and pKi map: every compound when there are at most
+/// [`KI_MATRIX_ROW_LIMIT`]; otherwise the compounds tested at two or more targets (the
+/// matrix's purpose is comparing targets), the first [`KI_MATRIX_ROW_LIMIT`] by name.
+#[must_use]
+pub fn matrix_rows(curves: &[CurveRow]) -> MatrixRows<'_> {
+    let mut targets_of: BTreeMap<&str, BTreeSet<&str>> = BTreeMap::new();
+    for c in curves {
+        targets_of.entry(c.compound.as_str()).or_default().insert(c.target.as_str());
+    }
+    let total = targets_of.len();
+    let shown = if total <= KI_MATRIX_ROW_LIMIT {
+        targets_of.into_keys().collect()
+    } else {
+        targets_of
+            .into_iter()
+            .filter(|(_, t)| t.len() >= 2)
+            .map(|(c, _)| c)
+            .take(KI_MATRIX_ROW_LIMIT)
+            .collect()
+    };
+    MatrixRows { shown, total }
+}
 
 /// What the report says above the panel (plain text; escape before use).
 pub const REPORT_INTRO: &str = "Per compound: its Ki at each target and the ratio Ki(target) / \
@@ -581,5 +647,47 @@ mod tests {
         let r = panel_of(vec![entry("x", "T", 2.6, Censor::Exact)], None);
         assert_eq!(r[0].ki_with_ci_text(), "2.6 nM (1.73\u{2013}3.9 nM)");
         assert_eq!(r[0].ratio_text(), "1x");
+    }
+
+    /// A run with more compounds than [`KI_MATRIX_ROW_LIMIT`] (the sample's plus 250 tested
+    /// at one target each): the Ki matrix and pKi map keep the compounds tested at two or
+    /// more targets and both reports say where the rest is; a small run keeps every compound.
+    #[test]
+    fn ki_matrix_rows_are_bounded_for_large_runs() {
+        let mut r = crate::test_support::sample_results();
+        let small = matrix_rows(&r.curves);
+        assert_eq!(small.shown.len(), small.total);
+        assert_eq!(small.note(), None);
+        let small_total = small.total;
+        let multi: BTreeSet<String> = {
+            let mut targets_of: BTreeMap<&str, BTreeSet<&str>> = BTreeMap::new();
+            for c in &r.curves {
+                targets_of.entry(&c.compound).or_default().insert(&c.target);
+            }
+            targets_of.into_iter().filter(|(_, t)| t.len() >= 2).map(|(c, _)| c.into()).collect()
+        };
+        assert!(!multi.is_empty());
+        let extra: Vec<CurveRow> = (0..250)
+            .map(|k| CurveRow { compound: format!("single-{k:03}"), ..r.curves[0].clone() })
+            .collect();
+        r.curves.extend(extra);
+        let rows = matrix_rows(&r.curves);
+        assert_eq!(rows.total, small_total + 250);
+        assert_eq!(rows.shown.iter().map(|c| (*c).to_string()).collect::<BTreeSet<_>>(), multi);
+        let note = rows.note().expect("a note");
+        assert!(note.contains("selectivity.csv"), "{note}");
+
+        let figs = crate::report::ReportFigures::default();
+        let outcome = crate::report::ReportOutcome::default();
+        let md = crate::report::markdown::render_markdown_with(&r, &figs, &outcome);
+        let section = md.split("## Ki by compound and target").nth(1).expect("section");
+        let section = section.split("\n## ").next().expect("section");
+        assert!(section.contains(&note), "{section}");
+        assert!(!section.contains("| single-"), "single-target rows in the matrix");
+        let html = crate::report::html::render_html_with(&r, &figs, &outcome);
+        let section = html.split("<section id=\"ki\">").nth(1).expect("section");
+        let section = section.split("</section>").next().expect("section");
+        assert!(section.contains("selectivity.csv"), "no note in the HTML matrix");
+        assert!(!section.contains("single-"), "single-target rows in the HTML matrix");
     }
 }

@@ -403,7 +403,8 @@ where
 /// the SVG and the relative paths.
 ///
 /// # Errors
-/// The message of the [`PlotError`] or of the failed write.
+/// The message of the [`PlotError`] or of the failed write; a figure that fails leaves neither
+/// file (no empty or truncated figure in a run).
 pub(super) fn write_figure(
     fig: &impl Figure,
     dir: &Path,
@@ -414,10 +415,18 @@ pub(super) fn write_figure(
 ) -> Result<FigureRef, String> {
     let svg = to_svg(fig).map_err(|e| e.to_string())?;
     let svg_rel = format!("{rel_dir}/{stem}.svg");
-    std::fs::write(dir.join(&svg_rel), &svg).map_err(|e| format!("writing {svg_rel}: {e}"))?;
+    let png_rel = format!("{rel_dir}/{stem}.png");
+    // A figure that fails leaves no empty or truncated file behind to be taken for it.
+    let fail = |e: String| {
+        for rel in [&svg_rel, &png_rel] {
+            let _ = std::fs::remove_file(dir.join(rel));
+        }
+        e
+    };
+    std::fs::write(dir.join(&svg_rel), &svg)
+        .map_err(|e| fail(format!("writing {svg_rel}: {e}")))?;
     let png_path = if let Some(scale) = png {
-        let png_rel = format!("{rel_dir}/{stem}.png");
-        to_png(fig, &dir.join(&png_rel), scale).map_err(|e| e.to_string())?;
+        to_png(fig, &dir.join(&png_rel), scale).map_err(|e| fail(e.to_string()))?;
         Some(png_rel)
     } else {
         None

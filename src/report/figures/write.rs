@@ -17,7 +17,7 @@ use crate::derive::rows::{PlateRow, RunResults, TargetRow, WellRow};
 use crate::report::plots::plot_file_stem;
 use crate::report::{
     FigureOptions, FigureRef, INLINE_CURVE_LIMIT, INLINE_PLATE_LIMIT, MAX_FIGURE_SERIES,
-    ReportFigures, ReportOutcome, markdown,
+    ReportFigures, ReportOutcome, markdown, selectivity,
 };
 use crate::saturation::SaturationRow;
 
@@ -30,8 +30,9 @@ enum Job<'a> {
     Saturation(usize, &'a SaturationRow),
 }
 
-/// Curve figure (inline SVG or empty, link) and residual link of one curve.
-type Rendered = Result<(String, String, Option<String>), String>;
+/// Curve figure (inline SVG or empty, link) and residual figure (link, or why it failed) of
+/// one curve.
+type Rendered = Result<(String, String, Result<Option<String>, String>), String>;
 
 /// Draws every figure of `results` into `dir` (`plots/`, `residuals/`, `figures/`, `qc/`
 /// must exist) as [`super::super::write_report`] documents; `done` is called after each curve.
@@ -50,7 +51,7 @@ pub(in crate::report) fn write_figures(
     let colours = colour_index(results.curves.iter().map(|c| c.compound.as_str()));
     let compounds: Vec<&str> = colours.keys().map(String::as_str).collect();
     let jobs = if fig_opts.draw { jobs(results, &targets, &compounds) } else { Vec::new() };
-    let extra = render_jobs(results, dir, png_scale, &jobs, &targets, &colours, &compounds);
+    let extra = render_jobs(results, dir, png_scale, &jobs, &targets, &colours);
     let mut heat_cpm: Vec<FigureRef> = Vec::new();
     for (job, (name, r)) in jobs.iter().zip(extra) {
         let f = match r {
@@ -119,8 +120,7 @@ fn curve_figures(
                     &c.compound,
                     png_scale,
                 )
-                .ok()
-                .and_then(|f| f.png_path.or(f.svg_path));
+                .map(|f| f.png_path.or(f.svg_path));
                 done();
                 let svg = if inline { f.svg.unwrap_or_default() } else { String::new() };
                 Ok((svg, link, residual))
@@ -135,7 +135,12 @@ fn curve_figures(
                 outcome.figures += 1;
                 figs.curve_svgs.push(Some(svg).filter(|s| !s.is_empty()));
                 figs.curve_pngs.push(Some(png));
-                figs.residual_pngs.push(residual);
+                figs.residual_pngs.push(residual.unwrap_or_else(|e| {
+                    outcome
+                        .figure_failures
+                        .push((format!("residuals {} / {}", c.target, c.compound), e));
+                    None
+                }));
             }
             Err(e) => {
                 if fig_opts.draw {
@@ -178,7 +183,9 @@ fn jobs<'a>(
         jobs.push(Job::Heat(i, p, HeatValue::Cpm));
         jobs.push(Job::Heat(i, p, HeatValue::PctSpecific));
     }
-    if !results.curves.is_empty() && compounds.len() <= MAX_FIGURE_SERIES * 4 {
+    // The pKi map shows the rows of the Ki matrix, while they stay readable.
+    let rows = selectivity::matrix_rows(&results.curves).shown.len();
+    if rows > 0 && rows <= MAX_FIGURE_SERIES * 4 {
         jobs.push(Job::Selectivity);
     }
     jobs.extend(results.saturation.iter().enumerate().map(|(i, r)| Job::Saturation(i, r)));
@@ -193,7 +200,6 @@ fn render_jobs(
     jobs: &[Job<'_>],
     targets: &[TargetRow],
     colours: &BTreeMap<String, usize>,
-    compounds: &[&str],
 ) -> Vec<(String, Result<FigureRef, String>)> {
     let target_colours = colour_index(targets.iter().map(|t| t.target.as_str()));
     let letters = compound_letters(results.wells.iter().filter_map(|w| w.compound.as_deref()));
@@ -279,7 +285,11 @@ fn render_jobs(
                 let fig = SelectivityFigure {
                     curves: &results.curves,
                     targets: targets.iter().map(|t| t.target.clone()).collect(),
-                    compounds: compounds.iter().map(|c| (*c).to_string()).collect(),
+                    compounds: selectivity::matrix_rows(&results.curves)
+                        .shown
+                        .iter()
+                        .map(|c| (*c).to_string())
+                        .collect(),
                 };
                 (
                     "selectivity".to_string(),
