@@ -9,8 +9,8 @@ use plotters::prelude::*;
 use plotters::style::text_anchor::{HPos, VPos};
 
 use super::{
-    EXCLUDED_COLOUR, Figure, TEXT_COLOUR, TITLES, anchored, clip_text, colour_index, draw_titles,
-    font, ink_on, px, stroke, viridis,
+    EXCLUDED_COLOUR, Figure, TEXT_COLOUR, TITLES, anchored, clip_text, colour_bar, colour_index,
+    draw_titles, font, ink_on, px, stroke, viridis,
 };
 use crate::derive::rows::{PlateRow, WellRow};
 use crate::types::{WellPos, row_label};
@@ -277,19 +277,7 @@ impl Figure for PlateHeatMap<'_> {
         // Colour bar.
         let bx = x0 + cs * nc as i32 + c(24);
         let (bw, bh) = (c(18), cs * nr as i32);
-        let steps = 64;
-        for k in 0..steps {
-            let t = 1.0 - (f64::from(k) + 0.5) / f64::from(steps);
-            let ya = y0 + bh * k / steps;
-            let yb = y0 + bh * (k + 1) / steps;
-            root.draw(&Rectangle::new([(bx, ya), (bx + bw, yb)], viridis(t).filled()))
-                .map_err(err)?;
-        }
-        root.draw(&Rectangle::new(
-            [(bx, y0), (bx + bw, y0 + bh)],
-            TEXT_COLOUR.stroke_width(stroke(s, 1.0)),
-        ))
-        .map_err(err)?;
+        colour_bar(root, s, (bx, y0), (bw, bh))?;
         let tick_font = anchored(font(s, 13.0), HPos::Left, VPos::Center);
         for k in 0..=4 {
             let t = f64::from(k) / 4.0;

@@ -201,6 +201,30 @@ fn ink_on(c: RGBColor) -> RGBColor {
     if lum > 140.0 { TEXT_COLOUR } else { WHITE }
 }
 
+/// A vertical viridis colour bar with its frame: the top of the box at `(x, y)` is the top of
+/// the scale (t = 1), the bottom t = 0, drawn as 64 bands of `size = (width, height)` pixels.
+fn colour_bar<DB: DrawingBackend>(
+    root: &DrawingArea<DB, Shift>,
+    s: f64,
+    (bx, y0): (i32, i32),
+    (bw, bh): (i32, i32),
+) -> Result<(), String> {
+    let err = |e: DrawingAreaErrorKind<DB::ErrorType>| e.to_string();
+    let steps = 64;
+    for k in 0..steps {
+        let t = 1.0 - (f64::from(k) + 0.5) / f64::from(steps);
+        let ya = y0 + bh * k / steps;
+        let yb = y0 + bh * (k + 1) / steps;
+        root.draw(&Rectangle::new([(bx, ya), (bx + bw, yb)], viridis(t).filled())).map_err(err)?;
+    }
+    root.draw(&Rectangle::new(
+        [(bx, y0), (bx + bw, y0 + bh)],
+        TEXT_COLOUR.stroke_width(stroke(s, 1.0)),
+    ))
+    .map_err(err)?;
+    Ok(())
+}
+
 /// Cuts text to `n` characters with an ellipsis.
 fn clip_text(s: &str, n: usize) -> String {
     let s = &*crate::units::printable(s);

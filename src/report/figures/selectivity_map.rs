@@ -6,8 +6,8 @@ use plotters::prelude::*;
 use plotters::style::text_anchor::{HPos, VPos};
 
 use super::{
-    Figure, TEXT_COLOUR, TITLES, anchored, clip_text, draw_titles, font, ink_on, px, stroke,
-    viridis,
+    Figure, TEXT_COLOUR, TITLES, anchored, clip_text, colour_bar, draw_titles, font, ink_on, px,
+    stroke, viridis,
 };
 use crate::derive::rows::CurveRow;
 
@@ -140,19 +140,7 @@ impl Figure for SelectivityFigure<'_> {
         let bx = x0 + cw * self.targets.len() as i32 + c(28);
         let bh = (ch * self.compounds.len() as i32).max(c(120));
         let bw = c(18);
-        let steps = 64;
-        for k in 0..steps {
-            let t = 1.0 - (f64::from(k) + 0.5) / f64::from(steps);
-            let ya = y0 + bh * k / steps;
-            let yb = y0 + bh * (k + 1) / steps;
-            root.draw(&Rectangle::new([(bx, ya), (bx + bw, yb)], viridis(t).filled()))
-                .map_err(err)?;
-        }
-        root.draw(&Rectangle::new(
-            [(bx, y0), (bx + bw, y0 + bh)],
-            TEXT_COLOUR.stroke_width(stroke(s, 1.0)),
-        ))
-        .map_err(err)?;
+        colour_bar(root, s, (bx, y0), (bw, bh))?;
         let tick_font = anchored(font(s, 13.0), HPos::Left, VPos::Center);
         let n = (hi - lo).round().max(1.0) as i32;
         for k in 0..=n {
