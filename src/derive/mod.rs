@@ -130,7 +130,7 @@ pub fn derive(cf: &CurveFit, target: &Target, experiment: &str) -> CurveRow {
     let mut row = skeleton(cf, target, experiment, x.len());
     let functional = matches!(target.assay, Assay::Gtpgs(_));
     let fd = match &cf.outcome {
-        FitOutcome::Fitted(fd) => fd,
+        FitOutcome::Fitted(fd) => &fd.result,
         FitOutcome::NotFitted(why) => {
             flags.extend(c.plate_flags.iter().cloned());
             row.flags = flags;
@@ -283,7 +283,7 @@ fn skeleton(cf: &CurveFit, target: &Target, experiment: &str, n_points: usize) -
         n_outliers: cf.n_outliers,
         curve_class: fitted.map_or("", |f| f.curve_class.label()).to_string(),
         lack_of_fit_p: fitted.map_or(f64::NAN, |f| f.lack_of_fit_p),
-        comparison: fitted.and_then(|f| f.comparison.as_ref()).map(|o| CompareNumbers {
+        comparison: fitted.and_then(|f| f.result.comparison.as_ref()).map(|o| CompareNumbers {
             name: o.kind.name().to_string(),
             statistic: o.statistic,
             p: o.p,

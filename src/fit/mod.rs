@@ -35,12 +35,10 @@ use crate::normalise::NormalisedPlate;
 use crate::units::log10_molar;
 use engine::{Model, Termination};
 use maths::four_pl::{FourPl, FourPlFit};
-use models::curve::{CurveData, CurveResult, TwoSiteParams};
+use models::curve::{CurveData, CurveResult};
 use models::curve_model;
 use procedures::band::FittedCurve;
-use procedures::cascade::Constraint;
 use procedures::classify::{self, CurveClass};
-use procedures::compare::ComparisonOutcome;
 use procedures::rout::{MAX_OUTLIER_FRACTION, rout_guarded, rout_reason};
 use procedures::weights::WeightRule;
 use procedures::{global, replicates};
@@ -173,29 +171,13 @@ impl fmt::Display for FitFailure {
     }
 }
 
-/// A fitted curve: what its model reports ([`CurveResult`]) with the curve class and the
-/// replicates test.
+/// A fitted curve: what its model reports ([`CurveResult`]; its flags are moved to
+/// [`CurveFit::flags`]) with the curve class and the replicates test.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Fitted {
-    /// The reported fit in 4PL form `[top, bottom, hill_slope, log_ic50]` (see
-    /// [`CurveResult::fit`]).
-    pub fit: FourPlFit,
-    /// The fitted mean function with its covariance (the figures' curve and band).
-    pub curve: FittedCurve,
-    /// `fit_ki`: LogKi (log10 molar), its SE and 95% CI, straight from the LogKi fit.
-    pub log_ki: Option<(f64, f64, (f64, f64))>,
-    /// Both sites of a two-site fit.
-    pub two_site: Option<TwoSiteParams>,
-    /// Constraints radbind added (e.g. [`Constraint::BottomFixed0`] after a free fit ran into
-    /// a bound).
-    pub constraints: Vec<Constraint>,
-    /// A free parameter ended on a bound the user set (`fit.bounds`): a constrained optimum.
-    pub at_user_bound: bool,
-    /// The comparison that decided the reported model.
-    pub comparison: Option<ComparisonOutcome>,
-    /// Profile-likelihood 95% interval of LogIC50 (`fit.ci: profile`); `None` on a side the
-    /// data do not bound.
-    pub log_ic50_profile: Option<(Option<f64>, Option<f64>)>,
+    /// The model's result: the reported fit in 4PL form, the fitted curve, Ki, sites,
+    /// constraints, comparison and profile interval.
+    pub result: CurveResult,
     /// NCATS curve class.
     pub curve_class: CurveClass,
     /// p value of the replicates test for lack of fit (NaN when it cannot be run).
@@ -215,13 +197,13 @@ impl CurveFit {
     /// The reported fit in 4PL form, when one was made.
     #[must_use]
     pub fn fit(&self) -> Option<&FourPlFit> {
-        self.fitted().map(|f| &f.fit)
+        self.fitted().map(|f| &f.result.fit)
     }
 
     /// The reported fitted curve with its covariance; `None` without a fit.
     #[must_use]
     pub fn fitted_curve(&self) -> Option<FittedCurve> {
-        self.fitted().map(|f| f.curve)
+        self.fitted().map(|f| f.result.curve)
     }
 
     fn not_fitted(curve: Curve, why: FitFailure) -> CurveFit {
@@ -418,9 +400,9 @@ fn share_by_target(fits: &mut [CurveFit], settings: &FitSettings) {
             };
             let cf = &mut fits[i];
             let FitOutcome::Fitted(fd) = &mut cf.outcome else { continue };
-            fd.fit = fit;
-            fd.curve = FittedCurve::FourPl { params: fit.params, cov: fit.cov };
-            fd.constraints.clear();
+            fd.result.fit = fit;
+            fd.result.curve = FittedCurve::FourPl { params: fit.params, cov: fit.cov };
+            fd.result.constraints.clear();
             cf.model_label = format!("{} (shared {})", cf.model.name(), shared.join("+"));
             let (lo, hi) = cf.curve.tested_range_nm();
             fd.curve_class = classify::curve_class(x, y, &fit, (log10_molar(lo), log10_molar(hi)));
@@ -497,8 +479,8 @@ fn fit_one(mut curve: Curve, settings: &FitSettings) -> CurveFit {
         settings,
         weights: WeightRule::new(settings.weighting, &y, &counts),
     };
-    let r: CurveResult = model.fit(&data);
-    flags.extend(r.flags);
+    let mut r: CurveResult = model.fit(&data);
+    flags.append(&mut r.flags);
     let (lo, hi) = curve.tested_range_nm();
     let range = (log10_molar(lo), log10_molar(hi));
     let curve_class = curve_model(r.model).curve_class(&x, &y, &r.fit, range);
@@ -513,21 +495,11 @@ fn fit_one(mut curve: Curve, settings: &FitSettings) -> CurveFit {
         Some(o) => format!("{} (preferred by {})", r.model.name(), o.kind.name()),
         None => r.model.name().to_string(),
     };
-    let fitted = Fitted {
-        fit: r.fit,
-        curve: r.curve,
-        log_ki: r.log_ki,
-        two_site: r.two_site,
-        constraints: r.constraints,
-        at_user_bound: r.at_user_bound,
-        comparison: r.comparison,
-        log_ic50_profile: r.log_ic50_profile,
-        curve_class,
-        lack_of_fit_p,
-    };
+    let model_kind = r.model;
+    let fitted = Fitted { result: r, curve_class, lack_of_fit_p };
     CurveFit {
         curve,
-        model: r.model,
+        model: model_kind,
         model_label,
         outcome: FitOutcome::Fitted(Box::new(fitted)),
         n_outliers,
