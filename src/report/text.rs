@@ -136,20 +136,6 @@ pub(crate) fn link_target(path: &str) -> String {
     }
 }
 
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn untrusted_svg_is_not_inlined() {
-        assert_eq!(inline_svg("<div>x</div>"), None);
-        assert_eq!(inline_svg("<svg><script>x</script></svg>"), None);
-        assert_eq!(inline_svg("<svg><image href=\"https://x/y.png\"/></svg>"), None);
-        assert_eq!(png_href("javascript:alert(1)"), None);
-        assert_eq!(png_href("/etc/passwd"), None);
-    }
-}
-
 /// What a target's radioligand (or substrate) line says: `[3H]ketanserin at 1 nM, Kd 0.4 nM`;
 /// for uptake `[3H]5-HT: [S] 20 nM, Km 500 nM`; without [L] and Kd (an IC50-only target, a
 /// [35S]GTPγS target) the name alone, or `IC50 only` without a name.
@@ -174,5 +160,19 @@ pub fn ligand_text(t: &TargetRow) -> String {
         (false, "competition" | "uptake", true) => "IC50 only".to_string(),
         (false, "competition" | "uptake", false) => format!("{} (IC50 only)", t.radioligand),
         (false, ..) => t.radioligand.clone(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn untrusted_svg_is_not_inlined() {
+        assert_eq!(inline_svg("<div>x</div>"), None);
+        assert_eq!(inline_svg("<svg><script>x</script></svg>"), None);
+        assert_eq!(inline_svg("<svg><image href=\"https://x/y.png\"/></svg>"), None);
+        assert_eq!(png_href("javascript:alert(1)"), None);
+        assert_eq!(png_href("/etc/passwd"), None);
     }
 }
