@@ -339,6 +339,7 @@ mod tests {
                     conc_nm: None,
                     cpm: Some(v),
                     excluded: None,
+                    source: None,
                 });
                 col += 1;
             }
