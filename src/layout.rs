@@ -171,6 +171,8 @@ impl fmt::Display for Assignment {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         if let Some(e) = self.entry {
             write!(f, "plates[{e}] {}", self.selector)?;
+        } else if !self.selector.is_empty() {
+            write!(f, "{}: ", self.selector)?;
         }
         match (&self.source, self.entry) {
             (Some((path, k)), Some(_)) => write!(f, " -> {} plate {k}", path.display())?,

@@ -88,6 +88,10 @@ fn relative(target: &Path, base: &Path) -> Option<PathBuf> {
         return None;
     }
     let common = t.iter().zip(&b).take_while(|(x, y)| x == y).count();
+    // Sharing only the root (`/tmp/x` and `/work/y`): the absolute path says more.
+    if common <= 1 {
+        return None;
+    }
     let mut out = PathBuf::new();
     for _ in common..b.len() {
         out.push("..");
@@ -331,7 +335,11 @@ fn describe(r: &RawPlate, s: &PlateSurvey, g: Geometry, all_background: bool) ->
             if along_columns { "row" } else { "column" },
             if rising { "rising" } else { "falling" },
             if along_columns { "column" } else { "row" },
-            if clarity < 0.5 { " (no clear gradient: flat or noisy)" } else { "" }
+            if clarity < super::survey::CLEAR_GRADIENT {
+                " (no clear gradient: flat or noisy)"
+            } else {
+                ""
+            }
         ),
     };
     if s.maybe_rotated {

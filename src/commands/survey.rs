@@ -16,8 +16,13 @@ pub const BACKGROUND_P90_CPM: f64 = 100.0;
 const CONTROL_CV_PCT: f64 = 25.0;
 /// Smallest ratio between the two control columns' means.
 const CONTROL_RATIO: f64 = 3.0;
+/// Fewest wells a series axis may have (a 4PL has four parameters).
+const MIN_SERIES: u16 = 6;
 /// Smallest mean |correlation| of signal with position along the series for a clear gradient.
-const CLEAR_GRADIENT: f64 = 0.5;
+pub const CLEAR_GRADIENT: f64 = 0.5;
+/// Smallest mean |correlation| for a plate's direction to count towards (or against) the
+/// others': a plate counted rotated is only suggested when its curves are this clear.
+const STRONG_GRADIENT: f64 = 0.7;
 
 /// What a plate looks like.
 #[derive(Debug, Clone, PartialEq)]
@@ -60,27 +65,51 @@ pub struct PlateSurvey {
     pub maybe_rotated: bool,
 }
 
-/// Surveys every plate, then marks those whose direction differs from most plates of their
-/// kind as possibly rotated.
+/// Surveys every plate. Plates without controls share one axis (the one along which the
+/// signal changes more over all of them: a screen has one layout); then plates whose clear
+/// gradient (or control columns) runs against most clear plates of their kind are marked as
+/// possibly rotated.
 #[must_use]
 pub fn survey(plates: &[RawPlate]) -> Vec<PlateSurvey> {
+    let looks: Vec<Look> = plates.iter().map(look).collect();
+    let (cols, rows): (f64, f64) = looks
+        .iter()
+        .filter_map(|l| match l {
+            Look::Curves { by_cols, by_rows } => Some((by_cols.abs(), by_rows.abs())),
+            _ => None,
+        })
+        .fold((0.0, 0.0), |(a, b), (c, r)| (a + c, b + r));
+    // A curve needs points for its four parameters: never along fewer than 6 wells.
+    let g = plates.first().map_or(crate::types::Geometry::W96, |p| p.geometry);
+    let along_columns = match (g.cols >= MIN_SERIES, g.rows >= MIN_SERIES) {
+        (true, false) => true,
+        (false, true) => false,
+        _ => cols >= rows,
+    };
     let mut out: Vec<PlateSurvey> = plates
         .iter()
-        .map(|p| PlateSurvey {
-            kind: kind(p),
+        .zip(looks)
+        .map(|(p, l)| PlateSurvey {
+            kind: match l {
+                Look::Kind(k) => k,
+                Look::Curves { by_cols, by_rows } => {
+                    let score = if along_columns { by_cols } else { by_rows };
+                    PlateKind::Curves { along_columns, rising: score >= 0.0, clarity: score.abs() }
+                }
+            },
             counted: p.values.iter().flatten().count(),
             maybe_rotated: false,
         })
         .collect();
-    // Direction by majority, among plates of the same kind (and axis).
+    // Direction by majority, among the clear plates of the same kind.
     let key = |k: &PlateKind| match *k {
         PlateKind::Controls { high_first, .. } => Some((0, high_first)),
-        PlateKind::Curves { along_columns, rising, clarity } if clarity >= CLEAR_GRADIENT => {
-            Some((1 + u8::from(along_columns), rising))
+        PlateKind::Curves { rising, clarity, .. } if clarity >= STRONG_GRADIENT => {
+            Some((1, rising))
         }
         _ => None,
     };
-    for group in 0..3u8 {
+    for group in 0..2u8 {
         let dirs: Vec<bool> =
             out.iter().filter_map(|s| key(&s.kind)).filter(|k| k.0 == group).map(|k| k.1).collect();
         let up = dirs.iter().filter(|d| **d).count();
@@ -96,6 +125,14 @@ pub fn survey(plates: &[RawPlate]) -> Vec<PlateSurvey> {
         }
     }
     out
+}
+
+/// What a plate looks like before the export's common axis is known.
+enum Look {
+    /// Background or controls.
+    Kind(PlateKind),
+    /// Curves: mean correlation of signal with position along the columns and along the rows.
+    Curves { by_cols: f64, by_rows: f64 },
 }
 
 /// Quantile `q` (0..1) of sorted values (nearest rank).
@@ -158,15 +195,15 @@ fn gradient(p: &RawPlate, along_columns: bool, cols: std::ops::Range<u16>) -> Op
 }
 
 /// What one plate looks like.
-fn kind(p: &RawPlate) -> PlateKind {
+fn look(p: &RawPlate) -> Look {
     let mut counted: Vec<f64> = p.values.iter().flatten().copied().collect();
     counted.sort_by(f64::total_cmp);
     let (median, p90) = (quantile(&counted, 0.5), quantile(&counted, 0.9));
     if counted.is_empty() || median < BACKGROUND_MEDIAN_CPM && p90 < BACKGROUND_P90_CPM {
-        return PlateKind::Background {
+        return Look::Kind(PlateKind::Background {
             median: if median.is_finite() { median } else { 0.0 },
             max: counted.last().copied().unwrap_or(0.0),
-        };
+        });
     }
     let g = p.geometry;
     let column = |c: u16| -> Vec<f64> {
@@ -186,15 +223,14 @@ fn kind(p: &RawPlate) -> PlateKind {
             let high_first = m1 > m2;
             let against = (inner > 0.0) == high_first || inner.abs() < CLEAR_GRADIENT;
             if cv1 < CONTROL_CV_PCT && cv2 < CONTROL_CV_PCT && ratio >= CONTROL_RATIO && against {
-                return PlateKind::Controls { high_first, rising: inner >= 0.0 };
+                return Look::Kind(PlateKind::Controls { high_first, rising: inner >= 0.0 });
             }
         }
     }
-    let by_cols = gradient(p, true, 0..g.cols).unwrap_or(0.0);
-    let by_rows = gradient(p, false, 0..g.cols).unwrap_or(0.0);
-    let along_columns = by_cols.abs() >= by_rows.abs();
-    let score = if along_columns { by_cols } else { by_rows };
-    PlateKind::Curves { along_columns, rising: score >= 0.0, clarity: score.abs() }
+    Look::Curves {
+        by_cols: gradient(p, true, 0..g.cols).unwrap_or(0.0),
+        by_rows: gradient(p, false, 0..g.cols).unwrap_or(0.0),
+    }
 }
 
 #[cfg(test)]
@@ -249,7 +285,7 @@ mod tests {
 
     #[test]
     fn curves_along_rows() {
-        let p = plate(|r, _| Some(curve(r * 11 / 7)));
+        let p = plate(|r, c| Some(curve(r * 11 / 7) + f64::from(c % 3)));
         assert!(matches!(survey(&[p])[0].kind, PlateKind::Curves { along_columns: false, .. }));
     }
 }
