@@ -24,20 +24,14 @@ fn radbind(dir: &Path, args: &[&str]) -> (i32, String) {
         .args(args)
         .output()
         .expect("radbind runs");
-    let text = format!(
-        "{}{}",
-        String::from_utf8_lossy(&out.stdout),
-        String::from_utf8_lossy(&out.stderr)
-    );
+    let text =
+        format!("{}{}", String::from_utf8_lossy(&out.stdout), String::from_utf8_lossy(&out.stderr));
     (out.status.code().unwrap_or(-1), text)
 }
 
 /// The fits of the latest run under `out`, by compound.
 fn fits(out: &Path) -> HashMap<String, HashMap<String, String>> {
-    read_csv(&out.join("latest/fits.csv"))
-        .into_iter()
-        .map(|r| (r["compound"].clone(), r))
-        .collect()
+    read_csv(&out.join("latest/fits.csv")).into_iter().map(|r| (r["compound"].clone(), r)).collect()
 }
 
 fn num(row: &HashMap<String, String>, col: &str) -> f64 {
@@ -117,7 +111,10 @@ fn truth(path: &Path) -> HashMap<String, (f64, f64)> {
     read_csv(path)
         .into_iter()
         .map(|r| {
-            (r["compound"].clone(), (r["ic50_nM"].parse().unwrap(), r["hill_slope"].parse().unwrap()))
+            (
+                r["compound"].clone(),
+                (r["ic50_nM"].parse().unwrap(), r["hill_slope"].parse().unwrap()),
+            )
         })
         .collect()
 }
@@ -128,7 +125,9 @@ fn recovered(
     fits: &HashMap<String, HashMap<String, String>>,
     truth: &HashMap<String, (f64, f64)>,
 ) -> String {
-    let mut table = String::from("compound   true_IC50_nM  fitted_IC50_nM  95%_CI_nM            true_hill  fitted_hill\n");
+    let mut table = String::from(
+        "compound   true_IC50_nM  fitted_IC50_nM  95%_CI_nM            true_hill  fitted_hill\n",
+    );
     let mut names: Vec<&String> = truth.keys().collect();
     names.sort();
     for name in names {
@@ -173,7 +172,8 @@ fn simulated_tables_recover_the_truth_from_csv_and_xlsx() {
     println!("{}", recovered(&csv, &truth));
     // The same lines in the workbook give the same fits.
     let a = std::fs::read_to_string(dir.join("table-example.yaml")).unwrap();
-    let x = a.replace("competition.csv", "competition.xlsx").replace("output: out", "output: out-x");
+    let x =
+        a.replace("competition.csv", "competition.xlsx").replace("output: out", "output: out-x");
     std::fs::write(dir.join("xlsx.yaml"), x).unwrap();
     radbind(dir, &["run", "xlsx.yaml"]);
     let xlsx = fits(&dir.join("out-x"));
@@ -273,8 +273,11 @@ fn table_errors_name_the_line_and_the_key() {
     assert_eq!(code, 2, "{out}");
     assert!(out.contains("`columns.target` names a column this header does not have"), "{out}");
     let text = std::fs::read_to_string(dir.join("missing.yaml")).unwrap();
-    std::fs::write(dir.join("plates.yaml"), format!("{text}plates:\n  - {{plate: 1, target: T, layout: x}}\n"))
-        .unwrap();
+    std::fs::write(
+        dir.join("plates.yaml"),
+        format!("{text}plates:\n  - {{plate: 1, target: T, layout: x}}\n"),
+    )
+    .unwrap();
     let (code, out) = radbind(dir, &["validate", "plates.yaml"]);
     assert_eq!(code, 2, "{out}");
     assert!(out.contains("remove `plates:`"), "{out}");
