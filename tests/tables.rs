@@ -233,7 +233,7 @@ fn init_from_scaffolds_configs_that_run() {
     // Curve-only plates: curves along the rows, the two turned plates said and set.
     let text = scaffold_runs(dir, "data/screen-run1.txt", "curve-only");
     assert!(text.contains("layout: curves"), "{text}");
-    assert!(text.contains("direction: low_to_high"), "{text}");
+    assert!(text.contains("direction: high_to_low"), "{text}");
     let turned: Vec<&str> = text.lines().filter(|l| l.contains("rotated: true")).collect();
     assert_eq!(turned.len(), 1, "{text}");
     assert!(turned[0].starts_with("  - {plate: 2,"), "{text}");

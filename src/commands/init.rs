@@ -16,7 +16,7 @@ use std::path::{Component, Path, PathBuf};
 
 use anyhow::{Context, Result};
 
-use super::survey::{PlateKind, PlateSurvey, survey};
+use super::survey::{PlateKind, PlateSurvey, rows_in_pairs, survey};
 use crate::ingest::{self, Format, RawPlate, ReadOptions, TableColumns};
 use crate::types::{Geometry, row_label};
 
@@ -203,6 +203,7 @@ fn plates_scaffold(p: &Path, raws: &[RawPlate], input: &str, experiment: &str) -
     let format = config_format_name(first.meta.format);
     let by_barcode = has_barcodes(raws);
     let surveys = survey(raws);
+    let pairs = rows_in_pairs(raws, &surveys);
     let all_background = surveys.iter().all(|s| matches!(s.kind, PlateKind::Background { .. }));
     let majority = |f: &dyn Fn(&PlateKind) -> Option<bool>| {
         let v: Vec<bool> = surveys.iter().filter_map(|s| f(&s.kind)).collect();
@@ -241,6 +242,11 @@ fn plates_scaffold(p: &Path, raws: &[RawPlate], input: &str, experiment: &str) -
     t.push_str("# What each plate looks like (CHECK it against your plate plan):\n");
     for (i, (r, s)) in raws.iter().zip(&surveys).enumerate() {
         let _ = writeln!(t, "#   plate {}: {}", i + 1, describe(r, s, g, all_background));
+    }
+    if pairs {
+        t.push_str(
+            "# Neighbouring rows look like replicates (A-B, C-D, ...): one compound per pair.\n",
+        );
     }
     t.push_str(
         "# CHECK: concentrations (top, dilution), compound names and the radioligand are \
@@ -290,12 +296,12 @@ fn plates_scaffold(p: &Path, raws: &[RawPlate], input: &str, experiment: &str) -
         };
         let rotated = if s.maybe_rotated { ", rotated: true" } else { "" };
         let (layout, lanes) = match s.kind {
-            PlateKind::Controls { .. } => ("controls", lanes_by_row(n, rows, 0..rows)),
+            PlateKind::Controls { .. } => ("controls", lanes_by_row(n, rows, pairs)),
             PlateKind::Curves { along_columns: false, .. } => {
                 ("curves_by_column", lanes_by_column(n, cols))
             }
             PlateKind::Curves { .. } | PlateKind::Background { .. } => {
-                ("curves", lanes_by_row(n, rows, 0..rows))
+                ("curves", lanes_by_row(n, rows, pairs))
             }
         };
         let skip =
@@ -354,10 +360,17 @@ fn describe(r: &RawPlate, s: &PlateSurvey, g: Geometry, all_background: bool) ->
     d
 }
 
-/// `rows: {A: p1-A, B: p1-B, ...}`: one compound per row.
-fn lanes_by_row(plate: usize, _rows: u16, range: std::ops::Range<u16>) -> String {
-    let lanes: Vec<String> =
-        range.map(|r| format!("{}: p{plate}-{}", row_label(r), row_label(r))).collect();
+/// `rows: {A: p1-A, B: p1-B, ...}`: one compound per row, or per pair of rows (`A-B: p1-A`)
+/// when neighbouring rows are replicates.
+fn lanes_by_row(plate: usize, rows: u16, pairs: bool) -> String {
+    let lanes: Vec<String> = if pairs {
+        (0..rows)
+            .step_by(2)
+            .map(|r| format!("{}-{}: p{plate}-{}", row_label(r), row_label(r + 1), row_label(r)))
+            .collect()
+    } else {
+        (0..rows).map(|r| format!("{}: p{plate}-{}", row_label(r), row_label(r))).collect()
+    };
     format!("rows: {{{}}}", lanes.join(", "))
 }
 

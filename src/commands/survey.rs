@@ -135,6 +135,42 @@ enum Look {
     Curves { by_cols: f64, by_rows: f64 },
 }
 
+/// True when, on the plates whose compounds run by rows (control columns, or curves along the
+/// columns), neighbouring rows pair up as replicates (A-B, C-D, ...): rows within a pair are
+/// on average less than half as far apart as the rows across pairs (B-C, D-E, ...), distance
+/// being the mean |difference| between two rows relative to the plate's 10-90% count span.
+#[must_use]
+pub fn rows_in_pairs(plates: &[RawPlate], surveys: &[PlateSurvey]) -> bool {
+    let (mut within, mut across) = (0.0, 0.0);
+    for (p, s) in plates.iter().zip(surveys) {
+        let g = p.geometry;
+        let lanes = match s.kind {
+            PlateKind::Controls { .. } if g.cols > 2 => 1..g.cols - 1,
+            PlateKind::Curves { along_columns: true, .. } => 0..g.cols,
+            _ => continue,
+        };
+        if g.rows < 4 || g.rows % 2 == 1 {
+            continue;
+        }
+        let mut counted: Vec<f64> = p.values.iter().flatten().copied().collect();
+        counted.sort_by(f64::total_cmp);
+        let span = (quantile(&counted, 0.9) - quantile(&counted, 0.1)).max(1.0);
+        let at = |r: u16, c: u16| p.values[usize::from(r) * usize::from(g.cols) + usize::from(c)];
+        let distance = |a: u16, b: u16| {
+            let d: Vec<f64> =
+                lanes.clone().filter_map(|c| Some((at(a, c)? - at(b, c)?).abs() / span)).collect();
+            if d.is_empty() { 0.0 } else { d.iter().sum::<f64>() / d.len() as f64 }
+        };
+        for r in (0..g.rows).step_by(2) {
+            within += distance(r, r + 1);
+            if r + 2 < g.rows {
+                across += distance(r + 1, r + 2);
+            }
+        }
+    }
+    across > 0.0 && within < 0.5 * across
+}
+
 /// Quantile `q` (0..1) of sorted values (nearest rank).
 fn quantile(sorted: &[f64], q: f64) -> f64 {
     if sorted.is_empty() {
@@ -281,6 +317,17 @@ mod tests {
         );
         assert!(!s[2].maybe_rotated && !s[3].maybe_rotated);
         assert!(s[4].maybe_rotated);
+    }
+
+    #[test]
+    fn duplicate_rows_pair_up() {
+        // Rows A-B one compound, C-D another, ...: IC50 shifts by 2 columns per pair.
+        let pairs = plate(|r, c| Some(curve((c + 2 * (r / 2)).min(11))));
+        let singles = plate(|r, c| Some(curve((c + r).min(11))));
+        let s = survey(&[pairs.clone()]);
+        assert!(rows_in_pairs(&[pairs], &s));
+        let s = survey(&[singles.clone()]);
+        assert!(!rows_in_pairs(&[singles], &s));
     }
 
     #[test]
