@@ -324,10 +324,9 @@ mod tests {
         // Rows A-B one compound, C-D another, ...: IC50 shifts by 2 columns per pair.
         let pairs = plate(|r, c| Some(curve((c + 2 * (r / 2)).min(11))));
         let singles = plate(|r, c| Some(curve((c + r).min(11))));
-        let s = survey(&[pairs.clone()]);
-        assert!(rows_in_pairs(&[pairs], &s));
-        let s = survey(&[singles.clone()]);
-        assert!(!rows_in_pairs(&[singles], &s));
+        let (pairs, singles) = ([pairs], [singles]);
+        assert!(rows_in_pairs(&pairs, &survey(&pairs)));
+        assert!(!rows_in_pairs(&singles, &survey(&singles)));
     }
 
     #[test]
