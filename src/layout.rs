@@ -18,7 +18,7 @@ use std::collections::BTreeMap;
 use std::fmt;
 use std::path::{Path, PathBuf};
 
-use crate::config::{Axis, ConcSpec, Layout, PlateMapSpec, PlateSpec, Settings};
+use crate::config::{Axis, ConcSpec, Layout, PlateMapSpec, PlateSpec, SeriesEnd, Settings};
 use crate::ingest::conc_table::TableContents;
 use crate::ingest::{FileRead, PlateMeta, RawPlate};
 use crate::types::{Geometry, WellPos};
@@ -117,6 +117,9 @@ pub struct Plate {
     pub rotated: bool,
     /// Global number of the plate whose controls normalise this one, if not its own.
     pub controls_from: Option<u32>,
+    /// Series wells that also serve as controls (`top_from`, `bottom_from` of the layout):
+    /// `[100 % control, 0 % control]`.
+    pub controls_in_series: [Option<SeriesEnd>; 2],
     /// Wells in row-major order of the designed plate.
     pub wells: Vec<Well>,
     /// Instrument metadata.
@@ -320,9 +323,12 @@ pub fn lay_out_sources(sources: &[Source<'_>], settings: &Settings) -> LayoutOut
             a.label = Some(raw.label.clone());
             if let Some(prev) = assigned.insert(r, spec.entry) {
                 let why = format!("plates[{prev}] claims the same plate");
+                let (this, other) = (spec.entry.to_string(), prev.to_string());
                 out.problems.push(format!(
-                    "plates[{}] and plates[{prev}] both claim {}",
-                    spec.entry,
+                    "{} and {} both claim {}: a plate has one entry (a plate that holds its own \
+                     controls needs no separate control entry)",
+                    crate::config::key_at(settings, &["plates", &this]),
+                    crate::config::key_at(settings, &["plates", &other]),
                     describe(r)
                 ));
                 a.failed = Some(why);
@@ -562,7 +568,13 @@ fn build(
             }
         }
     }
-    let series = &layout.series;
+    let Some(series) = &layout.series else {
+        // A controls-only layout: no compounds (the resolver refuses them).
+        let roles: Vec<Role> = roles.iter().map(|r| r.map_or(Role::Unused, |(r, _)| r)).collect();
+        let compound = vec![None; g.len()];
+        let contents = Contents { roles: &roles, compound: &compound, sources: &[] };
+        return finish(number, id, raw, &Placement::of(spec), &contents, settings);
+    };
     for block in &spec.compounds {
         let conc = block
             .conc
@@ -775,6 +787,10 @@ fn finish(
         layout: spec.layout.clone(),
         rotated: spec.rotated,
         controls_from: spec.controls_from,
+        controls_in_series: settings
+            .layouts
+            .get(&spec.layout)
+            .map_or([None; 2], |l| [l.top_from, l.bottom_from]),
         wells,
         // The table's contents are in the wells now.
         meta: PlateMeta { contents: None, ..raw.meta.clone() },

@@ -18,9 +18,20 @@
 //!
 //! A plate below the Z' or S/B threshold is flagged and still used. A plate without usable total
 //! or NSB wells, or whose total does not exceed its NSB, cannot be normalised: its wells get no
-//! %SB and its curves fail with that reason.
+//! %SB and its curves fail with that reason (with a hint when the counts look like a plate
+//! counted turned by 180°).
+//!
+//! - A layout may let the series' own wells stand in for a control (`top_from`,
+//!   `bottom_from`): each compound's lowest (or highest) concentration wells are then also
+//!   total (or NSB) wells.
+//! - A plate with no control wells at all by design (no total, NSB or basal wells, no
+//!   `controls_from`) is a curve-only plate ([`Normalisation::Signal`]): its response is the
+//!   raw signal (CPM) and the fit stage fits its curves with free plateaus.
+//! - A background plate (95th percentile of its counts below `qc.background_cpm`: an empty
+//!   or blank plate in the export) is flagged `background_plate` and its curves are not fitted.
+//!   Plates read from concentration tables never are (their response may be any signal).
 
-use crate::config::{Assay, Settings, Target};
+use crate::config::{Assay, SeriesEnd, Settings, Target};
 use crate::layout::{Plate, Role};
 
 /// QC thresholds (config `qc`).
@@ -32,6 +43,8 @@ pub struct QcRules {
     pub min_signal_to_background: f64,
     /// Flag more than this % of the added radioligand bound.
     pub max_fraction_bound_pct: f64,
+    /// A plate whose 95th-percentile count is below this (CPM) is a background plate; 0 = never.
+    pub background_cpm: f64,
 }
 
 impl QcRules {
@@ -42,13 +55,19 @@ impl QcRules {
             min_z_prime: settings.min_z_prime,
             min_signal_to_background: settings.min_signal_to_background,
             max_fraction_bound_pct: settings.max_fraction_bound_pct,
+            background_cpm: settings.background_cpm,
         }
     }
 }
 
 impl Default for QcRules {
     fn default() -> Self {
-        QcRules { min_z_prime: 0.5, min_signal_to_background: 0.0, max_fraction_bound_pct: 100.0 }
+        QcRules {
+            min_z_prime: 0.5,
+            min_signal_to_background: 0.0,
+            max_fraction_bound_pct: 100.0,
+            background_cpm: 0.0,
+        }
     }
 }
 
@@ -79,8 +98,39 @@ pub struct PlateQc {
     pub fraction_bound_pct: f64,
     /// A [35S]GTPγS plate: responses are relative to basal, not to the total-NSB window.
     pub functional: bool,
+    /// How the plate's responses are expressed.
+    pub normalisation: Normalisation,
+    /// 95th percentile of the plate's counts, CPM, when it marks a background plate (below
+    /// `qc.background_cpm`).
+    pub background_p95: Option<f64>,
+    /// With the window unusable: the plate's controls read the right way round when the
+    /// plate is taken as counted turned by 180° (the hint for `rotated`).
+    pub looks_rotated: bool,
     /// QC flags.
     pub flags: Vec<String>,
+}
+
+/// How a plate's responses are expressed.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Normalisation {
+    /// % of the plate's controls (its own, its series' ends, or another plate's).
+    Controls,
+    /// No controls by design (a curve-only plate): the response is the raw signal, CPM.
+    Signal,
+    /// A saturation plate: fitted on its counts, no response scale.
+    Counts,
+}
+
+impl Normalisation {
+    /// Name in `plates.csv`: `controls`, `raw_signal`, `counts`.
+    #[must_use]
+    pub fn name(self) -> &'static str {
+        match self {
+            Normalisation::Controls => "controls",
+            Normalisation::Signal => "raw_signal",
+            Normalisation::Counts => "counts",
+        }
+    }
 }
 
 impl PlateQc {
@@ -128,6 +178,37 @@ impl PlateQc {
     #[must_use]
     pub fn basal_cv_pct(&self) -> f64 {
         100.0 * self.basal_sd / self.basal_mean
+    }
+
+    /// What a background plate is, for messages: `None` for an assay plate.
+    #[must_use]
+    pub fn background_text(&self, plate: &str) -> Option<String> {
+        self.background_p95.map(|p95| {
+            format!(
+                "plate {plate} is a background plate (95% of its wells count {p95:.0} CPM or \
+                 less, below `qc.background_cpm`): not fitted; set `qc.background_cpm: 0` to \
+                 fit it anyway"
+            )
+        })
+    }
+
+    /// Why the plate's curves cannot be fitted, if they cannot: controls without a usable
+    /// window (with the rotation hint when it applies).
+    #[must_use]
+    pub fn unusable(&self, plate: &str) -> Option<String> {
+        if self.normalisation == Normalisation::Signal || self.response_scale().is_some() {
+            return None;
+        }
+        let what = if self.functional { "basal" } else { "total/NSB" };
+        let mut why =
+            format!("plate {plate} has no usable {what} window ({})", self.flags.join(", "));
+        if self.looks_rotated {
+            why.push_str(
+                "; its counts read the right way round turned by 180°: if the plate was counted \
+                 rotated, set `rotated: true` on its `plates:` entry (or remove it if set)",
+            );
+        }
+        Some(why)
     }
 }
 
@@ -194,6 +275,10 @@ pub fn normalise_all(
         qc.flags.push(format!("controls_from_{}", src.plate.id));
         let np = &mut out[i];
         qc.functional = np.qc.functional;
+        qc.background_p95 = np.qc.background_p95;
+        if qc.background_p95.is_some() {
+            qc.flags.push("background_plate".to_string());
+        }
         (np.specific, np.pct_specific) = responses(&np.plate, &qc);
         np.qc = qc;
     }
@@ -228,6 +313,9 @@ fn empty_qc() -> PlateQc {
         basal_sd: f64::NAN,
         fraction_bound_pct: f64::NAN,
         functional: false,
+        normalisation: Normalisation::Controls,
+        background_p95: None,
+        looks_rotated: false,
         flags: Vec::new(),
     }
 }
@@ -243,22 +331,34 @@ pub fn normalise(plate: Plate, min_z_prime: f64) -> NormalisedPlate {
 #[must_use]
 pub fn normalise_with(plate: Plate, rules: &QcRules, target: Option<&Target>) -> NormalisedPlate {
     let assay = target.map_or(&Assay::Competition, |t| &t.assay);
+    let in_series = series_end_wells(&plate);
     let controls = |role: Role| -> Vec<f64> {
         plate
             .wells
             .iter()
-            .filter(|w| w.role == role && w.excluded.is_none())
-            .filter_map(|w| w.cpm)
+            .zip(&in_series)
+            .filter(|(w, end)| (w.role == role || **end == Some(role)) && w.excluded.is_none())
+            .filter_map(|(w, _)| w.cpm)
             .collect()
     };
     let total = controls(Role::Total);
     let nsb = controls(Role::Nsb);
     let basal = controls(Role::Basal);
+    let saturation = matches!(assay, Assay::Saturation(_));
+    // No control wells by design (excluded ones count as controls: they are a failure, not a
+    // curve-only layout).
+    let curve_only = !saturation
+        && plate.controls_from.is_none()
+        && plate.controls_in_series == [None, None]
+        && !plate.wells.iter().any(|w| matches!(w.role, Role::Total | Role::Nsb | Role::Basal));
+    // A concentration table's response may be any signal (a % bound, an absorbance): its
+    // size says nothing about instrument background.
+    let from_table = plate.meta.format == crate::ingest::conc_table::FORMAT;
+    let background_p95 = if from_table { None } else { background(&plate, rules.background_cpm) };
     let (total_mean, total_sd) = mean_sd(&total);
     let (nsb_mean, nsb_sd) = mean_sd(&nsb);
     let (basal_mean, basal_sd) = mean_sd(&basal);
     let gtpgs = matches!(assay, Assay::Gtpgs(_));
-    let saturation = matches!(assay, Assay::Saturation(_));
     // Z' between the high and low controls: total and NSB, or (GTPγS) total and basal.
     let (low_mean, low_sd) = if gtpgs { (basal_mean, basal_sd) } else { (nsb_mean, nsb_sd) };
     let z_prime = 1.0 - 3.0 * (total_sd + low_sd) / (total_mean - low_mean).abs();
@@ -267,7 +367,7 @@ pub fn normalise_with(plate: Plate, rules: &QcRules, target: Option<&Target>) ->
         if basal.is_empty() {
             flags.push("no_basal_wells".to_string());
         }
-    } else if !saturation {
+    } else if !saturation && !curve_only {
         if total.is_empty() {
             flags.push("no_total_wells".to_string());
         }
@@ -295,6 +395,20 @@ pub fn normalise_with(plate: Plate, rules: &QcRules, target: Option<&Target>) ->
     if fraction_bound_pct > rules.max_fraction_bound_pct {
         flags.push("ligand_depletion".to_string());
     }
+    if background_p95.is_some() {
+        flags.push("background_plate".to_string());
+    }
+    let window_bad = !saturation
+        && !curve_only
+        && if gtpgs {
+            basal.is_empty()
+        } else {
+            total.is_empty() || nsb.is_empty() || total_mean <= nsb_mean
+        };
+    let looks_rotated = window_bad && !gtpgs && rotation_fixes_window(&plate);
+    if looks_rotated {
+        flags.push("looks_rotated".to_string());
+    }
     let qc = PlateQc {
         n_total: total.len(),
         total_mean,
@@ -308,15 +422,89 @@ pub fn normalise_with(plate: Plate, rules: &QcRules, target: Option<&Target>) ->
         basal_sd,
         fraction_bound_pct,
         functional: gtpgs,
+        normalisation: if saturation {
+            Normalisation::Counts
+        } else if curve_only {
+            Normalisation::Signal
+        } else {
+            Normalisation::Controls
+        },
+        background_p95,
+        looks_rotated,
         flags,
     };
-    // Saturation plates are fitted on counts: no response scale.
-    let (specific, pct_specific) = if saturation {
+    // Saturation plates are fitted on counts, curve-only plates on the signal: no % scale.
+    let (specific, pct_specific) = if saturation || curve_only {
         (vec![None; plate.wells.len()], vec![None; plate.wells.len()])
     } else {
         responses(&plate, &qc)
     };
     NormalisedPlate { plate, qc, specific, pct_specific }
+}
+
+/// Per well, the control role its series position lends it (`top_from`, `bottom_from`): for
+/// each compound, the wells at its lowest or highest concentration on this plate.
+fn series_end_wells(plate: &Plate) -> Vec<Option<Role>> {
+    let mut out = vec![None; plate.wells.len()];
+    for (end, role) in plate.controls_in_series.iter().zip([Role::Total, Role::Nsb]) {
+        let Some(end) = end else { continue };
+        let mut extreme: std::collections::BTreeMap<&str, f64> = std::collections::BTreeMap::new();
+        for w in plate.wells.iter().filter(|w| w.role == Role::Sample) {
+            let (Some(c), Some(x)) = (&w.compound, w.conc_nm) else { continue };
+            let e = extreme.entry(c.as_str()).or_insert(x);
+            *e = match end {
+                SeriesEnd::LowestConcentration => e.min(x),
+                SeriesEnd::HighestConcentration => e.max(x),
+            };
+        }
+        for (w, o) in plate.wells.iter().zip(out.iter_mut()) {
+            let (Some(c), Some(x)) = (&w.compound, w.conc_nm) else { continue };
+            if w.role == Role::Sample && extreme.get(c.as_str()) == Some(&x) {
+                *o = Some(role);
+            }
+        }
+    }
+    out
+}
+
+/// The 95th percentile of a plate's counts (every counted well, nearest rank) when it lies
+/// below `limit` CPM: a background plate. `None` for an assay plate or `limit` 0.
+fn background(plate: &Plate, limit: f64) -> Option<f64> {
+    background_p95(plate.wells.iter().filter_map(|w| w.cpm), limit)
+}
+
+/// The rule of [`background`] on a plate's counts (every counted well): their 95th percentile
+/// (nearest rank) when it lies below `limit` CPM. `radbind init --from` applies it to the
+/// plates of an export before any config exists.
+#[must_use]
+pub fn background_p95(counts: impl Iterator<Item = f64>, limit: f64) -> Option<f64> {
+    let mut v: Vec<f64> = counts.collect();
+    if limit <= 0.0 || v.is_empty() {
+        return None;
+    }
+    v.sort_by(f64::total_cmp);
+    let rank = ((0.95 * v.len() as f64).ceil() as usize).clamp(1, v.len());
+    let p95 = v[rank - 1];
+    (p95 < limit).then_some(p95)
+}
+
+/// True when the plate's total wells read above its NSB wells (by at least 2-fold) once the
+/// plate is taken as turned by 180° the other way from how it was laid out: the hint that
+/// `rotated` is wrong.
+fn rotation_fixes_window(plate: &Plate) -> bool {
+    let g = plate.geometry;
+    let mean_at = |role: Role| -> f64 {
+        let v: Vec<f64> = plate
+            .wells
+            .iter()
+            .filter(|w| w.role == role)
+            .filter_map(|w| g.index(g.rotate180(w.pos)).and_then(|j| plate.wells.get(j)))
+            .filter_map(|w| w.cpm)
+            .collect();
+        mean_sd(&v).0
+    };
+    let (t, n) = (mean_at(Role::Total), mean_at(Role::Nsb));
+    t.is_finite() && n.is_finite() && t > 2.0 * n.max(0.0) && t > 0.0
 }
 
 #[cfg(test)]
@@ -354,6 +542,7 @@ mod tests {
             layout: "L".into(),
             rotated: false,
             controls_from: None,
+            controls_in_series: [None; 2],
             wells,
             meta: PlateMeta::default(),
         }

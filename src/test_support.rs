@@ -31,6 +31,7 @@ fn fit(ic50_nm: f64, factor: f64, hill: f64, censor: Censor) -> FitNumbers {
         log_ic50_profile: (f64::NAN, f64::NAN),
         curve: None,
         df: 0,
+        signal_plateaus: None,
     }
 }
 
@@ -119,6 +120,7 @@ pub(crate) fn sample_results() -> RunResults {
         fraction_bound_pct: f64::NAN,
         flags,
         instrument: "MicroBeta2".into(),
+        normalisation: "controls",
     };
     RunResults {
         experiment: "Mianserin panel".into(),

@@ -303,9 +303,10 @@ fn cases() -> Vec<Case> {
         Case::new("plate_map_with_layout_keys", 2)
             .config(&[("layout: std, rows:", "plate_map: map.csv, layout: std, rows:")])
             .file("map.csv", base_map("")),
-        Case::new("plate_map_without_controls", 2).config(MAP_ENTRY).file(
+        // A map without any controls is a curve-only plate; total without NSB is a slip.
+        Case::new("plate_map_total_without_nsb", 2).config(MAP_ENTRY).file(
             "map.csv",
-            base_map("").lines().filter(|l| !l.contains("total") && !l.contains("nsb")).collect::<Vec<_>>().join("\n"),
+            base_map("").lines().filter(|l| !l.contains("nsb")).collect::<Vec<_>>().join("\n"),
         ),
         Case::new("plate_without_layout", 2).config(&[("layout: std, rows: {A-D: cmpd-a, E-H: cmpd-b}", "rows: {A-D: cmpd-a}")]),
         // `validate` lists every input and layout problem of a run together.

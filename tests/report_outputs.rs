@@ -72,6 +72,7 @@ fn curve(target: &str, compound: &str, log_ic50: f64) -> CurveRow {
             log_ic50_profile: (f64::NAN, f64::NAN),
             curve: None,
             df: 0,
+            signal_plateaus: None,
         }),
         status: radbind::fit::status::CurveStatus::Ok,
         flags: vec![],
@@ -142,6 +143,7 @@ fn results() -> RunResults {
             fraction_bound_pct: f64::NAN,
             flags: vec![],
             instrument: String::new(),
+            normalisation: "controls",
         }],
         wells: wells
             .into_iter()

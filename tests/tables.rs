@@ -120,29 +120,38 @@ fn truth(path: &Path) -> HashMap<String, (f64, f64)> {
         .collect()
 }
 
-/// Every compound of `truth` fitted `ok` with its true IC50 inside the 95% CI; returns the
-/// table of recovered vs true values (printed by the tests).
+/// Every compound of `truth` fitted (`ok` or `flagged`, never failed) within 25% of its true
+/// IC50, and its true IC50 inside the 95% CI for all but `misses` compounds (95% intervals
+/// miss about one compound in twenty); returns the table of recovered vs true values.
 fn recovered(
     fits: &HashMap<String, HashMap<String, String>>,
     truth: &HashMap<String, (f64, f64)>,
+    misses: usize,
 ) -> String {
     let mut table = String::from(
-        "compound   true_IC50_nM  fitted_IC50_nM  95%_CI_nM            true_hill  fitted_hill\n",
+        "compound    true_IC50_nM  fitted_IC50_nM  95%_CI_nM             in_CI  true_hill  fitted_hill  status\n",
     );
     let mut names: Vec<&String> = truth.keys().collect();
     names.sort();
+    let mut outside = Vec::new();
     for name in names {
         let (ic50, hill) = truth[name];
         let row = fits.get(name).unwrap_or_else(|| panic!("no fit for {name}"));
-        assert_eq!(row["status"], "ok", "{name}: {row:?}");
+        assert!(["ok", "flagged"].contains(&row["status"].as_str()), "{name}: {row:?}");
         let (lo, hi) = (num(row, "ic50_ci_low_nM"), num(row, "ic50_ci_high_nM"));
+        let fitted = num(row, "ic50_nM");
+        let inside = lo <= ic50 && ic50 <= hi;
         table.push_str(&format!(
-            "{name:<10} {ic50:>12.4} {:>15.4}  [{lo:.4}, {hi:.4}]  {hill:>9.2} {:>12.3}\n",
-            num(row, "ic50_nM"),
-            num(row, "hill_slope")
+            "{name:<11} {ic50:>12.4} {fitted:>15.4}  [{lo:.4}, {hi:.4}]  {inside:>6} {hill:>10.2} {:>12.3}  {}\n",
+            num(row, "hill_slope"),
+            row["status"]
         ));
-        assert!(lo <= ic50 && ic50 <= hi, "{name}: true IC50 {ic50} outside [{lo}, {hi}]");
+        assert!((fitted / ic50).ln().abs() < 1.25f64.ln(), "{name}: IC50 {fitted} vs {ic50}");
+        if !inside {
+            outside.push(name.clone());
+        }
     }
+    assert!(outside.len() <= misses, "true IC50 outside the 95% CI: {outside:?}\n{table}");
     table
 }
 
@@ -170,7 +179,7 @@ fn simulated_tables_recover_the_truth_from_csv_and_xlsx() {
     let truth = truth(&dir.join("data/truth.csv"));
     radbind(dir, &["run", "table-example.yaml"]);
     let csv = fits(&dir.join("out"));
-    println!("{}", recovered(&csv, &truth));
+    println!("{}", recovered(&csv, &truth, 0));
     // The same lines in the workbook give the same fits.
     let a = std::fs::read_to_string(dir.join("table-example.yaml")).unwrap();
     let x =
@@ -196,7 +205,8 @@ fn curve_only_plates_with_replicate_and_rotated_plates_recover_the_truth() {
     let truth = truth(&dir.join("data/truth.csv"));
     radbind(dir, &["run", "curve-only-example.yaml"]);
     let f = fits(&dir.join("out"));
-    println!("{}", recovered(&f, &truth));
+    // 16 compounds: at most 2 outside their 95% CI (P(3 or more) = 4% for exact intervals).
+    println!("{}", recovered(&f, &truth, 2));
     // Every well of the three replicate plates is a point: 12 concentrations x 3 plates.
     assert!(f.values().all(|r| num(r, "n_points") == 36.0), "{f:?}");
 }
@@ -235,12 +245,17 @@ fn init_from_scaffolds_configs_that_run() {
     let text = scaffold_runs(dir, "data/screen-run1.txt", "curve-only");
     assert!(text.contains("layout: curves"), "{text}");
     assert!(text.contains("direction: high_to_low"), "{text}");
-    let turned: Vec<&str> = text.lines().filter(|l| l.contains("rotated: true")).collect();
+    let turned: Vec<&str> =
+        text.lines().filter(|l| l.starts_with("  - {") && l.contains("rotated: true")).collect();
     assert_eq!(turned.len(), 1, "{text}");
     assert!(turned[0].starts_with("  - {plate: 2,"), "{text}");
     let f = fits(&dir.join("out-curve-only"));
     assert_eq!(f.len(), 24, "3 plates x 8 rows: {f:?}");
-    assert!(f.values().filter(|r| r["status"] == "ok").count() >= 20, "{f:?}");
+    // One row per compound and plate: flagged `few_replicates` at most, never failed.
+    for (name, r) in &f {
+        let fine = r["status"] == "ok" || r["flags"] == "few_replicates";
+        assert!(fine, "{name}: {} {}", r["status"], r["flags"]);
+    }
     // Plates with control columns.
     let panel = Path::new(env!("CARGO_MANIFEST_DIR")).join("sample_data/mianserin-panel");
     std::fs::copy(panel.join("panel-run1.txt"), dir.join("panel.txt")).unwrap();

@@ -67,6 +67,7 @@ pub fn stage_curves(data: &[(Vec<f64>, Vec<f64>)], n: usize) -> Vec<Curve> {
             unusable: None,
             model: ModelKind::FourParameter,
             functional: false,
+            response: radbind::fit::Response::Controls,
         })
         .collect()
 }

@@ -176,7 +176,7 @@ fn table_scaffold(
 }
 
 /// A target's placeholder radioligand.
-const TARGET_PLACEHOLDER: &str = r#"{radioligand: "[3H]radioligand", radioligand_nM: 1.0, kd_nM: 1.0}   # CHECK: [L] and Kd give the Ki"#;
+const TARGET_PLACEHOLDER: &str = r#"{radioligand: "[3H]radioligand"}   # CHECK: the radioligand; add radioligand_nM and kd_nM for Ki (IC50 only without them)"#;
 
 /// The fit and QC sections of a scaffold.
 const FIT_AND_QC: &str = r"

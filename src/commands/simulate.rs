@@ -695,7 +695,7 @@ fn tested_range(settings: &Settings, target: &str, compound: &str) -> (f64, f64)
     let mut lo = f64::INFINITY;
     let mut hi = 0.0f64;
     for spec in settings.plates.iter().filter(|p| p.target == target) {
-        let series = &settings.layouts[&spec.layout].series;
+        let Some(series) = &settings.layouts[&spec.layout].series else { continue };
         for b in spec.compounds.iter().filter(|b| b.name == compound) {
             if let Some(c) = b.conc.as_ref().or(series.conc.as_ref()) {
                 let v = c.values_high_to_low(series.len());

@@ -8,10 +8,9 @@
 
 use crate::ingest::RawPlate;
 
-/// Below this median count (CPM) a plate with a low 90th percentile is background.
-pub const BACKGROUND_MEDIAN_CPM: f64 = 30.0;
-/// Below this 90th percentile (CPM) a plate with a low median is background.
-pub const BACKGROUND_P90_CPM: f64 = 100.0;
+/// A plate whose 95th percentile count is below this (CPM) is background: the run's default
+/// `qc.background_cpm`, with the run's rule ([`crate::normalise::background_p95`]).
+pub const BACKGROUND_CPM: f64 = 20.0;
 /// Largest coefficient of variation (%) of a control column.
 const CONTROL_CV_PCT: f64 = 25.0;
 /// Smallest ratio between the two control columns' means.
@@ -234,8 +233,9 @@ fn gradient(p: &RawPlate, along_columns: bool, cols: std::ops::Range<u16>) -> Op
 fn look(p: &RawPlate) -> Look {
     let mut counted: Vec<f64> = p.values.iter().flatten().copied().collect();
     counted.sort_by(f64::total_cmp);
-    let (median, p90) = (quantile(&counted, 0.5), quantile(&counted, 0.9));
-    if counted.is_empty() || median < BACKGROUND_MEDIAN_CPM && p90 < BACKGROUND_P90_CPM {
+    let background = crate::normalise::background_p95(counted.iter().copied(), BACKGROUND_CPM);
+    if counted.is_empty() || background.is_some() {
+        let median = quantile(&counted, 0.5);
         return Look::Kind(PlateKind::Background {
             median: if median.is_finite() { median } else { 0.0 },
             max: counted.last().copied().unwrap_or(0.0),

@@ -42,8 +42,19 @@ pub fn validate(config_path: &Path) -> Result<ValidateReport> {
         t.push('\n');
         t.push_str(&plate_map(plate));
     }
+    // How each plate will be normalised, and the plates that will not be fitted.
+    let rules = crate::normalise::QcRules::of(&settings);
+    let (normalised, _) =
+        crate::normalise::normalise_all(laid.plates.clone(), &rules, &settings.targets);
+    let notes: Vec<String> = normalised.iter().filter_map(plate_note).collect();
+    if !notes.is_empty() {
+        let _ = writeln!(t, "\nplate checks:");
+        for n in &notes {
+            let _ = writeln!(t, "  {n}");
+        }
+    }
     let mut curves: BTreeMap<(&str, &str), (Vec<&str>, usize)> = BTreeMap::new();
-    for p in &laid.plates {
+    for p in normalised.iter().filter(|n| n.qc.background_p95.is_none()).map(|n| &n.plate) {
         for w in p.wells.iter().filter(|w| w.role == Role::Sample) {
             let c = w.compound.as_deref().unwrap_or("?");
             let e = curves.entry((p.target.as_str(), c)).or_default();
@@ -79,6 +90,23 @@ pub fn validate(config_path: &Path) -> Result<ValidateReport> {
         }
     }
     Ok(ValidateReport { text: t, problems: problems.len() })
+}
+
+/// What `validate` says about a plate's normalisation: a background plate, a curve-only
+/// plate (raw signal), controls without a usable window (with the rotation hint); `None`
+/// for a plate normalised to its controls.
+fn plate_note(np: &crate::normalise::NormalisedPlate) -> Option<String> {
+    let id = &np.plate.id;
+    if let Some(b) = np.qc.background_text(id) {
+        return Some(b);
+    }
+    if np.qc.normalisation == crate::normalise::Normalisation::Signal {
+        return Some(format!(
+            "{id}: no control wells: its curves are fitted on the raw signal (CPM) with free \
+             plateaus and shown in % of the fitted span"
+        ));
+    }
+    np.qc.unusable(id)
 }
 
 /// Most wells listed per plate in the warnings before "and n more".

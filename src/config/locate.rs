@@ -17,6 +17,17 @@ pub(super) fn key_string(key: &[&str]) -> String {
     s
 }
 
+/// `plates[2] (configs/run.yaml:31)`: a key path with where it is written in `settings`'
+/// config file (without the line when it cannot be found).
+#[must_use]
+pub fn key_at(settings: &super::Settings, key: &[&str]) -> String {
+    let path = settings.config_path.display();
+    match locate(&settings.config_text, key) {
+        Some(line) => format!("{} ({path}:{line})", key_string(key)),
+        None => format!("{} ({path})", key_string(key)),
+    }
+}
+
 /// Finds the 1-based line of a key path in YAML text (best effort: block and flow style).
 ///
 /// Walks the path: a map key is the next `key:` after the current position at a deeper

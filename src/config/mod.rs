@@ -24,7 +24,8 @@ mod tests;
 mod wellset;
 
 pub use error::{ConfigError, ConfigProblem};
-pub use options::{ErrorBars, Figures, ModelKind, Options};
+pub use locate::key_at;
+pub use options::{ErrorBars, Figures, ModelKind, Options, SeriesEnd};
 pub use resolve::{clean_path, load, resolve};
 pub use settings::{
     Assay, Axis, CompareKind, CompareMethod, CompareSettings, CompoundBlock, ConcSpec, Exclusion,

@@ -42,7 +42,8 @@ pub struct Options {
     pub negative_counts: Option<Choice<NegativeCounts>>,
     /// Targets by name: radioligand, its concentration and Kd.
     pub targets: BTreeMap<String, TargetOptions>,
-    /// Plate layout templates by name. Not needed for concentration tables.
+    /// Plate layout templates by name (not needed when every plate has a `plate_map`, nor for
+    /// concentration tables).
     #[serde(default)]
     pub layouts: BTreeMap<String, LayoutOptions>,
     /// Which plates hold which target and compounds. Not needed for concentration tables
@@ -82,8 +83,8 @@ pub struct ReportOptions {
 #[derive(Debug, Clone, Deserialize, Serialize)]
 #[serde(deny_unknown_fields)]
 pub struct TargetOptions {
-    /// Radioligand name, e.g. `[3H]ketanserin`.
-    pub radioligand: String,
+    /// Radioligand name, e.g. `[3H]ketanserin`. Optional (shown in tables and reports).
+    pub radioligand: Option<String>,
     /// Radioligand concentration [L] in nM (or use `radioligand_conc: "1 nM"`).
     #[serde(rename = "radioligand_nM")]
     pub radioligand_nm: Option<f64>,
@@ -182,8 +183,26 @@ pub struct LayoutOptions {
     pub blank: Option<String>,
     /// Vehicle wells (zero competitor); reported, not used in fits.
     pub vehicle: Option<String>,
-    /// Where the competitor dilution series runs.
-    pub series: SeriesOptions,
+    /// Where the competitor dilution series runs. Optional for a controls-only layout (a
+    /// control plate other plates take their total/NSB from with `controls_from`).
+    pub series: Option<SeriesOptions>,
+    /// Use the series' own wells as the 100 % control as well: `lowest_concentration` (each
+    /// compound's lowest-concentration wells are also total-binding wells) or
+    /// `highest_concentration` (agonist curves). The wells stay series points.
+    pub top_from: Option<Choice<SeriesEnd>>,
+    /// Use the series' own wells as the 0 % control as well: `highest_concentration` (each
+    /// compound's highest-concentration wells are also NSB wells) or `lowest_concentration`.
+    pub bottom_from: Option<Choice<SeriesEnd>>,
+}
+
+/// `layouts.<name>.top_from` / `bottom_from`: which end of each compound's series.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum SeriesEnd {
+    /// `lowest_concentration`
+    LowestConcentration,
+    /// `highest_concentration`
+    HighestConcentration,
 }
 
 /// A dilution series along columns (compounds by rows) or along rows (compounds by columns).
@@ -339,6 +358,12 @@ pub struct FixOptions {
     pub bottom: Option<f64>,
     /// Fixed Hill slope, e.g. -1.
     pub hill_slope: Option<f64>,
+    /// Fixed top plateau of curves on plates without controls, in the signal's units (CPM
+    /// for counts), e.g. 5200.
+    pub top_cpm: Option<f64>,
+    /// Fixed bottom plateau of curves on plates without controls, in the signal's units,
+    /// e.g. `bottom_cpm: 180` (the NSB level measured elsewhere).
+    pub bottom_cpm: Option<f64>,
 }
 
 /// Wells to leave out of QC and fits.
@@ -368,6 +393,10 @@ pub struct QcOptions {
     /// Saturation fits whose specific binding at [L] = Kd is below this % of total are flagged.
     /// Default 80 (DOMAIN.md §6).
     pub min_specific_at_kd_pct: Option<f64>,
+    /// A plate whose wells nearly all count below this many CPM (95th percentile) is a
+    /// background plate (an empty or blank plate in the export): reported, not fitted.
+    /// Default 20; 0 fits every plate.
+    pub background_cpm: Option<f64>,
 }
 
 /// Box constraints on the 4PL parameters, each `[low, high]` (`fit.bounds`). Units: % specific

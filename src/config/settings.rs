@@ -9,7 +9,7 @@
 use std::collections::BTreeMap;
 use std::path::PathBuf;
 
-use super::options::{ErrorBars, Figures, ModelKind, Options};
+use super::options::{ErrorBars, Figures, ModelKind, Options, SeriesEnd};
 use super::wellset::WellSet;
 use crate::ingest::{ColumnMap, Format, PlateMap, TableColumns};
 use crate::radioactivity::{Counting, Isotope};
@@ -59,6 +59,9 @@ pub struct Settings {
     pub max_fraction_bound_pct: f64,
     /// Flag saturation fits with less specific binding than this % of total at [L] = Kd.
     pub min_specific_at_kd_pct: f64,
+    /// Plates whose 95th-percentile count is below this (CPM) are background plates, not
+    /// fitted; 0 = never.
+    pub background_cpm: f64,
     /// Which curve figures to write.
     pub figures: Figures,
     /// PNG size factor (1 = 800 x 600 px).
@@ -109,6 +112,18 @@ pub struct Target {
     pub counting: Option<Counting>,
     /// Decay correction applied: isotope, days from calibration to assay, fraction remaining.
     pub decay: Option<(Isotope, f64, f64)>,
+}
+
+impl Target {
+    /// True when the target reports a Ki: a competition or uptake assay with [L] (or [S])
+    /// and Kd (or Km, or a Kd from a saturation target). Without both it is an IC50-only
+    /// target: IC50 and pIC50, and no Ki column, figure label or table mentions Ki.
+    #[must_use]
+    pub fn reports_ki(&self) -> bool {
+        matches!(self.assay, Assay::Competition | Assay::Uptake)
+            && self.radioligand_nm.is_finite()
+            && (self.kd_nm.is_finite() || self.kd_from.is_some())
+    }
 }
 
 /// The assay run on a target, with its options.
@@ -180,8 +195,25 @@ pub struct Layout {
     pub blank: Option<WellSet>,
     /// Vehicle wells.
     pub vehicle: Option<WellSet>,
-    /// The dilution series.
-    pub series: Series,
+    /// The dilution series; `None` for a controls-only layout.
+    pub series: Option<Series>,
+    /// The series end whose wells also serve as the 100 % control (`top_from`).
+    pub top_from: Option<SeriesEnd>,
+    /// The series end whose wells also serve as the 0 % control (`bottom_from`).
+    pub bottom_from: Option<SeriesEnd>,
+}
+
+impl Layout {
+    /// True when the layout has neither total nor NSB wells, nor series wells standing in
+    /// for them: its curves are fitted on the raw signal with free plateaus (curve-only).
+    #[must_use]
+    pub fn curve_only(&self) -> bool {
+        self.total.is_none()
+            && self.nsb.is_none()
+            && self.basal.is_none()
+            && self.top_from.is_none()
+            && self.bottom_from.is_none()
+    }
 }
 
 /// Which way a dilution series runs.
@@ -294,8 +326,12 @@ pub struct CompoundBlock {
 pub struct FitSettings {
     /// Model.
     pub model: ModelKind,
-    /// Fixed values for [top, bottom, hill_slope, log_ic50]; `None` = free.
+    /// Fixed values for [top, bottom, hill_slope, log_ic50]; `None` = free. Top and bottom in
+    /// % of the controls.
     pub fixed: [Option<f64>; 4],
+    /// Fixed [top, bottom] of curves fitted on the raw signal (plates without controls), in
+    /// the signal's units (`fit.fix.top_cpm`, `bottom_cpm`).
+    pub fixed_signal: [Option<f64>; 2],
     /// Box constraints `(low, high)` for [top, bottom, hill_slope, log_ic50]; `None` = no
     /// constraint beyond radbind's own (`fit.bounds`).
     pub bounds: [Option<(f64, f64)>; 4],
@@ -334,6 +370,7 @@ impl Default for FitSettings {
         FitSettings {
             model: ModelKind::FourParameter,
             fixed: [None; 4],
+            fixed_signal: [None; 2],
             bounds: [None; 4],
             rout_q: None,
             compare: None,

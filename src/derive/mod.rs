@@ -16,7 +16,7 @@ use std::time::SystemTime;
 
 use crate::config::{Assay, ModelKind, Settings, Target};
 use crate::fit::status::CurveStatus;
-use crate::fit::{CurveFit, FitOutcome};
+use crate::fit::{CurveFit, FitOutcome, Response};
 use crate::ingest::inputs::InputFile;
 use crate::normalise::NormalisedPlate;
 use crate::saturation::SaturationRow;
@@ -94,6 +94,7 @@ pub fn derive_all(up: Upstream<'_>, fits: &[CurveFit]) -> RunResults {
     problems.extend(functional::functional_results(&mut curves, up.targets));
     let mut wells: Vec<WellRow> = up.plates.iter().flat_map(WellRow::of_plate).collect();
     mark_fit_exclusions(&mut wells, &curves);
+    span_percent_of_wells(&mut wells, fits);
     RunResults {
         experiment: settings.experiment.clone(),
         version: env!("CARGO_PKG_VERSION").to_string(),
@@ -232,6 +233,7 @@ pub fn derive(cf: &CurveFit, target: &Target, experiment: &str) -> CurveRow {
         },
         curve: Some(fd.curve),
         df: fit.df,
+        signal_plateaus: cf.fitted().and_then(|f| f.signal_plateaus),
     });
     if functional {
         row.functional = Some(FunctionalNumbers {
@@ -290,9 +292,10 @@ fn skeleton(cf: &CurveFit, target: &Target, experiment: &str, n_points: usize) -
             preferred: o.preferred.name().to_string(),
         }),
         functional: None,
-        response_label: match target.assay {
-            Assay::Gtpgs(_) => "% stimulation over basal",
-            Assay::Uptake => "% specific uptake",
+        response_label: match (c.response, &target.assay) {
+            (Response::Signal, _) => "% of fitted span",
+            (_, Assay::Gtpgs(_)) => "% stimulation over basal",
+            (_, Assay::Uptake) => "% specific uptake",
             _ => "% specific binding",
         },
     }
@@ -315,6 +318,23 @@ fn mark_fit_exclusions(wells: &mut [WellRow], curves: &[CurveRow]) {
         if let Some(r) = reasons.get(&(w.plate.as_str(), w.well.as_str())) {
             w.excluded = Some((*r).to_string());
         }
+    }
+}
+
+/// On plates without controls a well's `%` is its point's % of its curve's fitted span (the
+/// fit stage expressed the raw-signal curves so).
+fn span_percent_of_wells(wells: &mut [WellRow], fits: &[CurveFit]) {
+    let mut pct: std::collections::HashMap<(&str, &str), f64> = std::collections::HashMap::new();
+    for f in fits.iter().filter(|f| f.curve.response == Response::Signal) {
+        for p in f.curve.points.iter().filter(|p| p.y.is_finite()) {
+            pct.insert((p.plate.as_str(), p.well.as_str()), p.y);
+        }
+    }
+    if pct.is_empty() {
+        return;
+    }
+    for w in wells.iter_mut().filter(|w| w.pct_specific.is_none()) {
+        w.pct_specific = pct.get(&(w.plate.as_str(), w.well.as_str())).copied();
     }
 }
 

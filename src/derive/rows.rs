@@ -177,6 +177,10 @@ pub struct PlateRow {
     pub flags: Vec<String>,
     /// Instrument protocol / date / warnings, one string.
     pub instrument: String,
+    /// `controls` (% of its controls or another plate's), `raw_signal` (a plate without
+    /// controls: curves fitted on CPM, shown in % of the fitted span), `counts` (saturation:
+    /// fitted on counts) or `background` (not fitted).
+    pub normalisation: &'static str,
 }
 
 impl PlateRow {
@@ -218,6 +222,11 @@ impl PlateRow {
             fraction_bound_pct: q.fraction_bound_pct,
             flags: q.flags.clone(),
             instrument: instrument.join("; "),
+            normalisation: if q.background_p95.is_some() {
+                "background"
+            } else {
+                q.normalisation.name()
+            },
         }
     }
 }
@@ -239,7 +248,8 @@ pub struct WellRow {
     pub cpm: Option<f64>,
     /// CPM minus mean NSB of the plate.
     pub specific: Option<f64>,
-    /// 100 * (CPM - mean NSB) / (mean total - mean NSB).
+    /// 100 * (CPM - mean NSB) / (mean total - mean NSB); on a plate without controls, the
+    /// point's % of its curve's fitted span.
     pub pct_specific: Option<f64>,
     /// Why the well was left out of fits and QC, if it was.
     pub excluded: Option<String>,
@@ -463,6 +473,9 @@ pub struct FitNumbers {
     pub curve: Option<crate::fit::procedures::band::FittedCurve>,
     /// Degrees of freedom of the fit (the band's t quantile).
     pub df: usize,
+    /// A curve fitted on the raw signal (plates without controls): its plateaus in signal
+    /// units (CPM); `top`/`bottom` above are then in % of the fitted span (100 and 0).
+    pub signal_plateaus: Option<crate::fit::SignalPlateaus>,
 }
 
 impl FitNumbers {

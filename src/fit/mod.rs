@@ -31,7 +31,7 @@ use rayon::prelude::*;
 
 use crate::config::{Assay, FitSettings, ModelKind, Target, WeightingKind};
 use crate::layout::Role;
-use crate::normalise::NormalisedPlate;
+use crate::normalise::{Normalisation, NormalisedPlate};
 use crate::units::log10_molar;
 use engine::{Model, Termination};
 use maths::four_pl::{FourPl, FourPlFit};
@@ -40,6 +40,7 @@ use models::curve_model;
 use procedures::band::FittedCurve;
 use procedures::classify::{self, CurveClass};
 use procedures::rout::{MAX_OUTLIER_FRACTION, rout_guarded, rout_reason};
+use procedures::span::Span;
 use procedures::weights::WeightRule;
 use procedures::{global, replicates};
 
@@ -52,7 +53,9 @@ pub struct Point {
     pub well: String,
     /// Concentration, nM.
     pub conc_nm: f64,
-    /// Response, % specific binding (NaN when the plate could not be normalised).
+    /// Response: % specific binding (or the assay's %), or the raw signal on a plate without
+    /// controls ([`Response::Signal`]; % of the fitted span after [`fit_all`]); NaN when the
+    /// plate could not be normalised.
     pub y: f64,
     /// Why left out of the fit.
     pub excluded: Option<String>,
@@ -85,6 +88,19 @@ pub struct Curve {
     /// A functional-assay curve ([35S]GTPγS): the plateaus are not the binding controls, so the
     /// incomplete-curve cascade does not fix Top at 100 % and no model comparison runs.
     pub functional: bool,
+    /// What the points' `y` are.
+    pub response: Response,
+}
+
+/// What a curve's responses are.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Response {
+    /// % of the plate's controls (% specific binding, % of control uptake, % stimulation).
+    Controls,
+    /// The raw signal (CPM) of plates without controls: fitted with free plateaus (or
+    /// `fit.fix.top_cpm`/`bottom_cpm`), then expressed in % of the fitted span
+    /// ([`procedures::span`]). After [`fit_all`] the points' `y` are in that %.
+    Signal,
 }
 
 impl Curve {
@@ -182,6 +198,24 @@ pub struct Fitted {
     pub curve_class: CurveClass,
     /// p value of the replicates test for lack of fit (NaN when it cannot be run).
     pub lack_of_fit_p: f64,
+    /// A raw-signal curve's fitted plateaus in signal units (CPM), before its fit was
+    /// expressed in % of the fitted span.
+    pub signal_plateaus: Option<SignalPlateaus>,
+}
+
+/// The plateaus of a curve fitted on the raw signal, in signal units (CPM for counts).
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct SignalPlateaus {
+    /// Top plateau.
+    pub top: f64,
+    /// Bottom plateau.
+    pub bottom: f64,
+    /// SE of Top (0 when fixed).
+    pub top_se: f64,
+    /// SE of Bottom (0 when fixed).
+    pub bottom_se: f64,
+    /// False when the plateaus did not define a span and the points are in % of their mean.
+    pub span_fitted: bool,
 }
 
 impl CurveFit {
@@ -229,9 +263,21 @@ pub fn build_curves(
 ) -> Vec<Curve> {
     let mut map: BTreeMap<(String, String), Curve> = BTreeMap::new();
     for np in plates {
+        // A background plate (an empty or blank plate in the export) is not an assay plate.
+        if np.qc.background_p95.is_some() {
+            continue;
+        }
         let p = &np.plate;
         let plate_flags: Vec<String> = np.qc.flags.iter().map(|f| format!("plate_{f}")).collect();
-        let scale = np.qc.response_scale().unwrap_or((f64::NAN, f64::NAN));
+        let response = match np.qc.normalisation {
+            Normalisation::Controls | Normalisation::Counts => Response::Controls,
+            Normalisation::Signal => Response::Signal,
+        };
+        // A raw-signal point is its count: CPM = 0 + 100 y / 100 for the Poisson weights.
+        let scale = match response {
+            Response::Signal => (0.0, 100.0),
+            Response::Controls => np.qc.response_scale().unwrap_or((f64::NAN, f64::NAN)),
+        };
         for (i, w) in p.wells.iter().enumerate() {
             let (Role::Sample, Some(compound), Some(conc)) = (w.role, &w.compound, w.conc_nm)
             else {
@@ -246,28 +292,37 @@ pub fn build_curves(
                 unusable: None,
                 model: settings.model,
                 functional: false,
+                response,
             });
             if curve.plates.last() != Some(&p.id) {
+                if curve.response != response && curve.unusable.is_none() {
+                    curve.unusable = Some(format!(
+                        "plate {} has no control wells but plate {} has: a curve is fitted on \
+                         % of controls or on the raw signal, not both; give its plates the same \
+                         kind of layout (or `controls_from`)",
+                        if response == Response::Signal { &p.id } else { &curve.plates[0] },
+                        if response == Response::Signal { &curve.plates[0] } else { &p.id },
+                    ));
+                }
                 curve.plates.push(p.id.clone());
                 for f in &plate_flags {
                     if !curve.plate_flags.contains(f) {
                         curve.plate_flags.push(f.clone());
                     }
                 }
-                let usable = np.qc.response_scale().is_some();
-                if !usable && curve.unusable.is_none() {
-                    curve.unusable = Some(format!(
-                        "plate {} has no usable total/NSB window ({})",
-                        p.id,
-                        np.qc.flags.join(", ")
-                    ));
+                if curve.unusable.is_none() {
+                    curve.unusable = np.qc.unusable(&p.id);
                 }
             }
+            let y = match response {
+                Response::Signal => w.cpm,
+                Response::Controls => np.pct_specific[i],
+            };
             curve.points.push(Point {
                 plate: p.id.clone(),
                 well: w.pos.to_string(),
                 conc_nm: conc,
-                y: np.pct_specific[i].unwrap_or(f64::NAN),
+                y: y.unwrap_or(f64::NAN),
                 excluded: w.excluded.clone(),
                 // CPM = offset + window y / 100 (for Poisson weights).
                 nsb_cpm: scale.0,
@@ -329,7 +384,38 @@ pub fn fit_all(
     if settings.share.iter().any(|s| *s) {
         share_by_target(&mut fits, settings);
     }
+    for f in fits.iter_mut().filter(|f| f.curve.response == Response::Signal) {
+        express_in_span(f);
+    }
     fits
+}
+
+/// A raw-signal curve ([`Response::Signal`]) in % of its fitted span ([`Span`]): its points,
+/// its fit and fitted curve; the plateaus in signal units are kept in
+/// [`Fitted::signal_plateaus`]. Without a fit (or a span) the points are in % of their
+/// mean signal.
+fn express_in_span(f: &mut CurveFit) {
+    let (_, y) = f.curve.fit_data();
+    let params = f
+        .fit()
+        .filter(|x| x.termination.converged() || x.params.iter().all(|v| v.is_finite()))
+        .map(|x| x.params);
+    let Some(span) = Span::of(params.as_ref(), &y) else { return };
+    for p in &mut f.curve.points {
+        p.y = span.apply(p.y);
+    }
+    if let FitOutcome::Fitted(fd) = &mut f.outcome {
+        let fit = &fd.result.fit;
+        fd.signal_plateaus = Some(SignalPlateaus {
+            top: fit.params[FourPl::TOP],
+            bottom: fit.params[FourPl::BOTTOM],
+            top_se: fit.se[FourPl::TOP],
+            bottom_se: fit.se[FourPl::BOTTOM],
+            span_fitted: span.fitted,
+        });
+        span.rescale_fit(&mut fd.result.fit);
+        span.rescale_curve(&mut fd.result.curve);
+    }
 }
 
 /// `fit.share`: refits the curves of each target jointly with the shared parameters
@@ -432,6 +518,20 @@ fn fit_one(mut curve: Curve, settings: &FitSettings) -> CurveFit {
         let why = FitFailure::Unusable(why.clone());
         return CurveFit::not_fitted(curve, why);
     }
+    // A raw-signal curve: its fixed plateaus are `fit.fix.top_cpm`/`bottom_cpm`, and the
+    // plateau bounds (in % of controls) do not apply.
+    let signal_settings;
+    let settings = if curve.response == Response::Signal {
+        let mut s = settings.clone();
+        s.fixed[FourPl::TOP] = settings.fixed_signal[0];
+        s.fixed[FourPl::BOTTOM] = settings.fixed_signal[1];
+        s.bounds[FourPl::TOP] = None;
+        s.bounds[FourPl::BOTTOM] = None;
+        signal_settings = s;
+        &signal_settings
+    } else {
+        settings
+    };
     let model = curve_model(curve.model);
     let free = model.free_params(settings, curve.functional);
     let (mut x, mut y) = curve.fit_data();
@@ -476,6 +576,7 @@ fn fit_one(mut curve: Curve, settings: &FitSettings) -> CurveFit {
         model: curve.model,
         target: &curve.target,
         functional: curve.functional,
+        signal: curve.response == Response::Signal,
         settings,
         weights: WeightRule::new(settings.weighting, &y, &counts),
     };
@@ -496,7 +597,7 @@ fn fit_one(mut curve: Curve, settings: &FitSettings) -> CurveFit {
         None => r.model.name().to_string(),
     };
     let model_kind = r.model;
-    let fitted = Fitted { result: r, curve_class, lack_of_fit_p };
+    let fitted = Fitted { result: r, curve_class, lack_of_fit_p, signal_plateaus: None };
     CurveFit {
         curve,
         model: model_kind,

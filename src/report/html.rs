@@ -11,7 +11,7 @@
 use std::fmt::Write as _;
 
 use super::markdown::{
-    Counts, PROFILE_COLUMNS, QC_COLUMNS, fixed, flag_explanation, flags_in_use, plate_fails_qc,
+    Counts, QC_COLUMNS, fixed, flag_explanation, flags_in_use, plate_fails_qc, profile_columns,
     targets_in_order,
 };
 use super::text::{escape, figure_block, inline_svg, png_href};
@@ -163,10 +163,15 @@ pub fn render_html_with(
          <title>{title} \u{2014} radbind report</title>\n<style>{CSS}</style>\n</head>\n<body>\n<main>\n",
         escape(&results.version)
     );
+    let ki = if results.curves.iter().any(CurveRow::has_ki) {
+        ", Ki by Cheng\u{2013}Prusoff"
+    } else {
+        " (IC50 only)"
+    };
     let _ = writeln!(
         h,
         "<header><h1>{title}</h1><p>Radioligand competition binding \u{b7} IC50 by \
-         four-parameter logistic fit, Ki by Cheng\u{2013}Prusoff \u{b7} radbind {}</p></header>",
+         four-parameter logistic fit{ki} \u{b7} radbind {}</p></header>",
         escape(&results.version)
     );
     h.push_str(
@@ -193,7 +198,8 @@ pub fn render_html_with(
 fn ki_matrix(h: &mut String, r: &RunResults, sel: Option<&FigureRef>, outcome: &ReportOutcome) {
     let targets = targets_in_order(r);
     let rows = selectivity::matrix_rows(&r.curves);
-    h.push_str("<section id=\"ki\">\n<h2>Ki by compound and target</h2>\n");
+    let word = super::markdown::matrix_word(r);
+    let _ = writeln!(h, "<section id=\"ki\">\n<h2>{word} by compound and target</h2>");
     if let Some(note) = rows.note() {
         let _ = writeln!(h, "<p class=\"note\">{}</p>", escape(&note));
     }
@@ -202,8 +208,8 @@ fn ki_matrix(h: &mut String, r: &RunResults, sel: Option<&FigureRef>, outcome: &
         return;
     }
     h.push_str(
-        "<p class=\"note\">Ki (hover for the 95% CI; the tables below give it); <em>italics</em>: censored bound (IC50 outside the \
-         tested range); \u{26a0}: flagged (see the target\u{2019}s table); \u{2014}: no usable fit.</p>\n",
+        &format!("<p class=\"note\">{word} (hover for the 95% CI; the tables below give it); <em>italics</em>: censored bound (IC50 outside the \
+         tested range); \u{26a0}: flagged (see the target\u{2019}s table); \u{2014}: no usable fit.</p>\n"),
     );
     let _ = write!(
         h,
@@ -226,7 +232,11 @@ fn ki_matrix(h: &mut String, r: &RunResults, sel: Option<&FigureRef>, outcome: &
                 None => h.push_str("<td class=\"num\" data-sort=\"\"></td>"),
                 Some(c) => {
                     let censored = c.fit.as_ref().is_some_and(|f| !f.censor.is_exact());
-                    let key = c.fit.as_ref().filter(|f| f.censor.is_exact()).map(|f| f.ki_nm);
+                    let key = c
+                        .fit
+                        .as_ref()
+                        .filter(|f| f.censor.is_exact())
+                        .map(|f| if c.has_ki() { f.ki_nm } else { f.ic50_nm });
                     let class = if censored { "num censored" } else { "num" };
                     let warn = if c.is_flagged() || c.is_failed() { " \u{26a0}" } else { "" };
                     let _ = write!(
@@ -234,12 +244,13 @@ fn ki_matrix(h: &mut String, r: &RunResults, sel: Option<&FigureRef>, outcome: &
                         "<td class=\"{class}\"{} title=\"{}\">{}{warn}</td>",
                         sort_attr(key),
                         escape(&format!(
-                            "{} / {}: Ki {}",
+                            "{} / {}: {} {}",
                             c.compound,
                             c.target,
-                            c.ki_with_ci_text()
+                            c.headline_word(),
+                            c.headline_with_ci_text()
                         )),
-                        escape(&c.ki_text())
+                        escape(&c.headline_text())
                     );
                 }
             }
@@ -425,10 +436,11 @@ fn profiling(h: &mut String, r: &RunResults, figs: &ReportFigures) {
             );
             h.push_str("</div>\n");
         }
+        let has_ki = t.radioligand_nm.is_finite() && t.kd_nm.is_finite();
         let _ = writeln!(
             h,
             "<div class=\"scroll\"><table class=\"sortable\">{}<tbody>",
-            head_row(&PROFILE_COLUMNS)
+            head_row(profile_columns(has_ki))
         );
         for c in r.curves.iter().filter(|c| c.target == t.target) {
             let class = if c.is_failed() {
@@ -452,6 +464,11 @@ fn profiling(h: &mut String, r: &RunResults, figs: &ReportFigures) {
             } else {
                 (fit.map(|f| f.ic50_nm), fit.map(|f| f.ki_nm))
             };
+            let (ki_key, ki_text, pki_text) = if has_ki {
+                (ki_key, c.ki_with_ci_text(), c.pki_text())
+            } else {
+                (ic50_key, c.ic50_ci_text(), c.pic50_text())
+            };
             let _ = writeln!(
                 h,
                 "<tr{class}><td>{}</td><td>{}</td><td class=\"num\">{}</td><td class=\"num\">{}</td>\
@@ -466,8 +483,8 @@ fn profiling(h: &mut String, r: &RunResults, figs: &ReportFigures) {
                 sort_attr(ic50_key),
                 escape(&c.ic50_text()),
                 sort_attr(ki_key),
-                escape(&c.ki_with_ci_text()),
-                escape(&c.pki_text()),
+                escape(&ki_text),
+                escape(&pki_text),
                 escape(&c.hill_text().replace('-', "\u{2212}")),
                 c.n_points,
                 escape(&c.model_text()),
@@ -520,10 +537,11 @@ fn curve_grid(h: &mut String, r: &RunResults, figs: &ReportFigures, target: &str
         }
         let _ = write!(
             h,
-            "<figcaption>{} \u{b7} IC50 {} \u{b7} Ki {}",
+            "<figcaption>{} \u{b7} {} {}{}",
             escape(&label),
+            c.potency_word(),
             escape(&c.ic50_text()),
-            escape(&c.ki_text())
+            if c.has_ki() { format!(" \u{b7} Ki {}", escape(&c.ki_text())) } else { String::new() }
         );
         if let Some(href) = &href {
             let _ = write!(h, " \u{b7} <a href=\"{href}\">PNG</a>");

@@ -52,6 +52,20 @@ pub fn flag_explanation(flag: &str) -> Option<&'static str> {
              poorly constrained."
         }
         "few_replicates" => "Fewer than 2 replicates per concentration.",
+        "no_controls" | "plate_no_controls" => {
+            "The plate has no control wells: its curves were fitted on the raw signal (CPM) \
+             with free plateaus, and their points and plateaus are shown in % of the fitted \
+             span (Top = 100%, Bottom = 0%); fits.csv gives the plateaus in CPM \
+             (top_signal, bottom_signal)."
+        }
+        "background_plate" => {
+            "Nearly every well of the plate counts below qc.background_cpm: an empty or blank \
+             plate in the export. It is listed, not fitted."
+        }
+        "looks_rotated" | "plate_looks_rotated" => {
+            "The plate's total/NSB window is unusable as laid out, but its counts read the \
+             right way round turned by 180\u{b0}: check `rotated` on its plates entry."
+        }
         "top_off_control" => {
             "The fitted top plateau is more than 20% away from the total-binding controls."
         }
@@ -195,6 +209,63 @@ impl CurveRow {
     pub fn ki_with_ci_text(&self) -> String {
         let ci = self.ki_ci_text();
         if ci.is_empty() { self.ki_text() } else { format!("{} ({ci})", self.ki_text()) }
+    }
+
+    /// True when the curve reports a Ki: its target gives [L] and Kd (an IC50-only target
+    /// does not) and it is not a functional-assay curve.
+    #[must_use]
+    pub fn has_ki(&self) -> bool {
+        self.radioligand_nm.is_finite() && self.kd_nm.is_finite() && self.functional.is_none()
+    }
+
+    /// 95% CI of the IC50, `1.2–3.4 µM`; empty when censored or not finite.
+    #[must_use]
+    pub fn ic50_ci_text(&self) -> String {
+        let Some(fit) = &self.fit else {
+            return String::new();
+        };
+        let (lo, hi) = fit.ic50_ci_nm;
+        if !(self.censor().is_empty() && lo.is_finite() && hi.is_finite() && lo > 0.0) {
+            return String::new();
+        }
+        format_conc_range_nm(lo, hi)
+    }
+
+    /// pIC50 to two decimals; a bound (`< 5.00`) when censored.
+    #[must_use]
+    pub fn pic50_text(&self) -> String {
+        let Some(fit) = &self.fit else {
+            return NOT_DETERMINED.to_string();
+        };
+        match (self.censor(), self.ic50_bound_nm().map(p_value)) {
+            ("", _) if fit.pic50.is_finite() => format!("{:.2}", fit.pic50),
+            (">", Some(p)) => format!("< {p:.2}"),
+            ("<", Some(p)) => format!("> {p:.2}"),
+            _ => NOT_DETERMINED.to_string(),
+        }
+    }
+
+    /// The constant the curve is summarised by: `Ki`, or its potency word (`IC50`, `EC50`)
+    /// where there is no Ki (an IC50-only target).
+    #[must_use]
+    pub fn headline_word(&self) -> &'static str {
+        if self.has_ki() { "Ki" } else { self.potency_word() }
+    }
+
+    /// That constant for display ([`Self::ki_text`] or [`Self::ic50_text`]).
+    #[must_use]
+    pub fn headline_text(&self) -> String {
+        if self.has_ki() { self.ki_text() } else { self.ic50_text() }
+    }
+
+    /// That constant with its CI.
+    #[must_use]
+    pub fn headline_with_ci_text(&self) -> String {
+        if self.has_ki() {
+            return self.ki_with_ci_text();
+        }
+        let ci = self.ic50_ci_text();
+        if ci.is_empty() { self.ic50_text() } else { format!("{} ({ci})", self.ic50_text()) }
     }
 
     /// pKi to two decimals; a bound (`< 5.48`) when censored.
@@ -355,6 +426,30 @@ pub(crate) const PROFILE_COLUMNS: [(&str, bool); 13] = [
     ("Flags", false),
 ];
 
+/// The profiling table columns of an IC50-only target (no [L] and Kd: no Ki), in the
+/// places of [`PROFILE_COLUMNS`].
+pub(crate) const PROFILE_COLUMNS_IC50: [(&str, bool); 13] = [
+    ("Target", false),
+    ("Radioligand", false),
+    ("[L] (nM)", true),
+    ("Kd (nM)", true),
+    ("Compound", false),
+    ("IC50", true),
+    ("IC50 95% CI", true),
+    ("pIC50", true),
+    ("Hill slope", true),
+    ("n", true),
+    ("Model", false),
+    ("Class", false),
+    ("Flags", false),
+];
+
+/// The profiling table columns of a target: [`PROFILE_COLUMNS`], or
+/// [`PROFILE_COLUMNS_IC50`] when its curves report no Ki.
+pub(crate) fn profile_columns(has_ki: bool) -> &'static [(&'static str, bool); 13] {
+    if has_ki { &PROFILE_COLUMNS } else { &PROFILE_COLUMNS_IC50 }
+}
+
 /// The plate QC table columns (shared with the HTML report).
 pub(crate) const QC_COLUMNS: [(&str, bool); 10] = [
     ("Plate", false),
@@ -437,11 +532,16 @@ fn image(alt: &str, f: &super::FigureRef) -> Option<String> {
 /// Title and the sentence that says what was done.
 fn intro(out: &mut String, results: &RunResults) {
     let _ = writeln!(out, "# {}\n", md(&results.experiment));
+    let ki = if results.curves.iter().any(CurveRow::has_ki) {
+        "; Ki by Cheng-Prusoff, Ki = IC50 / (1 + [L]/Kd)"
+    } else {
+        " (no [L] and Kd given: IC50 only, no Ki)"
+    };
     let _ = writeln!(
         out,
         "Radioligand competition binding analysed by radbind {}. IC50 from a four-parameter \
          logistic fit of % specific binding against log10 of the molar competitor \
-         concentration; Ki by Cheng-Prusoff, Ki = IC50 / (1 + [L]/Kd).\n",
+         concentration{ki}.\n",
         md(&results.version)
     );
 }
@@ -489,8 +589,14 @@ fn results_by_target(out: &mut String, results: &RunResults) {
     );
     for t in targets_in_order(results) {
         let _ = writeln!(out, "### {}\n", md(&t.target));
-        out.push_str(&table_head(&PROFILE_COLUMNS));
+        let has_ki = t.radioligand_nm.is_finite() && t.kd_nm.is_finite();
+        out.push_str(&table_head(profile_columns(has_ki)));
         for c in results.curves.iter().filter(|c| c.target == t.target) {
+            let (ki, pki) = if has_ki {
+                (c.ki_with_ci_text(), c.pki_text())
+            } else {
+                (c.ic50_ci_text(), c.pic50_text())
+            };
             out.push_str(&table_row(&[
                 md(&t.target),
                 md(&t.radioligand),
@@ -498,8 +604,8 @@ fn results_by_target(out: &mut String, results: &RunResults) {
                 nm_number(t.kd_nm),
                 md(&c.compound),
                 md(&c.ic50_text()),
-                md(&c.ki_with_ci_text()),
-                md(&c.pki_text()),
+                md(&ki),
+                md(&pki),
                 md(&c.hill_text()),
                 c.n_points.to_string(),
                 md(&c.model_text()),
@@ -639,9 +745,15 @@ fn provenance(out: &mut String, results: &RunResults) {
     let _ = writeln!(out, "{fence}yaml\n{}\n{fence}", results.config_yaml.trim_end());
 }
 
+/// What the compound × target matrix holds: `Ki` when any curve reports one, else `IC50`
+/// (every target IC50-only); cells of IC50-only targets hold their IC50.
+pub(crate) fn matrix_word(results: &RunResults) -> &'static str {
+    if results.curves.iter().any(CurveRow::has_ki) { "Ki" } else { "IC50" }
+}
+
 /// The compound × target Ki matrix and the selectivity map.
 fn ki_matrix(out: &mut String, results: &RunResults, figs: &super::ReportFigures) {
-    out.push_str("## Ki by compound and target\n\n");
+    let _ = writeln!(out, "## {} by compound and target\n", matrix_word(results));
     let targets = targets_in_order(results);
     let rows = super::selectivity::matrix_rows(&results.curves);
     if let Some(note) = rows.note() {
@@ -670,7 +782,7 @@ fn ki_matrix(out: &mut String, results: &RunResults, figs: &super::ReportFigures
                 String::new,
                 |c| {
                     let warn = if c.is_flagged() || c.is_failed() { " ⚠" } else { "" };
-                    format!("{}{warn}", md(&c.ki_with_ci_text()))
+                    format!("{}{warn}", md(&c.headline_with_ci_text()))
                 },
             ));
         }

@@ -187,7 +187,11 @@ pub fn ratio(target: (f64, Censor), primary: (f64, Censor)) -> Result<(f64, Cens
 /// The selectivity panel of a run's curves (see [`panel_of`]).
 #[must_use]
 pub fn panel(curves: &[CurveRow], primary: Option<&str>) -> Vec<SelectivityRow> {
-    panel_of(curves.iter().map(KiEntry::from_curve).collect(), primary)
+    // Curves of IC50-only targets (no [L] and Kd) have no Ki to compare.
+    let ic50_only = |c: &&CurveRow| {
+        c.functional.is_none() && !(c.radioligand_nm.is_finite() && c.kd_nm.is_finite())
+    };
+    panel_of(curves.iter().filter(|c| !ic50_only(c)).map(KiEntry::from_curve).collect(), primary)
 }
 
 /// The selectivity panel: one row per entry, sorted by compound, target and run (a stable

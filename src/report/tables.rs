@@ -259,6 +259,13 @@ fn fit_columns(c: &[CurveRow]) -> Vec<Col> {
     let fun_s = |f: &dyn Fn(&FunctionalNumbers) -> String| {
         c.iter().map(|r| r.functional.as_ref().map(f).filter(|s| !s.is_empty())).collect()
     };
+    let sig = |f: &dyn Fn(&crate::fit::SignalPlateaus) -> f64| {
+        c.iter()
+            .map(|r| {
+                r.fit.as_ref().and_then(|x| x.signal_plateaus.as_ref()).and_then(|p| num(f(p)))
+            })
+            .collect()
+    };
     let cmp_s = |f: &dyn Fn(&CompareNumbers) -> String| {
         c.iter().map(|r| r.comparison.as_ref().map(f)).collect()
     };
@@ -333,6 +340,11 @@ fn fit_columns(c: &[CurveRow]) -> Vec<Col> {
         Col::F64("kb_nM", fun(&|x| x.kb_nm)),
         Col::F64("kb_ci_low_nM", fun(&|x| x.kb_ci_nm.0)),
         Col::F64("kb_ci_high_nM", fun(&|x| x.kb_ci_nm.1)),
+        Col::Str("response", s(&|r| r.response_label.to_string())),
+        Col::F64("top_signal", sig(&|p| p.top)),
+        Col::F64("top_signal_se", sig(&|p| p.top_se)),
+        Col::F64("bottom_signal", sig(&|p| p.bottom)),
+        Col::F64("bottom_signal_se", sig(&|p| p.bottom_se)),
     ]
 }
 
@@ -427,6 +439,7 @@ fn plate_columns(p: &[PlateRow]) -> Vec<Col> {
         Col::F64("fraction_bound_pct", f(&|r| r.fraction_bound_pct)),
         Col::Str("flags", s(&|r| r.flags.join(";"))),
         Col::Str("instrument", s(&|r| r.instrument.clone())),
+        Col::Str("normalisation", s(&|r| r.normalisation.to_string())),
     ]
 }
 

@@ -9,7 +9,7 @@ use crate::config::options::{
     WeightingName,
 };
 use crate::config::settings::{
-    CompareKind, CompareMethod, CompareSettings, FitSettings, Target, WeightingKind,
+    Assay, CompareKind, CompareMethod, CompareSettings, FitSettings, Target, WeightingKind,
 };
 
 impl Resolver<'_> {
@@ -29,6 +29,12 @@ impl Resolver<'_> {
                 );
             }
             fixed[2] = Some(-1.0);
+        }
+        let fixed_signal = [fix.top_cpm, fix.bottom_cpm];
+        for (k, v) in ["top_cpm", "bottom_cpm"].iter().zip(fixed_signal) {
+            if v.is_some_and(|v| !v.is_finite()) {
+                self.problem(&["fit", "fix", k], "fixed values must be finite numbers".into());
+            }
         }
         for (k, v) in ["top", "bottom", "hill_slope"].iter().zip(fixed) {
             if v.is_some_and(|v| !v.is_finite()) {
@@ -144,6 +150,21 @@ impl Resolver<'_> {
         });
         let ligand =
             targets.iter().map(|(k, t)| (k.clone(), (t.radioligand_nm, t.kd_nm))).collect();
+        if model == ModelKind::FitKi {
+            for t in targets.values().filter(|t| {
+                matches!(t.assay, Assay::Competition | Assay::Uptake) && !t.reports_ki()
+            }) {
+                self.problem(
+                    &["fit", "model"],
+                    format!(
+                        "model fit_ki fits Ki with the radioligand's [L] and Kd, and target `{}` \
+                         gives neither (an IC50-only target): give its `radioligand_nM` and \
+                         `kd_nM`, or use four_parameter",
+                        t.name
+                    ),
+                );
+            }
+        }
         let weighting = self.choice(
             &["fit", "weighting"],
             f.weighting.as_ref(),
@@ -205,6 +226,7 @@ impl Resolver<'_> {
         FitSettings {
             model,
             fixed,
+            fixed_signal,
             bounds,
             rout_q,
             compare,

@@ -20,7 +20,7 @@ use super::options::{
 };
 use super::options::{ErrorBars, Figures};
 use super::scan::scan;
-use super::settings::{Axis, Exclusion, Layout, Series, Settings};
+use super::settings::{Exclusion, Layout, Settings};
 use super::wellset::WellSet;
 use crate::ingest::{ColumnMap, Format, TableColumns};
 use crate::units::parse_conc_nm;
@@ -260,6 +260,7 @@ pub fn resolve(path: &Path, text: String, o: Options) -> Result<Settings, Config
         qc_value(&mut r, "max_fraction_bound_pct", qc.max_fraction_bound_pct, 10.0, 100.0);
     let min_specific_at_kd_pct =
         qc_value(&mut r, "min_specific_at_kd_pct", qc.min_specific_at_kd_pct, 80.0, 100.0);
+    let background_cpm = qc_value(&mut r, "background_cpm", qc.background_cpm, 20.0, 1e9);
     let png_scale = o.report.as_ref().and_then(|r| r.png_scale).unwrap_or(1.0);
     if !(0.25..=8.0).contains(&png_scale) {
         r.problem(
@@ -311,6 +312,7 @@ pub fn resolve(path: &Path, text: String, o: Options) -> Result<Settings, Config
         min_signal_to_background,
         max_fraction_bound_pct,
         min_specific_at_kd_pct,
+        background_cpm,
         figures,
         png_scale,
         error_bars,
@@ -733,7 +735,9 @@ fn placeholder_layout(name: &str) -> Layout {
         basal: None,
         blank: None,
         vehicle: None,
-        series: Series { axis: Axis::Columns, lanes: (0, 0), high_to_low: true, conc: None },
+        series: None,
+        top_from: None,
+        bottom_from: None,
     }
 }
 

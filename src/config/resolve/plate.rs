@@ -6,7 +6,8 @@ use std::path::Path;
 
 use super::{CONC_NM, ConcFields, DILUTION, Resolver, clean_path};
 use crate::config::options::{
-    CompoundOptions, LayoutOptions, Options, PlateOptions, SeriesDirection, SeriesOptions,
+    Choice, CompoundOptions, LayoutOptions, Options, PlateOptions, SeriesDirection, SeriesEnd,
+    SeriesOptions,
 };
 use crate::config::settings::{
     Assay, Axis, CompoundBlock, ConcSpec, Layout, PlateMapSpec, PlateSpec, Series, Target,
@@ -170,16 +171,80 @@ impl Resolver<'_> {
         let blank = self.wellset(&["layouts", name, "blank"], l.blank.as_ref());
         let vehicle = self.wellset(&["layouts", name, "vehicle"], l.vehicle.as_ref());
         let basal = self.wellset(&["layouts", name, "basal"], l.basal.as_ref());
-        if l.total.is_none() != l.nsb.is_none() && l.basal.is_none() {
+        let end = |r: &mut Self, k: &'static str, c: Option<&Choice<SeriesEnd>>| {
+            c.map(|c| {
+                r.choice(&["layouts", name, k], Some(c), SeriesEnd::LowestConcentration, |other| {
+                    format!("unknown `{other}`: use lowest_concentration or highest_concentration")
+                })
+            })
+        };
+        let top_from = end(self, "top_from", l.top_from.as_ref());
+        let bottom_from = end(self, "bottom_from", l.bottom_from.as_ref());
+        if top_from.is_some() && top_from == bottom_from {
             self.problem(
-                &["layouts", name],
-                "a layout needs both `total` and `nsb` wells to normalise to % specific binding \
-                 (or neither, with `controls_from` on its plates)"
-                    .into(),
+                &["layouts", name, "bottom_from"],
+                "`top_from` and `bottom_from` name the same end of the series".into(),
             );
         }
-        let series = self.series(name, &l.series)?;
-        Some(Layout { name: name.to_string(), geometry, total, nsb, basal, blank, vehicle, series })
+        for (k, given, from) in
+            [("total", l.total.is_some(), top_from), ("nsb", l.nsb.is_some(), bottom_from)]
+        {
+            if given && from.is_some() {
+                let from_key = if k == "total" { "top_from" } else { "bottom_from" };
+                self.problem(
+                    &["layouts", name, from_key],
+                    format!("give `{k}` wells or `{from_key}`, not both"),
+                );
+            }
+        }
+        let has_top = l.total.is_some() || top_from.is_some();
+        let has_bottom = l.nsb.is_some() || bottom_from.is_some();
+        if has_top != has_bottom && l.basal.is_none() {
+            self.problem(
+                &["layouts", name],
+                format!(
+                    "a layout needs both a 100 % control (`total` wells or `top_from`) and a \
+                     0 % control (`nsb` wells or `bottom_from`) to normalise, or neither: its \
+                     curves are then fitted on the raw signal with free plateaus; this one \
+                     has only {}",
+                    if has_top { "the 100 % control" } else { "the 0 % control" }
+                ),
+            );
+        }
+        let series = match &l.series {
+            Some(s) => Some(self.series(name, s)?),
+            None => {
+                if top_from.is_some() || bottom_from.is_some() {
+                    self.problem(
+                        &["layouts", name],
+                        "`top_from`/`bottom_from` take controls from the series: the layout \
+                         needs a `series`"
+                            .into(),
+                    );
+                }
+                if l.total.is_none() && l.nsb.is_none() && l.basal.is_none() {
+                    self.problem(
+                        &["layouts", name],
+                        "a layout needs a `series` (where the dilution series runs), control \
+                         wells (`total`, `nsb`), or both"
+                            .into(),
+                    );
+                }
+                None
+            }
+        };
+        Some(Layout {
+            name: name.to_string(),
+            geometry,
+            total,
+            nsb,
+            basal,
+            blank,
+            vehicle,
+            series,
+            top_from,
+            bottom_from,
+        })
     }
 
     fn series(&mut self, name: &str, s: &SeriesOptions) -> Option<Series> {
@@ -296,11 +361,47 @@ impl Resolver<'_> {
             }
             return None;
         };
-        let (map, map_key) = match layout.series.axis {
+        let Some(series) = &layout.series else {
+            // A controls-only plate: other plates take its total/NSB with `controls_from`.
+            for (key, given) in [("rows", p.rows.is_some()), ("columns", p.columns.is_some())] {
+                if given {
+                    self.problem(
+                        &["plates", &idx, key],
+                        format!(
+                            "layout `{}` has no series (a controls-only layout): it holds no \
+                             compounds",
+                            layout.name
+                        ),
+                    );
+                }
+            }
+            if p.controls_from.is_some() {
+                self.problem(
+                    &["plates", &idx, "controls_from"],
+                    format!(
+                        "layout `{}` is a controls-only layout: it has its own controls",
+                        layout.name
+                    ),
+                );
+            }
+            return Some(PlateSpec {
+                entry: i,
+                numbers,
+                barcode: p.barcode.clone(),
+                controls_from: None,
+                file,
+                target: p.target.clone(),
+                layout: layout_name.clone(),
+                plate_map: None,
+                compounds: Vec::new(),
+                rotated: p.rotated.unwrap_or(false),
+            });
+        };
+        let (map, map_key) = match series.axis {
             Axis::Columns => (&p.rows, "rows"),
             Axis::Rows => (&p.columns, "columns"),
         };
-        let wrong = match layout.series.axis {
+        let wrong = match series.axis {
             Axis::Columns => p.columns.is_some().then_some("columns"),
             Axis::Rows => p.rows.is_some().then_some("rows"),
         };
@@ -325,7 +426,7 @@ impl Resolver<'_> {
         };
         let mut compounds = Vec::new();
         for (lanes_text, c) in map {
-            let lanes = match layout.series.axis {
+            let lanes = match series.axis {
                 Axis::Columns => parse_row_range(lanes_text),
                 Axis::Rows => parse_number_range(lanes_text).map(|(a, b)| (a - 1, b - 1)),
             };
@@ -336,7 +437,11 @@ impl Resolver<'_> {
                 );
                 continue;
             };
-            let series_dpm = o.layouts.get(layout_name).and_then(|l| l.series.added_dpm.as_ref());
+            let series_dpm = o
+                .layouts
+                .get(layout_name)
+                .and_then(|l| l.series.as_ref())
+                .and_then(|s| s.added_dpm.as_ref());
             let (name, conc) = match c {
                 CompoundOptions::Name(n) => {
                     let conc = series_dpm.and_then(|dpm| {
@@ -344,7 +449,7 @@ impl Resolver<'_> {
                             &["layouts", layout_name, "series", "added_dpm"],
                             dpm,
                             target,
-                            layout.series.len(),
+                            series.len(),
                         )
                     });
                     (n.clone(), conc)
@@ -354,7 +459,7 @@ impl Resolver<'_> {
                     let conc = d
                         .added_dpm
                         .as_ref()
-                        .and_then(|dpm| self.dpm_conc(&k, dpm, target, layout.series.len()));
+                        .and_then(|dpm| self.dpm_conc(&k, dpm, target, series.len()));
                     (d.compound.clone(), conc)
                 }
                 CompoundOptions::Detailed(d) => {
@@ -368,7 +473,7 @@ impl Resolver<'_> {
                     let conc = self.series_conc(
                         &["plates", &idx, map_key, lanes_text],
                         &fields,
-                        Some(layout.series.len()),
+                        Some(series.len()),
                     );
                     (d.compound.clone(), conc)
                 }
@@ -387,18 +492,18 @@ impl Resolver<'_> {
                 );
                 continue;
             }
-            let series_given = o.layouts.get(layout_name).is_some_and(|l| {
-                let s = &l.series;
-                s.added_dpm.is_some()
-                    || s.top.is_some()
-                    || s.top_nm.is_some()
-                    || s.dilution.is_some()
-                    || s.concentrations_nm.is_some()
-                    || s.concentrations.is_some()
-            });
+            let series_given =
+                o.layouts.get(layout_name).and_then(|l| l.series.as_ref()).is_some_and(|s| {
+                    s.added_dpm.is_some()
+                        || s.top.is_some()
+                        || s.top_nm.is_some()
+                        || s.dilution.is_some()
+                        || s.concentrations_nm.is_some()
+                        || s.concentrations.is_some()
+                });
             let own_given = matches!(c, CompoundOptions::Detailed(d) if d.added_dpm.is_some() || d.top.is_some() || d.top_nm.is_some() || d.dilution.is_some() || d.concentrations_nm.is_some() || d.concentrations.is_some());
             // When concentrations were given but are invalid, that problem is already listed.
-            if conc.is_none() && layout.series.conc.is_none() && !series_given && !own_given {
+            if conc.is_none() && series.conc.is_none() && !series_given && !own_given {
                 self.problem(
                     &["plates", &idx, map_key, lanes_text],
                     format!(
@@ -425,21 +530,6 @@ impl Resolver<'_> {
                 &["plates", &idx, "layout"],
                 format!(
                     "a [35S]GTPγS plate needs basal wells: give layout `{}` a `basal` well set",
-                    layout.name
-                ),
-            );
-        }
-        if !saturation
-            && !gtpgs
-            && layout.total.is_none()
-            && layout.nsb.is_none()
-            && p.controls_from.is_none()
-        {
-            self.problem(
-                &["plates", &idx],
-                format!(
-                    "layout `{}` has no total/NSB wells: give `controls_from: <plate number>` \
-                     to take them from a control plate",
                     layout.name
                 ),
             );
@@ -521,16 +611,9 @@ impl Resolver<'_> {
         let has = |role: &str| map.entries.iter().any(|e| e.role == role);
         match (has("total"), has("nsb")) {
             (true, true) => {}
-            (false, false) if p.controls_from.is_some() => {}
-            (false, false) => self.problem(
-                &["plates", &idx, "plate_map"],
-                format!(
-                    "plate map {} has no total/NSB wells: mark them in the map (role total, \
-                     nsb), or give `controls_from: <plate number>` to take them from a control \
-                     plate",
-                    path.display()
-                ),
-            ),
+            // No controls: a curve-only plate (raw signal, free plateaus), or controls from
+            // another plate.
+            (false, false) => {}
             (t, _) => self.problem(
                 &["plates", &idx, "plate_map"],
                 format!(

@@ -129,9 +129,6 @@ impl Resolver<'_> {
         } else {
             ("`radioligand_nM`: the radioligand concentration [L]", "`kd_nM`: the radioligand's Kd")
         };
-        if needs_ki && l.is_none() && l_given.is_none() && t.radioligand_conc.is_none() {
-            self.problem(&["targets", name], format!("missing {what_l} is needed for Ki"));
-        }
         let kd_text_given = kd_given.is_some() || t.kd.is_some();
         if t.kd_from.is_some() && kd_text_given {
             self.problem(&key("kd_from"), "give `kd_from` or `kd_nM`, not both".into());
@@ -142,12 +139,27 @@ impl Resolver<'_> {
                 format!("`kd_from` is for competition targets; this one is `{}`", assay.name()),
             );
         }
-        if needs_ki && kd.is_none() && !kd_text_given && t.kd_from.is_none() {
+        // Neither [L] nor Kd: an IC50-only target (no Ki anywhere). One without the other is
+        // a config slip, not a choice.
+        let l_text_given = l_given.is_some() || t.radioligand_conc.is_some();
+        let kd_any = kd_text_given || t.kd_from.is_some();
+        if needs_ki && l_text_given && !kd_any {
             self.problem(
                 &["targets", name],
                 format!(
-                    "missing {what_kd} is needed for Ki (Cheng-Prusoff){}",
-                    if uptake { "" } else { "; or take it from a saturation target: `kd_from`" }
+                    "missing {what_kd} is needed for Ki (Cheng-Prusoff){}; leave out {} as well \
+                     to report IC50 only",
+                    if uptake { "" } else { "; or take it from a saturation target: `kd_from`" },
+                    if uptake { "`substrate_nM`" } else { "`radioligand_nM`" }
+                ),
+            );
+        }
+        if needs_ki && !l_text_given && kd_any {
+            self.problem(
+                &["targets", name],
+                format!(
+                    "missing {what_l} is needed for Ki; leave out {} as well to report IC50 only",
+                    if uptake { "`km_nM`" } else { "`kd_nM`" }
                 ),
             );
         }
@@ -162,11 +174,19 @@ impl Resolver<'_> {
                 );
             }
         }
-        let l = if needs_ki { l? } else { l.unwrap_or(f64::NAN) };
-        let kd = if needs_ki && t.kd_from.is_none() { kd? } else { kd.unwrap_or(f64::NAN) };
+        // A value given but unreadable stops here (its problem is reported); an absent one
+        // is NaN: the IC50-only target.
+        if needs_ki && l_text_given && l.is_none() {
+            return None;
+        }
+        if needs_ki && kd_text_given && kd.is_none() {
+            return None;
+        }
+        let l = l.unwrap_or(f64::NAN);
+        let kd = kd.unwrap_or(f64::NAN);
         Some(Target {
             name: name.to_string(),
-            radioligand: t.radioligand.clone(),
+            radioligand: t.radioligand.clone().unwrap_or_default(),
             radioligand_nm: l,
             kd_nm: kd,
             kd_from: t.kd_from.clone(),
@@ -228,7 +248,7 @@ impl Resolver<'_> {
                 }
                 parsed
             }
-            None => Isotope::from_radioligand(&t.radioligand),
+            None => Isotope::from_radioligand(t.radioligand.as_deref().unwrap_or_default()),
         };
         let calibration = t.calibration_date.as_ref().and_then(|d| {
             crate::radioactivity::day_number(d)
@@ -271,7 +291,7 @@ impl Resolver<'_> {
                     format!(
                         "decay correction needs the isotope: add `isotope: 3H` (or 125I, 35S, \
                          33P, 32P); `{}` does not name one in brackets",
-                        t.radioligand
+                        t.radioligand.as_deref().unwrap_or_default()
                     ),
                 ),
             }

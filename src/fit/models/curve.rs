@@ -48,6 +48,10 @@ pub struct CurveData<'a> {
     pub target: &'a str,
     /// A functional ([35S]GTPγS) curve: its plateaus are not the binding controls.
     pub functional: bool,
+    /// A curve on the raw signal (plates without controls): no control level to fix a
+    /// plateau at; `settings` already carries `fit.fix.top_cpm`/`bottom_cpm` as its fixed
+    /// plateaus.
+    pub signal: bool,
     /// The fit settings.
     pub settings: &'a FitSettings,
     /// Weights from the fitted curve (`fit.weighting`); `None` = unweighted.

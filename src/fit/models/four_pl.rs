@@ -47,7 +47,12 @@ pub fn curve_options(settings: &FitSettings, functional: bool) -> FourPlOptions 
 pub fn fit_curve(data: &CurveData<'_>, rising: bool) -> CurveResult {
     let (x, y, settings) = (data.x, data.y, data.settings);
     let opts = curve_options(settings, data.functional);
-    let w = Fitter { bounds: &settings.bounds, rule: data.weights, top_control: !data.functional };
+    let w = Fitter {
+        bounds: &settings.bounds,
+        rule: data.weights,
+        top_control: !data.functional && !data.signal,
+        bottom_control: !data.signal,
+    };
     let (fit, added, user) = fit_cascade(x, y, &opts, &w, rising);
     let mut r = CurveResult::four_pl(data.model, fit);
     r.constraints = added;

@@ -72,6 +72,7 @@ pub fn fit_cascade(
             }
             if bounds[k].is_some_and(|(lo, hi)| !(lo..=hi).contains(&value))
                 || (k == FourPl::TOP && !w.top_control)
+                || (k == FourPl::BOTTOM && !w.bottom_control)
             {
                 continue;
             }
@@ -104,6 +105,9 @@ pub struct Fitter<'a> {
     pub rule: Option<WeightRule<'a>>,
     /// Top may be fixed at the total-binding control (100 %) by the incomplete-curve cascade.
     pub top_control: bool,
+    /// Bottom may be fixed at the NSB control (0 %) by the cascade (not for a curve fitted on
+    /// the raw signal, whose plate has no controls).
+    pub bottom_control: bool,
 }
 
 impl Fitter<'_> {

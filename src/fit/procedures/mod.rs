@@ -1,7 +1,8 @@
 //! Procedures of the fit stage built on the models and the engine: weights from the fitted
 //! curve, ROUT outliers, profile-likelihood intervals, model comparison, global
 //! (shared-parameter) fits, the incomplete-curve cascade, NCATS curve classes, the replicates
-//! test and the confidence band of a fitted curve.
+//! test, the confidence band of a fitted curve and the % of the fitted span of a curve fitted
+//! on the raw signal.
 
 pub mod band;
 pub mod cascade;
@@ -11,4 +12,5 @@ pub mod global;
 pub mod profile;
 pub mod replicates;
 pub mod rout;
+pub mod span;
 pub mod weights;

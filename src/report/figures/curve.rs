@@ -178,11 +178,22 @@ fn subtitle(curve: &CurveRow) -> String {
                     };
                     format!("IC50 {}{kb}  \u{b7}  Hill {hill}  \u{b7}  {n}", curve.ic50_text())
                 }
-                None => format!(
+                None if curve.has_ki() => format!(
                     "Ki {}{ci}  \u{b7}  pKi {}  \u{b7}  Hill {hill}  \u{b7}  {n}",
                     curve.ki_text(),
                     curve.pki_text()
                 ),
+                None => {
+                    let ci = curve.ic50_ci_text();
+                    let ci = if ci.is_empty() { String::new() } else { format!(" (95% CI {ci})") };
+                    format!(
+                        "{} {}{ci}  \u{b7}  p{} {}  \u{b7}  Hill {hill}  \u{b7}  {n}",
+                        curve.potency_word(),
+                        curve.ic50_text(),
+                        curve.potency_word(),
+                        curve.pic50_text()
+                    )
+                }
             }
         }
         None => {

@@ -185,7 +185,10 @@ fn jobs<'a>(
     }
     // The pKi map shows the rows of the Ki matrix, while they stay readable.
     let rows = selectivity::matrix_rows(&results.curves).shown.len();
-    if rows > 0 && rows <= MAX_FIGURE_SERIES * 4 {
+    if rows > 0
+        && rows <= MAX_FIGURE_SERIES * 4
+        && results.curves.iter().any(crate::derive::rows::CurveRow::has_ki)
+    {
         jobs.push(Job::Selectivity);
     }
     jobs.extend(results.saturation.iter().enumerate().map(|(i, r)| Job::Saturation(i, r)));

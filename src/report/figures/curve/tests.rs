@@ -78,6 +78,7 @@ pub(in crate::report::figures) fn curve() -> CurveRow {
                 ],
             }),
             df: 16,
+            signal_plateaus: None,
         }),
         status: CurveStatus::Ok,
         flags: vec![],
