@@ -248,7 +248,11 @@ fn sample_data_is_what_the_simulation_config_makes() {
 fn table_and_curve_only_sample_data_are_what_their_simulation_configs_make() {
     for (config, dir, files) in [
         ("simulate-table.yaml", "table", &["competition.csv", "competition.xlsx", "truth.csv"][..]),
-        ("simulate-curve-only.yaml", "curve-only", &["screen-run1.txt", "screen-run2.txt", "truth.csv"]),
+        (
+            "simulate-curve-only.yaml",
+            "curve-only",
+            &["screen-run1.txt", "screen-run2.txt", "truth.csv"],
+        ),
     ] {
         let tmp = tempfile::tempdir().unwrap();
         radbind()

@@ -634,7 +634,10 @@ fn truth_csv(settings: &Settings, sim: &SimOptions) -> Result<String> {
         }
         for (compound, truth) in compounds {
             let ic50 = ic50_of(truth, target)?;
-            let ki = cheng_prusoff(ic50, target.radioligand_nm, target.kd_nm);
+            // IC50-only targets (no [L] or Kd) have no Ki: the cell stays empty.
+            let ki = Some(cheng_prusoff(ic50, target.radioligand_nm, target.kd_nm))
+                .filter(|k| k.is_finite())
+                .map_or_else(String::new, |k| k.to_string());
             let (lo, hi) = match sim.table.as_ref().map(table_concentrations).transpose()? {
                 Some(c) => (c[0], c[c.len() - 1]),
                 None => tested_range(settings, target_name, compound),
