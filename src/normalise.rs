@@ -29,6 +29,7 @@
 //!   raw signal (CPM) and the fit stage fits its curves with free plateaus.
 //! - A background plate (95th percentile of its counts below `qc.background_cpm`: an empty
 //!   or blank plate in the export) is flagged `background_plate` and its curves are not fitted.
+//!   Plates read from concentration tables never are (their response may be any signal).
 
 use crate::config::{Assay, SeriesEnd, Settings, Target};
 use crate::layout::{Plate, Role};
@@ -350,7 +351,10 @@ pub fn normalise_with(plate: Plate, rules: &QcRules, target: Option<&Target>) ->
         && plate.controls_from.is_none()
         && plate.controls_in_series == [None, None]
         && !plate.wells.iter().any(|w| matches!(w.role, Role::Total | Role::Nsb | Role::Basal));
-    let background_p95 = background(&plate, rules.background_cpm);
+    // A concentration table's response may be any signal (a % bound, an absorbance): its
+    // size says nothing about instrument background.
+    let from_table = plate.meta.format == crate::ingest::conc_table::FORMAT;
+    let background_p95 = if from_table { None } else { background(&plate, rules.background_cpm) };
     let (total_mean, total_sd) = mean_sd(&total);
     let (nsb_mean, nsb_sd) = mean_sd(&nsb);
     let (basal_mean, basal_sd) = mean_sd(&basal);
@@ -471,7 +475,15 @@ fn series_end_wells(plate: &Plate) -> Vec<Option<Role>> {
 /// The 95th percentile of a plate's counts (every counted well, nearest rank) when it lies
 /// below `limit` CPM: a background plate. `None` for an assay plate or `limit` 0.
 fn background(plate: &Plate, limit: f64) -> Option<f64> {
-    let mut v: Vec<f64> = plate.wells.iter().filter_map(|w| w.cpm).collect();
+    background_p95(plate.wells.iter().filter_map(|w| w.cpm), limit)
+}
+
+/// The rule of [`background`] on a plate's counts (every counted well): their 95th percentile
+/// (nearest rank) when it lies below `limit` CPM. `radbind init --from` applies it to the
+/// plates of an export before any config exists.
+#[must_use]
+pub fn background_p95(counts: impl Iterator<Item = f64>, limit: f64) -> Option<f64> {
+    let mut v: Vec<f64> = counts.collect();
     if limit <= 0.0 || v.is_empty() {
         return None;
     }
@@ -520,6 +532,7 @@ mod tests {
                     conc_nm: None,
                     cpm: Some(v),
                     excluded: None,
+                    source: None,
                 });
                 col += 1;
             }

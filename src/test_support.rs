@@ -140,6 +140,7 @@ pub(crate) fn sample_results() -> RunResults {
                 specific: Some(3623.0),
                 pct_specific: Some(80.5),
                 excluded: Some("ROUT outlier".into()),
+                source: None,
             },
             WellRow {
                 plate: "P1".into(),
@@ -151,6 +152,7 @@ pub(crate) fn sample_results() -> RunResults {
                 specific: Some(4600.0),
                 pct_specific: Some(102.0),
                 excluded: None,
+                source: None,
             },
         ],
         curves: vec![a, b, c],

@@ -245,6 +245,30 @@ fn sample_data_is_what_the_simulation_config_makes() {
 }
 
 #[test]
+fn table_and_curve_only_sample_data_are_what_their_simulation_configs_make() {
+    for (config, dir, files) in [
+        ("simulate-table.yaml", "table", &["competition.csv", "competition.xlsx", "truth.csv"][..]),
+        (
+            "simulate-curve-only.yaml",
+            "curve-only",
+            &["screen-run1.txt", "screen-run2.txt", "truth.csv"],
+        ),
+    ] {
+        let tmp = tempfile::tempdir().unwrap();
+        radbind()
+            .args(["simulate", &format!("configs/{config}"), "--out"])
+            .arg(tmp.path())
+            .assert()
+            .success();
+        for f in files {
+            let made = std::fs::read(tmp.path().join(f)).unwrap();
+            let committed = std::fs::read(root().join("sample_data").join(dir).join(f)).unwrap();
+            assert!(made == committed, "sample_data/{dir}/{f} differs from a fresh simulation");
+        }
+    }
+}
+
+#[test]
 fn validate_shows_plate_maps_and_curves() {
     let out = radbind().args(["validate", "configs/example.yaml"]).assert().success();
     let text = String::from_utf8_lossy(&out.get_output().stdout).to_string();

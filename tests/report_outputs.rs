@@ -112,6 +112,7 @@ fn results() -> RunResults {
                 specific: Some(50.0),
                 pct_specific: Some(f64::from(c) * 8.0),
                 excluded: (r == 2 && c == 5).then(|| "manual".to_string()),
+                source: None,
             });
         }
     }

@@ -5,7 +5,10 @@
 //!   fitted) and the one-screen summary `radbind run` prints.
 //! - [`init`]: `radbind init`, an annotated example config, optionally scaffolded from an
 //!   export file.
-//! - [`simulate`]: `radbind simulate`, plate exports with known truth.
+//! - [`simulate`]: `radbind simulate`, plate exports and concentration tables with known
+//!   truth.
+//! - [`survey`]: what the plates of an export look like (controls, curves, background), for
+//!   `init --from`.
 //! - [`compare`]: `radbind compare`, what changed between two run directories.
 //! - [`panel`]: `radbind panel`, the selectivity panel of one or more finished runs.
 
@@ -13,4 +16,5 @@ pub mod compare;
 pub mod init;
 pub mod panel;
 pub mod simulate;
+pub mod survey;
 pub mod validate;

@@ -11,7 +11,7 @@ use std::path::PathBuf;
 
 use super::options::{ErrorBars, Figures, ModelKind, Options, SeriesEnd};
 use super::wellset::WellSet;
-use crate::ingest::{ColumnMap, Format, PlateMap};
+use crate::ingest::{ColumnMap, Format, PlateMap, TableColumns};
 use crate::radioactivity::{Counting, Isotope};
 use crate::types::Geometry;
 
@@ -35,6 +35,9 @@ pub struct Settings {
     pub signal: Option<String>,
     /// Column map for count tables and XLSX long sheets (the `columns:` key), if given.
     pub columns: Option<ColumnMap>,
+    /// Column map for concentration tables (`format: concentration_table`; the `columns:`
+    /// key's concentration-table names).
+    pub table: Option<TableColumns>,
     /// Keep negative counts as counts (`negative_counts: keep`) instead of leaving the wells out.
     pub keep_negative_counts: bool,
     /// Targets by name.
@@ -82,6 +85,7 @@ impl Settings {
             signal: self.signal.clone(),
             columns: self.columns.clone(),
             keep_negative: self.keep_negative_counts,
+            table: self.table.clone(),
         }
     }
 }

@@ -253,6 +253,9 @@ pub struct WellRow {
     pub pct_specific: Option<f64>,
     /// Why the well was left out of fits and QC, if it was.
     pub excluded: Option<String>,
+    /// The concentration-table line the well holds (`ria.csv:5, replicate 2`); empty for
+    /// plate-reader wells.
+    pub source: Option<String>,
 }
 
 impl WellRow {
@@ -273,6 +276,7 @@ impl WellRow {
                 specific: np.specific[i],
                 pct_specific: np.pct_specific[i],
                 excluded: w.excluded.clone(),
+                source: w.source.clone(),
             })
             .collect()
     }

@@ -408,6 +408,7 @@ fn well_columns(w: &[WellRow]) -> Vec<Col> {
         Col::F64("pct_specific", w.iter().map(|r| r.pct_specific.and_then(num)).collect()),
         Col::Bool("excluded", w.iter().map(|r| r.excluded.is_some()).collect()),
         Col::Str("excluded_reason", w.iter().map(|r| r.excluded.clone()).collect()),
+        Col::Str("source", w.iter().map(|r| r.source.clone()).collect()),
     ]
 }
 
