@@ -66,7 +66,9 @@ pub struct Shape {
 /// Where the data stay on the low-concentration side of `mid` the IC50 lies above the range
 /// (`>`): above `mid` for a falling curve, below it for a `rising` (agonist) one; on the
 /// high-concentration side it lies below (`<`). An IC50 fitted outside the range is censored
-/// the same way.
+/// the same way, except when the data cross the midpoint (the mean at the lowest
+/// concentration on one side, at the highest on the other, in the curve's direction): a curve
+/// whose points cross 50 % always gets a number.
 #[must_use]
 pub fn shape(
     x: &[f64],
@@ -81,7 +83,14 @@ pub fn shape(
     let max_mean = means.iter().map(|m| m.1).fold(f64::NEG_INFINITY, f64::max);
     let (stays_low_side, stays_high_side) =
         if rising { (max_mean < mid, min_mean > mid) } else { (min_mean > mid, max_mean < mid) };
-    let censor = if log_ic50 > log_range.1 || stays_low_side {
+    // The means at the lowest and highest concentration lie on either side of the midpoint,
+    // in the curve's direction: the data cross 50 %, and the IC50 is measured (issue 17).
+    let first = means.first().map_or(f64::NAN, |m| m.1);
+    let last = means.last().map_or(f64::NAN, |m| m.1);
+    let crosses = if rising { first < mid && last > mid } else { first > mid && last < mid };
+    let censor = if crosses {
+        Censor::Exact
+    } else if log_ic50 > log_range.1 || stays_low_side {
         Censor::Above
     } else if log_ic50 < log_range.0 || stays_high_side {
         Censor::Below
@@ -256,6 +265,9 @@ mod tests {
         // Falling through 50 % inside the range: measured.
         let s = shape(&x, &[100.0, 50.0, 0.0], -8.0, (-9.0, -7.0), false, 50.0);
         assert_eq!(s, Shape { censor: Censor::Exact, spans_mid: true });
+        // Crossing 50 % at the last point, the fitted IC50 just beyond: still measured.
+        let s = shape(&x, &[100.0, 80.0, 49.0], -6.9, (-9.0, -7.0), false, 50.0);
+        assert_eq!(s.censor, Censor::Exact);
         // A rising curve that stays low: the EC50 lies above the range.
         let s = shape(&x, &[0.0, 10.0, 20.0], -8.0, (-9.0, -7.0), true, 50.0);
         assert_eq!(s.censor, Censor::Above);
