@@ -167,7 +167,7 @@ impl Resolver<'_> {
             );
         }
         let pipetting_cv_pct = f.pipetting_cv_pct.unwrap_or(5.0);
-        if !(pipetting_cv_pct >= 0.0 && pipetting_cv_pct < 100.0) {
+        if !(0.0..100.0).contains(&pipetting_cv_pct) {
             self.problem(
                 &["fit", "pipetting_cv_pct"],
                 format!("pipetting CV must be a % in [0, 100), got {pipetting_cv_pct}"),

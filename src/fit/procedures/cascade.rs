@@ -111,7 +111,7 @@ pub fn fit_cascade(
                 .into_iter()
                 .filter(|c| {
                     let (k, value) = c.fixes();
-                    !bounds[k].is_some_and(|(lo, hi)| !(lo..=hi).contains(&value))
+                    bounds[k].is_none_or(|(lo, hi)| (lo..=hi).contains(&value))
                 })
                 .collect();
         if !added.is_empty() {
