@@ -31,8 +31,11 @@
 //!   or blank plate in the export) is flagged `background_plate` and its curves are not fitted.
 //!   Plates read from concentration tables never are (their response may be any signal).
 
+pub mod variance;
+
 use crate::config::{Assay, SeriesEnd, Settings, Target};
 use crate::layout::{Plate, Role};
+use variance::VarianceModel;
 
 /// QC thresholds (config `qc`).
 #[derive(Debug, Clone, Copy, PartialEq)]
@@ -45,6 +48,11 @@ pub struct QcRules {
     pub max_fraction_bound_pct: f64,
     /// A plate whose 95th-percentile count is below this (CPM) is a background plate; 0 = never.
     pub background_cpm: f64,
+    /// Counting minutes per well when the export does not say (`fit.counting_minutes`).
+    pub counting_minutes: f64,
+    /// Pipetting CV (fraction) of the variance model of a plate with too few replicates
+    /// (`fit.pipetting_cv_pct`).
+    pub fallback_cv: f64,
 }
 
 impl QcRules {
@@ -56,6 +64,8 @@ impl QcRules {
             min_signal_to_background: settings.min_signal_to_background,
             max_fraction_bound_pct: settings.max_fraction_bound_pct,
             background_cpm: settings.background_cpm,
+            counting_minutes: settings.fit.counting_minutes,
+            fallback_cv: settings.fit.pipetting_cv,
         }
     }
 }
@@ -67,6 +77,8 @@ impl Default for QcRules {
             min_signal_to_background: 0.0,
             max_fraction_bound_pct: 100.0,
             background_cpm: 0.0,
+            counting_minutes: 1.0,
+            fallback_cv: 0.05,
         }
     }
 }
@@ -223,6 +235,8 @@ pub struct NormalisedPlate {
     pub specific: Vec<Option<f64>>,
     /// % specific binding per well.
     pub pct_specific: Vec<Option<f64>>,
+    /// The plate's variance model of counts ([`variance`]).
+    pub variance: VarianceModel,
 }
 
 /// Mean and sample SD (n - 1); SD is 0 for one value, NaN for none.
@@ -439,7 +453,34 @@ pub fn normalise_with(plate: Plate, rules: &QcRules, target: Option<&Target>) ->
     } else {
         responses(&plate, &qc)
     };
-    NormalisedPlate { plate, qc, specific, pct_specific }
+    let variance = plate_variance(&plate, rules);
+    NormalisedPlate { plate, qc, specific, pct_specific, variance }
+}
+
+/// The variance model of a plate ([`variance::estimate`]) from its replicate groups: the
+/// total, NSB and basal wells, and each compound's wells at one concentration (masked wells
+/// left out), counted for the export's counting time (else `rules.counting_minutes`).
+fn plate_variance(plate: &Plate, rules: &QcRules) -> VarianceModel {
+    let mut groups: std::collections::BTreeMap<(u8, String, u64), Vec<f64>> =
+        std::collections::BTreeMap::new();
+    for w in plate.wells.iter().filter(|w| w.excluded.is_none()) {
+        let Some(cpm) = w.cpm else { continue };
+        let key = match w.role {
+            Role::Total => (0, String::new(), 0),
+            Role::Nsb => (1, String::new(), 0),
+            Role::Basal => (2, String::new(), 0),
+            Role::Blank => (4, String::new(), 0),
+            Role::Sample => match (&w.compound, w.conc_nm) {
+                (Some(c), Some(conc)) => (3, c.clone(), conc.to_bits()),
+                _ => continue,
+            },
+            _ => continue,
+        };
+        groups.entry(key).or_default().push(cpm);
+    }
+    let groups: Vec<Vec<f64>> = groups.into_values().collect();
+    let t = plate.meta.counting_minutes.filter(|t| *t > 0.0).unwrap_or(rules.counting_minutes);
+    variance::estimate(&groups, t, rules.fallback_cv)
 }
 
 /// Per well, the control role its series position lends it (`top_from`, `bottom_from`): for

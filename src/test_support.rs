@@ -121,6 +121,10 @@ pub(crate) fn sample_results() -> RunResults {
         flags,
         instrument: "MicroBeta2".into(),
         normalisation: "controls",
+        pipetting_cv_pct: 4.0,
+        counting_minutes: 1.0,
+        background_sd_cpm: 0.0,
+        variance_wells: 96,
     };
     RunResults {
         experiment: "Mianserin panel".into(),

@@ -131,8 +131,11 @@ fn example_run_recovers_true_ki_and_writes_every_output() {
                     "{} / {} not censored",
                     t["target"], t["compound"]
                 );
+                // An inactive curve (a horizontal line fits as well) is censored too.
                 assert!(
-                    f["flags"].contains("ic50_above_range") || f["flags"].contains("no_50pct_span")
+                    f["flags"].contains("ic50_above_range")
+                        || f["flags"].contains("no_50pct_span")
+                        || f["flags"].contains("inactive")
                 );
                 assert_eq!(f["log_ic50"], "", "censored log IC50 must stay empty");
             }

@@ -144,6 +144,10 @@ fn results() -> RunResults {
             flags: vec![],
             instrument: String::new(),
             normalisation: "controls",
+            pipetting_cv_pct: 4.0,
+            counting_minutes: 1.0,
+            background_sd_cpm: 0.0,
+            variance_wells: 0,
         }],
         wells: wells
             .into_iter()

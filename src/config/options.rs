@@ -344,6 +344,9 @@ pub struct FitOptions {
     /// Counting time per well in minutes for `weighting: poisson` when the export does not say
     /// (default 1). Example: `counting_minutes: 2`.
     pub counting_minutes: Option<f64>,
+    /// Pipetting CV in % of the variance model of a plate with too few replicate wells to
+    /// estimate it (`weighting: auto`, ROUT); default 5. Example: `pipetting_cv_pct: 4`.
+    pub pipetting_cv_pct: Option<f64>,
     /// Confidence intervals of LogIC50: `asymptotic` (default; Wald, `+- t SE`) or `profile`
     /// (profile likelihood, for the 4PL models; columns `log_ic50_profile_low/high`).
     pub ci: Option<Choice<CiMethod>>,
@@ -718,6 +721,9 @@ pub enum WeightingName {
     /// `poisson`
     #[serde(rename = "poisson")]
     Poisson,
+    /// `auto`: the plate's variance model of counts.
+    #[serde(rename = "auto")]
+    Auto,
 }
 
 /// `fit.ci`.

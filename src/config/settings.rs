@@ -348,6 +348,9 @@ pub struct FitSettings {
     pub weighting: WeightingKind,
     /// Counting minutes for Poisson weights when the plate metadata lack them.
     pub counting_minutes: f64,
+    /// Pipetting CV (fraction) of the variance model of a plate with too few replicates
+    /// (`fit.pipetting_cv_pct` / 100).
+    pub pipetting_cv: f64,
     /// Profile-likelihood CI of LogIC50 (`fit.ci: profile`) instead of the asymptotic one.
     pub profile_ci: bool,
     /// Parameters `[top, bottom, hill_slope, log_ic50]` shared by the curves of one target in
@@ -366,6 +369,9 @@ pub enum WeightingKind {
     InverseY2,
     /// Counting statistics of the counts behind each % specific binding value.
     Poisson,
+    /// The plate's variance model of counts (`a + CPM/t + (cv CPM)^2`), estimated from its
+    /// replicate wells.
+    Auto,
 }
 
 impl Default for FitSettings {
@@ -380,6 +386,7 @@ impl Default for FitSettings {
             ligand: BTreeMap::new(),
             weighting: WeightingKind::None,
             counting_minutes: 1.0,
+            pipetting_cv: 0.05,
             profile_ci: false,
             share: [false; 4],
         }
