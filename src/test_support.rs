@@ -85,7 +85,9 @@ pub(crate) fn sample_results() -> RunResults {
     a.fit = Some(fit(7.8, 3.0, -0.98, Censor::Exact));
     let mut b = curve("5-HT1A", "mianserin", 1.0, 1.0);
     b.radioligand = "[3H]8-OH-DPAT".into();
-    b.fit = Some(fit(60_000.0, 2.0, -1.1, Censor::Above));
+    // Censored: derive holds the bound (the top concentration) in ic50_nm, never the
+    // extrapolated 60 µM.
+    b.fit = Some(fit(10_000.0, 2.0, -1.1, Censor::Above));
     b.status = CurveStatus::Flagged;
     b.flags = vec!["ic50_above_range".into(), "no_50pct_span".into()];
     b.points = points(60_000.0);

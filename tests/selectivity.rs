@@ -114,7 +114,10 @@ fn sample_panel_matches_the_simulator_truth() {
         if num(t, "ic50_nM") > num(t, "top_conc_nM") {
             assert_eq!(r["ki_qualifier"], ">", "{what} should be censored");
             assert_ne!(r["ratio_qualifier"], "", "{what}: censored Ki, exact ratio");
-            assert!(r["flags"].contains("ic50_above_range"), "{what}");
+            assert!(
+                r["flags"].contains("ic50_above_range") || r["flags"].contains("inactive"),
+                "{what}"
+            );
         }
     }
     assert!(exact >= 18, "mostly complete curves ({exact})");
@@ -181,7 +184,9 @@ fn sample_panel_matches_the_simulator_truth() {
     let md = std::fs::read_to_string(run.join("report.md")).expect("report.md");
     let section = md.split("## Selectivity panel").nth(1).expect("section in report.md");
     assert!(section.contains("### mianserin (primary target H1)"), "{section}");
-    assert!(section.contains("| SERT | > 6 µM ⚠ | < 5.22 | > 6280x |  |"), "{section}");
+    // SERT: the points fall to 39% at 10 µM; with Bottom at the NSB level the Ki is measured
+    // (truth 4 µM), no longer a bound.
+    assert!(section.contains("| SERT | 4.19 µM (3.53–4.97 µM) ⚠ | 5.38 | 4390x |  |"), "{section}");
     let html = std::fs::read_to_string(run.join("report.html")).expect("report.html");
     assert!(html.contains("<section id=\"selectivity\">"));
 }

@@ -457,8 +457,7 @@ fn profiling(h: &mut String, r: &RunResults, figs: &ReportFigures) {
             };
             let fit = c.fit.as_ref();
             let (ic50_key, ki_key) = if censored {
-                let (lo, hi) = c.tested_range_nm;
-                let b = if fit.is_some_and(|f| f.censor == Censor::Above) { hi } else { lo };
+                let b = c.ic50_bound_nm().unwrap_or(f64::NAN);
                 (Some(b), Some(crate::derive::cheng_prusoff(b, c.radioligand_nm, c.kd_nm)))
             } else {
                 (fit.map(|f| f.ic50_nm), fit.map(|f| f.ki_nm))

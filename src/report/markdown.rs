@@ -163,14 +163,22 @@ impl CurveRow {
         (self.kd_nm > 0.0 && ki.is_finite() && ki > 0.0).then_some(ki)
     }
 
-    /// The bound (nM) a censored IC50 is reported against: the highest tested
-    /// concentration for `>`, the lowest for `<`.
+    /// The bound (nM) a censored IC50 is reported against: the one derive chose
+    /// ([`crate::derive::flags::censored_bound`], held in `ic50_nm`) within the tested range,
+    /// else the highest tested concentration for `>`, the lowest for `<`.
     pub(crate) fn ic50_bound_nm(&self) -> Option<f64> {
         let (lo, hi) = self.tested_range_nm;
-        let b = match self.censor() {
+        let range = match self.censor() {
             ">" => hi,
             "<" => lo,
             _ => return None,
+        };
+        // Never beyond the tested range: a bound is where the data stop, not an extrapolation.
+        let own = self.fit.as_ref().map_or(f64::NAN, |f| f.ic50_nm);
+        let b = match self.censor() {
+            _ if !(own.is_finite() && own > 0.0) => range,
+            ">" => own.min(range),
+            _ => own.max(range),
         };
         (b.is_finite() && b > 0.0).then_some(b)
     }
