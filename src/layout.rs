@@ -104,6 +104,9 @@ pub struct Plate {
     pub wells: Vec<Well>,
     /// Instrument metadata.
     pub meta: PlateMeta,
+    /// The independent experiment the plate belongs to (`PlateSpec::experiment`); its
+    /// curves are fitted apart from those of other experiments.
+    pub experiment: Option<String>,
 }
 
 /// Where a plate is: its input file (index into the inputs, in config order) and its 1-based
@@ -647,5 +650,6 @@ fn finish(
             .map_or([None; 2], |l| [l.top_from, l.bottom_from]),
         wells,
         meta: raw.meta.clone(),
+        experiment: spec.experiment.clone(),
     })
 }

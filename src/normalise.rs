@@ -532,6 +532,7 @@ mod tests {
             controls_in_series: [None; 2],
             wells,
             meta: PlateMeta::default(),
+            experiment: None,
         }
     }
 

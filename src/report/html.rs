@@ -372,10 +372,25 @@ fn summary(h: &mut String, r: &RunResults) {
     let _ = writeln!(
         h,
         "<p class=\"run\">Experiment <strong>{}</strong> \u{b7} radbind {} \u{b7} run times \
-         and input hashes in run.json</p>\n</section>",
+         and input hashes in run.json</p>",
         escape(&r.experiment),
         escape(&r.version),
     );
+    reference_lines(h, r);
+    h.push_str("</section>\n");
+}
+
+/// The run's reference compounds, one line each (failing ones marked), inside the summary.
+fn reference_lines(h: &mut String, r: &RunResults) {
+    if r.history.references.is_empty() {
+        return;
+    }
+    h.push_str("<ul class=\"references\">\n");
+    for row in &r.history.references {
+        let class = if row.verdict.fails() { " class=\"alert\"" } else { "" };
+        let _ = writeln!(h, "<li{class}>Reference {}</li>", escape(&row.line()));
+    }
+    h.push_str("</ul>\n");
 }
 
 /// `<th>` cells of a header row.

@@ -271,6 +271,10 @@ fn fit_columns(c: &[CurveRow]) -> Vec<Col> {
     };
     vec![
         Col::Str("experiment", s(&|r| r.experiment.clone())),
+        Col::Str(
+            "experiment_id",
+            c.iter().map(|r| Some(r.experiment_id.clone()).filter(|e| !e.is_empty())).collect(),
+        ),
         Col::Str("target", s(&|r| r.target.clone())),
         Col::Str("compound", s(&|r| r.compound.clone())),
         Col::Str("plates", s(&|r| r.plates.join(";"))),
