@@ -8,9 +8,13 @@
 //! - [`simulate`]: `radbind simulate`, plate exports with known truth.
 //! - [`compare`]: `radbind compare`, what changed between two run directories.
 //! - [`panel`]: `radbind panel`, the selectivity panel of one or more finished runs.
+//! - [`summarize`]: `radbind summarize`, the assay history of finished runs (pooled
+//!   potencies of independent experiments, reference-compound control charts).
 
 pub mod compare;
 pub mod init;
 pub mod panel;
+pub mod series;
 pub mod simulate;
+pub mod summarize;
 pub mod validate;

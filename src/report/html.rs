@@ -19,7 +19,7 @@ use super::{FigureRef, ReportFigures, ReportOutcome, selectivity};
 use crate::derive::rows::{Censor, CurveRow, RunResults};
 use crate::units::{NOT_DETERMINED, format_conc_nm, nm_number};
 
-const CSS: &str = r#"
+pub(crate) const CSS: &str = r#"
 :root { --ink: #1a1a1a; --muted: #5c5c5c; --line: #dcdcdc; --soft: #f6f7f9; --accent: #0072b2;
   --bad: #b3261e; --bad-bg: #fdecea; --warn-bg: #fff4e0; }
 * { box-sizing: border-box; }
