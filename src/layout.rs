@@ -100,6 +100,9 @@ pub struct Plate {
     /// Series wells that also serve as controls (`top_from`, `bottom_from` of the layout):
     /// `[100 % control, 0 % control]`.
     pub controls_in_series: [Option<SeriesEnd>; 2],
+    /// The reference compound whose series end is the 0 % control of the whole plate
+    /// (`bottom_compound`); `None`: each compound's own.
+    pub bottom_compound: Option<String>,
     /// Wells in row-major order of the designed plate.
     pub wells: Vec<Well>,
     /// Instrument metadata.
@@ -648,6 +651,7 @@ fn finish(
             .layouts
             .get(&spec.layout)
             .map_or([None; 2], |l| [l.top_from, l.bottom_from]),
+        bottom_compound: settings.layouts.get(&spec.layout).and_then(|l| l.bottom_compound.clone()),
         wells,
         meta: raw.meta.clone(),
         experiment: spec.experiment.clone(),

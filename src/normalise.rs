@@ -439,7 +439,8 @@ pub fn normalise_with(plate: Plate, rules: &QcRules, target: Option<&Target>) ->
 }
 
 /// Per well, the control role its series position lends it (`top_from`, `bottom_from`): for
-/// each compound, the wells at its lowest or highest concentration on this plate.
+/// each compound, the wells at its lowest or highest concentration on this plate; for the 0 %
+/// control with `bottom_compound`, only that reference compound's wells.
 fn series_end_wells(plate: &Plate) -> Vec<Option<Role>> {
     let mut out = vec![None; plate.wells.len()];
     for (end, role) in plate.controls_in_series.iter().zip([Role::Total, Role::Nsb]) {
@@ -453,8 +454,12 @@ fn series_end_wells(plate: &Plate) -> Vec<Option<Role>> {
                 SeriesEnd::HighestConcentration => e.max(x),
             };
         }
+        let only = if role == Role::Nsb { plate.bottom_compound.as_deref() } else { None };
         for (w, o) in plate.wells.iter().zip(out.iter_mut()) {
             let (Some(c), Some(x)) = (&w.compound, w.conc_nm) else { continue };
+            if only.is_some_and(|r| r != c) {
+                continue;
+            }
             if w.role == Role::Sample && extreme.get(c.as_str()) == Some(&x) {
                 *o = Some(role);
             }
@@ -530,6 +535,7 @@ mod tests {
             rotated: false,
             controls_from: None,
             controls_in_series: [None; 2],
+            bottom_compound: None,
             wells,
             meta: PlateMeta::default(),
             experiment: None,

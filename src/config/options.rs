@@ -215,6 +215,10 @@ pub struct LayoutOptions {
     /// Use the series' own wells as the 0 % control as well: `highest_concentration` (each
     /// compound's highest-concentration wells are also NSB wells) or `lowest_concentration`.
     pub bottom_from: Option<Choice<SeriesEnd>>,
+    /// With `bottom_from: highest_concentration`: take the 0 % control from this reference
+    /// compound only (its saturating top concentration defines NSB for every compound on the
+    /// plate), e.g. `bottom_compound: haloperidol`.
+    pub bottom_compound: Option<String>,
 }
 
 /// `layouts.<name>.top_from` / `bottom_from`: which end of each compound's series.

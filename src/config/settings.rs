@@ -214,6 +214,9 @@ pub struct Layout {
     pub top_from: Option<SeriesEnd>,
     /// The series end whose wells also serve as the 0 % control (`bottom_from`).
     pub bottom_from: Option<SeriesEnd>,
+    /// The reference compound whose `bottom_from` wells are the 0 % control of every
+    /// compound on the plate (`bottom_compound`); `None`: each compound's own.
+    pub bottom_compound: Option<String>,
 }
 
 impl Layout {

@@ -345,6 +345,10 @@ impl Counts {
 
 /// A plate fails QC when Z' is below 0.5 (or not a number) or it carries flags.
 pub(crate) fn plate_fails_qc(p: &PlateRow) -> bool {
+    // A plate without controls has no Z' to fail; a background plate is not an assay plate.
+    if matches!(p.normalisation, "raw_signal" | "background") {
+        return false;
+    }
     // NaN Z' fails too.
     p.z_prime.is_nan() || p.z_prime < 0.5 || !p.flags.is_empty()
 }
@@ -537,10 +541,16 @@ fn intro(out: &mut String, results: &RunResults) {
     } else {
         " (no [L] and Kd given: IC50 only, no Ki)"
     };
+    let raw = |c: &CurveRow| c.response_label == "% of fitted span";
+    let response = if !results.curves.is_empty() && results.curves.iter().all(raw) {
+        "the raw signal (plates without controls; shown in % of the fitted span)"
+    } else {
+        "% specific binding"
+    };
     let _ = writeln!(
         out,
         "Radioligand competition binding analysed by radbind {}. IC50 from a four-parameter \
-         logistic fit of % specific binding against log10 of the molar competitor \
+         logistic fit of {response} against log10 of the molar competitor \
          concentration{ki}.\n",
         md(&results.version)
     );

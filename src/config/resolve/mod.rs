@@ -671,6 +671,7 @@ fn placeholder_layout(name: &str) -> Layout {
         series: None,
         top_from: None,
         bottom_from: None,
+        bottom_compound: None,
     }
 }
 
