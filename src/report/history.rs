@@ -7,7 +7,7 @@
 //! Independent experiments are the unit of replication: one value per experiment (its
 //! replicate plates already pooled in its curve), never the plates or wells themselves.
 
-use crate::fit::stats::t975;
+use crate::fit::stats::{t_quantile, t975};
 
 /// Mean, SD, SEM and 95 % confidence interval of `n` independent log potencies.
 #[derive(Debug, Clone, Copy, PartialEq)]
@@ -91,21 +91,38 @@ pub fn disagreement_limit(s: f64, n: usize) -> f64 {
     2.0 * s * (1.0 + 1.0 / (n - 1) as f64).sqrt()
 }
 
-/// Indexes of the values farther than [`disagreement_limit`] from the mean of the others.
+/// Indexes of the values farther than [`disagreement_limit`] from the mean of the others,
+/// found one at a time: the farthest value beyond the limit is flagged and set aside, and the
+/// rest are tested again (so one wild value does not drag the others' mean onto its
+/// neighbours). Two values farther apart than `log10 MSR` both disagree (neither can be
+/// singled out).
 #[must_use]
 pub fn disagreeing(values: &[f64], s: f64) -> Vec<usize> {
-    let n = values.len();
-    let limit = disagreement_limit(s, n);
-    if !limit.is_finite() {
-        return Vec::new();
+    let mut left: Vec<usize> = (0..values.len()).collect();
+    let mut out = Vec::new();
+    while left.len() >= 2 {
+        let n = left.len();
+        let limit = disagreement_limit(s, n);
+        if !limit.is_finite() {
+            break;
+        }
+        let total: f64 = left.iter().map(|&i| values[i]).sum();
+        let dist = |i: usize| (values[i] - (total - values[i]) / (n - 1) as f64).abs();
+        let Some(&worst) = left.iter().max_by(|&&a, &&b| dist(a).total_cmp(&dist(b))) else {
+            break;
+        };
+        if dist(worst) <= limit {
+            break;
+        }
+        if n == 2 {
+            out.append(&mut left);
+            break;
+        }
+        out.push(worst);
+        left.retain(|&i| i != worst);
     }
-    let total: f64 = values.iter().sum();
-    (0..n)
-        .filter(|&i| {
-            let others = (total - values[i]) / (n - 1) as f64;
-            (values[i] - others).abs() > limit
-        })
-        .collect()
+    out.sort_unstable();
+    out
 }
 
 /// A Westgard control rule broken by a reference-compound value (Westgard et al. 1981, Clin
@@ -143,7 +160,7 @@ impl Rule {
 pub struct ControlPoint {
     /// The value (log potency), NaN when the run did not measure it.
     pub value: f64,
-    /// Mean and SD of the earlier accepted runs the value was judged against (`None` while
+    /// Mean and SD of the earlier accepted runs (without a warning) the value was judged against (`None` while
     /// fewer than the baseline number of runs are accepted).
     pub limits: Option<(f64, f64)>,
     /// The Westgard rule broken, if any.
@@ -153,36 +170,42 @@ pub struct ControlPoint {
     pub accepted: bool,
 }
 
-/// Judges a series of reference values in run order: run k is checked against the mean and
-/// SD of the accepted runs before it once there are at least `baseline` of them (1_3s, then
-/// 2_2s with the previous value, then 1_2s as a warning). `failed[k]`: the run's own verdict
+/// Judges a series of reference values in run order: once at least `baseline` runs are
+/// accepted, run k is checked against the mean and SD of the accepted runs before it (k of
+/// them) as a new observation, `z = (x − mean) / (SD √(1 + 1/k))`, against the t quantiles
+/// (k − 1 df) of the normal tails beyond 3 SD (1_3s) and 2 SD (2_2s with the previous
+/// accepted run's z on the same side, else 1_2s as a warning): the Westgard rules with limits
+/// that account for a history of few runs. A rejected run is repeated in the lab, so it is
+/// neither in the limits nor "the previous run". `failed[k]`: the run's own verdict
 /// (out of its configured range or not measured) already rejects it.
 #[must_use]
 pub fn control_series(values: &[f64], failed: &[bool], baseline: usize) -> Vec<ControlPoint> {
     let mut out: Vec<ControlPoint> = Vec::with_capacity(values.len());
     let mut accepted: Vec<f64> = Vec::new();
+    // The z of the previous accepted run (for 2_2s).
+    let mut accepted_prev: Option<f64> = None;
     for (k, &v) in values.iter().enumerate() {
         let limits = (accepted.len() >= baseline.max(2))
             .then(|| pool(&accepted).map(|p| (p.mean, p.sd)))
             .flatten();
-        let z = |x: f64, (m, s): (f64, f64)| (x - m) / s;
-        let rule = match limits {
-            Some(l) if v.is_finite() && l.1 > 0.0 => {
-                let zk = z(v, l);
-                let prev = k.checked_sub(1).map(|j| values[j]).filter(|p| p.is_finite());
-                if zk.abs() > 3.0 {
-                    Some(Rule::OneThreeS)
-                } else if prev.is_some_and(|p| {
-                    let zp = z(p, l);
-                    zk.abs() > 2.0 && zp.abs() > 2.0 && zk.signum() == zp.signum()
-                }) {
-                    Some(Rule::TwoTwoS)
-                } else if zk.abs() > 2.0 {
-                    Some(Rule::OneTwoS)
-                } else {
-                    None
-                }
+        // A new run against k earlier runs: (x − mean) / (SD √(1 + 1/k)) is t with k − 1 df,
+        // compared with the t quantiles of the normal 2 SD and 3 SD tail areas.
+        let k_acc = accepted.len();
+        let zk = limits
+            .filter(|l| v.is_finite() && l.1 > 0.0)
+            .map(|(m, sd)| (v - m) / (sd * (1.0 + 1.0 / k_acc as f64).sqrt()));
+        let df = k_acc.saturating_sub(1) as f64;
+        let (two, three) = (t_quantile(1.0 - 0.022_75, df), t_quantile(1.0 - 0.001_35, df));
+        let rule = match zk {
+            Some(z) if z.abs() > three => Some(Rule::OneThreeS),
+            Some(z)
+                if z.abs() > two
+                    && accepted_prev
+                        .is_some_and(|p: f64| p.abs() > two && p.signum() == z.signum()) =>
+            {
+                Some(Rule::TwoTwoS)
             }
+            Some(z) if z.abs() > two => Some(Rule::OneTwoS),
             _ => None,
         };
         let ok = v.is_finite()
@@ -190,6 +213,7 @@ pub fn control_series(values: &[f64], failed: &[bool], baseline: usize) -> Vec<C
             && !rule.is_some_and(Rule::rejects);
         if ok {
             accepted.push(v);
+            accepted_prev = zk;
         }
         out.push(ControlPoint { value: v, limits, rule, accepted: ok });
     }
@@ -232,29 +256,33 @@ mod tests {
         // One value 1 log unit off among five agreeing ones.
         let v = [8.0, 8.1, 7.9, 8.05, 9.0];
         assert_eq!(disagreeing(&v, 0.1), vec![4]);
+        assert!(disagreeing(&v[..4], 0.1).is_empty());
+        // Two experiments: both or neither.
+        assert_eq!(disagreeing(&[8.0, 9.0], 0.1), vec![0, 1]);
+        assert!(disagreeing(&[8.0, 8.2], 0.1).is_empty());
         assert!(disagreeing(&v, f64::NAN).is_empty());
     }
 
-    /// After a baseline of five, a value 4 SD off breaks 1_3s and is not accepted (so it does
-    /// not widen the limits); two in a row beyond 2 SD on one side break 2_2s.
+    /// Against twelve accepted runs (SD 0.08, t limits with 11 df: about 2.26 and 3.8 times
+    /// SD √(1 + 1/12)): a value 8 SD off breaks 1_3s and is not accepted (so it does not widen
+    /// the limits); 3.6 SD warns (1_2s) and is accepted; then 5 SD on the same side breaks
+    /// 2_2s; then the mean is fine again.
     #[test]
     fn westgard_rules() {
-        let base = [8.0, 8.1, 7.9, 8.05, 7.95];
+        let base = [7.9, 8.1, 7.95, 8.05, 8.0, 7.9, 8.1, 7.95, 8.05, 8.0, 7.9, 8.1];
         let sd = pool(&base).expect("base").sd;
         let mut v = base.to_vec();
-        v.push(8.0 + 4.0 * sd);
-        v.push(8.0 + 2.5 * sd);
-        v.push(8.0 + 2.5 * sd);
-        v.push(8.0);
+        v.extend([8.0 + 8.0 * sd, 8.0 + 3.6 * sd, 8.0 + 5.0 * sd, 8.0]);
         let pts = control_series(&v, &vec![false; v.len()], 5);
         assert!(pts[..5].iter().all(|p| p.accepted && p.limits.is_none()));
-        assert_eq!(pts[5].rule, Some(Rule::OneThreeS));
-        assert!(!pts[5].accepted);
-        assert_eq!(pts[6].rule, Some(Rule::OneTwoS));
-        assert!(pts[6].accepted);
-        assert_eq!(pts[7].rule, Some(Rule::TwoTwoS));
-        assert!(!pts[7].accepted);
-        assert!(pts[8].accepted && pts[8].rule.is_none());
+        assert!(pts[5..12].iter().all(|p| p.accepted && p.rule.is_none()));
+        assert_eq!(pts[12].rule, Some(Rule::OneThreeS));
+        assert!(!pts[12].accepted);
+        assert_eq!(pts[13].rule, Some(Rule::OneTwoS));
+        assert!(pts[13].accepted);
+        assert_eq!(pts[14].rule, Some(Rule::TwoTwoS));
+        assert!(!pts[14].accepted);
+        assert!(pts[15].accepted && pts[15].rule.is_none());
         // A run its own config range rejected is not accepted either.
         let pts = control_series(&[8.0, 8.1], &[false, true], 5);
         assert!(pts[0].accepted && !pts[1].accepted);
