@@ -234,7 +234,7 @@ mod tests {
         for label in ["mean", "+3 SD", "\u{2212}2 SD", "2026-11-16", "pKi", "ketanserin"] {
             assert!(svg.contains(label), "{label} missing");
         }
-        assert_eq!(fig.y_range().0 < 8.4, true);
+        assert!(fig.y_range().0 < 8.4);
         let empty = ControlChart { series: vec![], limits: None, x_labels: vec![], ..fig };
         to_svg(&empty).expect("an empty chart still draws");
     }
