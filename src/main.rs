@@ -59,7 +59,7 @@ fn dispatch(command: Command) -> anyhow::Result<u8> {
             Ok(if report.problems == 0 { exit::OK } else { exit::ERROR })
         }
         Command::Init { from, output } => {
-            let text = radbind::commands::init::scaffold(from.as_deref())?;
+            let text = radbind::commands::init::scaffold_for(from.as_deref(), output.as_deref())?;
             match output {
                 Some(path) => radbind::commands::init::write_new(&path, &text)?,
                 None => std::io::stdout().lock().write_all(text.as_bytes())?,

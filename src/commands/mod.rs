@@ -5,7 +5,10 @@
 //!   fitted) and the one-screen summary `radbind run` prints.
 //! - [`init`]: `radbind init`, an annotated example config, optionally scaffolded from an
 //!   export file.
-//! - [`simulate`]: `radbind simulate`, plate exports with known truth.
+//! - [`simulate`]: `radbind simulate`, plate exports and concentration tables with known
+//!   truth.
+//! - [`survey`]: what the plates of an export look like (controls, curves, background), for
+//!   `init --from`.
 //! - [`compare`]: `radbind compare`, what changed between two run directories.
 //! - [`panel`]: `radbind panel`, the selectivity panel of one or more finished runs.
 //! - [`summarize`]: `radbind summarize`, the assay history of finished runs (pooled
@@ -17,4 +20,5 @@ pub mod panel;
 pub mod series;
 pub mod simulate;
 pub mod summarize;
+pub mod survey;
 pub mod validate;

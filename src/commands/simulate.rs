@@ -69,6 +69,30 @@ pub struct SimOptions {
     /// A series of independent experiments instead of one set of exports (assay history:
     /// between-experiment variation, drift, a bad run); see [`super::series`].
     pub series: Option<super::series::SimSeries>,
+    /// A concentration table of every competition (and uptake) compound in `truth`, for an
+    /// analysis config with `format: concentration_table`.
+    pub table: Option<SimTable>,
+}
+
+/// A simulated concentration table: one line per compound, concentration and replicate, the
+/// same lines written to every file named.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SimTable {
+    /// Files to write: `.csv` (comma), `.tsv` (tab) or `.xlsx` (one sheet `Data`).
+    pub files: Vec<String>,
+    /// Highest concentration with a unit, e.g. `"10 µM"`.
+    pub top: String,
+    /// Dilution factor between neighbouring concentrations, e.g. 3.162 (half-log).
+    pub dilution: f64,
+    /// Number of concentrations (above zero).
+    pub points: usize,
+    /// Lines per concentration. Default 3.
+    pub replicates: Option<usize>,
+    /// Also write zero-concentration lines (total binding), one per replicate. Default true.
+    pub zero_dose: Option<bool>,
+    /// Unit of the concentration column, in its header: `Concentration (<unit>)`. Default `uM`.
+    pub unit: Option<String>,
 }
 
 /// One export file and the plates in it.
@@ -208,7 +232,11 @@ pub fn simulate(path: &Path, out: Option<&Path>, repeat: usize) -> Result<Vec<Pa
         return super::series::write_series(&settings, &sim, series, &out_dir);
     }
     let mut rng = ChaCha8Rng::seed_from_u64(sim.seed);
-    let mut written = write_exports(&settings, &sim, &out_dir, &mut rng, repeat)?;
+    let mut written = Vec::new();
+    if let Some(table) = &sim.table {
+        written.extend(write_tables(&settings, &sim, table, &out_dir, &mut rng)?);
+    }
+    written.extend(write_exports(&settings, &sim, &out_dir, &mut rng, repeat)?);
     let truth = out_dir.join("truth.csv");
     std::fs::write(&truth, truth_csv(&settings, &sim)?)
         .with_context(|| format!("writing {}", truth.display()))?;
@@ -252,7 +280,11 @@ pub(super) fn write_exports(
 ) -> Result<Vec<PathBuf>> {
     let plates = plan(settings, sim)?;
     let files = sim.files.clone().unwrap_or_else(|| {
-        vec![SimFile { name: "plates.txt".into(), plates: format!("1-{}", plates.len()) }]
+        if plates.is_empty() {
+            Vec::new()
+        } else {
+            vec![SimFile { name: "plates.txt".into(), plates: format!("1-{}", plates.len()) }]
+        }
     });
     let mut written = Vec::new();
     for r in 0..repeat.max(1) {
@@ -308,7 +340,11 @@ struct PlatePlan {
 
 fn plan(settings: &Settings, sim: &SimOptions) -> Result<BTreeMap<u32, PlatePlan>> {
     let mut out = BTreeMap::new();
-    let rotated = sim.rotated_plates.clone().unwrap_or_default();
+    let rotated: std::collections::BTreeSet<u32> =
+        sim.rotated_plates.iter().flatten().copied().collect();
+    // One copy of the settings without plates or masks, given one plate entry at a time (a
+    // copy per entry would cost the whole plate list each time: quadratic in plates).
+    let mut one = Settings { plates: Vec::new(), exclusions: Vec::new(), ..settings.clone() };
     for spec in &settings.plates {
         let layout = &settings.layouts[&spec.layout];
         let geometry = layout.geometry.unwrap_or(Geometry::W96);
@@ -326,14 +362,12 @@ fn plan(settings: &Settings, sim: &SimOptions) -> Result<BTreeMap<u32, PlatePlan
             values: vec![Some(0.0); geometry.len()],
             meta: crate::ingest::PlateMeta::default(),
         };
-        let mut one = settings.clone();
         one.plates = vec![config::PlateSpec {
             numbers: vec![1],
             file: None,
             rotated: false,
             ..spec.clone()
         }];
-        one.exclusions.clear();
         let laid = layout::lay_out(std::slice::from_ref(&blank_raw), &one);
         let Some(plate) = laid.plates.into_iter().next() else {
             bail!("cannot lay out plates[{}]: {}", spec.entry, laid.problems.join("; "));
@@ -414,6 +448,17 @@ fn expected_sample(
         return Ok(counts.nsb.min(counts.basal)
             + (counts.basal - counts.nsb.min(counts.basal)) * (1.0 + e / 100.0));
     }
+    competition_cpm(truth, target, x, counts)
+}
+
+/// Expected CPM of a competition (or uptake) well at log10 molar concentration `x` (`-inf` =
+/// zero dose): `NSB + (Total - NSB) / (1 + 10^((logIC50 - X) Hill))`.
+fn competition_cpm(
+    truth: &SimTruth,
+    target: &config::Target,
+    x: f64,
+    counts: &Counts,
+) -> Result<f64> {
     let ic50 = ic50_of(truth, target)?;
     let hill = truth.hill_slope.unwrap_or(-1.0);
     let log_ic50 = log10_molar(ic50);
@@ -490,16 +535,113 @@ fn draw(plan: &PlatePlan, rng: &mut ChaCha8Rng) -> microbeta::WriteablePlate {
     let mut values = vec![None; g.len()];
     for (i, e) in plan.expected.iter().enumerate() {
         let Some(mu) = e else { continue };
-        let pipetted = (mu * (1.0 + plan.counts.cv * normal.sample(rng))).max(0.0);
-        let lambda = pipetted * plan.counts.minutes;
-        let counts =
-            if lambda > 0.0 { Poisson::new(lambda).map_or(lambda, |p| p.sample(rng)) } else { 0.0 };
-        let cpm = (counts / plan.counts.minutes).round();
+        let cpm = noisy_cpm(*mu, &plan.counts, &normal, rng);
         let pos = g.pos(i);
         let at = if plan.rotated { g.rotate180(pos) } else { pos };
         values[g.index(at).expect("rotation stays on the plate")] = Some(cpm);
     }
     microbeta::WriteablePlate { geometry: g, values, label: "CCPM1".to_string() }
+}
+
+/// One well's counts: pipetting noise `mu (1 + cv z)`, then Poisson counting over the counting
+/// time, back to CPM, rounded.
+fn noisy_cpm(mu: f64, counts: &Counts, normal: &Normal<f64>, rng: &mut ChaCha8Rng) -> f64 {
+    let pipetted = (mu * (1.0 + counts.cv * normal.sample(rng))).max(0.0);
+    let lambda = pipetted * counts.minutes;
+    let n = if lambda > 0.0 { Poisson::new(lambda).map_or(lambda, |p| p.sample(rng)) } else { 0.0 };
+    (n / counts.minutes).round()
+}
+
+/// The concentrations of a simulated table, nM, lowest first.
+fn table_concentrations(t: &SimTable) -> Result<Vec<f64>> {
+    let top = crate::units::parse_conc_nm(&t.top)
+        .with_context(|| format!("table.top: cannot read `{}` (write e.g. \"10 µM\")", t.top))?;
+    if !(t.dilution > 1.0) || t.points < 2 {
+        bail!("table: dilution must be above 1 and points at least 2");
+    }
+    let exponent = |k: usize| i32::try_from(k).unwrap_or(i32::MAX);
+    Ok((0..t.points).rev().map(|k| top / t.dilution.powi(exponent(k))).collect())
+}
+
+/// A number with 4 significant digits, written plainly (`0.0003162`, `10`).
+fn sig4(v: f64) -> f64 {
+    format!("{v:.3e}").parse().unwrap_or(v)
+}
+
+/// Writes the simulated concentration table to each of `table.files`: columns Target,
+/// Compound, Replicate, `Concentration (<unit>)`, CPM; per target and compound, the zero-dose
+/// lines and then the concentrations lowest first, each with its replicates.
+fn write_tables(
+    settings: &Settings,
+    sim: &SimOptions,
+    table: &SimTable,
+    out_dir: &Path,
+    rng: &mut ChaCha8Rng,
+) -> Result<Vec<PathBuf>> {
+    use crate::ingest::xlsx_write::{XlsxCell, write_sheet};
+    let unit = table.unit.clone().unwrap_or_else(|| "uM".to_string());
+    let per_unit = crate::units::nm_per_unit(&unit)
+        .with_context(|| format!("table.unit: `{unit}` is not M, mM, uM, nM, pM or fM"))?;
+    let mut concs = table_concentrations(table)?;
+    if table.zero_dose.unwrap_or(true) {
+        concs.insert(0, 0.0);
+    }
+    let normal = Normal::new(0.0, 1.0).expect("unit normal is valid");
+    let header = ["Target", "Compound", "Replicate", &format!("Concentration ({unit})"), "CPM"];
+    let mut rows: Vec<Vec<XlsxCell>> =
+        vec![header.iter().map(|h| XlsxCell::Text((*h).to_string())).collect()];
+    for (target_name, compounds) in &sim.truth {
+        let Some(target) = settings.targets.get(target_name) else {
+            bail!("truth: unknown target `{target_name}`");
+        };
+        if !matches!(target.assay, config::Assay::Competition | config::Assay::Uptake) {
+            continue;
+        }
+        let counts = Counts::merged(
+            &sim.counts,
+            sim.target_counts.as_ref().and_then(|m| m.get(target_name)),
+        );
+        for (compound, truth) in compounds {
+            for &c in &concs {
+                // The concentration as written is the one simulated (and fitted).
+                let written = sig4(c / per_unit);
+                let mu = competition_cpm(truth, target, log10_molar(written * per_unit), &counts)?;
+                for r in 1..=table.replicates.unwrap_or(3) {
+                    rows.push(vec![
+                        XlsxCell::Text(target_name.clone()),
+                        XlsxCell::Text(compound.clone()),
+                        XlsxCell::Number(r as f64),
+                        XlsxCell::Number(written),
+                        XlsxCell::Number(noisy_cpm(mu, &counts, &normal, rng)),
+                    ]);
+                }
+            }
+        }
+    }
+    let mut written = Vec::new();
+    for name in &table.files {
+        let p = out_dir.join(name);
+        let lower = name.to_lowercase();
+        let bytes = if lower.ends_with(".xlsx") {
+            write_sheet("Data", &rows)
+        } else {
+            let delim = if lower.ends_with(".tsv") { "\t" } else { "," };
+            let cell = |c: &XlsxCell| match c {
+                XlsxCell::Text(t) => t.clone(),
+                XlsxCell::Number(v) => v.to_string(),
+                XlsxCell::Empty => String::new(),
+            };
+            let mut text = String::new();
+            for row in &rows {
+                text.push_str(&row.iter().map(cell).collect::<Vec<_>>().join(delim));
+                text.push('\n');
+            }
+            text.into_bytes()
+        };
+        std::fs::write(&p, bytes).with_context(|| format!("writing {}", p.display()))?;
+        written.push(p);
+    }
+    Ok(written)
 }
 
 pub(super) fn truth_csv(settings: &Settings, sim: &SimOptions) -> Result<String> {
@@ -515,8 +657,14 @@ pub(super) fn truth_csv(settings: &Settings, sim: &SimOptions) -> Result<String>
         }
         for (compound, truth) in compounds {
             let ic50 = ic50_of(truth, target)?;
-            let ki = cheng_prusoff(ic50, target.radioligand_nm, target.kd_nm);
-            let (lo, hi) = tested_range(settings, target_name, compound);
+            // IC50-only targets (no [L] or Kd) have no Ki: the cell stays empty.
+            let ki = Some(cheng_prusoff(ic50, target.radioligand_nm, target.kd_nm))
+                .filter(|k| k.is_finite())
+                .map_or_else(String::new, |k| k.to_string());
+            let (lo, hi) = match sim.table.as_ref().map(table_concentrations).transpose()? {
+                Some(c) => (c[0], c[c.len() - 1]),
+                None => tested_range(settings, target_name, compound),
+            };
             // "Complete" when the IC50 lies half a log unit inside the tested range, so both
             // plateaus are approached.
             let complete = lo > 0.0 && ic50 < hi / 10f64.sqrt() && ic50 > lo * 10f64.sqrt();

@@ -11,8 +11,8 @@
 use std::fmt::Write as _;
 
 use super::markdown::{
-    Counts, QC_COLUMNS, fixed, flag_explanation, flags_in_use, plate_fails_qc, profile_columns,
-    targets_in_order,
+    Counts, QC_COLUMNS, fixed, flag_explanation, flags_in_use, pipetting_cv_cell, plate_fails_qc,
+    profile_columns, targets_in_order,
 };
 use super::text::{escape, figure_block, inline_svg, png_href};
 use super::{FigureRef, ReportFigures, ReportOutcome, selectivity};
@@ -592,7 +592,9 @@ fn plate_qc(h: &mut String, r: &RunResults, figs: &ReportFigures) {
     h.push_str(
         "<p class=\"note\">Z\u{2032} = 1 \u{2212} 3 (SD<sub>total</sub> + SD<sub>NSB</sub>) / \
          |mean<sub>total</sub> \u{2212} mean<sub>NSB</sub>| (Zhang et al. 1999); \
-         Z\u{2032} below 0.5 is highlighted. S/B = mean total / mean NSB.</p>\n",
+         Z\u{2032} below 0.5 is highlighted. S/B = mean total / mean NSB. Pipetting CV%: the \
+         plate's variance model of counts, var(CPM) = a + CPM/t + (cv\u{b7}CPM)\u{b2}, from \
+         its replicate wells (* = too few replicates, fit.pipetting_cv_pct).</p>\n",
     );
     if r.plates.is_empty() {
         h.push_str("<p>No plates.</p>\n</section>\n");
@@ -620,7 +622,7 @@ fn plate_qc(h: &mut String, r: &RunResults, figs: &ReportFigures) {
             h,
             "<tr{class}><td>{}</td><td>{}</td><td>{} #{}</td><td class=\"{z_class}\">{}</td>\
              <td class=\"num\">{}</td><td class=\"num\">{}</td><td class=\"num\">{}</td>\
-             <td class=\"num\">{}</td><td>{}</td><td>{flags}</td></tr>",
+             <td class=\"num\">{}</td><td class=\"num\">{}</td><td>{}</td><td>{flags}</td></tr>",
             escape(&p.plate),
             escape(&p.target),
             escape(&p.source),
@@ -630,6 +632,7 @@ fn plate_qc(h: &mut String, r: &RunResults, figs: &ReportFigures) {
             fixed(p.total_cv_pct, 1),
             fixed(p.nsb_cv_pct, 1),
             fixed(p.nsb_pct_of_total, 1),
+            pipetting_cv_cell(p),
             if p.rotated { "yes" } else { "no" },
         );
     }
