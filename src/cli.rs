@@ -17,6 +17,7 @@ Examples:
   radbind simulate configs/simulate-example.yaml
   radbind compare outputs/example/runs/<earlier> outputs/example/latest
   radbind panel outputs/example/latest outputs/other/latest --out panel.csv
+  radbind summarize outputs/example --out history
   radbind init --from plate_export.txt > my-experiment.yaml";
 
 /// Radioligand binding assays: plate-reader counts to IC50, Ki, figures and reports.
@@ -110,6 +111,30 @@ pub enum Command {
         #[arg(long, requires = "out")]
         force: bool,
     },
+    /// Assay history of finished runs: per compound and target the mean pKi (pIC50, pEC50)
+    /// of independent experiments with SD, SEM, 95 % CI and geometric-mean Ki, experiments
+    /// that disagree (MSR), each target's reference compound on a Levey-Jennings chart
+    /// (Westgard 1_3s, 2_2s), plate QC trends.
+    ///
+    /// Writes summary.csv/.parquet, experiments.csv/.parquet, references.csv/.parquet,
+    /// summary.html and figures/ into --out. Exit 0 when written, 1 when a figure failed,
+    /// 2 when a run cannot be read.
+    #[command(after_help = "Examples:\n  \
+        radbind summarize outputs/example\n  \
+        radbind summarize outputs/day1/latest outputs/day2/latest --out history")]
+    Summarize {
+        /// Run directories (`OUT/runs/<time>`, `OUT/latest`) or output directories (every run
+        /// under `runs/`).
+        #[arg(required = true)]
+        runs: Vec<PathBuf>,
+        /// Directory to write into (default: `summary/` in the first output directory given,
+        /// else ./summary). Files of an earlier summary there are replaced.
+        #[arg(long)]
+        out: Option<PathBuf>,
+        /// Accepted reference runs before the history's limits (mean ± 3 SD) apply.
+        #[arg(long, default_value_t = radbind_baseline())]
+        baseline: usize,
+    },
     /// Write realistic plate exports from a simulation config (true Ki, Hill slope, counts,
     /// noise, seed), with the true values beside them in truth.csv.
     #[command(
@@ -125,6 +150,11 @@ pub enum Command {
         #[arg(long, default_value_t = 1)]
         repeat: usize,
     },
+}
+
+/// The default of `summarize --baseline`.
+fn radbind_baseline() -> usize {
+    crate::commands::summarize::DEFAULT_BASELINE
 }
 
 #[cfg(test)]

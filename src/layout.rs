@@ -127,6 +127,9 @@ pub struct Plate {
     pub wells: Vec<Well>,
     /// Instrument metadata.
     pub meta: PlateMeta,
+    /// The independent experiment the plate belongs to (`PlateSpec::experiment`); its
+    /// curves are fitted apart from those of other experiments.
+    pub experiment: Option<String>,
 }
 
 /// Where a plate is: its input file (index into the inputs, in config order) and its 1-based
@@ -702,6 +705,7 @@ fn build_from_table(
         layout: "concentration table".to_string(),
         rotated: false,
         controls_from: None,
+        experiment: settings.experiment_id.clone(),
     };
     let contents = Contents { roles: &roles, compound: &compound, sources: &sources };
     finish(number, id, raw, &placement, &contents, settings)
@@ -713,6 +717,8 @@ struct Placement {
     layout: String,
     rotated: bool,
     controls_from: Option<u32>,
+    /// The independent experiment of the plate (`PlateSpec::experiment`).
+    experiment: Option<String>,
 }
 
 impl Placement {
@@ -722,6 +728,7 @@ impl Placement {
             layout: spec.layout.clone(),
             rotated: spec.rotated,
             controls_from: spec.controls_from,
+            experiment: spec.experiment.clone(),
         }
     }
 }
@@ -798,5 +805,6 @@ fn finish(
         wells,
         // The table's contents are in the wells now.
         meta: PlateMeta { contents: None, ..raw.meta.clone() },
+        experiment: spec.experiment.clone(),
     })
 }

@@ -85,6 +85,8 @@ pub struct RunSummary {
     pub failures: Vec<String>,
     /// Input plates no config entry uses (`plate n (file plate k)`); not a problem, but said.
     pub unused: Vec<String>,
+    /// The reference compounds' verdicts, one line per target (`ReferenceRow::line`).
+    pub references: Vec<String>,
 }
 
 impl RunSummary {
@@ -112,6 +114,7 @@ impl RunSummary {
             figures_missing: outcome.figure_failures.len(),
             failures: results.failures(),
             unused,
+            references: results.history.references.iter().map(|r| r.line()).collect(),
         }
     }
 

@@ -83,6 +83,20 @@ fn dispatch(command: Command) -> anyhow::Result<u8> {
             }
             Ok(exit::OK)
         }
+        Command::Summarize { runs, out, baseline } => {
+            let summary = radbind::commands::summarize::summarize_runs(&runs, baseline)?;
+            let dir = out.unwrap_or_else(|| radbind::commands::summarize::default_out(&runs));
+            print!("{}", printable_lines(&radbind::commands::summarize::summary_text(&summary)));
+            let code = match radbind::report::summary_page::write_summary(&summary, &dir) {
+                Ok(_) => exit::OK,
+                Err(e) => {
+                    eprintln!("problem: {}", printable_lines(&format!("{e:#}")));
+                    exit::PROBLEMS
+                }
+            };
+            println!("summary: {}", dir.join("summary.html").display());
+            Ok(code)
+        }
         Command::Simulate { config, out, repeat } => {
             let written = radbind::commands::simulate::simulate(&config, out.as_deref(), repeat)?;
             for f in written {

@@ -592,6 +592,7 @@ mod tests {
             bottom_compound: None,
             wells,
             meta: PlateMeta::default(),
+            experiment: None,
         }
     }
 

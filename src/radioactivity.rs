@@ -117,6 +117,23 @@ pub fn days_between(from: &str, to: &str) -> Result<f64, String> {
     Ok((day_number(to)? - day_number(from)?) as f64)
 }
 
+/// The civil date `YYYY-MM-DD` of a day number (days since 1970-01-01; the inverse of
+/// [`day_number`]). Algorithm: H. Hinnant, "chrono-compatible low-level date
+/// algorithms" (`civil_from_days`).
+#[must_use]
+pub fn civil_date(days: i64) -> String {
+    let z = days + 719_468;
+    let era = z.div_euclid(146_097);
+    let doe = z.rem_euclid(146_097);
+    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
+    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    let mp = (5 * doy + 2) / 153;
+    let d = doy - (153 * mp + 2) / 5 + 1;
+    let m = if mp < 10 { mp + 3 } else { mp - 9 };
+    let y = yoe + era * 400 + i64::from(m <= 2);
+    format!("{y:04}-{m:02}-{d:02}")
+}
+
 /// Days since 1970-01-01 of an ISO date `YYYY-MM-DD` (Howard Hinnant's `days_from_civil`).
 ///
 /// # Errors
@@ -204,6 +221,13 @@ impl Counting {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn civil_dates_round_trip() {
+        for d in ["1970-01-01", "2000-02-29", "2026-11-21", "2027-03-01"] {
+            assert_eq!(civil_date(day_number(d).expect("date")), d);
+        }
+    }
     use approx::assert_relative_eq;
 
     #[test]

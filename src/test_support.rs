@@ -56,6 +56,7 @@ fn points(ic50_nm: f64) -> Vec<CurvePoint> {
 fn curve(target: &str, compound: &str, l: f64, kd: f64) -> CurveRow {
     CurveRow {
         experiment: "Mianserin panel".into(),
+        experiment_id: String::new(),
         target: target.into(),
         compound: compound.into(),
         plates: vec!["P1".into(), "P2".into()],
@@ -191,5 +192,6 @@ pub(crate) fn sample_results() -> RunResults {
         problems: Vec::new(),
         started: "2025-01-01T10:00:00Z".into(),
         finished: "2025-01-01T10:00:05Z".into(),
+        history: crate::derive::reference::RunHistory::default(),
     }
 }

@@ -44,6 +44,7 @@ fn curve(target: &str, compound: &str, log_ic50: f64) -> CurveRow {
     let ic50 = 10f64.powf(log_ic50 + 9.0);
     CurveRow {
         experiment: "exp".into(),
+        experiment_id: String::new(),
         target: target.into(),
         compound: compound.into(),
         plates: vec!["P1".into()],
@@ -182,6 +183,7 @@ fn results() -> RunResults {
         problems: Vec::new(),
         started: "2026-01-01T00:00:00Z".into(),
         finished: "2026-01-01T00:00:01Z".into(),
+        history: radbind::derive::reference::RunHistory::default(),
     }
 }
 

@@ -70,6 +70,7 @@ pub fn stage_curves(data: &[(Vec<f64>, Vec<f64>)], n: usize) -> Vec<Curve> {
             model: ModelKind::FourParameter,
             functional: false,
             response: radbind::fit::Response::Controls,
+            experiment: None,
         })
         .collect()
 }

@@ -11,10 +11,14 @@
 //!   `init --from`.
 //! - [`compare`]: `radbind compare`, what changed between two run directories.
 //! - [`panel`]: `radbind panel`, the selectivity panel of one or more finished runs.
+//! - [`summarize`]: `radbind summarize`, the assay history of finished runs (pooled
+//!   potencies of independent experiments, reference-compound control charts).
 
 pub mod compare;
 pub mod init;
 pub mod panel;
+pub mod series;
 pub mod simulate;
+pub mod summarize;
 pub mod survey;
 pub mod validate;

@@ -66,6 +66,9 @@ pub struct SimOptions {
     pub saturation: Option<BTreeMap<String, SimSaturation>>,
     /// Plates (global numbers) to write as counted turned by 180 degrees.
     pub rotated_plates: Option<Vec<u32>>,
+    /// A series of independent experiments instead of one set of exports (assay history:
+    /// between-experiment variation, drift, a bad run); see [`super::series`].
+    pub series: Option<super::series::SimSeries>,
     /// A concentration table of every competition (and uptake) compound in `truth`, for an
     /// analysis config with `format: concentration_table`.
     pub table: Option<SimTable>,
@@ -225,38 +228,15 @@ pub fn simulate(path: &Path, out: Option<&Path>, repeat: usize) -> Result<Vec<Pa
     }
     let out_dir = out.map_or_else(|| base.join(&sim.output), Path::to_path_buf);
     std::fs::create_dir_all(&out_dir).with_context(|| format!("creating {}", out_dir.display()))?;
-    let plates = plan(&settings, &sim)?;
-    let files = sim.files.clone().unwrap_or_else(|| {
-        if plates.is_empty() {
-            Vec::new()
-        } else {
-            vec![SimFile { name: "plates.txt".into(), plates: format!("1-{}", plates.len()) }]
-        }
-    });
+    if let Some(series) = &sim.series {
+        return super::series::write_series(&settings, &sim, series, &out_dir);
+    }
     let mut rng = ChaCha8Rng::seed_from_u64(sim.seed);
     let mut written = Vec::new();
     if let Some(table) = &sim.table {
         written.extend(write_tables(&settings, &sim, table, &out_dir, &mut rng)?);
     }
-    for r in 0..repeat.max(1) {
-        for f in &files {
-            let numbers = parse_numbers(&f.plates)
-                .with_context(|| format!("files: cannot read plate numbers `{}`", f.plates))?;
-            let mut export = Vec::new();
-            for n in numbers {
-                let Some(plan) = plates.get(&n) else {
-                    bail!("files: plate {n} is not in the analysis config's plate list");
-                };
-                export.push(draw(plan, &mut rng));
-            }
-            let name = if repeat > 1 { suffixed(&f.name, r + 1) } else { f.name.clone() };
-            let p = out_dir.join(&name);
-            let text =
-                microbeta::write(&export, "RADBIND_SIMULATED_3H_1_MIN", "Sat 21-Nov-2026 12:00");
-            std::fs::write(&p, text).with_context(|| format!("writing {}", p.display()))?;
-            written.push(p);
-        }
-    }
+    written.extend(write_exports(&settings, &sim, &out_dir, &mut rng, repeat)?);
     let truth = out_dir.join("truth.csv");
     std::fs::write(&truth, truth_csv(&settings, &sim)?)
         .with_context(|| format!("writing {}", truth.display()))?;
@@ -282,6 +262,49 @@ pub fn simulate(path: &Path, out: Option<&Path>, repeat: usize) -> Result<Vec<Pa
         let p = out_dir.join("truth_functional.csv");
         std::fs::write(&p, t).with_context(|| format!("writing {}", p.display()))?;
         written.push(p);
+    }
+    Ok(written)
+}
+
+/// Writes one set of exports (the simulation's `files`, `repeat` times) drawn from `rng`;
+/// returns the files written.
+///
+/// # Errors
+/// Plate numbers that are not in the analysis config, or files that cannot be written.
+pub(super) fn write_exports(
+    settings: &Settings,
+    sim: &SimOptions,
+    out_dir: &Path,
+    rng: &mut ChaCha8Rng,
+    repeat: usize,
+) -> Result<Vec<PathBuf>> {
+    let plates = plan(settings, sim)?;
+    let files = sim.files.clone().unwrap_or_else(|| {
+        if plates.is_empty() {
+            Vec::new()
+        } else {
+            vec![SimFile { name: "plates.txt".into(), plates: format!("1-{}", plates.len()) }]
+        }
+    });
+    let mut written = Vec::new();
+    for r in 0..repeat.max(1) {
+        for f in &files {
+            let numbers = parse_numbers(&f.plates)
+                .with_context(|| format!("files: cannot read plate numbers `{}`", f.plates))?;
+            let mut export = Vec::new();
+            for n in numbers {
+                let Some(plan) = plates.get(&n) else {
+                    bail!("files: plate {n} is not in the analysis config's plate list");
+                };
+                export.push(draw(plan, rng));
+            }
+            let name = if repeat > 1 { suffixed(&f.name, r + 1) } else { f.name.clone() };
+            let p = out_dir.join(&name);
+            let text =
+                microbeta::write(&export, "RADBIND_SIMULATED_3H_1_MIN", "Sat 21-Nov-2026 12:00");
+            std::fs::write(&p, text).with_context(|| format!("writing {}", p.display()))?;
+            written.push(p);
+        }
     }
     Ok(written)
 }
@@ -621,7 +644,7 @@ fn write_tables(
     Ok(written)
 }
 
-fn truth_csv(settings: &Settings, sim: &SimOptions) -> Result<String> {
+pub(super) fn truth_csv(settings: &Settings, sim: &SimOptions) -> Result<String> {
     let mut t = String::from(
         "target,compound,ki_nM,ic50_nM,hill_slope,log_ic50,top_conc_nM,bottom_conc_nM,complete\n",
     );

@@ -259,6 +259,9 @@ pub fn summary_text(s: &RunSummary) -> String {
     for f in &s.failures {
         let _ = writeln!(t, "  {f}");
     }
+    for r in &s.references {
+        let _ = writeln!(t, "reference {r}");
+    }
     if s.figures_missing > 0 {
         let _ = writeln!(
             t,

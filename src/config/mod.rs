@@ -29,7 +29,7 @@ pub use options::{ErrorBars, Figures, ModelKind, Options, SeriesEnd};
 pub use resolve::{clean_path, load, resolve};
 pub use settings::{
     Assay, Axis, CompareKind, CompareMethod, CompareSettings, CompoundBlock, ConcSpec, Exclusion,
-    FitSettings, GtpgsSpec, Layout, PlateMapSpec, PlateSpec, SaturationSpec, Series, Settings,
-    Target, WeightingKind,
+    FitSettings, GtpgsSpec, Layout, PlateMapSpec, PlateSpec, Reference, SaturationSpec, Series,
+    Settings, Target, WeightingKind,
 };
 pub use wellset::WellSet;

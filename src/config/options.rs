@@ -59,6 +59,11 @@ pub struct Options {
     /// Date of the assay, `YYYY-MM-DD`: specific activities are decay-corrected from each
     /// target's `calibration_date` to this day.
     pub assay_date: Option<String>,
+    /// Which independent experiment this run is, e.g. `exp-2026-11-21` or `"3"`: `radbind
+    /// summarize` pools one value per experiment. Default: each run is its own experiment,
+    /// named by its run directory. Plates of one run can be split with `plates[].experiment`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub experiment_id: Option<String>,
     /// What the report writes.
     pub report: Option<ReportOptions>,
 }
@@ -130,6 +135,27 @@ pub struct TargetOptions {
     pub protein_mg_per_well: Option<f64>,
     /// Cells per well (for sites per cell).
     pub cells_per_well: Option<f64>,
+    /// The target's reference compound and its accepted pKi (pIC50 on IC50-only targets):
+    /// a run whose reference falls outside is flagged `reference_out_of_range` on every curve
+    /// of the target. Example: `reference: {compound: ketanserin, pki: 9.3, limit: 0.5}`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub reference: Option<ReferenceOptions>,
+}
+
+/// A target's reference compound (`targets.<name>.reference`).
+#[derive(Debug, Clone, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct ReferenceOptions {
+    /// The reference compound (a compound on the target's plates). Required.
+    pub compound: String,
+    /// Expected pKi (pIC50 on an IC50-only target, pEC50 for an agonist). Without it the run
+    /// only records the reference; `radbind summarize` learns the range from history.
+    pub pki: Option<f64>,
+    /// Accepted distance from `pki`, log units (e.g. 0.5: within a factor 3.2). Default:
+    /// 3 x `sd` when `sd` is given, else 0.5.
+    pub limit: Option<f64>,
+    /// The assay's historical SD of the reference's pKi between runs, log units.
+    pub sd: Option<f64>,
 }
 
 /// Saturation-binding options of a target.
@@ -265,6 +291,10 @@ pub struct PlateOptions {
     pub columns: Option<BTreeMap<String, CompoundOptions>>,
     /// The plate was counted turned by 180 degrees (A1 read where H12 is): turn it back.
     pub rotated: Option<bool>,
+    /// The independent experiment the plate belongs to (overrides the top-level
+    /// `experiment_id`): plates of different experiments are fitted as separate curves.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub experiment: Option<String>,
 }
 
 /// A plate selector: one number, a range string or a list.

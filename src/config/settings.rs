@@ -73,6 +73,23 @@ pub struct Settings {
     pub primary_target: Option<String>,
     /// The options as parsed (for the manifest's resolved config).
     pub options: Options,
+    /// Which independent experiment the run is (`experiment_id`); `None`: the run is its own
+    /// experiment, named by its run directory.
+    pub experiment_id: Option<String>,
+    /// Date of the assay as written (`assay_date`, `YYYY-MM-DD`), for control charts.
+    pub assay_date: Option<String>,
+    /// Reference compound per target name (`targets.<name>.reference`).
+    pub references: BTreeMap<String, Reference>,
+}
+
+/// A target's reference compound and its acceptance range.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Reference {
+    /// The reference compound.
+    pub compound: String,
+    /// Expected pKi (pIC50/pEC50 where the target reports no Ki), with the accepted distance
+    /// from it in log units: in range when `|p - expected| <= limit`. `None`: recorded only.
+    pub expected: Option<(f64, f64)>,
 }
 
 impl Settings {
@@ -311,6 +328,9 @@ pub struct PlateSpec {
     pub compounds: Vec<CompoundBlock>,
     /// Turn the plate back by 180 degrees.
     pub rotated: bool,
+    /// The independent experiment of the plate (`plates[].experiment`, else the top-level
+    /// `experiment_id`); `None`: the run's.
+    pub experiment: Option<String>,
 }
 
 /// A compound on a block of lanes across the series (rows when the series runs along columns).

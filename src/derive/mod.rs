@@ -9,6 +9,7 @@
 
 pub mod flags;
 pub mod functional;
+pub mod reference;
 pub mod rows;
 
 use std::collections::BTreeMap;
@@ -93,6 +94,7 @@ pub fn derive_all(up: Upstream<'_>, fits: &[CurveFit]) -> RunResults {
         .collect();
     let mut problems = up.problems;
     problems.extend(functional::functional_results(&mut curves, up.targets));
+    let references = reference::check_references(&mut curves, &settings.references);
     let mut wells: Vec<WellRow> = up.plates.iter().flat_map(WellRow::of_plate).collect();
     mark_fit_exclusions(&mut wells, &curves);
     span_percent_of_wells(&mut wells, fits);
@@ -110,6 +112,11 @@ pub fn derive_all(up: Upstream<'_>, fits: &[CurveFit]) -> RunResults {
         problems,
         started: humantime::format_rfc3339_seconds(up.started).to_string(),
         finished: String::new(),
+        history: reference::RunHistory {
+            experiment_id: settings.experiment_id.clone(),
+            assay_date: settings.assay_date.clone(),
+            references,
+        },
     }
 }
 
@@ -288,6 +295,7 @@ fn skeleton(cf: &CurveFit, target: &Target, experiment: &str, n_points: usize) -
     let fitted = cf.fitted();
     CurveRow {
         experiment: experiment.to_string(),
+        experiment_id: c.experiment.clone().unwrap_or_default(),
         target: c.target.clone(),
         compound: c.compound.clone(),
         plates: c.plates.clone(),

@@ -45,6 +45,9 @@ pub struct RunResults {
     pub started: String,
     /// End of the run, RFC 3339 UTC.
     pub finished: String,
+    /// What the assay history needs of the run: experiment id, assay date and the
+    /// reference compounds' verdicts (`radbind summarize` reads them from run.json).
+    pub history: super::reference::RunHistory,
 }
 
 impl RunResults {
@@ -306,6 +309,9 @@ pub struct CurveRow {
     /// Experiment name.
     pub experiment: String,
     /// Target.
+    /// The independent experiment of the curve's plates (`plates[].experiment` or the
+    /// top-level `experiment_id`); empty: the run is the experiment.
+    pub experiment_id: String,
     pub target: String,
     /// Compound.
     pub compound: String,

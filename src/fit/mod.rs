@@ -93,6 +93,9 @@ pub struct Curve {
     pub functional: bool,
     /// What the points' `y` are.
     pub response: Response,
+    /// The independent experiment the curve's plates belong to (`PlateSpec::experiment`);
+    /// `None`: the run's. Plates of different experiments never pool into one curve.
+    pub experiment: Option<String>,
 }
 
 /// What a curve's responses are.
@@ -259,7 +262,8 @@ impl CurveFit {
     }
 }
 
-/// Groups sample wells of all plates into curves keyed by (target, compound), sorted, and
+/// Groups sample wells of all plates into curves keyed by (target, compound, experiment),
+/// sorted (one experiment's replicate plates pool; experiments never do), and
 /// decides each curve's model ([`assign_models`]).
 #[must_use]
 pub fn build_curves(
@@ -267,7 +271,7 @@ pub fn build_curves(
     targets: &BTreeMap<String, Target>,
     settings: &FitSettings,
 ) -> Vec<Curve> {
-    let mut map: BTreeMap<(String, String), Curve> = BTreeMap::new();
+    let mut map: BTreeMap<(String, String, Option<String>), Curve> = BTreeMap::new();
     for np in plates {
         // A background plate (an empty or blank plate in the export) is not an assay plate.
         if np.qc.background_p95.is_some() {
@@ -289,7 +293,8 @@ pub fn build_curves(
             else {
                 continue;
             };
-            let curve = map.entry((p.target.clone(), compound.clone())).or_insert_with(|| Curve {
+            let key = (p.target.clone(), compound.clone(), p.experiment.clone());
+            let curve = map.entry(key).or_insert_with(|| Curve {
                 target: p.target.clone(),
                 compound: compound.clone(),
                 plates: Vec::new(),
@@ -299,6 +304,7 @@ pub fn build_curves(
                 model: settings.model,
                 functional: false,
                 response,
+                experiment: p.experiment.clone(),
             });
             if curve.plates.last() != Some(&p.id) {
                 if curve.response != response && curve.unusable.is_none() {

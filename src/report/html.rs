@@ -19,7 +19,7 @@ use super::{FigureRef, ReportFigures, ReportOutcome, selectivity};
 use crate::derive::rows::{Censor, CurveRow, RunResults};
 use crate::units::{NOT_DETERMINED, format_conc_nm, nm_number};
 
-const CSS: &str = r#"
+pub(crate) const CSS: &str = r#"
 :root { --ink: #1a1a1a; --muted: #5c5c5c; --line: #dcdcdc; --soft: #f6f7f9; --accent: #0072b2;
   --bad: #b3261e; --bad-bg: #fdecea; --warn-bg: #fff4e0; }
 * { box-sizing: border-box; }
@@ -372,10 +372,25 @@ fn summary(h: &mut String, r: &RunResults) {
     let _ = writeln!(
         h,
         "<p class=\"run\">Experiment <strong>{}</strong> \u{b7} radbind {} \u{b7} run times \
-         and input hashes in run.json</p>\n</section>",
+         and input hashes in run.json</p>",
         escape(&r.experiment),
         escape(&r.version),
     );
+    reference_lines(h, r);
+    h.push_str("</section>\n");
+}
+
+/// The run's reference compounds, one line each (failing ones marked), inside the summary.
+fn reference_lines(h: &mut String, r: &RunResults) {
+    if r.history.references.is_empty() {
+        return;
+    }
+    h.push_str("<ul class=\"references\">\n");
+    for row in &r.history.references {
+        let class = if row.verdict.fails() { " class=\"alert\"" } else { "" };
+        let _ = writeln!(h, "<li{class}>Reference {}</li>", escape(&row.line()));
+    }
+    h.push_str("</ul>\n");
 }
 
 /// `<th>` cells of a header row.

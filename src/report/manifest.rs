@@ -39,6 +39,21 @@ pub fn manifest_json(r: &RunResults, problems: &[String], ctx: &RunContext) -> S
     let v = json!({
         "radbind_version": r.version,
         "experiment": r.experiment,
+        "experiment_id": r.history.experiment_id,
+        "assay_date": r.history.assay_date,
+        // Per target (and experiment): the reference compound, its measured potency and
+        // verdict (`in_range`, `out_of_range`, `not_measured: …`, `recorded`).
+        "references": r.history.references.iter().map(|x| json!({
+            "target": x.target,
+            "compound": x.compound,
+            "experiment_id": x.experiment_id,
+            "measure": x.measure.to_string(),
+            "value": if x.value.is_finite() { json!(x.value) } else { serde_json::Value::Null },
+            "expected": x.expected.map(|e| e.0),
+            "limit": x.expected.map(|e| e.1),
+            "verdict": x.verdict.to_string(),
+            "out_of_range": x.verdict.fails(),
+        })).collect::<Vec<_>>(),
         "started": r.started,
         "finished": r.finished,
         "threads": ctx.threads,

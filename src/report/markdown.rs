@@ -595,6 +595,12 @@ fn summary(out: &mut String, results: &RunResults) {
         out.push_str(&table_row(&[k.to_string(), v]));
     }
     out.push('\n');
+    for row in &results.history.references {
+        let _ = writeln!(out, "- Reference {}", md(&row.line()));
+    }
+    if !results.history.references.is_empty() {
+        out.push('\n');
+    }
 }
 
 /// Files, plates, controls or figures the run went on without (figures when the report was

@@ -6,12 +6,15 @@
 
 pub mod assays;
 pub mod figures;
+pub mod history;
 pub mod html;
 pub mod manifest;
 pub mod markdown;
 pub mod plots;
 pub mod prism;
 pub mod selectivity;
+pub mod summary;
+pub mod summary_page;
 pub mod tables;
 pub mod text;
 

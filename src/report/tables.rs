@@ -23,7 +23,7 @@ use crate::fit::status::CurveStatus;
 use crate::saturation::SaturationRow;
 
 /// A column under construction: a name and its cells.
-enum Col {
+pub(crate) enum Col {
     Str(&'static str, Vec<Option<String>>),
     F64(&'static str, Vec<Option<f64>>),
     U64(&'static str, Vec<Option<u64>>),
@@ -31,7 +31,7 @@ enum Col {
 }
 
 /// A number cell: `None` (empty) when not finite; `-0` written `0`.
-fn num(v: f64) -> Option<f64> {
+pub(crate) fn num(v: f64) -> Option<f64> {
     v.is_finite().then_some(crate::units::plain_zero(v))
 }
 
@@ -57,7 +57,7 @@ fn frame(stem: &str, height: usize, cols: &[Col], csv_safe: bool) -> Result<Data
 }
 
 /// Writes `<stem>.csv` and `<stem>.parquet` for one table.
-fn write_table(dir: &Path, stem: &str, height: usize, cols: Vec<Col>) -> Result<()> {
+pub(crate) fn write_table(dir: &Path, stem: &str, height: usize, cols: Vec<Col>) -> Result<()> {
     let csv_path = dir.join(format!("{stem}.csv"));
     let mut df = frame(stem, height, &cols, true)?;
     let mut f =
@@ -236,6 +236,75 @@ pub fn read_fits_ki(path: &Path, run: &str) -> Result<Vec<KiEntry>> {
         .collect()
 }
 
+/// A table read back from a run's Parquet file (`radbind summarize`): its text columns and
+/// its number columns (integers as f64, nulls as NaN), by name.
+#[derive(Debug, Default)]
+pub struct ReadTable {
+    /// The file, for messages.
+    pub path: std::path::PathBuf,
+    /// Number of rows.
+    pub height: usize,
+    text: std::collections::BTreeMap<String, Vec<String>>,
+    numbers: std::collections::BTreeMap<String, Vec<f64>>,
+}
+
+impl ReadTable {
+    /// A text column (nulls as empty text).
+    ///
+    /// # Errors
+    /// When the table has no such text column.
+    pub fn text(&self, name: &str) -> Result<&[String]> {
+        self.text.get(name).map(Vec::as_slice).ok_or_else(|| {
+            anyhow!("{}: no text column `{name}` (is this a radbind table?)", self.path.display())
+        })
+    }
+
+    /// A text column, or empty text in every row when the table has none (a column newer
+    /// than the run).
+    #[must_use]
+    pub fn text_or_empty(&self, name: &str) -> Vec<String> {
+        self.text.get(name).cloned().unwrap_or_else(|| vec![String::new(); self.height])
+    }
+
+    /// A number column (nulls as NaN), or NaN in every row when the table has none or the
+    /// column is all null (written as text).
+    #[must_use]
+    pub fn numbers(&self, name: &str) -> Vec<f64> {
+        self.numbers.get(name).cloned().unwrap_or_else(|| vec![f64::NAN; self.height])
+    }
+}
+
+/// Reads a Parquet table a run wrote (`fits.parquet`, `plates.parquet`): every text and
+/// numeric column, bit-for-bit as written (Parquet keeps the f64s and the raw text).
+///
+/// # Errors
+/// When the file cannot be read or is not Parquet.
+pub fn read_parquet(path: &Path) -> Result<ReadTable> {
+    let f = File::open(path).with_context(|| format!("opening {}", path.display()))?;
+    let df =
+        ParquetReader::new(f).finish().map_err(|e| anyhow!("reading {}: {e}", path.display()))?;
+    let mut t = ReadTable { path: path.to_path_buf(), height: df.height(), ..ReadTable::default() };
+    for col in df.columns() {
+        let name = col.name().to_string();
+        match col.dtype() {
+            DataType::String => {
+                let ca = col.str().map_err(|e| anyhow!("{}: `{name}`: {e}", path.display()))?;
+                t.text.insert(name, ca.iter().map(|v| v.unwrap_or_default().to_string()).collect());
+            }
+            DataType::Boolean => {}
+            dt if dt.is_primitive_numeric() => {
+                let c = col
+                    .cast(&DataType::Float64)
+                    .map_err(|e| anyhow!("{}: `{name}`: {e}", path.display()))?;
+                let ca = c.f64().map_err(|e| anyhow!("{}: `{name}`: {e}", path.display()))?;
+                t.numbers.insert(name, ca.iter().map(|v| v.unwrap_or(f64::NAN)).collect());
+            }
+            _ => {}
+        }
+    }
+    Ok(t)
+}
+
 fn fit_columns(c: &[CurveRow]) -> Vec<Col> {
     let s = |f: &dyn Fn(&CurveRow) -> String| c.iter().map(|r| Some(f(r))).collect();
     let fit = |f: &dyn Fn(&FitNumbers) -> f64| {
@@ -271,6 +340,10 @@ fn fit_columns(c: &[CurveRow]) -> Vec<Col> {
     };
     vec![
         Col::Str("experiment", s(&|r| r.experiment.clone())),
+        Col::Str(
+            "experiment_id",
+            c.iter().map(|r| Some(r.experiment_id.clone()).filter(|e| !e.is_empty())).collect(),
+        ),
         Col::Str("target", s(&|r| r.target.clone())),
         Col::Str("compound", s(&|r| r.compound.clone())),
         Col::Str("plates", s(&|r| r.plates.join(";"))),

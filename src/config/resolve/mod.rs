@@ -8,6 +8,7 @@
 
 mod fit;
 mod plate;
+mod reference;
 mod target;
 
 use std::collections::BTreeMap;
@@ -289,6 +290,8 @@ pub fn resolve(path: &Path, text: String, o: Options) -> Result<Settings, Config
         );
     }
 
+    let references = r.references(&o);
+    let experiment_id = r.experiment_id(o.experiment_id.as_deref(), &["experiment_id"]);
     if !r.problems.is_empty() {
         return Err(ConfigError { path: path.to_path_buf(), problems: r.problems });
     }
@@ -317,6 +320,9 @@ pub fn resolve(path: &Path, text: String, o: Options) -> Result<Settings, Config
         png_scale,
         error_bars,
         primary_target,
+        experiment_id,
+        assay_date: o.assay_date.clone(),
+        references,
         options: o,
     })
 }

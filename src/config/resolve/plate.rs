@@ -316,6 +316,12 @@ impl Resolver<'_> {
         base: &Path,
     ) -> Option<PlateSpec> {
         let idx = i.to_string();
+        // The plate's own experiment, else the run's (`experiment_id`).
+        let experiment = match p.experiment.as_deref() {
+            Some(e) => self.experiment_id(Some(e), &["plates", &idx, "experiment"]),
+            None => o.experiment_id.as_deref().map(str::trim).map(str::to_string),
+        }
+        .filter(|e| !e.is_empty());
         let target = targets.get(&p.target);
         let saturation = target.is_some_and(|t| matches!(t.assay, Assay::Saturation(_)));
         let gtpgs = target.is_some_and(|t| matches!(t.assay, Assay::Gtpgs(_)));
@@ -349,7 +355,9 @@ impl Resolver<'_> {
             }
         });
         if p.plate_map.is_some() {
-            return self.map_plate(i, p, numbers, file, base);
+            return self
+                .map_plate(i, p, numbers, file, base)
+                .map(|spec| PlateSpec { experiment, ..spec });
         }
         let Some(layout_name) = &p.layout else {
             self.problem(
@@ -404,6 +412,7 @@ impl Resolver<'_> {
                 plate_map: None,
                 compounds: Vec::new(),
                 rotated: p.rotated.unwrap_or(false),
+                experiment,
             });
         };
         let (map, map_key) = match series.axis {
@@ -557,6 +566,7 @@ impl Resolver<'_> {
             plate_map: None,
             compounds,
             rotated: p.rotated.unwrap_or(false),
+            experiment,
         })
     }
 
@@ -645,6 +655,7 @@ impl Resolver<'_> {
             plate_map: Some(PlateMapSpec { path, map }),
             compounds: Vec::new(),
             rotated: p.rotated.unwrap_or(false),
+            experiment: None,
         })
     }
 }

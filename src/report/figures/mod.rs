@@ -12,6 +12,7 @@
 //! Coordinates are guarded: a NaN or infinite value is never drawn. Axis labels come from the
 //! assay (`CurveRow::response_label`), the potency word (IC50 or EC50) from the curve.
 
+pub mod control_chart;
 pub mod curve;
 pub(super) mod dose;
 pub mod heat_map;
@@ -35,6 +36,7 @@ use plotters::style::{FontStyle, register_font};
 
 use super::FigureRef;
 
+pub use control_chart::{ChartSeries, ControlChart};
 pub use curve::CurveFigure;
 pub use heat_map::{HeatValue, PlateHeatMap, compound_letters};
 pub use overlay::{OverlayFigure, overlay_label};
@@ -429,7 +431,7 @@ where
 /// # Errors
 /// The message of the [`PlotError`] or of the failed write; a figure that fails leaves neither
 /// file (no empty or truncated figure in a run).
-pub(super) fn write_figure(
+pub(crate) fn write_figure(
     fig: &impl Figure,
     dir: &Path,
     rel_dir: &str,

@@ -42,6 +42,7 @@ pub(in crate::report::figures) fn curve() -> CurveRow {
     points.push(point(1.0, 20.0, Some("ROUT outlier (Q = 1%)")));
     CurveRow {
         experiment: "panel".into(),
+        experiment_id: String::new(),
         target: "5-HT2A".into(),
         compound: "mianserin".into(),
         plates: vec!["P1".into()],
