@@ -71,8 +71,8 @@ pub fn pooled_sd<'a>(groups: impl Iterator<Item = &'a [f64]>) -> (f64, usize) {
 /// (about 95 %) (Eastwood et al. 2006, J Biomol Screen 11:253; NIH Assay Guidance Manual).
 ///
 /// ```
-/// // s = 0.15 log units: MSR = 10^(0.424) = 2.66.
-/// assert!((radbind::report::history::msr(0.15) - 2.655).abs() < 1e-3);
+/// // s = 0.15 log units: MSR = 10^(0.4243) = 2.656.
+/// assert!((radbind::report::history::msr(0.15) - 2.656).abs() < 1e-3);
 /// ```
 #[must_use]
 pub fn msr(s: f64) -> f64 {
