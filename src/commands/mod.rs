@@ -5,6 +5,7 @@
 //!   fitted) and the one-screen summary `radbind run` prints.
 //! - [`init`]: `radbind init`, an annotated example config, optionally scaffolded from an
 //!   export file.
+//! - [`secondary`]: `radbind init --secondary`, the curve config for a primary screen's hits.
 //! - [`simulate`]: `radbind simulate`, plate exports with known truth.
 //! - [`compare`]: `radbind compare`, what changed between two run directories.
 //! - [`panel`]: `radbind panel`, the selectivity panel of one or more finished runs.
@@ -12,5 +13,6 @@
 pub mod compare;
 pub mod init;
 pub mod panel;
+pub mod secondary;
 pub mod simulate;
 pub mod validate;

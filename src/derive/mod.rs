@@ -9,6 +9,7 @@
 
 pub mod flags;
 pub mod functional;
+pub mod primary;
 pub mod rows;
 
 use std::collections::BTreeMap;
@@ -93,6 +94,8 @@ pub fn derive_all(up: Upstream<'_>, fits: &[CurveFit]) -> RunResults {
     let mut problems = up.problems;
     problems.extend(functional::functional_results(&mut curves, up.targets));
     let mut wells: Vec<WellRow> = up.plates.iter().flat_map(WellRow::of_plate).collect();
+    let primary = primary::primary_rows(up.plates, settings);
+    problems.extend(primary::problems(&primary));
     mark_fit_exclusions(&mut wells, &curves);
     span_percent_of_wells(&mut wells, fits);
     RunResults {
@@ -106,6 +109,7 @@ pub fn derive_all(up: Upstream<'_>, fits: &[CurveFit]) -> RunResults {
         inputs: up.inputs,
         config_yaml: settings.config_text.clone(),
         primary_target: settings.primary_target.clone(),
+        primary: primary::PrimaryResults { rows: primary, screen: settings.screen },
         problems,
         started: humantime::format_rfc3339_seconds(up.started).to_string(),
         finished: String::new(),

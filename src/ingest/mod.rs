@@ -35,6 +35,7 @@ use std::path::{Path, PathBuf};
 
 use crate::types::{Geometry, WellPos};
 
+pub mod compound_list;
 pub mod delimited;
 pub mod file;
 pub mod hidex;
@@ -44,6 +45,7 @@ pub mod plate_map;
 pub mod table;
 pub mod xlsx;
 
+pub use compound_list::{CompoundList, read_compound_list};
 pub use plate_map::{PlateMap, PlateMapEntry, parse_plate_map, read_plate_map};
 pub use table::ColumnMap;
 

@@ -8,6 +8,7 @@
 
 mod fit;
 mod plate;
+mod primary;
 mod target;
 
 use std::collections::BTreeMap;
@@ -261,6 +262,7 @@ pub fn resolve(path: &Path, text: String, o: Options) -> Result<Settings, Config
         Figures::SvgPng,
         |other| format!("unknown figures setting `{other}`: use svg+png, svg or none"),
     );
+    let screen = r.screen(o.screen.as_ref());
     let primary_target = o.report.as_ref().and_then(|r| r.primary_target.clone());
     if let Some(t) = primary_target.as_ref().filter(|t| !o.targets.contains_key(*t)) {
         let known: Vec<&str> = o.targets.keys().map(String::as_str).collect();
@@ -297,6 +299,7 @@ pub fn resolve(path: &Path, text: String, o: Options) -> Result<Settings, Config
         png_scale,
         error_bars,
         primary_target,
+        screen,
         options: o,
     })
 }
@@ -665,6 +668,7 @@ fn placeholder_layout(name: &str) -> Layout {
         series: None,
         top_from: None,
         bottom_from: None,
+        primary: None,
     }
 }
 
