@@ -15,4 +15,5 @@ seed hidex $d/hidex_*
 seed topcount $d/topcount_* $d/mb2_96.tsv $d/colmap_custom.csv
 seed xlsx $d/*.xlsx
 seed plate_map $d/platemap_*
+seed conc_table ../sample_data/table/competition.csv $d/platemap_*
 seed config ../configs/*.yaml

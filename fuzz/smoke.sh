@@ -5,7 +5,7 @@
 set -eu
 runs=${1:-3000}
 bin=${FUZZ_BIN:-target/x86_64-unknown-linux-gnu/debug}
-for t in microbeta delimited_long delimited_grid hidex topcount xlsx plate_map config; do
+for t in microbeta delimited_long delimited_grid hidex topcount xlsx plate_map conc_table config; do
   work=$(mktemp -d)
   sh seed.sh "$work/seeds" > /dev/null
   mkdir -p "$work/artifacts"

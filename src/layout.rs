@@ -21,6 +21,7 @@ use std::path::{Path, PathBuf};
 use crate::config::{
     Axis, BlockOrder, ConcSpec, Layout, PlateMapSpec, PlateSpec, PrimaryLayout, SeriesEnd, Settings,
 };
+use crate::ingest::conc_table::TableContents;
 use crate::ingest::{FileRead, PlateMeta, RawPlate};
 use crate::types::{Geometry, WellPos};
 
@@ -47,6 +48,23 @@ pub enum Role {
 }
 
 impl Role {
+    /// The role a plate map or concentration table word names (ingest's
+    /// [`crate::ingest::plate_map::ROLES`], `basal`); `empty` is [`Role::Unused`].
+    #[must_use]
+    pub fn of_word(word: &str) -> Option<Role> {
+        Some(match word {
+            "total" => Role::Total,
+            "nsb" => Role::Nsb,
+            "basal" => Role::Basal,
+            "blank" => Role::Blank,
+            "vehicle" => Role::Vehicle,
+            "sample" => Role::Sample,
+            "primary" => Role::Primary,
+            "empty" => Role::Unused,
+            _ => return None,
+        })
+    }
+
     /// Lower-case name used in tables.
     #[must_use]
     pub fn name(self) -> &'static str {
@@ -78,6 +96,9 @@ pub struct Well {
     pub cpm: Option<f64>,
     /// Why the well is left out of QC and fits.
     pub excluded: Option<String>,
+    /// Where the well's content is described, for a plate laid out from a concentration
+    /// table: the table's file and line (`ria.csv:5`, `, replicate 2` when the table says).
+    pub source: Option<String>,
 }
 
 /// A plate with its layout applied.
@@ -108,6 +129,9 @@ pub struct Plate {
     /// Series wells that also serve as controls (`top_from`, `bottom_from` of the layout):
     /// `[100 % control, 0 % control]`.
     pub controls_in_series: [Option<SeriesEnd>; 2],
+    /// The reference compound whose series end is the 0 % control of the whole plate
+    /// (`bottom_compound`); `None`: each compound's own.
+    pub bottom_compound: Option<String>,
     /// Wells in row-major order of the designed plate.
     pub wells: Vec<Well>,
     /// Instrument metadata.
@@ -162,6 +186,8 @@ impl fmt::Display for Assignment {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         if let Some(e) = self.entry {
             write!(f, "plates[{e}] {}", self.selector)?;
+        } else if !self.selector.is_empty() {
+            write!(f, "{}: ", self.selector)?;
         }
         match (&self.source, self.entry) {
             (Some((path, k)), Some(_)) => write!(f, " -> {} plate {k}", path.display())?,
@@ -292,6 +318,18 @@ pub fn lay_out_sources(sources: &[Source<'_>], settings: &Settings) -> LayoutOut
                 }
             };
             let raw = &sources[r.file].plates[r.index_in_file - 1];
+            if raw.meta.contents.is_some() {
+                let why = format!(
+                    "{} is a plate of the concentration table {}, laid out from the table's \
+                     columns; remove this entry",
+                    describe(r),
+                    sources[r.file].path.display()
+                );
+                out.problems.push(format!("plates[{}]: {why}", spec.entry));
+                a.failed = Some(why);
+                out.assignments.push(a);
+                continue;
+            }
             a.plate = Some(id_of(r));
             a.source = Some((sources[r.file].path.to_path_buf(), r.index_in_file));
             a.label = Some(raw.label.clone());
@@ -328,6 +366,30 @@ pub fn lay_out_sources(sources: &[Source<'_>], settings: &Settings) -> LayoutOut
         for (k, raw) in s.plates.iter().enumerate() {
             let r = PlateRef { file: i, index_in_file: k + 1 };
             if assigned.contains_key(&r) {
+                continue;
+            }
+            if let Some(contents) = &raw.meta.contents {
+                let built = build_from_table(number_of(r), id_of(r), raw, contents, settings);
+                let (target, failed) = match built {
+                    Ok(p) => {
+                        let t = p.target.clone();
+                        out.plates.push(p);
+                        (Some(t), None)
+                    }
+                    Err(e) => {
+                        out.problems.push(format!("{}: {e}", describe(r)));
+                        (None, Some(e))
+                    }
+                };
+                out.assignments.push(Assignment {
+                    entry: None,
+                    selector: "concentration table".to_string(),
+                    plate: Some(id_of(r)),
+                    source: Some((s.path.to_path_buf(), k + 1)),
+                    label: Some(raw.label.clone()),
+                    target,
+                    failed,
+                });
                 continue;
             }
             out.unassigned.push(match number_of(r) {
@@ -556,12 +618,15 @@ fn build(
         let roles: Vec<Role> = roles.iter().map(|r| r.map_or(Role::Unused, |(r, _)| r)).collect();
         let compound: Vec<Option<(String, f64)>> =
             compound.iter().map(|c| c.map(|(n, x)| (n.to_string(), x))).collect();
-        return finish(number, id, raw, spec, &roles, &compound, settings);
+        let contents = Contents { roles: &roles, compound: &compound, sources: &[] };
+        return finish(number, id, raw, &Placement::of(spec), &contents, settings);
     }
     let Some(series) = &layout.series else {
         // A controls-only layout: no compounds (the resolver refuses them).
         let roles: Vec<Role> = roles.iter().map(|r| r.map_or(Role::Unused, |(r, _)| r)).collect();
-        return finish(number, id, raw, spec, &roles, &vec![None; g.len()], settings);
+        let compound = vec![None; g.len()];
+        let contents = Contents { roles: &roles, compound: &compound, sources: &[] };
+        return finish(number, id, raw, &Placement::of(spec), &contents, settings);
     };
     for block in &spec.compounds {
         let conc = block
@@ -585,7 +650,8 @@ fn build(
     let roles: Vec<Role> = roles.iter().map(|r| r.map_or(Role::Unused, |(r, _)| r)).collect();
     let compound: Vec<Option<(String, f64)>> =
         compound.iter().map(|c| c.map(|(n, x)| (n.to_string(), x))).collect();
-    finish(number, id, raw, spec, &roles, &compound, settings)
+    let contents = Contents { roles: &roles, compound: &compound, sources: &[] };
+    finish(number, id, raw, &Placement::of(spec), &contents, settings)
 }
 
 /// The blocks of replicate wells of a primary layout on a plate of geometry `g`, in the
@@ -666,18 +732,11 @@ fn build_from_map(
         let i = g.index(e.well).ok_or_else(|| {
             format!("{at} is not on this {g} plate; the map is for another plate size")
         })?;
-        let role = match e.role.as_str() {
-            "total" => Role::Total,
-            "nsb" => Role::Nsb,
-            "basal" => Role::Basal,
-            "blank" => Role::Blank,
-            "vehicle" => Role::Vehicle,
-            "sample" if spec.map_primary => Role::Primary,
-            "sample" => Role::Sample,
-            "primary" => Role::Primary,
-            "empty" => Role::Unused,
-            other => return Err(format!("{at}: unknown role `{other}`")),
+        let Some(role) = Role::of_word(&e.role) else {
+            return Err(format!("{at}: unknown role `{}`", e.role));
         };
+        // `primary: true`: the map's sample wells are primary-screen wells.
+        let role = if role == Role::Sample && spec.map_primary { Role::Primary } else { role };
         if role == Role::Primary {
             let Some(name) = e.compound.as_ref() else {
                 return Err(format!("{at}: a primary well needs a compound"));
@@ -698,7 +757,98 @@ fn build_from_map(
         }
         roles[i] = role;
     }
-    finish(number, id, raw, spec, &roles, &compound, settings)
+    let contents = Contents { roles: &roles, compound: &compound, sources: &[] };
+    finish(number, id, raw, &Placement::of(spec), &contents, settings)
+}
+
+/// Lays out a plate read from a concentration table: each line's well gets its role, compound
+/// and concentration (0 = a zero-dose point of the compound's curve) and the line as its
+/// source. The target is the table's target column, or the config's only target.
+fn build_from_table(
+    number: Option<u32>,
+    id: String,
+    raw: &RawPlate,
+    table: &TableContents,
+    settings: &Settings,
+) -> Result<Plate, String> {
+    let g = raw.geometry;
+    let file = raw
+        .source
+        .file_name()
+        .map_or_else(|| raw.source.display().to_string(), |f| f.to_string_lossy().to_string());
+    let first_line = table.rows.first().map_or(0, |r| r.line);
+    let target = match &table.target {
+        Some(t) if settings.targets.contains_key(t) => t.clone(),
+        Some(t) => {
+            let known: Vec<&str> = settings.targets.keys().map(String::as_str).collect();
+            return Err(format!(
+                "{file}:{first_line}: target `{t}` of the table's target column is not in \
+                 `targets:` (targets are: {}); add it there",
+                known.join(", ")
+            ));
+        }
+        None if settings.targets.len() == 1 => {
+            settings.targets.keys().next().cloned().unwrap_or_default()
+        }
+        None => {
+            return Err(format!(
+                "{file}: the table has no target column and the config has {} targets; add a \
+                 target column (named with `columns.target`) or keep one target",
+                settings.targets.len()
+            ));
+        }
+    };
+    let mut roles = vec![Role::Unused; g.len()];
+    let mut compound: Vec<Option<(String, f64)>> = vec![None; g.len()];
+    let mut sources: Vec<Option<String>> = vec![None; g.len()];
+    for row in &table.rows {
+        let i = g.index(row.well).ok_or_else(|| format!("{file}:{}: no well", row.line))?;
+        let role = Role::of_word(row.role)
+            .ok_or_else(|| format!("{file}:{}: unknown role `{}`", row.line, row.role))?;
+        if let (Role::Sample, Some(name), Some(conc)) = (role, &row.compound, row.conc_nm) {
+            compound[i] = Some((name.clone(), conc));
+        }
+        roles[i] = role;
+        sources[i] = Some(match &row.replicate {
+            Some(r) => format!("{file}:{}, replicate {r}", row.line),
+            None => format!("{file}:{}", row.line),
+        });
+    }
+    let placement = Placement {
+        target,
+        layout: "concentration table".to_string(),
+        rotated: false,
+        controls_from: None,
+    };
+    let contents = Contents { roles: &roles, compound: &compound, sources: &sources };
+    finish(number, id, raw, &placement, &contents, settings)
+}
+
+/// Where a laid-out plate belongs: its target, layout name, rotation and control plate.
+struct Placement {
+    target: String,
+    layout: String,
+    rotated: bool,
+    controls_from: Option<u32>,
+}
+
+impl Placement {
+    fn of(spec: &PlateSpec) -> Placement {
+        Placement {
+            target: spec.target.clone(),
+            layout: spec.layout.clone(),
+            rotated: spec.rotated,
+            controls_from: spec.controls_from,
+        }
+    }
+}
+
+/// What each well of a plate holds (row-major, designed orientation): role, compound and
+/// concentration, and where that is written (empty = nowhere to point at).
+struct Contents<'a> {
+    roles: &'a [Role],
+    compound: &'a [Option<(String, f64)>],
+    sources: &'a [Option<String>],
 }
 
 /// The wells of a laid-out plate: counts read (rotation undone), masks applied.
@@ -706,11 +856,11 @@ fn finish(
     number: Option<u32>,
     id: String,
     raw: &RawPlate,
-    spec: &PlateSpec,
-    roles: &[Role],
-    compound: &[Option<(String, f64)>],
+    spec: &Placement,
+    contents: &Contents<'_>,
     settings: &Settings,
 ) -> Result<Plate, String> {
+    let (roles, compound) = (contents.roles, contents.compound);
     let g = raw.geometry;
     let bad: BTreeMap<WellPos, &str> =
         raw.meta.bad_counts.iter().map(|b| (b.well, b.reason.as_str())).collect();
@@ -743,6 +893,7 @@ fn finish(
                 conc_nm: compound[i].as_ref().map(|(_, c)| *c).filter(|c| c.is_finite()),
                 cpm,
                 excluded,
+                source: contents.sources.get(i).cloned().flatten(),
             }
         })
         .collect();
@@ -761,7 +912,9 @@ fn finish(
             .layouts
             .get(&spec.layout)
             .map_or([None; 2], |l| [l.top_from, l.bottom_from]),
+        bottom_compound: settings.layouts.get(&spec.layout).and_then(|l| l.bottom_compound.clone()),
         wells,
-        meta: raw.meta.clone(),
+        // The table's contents are in the wells now.
+        meta: PlateMeta { contents: None, ..raw.meta.clone() },
     })
 }

@@ -61,7 +61,7 @@ fn dispatch(command: Command) -> anyhow::Result<u8> {
         Command::Init { from, secondary, output } => {
             let text = match secondary {
                 Some(list) => radbind::commands::secondary::scaffold(&list)?,
-                None => radbind::commands::init::scaffold(from.as_deref())?,
+                None => radbind::commands::init::scaffold_for(from.as_deref(), output.as_deref())?,
             };
             match output {
                 Some(path) => radbind::commands::init::write_new(&path, &text)?,

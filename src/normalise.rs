@@ -29,9 +29,13 @@
 //!   raw signal (CPM) and the fit stage fits its curves with free plateaus.
 //! - A background plate (95th percentile of its counts below `qc.background_cpm`: an empty
 //!   or blank plate in the export) is flagged `background_plate` and its curves are not fitted.
+//!   Plates read from concentration tables never are (their response may be any signal).
+
+pub mod variance;
 
 use crate::config::{Assay, SeriesEnd, Settings, Target};
 use crate::layout::{Plate, Role};
+use variance::VarianceModel;
 
 /// QC thresholds (config `qc`).
 #[derive(Debug, Clone, Copy, PartialEq)]
@@ -44,6 +48,11 @@ pub struct QcRules {
     pub max_fraction_bound_pct: f64,
     /// A plate whose 95th-percentile count is below this (CPM) is a background plate; 0 = never.
     pub background_cpm: f64,
+    /// Counting minutes per well when the export does not say (`fit.counting_minutes`).
+    pub counting_minutes: f64,
+    /// Pipetting CV (fraction) of the variance model of a plate with too few replicates
+    /// (`fit.pipetting_cv_pct`).
+    pub fallback_cv: f64,
 }
 
 impl QcRules {
@@ -55,6 +64,8 @@ impl QcRules {
             min_signal_to_background: settings.min_signal_to_background,
             max_fraction_bound_pct: settings.max_fraction_bound_pct,
             background_cpm: settings.background_cpm,
+            counting_minutes: settings.fit.counting_minutes,
+            fallback_cv: settings.fit.pipetting_cv,
         }
     }
 }
@@ -66,6 +77,8 @@ impl Default for QcRules {
             min_signal_to_background: 0.0,
             max_fraction_bound_pct: 100.0,
             background_cpm: 0.0,
+            counting_minutes: 1.0,
+            fallback_cv: 0.05,
         }
     }
 }
@@ -222,6 +235,8 @@ pub struct NormalisedPlate {
     pub specific: Vec<Option<f64>>,
     /// % specific binding per well.
     pub pct_specific: Vec<Option<f64>>,
+    /// The plate's variance model of counts ([`variance`]).
+    pub variance: VarianceModel,
 }
 
 /// Mean and sample SD (n - 1); SD is 0 for one value, NaN for none.
@@ -350,7 +365,10 @@ pub fn normalise_with(plate: Plate, rules: &QcRules, target: Option<&Target>) ->
         && plate.controls_from.is_none()
         && plate.controls_in_series == [None, None]
         && !plate.wells.iter().any(|w| matches!(w.role, Role::Total | Role::Nsb | Role::Basal));
-    let background_p95 = background(&plate, rules.background_cpm);
+    // A concentration table's response may be any signal (a % bound, an absorbance): its
+    // size says nothing about instrument background.
+    let from_table = plate.meta.format == crate::ingest::conc_table::FORMAT;
+    let background_p95 = if from_table { None } else { background(&plate, rules.background_cpm) };
     let (total_mean, total_sd) = mean_sd(&total);
     let (nsb_mean, nsb_sd) = mean_sd(&nsb);
     let (basal_mean, basal_sd) = mean_sd(&basal);
@@ -435,11 +453,39 @@ pub fn normalise_with(plate: Plate, rules: &QcRules, target: Option<&Target>) ->
     } else {
         responses(&plate, &qc)
     };
-    NormalisedPlate { plate, qc, specific, pct_specific }
+    let variance = plate_variance(&plate, rules);
+    NormalisedPlate { plate, qc, specific, pct_specific, variance }
+}
+
+/// The variance model of a plate ([`variance::estimate`]) from its replicate groups: the
+/// total, NSB and basal wells, and each compound's wells at one concentration (masked wells
+/// left out), counted for the export's counting time (else `rules.counting_minutes`).
+fn plate_variance(plate: &Plate, rules: &QcRules) -> VarianceModel {
+    let mut groups: std::collections::BTreeMap<(u8, String, u64), Vec<f64>> =
+        std::collections::BTreeMap::new();
+    for w in plate.wells.iter().filter(|w| w.excluded.is_none()) {
+        let Some(cpm) = w.cpm else { continue };
+        let key = match w.role {
+            Role::Total => (0, String::new(), 0),
+            Role::Nsb => (1, String::new(), 0),
+            Role::Basal => (2, String::new(), 0),
+            Role::Blank => (4, String::new(), 0),
+            Role::Sample => match (&w.compound, w.conc_nm) {
+                (Some(c), Some(conc)) => (3, c.clone(), conc.to_bits()),
+                _ => continue,
+            },
+            _ => continue,
+        };
+        groups.entry(key).or_default().push(cpm);
+    }
+    let groups: Vec<Vec<f64>> = groups.into_values().collect();
+    let t = plate.meta.counting_minutes.filter(|t| *t > 0.0).unwrap_or(rules.counting_minutes);
+    variance::estimate(&groups, t, rules.fallback_cv)
 }
 
 /// Per well, the control role its series position lends it (`top_from`, `bottom_from`): for
-/// each compound, the wells at its lowest or highest concentration on this plate.
+/// each compound, the wells at its lowest or highest concentration on this plate; for the 0 %
+/// control with `bottom_compound`, only that reference compound's wells.
 fn series_end_wells(plate: &Plate) -> Vec<Option<Role>> {
     let mut out = vec![None; plate.wells.len()];
     for (end, role) in plate.controls_in_series.iter().zip([Role::Total, Role::Nsb]) {
@@ -453,8 +499,12 @@ fn series_end_wells(plate: &Plate) -> Vec<Option<Role>> {
                 SeriesEnd::HighestConcentration => e.max(x),
             };
         }
+        let only = if role == Role::Nsb { plate.bottom_compound.as_deref() } else { None };
         for (w, o) in plate.wells.iter().zip(out.iter_mut()) {
             let (Some(c), Some(x)) = (&w.compound, w.conc_nm) else { continue };
+            if only.is_some_and(|r| r != c) {
+                continue;
+            }
             if w.role == Role::Sample && extreme.get(c.as_str()) == Some(&x) {
                 *o = Some(role);
             }
@@ -466,7 +516,15 @@ fn series_end_wells(plate: &Plate) -> Vec<Option<Role>> {
 /// The 95th percentile of a plate's counts (every counted well, nearest rank) when it lies
 /// below `limit` CPM: a background plate. `None` for an assay plate or `limit` 0.
 fn background(plate: &Plate, limit: f64) -> Option<f64> {
-    let mut v: Vec<f64> = plate.wells.iter().filter_map(|w| w.cpm).collect();
+    background_p95(plate.wells.iter().filter_map(|w| w.cpm), limit)
+}
+
+/// The rule of [`background`] on a plate's counts (every counted well): their 95th percentile
+/// (nearest rank) when it lies below `limit` CPM. `radbind init --from` applies it to the
+/// plates of an export before any config exists.
+#[must_use]
+pub fn background_p95(counts: impl Iterator<Item = f64>, limit: f64) -> Option<f64> {
+    let mut v: Vec<f64> = counts.collect();
     if limit <= 0.0 || v.is_empty() {
         return None;
     }
@@ -515,6 +573,7 @@ mod tests {
                     conc_nm: None,
                     cpm: Some(v),
                     excluded: None,
+                    source: None,
                 });
                 col += 1;
             }
@@ -531,6 +590,7 @@ mod tests {
             label: String::new(),
             controls_from: None,
             controls_in_series: [None; 2],
+            bottom_compound: None,
             wells,
             meta: PlateMeta::default(),
         }

@@ -121,6 +121,10 @@ pub(crate) fn sample_results() -> RunResults {
         flags,
         instrument: "MicroBeta2".into(),
         normalisation: "controls",
+        pipetting_cv_pct: 4.0,
+        counting_minutes: 1.0,
+        background_sd_cpm: 0.0,
+        variance_wells: 96,
     };
     RunResults {
         experiment: "Mianserin panel".into(),
@@ -140,6 +144,7 @@ pub(crate) fn sample_results() -> RunResults {
                 specific: Some(3623.0),
                 pct_specific: Some(80.5),
                 excluded: Some("ROUT outlier".into()),
+                source: None,
             },
             WellRow {
                 plate: "P1".into(),
@@ -151,6 +156,7 @@ pub(crate) fn sample_results() -> RunResults {
                 specific: Some(4600.0),
                 pct_specific: Some(102.0),
                 excluded: None,
+                source: None,
             },
         ],
         curves: vec![a, b, c],

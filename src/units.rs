@@ -63,8 +63,8 @@ pub fn p_value(conc_nm: f64) -> f64 {
 
 /// Parses a concentration with a unit (`10 uM`, `10µM`, `3.2e-9 M`, `500 pM`) into nanomolar.
 ///
-/// Accepted units: `M`, `mM`, `uM`/`µM`/`μM`, `nM`, `pM` (case of the prefix matters: `mM` is
-/// millimolar). Returns `None` for anything else.
+/// Accepted units: those of [`nm_per_unit`] (`M`, `mM`, `uM`/`µM`/`μM`, `nM`, `pM`, `fM`; the
+/// case of the prefix matters: `mM` is millimolar). Returns `None` for anything else.
 ///
 /// ```
 /// assert_eq!(radbind::units::parse_conc_nm("10 uM"), Some(10_000.0));
@@ -79,16 +79,29 @@ pub fn parse_conc_nm(s: &str) -> Option<f64> {
         .map_or(s.len(), |(i, _)| i);
     let (num, unit) = s.split_at(unit_start);
     let value: f64 = num.trim().parse().ok()?;
-    let factor = match unit.trim() {
+    let nm = value * nm_per_unit(unit.trim())?;
+    nm.is_finite().then_some(nm)
+}
+
+/// nM in one of a molar concentration unit: `M` 1e9, `mM` 1e6, `uM`/`µM`/`μM` 1e3, `nM` 1,
+/// `pM` 1e-3, `fM` 1e-6 (the prefix's case matters: `mM` is millimolar); `None` for anything
+/// else.
+///
+/// ```
+/// assert_eq!(radbind::units::nm_per_unit("µM"), Some(1e3));
+/// assert_eq!(radbind::units::nm_per_unit("ng/ml"), None);
+/// ```
+#[must_use]
+pub fn nm_per_unit(unit: &str) -> Option<f64> {
+    Some(match unit {
         "M" => 1e9,
         "mM" => 1e6,
         "uM" | "µM" | "μM" => 1e3,
         "nM" => 1.0,
         "pM" => 1e-3,
+        "fM" => 1e-6,
         _ => return None,
-    };
-    let nm = value * factor;
-    nm.is_finite().then_some(nm)
+    })
 }
 
 /// Formats a concentration given in nM with a readable unit (`2.5 nM`, `10 µM`, `300 pM`):

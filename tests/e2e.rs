@@ -131,8 +131,11 @@ fn example_run_recovers_true_ki_and_writes_every_output() {
                     "{} / {} not censored",
                     t["target"], t["compound"]
                 );
+                // An inactive curve (a horizontal line fits as well) is censored too.
                 assert!(
-                    f["flags"].contains("ic50_above_range") || f["flags"].contains("no_50pct_span")
+                    f["flags"].contains("ic50_above_range")
+                        || f["flags"].contains("no_50pct_span")
+                        || f["flags"].contains("inactive")
                 );
                 assert_eq!(f["log_ic50"], "", "censored log IC50 must stay empty");
             }
@@ -241,6 +244,30 @@ fn sample_data_is_what_the_simulation_config_makes() {
             made == committed,
             "sample_data/mianserin-panel/{f} differs from a fresh simulation"
         );
+    }
+}
+
+#[test]
+fn table_and_curve_only_sample_data_are_what_their_simulation_configs_make() {
+    for (config, dir, files) in [
+        ("simulate-table.yaml", "table", &["competition.csv", "competition.xlsx", "truth.csv"][..]),
+        (
+            "simulate-curve-only.yaml",
+            "curve-only",
+            &["screen-run1.txt", "screen-run2.txt", "truth.csv"],
+        ),
+    ] {
+        let tmp = tempfile::tempdir().unwrap();
+        radbind()
+            .args(["simulate", &format!("configs/{config}"), "--out"])
+            .arg(tmp.path())
+            .assert()
+            .success();
+        for f in files {
+            let made = std::fs::read(tmp.path().join(f)).unwrap();
+            let committed = std::fs::read(root().join("sample_data").join(dir).join(f)).unwrap();
+            assert!(made == committed, "sample_data/{dir}/{f} differs from a fresh simulation");
+        }
     }
 }
 

@@ -645,7 +645,7 @@ fn bad_well_is_excluded_with_its_reason() {
     assert!(
         line.ends_with(
             ",\"bad count: CCPM1: `NaN` is not a number; expected a count >= 0, `-` or an empty \
-             cell\""
+             cell\","
         ),
         "{line}"
     );

@@ -129,107 +129,16 @@ fn hidex(plates: &[RawPlate]) -> String {
     s
 }
 
-/// An XLSX workbook with one long sheet `Counts` (Plate, Well, CPM), built by hand: a ZIP of
-/// stored (uncompressed) parts with inline strings, which is all calamine needs.
+/// An XLSX workbook with one long sheet `Counts` (Plate, Well, CPM), written by radbind's own
+/// one-sheet writer.
 fn xlsx(plates: &[RawPlate]) -> Vec<u8> {
-    let mut sheet = String::from(
-        r#"<?xml version="1.0" encoding="UTF-8" standalone="yes"?><worksheet xmlns="http://schemas.openxmlformats.org/spreadsheetml/2006/main"><sheetData><row r="1"><c r="A1" t="inlineStr"><is><t>Plate</t></is></c><c r="B1" t="inlineStr"><is><t>Well</t></is></c><c r="C1" t="inlineStr"><is><t>CPM</t></is></c></row>"#,
-    );
-    for (n, (k, w, c)) in counted(plates).into_iter().enumerate() {
-        let r = n + 2;
-        let _ = write!(
-            sheet,
-            r#"<row r="{r}"><c r="A{r}" t="inlineStr"><is><t>P{}</t></is></c><c r="B{r}" t="inlineStr"><is><t>{w}</t></is></c><c r="C{r}"><v>{c}</v></c></row>"#,
-            k + 1
-        );
+    use radbind::ingest::xlsx_write::{XlsxCell, write_sheet};
+    let text = |s: &str| XlsxCell::Text(s.to_string());
+    let mut rows = vec![vec![text("Plate"), text("Well"), text("CPM")]];
+    for (k, w, c) in counted(plates) {
+        rows.push(vec![text(&format!("P{}", k + 1)), text(&w.to_string()), XlsxCell::Number(c)]);
     }
-    sheet.push_str("</sheetData></worksheet>");
-    let parts: Vec<(&str, String)> = vec![
-        (
-            "[Content_Types].xml",
-            r#"<?xml version="1.0" encoding="UTF-8" standalone="yes"?><Types xmlns="http://schemas.openxmlformats.org/package/2006/content-types"><Default Extension="rels" ContentType="application/vnd.openxmlformats-package.relationships+xml"/><Default Extension="xml" ContentType="application/xml"/><Override PartName="/xl/workbook.xml" ContentType="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet.main+xml"/><Override PartName="/xl/worksheets/sheet1.xml" ContentType="application/vnd.openxmlformats-officedocument.spreadsheetml.worksheet+xml"/></Types>"#.to_string(),
-        ),
-        (
-            "_rels/.rels",
-            r#"<?xml version="1.0" encoding="UTF-8" standalone="yes"?><Relationships xmlns="http://schemas.openxmlformats.org/package/2006/relationships"><Relationship Id="rId1" Type="http://schemas.openxmlformats.org/officeDocument/2006/relationships/officeDocument" Target="xl/workbook.xml"/></Relationships>"#.to_string(),
-        ),
-        (
-            "xl/workbook.xml",
-            r#"<?xml version="1.0" encoding="UTF-8" standalone="yes"?><workbook xmlns="http://schemas.openxmlformats.org/spreadsheetml/2006/main" xmlns:r="http://schemas.openxmlformats.org/officeDocument/2006/relationships"><sheets><sheet name="Counts" sheetId="1" r:id="rId1"/></sheets></workbook>"#.to_string(),
-        ),
-        (
-            "xl/_rels/workbook.xml.rels",
-            r#"<?xml version="1.0" encoding="UTF-8" standalone="yes"?><Relationships xmlns="http://schemas.openxmlformats.org/package/2006/relationships"><Relationship Id="rId1" Type="http://schemas.openxmlformats.org/officeDocument/2006/relationships/worksheet" Target="worksheets/sheet1.xml"/></Relationships>"#.to_string(),
-        ),
-        ("xl/worksheets/sheet1.xml", sheet),
-    ];
-    stored_zip(&parts)
-}
-
-fn crc32(data: &[u8]) -> u32 {
-    let mut crc = !0u32;
-    for &b in data {
-        crc ^= u32::from(b);
-        for _ in 0..8 {
-            crc = if crc & 1 == 1 { (crc >> 1) ^ 0xEDB8_8320 } else { crc >> 1 };
-        }
-    }
-    !crc
-}
-
-/// A ZIP archive of uncompressed entries.
-fn stored_zip(parts: &[(&str, String)]) -> Vec<u8> {
-    fn u16le(v: &mut Vec<u8>, x: usize) {
-        v.extend_from_slice(&u16::try_from(x).unwrap().to_le_bytes());
-    }
-    fn u32le(v: &mut Vec<u8>, x: u32) {
-        v.extend_from_slice(&x.to_le_bytes());
-    }
-    let mut out = Vec::new();
-    let mut central = Vec::new();
-    for (name, data) in parts {
-        let data = data.as_bytes();
-        let crc = crc32(data);
-        let len = u32::try_from(data.len()).unwrap();
-        let offset = u32::try_from(out.len()).unwrap();
-        // Local file header.
-        u32le(&mut out, 0x0403_4b50);
-        for x in [20, 0, 0, 0, 0x21] {
-            u16le(&mut out, x);
-        }
-        for x in [crc, len, len] {
-            u32le(&mut out, x);
-        }
-        u16le(&mut out, name.len());
-        u16le(&mut out, 0);
-        out.extend_from_slice(name.as_bytes());
-        out.extend_from_slice(data);
-        // Central directory entry.
-        u32le(&mut central, 0x0201_4b50);
-        for x in [20, 20, 0, 0, 0, 0x21] {
-            u16le(&mut central, x);
-        }
-        for x in [crc, len, len] {
-            u32le(&mut central, x);
-        }
-        for x in [name.len(), 0, 0, 0, 0] {
-            u16le(&mut central, x);
-        }
-        u32le(&mut central, 0);
-        u32le(&mut central, offset);
-        central.extend_from_slice(name.as_bytes());
-    }
-    let cd_offset = u32::try_from(out.len()).unwrap();
-    let cd_size = u32::try_from(central.len()).unwrap();
-    out.extend_from_slice(&central);
-    u32le(&mut out, 0x0605_4b50);
-    for x in [0, 0, parts.len(), parts.len()] {
-        u16le(&mut out, x);
-    }
-    u32le(&mut out, cd_size);
-    u32le(&mut out, cd_offset);
-    u16le(&mut out, 0);
-    out
+    write_sheet("Counts", &rows)
 }
 
 #[test]

@@ -206,6 +206,23 @@ fn series_ends_double_as_controls() {
     assert_eq!(plates[0]["n_total"], "8", "one lowest-concentration well per row");
     assert_eq!(plates[0]["n_nsb"], "8");
     assert!(fits.iter().all(|r| r["n_points"] == "12" && r["response"] == "% specific binding"));
+
+    // NSB from a reference compound's saturating concentration only (`a` at 100 µM: 3 × 10^5
+    // its IC50), for every compound on the plate.
+    let reference = analysis.replace(
+        "bottom_from: highest_concentration\n",
+        "bottom_from: highest_concentration\n    bottom_compound: a\n",
+    );
+    std::fs::write(dir.path().join("analysis.yaml"), reference).unwrap();
+    let (code, fits) = run(dir.path());
+    assert_eq!(code, 0);
+    let plates = read_csv(&dir.path().join("out/latest/plates.csv"));
+    assert_eq!((plates[0]["n_total"].as_str(), plates[0]["n_nsb"].as_str()), ("8", "1"));
+    let truth = truth_ic50(dir.path());
+    for r in &fits {
+        let ic50: f64 = r["ic50_nM"].parse().unwrap();
+        assert!((ic50 / truth[&r["compound"]]).log10().abs() < 0.2, "{r:?}");
+    }
 }
 
 #[test]

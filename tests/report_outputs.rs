@@ -112,6 +112,7 @@ fn results() -> RunResults {
                 specific: Some(50.0),
                 pct_specific: Some(f64::from(c) * 8.0),
                 excluded: (r == 2 && c == 5).then(|| "manual".to_string()),
+                source: None,
             });
         }
     }
@@ -143,6 +144,10 @@ fn results() -> RunResults {
             flags: vec![],
             instrument: String::new(),
             normalisation: "controls",
+            pipetting_cv_pct: 4.0,
+            counting_minutes: 1.0,
+            background_sd_cpm: 0.0,
+            variance_wells: 0,
         }],
         wells: wells
             .into_iter()

@@ -6,6 +6,7 @@ use radbind::config::ModelKind;
 use radbind::fit::engine::Model;
 use radbind::fit::maths::four_pl::FourPl;
 use radbind::fit::{Curve, Point};
+use radbind::normalise::variance::VarianceModel;
 use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;
 use rand_distr::{Distribution, Normal};
@@ -61,6 +62,7 @@ pub fn stage_curves(data: &[(Vec<f64>, Vec<f64>)], n: usize) -> Vec<Curve> {
                     nsb_cpm: 100.0,
                     window_cpm: 10_000.0,
                     counting_minutes: None,
+                    variance: VarianceModel::poisson_cv(1.0, 0.05),
                 })
                 .collect(),
             plate_flags: Vec::new(),

@@ -7,6 +7,10 @@
 //!   export file.
 //! - [`secondary`]: `radbind init --secondary`, the curve config for a primary screen's hits.
 //! - [`simulate`]: `radbind simulate`, plate exports with known truth.
+//! - [`simulate`]: `radbind simulate`, plate exports and concentration tables with known
+//!   truth.
+//! - [`survey`]: what the plates of an export look like (controls, curves, background), for
+//!   `init --from`.
 //! - [`compare`]: `radbind compare`, what changed between two run directories.
 //! - [`panel`]: `radbind panel`, the selectivity panel of one or more finished runs.
 
@@ -15,4 +19,5 @@ pub mod init;
 pub mod panel;
 pub mod secondary;
 pub mod simulate;
+pub mod survey;
 pub mod validate;

@@ -68,6 +68,30 @@ pub struct SimOptions {
     pub rotated_plates: Option<Vec<u32>>,
     /// Primary-screen compounds without a `truth` entry: how their true inhibition is drawn.
     pub primary_screen: Option<SimPrimary>,
+    /// A concentration table of every competition (and uptake) compound in `truth`, for an
+    /// analysis config with `format: concentration_table`.
+    pub table: Option<SimTable>,
+}
+
+/// A simulated concentration table: one line per compound, concentration and replicate, the
+/// same lines written to every file named.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SimTable {
+    /// Files to write: `.csv` (comma), `.tsv` (tab) or `.xlsx` (one sheet `Data`).
+    pub files: Vec<String>,
+    /// Highest concentration with a unit, e.g. `"10 µM"`.
+    pub top: String,
+    /// Dilution factor between neighbouring concentrations, e.g. 3.162 (half-log).
+    pub dilution: f64,
+    /// Number of concentrations (above zero).
+    pub points: usize,
+    /// Lines per concentration. Default 3.
+    pub replicates: Option<usize>,
+    /// Also write zero-concentration lines (total binding), one per replicate. Default true.
+    pub zero_dose: Option<bool>,
+    /// Unit of the concentration column, in its header: `Concentration (<unit>)`. Default `uM`.
+    pub unit: Option<String>,
 }
 
 /// One export file and the plates in it.
@@ -219,10 +243,17 @@ pub fn simulate(path: &Path, out: Option<&Path>, repeat: usize) -> Result<Vec<Pa
     std::fs::create_dir_all(&out_dir).with_context(|| format!("creating {}", out_dir.display()))?;
     let (plates, primary) = plan(&settings, &sim)?;
     let files = sim.files.clone().unwrap_or_else(|| {
-        vec![SimFile { name: "plates.txt".into(), plates: format!("1-{}", plates.len()) }]
+        if plates.is_empty() {
+            Vec::new()
+        } else {
+            vec![SimFile { name: "plates.txt".into(), plates: format!("1-{}", plates.len()) }]
+        }
     });
     let mut rng = ChaCha8Rng::seed_from_u64(sim.seed);
     let mut written = Vec::new();
+    if let Some(table) = &sim.table {
+        written.extend(write_tables(&settings, &sim, table, &out_dir, &mut rng)?);
+    }
     for r in 0..repeat.max(1) {
         for f in &files {
             let numbers = parse_numbers(&f.plates)
@@ -314,7 +345,11 @@ fn plan(settings: &Settings, sim: &SimOptions) -> Result<(BTreeMap<u32, PlatePla
     let mut primary = PrimaryTruth::new();
     // Its own stream, so primary truths do not shift the noise of the plates.
     let mut truth_rng = ChaCha8Rng::seed_from_u64(sim.seed ^ 0x5052_494d);
-    let rotated = sim.rotated_plates.clone().unwrap_or_default();
+    let rotated: std::collections::BTreeSet<u32> =
+        sim.rotated_plates.iter().flatten().copied().collect();
+    // One copy of the settings without plates or masks, given one plate entry at a time (a
+    // copy per entry would cost the whole plate list each time: quadratic in plates).
+    let mut one = Settings { plates: Vec::new(), exclusions: Vec::new(), ..settings.clone() };
     for spec in &settings.plates {
         let layout = &settings.layouts[&spec.layout];
         let geometry = layout.geometry.unwrap_or(Geometry::W96);
@@ -339,7 +374,6 @@ fn plan(settings: &Settings, sim: &SimOptions) -> Result<(BTreeMap<u32, PlatePla
                 by_plate: BTreeMap::new(),
                 source: c.source.clone(),
             });
-            let mut one = settings.clone();
             one.plates = vec![config::PlateSpec {
                 numbers: vec![1],
                 file: None,
@@ -347,7 +381,6 @@ fn plan(settings: &Settings, sim: &SimOptions) -> Result<(BTreeMap<u32, PlatePla
                 primary_names: names,
                 ..spec.clone()
             }];
-            one.exclusions.clear();
             let laid = layout::lay_out(std::slice::from_ref(&blank_raw), &one);
             let Some(plate) = laid.plates.into_iter().next() else {
                 bail!("cannot lay out plates[{}]: {}", spec.entry, laid.problems.join("; "));
@@ -481,6 +514,17 @@ fn expected_sample(
         return Ok(counts.nsb.min(counts.basal)
             + (counts.basal - counts.nsb.min(counts.basal)) * (1.0 + e / 100.0));
     }
+    competition_cpm(truth, target, x, counts)
+}
+
+/// Expected CPM of a competition (or uptake) well at log10 molar concentration `x` (`-inf` =
+/// zero dose): `NSB + (Total - NSB) / (1 + 10^((logIC50 - X) Hill))`.
+fn competition_cpm(
+    truth: &SimTruth,
+    target: &config::Target,
+    x: f64,
+    counts: &Counts,
+) -> Result<f64> {
     let ic50 = ic50_of(truth, target)?;
     let hill = truth.hill_slope.unwrap_or(-1.0);
     let log_ic50 = log10_molar(ic50);
@@ -557,11 +601,7 @@ fn draw(plan: &PlatePlan, rng: &mut ChaCha8Rng) -> microbeta::WriteablePlate {
     let mut values = vec![None; g.len()];
     for (i, e) in plan.expected.iter().enumerate() {
         let Some(mu) = e else { continue };
-        let pipetted = (mu * (1.0 + plan.counts.cv * normal.sample(rng))).max(0.0);
-        let lambda = pipetted * plan.counts.minutes;
-        let counts =
-            if lambda > 0.0 { Poisson::new(lambda).map_or(lambda, |p| p.sample(rng)) } else { 0.0 };
-        let cpm = (counts / plan.counts.minutes).round();
+        let cpm = noisy_cpm(*mu, &plan.counts, &normal, rng);
         let pos = g.pos(i);
         let at = if plan.rotated { g.rotate180(pos) } else { pos };
         values[g.index(at).expect("rotation stays on the plate")] = Some(cpm);
@@ -580,6 +620,107 @@ fn primary_truth_csv(settings: &Settings, primary: &PrimaryTruth) -> String {
     t
 }
 
+/// One well's counts: pipetting noise `mu (1 + cv z)`, then Poisson counting over the counting
+/// time, back to CPM, rounded.
+fn noisy_cpm(mu: f64, counts: &Counts, normal: &Normal<f64>, rng: &mut ChaCha8Rng) -> f64 {
+    let pipetted = (mu * (1.0 + counts.cv * normal.sample(rng))).max(0.0);
+    let lambda = pipetted * counts.minutes;
+    let n = if lambda > 0.0 { Poisson::new(lambda).map_or(lambda, |p| p.sample(rng)) } else { 0.0 };
+    (n / counts.minutes).round()
+}
+
+/// The concentrations of a simulated table, nM, lowest first.
+fn table_concentrations(t: &SimTable) -> Result<Vec<f64>> {
+    let top = crate::units::parse_conc_nm(&t.top)
+        .with_context(|| format!("table.top: cannot read `{}` (write e.g. \"10 µM\")", t.top))?;
+    if !(t.dilution > 1.0) || t.points < 2 {
+        bail!("table: dilution must be above 1 and points at least 2");
+    }
+    let exponent = |k: usize| i32::try_from(k).unwrap_or(i32::MAX);
+    Ok((0..t.points).rev().map(|k| top / t.dilution.powi(exponent(k))).collect())
+}
+
+/// A number with 4 significant digits, written plainly (`0.0003162`, `10`).
+fn sig4(v: f64) -> f64 {
+    format!("{v:.3e}").parse().unwrap_or(v)
+}
+
+/// Writes the simulated concentration table to each of `table.files`: columns Target,
+/// Compound, Replicate, `Concentration (<unit>)`, CPM; per target and compound, the zero-dose
+/// lines and then the concentrations lowest first, each with its replicates.
+fn write_tables(
+    settings: &Settings,
+    sim: &SimOptions,
+    table: &SimTable,
+    out_dir: &Path,
+    rng: &mut ChaCha8Rng,
+) -> Result<Vec<PathBuf>> {
+    use crate::ingest::xlsx_write::{XlsxCell, write_sheet};
+    let unit = table.unit.clone().unwrap_or_else(|| "uM".to_string());
+    let per_unit = crate::units::nm_per_unit(&unit)
+        .with_context(|| format!("table.unit: `{unit}` is not M, mM, uM, nM, pM or fM"))?;
+    let mut concs = table_concentrations(table)?;
+    if table.zero_dose.unwrap_or(true) {
+        concs.insert(0, 0.0);
+    }
+    let normal = Normal::new(0.0, 1.0).expect("unit normal is valid");
+    let header = ["Target", "Compound", "Replicate", &format!("Concentration ({unit})"), "CPM"];
+    let mut rows: Vec<Vec<XlsxCell>> =
+        vec![header.iter().map(|h| XlsxCell::Text((*h).to_string())).collect()];
+    for (target_name, compounds) in &sim.truth {
+        let Some(target) = settings.targets.get(target_name) else {
+            bail!("truth: unknown target `{target_name}`");
+        };
+        if !matches!(target.assay, config::Assay::Competition | config::Assay::Uptake) {
+            continue;
+        }
+        let counts = Counts::merged(
+            &sim.counts,
+            sim.target_counts.as_ref().and_then(|m| m.get(target_name)),
+        );
+        for (compound, truth) in compounds {
+            for &c in &concs {
+                // The concentration as written is the one simulated (and fitted).
+                let written = sig4(c / per_unit);
+                let mu = competition_cpm(truth, target, log10_molar(written * per_unit), &counts)?;
+                for r in 1..=table.replicates.unwrap_or(3) {
+                    rows.push(vec![
+                        XlsxCell::Text(target_name.clone()),
+                        XlsxCell::Text(compound.clone()),
+                        XlsxCell::Number(r as f64),
+                        XlsxCell::Number(written),
+                        XlsxCell::Number(noisy_cpm(mu, &counts, &normal, rng)),
+                    ]);
+                }
+            }
+        }
+    }
+    let mut written = Vec::new();
+    for name in &table.files {
+        let p = out_dir.join(name);
+        let lower = name.to_lowercase();
+        let bytes = if lower.ends_with(".xlsx") {
+            write_sheet("Data", &rows)
+        } else {
+            let delim = if lower.ends_with(".tsv") { "\t" } else { "," };
+            let cell = |c: &XlsxCell| match c {
+                XlsxCell::Text(t) => t.clone(),
+                XlsxCell::Number(v) => v.to_string(),
+                XlsxCell::Empty => String::new(),
+            };
+            let mut text = String::new();
+            for row in &rows {
+                text.push_str(&row.iter().map(cell).collect::<Vec<_>>().join(delim));
+                text.push('\n');
+            }
+            text.into_bytes()
+        };
+        std::fs::write(&p, bytes).with_context(|| format!("writing {}", p.display()))?;
+        written.push(p);
+    }
+    Ok(written)
+}
+
 fn truth_csv(settings: &Settings, sim: &SimOptions) -> Result<String> {
     let mut t = String::from(
         "target,compound,ki_nM,ic50_nM,hill_slope,log_ic50,top_conc_nM,bottom_conc_nM,complete\n",
@@ -593,8 +734,14 @@ fn truth_csv(settings: &Settings, sim: &SimOptions) -> Result<String> {
         }
         for (compound, truth) in compounds.iter().filter(|(_, t)| t.inhibition_pct.is_none()) {
             let ic50 = ic50_of(truth, target)?;
-            let ki = cheng_prusoff(ic50, target.radioligand_nm, target.kd_nm);
-            let (lo, hi) = tested_range(settings, target_name, compound);
+            // IC50-only targets (no [L] or Kd) have no Ki: the cell stays empty.
+            let ki = Some(cheng_prusoff(ic50, target.radioligand_nm, target.kd_nm))
+                .filter(|k| k.is_finite())
+                .map_or_else(String::new, |k| k.to_string());
+            let (lo, hi) = match sim.table.as_ref().map(table_concentrations).transpose()? {
+                Some(c) => (c[0], c[c.len() - 1]),
+                None => tested_range(settings, target_name, compound),
+            };
             // "Complete" when the IC50 lies half a log unit inside the tested range, so both
             // plateaus are approached.
             let complete = lo > 0.0 && ic50 < hi / 10f64.sqrt() && ic50 > lo * 10f64.sqrt();

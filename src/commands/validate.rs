@@ -174,7 +174,8 @@ pub fn plate_map(p: &Plate) -> String {
         p.layout,
         if p.rotated { ", rotated 180°" } else { "" }
     );
-    // Compound letters in order of appearance; concentration ranks per compound.
+    // Compound letters in order of appearance; concentration ranks per compound (rank 0 =
+    // zero dose, a concentration-table line with concentration 0).
     let mut letters: Vec<&str> = Vec::new();
     let mut concs: BTreeMap<&str, Vec<f64>> = BTreeMap::new();
     // Primary-screen compounds are numbered in block order instead (`p1`, `p2`, ...).
@@ -184,12 +185,17 @@ pub fn plate_map(p: &Plate) -> String {
             primary.push(c);
         }
     }
-    for w in p.wells.iter().filter(|w| w.role == Role::Sample) {
+    let mut zero_dose: Vec<&str> = Vec::new();
+    for w in p.wells.iter().filter(|w| w.role != Role::Primary) {
         if let (Some(c), Some(x)) = (w.compound.as_deref(), w.conc_nm) {
             if !letters.contains(&c) {
                 letters.push(c);
             }
-            concs.entry(c).or_default().push(x);
+            if x > 0.0 {
+                concs.entry(c).or_default().push(x);
+            } else if !zero_dose.contains(&c) {
+                zero_dose.push(c);
+            }
         }
     }
     for v in concs.values_mut() {
@@ -213,8 +219,10 @@ pub fn plate_map(p: &Plate) -> String {
                 (Role::Sample, Some(c)) => {
                     let li = letters.iter().position(|l| *l == c).unwrap_or(0);
                     let letter = char::from(b'a' + u8::try_from(li % 26).unwrap_or(0));
-                    let rank =
-                        concs[c].iter().position(|x| Some(*x) == w.conc_nm).map_or(0, |k| k + 1);
+                    let rank = concs
+                        .get(c)
+                        .and_then(|v| v.iter().position(|x| Some(*x) == w.conc_nm))
+                        .map_or(0, |k| k + 1);
                     format!("{letter}{rank}")
                 }
                 (Role::Primary, Some(c)) => {
@@ -228,15 +236,22 @@ pub fn plate_map(p: &Plate) -> String {
         t.push('\n');
     }
     for (i, c) in letters.iter().enumerate() {
-        let v = &concs[c];
         let letter = char::from(b'a' + u8::try_from(i % 26).unwrap_or(0));
-        let _ = writeln!(
-            t,
-            "  {letter} = {c}: {} concentrations, {} (1) to {}",
-            v.len(),
-            format_conc_nm(v[0]),
-            format_conc_nm(v[v.len() - 1])
-        );
+        let zero = if zero_dose.contains(c) { ", and zero dose (0)" } else { "" };
+        match concs.get(c).filter(|v| !v.is_empty()) {
+            Some(v) => {
+                let _ = writeln!(
+                    t,
+                    "  {letter} = {c}: {} concentrations, {} (1) to {}{zero}",
+                    v.len(),
+                    format_conc_nm(v[0]),
+                    format_conc_nm(v[v.len() - 1])
+                );
+            }
+            None => {
+                let _ = writeln!(t, "  {letter} = {c}: zero dose (0) only");
+            }
+        }
     }
     if !primary.is_empty() {
         let conc = p

@@ -27,7 +27,8 @@ pub struct Options {
     /// files in natural order (`run2` before `run10`). Required.
     pub inputs: Vec<String>,
     /// Input format: `auto` (default, detected from content), `microbeta`, `long_csv`,
-    /// `grid_csv`, `count_table` (TopCount/MicroBeta2 tables), `hidex` or `xlsx`.
+    /// `grid_csv`, `count_table` (TopCount/MicroBeta2 tables), `hidex`, `xlsx` or
+    /// `concentration_table` (concentration and response columns, no wells; CSV/TSV or XLSX).
     pub format: Option<String>,
     /// Which instrument column is the signal (e.g. `CCPM1`, `DPM1`). Default: the first CPM column.
     pub signal: Option<String>,
@@ -41,10 +42,13 @@ pub struct Options {
     pub negative_counts: Option<Choice<NegativeCounts>>,
     /// Targets by name: radioligand, its concentration and Kd.
     pub targets: BTreeMap<String, TargetOptions>,
-    /// Plate layout templates by name (not needed when every plate has a `plate_map`).
+    /// Plate layout templates by name (not needed when every plate has a `plate_map`, nor for
+    /// concentration tables).
     #[serde(default)]
     pub layouts: BTreeMap<String, LayoutOptions>,
-    /// Which plates hold which target and compounds.
+    /// Which plates hold which target and compounds. Not needed for concentration tables
+    /// (their plates are laid out from the table).
+    #[serde(default)]
     pub plates: Vec<PlateOptions>,
     /// Curve-fitting options.
     pub fit: Option<FitOptions>,
@@ -192,6 +196,10 @@ pub struct LayoutOptions {
     /// Use the series' own wells as the 0 % control as well: `highest_concentration` (each
     /// compound's highest-concentration wells are also NSB wells) or `lowest_concentration`.
     pub bottom_from: Option<Choice<SeriesEnd>>,
+    /// With `bottom_from: highest_concentration`: take the 0 % control from this reference
+    /// compound only (its saturating top concentration defines NSB for every compound on the
+    /// plate), e.g. `bottom_compound: haloperidol`.
+    pub bottom_compound: Option<String>,
     /// Single-concentration (primary screen) wells instead of a `series`: blocks of
     /// replicate wells, one compound per block, named per plate by `compounds` or
     /// `compound_list`. Example:
@@ -420,6 +428,9 @@ pub struct FitOptions {
     /// Counting time per well in minutes for `weighting: poisson` when the export does not say
     /// (default 1). Example: `counting_minutes: 2`.
     pub counting_minutes: Option<f64>,
+    /// Pipetting CV in % of the variance model of a plate with too few replicate wells to
+    /// estimate it (`weighting: auto`, ROUT); default 5. Example: `pipetting_cv_pct: 4`.
+    pub pipetting_cv_pct: Option<f64>,
     /// Confidence intervals of LogIC50: `asymptotic` (default; Wald, `+- t SE`) or `profile`
     /// (profile likelihood, for the 4PL models; columns `log_ic50_profile_low/high`).
     pub ci: Option<Choice<CiMethod>>,
@@ -538,6 +549,44 @@ pub struct ColumnsOptions {
     pub time: Option<String>,
     /// Preamble lines before the header to skip. Default 0: the header is found automatically.
     pub skip_lines: Option<usize>,
+    /// Concentration tables: header of the concentration column, e.g. `"Concentration (uM)"`
+    /// (the unit may be left out: `Concentration`).
+    pub concentration: Option<String>,
+    /// Concentration tables: unit of the concentration column when the header does not say it
+    /// (or to override it): `M`, `mM`, `uM`, `nM`, `pM`, `fM` or `log M`.
+    pub concentration_unit: Option<String>,
+    /// Concentration tables: header of the response column (CPM or any signal).
+    pub response: Option<String>,
+    /// Concentration tables: header of the compound column.
+    pub compound: Option<String>,
+    /// Concentration tables: header of the target column (values are keys of `targets`).
+    pub target: Option<String>,
+    /// Concentration tables: header of the replicate column.
+    pub replicate: Option<String>,
+    /// Concentration tables: header of the role column (`total`, `nsb`, `sample`, ...).
+    pub role: Option<String>,
+}
+
+impl ColumnsOptions {
+    /// The keys only concentration tables have, with their values.
+    #[must_use]
+    pub fn table_only(&self) -> [(&'static str, &Option<String>); 7] {
+        [
+            ("concentration", &self.concentration),
+            ("concentration_unit", &self.concentration_unit),
+            ("response", &self.response),
+            ("compound", &self.compound),
+            ("target", &self.target),
+            ("replicate", &self.replicate),
+            ("role", &self.role),
+        ]
+    }
+
+    /// True when a key only concentration tables have is given.
+    #[must_use]
+    pub fn names_table_columns(&self) -> bool {
+        self.table_only().iter().any(|(_, v)| v.is_some())
+    }
 }
 
 /// A config word from a fixed set `T` (one of the serde enums below), kept with the text as
@@ -756,6 +805,9 @@ pub enum WeightingName {
     /// `poisson`
     #[serde(rename = "poisson")]
     Poisson,
+    /// `auto`: the plate's variance model of counts.
+    #[serde(rename = "auto")]
+    Auto,
 }
 
 /// `fit.ci`.

@@ -11,7 +11,7 @@ use std::path::PathBuf;
 
 use super::options::{BlockOrder, ErrorBars, Figures, HitRule, ModelKind, Options, SeriesEnd};
 use super::wellset::WellSet;
-use crate::ingest::{ColumnMap, Format, PlateMap};
+use crate::ingest::{ColumnMap, Format, PlateMap, TableColumns};
 use crate::radioactivity::{Counting, Isotope};
 use crate::types::Geometry;
 
@@ -35,6 +35,9 @@ pub struct Settings {
     pub signal: Option<String>,
     /// Column map for count tables and XLSX long sheets (the `columns:` key), if given.
     pub columns: Option<ColumnMap>,
+    /// Column map for concentration tables (`format: concentration_table`; the `columns:`
+    /// key's concentration-table names).
+    pub table: Option<TableColumns>,
     /// Keep negative counts as counts (`negative_counts: keep`) instead of leaving the wells out.
     pub keep_negative_counts: bool,
     /// Targets by name.
@@ -84,6 +87,7 @@ impl Settings {
             signal: self.signal.clone(),
             columns: self.columns.clone(),
             keep_negative: self.keep_negative_counts,
+            table: self.table.clone(),
         }
     }
 }
@@ -201,6 +205,9 @@ pub struct Layout {
     pub bottom_from: Option<SeriesEnd>,
     /// Single-concentration blocks of a primary screen (`primary`), instead of a series.
     pub primary: Option<PrimaryLayout>,
+    /// The reference compound whose `bottom_from` wells are the 0 % control of every
+    /// compound on the plate (`bottom_compound`); `None`: each compound's own.
+    pub bottom_compound: Option<String>,
 }
 
 impl Layout {
@@ -418,6 +425,9 @@ pub struct FitSettings {
     pub weighting: WeightingKind,
     /// Counting minutes for Poisson weights when the plate metadata lack them.
     pub counting_minutes: f64,
+    /// Pipetting CV (fraction) of the variance model of a plate with too few replicates
+    /// (`fit.pipetting_cv_pct` / 100).
+    pub pipetting_cv: f64,
     /// Profile-likelihood CI of LogIC50 (`fit.ci: profile`) instead of the asymptotic one.
     pub profile_ci: bool,
     /// Parameters `[top, bottom, hill_slope, log_ic50]` shared by the curves of one target in
@@ -436,6 +446,9 @@ pub enum WeightingKind {
     InverseY2,
     /// Counting statistics of the counts behind each % specific binding value.
     Poisson,
+    /// The plate's variance model of counts (`a + CPM/t + (cv CPM)^2`), estimated from its
+    /// replicate wells.
+    Auto,
 }
 
 impl Default for FitSettings {
@@ -450,6 +463,7 @@ impl Default for FitSettings {
             ligand: BTreeMap::new(),
             weighting: WeightingKind::None,
             counting_minutes: 1.0,
+            pipetting_cv: 0.05,
             profile_ci: false,
             share: [false; 4],
         }

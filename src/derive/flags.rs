@@ -66,7 +66,9 @@ pub struct Shape {
 /// Where the data stay on the low-concentration side of `mid` the IC50 lies above the range
 /// (`>`): above `mid` for a falling curve, below it for a `rising` (agonist) one; on the
 /// high-concentration side it lies below (`<`). An IC50 fitted outside the range is censored
-/// the same way.
+/// the same way, except when the data cross the midpoint (the mean at the lowest
+/// concentration on one side, at the highest on the other, in the curve's direction): a curve
+/// whose points cross 50 % always gets a number.
 #[must_use]
 pub fn shape(
     x: &[f64],
@@ -81,7 +83,14 @@ pub fn shape(
     let max_mean = means.iter().map(|m| m.1).fold(f64::NEG_INFINITY, f64::max);
     let (stays_low_side, stays_high_side) =
         if rising { (max_mean < mid, min_mean > mid) } else { (min_mean > mid, max_mean < mid) };
-    let censor = if log_ic50 > log_range.1 || stays_low_side {
+    // The means at the lowest and highest concentration lie on either side of the midpoint,
+    // in the curve's direction: the data cross 50 %, and the IC50 is measured (issue 17).
+    let first = means.first().map_or(f64::NAN, |m| m.1);
+    let last = means.last().map_or(f64::NAN, |m| m.1);
+    let crosses = if rising { first < mid && last > mid } else { first > mid && last < mid };
+    let censor = if crosses {
+        Censor::Exact
+    } else if log_ic50 > log_range.1 || stays_low_side {
         Censor::Above
     } else if log_ic50 < log_range.0 || stays_high_side {
         Censor::Below
@@ -110,6 +119,7 @@ pub struct FitView {
 
 /// Flags of a fitted curve's shape and numbers: `ic50_above_range` / `ic50_below_range`,
 /// `no_50pct_span`, `hill_outside_0.5_2` (4PL and agonist), `not_rising` (agonist),
+/// `not_falling` (a competition or inhibition curve whose fit rises, issue 16),
 /// `se_log_ic50_gt_0.5`, `top_off_control` (not functional), `bottom_off_control`,
 /// `ambiguous`.
 #[must_use]
@@ -134,6 +144,9 @@ pub fn fit_flags(v: &FitView) -> Vec<String> {
     // [T, B, h, L] and [B, T, -h, L] are the same curve: rising means (Top - Bottom) h > 0.
     if rising && !((top - bottom) * hill > 0.0) {
         flags.push("not_rising".into());
+    }
+    if !rising && v.model != ModelKind::TwoSite && (top - bottom) * hill > 0.0 {
+        flags.push("not_falling".into());
     }
     if !(v.se_log_ic50 <= limits::SE_LOG_IC50) {
         flags.push("se_log_ic50_gt_0.5".into());
@@ -201,6 +214,22 @@ fn concentration_means(x: &[f64], y: &[f64]) -> Vec<(f64, f64)> {
     out.into_iter().map(|(x, s, n)| (x, s / n as f64)).collect()
 }
 
+/// The bound reported for a censored IC50, consistent with the data: `>` the highest tested
+/// concentration, or the lower 95% confidence limit of the fit's IC50 when that is lower (the
+/// data allow an IC50 down to it); `<` the lowest tested concentration, or the upper limit
+/// when higher. `range_nm` is the tested range, `ci_nm` the fit's 95% interval of the IC50
+/// (NaN sides are ignored). NaN for an exact value.
+#[must_use]
+pub fn censored_bound(censor: Censor, range_nm: (f64, f64), ci_nm: (f64, f64)) -> f64 {
+    match censor {
+        Censor::Above if ci_nm.0 > 0.0 => range_nm.1.min(ci_nm.0),
+        Censor::Above => range_nm.1,
+        Censor::Below if ci_nm.1.is_finite() => range_nm.0.max(ci_nm.1),
+        Censor::Below => range_nm.0,
+        Censor::Exact => f64::NAN,
+    }
+}
+
 /// Largest number of points at one concentration.
 fn max_replicates(x: &[f64]) -> usize {
     let mut d = x.to_vec();
@@ -236,9 +265,38 @@ mod tests {
         // Falling through 50 % inside the range: measured.
         let s = shape(&x, &[100.0, 50.0, 0.0], -8.0, (-9.0, -7.0), false, 50.0);
         assert_eq!(s, Shape { censor: Censor::Exact, spans_mid: true });
+        // Crossing 50 % at the last point, the fitted IC50 just beyond: still measured.
+        let s = shape(&x, &[100.0, 80.0, 49.0], -6.9, (-9.0, -7.0), false, 50.0);
+        assert_eq!(s.censor, Censor::Exact);
         // A rising curve that stays low: the EC50 lies above the range.
         let s = shape(&x, &[0.0, 10.0, 20.0], -8.0, (-9.0, -7.0), true, 50.0);
         assert_eq!(s.censor, Censor::Above);
+    }
+
+    #[test]
+    fn censored_bounds_follow_the_interval() {
+        let r = (0.3, 10_000.0);
+        assert_eq!(censored_bound(Censor::Above, r, (4_000.0, 30_000.0)), 4_000.0);
+        assert_eq!(censored_bound(Censor::Above, r, (20_000.0, 90_000.0)), 10_000.0);
+        assert_eq!(censored_bound(Censor::Above, r, (f64::NAN, f64::NAN)), 10_000.0);
+        assert_eq!(censored_bound(Censor::Below, r, (0.01, 0.9)), 0.9);
+        assert_eq!(censored_bound(Censor::Below, r, (0.01, 0.1)), 0.3);
+    }
+
+    #[test]
+    fn a_rising_competition_curve_is_flagged() {
+        let shape = Shape { censor: Censor::Exact, spans_mid: true };
+        let v = FitView {
+            shape,
+            params: [0.0, 100.0, -1.0, -8.0],
+            se_log_ic50: 0.1,
+            model: ModelKind::FourParameter,
+            functional: false,
+            ambiguous: false,
+        };
+        assert!(fit_flags(&v).contains(&"not_falling".to_string()));
+        let v = FitView { params: [100.0, 0.0, -1.0, -8.0], ..v };
+        assert!(!fit_flags(&v).contains(&"not_falling".to_string()));
     }
 
     #[test]

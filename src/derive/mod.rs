@@ -16,6 +16,7 @@ use std::collections::BTreeMap;
 use std::time::SystemTime;
 
 use crate::config::{Assay, ModelKind, Settings, Target};
+use crate::fit::procedures::band::FittedCurve;
 use crate::fit::status::CurveStatus;
 use crate::fit::{CurveFit, FitOutcome, Response};
 use crate::ingest::inputs::InputFile;
@@ -152,7 +153,14 @@ pub fn derive(cf: &CurveFit, target: &Target, experiment: &str) -> CurveRow {
     let rising = model == ModelKind::Agonist;
     let mid = if functional { 0.5 * (top + bottom) } else { 50.0 };
     let log_range = (log10_molar(lo_nm), log10_molar(hi_nm));
-    let shape @ Shape { censor, .. } = flags::shape(&x, &y, log_ic50, log_range, rising, mid);
+    // An inactive curve (a horizontal line fits as well, class 4) has no IC50: it lies above
+    // the tested range.
+    let inactive = cf.fitted().is_some_and(|f| f.inactive);
+    let shape @ Shape { censor, .. } = if inactive {
+        Shape { censor: Censor::Above, spans_mid: false }
+    } else {
+        flags::shape(&x, &y, log_ic50, log_range, rising, mid)
+    };
     // `fit.ci: profile`: the profile-likelihood interval replaces the asymptotic one; a side
     // the data do not bound is empty (NaN) and makes the fit ambiguous.
     let log_ci = match fd.log_ic50_profile {
@@ -160,25 +168,38 @@ pub fn derive(cf: &CurveFit, target: &Target, experiment: &str) -> CurveRow {
         None => fit.log_ic50_ci,
     };
     let ambiguous = flags::is_ambiguous(&fit.dependency, log_ci);
-    flags.extend(flags::fit_flags(&FitView {
-        shape,
-        params: fit.params,
-        se_log_ic50: se,
-        model,
-        functional,
-        ambiguous,
-    }));
-    flags.extend(fd.constraints.iter().map(ToString::to_string));
+    if !inactive {
+        flags.extend(flags::fit_flags(&FitView {
+            shape,
+            params: fit.params,
+            se_log_ic50: se,
+            model,
+            functional,
+            ambiguous,
+        }));
+        flags.extend(fd.constraints.iter().map(ToString::to_string));
+    }
     flags.extend(cf.flags.iter().cloned());
-    let (converged, flag) = flags::convergence(fit.termination, censor, fd.at_user_bound);
+    // The line is the answer for an inactive curve, whatever the 4PL did.
+    let (converged, flag) = if inactive {
+        (true, None)
+    } else {
+        flags::convergence(fit.termination, censor, fd.at_user_bound)
+    };
     flags.extend(flag.map(str::to_string));
     flags.extend(c.plate_flags.iter().cloned());
 
     let (l, kd) = (target.radioligand_nm, target.kd_nm);
+    // A censored IC50 is reported as the bound it lies beyond, never extrapolated, and the
+    // bound is one the data support (the fit's 95% limit when inside the range).
+    let fit_ci_nm = if inactive {
+        (f64::NAN, f64::NAN)
+    } else {
+        (nm_from_log10_molar(log_ci.0), nm_from_log10_molar(log_ci.1))
+    };
+    let bound = flags::censored_bound(censor, (lo_nm, hi_nm), fit_ci_nm);
     let (ic50_nm, ic50_ci_nm) = match censor {
-        // A censored IC50 is reported as the bound it lies beyond, never extrapolated.
-        Censor::Above => (hi_nm, (f64::NAN, f64::NAN)),
-        Censor::Below => (lo_nm, (f64::NAN, f64::NAN)),
+        Censor::Above | Censor::Below => (bound, (f64::NAN, f64::NAN)),
         Censor::Exact => (
             nm_from_log10_molar(log_ic50),
             (nm_from_log10_molar(log_ci.0), nm_from_log10_molar(log_ci.1)),
@@ -213,13 +234,21 @@ pub fn derive(cf: &CurveFit, target: &Target, experiment: &str) -> CurveRow {
         ki_hi_nm: cheng_prusoff(nm_from_log10_molar(t.log_ic50_hi), l, kd),
         ki_lo_nm: cheng_prusoff(nm_from_log10_molar(t.log_ic50_lo), l, kd),
     });
+    // An inactive curve reports its line: Top = Bottom = the level, no slope, no IC50.
+    let (top, bottom, hill, log_ic50, se, plateau_se) = match (inactive, fd.curve) {
+        (true, FittedCurve::FourPl { params, cov }) => {
+            let s = cov[0][0].sqrt();
+            (params[0], params[0], f64::NAN, f64::NAN, f64::NAN, [s, s, f64::NAN])
+        }
+        _ => (top, bottom, hill, log_ic50, se, [fit.se[0], fit.se[1], fit.se[2]]),
+    };
     row.fit = Some(FitNumbers {
         top,
         bottom,
         hill_slope: hill,
         log_ic50,
         log_ic50_se: se,
-        plateau_hill_se: [fit.se[0], fit.se[1], fit.se[2]],
+        plateau_hill_se: plateau_se,
         ic50_nm,
         ic50_ci_nm,
         ki_nm,

@@ -11,6 +11,7 @@ use crate::fit::maths::four_pl::FourPl;
 use crate::fit::status::CurveStatus;
 use crate::ingest::inputs::InputFile;
 use crate::normalise::NormalisedPlate;
+use crate::normalise::variance::VarianceSource;
 use crate::saturation::SaturationRow;
 
 /// Everything a run produced, in report order (sorted by target, then compound).
@@ -183,6 +184,16 @@ pub struct PlateRow {
     /// controls: curves fitted on CPM, shown in % of the fitted span), `counts` (saturation:
     /// fitted on counts) or `background` (not fitted).
     pub normalisation: &'static str,
+    /// The plate's variance model of counts, `var(CPM) = a + CPM / t + (cv CPM)^2`
+    /// ([`crate::normalise::variance`]): pipetting CV `cv`, %.
+    pub pipetting_cv_pct: f64,
+    /// Counting time `t` of the Poisson term `CPM / t`, minutes.
+    pub counting_minutes: f64,
+    /// Background SD `sqrt(a)`, CPM.
+    pub background_sd_cpm: f64,
+    /// Replicate deviations the model was estimated from; 0 = too few, the fallback
+    /// (Poisson + `fit.pipetting_cv_pct`).
+    pub variance_wells: usize,
 }
 
 impl PlateRow {
@@ -229,6 +240,13 @@ impl PlateRow {
             } else {
                 q.normalisation.name()
             },
+            pipetting_cv_pct: np.variance.cv_pct(),
+            counting_minutes: np.variance.counting_minutes,
+            background_sd_cpm: np.variance.background_sd(),
+            variance_wells: match np.variance.source {
+                VarianceSource::Estimated(n) => n,
+                VarianceSource::Fallback => 0,
+            },
         }
     }
 }
@@ -255,6 +273,9 @@ pub struct WellRow {
     pub pct_specific: Option<f64>,
     /// Why the well was left out of fits and QC, if it was.
     pub excluded: Option<String>,
+    /// The concentration-table line the well holds (`ria.csv:5, replicate 2`); empty for
+    /// plate-reader wells.
+    pub source: Option<String>,
 }
 
 impl WellRow {
@@ -275,6 +296,7 @@ impl WellRow {
                 specific: np.specific[i],
                 pct_specific: np.pct_specific[i],
                 excluded: w.excluded.clone(),
+                source: w.source.clone(),
             })
             .collect()
     }

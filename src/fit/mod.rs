@@ -31,6 +31,7 @@ use rayon::prelude::*;
 
 use crate::config::{Assay, FitSettings, ModelKind, Target, WeightingKind};
 use crate::layout::Role;
+use crate::normalise::variance::VarianceModel;
 use crate::normalise::{Normalisation, NormalisedPlate};
 use crate::units::log10_molar;
 use engine::{Model, Termination};
@@ -41,8 +42,8 @@ use procedures::band::FittedCurve;
 use procedures::classify::{self, CurveClass};
 use procedures::rout::{MAX_OUTLIER_FRACTION, rout_guarded, rout_reason};
 use procedures::span::Span;
-use procedures::weights::WeightRule;
-use procedures::{global, replicates};
+use procedures::weights::{PointScale, WeightRule};
+use procedures::{global, inactive, replicates};
 
 /// One point offered to a fit.
 #[derive(Debug, Clone, PartialEq)]
@@ -65,6 +66,8 @@ pub struct Point {
     pub window_cpm: f64,
     /// Counting time of the plate, minutes, when the export says.
     pub counting_minutes: Option<f64>,
+    /// The plate's variance model of counts (weights `auto`, ROUT's scale).
+    pub variance: VarianceModel,
 }
 
 /// A compound at a target, with all its points.
@@ -198,6 +201,9 @@ pub struct Fitted {
     pub curve_class: CurveClass,
     /// p value of the replicates test for lack of fit (NaN when it cannot be run).
     pub lack_of_fit_p: f64,
+    /// A horizontal line fits as well as the curve (F test, [`inactive`]): class 4, no IC50,
+    /// the result's curve is the line.
+    pub inactive: bool,
     /// A raw-signal curve's fitted plateaus in signal units (CPM), before its fit was
     /// expressed in % of the fitted span.
     pub signal_plateaus: Option<SignalPlateaus>,
@@ -328,6 +334,7 @@ pub fn build_curves(
                 nsb_cpm: scale.0,
                 window_cpm: scale.1,
                 counting_minutes: p.meta.counting_minutes,
+                variance: np.variance,
             });
         }
     }
@@ -396,11 +403,13 @@ pub fn fit_all(
 /// mean signal.
 fn express_in_span(f: &mut CurveFit) {
     let (_, y) = f.curve.fit_data();
+    // An inactive curve (a horizontal line) has no span: % of its mean signal.
+    let inactive = f.fitted().is_some_and(|d| d.inactive);
     let params = f
         .fit()
         .filter(|x| x.termination.converged() || x.params.iter().all(|v| v.is_finite()))
         .map(|x| x.params);
-    let Some(span) = Span::of(params.as_ref(), &y) else { return };
+    let Some(span) = Span::of(params.as_ref().filter(|_| !inactive), &y) else { return };
     for p in &mut f.curve.points {
         p.y = span.apply(p.y);
     }
@@ -555,7 +564,10 @@ fn fit_one(mut curve: Curve, settings: &FitSettings) -> CurveFit {
             .filter(|(_, p)| p.excluded.is_none() && p.y.is_finite())
             .map(|(i, _)| i)
             .collect();
-        let outliers = rout_guarded(&x, &y, q);
+        // Residuals studentised by the plates' variance models of counts.
+        let scales = point_scales(&curve, settings, true);
+        let scale = WeightRule::new(WeightingKind::Auto, &y, &scales);
+        let outliers = rout_guarded(&x, &y, q, scale.as_ref());
         if outliers.len() as f64 > MAX_OUTLIER_FRACTION * x.len() as f64 {
             flags.push("rout_skipped".to_string());
         } else if !outliers.is_empty() {
@@ -569,7 +581,7 @@ fn fit_one(mut curve: Curve, settings: &FitSettings) -> CurveFit {
         }
     }
     // Weights from the fitted curve (`fit.weighting`), iterated as Prism does.
-    let counts = poisson_counts(&curve, settings);
+    let counts = point_scales(&curve, settings, false);
     let data = CurveData {
         x: &x,
         y: &y,
@@ -584,7 +596,30 @@ fn fit_one(mut curve: Curve, settings: &FitSettings) -> CurveFit {
     flags.append(&mut r.flags);
     let (lo, hi) = curve.tested_range_nm();
     let range = (log10_molar(lo), log10_molar(hi));
-    let curve_class = curve_model(r.model).curve_class(&x, &y, &r.fit, range);
+    let mut curve_class = curve_model(r.model).curve_class(&x, &y, &r.fit, range);
+    // Inactive: a horizontal line fits as well as the curve (F test with the fit's weights)
+    // at a level above 50 % (no inhibition; a flat line near 0 % is a compound that inhibits
+    // fully at every concentration, censored below the range by derive). Not for functional
+    // curves, whose levels are not the binding controls.
+    let is_inactive = r.two_site.is_none() && !curve.functional && {
+        let w = data.weights.map(|rule| {
+            let mut v = Vec::new();
+            rule.weights(x.iter().map(|xi| FourPl.value(*xi, &r.fit.params)), &mut v);
+            v
+        });
+        let c = inactive::line_vs_curve(&x, &y, w.as_deref(), &r.fit);
+        let (level, se, _) = inactive::line_fit(&y, w.as_deref());
+        // On the raw signal (no controls) a flat curve is inactive at any level.
+        let no_effect = level > 50.0 || curve.response == Response::Signal;
+        if c.is_some_and(|c| !(c.p_value < inactive::INACTIVE_ALPHA)) && no_effect {
+            r.curve = inactive::horizontal_line(level, se);
+            curve_class = CurveClass::Class4;
+            flags.push("inactive".to_string());
+            true
+        } else {
+            false
+        }
+    };
     // The reported fit's residual sum of squares and fitted parameter count.
     let k_fit = r.fit.n - r.fit.df.min(r.fit.n);
     let lack_of_fit_p =
@@ -597,7 +632,13 @@ fn fit_one(mut curve: Curve, settings: &FitSettings) -> CurveFit {
         None => r.model.name().to_string(),
     };
     let model_kind = r.model;
-    let fitted = Fitted { result: r, curve_class, lack_of_fit_p, signal_plateaus: None };
+    let fitted = Fitted {
+        result: r,
+        curve_class,
+        lack_of_fit_p,
+        inactive: is_inactive,
+        signal_plateaus: None,
+    };
     CurveFit {
         curve,
         model: model_kind,
@@ -608,17 +649,22 @@ fn fit_one(mut curve: Curve, settings: &FitSettings) -> CurveFit {
     }
 }
 
-/// Per point used in the fit: (plate NSB CPM, window CPM, counting minutes), for
-/// `weighting: poisson`; empty for other weightings.
-fn poisson_counts(curve: &Curve, settings: &FitSettings) -> Vec<(f64, f64, f64)> {
-    if settings.weighting != WeightingKind::Poisson {
-        return Vec::new();
-    }
+/// Per point used in the fit: its response scale and variance model of counts: the plate's
+/// model ([`Point::variance`]) for `weighting: auto` and for ROUT, counting statistics only
+/// (the counting minutes of the export, else `fit.counting_minutes`) for `poisson`; `model`:
+/// always the plate's model.
+fn point_scales(curve: &Curve, settings: &FitSettings, model: bool) -> Vec<PointScale> {
     curve
         .fit_points()
         .map(|p| {
-            let t = p.counting_minutes.filter(|t| *t > 0.0).unwrap_or(settings.counting_minutes);
-            (p.nsb_cpm, p.window_cpm, t)
+            let variance = if settings.weighting == WeightingKind::Poisson && !model {
+                let t =
+                    p.counting_minutes.filter(|t| *t > 0.0).unwrap_or(settings.counting_minutes);
+                VarianceModel::poisson_cv(t, 0.0)
+            } else {
+                p.variance
+            };
+            PointScale { offset: p.nsb_cpm, window: p.window_cpm, variance }
         })
         .collect()
 }
@@ -632,7 +678,11 @@ mod tests {
         // NSB 300, window 3700 CPM, 2 minutes: at Yfit = 50 %, CPM = 300 + 1850 = 2150,
         // var(%SB) = (100/3700)^2 * 2150 / 2.
         let p = [100.0, 0.0, -1.0, -8.0];
-        let info = [(300.0, 3700.0, 2.0); 2];
+        let info = [PointScale {
+            offset: 300.0,
+            window: 3700.0,
+            variance: VarianceModel::poisson_cv(2.0, 0.0),
+        }; 2];
         let mut w = Vec::new();
         let yfit = [-8.0, f64::NEG_INFINITY].map(|x| FourPl.value(x, &p));
         let rule = WeightRule::new(WeightingKind::Poisson, &yfit, &info).expect("weighted");

@@ -475,6 +475,7 @@ fn assemble(
         warnings: info.warnings,
         counting_minutes: None,
         bad_counts: Vec::new(),
+        contents: None,
     };
     let mut out = if plates.is_empty() {
         let list = list.as_ref().expect("checked above: a list when there are no plates");

@@ -36,6 +36,7 @@ use std::path::{Path, PathBuf};
 use crate::types::{Geometry, WellPos};
 
 pub mod compound_list;
+pub mod conc_table;
 pub mod delimited;
 pub mod file;
 pub mod hidex;
@@ -44,8 +45,10 @@ pub mod microbeta;
 pub mod plate_map;
 pub mod table;
 pub mod xlsx;
+pub mod xlsx_write;
 
 pub use compound_list::{CompoundList, read_compound_list};
+pub use conc_table::TableColumns;
 pub use plate_map::{PlateMap, PlateMapEntry, parse_plate_map, read_plate_map};
 pub use table::ColumnMap;
 
@@ -85,6 +88,9 @@ pub struct PlateMeta {
     pub counting_minutes: Option<f64>,
     /// Wells whose count cell was not a usable count (they are not counted), in line order.
     pub bad_counts: Vec<BadCount>,
+    /// What each well holds, for a plate read from a concentration table (`None` for
+    /// plate-reader exports, whose wells the config's layouts describe).
+    pub contents: Option<Box<conc_table::TableContents>>,
 }
 
 /// A count cell that is not a usable count. The well is left out with this reason; the plate
@@ -181,6 +187,10 @@ pub enum Format {
     Hidex,
     /// XLSX workbook: a plate grid per sheet, or a long table on a sheet.
     Xlsx,
+    /// A concentration table (concentration, response, optional compound/target/replicate/
+    /// plate/role columns; no wells), as CSV/TSV text or on an XLSX sheet, read through
+    /// [`ReadOptions::table`].
+    ConcentrationTable,
 }
 
 impl Format {
@@ -202,7 +212,7 @@ impl Format {
     }
 
     /// The name used in configs (`microbeta`, `long_csv`, `grid_csv`, `count_table`, `hidex`,
-    /// `xlsx`).
+    /// `xlsx`, `concentration_table`).
     #[must_use]
     pub fn name(self) -> &'static str {
         self.spec().name
@@ -270,7 +280,7 @@ impl FormatSpec {
 /// Every format radbind reads, in detection order: the first whose detector accepts a
 /// file's content is its format (binary formats are tried on the bytes before any decoding).
 /// Adding a format takes its reader file, a [`Format`] variant and a row here.
-pub const FORMATS: [FormatSpec; 6] = [
+pub const FORMATS: [FormatSpec; 7] = [
     FormatSpec {
         format: Format::MicroBeta,
         name: "microbeta",
@@ -325,6 +335,18 @@ pub const FORMATS: [FormatSpec; 6] = [
             read: xlsx::parse,
             not_text: "XLSX was forced but the content is text; an XLSX workbook starts with the \
                        ZIP bytes PK",
+        },
+    },
+    // Last: a concentration table has no well column, so no plate format above takes it.
+    FormatSpec {
+        format: Format::ConcentrationTable,
+        name: "concentration_table",
+        kind: Kind::Text {
+            looks_like: conc_table::looks_like,
+            read: |path, text, o| {
+                let map = o.table.clone().unwrap_or_default();
+                Partial::whole(conc_table::parse(path, text, &map))
+            },
         },
     },
 ];
@@ -390,6 +412,9 @@ pub struct ReadOptions {
     /// Keep negative counts as counts (background-subtracted exports) instead of leaving
     /// those wells out.
     pub keep_negative: bool,
+    /// Column map of concentration tables ([`Format::ConcentrationTable`], text or an XLSX
+    /// sheet). `None` = the usual header names.
+    pub table: Option<TableColumns>,
 }
 
 /// What one file yielded: its complete plates, why the rest could not be read, and how many
@@ -512,6 +537,8 @@ pub fn read_bytes(
 /// [`read_bytes`], keeping the complete plates of a file that breaks part-way.
 fn read_partial(path: &Path, bytes: &[u8], opts: &ReadOptions) -> Partial {
     let binary = match opts.format {
+        // A concentration table may be an XLSX sheet: the workbook reader reads it as one.
+        Some(Format::ConcentrationTable) if xlsx::looks_like(bytes) => Some(Format::Xlsx.spec()),
         Some(f) => Some(f.spec()),
         None => FORMATS.iter().find(|s| s.looks_like_bytes(Some(path), bytes)),
     };

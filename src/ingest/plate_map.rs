@@ -61,7 +61,7 @@ const CONC_NAMES: [&str; 6] =
     ["concentration", "conc", "conc_nm", "conc (nm)", "concentration (nm)", "concentration_nm"];
 
 /// Role aliases labs use, mapped to [`ROLES`].
-fn role(s: &str) -> Option<&'static str> {
+pub(crate) fn role(s: &str) -> Option<&'static str> {
     let s = s.trim().to_lowercase();
     let r = match s.as_str() {
         "total" | "tb" | "b0" | "max" | "total binding" => "total",

@@ -74,7 +74,7 @@ pub struct ColumnMap {
 
 /// Normalised header text: lower case, inner whitespace collapsed, trimmed (one allocation:
 /// every line before the header is normalised cell by cell while the header is looked for).
-fn norm(s: &str) -> String {
+pub(crate) fn norm(s: &str) -> String {
     let mut out = String::with_capacity(s.len());
     for word in s.split_whitespace() {
         if !out.is_empty() {

@@ -14,6 +14,7 @@ use std::path::Path;
 
 use calamine::{DataRef, Reader, Xlsx};
 
+use super::conc_table;
 use super::table::{self, ColumnMap};
 use super::{IngestError, RawPlate, ReadOptions, delimited};
 
@@ -95,6 +96,16 @@ fn read_cells(
     Ok(cells)
 }
 
+/// Plates of a concentration table on sheet `name`: labelled by the sheet (`Sheet1`, or
+/// `Sheet1 / plate 2, target D2`) instead of the file.
+fn sheet_labels(mut plates: Vec<RawPlate>, name: &str) -> Vec<RawPlate> {
+    let whole = plates.len() == 1 && plates[0].label.ends_with(".xlsx");
+    for p in &mut plates {
+        p.label = if whole { name.to_string() } else { format!("{name} / {}", p.label) };
+    }
+    plates
+}
+
 /// Reads every plate of every sheet. `opts.columns` applies to table sheets, `opts.signal`
 /// picks a long table's value column.
 ///
@@ -107,6 +118,10 @@ pub fn parse(path: &Path, bytes: &[u8], opts: &ReadOptions) -> Result<Vec<RawPla
     let mut book = Xlsx::new(Cursor::new(bytes))
         .map_err(|e| unknown(format!("not a readable XLSX workbook: {e}")))?;
     let mut out: Vec<RawPlate> = Vec::new();
+    let forced_table = opts.format == Some(super::Format::ConcentrationTable);
+    let table_map = opts.table.clone().unwrap_or_default();
+    // The first sheet's error when a concentration table is forced and no sheet holds one.
+    let mut table_error = None;
     for name in book.sheet_names() {
         let cells = read_cells(&mut book, &name)
             .map_err(|e| unknown(format!("sheet `{name}` cannot be read: {e}")))?;
@@ -124,7 +139,15 @@ pub fn parse(path: &Path, bytes: &[u8], opts: &ReadOptions) -> Result<Vec<RawPla
             },
             other => other,
         };
-        let plates = if delimited::looks_like_grid(&text) {
+        let plates = if forced_table {
+            match conc_table::parse(path, &text, &table_map).map_err(in_sheet) {
+                Ok(plates) => sheet_labels(plates, &name),
+                Err(e) => {
+                    table_error.get_or_insert(e);
+                    continue;
+                }
+            }
+        } else if delimited::looks_like_grid(&text) {
             let mut plates = delimited::parse_grid(path, &text).map_err(in_sheet)?;
             if let [only] = plates.as_mut_slice() {
                 only.label.clone_from(&name);
@@ -141,6 +164,8 @@ pub fn parse(path: &Path, bytes: &[u8], opts: &ReadOptions) -> Result<Vec<RawPla
                 .map_err(in_sheet)?
         } else if delimited::looks_like_long(&text) {
             delimited::parse_long(path, &text, opts.signal.as_deref()).map_err(in_sheet)?
+        } else if conc_table::looks_like(&text) {
+            sheet_labels(conc_table::parse(path, &text, &table_map).map_err(in_sheet)?, &name)
         } else {
             continue;
         };
@@ -151,8 +176,12 @@ pub fn parse(path: &Path, bytes: &[u8], opts: &ReadOptions) -> Result<Vec<RawPla
         out.extend(plates);
     }
     if out.is_empty() {
+        if let Some(e) = table_error {
+            return Err(e);
+        }
         return Err(unknown(
-            "no sheet holds a plate grid (header 1..12, rows A..H) or a plate,well,value table"
+            "no sheet holds a plate grid (header 1..12, rows A..H), a plate,well,value table or \
+             a concentration table (concentration and response columns)"
                 .to_string(),
         ));
     }

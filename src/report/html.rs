@@ -11,8 +11,8 @@
 use std::fmt::Write as _;
 
 use super::markdown::{
-    Counts, QC_COLUMNS, fixed, flag_explanation, flags_in_use, plate_fails_qc, profile_columns,
-    targets_in_order,
+    Counts, QC_COLUMNS, fixed, flag_explanation, flags_in_use, pipetting_cv_cell, plate_fails_qc,
+    profile_columns, targets_in_order,
 };
 use super::text::{escape, figure_block, inline_svg, png_href};
 use super::{FigureRef, ReportFigures, ReportOutcome, selectivity};
@@ -414,19 +414,18 @@ fn flag_badges(c: &CurveRow) -> String {
 
 fn profiling(h: &mut String, r: &RunResults, figs: &ReportFigures) {
     h.push_str("<section id=\"results\">\n<h2>Results by target</h2>\n");
-    h.push_str(
-        "<p class=\"note\">Ki = IC50 / (1 + [L]/Kd). Values in <em>italics</em> are censored \
-         bounds: \u{201c}&gt; 10 \u{b5}M\u{201d} means the IC50 lies above the highest tested \
-         concentration and was not measured. Click a column header to sort.</p>\n",
-    );
+    h.push_str(&format!(
+        "<p class=\"note\">{}Values in <em>italics</em> are censored \
+             bounds: \u{201c}&gt; 10 \u{b5}M\u{201d} means the IC50 lies above the highest tested \
+             concentration and was not measured. Click a column header to sort.</p>\n",
+        if r.curves.iter().any(CurveRow::has_ki) { "Ki = IC50 / (1 + [L]/Kd). " } else { "" }
+    ));
     for t in targets_in_order(r) {
         let _ = writeln!(
             h,
-            "<h3>{}</h3>\n<p class=\"note\">{} at {} nM, Kd {} nM</p>",
+            "<h3>{}</h3>\n<p class=\"note\">{}</p>",
             escape(&t.target),
-            escape(&t.radioligand),
-            nm_number(t.radioligand_nm),
-            nm_number(t.kd_nm)
+            escape(&super::text::ligand_text(&t)),
         );
         if let Some(f) = figs.target_overlays.iter().find(|f| f.key == t.target) {
             h.push_str("<div class=\"wide\">");
@@ -512,9 +511,10 @@ fn curve_grid(h: &mut String, r: &RunResults, figs: &ReportFigures, target: &str
          <p class=\"note\">Open circles: replicates; filled circles: mean \u{b1} SD; crosses: \
          excluded points (not in the mean or the fit); line: fitted curve (4PL, or the two-site \
          or agonist model); band: pointwise 95% confidence band of the curve, from the covariance \
-         of all fitted parameters; triangle: Ki. \
+         of all fitted parameters{} \
          Click a figure for its PNG.</p>\n<div class=\"grid\">",
-        items.len()
+        items.len(),
+        if items.iter().any(|(_, c)| c.has_ki()) { "; triangle: Ki." } else { "." }
     );
     for (i, c) in items {
         let svg = figs.curve_svgs.get(i).and_then(Option::as_deref).and_then(inline_svg);
@@ -578,7 +578,9 @@ fn plate_qc(h: &mut String, r: &RunResults, figs: &ReportFigures) {
     h.push_str(
         "<p class=\"note\">Z\u{2032} = 1 \u{2212} 3 (SD<sub>total</sub> + SD<sub>NSB</sub>) / \
          |mean<sub>total</sub> \u{2212} mean<sub>NSB</sub>| (Zhang et al. 1999); \
-         Z\u{2032} below 0.5 is highlighted. S/B = mean total / mean NSB.</p>\n",
+         Z\u{2032} below 0.5 is highlighted. S/B = mean total / mean NSB. Pipetting CV%: the \
+         plate's variance model of counts, var(CPM) = a + CPM/t + (cv\u{b7}CPM)\u{b2}, from \
+         its replicate wells (* = too few replicates, fit.pipetting_cv_pct).</p>\n",
     );
     if r.plates.is_empty() {
         h.push_str("<p>No plates.</p>\n</section>\n");
@@ -590,7 +592,8 @@ fn plate_qc(h: &mut String, r: &RunResults, figs: &ReportFigures) {
         head_row(&QC_COLUMNS)
     );
     for p in &r.plates {
-        let z_class = if p.z_prime >= 0.5 { "num" } else { "num bad" };
+        // A plate without controls has no Z' to fall short.
+        let z_class = if p.z_prime >= 0.5 || !plate_fails_qc(p) { "num" } else { "num bad" };
         let class = if plate_fails_qc(p) { " class=\"flagged\"" } else { "" };
         let flags: String = p
             .flags
@@ -605,7 +608,7 @@ fn plate_qc(h: &mut String, r: &RunResults, figs: &ReportFigures) {
             h,
             "<tr{class}><td>{}</td><td>{}</td><td>{} #{}</td><td class=\"{z_class}\">{}</td>\
              <td class=\"num\">{}</td><td class=\"num\">{}</td><td class=\"num\">{}</td>\
-             <td class=\"num\">{}</td><td>{}</td><td>{flags}</td></tr>",
+             <td class=\"num\">{}</td><td class=\"num\">{}</td><td>{}</td><td>{flags}</td></tr>",
             escape(&p.plate),
             escape(&p.target),
             escape(&p.source),
@@ -615,6 +618,7 @@ fn plate_qc(h: &mut String, r: &RunResults, figs: &ReportFigures) {
             fixed(p.total_cv_pct, 1),
             fixed(p.nsb_cv_pct, 1),
             fixed(p.nsb_pct_of_total, 1),
+            pipetting_cv_cell(p),
             if p.rotated { "yes" } else { "no" },
         );
     }

@@ -75,12 +75,23 @@ pub fn flag_explanation(flag: &str) -> Option<&'static str> {
         }
         "not_converged" => "The curve fit did not converge; the parameters are not reliable.",
         "bottom_fixed_0" => {
-            "The free fit ran into a parameter bound, as incomplete curves do; the curve was \
-             refitted with Bottom fixed at 0% (the NSB level)."
+            "The data do not define the lower plateau (no point near it, or the free fit put \
+             Bottom more than 20% below the NSB level, or ran into a bound): the curve was \
+             fitted with Bottom fixed at 0% (the NSB level)."
         }
         "top_fixed_100" => {
-            "Even with Bottom fixed, the fit did not settle; the curve was refitted with Top \
-             fixed at 100% (the total-binding level) as well."
+            "The data do not define the upper plateau (or the fit did not settle with Bottom \
+             fixed): the curve was fitted with Top fixed at 100% (the total-binding level)."
+        }
+        "inactive" => {
+            "A horizontal line fits the data as well as the curve (F test, p >= 0.05): the \
+             compound shows no effect in the tested range (NCATS class 4). No IC50; reported \
+             as above the highest concentration and drawn as the line."
+        }
+        "not_falling" => {
+            "The competition (inhibition) fit rises with concentration, which the assay cannot \
+             give: check the dilution direction, a rotated plate or the layout. The IC50 is not \
+             meaningful."
         }
         "parameter_at_bound" => {
             "A fitted parameter stopped on its internal bound (log IC50 within 3 log units of \
@@ -345,6 +356,10 @@ impl Counts {
 
 /// A plate fails QC when Z' is below 0.5 (or not a number) or it carries flags.
 pub(crate) fn plate_fails_qc(p: &PlateRow) -> bool {
+    // A plate without controls has no Z' to fail; a background plate is not an assay plate.
+    if matches!(p.normalisation, "raw_signal" | "background") {
+        return false;
+    }
     // NaN Z' fails too.
     p.z_prime.is_nan() || p.z_prime < 0.5 || !p.flags.is_empty()
 }
@@ -451,7 +466,7 @@ pub(crate) fn profile_columns(has_ki: bool) -> &'static [(&'static str, bool); 1
 }
 
 /// The plate QC table columns (shared with the HTML report).
-pub(crate) const QC_COLUMNS: [(&str, bool); 10] = [
+pub(crate) const QC_COLUMNS: [(&str, bool); 11] = [
     ("Plate", false),
     ("Target", false),
     ("Source", false),
@@ -460,6 +475,7 @@ pub(crate) const QC_COLUMNS: [(&str, bool); 10] = [
     ("CV% total", true),
     ("CV% NSB", true),
     ("NSB % of total", true),
+    ("Pipetting CV%", true),
     ("Rotated", false),
     ("Flags", false),
 ];
@@ -538,10 +554,16 @@ fn intro(out: &mut String, results: &RunResults) {
     } else {
         " (no [L] and Kd given: IC50 only, no Ki)"
     };
+    let raw = |c: &CurveRow| c.response_label == "% of fitted span";
+    let response = if !results.curves.is_empty() && results.curves.iter().all(raw) {
+        "the raw signal (plates without controls; shown in % of the fitted span)"
+    } else {
+        "% specific binding"
+    };
     let _ = writeln!(
         out,
         "Radioligand competition binding analysed by radbind {}. IC50 from a four-parameter \
-         logistic fit of % specific binding against log10 of the molar competitor \
+         logistic fit of {response} against log10 of the molar competitor \
          concentration{ki}.\n",
         md(&results.version)
     );
@@ -653,7 +675,9 @@ fn plate_qc(out: &mut String, results: &RunResults) {
     out.push_str("## Plate QC\n\n");
     out.push_str(
         "Z' = 1 − 3 (SD total + SD NSB) / |mean total − mean NSB|; plates with Z' below 0.5 \
-         are in bold.\n\n",
+         are in bold. Pipetting CV%: the plate's variance model of counts, var(CPM) = a + \
+         CPM/t + (cv·CPM)², estimated from its replicate wells (t = counting minutes; * = too \
+         few replicates, the configured fit.pipetting_cv_pct).\n\n",
     );
     out.push_str(&table_head(&QC_COLUMNS));
     for p in &results.plates {
@@ -668,11 +692,19 @@ fn plate_qc(out: &mut String, results: &RunResults) {
             fixed(p.total_cv_pct, 1),
             fixed(p.nsb_cv_pct, 1),
             fixed(p.nsb_pct_of_total, 1),
+            pipetting_cv_cell(p),
             if p.rotated { "yes" } else { "no" }.to_string(),
             md(&p.flags.join("; ")),
         ]));
     }
     out.push('\n');
+}
+
+/// The plate's pipetting CV from its variance model, `*` marking the fallback (too few
+/// replicates to estimate it).
+pub(crate) fn pipetting_cv_cell(p: &PlateRow) -> String {
+    let v = fixed(p.pipetting_cv_pct, 1);
+    if p.variance_wells == 0 { format!("{v}*") } else { v }
 }
 
 /// Every flag in use, explained.

@@ -505,6 +505,7 @@ fn well_columns(w: &[WellRow]) -> Vec<Col> {
         Col::F64("pct_specific", w.iter().map(|r| r.pct_specific.and_then(num)).collect()),
         Col::Bool("excluded", w.iter().map(|r| r.excluded.is_some()).collect()),
         Col::Str("excluded_reason", w.iter().map(|r| r.excluded.clone()).collect()),
+        Col::Str("source", w.iter().map(|r| r.source.clone()).collect()),
     ]
 }
 
@@ -536,6 +537,10 @@ fn plate_columns(p: &[PlateRow]) -> Vec<Col> {
         Col::Str("flags", s(&|r| r.flags.join(";"))),
         Col::Str("instrument", s(&|r| r.instrument.clone())),
         Col::Str("normalisation", s(&|r| r.normalisation.to_string())),
+        Col::F64("pipetting_cv_pct", f(&|r| r.pipetting_cv_pct)),
+        Col::F64("counting_minutes", f(&|r| r.counting_minutes)),
+        Col::F64("background_sd_cpm", f(&|r| r.background_sd_cpm)),
+        Col::U64("variance_wells", p.iter().map(|r| Some(r.variance_wells as u64)).collect()),
     ]
 }
 

@@ -5,6 +5,8 @@
 use std::fmt::Write as _;
 
 use super::FigureRef;
+use crate::derive::rows::TargetRow;
+use crate::units::nm_number;
 
 /// Escapes text for HTML element content and quoted attribute values: `&`, `<`, `>`, `"`
 /// and `'`; control and text-direction characters other than line breaks and tabs are
@@ -131,6 +133,33 @@ pub(crate) fn link_target(path: &str) -> String {
         format!("<{}>", path.replace(['<', '>'], ""))
     } else {
         path.to_string()
+    }
+}
+
+/// What a target's radioligand (or substrate) line says: `[3H]ketanserin at 1 nM, Kd 0.4 nM`;
+/// for uptake `[3H]5-HT: [S] 20 nM, Km 500 nM`; without [L] and Kd (an IC50-only target, a
+/// [35S]GTPγS target) the name alone, or `IC50 only` without a name.
+#[must_use]
+pub fn ligand_text(t: &TargetRow) -> String {
+    let known = t.radioligand_nm.is_finite() && t.kd_nm.is_finite();
+    match (known, t.assay.as_str(), t.radioligand.is_empty()) {
+        (true, "uptake", _) => format!(
+            "{}: [S] {} nM, Km {} nM",
+            t.radioligand,
+            nm_number(t.radioligand_nm),
+            nm_number(t.kd_nm)
+        ),
+        (true, ..) => {
+            format!(
+                "{} at {} nM, Kd {} nM",
+                t.radioligand,
+                nm_number(t.radioligand_nm),
+                nm_number(t.kd_nm)
+            )
+        }
+        (false, "competition" | "uptake", true) => "IC50 only".to_string(),
+        (false, "competition" | "uptake", false) => format!("{} (IC50 only)", t.radioligand),
+        (false, ..) => t.radioligand.clone(),
     }
 }
 

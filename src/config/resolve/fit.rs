@@ -169,13 +169,14 @@ impl Resolver<'_> {
             &["fit", "weighting"],
             f.weighting.as_ref(),
             WeightingName::None,
-            |other| format!("unknown weighting `{other}`: use none, 1/y, 1/y2 or poisson"),
+            |other| format!("unknown weighting `{other}`: use none, 1/y, 1/y2, poisson or auto"),
         );
         let weighting = match weighting {
             WeightingName::None => WeightingKind::None,
             WeightingName::InverseY => WeightingKind::InverseY,
             WeightingName::InverseY2 => WeightingKind::InverseY2,
             WeightingName::Poisson => WeightingKind::Poisson,
+            WeightingName::Auto => WeightingKind::Auto,
         };
         let counting_minutes = f.counting_minutes.unwrap_or(1.0);
         if !(counting_minutes > 0.0 && counting_minutes.is_finite()) {
@@ -184,6 +185,13 @@ impl Resolver<'_> {
                 format!(
                     "counting time must be a positive number of minutes, got {counting_minutes}"
                 ),
+            );
+        }
+        let pipetting_cv_pct = f.pipetting_cv_pct.unwrap_or(5.0);
+        if !(0.0..100.0).contains(&pipetting_cv_pct) {
+            self.problem(
+                &["fit", "pipetting_cv_pct"],
+                format!("pipetting CV must be a % in [0, 100), got {pipetting_cv_pct}"),
             );
         }
         let ci = self.choice(&["fit", "ci"], f.ci.as_ref(), CiMethod::Asymptotic, |other| {
@@ -233,6 +241,7 @@ impl Resolver<'_> {
             ligand,
             weighting,
             counting_minutes,
+            pipetting_cv: pipetting_cv_pct / 100.0,
             profile_ci,
             share,
         }

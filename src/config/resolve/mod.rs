@@ -23,7 +23,7 @@ use super::options::{ErrorBars, Figures};
 use super::scan::scan;
 use super::settings::{Exclusion, Layout, Settings};
 use super::wellset::WellSet;
-use crate::ingest::{ColumnMap, Format};
+use crate::ingest::{ColumnMap, Format, TableColumns};
 use crate::units::parse_conc_nm;
 
 /// Largest config file radbind reads (16 MiB): a screening campaign may list ten thousand
@@ -186,11 +186,21 @@ pub fn resolve(path: &Path, text: String, o: Options) -> Result<Settings, Config
         None => PathBuf::from("outputs").join(crate::units::safe_name(&o.experiment)),
     };
     let inputs = r.inputs(&base, &o.inputs);
-    let format = r.format(o.format.as_deref());
+    let mut format = r.format(o.format.as_deref());
     let assay_date = o.assay_date.as_ref().and_then(|d| {
         crate::radioactivity::day_number(d).map_err(|e| r.problem(&["assay_date"], e)).ok()
     });
-    let columns = r.columns(o.columns.as_ref(), format);
+    // Concentration-table column names (or `format: concentration_table`) make the inputs
+    // concentration tables; the other names are a count table's.
+    let table_keys = o.columns.as_ref().is_some_and(ColumnsOptions::names_table_columns);
+    if format.is_none() && table_keys {
+        format = Some(Format::ConcentrationTable);
+    }
+    let (columns, table) = if format == Some(Format::ConcentrationTable) {
+        (None, Some(r.table_columns(o.columns.as_ref())))
+    } else {
+        (r.columns(o.columns.as_ref(), format), None)
+    };
     let keep_negative_counts = r.choice(
         &["negative_counts"],
         o.negative_counts.as_ref(),
@@ -220,7 +230,16 @@ pub fn resolve(path: &Path, text: String, o: Options) -> Result<Settings, Config
     for spec in plates.iter().filter(|s| s.plate_map.is_some()) {
         layouts.entry(spec.layout.clone()).or_insert_with(|| placeholder_layout(&spec.layout));
     }
-    if o.plates.is_empty() {
+    if table.is_some() {
+        if !o.plates.is_empty() {
+            r.problem(
+                &["plates"],
+                "the inputs are concentration tables, whose plates are laid out from the \
+                 table's columns: remove `plates:`"
+                    .into(),
+            );
+        }
+    } else if o.plates.is_empty() {
         r.problem(&["plates"], "no plates: say which plates hold which target".into());
     }
     let fit = r.fit(&o, &targets);
@@ -284,6 +303,7 @@ pub fn resolve(path: &Path, text: String, o: Options) -> Result<Settings, Config
         format,
         signal: o.signal.clone(),
         columns,
+        table,
         keep_negative_counts,
         targets,
         layouts,
@@ -477,7 +497,7 @@ impl Resolver<'_> {
                     &["format"],
                     format!(
                         "unknown format `{name}`: use auto, microbeta, long_csv, grid_csv, \
-                         count_table, hidex or xlsx"
+                         count_table, hidex, xlsx or concentration_table"
                     ),
                 );
                 None
@@ -596,6 +616,20 @@ impl Resolver<'_> {
                 ),
             );
         }
+        if let Some(f) = format.filter(|f| !matches!(f, Format::ConcentrationTable)) {
+            for (k, v) in c.table_only() {
+                if v.is_some() {
+                    self.problem(
+                        &["columns", k],
+                        format!(
+                            "`{k}` names a concentration-table column, not one of format `{}`: \
+                             remove it or set `format: concentration_table`",
+                            f.name()
+                        ),
+                    );
+                }
+            }
+        }
         for (k, v) in
             [("plate", &c.plate), ("well", &c.well), ("value", &c.value), ("time", &c.time)]
         {
@@ -615,6 +649,45 @@ impl Resolver<'_> {
             time: c.time.clone(),
             skip_lines: c.skip_lines.unwrap_or(0),
         })
+    }
+}
+
+/// Ingest-related resolution: the column map of concentration tables.
+impl Resolver<'_> {
+    fn table_columns(&mut self, c: Option<&ColumnsOptions>) -> TableColumns {
+        let Some(c) = c else { return TableColumns::default() };
+        for (k, v) in [("well", &c.well), ("value", &c.value), ("time", &c.time)] {
+            if v.is_some() {
+                let why = match k {
+                    "well" => "a concentration table has no wells".to_string(),
+                    "value" => "name the response column with `columns.response`".to_string(),
+                    _ => "a concentration table has no counting-time column".to_string(),
+                };
+                self.problem(&["columns", k], format!("`{k}` is a count-table column: {why}"));
+            }
+        }
+        let given = [("plate", &c.plate)].into_iter().chain(c.table_only());
+        for (k, v) in given {
+            if v.as_ref().is_some_and(|v| v.trim().is_empty()) {
+                self.problem(
+                    &["columns", k],
+                    "empty column name: give the header text, or leave the key out to try the \
+                     usual names"
+                        .into(),
+                );
+            }
+        }
+        TableColumns {
+            concentration: c.concentration.clone(),
+            concentration_unit: c.concentration_unit.clone(),
+            response: c.response.clone(),
+            compound: c.compound.clone(),
+            target: c.target.clone(),
+            replicate: c.replicate.clone(),
+            plate: c.plate.clone(),
+            role: c.role.clone(),
+            skip_lines: c.skip_lines.unwrap_or(0),
+        }
     }
 }
 
@@ -669,6 +742,7 @@ fn placeholder_layout(name: &str) -> Layout {
         top_from: None,
         bottom_from: None,
         primary: None,
+        bottom_compound: None,
     }
 }
 

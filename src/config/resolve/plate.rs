@@ -197,6 +197,14 @@ impl Resolver<'_> {
                 );
             }
         }
+        if l.bottom_compound.is_some() && bottom_from.is_none() {
+            self.problem(
+                &["layouts", name, "bottom_compound"],
+                "`bottom_compound` names the reference compound for `bottom_from: \
+                 highest_concentration`: give that too"
+                    .into(),
+            );
+        }
         let has_top = l.total.is_some() || top_from.is_some();
         let has_bottom = l.nsb.is_some() || bottom_from.is_some();
         if has_top != has_bottom && l.basal.is_none() {
@@ -255,6 +263,7 @@ impl Resolver<'_> {
             top_from,
             bottom_from,
             primary,
+            bottom_compound: l.bottom_compound.clone(),
         })
     }
 

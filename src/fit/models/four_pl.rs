@@ -47,6 +47,7 @@ pub fn curve_options(settings: &FitSettings, functional: bool) -> FourPlOptions 
 pub fn fit_curve(data: &CurveData<'_>, rising: bool) -> CurveResult {
     let (x, y, settings) = (data.x, data.y, data.settings);
     let opts = curve_options(settings, data.functional);
+    // The plateaus' control levels (0 % and 100 %) exist only on a scale relative to controls.
     let w = Fitter {
         bounds: &settings.bounds,
         rule: data.weights,

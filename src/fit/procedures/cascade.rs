@@ -14,7 +14,8 @@ use crate::fit::procedures::weights::{self, WeightRule};
 /// A constraint radbind added to a fit (not one the user configured).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Constraint {
-    /// Bottom fixed at the NSB level (0 %) after a free fit ran into a bound.
+    /// Bottom fixed at the NSB level (0 %): the data do not define the lower plateau, or a
+    /// free fit ran into a bound.
     BottomFixed0,
     /// Top fixed at total binding (100 %) as well.
     TopFixed100,
@@ -41,8 +42,59 @@ impl fmt::Display for Constraint {
     }
 }
 
-/// A 4PL fit (falling, or rising for `rising`) with the incomplete-curve refit cascade.
-/// Returns the fit, the constraints added and the parameters that ended on a user bound.
+/// A plateau is defined by the data when the fitted curve comes within this fraction of the
+/// span of it at the nearest tested concentration (the plateau points of the NCATS classes,
+/// [`crate::fit::procedures::classify::PLATEAU_FRACTION`]).
+pub const PLATEAU_DEFINED_FRACTION: f64 = 0.2;
+
+/// A free plateau further than this (response units, % of the controls' window) beyond its
+/// control level (Bottom below 0 %, Top above 100 %) is an extrapolation, not a measurement.
+pub const PLATEAU_BEYOND_CONTROL: f64 = 20.0;
+
+/// The control-level constraints a falling 4PL fit needs because its data do not define a
+/// plateau (DOMAIN.md §10, Prism's advice for incomplete curves): Bottom when the fitted curve
+/// at the highest tested concentration is still more than [`PLATEAU_DEFINED_FRACTION`] of the
+/// span above Bottom, or Bottom lies more than [`PLATEAU_BEYOND_CONTROL`] below 0 %; Top the
+/// same way at the lowest concentration (or above 100 %). Only plateaus that are free and
+/// whose control level is allowed (`top_control`, `bottom_control`) are returned.
+#[must_use]
+pub fn undefined_plateaus(
+    x: &[f64],
+    fit: &FourPlFit,
+    opts: &FourPlOptions,
+    top_control: bool,
+    bottom_control: bool,
+) -> Vec<Constraint> {
+    let [top, bottom, ..] = fit.params;
+    let span = top - bottom;
+    let finite = x.iter().copied().filter(|v| v.is_finite());
+    let lo = finite.clone().fold(f64::INFINITY, f64::min);
+    let hi = finite.fold(f64::NEG_INFINITY, f64::max);
+    if !(span > 0.0) || !lo.is_finite() || !fit.params.iter().all(|p| p.is_finite()) {
+        return Vec::new();
+    }
+    let frac = |xv: f64| (FourPl.value(xv, &fit.params) - bottom) / span;
+    let mut out = Vec::new();
+    if bottom_control
+        && opts.fixed[FourPl::BOTTOM].is_none()
+        && (frac(hi) > PLATEAU_DEFINED_FRACTION || bottom < -PLATEAU_BEYOND_CONTROL)
+    {
+        out.push(Constraint::BottomFixed0);
+    }
+    if top_control
+        && opts.fixed[FourPl::TOP].is_none()
+        && (frac(lo) < 1.0 - PLATEAU_DEFINED_FRACTION || top > 100.0 + PLATEAU_BEYOND_CONTROL)
+    {
+        out.push(Constraint::TopFixed100);
+    }
+    out
+}
+
+/// A 4PL fit (falling, or rising for `rising`) with the incomplete-curve rules: a falling
+/// curve whose data do not define a plateau ([`undefined_plateaus`]) is refitted with that
+/// plateau at its control level; a free fit that runs into a bound or does not settle goes
+/// through the refit cascade (Bottom 0 %, then Top 100 % as well). Returns the fit, the
+/// constraints added and the parameters that ended on a user bound.
 pub fn fit_cascade(
     x: &[f64],
     y: &[f64],
@@ -53,6 +105,28 @@ pub fn fit_cascade(
     let bounds = w.bounds;
     let fit = w.fit(x, y, opts, rising);
     let user = at_user_bounds(&fit, opts, bounds);
+    if !rising && user.is_empty() && fit.termination.converged() {
+        let added: Vec<Constraint> =
+            undefined_plateaus(x, &fit, opts, w.top_control, w.bottom_control)
+                .into_iter()
+                .filter(|c| {
+                    let (k, value) = c.fixes();
+                    bounds[k].is_none_or(|(lo, hi)| (lo..=hi).contains(&value))
+                })
+                .collect();
+        if !added.is_empty() {
+            let mut constrained = *opts;
+            for c in &added {
+                let (k, value) = c.fixes();
+                constrained.fixed[k] = Some(value);
+            }
+            let refit = w.fit(x, y, &constrained, rising);
+            if refit.termination.converged() || refit.termination == Termination::AtBound {
+                let user = at_user_bounds(&refit, &constrained, bounds);
+                return (refit, added, user);
+            }
+        }
+    }
     // An incomplete curve (a compound that barely inhibits at the top concentration) lets the
     // free plateaus run away: the fit hits a parameter bound or never settles. As screening
     // systems do, refit with the plateaus the controls define: Bottom at the NSB level (0 %),
@@ -105,8 +179,8 @@ pub struct Fitter<'a> {
     pub rule: Option<WeightRule<'a>>,
     /// Top may be fixed at the total-binding control (100 %) by the incomplete-curve cascade.
     pub top_control: bool,
-    /// Bottom may be fixed at the NSB control (0 %) by the cascade (not for a curve fitted on
-    /// the raw signal, whose plate has no controls).
+    /// Bottom may be fixed at the NSB level (0 %) when the data do not define it
+    /// ([`undefined_plateaus`]); false for responses not relative to controls (raw signal).
     pub bottom_control: bool,
 }
 

@@ -20,12 +20,23 @@
 //!
 //! The caller then refits without the outliers by ordinary least squares. At most 30% of the
 //! points can be flagged.
+//!
+//! **Studentised residuals on count data.** ROUT assumes one residual scale for all points;
+//! counts do not have one (pipetting error grows with the signal, counting error with its
+//! square root), so on raw residuals Q is not a false-discovery rate: the points of the top
+//! plateau are called outliers far more often than Q says. With a variance model
+//! (`scale`, a [`WeightRule`] such as the plate's model of counts, DOMAIN.md §10) every
+//! residual is divided by its model SD at the current fitted curve, `u_i = r_i sqrt(v_i)` with
+//! `v_i = 1 / var(y_i)` up to a common factor: the robust fit minimises `sum ln(1 + (u_i /
+//! RSDR)^2)` (IRLS weights `v_i / (1 + (u_i / RSDR)^2)`), RSDR and the FDR test use the `u_i`.
+//! Without `scale` this is Prism's ROUT unchanged.
 
 use crate::fit::engine::Model;
 use crate::fit::engine::{self, LmConfig, Termination};
 use crate::fit::maths::four_pl::FourPl;
 use crate::fit::maths::four_pl::{LOG_IC50_MARGIN, MAX_ABS_HILL, initial_estimates};
 use crate::fit::maths::model_fit::finite_range;
+use crate::fit::procedures::weights::WeightRule;
 use crate::fit::stats;
 
 /// Prism's default ROUT coefficient Q (maximum false discovery rate), 1%.
@@ -89,17 +100,23 @@ pub struct RobustFit<const P: usize> {
     pub params: [f64; P],
     /// `y_i - f(x_i; params)`.
     pub residuals: Vec<f64>,
-    /// [`rsdr`] of `residuals` with `K` = free parameters.
+    /// The residuals studentised by the variance model, `r_i sqrt(v_i)` (the residuals
+    /// themselves without one).
+    pub studentised: Vec<f64>,
+    /// [`rsdr`] of `studentised` with `K` = free parameters.
     pub rsdr: f64,
+    /// The variance weights `v_i` at the robust fit (all 1 without a variance model).
+    pub variance_weights: Vec<f64>,
     /// Reweighting rounds done.
     pub rounds: u32,
     /// Termination of the last weighted least-squares fit.
     pub termination: Termination,
 }
 
-/// Robust fit of `model` minimising `sum ln(1 + (r_i / RSDR)^2)` by IRLS (see the module
-/// documentation), with fixed parameters and box bounds as in [`engine::fit_bounded`].
-/// `y` must be finite. Never panics on data.
+/// Robust fit of `model` minimising `sum ln(1 + (u_i / RSDR)^2)` by IRLS, `u_i` the residuals
+/// studentised by `scale` (the residuals themselves without it; see the module documentation),
+/// with fixed parameters and box bounds as in [`engine::fit_bounded`]. `y` must be finite.
+/// Never panics on data.
 #[allow(clippy::too_many_arguments)]
 pub fn robust_fit<M: Model<P>, const P: usize>(
     model: &M,
@@ -109,24 +126,36 @@ pub fn robust_fit<M: Model<P>, const P: usize>(
     fixed: [bool; P],
     lower: [f64; P],
     upper: [f64; P],
+    scale: Option<&WeightRule<'_>>,
 ) -> RobustFit<P> {
     let n = x.len().min(y.len());
     let (x, y) = (&x[..n], &y[..n]);
     let k = fixed.iter().filter(|f| !**f).count();
     let cfg = LmConfig::default();
     let mut f = engine::fit_bounded(model, x, y, None, start, fixed, lower, upper, &cfg);
-    let resid = |p: &[f64; P]| -> Vec<f64> {
-        x.iter().zip(y).map(|(&xi, &yi)| yi - model.value(xi, p)).collect()
+    let mut v = vec![1.0; n];
+    // Residuals, and studentised residuals with the variance weights `v` at parameters `p`.
+    let resid = |p: &[f64; P], v: &mut Vec<f64>| -> (Vec<f64>, Vec<f64>) {
+        if let Some(rule) = scale {
+            rule.weights(x.iter().map(|&xi| model.value(xi, p)), v);
+            if v.len() != n || v.iter().any(|w| !(w.is_finite() && *w > 0.0)) {
+                v.clear();
+                v.resize(n, 1.0);
+            }
+        }
+        let r: Vec<f64> = x.iter().zip(y).map(|(&xi, &yi)| yi - model.value(xi, p)).collect();
+        let u = r.iter().zip(v.iter()).map(|(ri, vi)| ri * vi.sqrt()).collect();
+        (r, u)
     };
-    let mut r = resid(&f.params);
-    let mut s = rsdr(&r, k);
+    let (mut r, mut u) = resid(&f.params, &mut v);
+    let mut s = rsdr(&u, k);
     let mut rounds = 0;
     let mut w = vec![1.0; n];
     while rounds < 50 && s > 0.0 && s.is_finite() {
         rounds += 1;
-        for (wi, ri) in w.iter_mut().zip(&r) {
-            let u = ri / s;
-            *wi = 1.0 / (1.0 + u * u);
+        for ((wi, ui), vi) in w.iter_mut().zip(&u).zip(&v) {
+            let t = ui / s;
+            *wi = vi / (1.0 + t * t);
         }
         let g = engine::fit_bounded(model, x, y, Some(&w), f.params, fixed, lower, upper, &cfg);
         if !g.params.iter().all(|v| v.is_finite()) {
@@ -136,13 +165,21 @@ pub fn robust_fit<M: Model<P>, const P: usize>(
             .map(|j| (g.params[j] - f.params[j]).abs() / (f.params[j].abs() + 1e-9))
             .fold(0.0, f64::max);
         f = g;
-        r = resid(&f.params);
-        s = rsdr(&r, k);
+        (r, u) = resid(&f.params, &mut v);
+        s = rsdr(&u, k);
         if change <= 1e-9 {
             break;
         }
     }
-    RobustFit { params: f.params, residuals: r, rsdr: s, rounds, termination: f.termination }
+    RobustFit {
+        params: f.params,
+        residuals: r,
+        studentised: u,
+        rsdr: s,
+        variance_weights: v,
+        rounds,
+        termination: f.termination,
+    }
 }
 
 /// Result of [`rout`]: the robust fit and the outliers it implies.
@@ -154,8 +191,8 @@ pub struct Rout<const P: usize> {
     pub outliers: Vec<usize>,
 }
 
-/// ROUT for any model: [`robust_fit`], then [`fdr_outliers`] at level `q` with `K` = free
-/// parameters.
+/// ROUT for any model: [`robust_fit`] (residuals studentised by `scale` when given), then
+/// [`fdr_outliers`] at level `q` with `K` = free parameters.
 #[allow(clippy::too_many_arguments)]
 pub fn rout<M: Model<P>, const P: usize>(
     model: &M,
@@ -166,10 +203,11 @@ pub fn rout<M: Model<P>, const P: usize>(
     lower: [f64; P],
     upper: [f64; P],
     q: f64,
+    scale: Option<&WeightRule<'_>>,
 ) -> Rout<P> {
-    let robust = robust_fit(model, x, y, start, fixed, lower, upper);
+    let robust = robust_fit(model, x, y, start, fixed, lower, upper, scale);
     let k = fixed.iter().filter(|f| !**f).count();
-    let outliers = fdr_outliers(&robust.residuals, robust.rsdr, k, q);
+    let outliers = fdr_outliers(&robust.studentised, robust.rsdr, k, q);
     Rout { robust, outliers }
 }
 
@@ -179,6 +217,17 @@ pub fn rout<M: Model<P>, const P: usize>(
 /// the robust fit (with its residuals and RSDR, for reports) and the outliers. `None` with
 /// fewer than 6 points (`N <= K + 1`) or non-finite / NaN data.
 pub fn rout_four_pl(x: &[f64], y: &[f64], q: f64) -> Option<Rout<4>> {
+    rout_four_pl_scaled(x, y, q, None)
+}
+
+/// [`rout_four_pl`] with residuals studentised by the variance model `scale` (see the module
+/// documentation); `None` is [`rout_four_pl`].
+pub fn rout_four_pl_scaled(
+    x: &[f64],
+    y: &[f64],
+    q: f64,
+    scale: Option<&WeightRule<'_>>,
+) -> Option<Rout<4>> {
     let n = x.len().min(y.len());
     let (x, y) = (&x[..n], &y[..n]);
     if n <= 5 || y.iter().any(|v| !v.is_finite()) || x.iter().any(|v| v.is_nan()) {
@@ -189,7 +238,7 @@ pub fn rout_four_pl(x: &[f64], y: &[f64], q: f64) -> Option<Rout<4>> {
     let upper = [f64::INFINITY, f64::INFINITY, MAX_ABS_HILL, hi + LOG_IC50_MARGIN];
     let mut start = initial_estimates(x, y);
     start[3] = start[3].clamp(lower[3], upper[3]);
-    Some(rout(&FourPl, x, y, start, [false; 4], lower, upper, q))
+    Some(rout(&FourPl, x, y, start, [false; 4], lower, upper, q, scale))
 }
 
 /// ROUT outliers of a variable-slope 4PL fit ([`rout_four_pl`]) at false discovery rate `q`
@@ -216,12 +265,14 @@ pub fn rout_reason(q: f64) -> String {
 /// than the replicate noise [`replicate_sd`]. A robust fit that threads through one replicate
 /// of each pair has an RSDR far below the real scatter, and ROUT would then call ordinary
 /// replicate scatter outliers; replicates say how large that scatter is, independent of the
-/// model. Without replicates this is Prism's ROUT unchanged.
-pub fn rout_guarded(x: &[f64], y: &[f64], q: f64) -> Vec<usize> {
-    let Some(r) = rout_four_pl(x, y, q) else { return Vec::new() };
-    let floor = replicate_sd(x, y);
-    let scale = if floor.is_finite() { r.robust.rsdr.max(floor) } else { r.robust.rsdr };
-    fdr_outliers(&r.robust.residuals, scale, 4, q)
+/// model. Without replicates this is Prism's ROUT unchanged. With a variance model (`scale`)
+/// residuals and replicate deviations are both studentised by it
+/// ([`rout_four_pl_scaled`], [`replicate_sd_weighted`]).
+pub fn rout_guarded(x: &[f64], y: &[f64], q: f64, scale: Option<&WeightRule<'_>>) -> Vec<usize> {
+    let Some(r) = rout_four_pl_scaled(x, y, q, scale) else { return Vec::new() };
+    let floor = replicate_sd_weighted(x, y, &r.robust.variance_weights);
+    let s = if floor.is_finite() { r.robust.rsdr.max(floor) } else { r.robust.rsdr };
+    fdr_outliers(&r.robust.studentised, s, 4, q)
 }
 
 /// Robust estimate of the replicate noise SD: `1.4826 median_i |e_i| sqrt(n_j / (n_j - 1))`
@@ -231,7 +282,15 @@ pub fn rout_guarded(x: &[f64], y: &[f64], q: f64) -> Vec<usize> {
 /// inflating it. NaN without replicates.
 #[must_use]
 pub fn replicate_sd(x: &[f64], y: &[f64]) -> f64 {
-    let mut pts: Vec<(f64, f64)> = x.iter().copied().zip(y.iter().copied()).collect();
+    replicate_sd_weighted(x, y, &vec![1.0; x.len().min(y.len())])
+}
+
+/// [`replicate_sd`] of deviations studentised by variance weights: `e_i sqrt(v_i)` (`v_i =
+/// 1 / var(y_i)` up to a common factor; all 1 gives [`replicate_sd`]).
+#[must_use]
+pub fn replicate_sd_weighted(x: &[f64], y: &[f64], v: &[f64]) -> f64 {
+    let mut pts: Vec<(f64, f64, f64)> =
+        x.iter().zip(y).zip(v).map(|((&xi, &yi), &vi)| (xi, yi, vi.sqrt())).collect();
     pts.sort_by(|a, b| a.0.total_cmp(&b.0));
     let mut dev: Vec<f64> = Vec::new();
     for level in pts.chunk_by(|a, b| a.0 == b.0) {
@@ -241,7 +300,7 @@ pub fn replicate_sd(x: &[f64], y: &[f64]) -> f64 {
         }
         let mean = level.iter().map(|p| p.1).sum::<f64>() / n as f64;
         let c = (n as f64 / (n as f64 - 1.0)).sqrt();
-        dev.extend(level.iter().map(|p| (p.1 - mean).abs() * c));
+        dev.extend(level.iter().map(|p| (p.1 - mean).abs() * c * p.2));
     }
     if dev.is_empty() {
         return f64::NAN;

@@ -21,6 +21,10 @@
 //!   minutes has `var(CPM) = CPM / t` and `w = t / Yfit`. This is `1/Y` times `t`; the
 //!   parameters, SEs and CIs equal those of `1/Y` (a common factor cancels in
 //!   `s^2 (J'WJ)^-1`), but the weighted RSS becomes a chi-square (about `df` for Poisson data).
+//! - auto: the plate's variance model of counts,
+//!   `var(CPM) = a + CPM / t + (cv CPM)^2` ([`crate::normalise::variance`], estimated from the
+//!   plate's replicate wells), carried to the response scale like Poisson weights. Poisson is
+//!   the same formula with `a = cv = 0`.
 //!
 //! The SEs and the CI come from the weighted fit, `C = s^2 (J'WJ)^-1`, `s^2 = wRSS / df`.
 //!
@@ -32,6 +36,30 @@
 use crate::config::WeightingKind;
 use crate::fit::engine::Model;
 use crate::fit::maths::four_pl::{FourPl, FourPlFit, FourPlOptions, fit_four_pl_with};
+use crate::normalise::variance::VarianceModel;
+
+/// How a point's response maps back to counts, for weights from a variance model of counts:
+/// `response = 100 (CPM - offset) / window`, and the plate's [`VarianceModel`].
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct PointScale {
+    /// Offset of the response scale, CPM (the plate's mean NSB; 0 for responses in CPM).
+    pub offset: f64,
+    /// Window of the response scale, CPM (total - NSB; 100 for responses in CPM).
+    pub window: f64,
+    /// The plate's variance model of counts.
+    pub variance: VarianceModel,
+}
+
+impl PointScale {
+    /// Variance of the response at fitted response `y_fit`:
+    /// `(100 / W)^2 var(CPM)` at `CPM = offset + W y_fit / 100` (the control means taken as
+    /// exact). NaN or infinite when the window is not positive.
+    #[must_use]
+    pub fn var_response(&self, y_fit: f64) -> f64 {
+        let cpm = self.offset + self.window * y_fit / 100.0;
+        (100.0 / self.window).powi(2) * self.variance.var_cpm(cpm)
+    }
+}
 
 /// Fitted values are floored at this fraction of the largest |y| before weighting (guard for
 /// `Yfit <= 0`); with it no point gets more than `1/YFIT_FLOOR_FRACTION` (1/Y) or its square
@@ -55,7 +83,7 @@ pub fn relative_weight(weighting: WeightingKind, y_fit: f64, floor: f64) -> f64 
     match weighting {
         WeightingKind::InverseY => 1.0 / yf,
         WeightingKind::InverseY2 => 1.0 / (yf * yf),
-        WeightingKind::None | WeightingKind::Poisson => 1.0,
+        WeightingKind::None | WeightingKind::Poisson | WeightingKind::Auto => 1.0,
     }
 }
 
@@ -71,30 +99,34 @@ pub fn yfit_floor(y: &[f64]) -> f64 {
 /// data its formula needs.
 ///
 /// - 1/Y and 1/Y^2: [`relative_weight`] with the fitted values floored at `floor`.
-/// - Poisson, per point `(N, W, t)` in `counts`: the plate's mean NSB `N` and window
-///   `W = total - NSB` (CPM) and the counting minutes `t`. A point's expected count rate is
-///   `CPM_i = N + W Yfit_i / 100` and, counted for `t` minutes, `var(CPM_i) = CPM_i / t`
-///   (Poisson); `%SB = 100 (CPM - N) / W` gives `var(%SB_i) = (100 / W)^2 CPM_i / t` and
-///   `w_i = 1 / var(%SB_i)` (the control means taken as exact). `CPM_i` is floored at one count
-///   per counting time. (Responses in CPM themselves are `N = 0, W = 100`: `w_i = t / CPM_i`.)
+/// - Poisson and auto, per point a [`PointScale`] in `counts`: the plate's mean NSB `N` and
+///   window `W = total - NSB` (CPM) and its variance model (Poisson: counting for `t` minutes
+///   only). A point's expected count rate is `CPM_i = N + W Yfit_i / 100`;
+///   `%SB = 100 (CPM - N) / W` gives `var(%SB_i) = (100 / W)^2 var(CPM_i)` and
+///   `w_i = 1 / var(%SB_i)` ([`PointScale::var_response`]). For Poisson,
+///   `var(CPM_i) = CPM_i / t`, `CPM_i` floored at one count per counting time. (Responses in
+///   CPM themselves are `N = 0, W = 100`: Poisson gives `w_i = t / CPM_i`.)
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub struct WeightRule<'a> {
     /// The weighting.
     pub weighting: WeightingKind,
     /// Floor of the fitted values for 1/Y and 1/Y^2 ([`yfit_floor`] of the responses).
     pub floor: f64,
-    /// Poisson: `(N, W, t)` per point, in the order of the fitted points.
-    pub counts: &'a [(f64, f64, f64)],
+    /// Poisson and auto: the response scale and variance model per point, in the order of the
+    /// fitted points.
+    pub counts: &'a [PointScale],
 }
 
 impl<'a> WeightRule<'a> {
     /// The rule of `weighting` for the responses `y` (`counts` per point for Poisson); `None`
     /// when the fit is unweighted.
     #[must_use]
-    pub fn new(weighting: WeightingKind, y: &[f64], counts: &'a [(f64, f64, f64)]) -> Option<Self> {
+    pub fn new(weighting: WeightingKind, y: &[f64], counts: &'a [PointScale]) -> Option<Self> {
         match weighting {
             WeightingKind::None => None,
-            WeightingKind::Poisson => Some(Self { weighting, floor: 0.0, counts }),
+            WeightingKind::Poisson | WeightingKind::Auto => {
+                Some(Self { weighting, floor: 0.0, counts })
+            }
             WeightingKind::InverseY | WeightingKind::InverseY2 => {
                 Some(Self { weighting, floor: yfit_floor(y), counts: &[] })
             }
@@ -105,10 +137,9 @@ impl<'a> WeightRule<'a> {
     pub fn weights(&self, yfit: impl Iterator<Item = f64>, out: &mut Vec<f64>) {
         out.clear();
         match self.weighting {
-            WeightingKind::Poisson => {
-                out.extend(yfit.zip(self.counts).map(|(v, &(nsb, window, t))| {
-                    let cpm = (nsb + window * v / 100.0).max(1.0 / t);
-                    let var = (100.0 / window).powi(2) * cpm / t;
+            WeightingKind::Poisson | WeightingKind::Auto => {
+                out.extend(yfit.zip(self.counts).map(|(v, s)| {
+                    let var = s.var_response(v);
                     if var.is_finite() && var > 0.0 { 1.0 / var } else { 0.0 }
                 }));
             }
@@ -196,6 +227,11 @@ mod tests {
     use rand_chacha::ChaCha8Rng;
     use rand_distr::{Distribution, Normal};
 
+    /// Responses in CPM (N = 0, W = 100) counted `t` minutes, Poisson only.
+    fn cpm_scale(t: f64) -> PointScale {
+        PointScale { offset: 0.0, window: 100.0, variance: VarianceModel::poisson_cv(t, 0.0) }
+    }
+
     fn sim_cv(p: [f64; 4], cv: f64, rng: &mut ChaCha8Rng) -> (Vec<f64>, Vec<f64>) {
         let z = Normal::new(0.0, 1.0).expect("valid sd");
         let mut x = Vec::new();
@@ -257,7 +293,7 @@ mod tests {
         assert!(WeightRule::new(WeightingKind::None, &[1.0], &[]).is_none());
         // Poisson on responses in CPM (N = 0, W = 100), counted 2 minutes: w = t / CPM, and
         // CPM floored at one count per counting time.
-        let counts = [(0.0, 100.0, 2.0); 2];
+        let counts = [cpm_scale(2.0); 2];
         let rule = WeightRule::new(WeightingKind::Poisson, &[1.0, 1.0], &counts).expect("rule");
         let mut w = Vec::new();
         rule.weights([50.0, -3.0].into_iter(), &mut w);
@@ -269,7 +305,7 @@ mod tests {
         let mut rng = ChaCha8Rng::seed_from_u64(3);
         let (x, y) = sim_cv([5000.0, 300.0, -1.0, -8.0], 0.03, &mut rng);
         // Poisson weights of responses in CPM counted 1 minute: N = 0, W = 100, t = 1.
-        let counts = vec![(0.0, 100.0, 1.0); x.len()];
+        let counts = vec![cpm_scale(1.0); x.len()];
         let opts = FourPlOptions::default();
         let fit = |kind| {
             let rule = WeightRule::new(kind, &y, &counts).expect("weighted");

@@ -164,10 +164,10 @@ impl Figure for OverlayFigure<'_> {
 }
 
 /// Legend label of a curve in an overlay: `name (Ki 2.35 nM)` or `name (Ki > 5 µM)`; for a
-/// functional curve, which has no Ki, its potency: `name (EC50 10.3 nM)`.
+/// curve without a Ki (functional, IC50-only target), its potency: `name (EC50 10.3 nM)`.
 #[must_use]
 pub fn overlay_label(name: &str, c: &CurveRow) -> String {
-    if c.functional.is_some() {
+    if c.functional.is_some() || !c.has_ki() {
         format!("{} ({} {})", clip_text(name, 16), c.potency_word(), c.ic50_text())
     } else {
         format!("{} (Ki {})", clip_text(name, 16), c.ki_text())

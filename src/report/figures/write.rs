@@ -232,12 +232,7 @@ fn render_jobs(
                     .collect();
                 let fig = OverlayFigure {
                     title: t.target.clone(),
-                    subtitle: format!(
-                        "{} at {} nM, Kd {} nM",
-                        t.radioligand,
-                        crate::units::nm_number(t.radioligand_nm),
-                        crate::units::nm_number(t.kd_nm)
-                    ),
+                    subtitle: crate::report::text::ligand_text(t),
                     series,
                 };
                 let stem = plot_file_stem("target", &t.target, i + 1);
