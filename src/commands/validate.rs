@@ -178,7 +178,7 @@ pub fn plate_map(p: &Plate) -> String {
     // zero dose, a concentration-table line with concentration 0).
     let mut letters: Vec<&str> = Vec::new();
     let mut concs: BTreeMap<&str, Vec<f64>> = BTreeMap::new();
-    // Primary-screen compounds are numbered in block order instead (`p1`, `p2`, ...).
+    // Primary-screen compounds are numbered by their first well instead (`p1`, `p2`, ...).
     let mut primary: Vec<&str> = Vec::new();
     for w in p.wells.iter().filter(|w| w.role == Role::Primary) {
         if let Some(c) = w.compound.as_deref().filter(|c| !primary.contains(c)) {
