@@ -64,8 +64,12 @@ pub enum Command {
     #[command(after_help = "Example:\n  radbind init --from run1.txt --output configs/run1.yaml")]
     Init {
         /// An export file to scaffold the config from.
-        #[arg(long)]
+        #[arg(long, conflicts_with = "secondary")]
         from: Option<PathBuf>,
+        /// The follow-up curve config for the hits of a primary screen: a run's
+        /// `followup.csv` (or `hits.csv`).
+        #[arg(long)]
+        secondary: Option<PathBuf>,
         /// Write the config here instead of stdout (never overwrites an existing file).
         #[arg(long, short)]
         output: Option<PathBuf>,

@@ -18,7 +18,9 @@ use std::collections::BTreeMap;
 use std::fmt;
 use std::path::{Path, PathBuf};
 
-use crate::config::{Axis, ConcSpec, Layout, PlateMapSpec, PlateSpec, SeriesEnd, Settings};
+use crate::config::{
+    Axis, BlockOrder, ConcSpec, Layout, PlateMapSpec, PlateSpec, PrimaryLayout, SeriesEnd, Settings,
+};
 use crate::ingest::conc_table::TableContents;
 use crate::ingest::{FileRead, PlateMeta, RawPlate};
 use crate::types::{Geometry, WellPos};
@@ -38,6 +40,9 @@ pub enum Role {
     Vehicle,
     /// A competitor concentration.
     Sample,
+    /// A single-concentration well of a primary screen: a replicate of its compound's block,
+    /// never a curve point.
+    Primary,
     /// Not part of the layout.
     Unused,
 }
@@ -54,6 +59,7 @@ impl Role {
             "blank" => Role::Blank,
             "vehicle" => Role::Vehicle,
             "sample" => Role::Sample,
+            "primary" => Role::Primary,
             "empty" => Role::Unused,
             _ => return None,
         })
@@ -69,6 +75,7 @@ impl Role {
             Role::Blank => "blank",
             Role::Vehicle => "vehicle",
             Role::Sample => "sample",
+            Role::Primary => "primary",
             Role::Unused => "unused",
         }
     }
@@ -115,6 +122,8 @@ pub struct Plate {
     pub layout: String,
     /// Turned back from a 180-degree rotation.
     pub rotated: bool,
+    /// The plate's label or barcode in the export (empty when it has none).
+    pub label: String,
     /// Global number of the plate whose controls normalise this one, if not its own.
     pub controls_from: Option<u32>,
     /// Series wells that also serve as controls (`top_from`, `bottom_from` of the layout):
@@ -574,6 +583,47 @@ fn build(
             }
         }
     }
+    if let Some(primary) = &layout.primary {
+        let names = spec
+            .primary_names
+            .as_ref()
+            .map(|n| {
+                n.for_plate(number, &raw.label).map(|v| (n.source.as_str(), v)).ok_or_else(|| {
+                    format!(
+                        "{} names no compounds for plate {} (barcode `{}`): list them under \
+                         its number or barcode",
+                        n.source,
+                        number.map_or_else(|| id.clone(), |n| n.to_string()),
+                        raw.label
+                    )
+                })
+            })
+            .transpose()?;
+        let blocks = primary_blocks(primary, g)
+            .map_err(|e| format!("layout `{}` primary: {e}", layout.name))?;
+        if let Some((source, names)) = names {
+            if names.len() > blocks.len() {
+                return Err(format!(
+                    "{source} names {} compounds but layout `{}` has {} primary blocks",
+                    names.len(),
+                    layout.name,
+                    blocks.len()
+                ));
+            }
+            // `-` leaves a block empty.
+            for (name, block) in names.iter().zip(&blocks).filter(|(n, _)| n.as_str() != "-") {
+                for &pos in block {
+                    let i = assign(pos, Role::Primary, "primary")?;
+                    compound[i] = Some((name.as_str(), primary.conc_nm));
+                }
+            }
+        }
+        let roles: Vec<Role> = roles.iter().map(|r| r.map_or(Role::Unused, |(r, _)| r)).collect();
+        let compound: Vec<Option<(String, f64)>> =
+            compound.iter().map(|c| c.map(|(n, x)| (n.to_string(), x))).collect();
+        let contents = Contents { roles: &roles, compound: &compound, sources: &[] };
+        return finish(number, id, raw, &Placement::of(spec), &contents, settings);
+    }
     let Some(series) = &layout.series else {
         // A controls-only layout: no compounds (the resolver refuses them).
         let roles: Vec<Role> = roles.iter().map(|r| r.map_or(Role::Unused, |(r, _)| r)).collect();
@@ -607,6 +657,65 @@ fn build(
     finish(number, id, raw, &Placement::of(spec), &contents, settings)
 }
 
+/// The blocks of replicate wells of a primary layout on a plate of geometry `g`, in the
+/// order they take the compounds: the layout's wells must form one rectangle that the block
+/// size tiles exactly.
+///
+/// # Errors
+/// Wells the plate does not have, wells that are not one rectangle, or a rectangle the block
+/// does not tile.
+pub fn primary_blocks(
+    p: &PrimaryLayout,
+    g: crate::types::Geometry,
+) -> Result<Vec<Vec<WellPos>>, String> {
+    let wells = p.wells.resolve(g)?;
+    let (Some(r0), Some(r1)) =
+        (wells.iter().map(|w| w.row).min(), wells.iter().map(|w| w.row).max())
+    else {
+        return Err("no wells".into());
+    };
+    let c0 = wells.iter().map(|w| w.col).min().unwrap_or(0);
+    let c1 = wells.iter().map(|w| w.col).max().unwrap_or(0);
+    let (nr, nc) = (r1 - r0 + 1, c1 - c0 + 1);
+    if usize::from(nr) * usize::from(nc) != wells.len() {
+        return Err("the wells are not one rectangle (e.g. `columns 2-11` or `B2-G11`)".into());
+    }
+    let (h, w) = p.block;
+    if nr % h != 0 || nc % w != 0 {
+        return Err(format!(
+            "blocks of {h}x{w} wells do not tile the {nr}x{nc} rectangle of wells"
+        ));
+    }
+    let (br, bc) = (nr / h, nc / w);
+    let at = |i: u16, j: u16| -> Vec<WellPos> {
+        let mut v = Vec::new();
+        for row in r0 + i * h..r0 + (i + 1) * h {
+            for col in c0 + j * w..c0 + (j + 1) * w {
+                v.push(WellPos { row, col });
+            }
+        }
+        v
+    };
+    let mut out = Vec::new();
+    match p.order {
+        BlockOrder::DownThenAcross => {
+            for j in 0..bc {
+                for i in 0..br {
+                    out.push(at(i, j));
+                }
+            }
+        }
+        BlockOrder::AcrossThenDown => {
+            for i in 0..br {
+                for j in 0..bc {
+                    out.push(at(i, j));
+                }
+            }
+        }
+    }
+    Ok(out)
+}
+
 /// Lays out a plate from its plate map: each listed well gets the map's role, compound and
 /// concentration; wells the map does not list are unused.
 fn build_from_map(
@@ -629,6 +738,14 @@ fn build_from_map(
         let Some(role) = Role::of_word(&e.role) else {
             return Err(format!("{at}: unknown role `{}`", e.role));
         };
+        // `primary: true`: the map's sample wells are primary-screen wells.
+        let role = if role == Role::Sample && spec.map_primary { Role::Primary } else { role };
+        if role == Role::Primary {
+            let Some(name) = e.compound.as_ref() else {
+                return Err(format!("{at}: a primary well needs a compound"));
+            };
+            compound[i] = Some((name.clone(), e.conc_nm.unwrap_or(f64::NAN)));
+        }
         if role == Role::Sample {
             let (Some(name), Some(conc)) = (e.compound.as_ref(), e.conc_nm) else {
                 return Err(format!("{at}: a sample well needs a compound and a concentration"));
@@ -780,7 +897,7 @@ fn finish(
                 pos,
                 role,
                 compound: compound[i].as_ref().map(|(c, _)| c.clone()),
-                conc_nm: compound[i].as_ref().map(|(_, c)| *c),
+                conc_nm: compound[i].as_ref().map(|(_, c)| *c).filter(|c| c.is_finite()),
                 cpm,
                 excluded,
                 source: contents.sources.get(i).cloned().flatten(),
@@ -796,6 +913,7 @@ fn finish(
         target: spec.target.clone(),
         layout: spec.layout.clone(),
         rotated: spec.rotated,
+        label: raw.label.clone(),
         controls_from: spec.controls_from,
         controls_in_series: settings
             .layouts

@@ -87,6 +87,8 @@ pub struct RunSummary {
     pub unused: Vec<String>,
     /// The reference compounds' verdicts, one line per target (`ReferenceRow::line`).
     pub references: Vec<String>,
+    /// Primary screen: `(plates, compound results, hits, results without a response)`.
+    pub primary: (usize, usize, usize, usize),
 }
 
 impl RunSummary {
@@ -115,14 +117,28 @@ impl RunSummary {
             failures: results.failures(),
             unused,
             references: results.history.references.iter().map(|r| r.line()).collect(),
+            primary: primary_counts(&results.primary.rows),
         }
     }
 
     /// Exit code for this outcome.
     #[must_use]
     pub fn exit_code(&self) -> u8 {
-        if self.problems.is_empty() && self.failed == 0 { exit::OK } else { exit::PROBLEMS }
+        if self.problems.is_empty() && self.failed == 0 && self.primary.3 == 0 {
+            exit::OK
+        } else {
+            exit::PROBLEMS
+        }
     }
+}
+
+/// Primary-screen counts: plates, compound results, hits, results without a response.
+fn primary_counts(rows: &[derive::primary::PrimaryRow]) -> (usize, usize, usize, usize) {
+    let mut plates: Vec<&str> = rows.iter().map(|r| r.plate.as_str()).collect();
+    plates.dedup();
+    let no_response =
+        rows.iter().filter(|r| r.flags.contains(&derive::primary::PrimaryFlag::NoResponse)).count();
+    (plates.len(), rows.len(), rows.iter().filter(|r| r.hit).count(), no_response)
 }
 
 /// Wall time per stage, seconds, in stage order (recorded in run.json as `timings_s`).

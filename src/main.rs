@@ -58,8 +58,11 @@ fn dispatch(command: Command) -> anyhow::Result<u8> {
             print!("{}", printable_lines(&report.text));
             Ok(if report.problems == 0 { exit::OK } else { exit::ERROR })
         }
-        Command::Init { from, output } => {
-            let text = radbind::commands::init::scaffold_for(from.as_deref(), output.as_deref())?;
+        Command::Init { from, secondary, output } => {
+            let text = match secondary {
+                Some(list) => radbind::commands::secondary::scaffold(&list)?,
+                None => radbind::commands::init::scaffold_for(from.as_deref(), output.as_deref())?,
+            };
             match output {
                 Some(path) => radbind::commands::init::write_new(&path, &text)?,
                 None => std::io::stdout().lock().write_all(text.as_bytes())?,

@@ -587,6 +587,7 @@ mod tests {
             target: "T".into(),
             layout: "L".into(),
             rotated: false,
+            label: String::new(),
             controls_from: None,
             controls_in_series: [None; 2],
             bottom_compound: None,

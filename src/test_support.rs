@@ -189,6 +189,7 @@ pub(crate) fn sample_results() -> RunResults {
         }],
         config_yaml: "experiment: Mianserin panel\nfit:\n  model: four_parameter\n".into(),
         primary_target: None,
+        primary: Default::default(),
         problems: Vec::new(),
         started: "2025-01-01T10:00:00Z".into(),
         finished: "2025-01-01T10:00:05Z".into(),

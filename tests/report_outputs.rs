@@ -180,6 +180,7 @@ fn results() -> RunResults {
         inputs: vec![],
         config_yaml: "experiment: x\n".into(),
         primary_target: None,
+        primary: Default::default(),
         problems: Vec::new(),
         started: "2026-01-01T00:00:00Z".into(),
         finished: "2026-01-01T00:00:01Z".into(),

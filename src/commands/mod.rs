@@ -5,6 +5,8 @@
 //!   fitted) and the one-screen summary `radbind run` prints.
 //! - [`init`]: `radbind init`, an annotated example config, optionally scaffolded from an
 //!   export file.
+//! - [`secondary`]: `radbind init --secondary`, the curve config for a primary screen's hits.
+//! - [`simulate`]: `radbind simulate`, plate exports with known truth.
 //! - [`simulate`]: `radbind simulate`, plate exports and concentration tables with known
 //!   truth.
 //! - [`survey`]: what the plates of an export look like (controls, curves, background), for
@@ -18,6 +20,7 @@ pub mod compare;
 pub mod init;
 pub mod panel;
 pub mod series;
+pub mod secondary;
 pub mod simulate;
 pub mod summarize;
 pub mod survey;

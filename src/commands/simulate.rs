@@ -69,6 +69,8 @@ pub struct SimOptions {
     /// A series of independent experiments instead of one set of exports (assay history:
     /// between-experiment variation, drift, a bad run); see [`super::series`].
     pub series: Option<super::series::SimSeries>,
+    /// Primary-screen compounds without a `truth` entry: how their true inhibition is drawn.
+    pub primary_screen: Option<SimPrimary>,
     /// A concentration table of every competition (and uptake) compound in `truth`, for an
     /// analysis config with `format: concentration_table`.
     pub table: Option<SimTable>,
@@ -162,6 +164,20 @@ pub struct SimTruth {
     /// [35S]GTPγS antagonist: Kb, nM.
     #[serde(rename = "kb_nM")]
     pub kb_nm: Option<f64>,
+    /// Primary-screen wells: the true % inhibition (instead of Ki or IC50).
+    pub inhibition_pct: Option<f64>,
+}
+
+/// How the true % inhibition of primary-screen compounds without a `truth` entry is drawn.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SimPrimary {
+    /// Fraction of compounds that are actives, 0 to 1 (e.g. 0.2).
+    pub active_fraction: f64,
+    /// Range of an active's true % inhibition. Default `[60, 100]`.
+    pub active_inhibition_pct: Option<[f64; 2]>,
+    /// Range of an inactive's true % inhibition. Default `[-10, 30]`.
+    pub inactive_inhibition_pct: Option<[f64; 2]>,
 }
 
 #[derive(Debug, Clone, Copy)]
@@ -231,6 +247,14 @@ pub fn simulate(path: &Path, out: Option<&Path>, repeat: usize) -> Result<Vec<Pa
     if let Some(series) = &sim.series {
         return super::series::write_series(&settings, &sim, series, &out_dir);
     }
+    let (plates, primary) = plan(&settings, &sim)?;
+    let files = sim.files.clone().unwrap_or_else(|| {
+        if plates.is_empty() {
+            Vec::new()
+        } else {
+            vec![SimFile { name: "plates.txt".into(), plates: format!("1-{}", plates.len()) }]
+        }
+    });
     let mut rng = ChaCha8Rng::seed_from_u64(sim.seed);
     let mut written = Vec::new();
     if let Some(table) = &sim.table {
@@ -256,6 +280,12 @@ pub fn simulate(path: &Path, out: Option<&Path>, repeat: usize) -> Result<Vec<Pa
         }
         let p = out_dir.join("truth_saturation.csv");
         std::fs::write(&p, t).with_context(|| format!("writing {}", p.display()))?;
+        written.push(p);
+    }
+    if !primary.is_empty() {
+        let p = out_dir.join("truth_primary.csv");
+        std::fs::write(&p, primary_truth_csv(&settings, &primary))
+            .with_context(|| format!("writing {}", p.display()))?;
         written.push(p);
     }
     if let Some(t) = functional_truth_csv(&settings, &sim)? {
@@ -338,8 +368,14 @@ struct PlatePlan {
     rotated: bool,
 }
 
-fn plan(settings: &Settings, sim: &SimOptions) -> Result<BTreeMap<u32, PlatePlan>> {
+/// True % inhibition of each primary-screen compound, by (target, compound).
+type PrimaryTruth = BTreeMap<(String, String), f64>;
+
+fn plan(settings: &Settings, sim: &SimOptions) -> Result<(BTreeMap<u32, PlatePlan>, PrimaryTruth)> {
     let mut out = BTreeMap::new();
+    let mut primary = PrimaryTruth::new();
+    // Its own stream, so primary truths do not shift the noise of the plates.
+    let mut truth_rng = ChaCha8Rng::seed_from_u64(sim.seed ^ 0x5052_494d);
     let rotated: std::collections::BTreeSet<u32> =
         sim.rotated_plates.iter().flatten().copied().collect();
     // One copy of the settings without plates or masks, given one plate entry at a time (a
@@ -353,50 +389,111 @@ fn plan(settings: &Settings, sim: &SimOptions) -> Result<BTreeMap<u32, PlatePlan
             &sim.counts,
             sim.target_counts.as_ref().and_then(|m| m.get(&spec.target)),
         );
-        // Lay out an empty plate of the right size to learn each well's role and concentration.
-        let blank_raw = crate::ingest::RawPlate {
-            source: PathBuf::from("simulated"),
-            index_in_file: 1,
-            label: String::new(),
-            geometry,
-            values: vec![Some(0.0); geometry.len()],
-            meta: crate::ingest::PlateMeta::default(),
-        };
-        one.plates = vec![config::PlateSpec {
-            numbers: vec![1],
-            file: None,
-            rotated: false,
-            ..spec.clone()
-        }];
-        let laid = layout::lay_out(std::slice::from_ref(&blank_raw), &one);
-        let Some(plate) = laid.plates.into_iter().next() else {
-            bail!("cannot lay out plates[{}]: {}", spec.entry, laid.problems.join("; "));
-        };
-        let mut expected = Vec::with_capacity(geometry.len());
-        for w in &plate.wells {
-            let v = match w.role {
-                Role::Total | Role::Vehicle => Some(counts.total),
-                Role::Nsb => Some(counts.nsb),
-                Role::Basal => Some(counts.basal),
-                Role::Blank => Some(counts.blank),
-                Role::Unused => None,
-                Role::Sample => Some(expected_sample(sim, &spec.target, target, w, &counts)?),
-            };
-            expected.push(v);
-        }
         for &n in &spec.numbers {
+            // Lay out an empty plate of the right size to learn each well's role, compound
+            // and concentration (a primary plate's compounds by its number).
+            let blank_raw = crate::ingest::RawPlate {
+                source: PathBuf::from("simulated"),
+                index_in_file: 1,
+                label: String::new(),
+                geometry,
+                values: vec![Some(0.0); geometry.len()],
+                meta: crate::ingest::PlateMeta::default(),
+            };
+            let names = spec.primary_names.as_ref().map(|c| config::CompoundNames {
+                shared: c.for_plate(Some(n), "").map(<[String]>::to_vec).unwrap_or_default(),
+                by_plate: BTreeMap::new(),
+                source: c.source.clone(),
+            });
+            one.plates = vec![config::PlateSpec {
+                numbers: vec![1],
+                file: None,
+                rotated: false,
+                primary_names: names,
+                ..spec.clone()
+            }];
+            let laid = layout::lay_out(std::slice::from_ref(&blank_raw), &one);
+            let Some(plate) = laid.plates.into_iter().next() else {
+                bail!("cannot lay out plates[{}]: {}", spec.entry, laid.problems.join("; "));
+            };
+            let mut expected = Vec::with_capacity(geometry.len());
+            for w in &plate.wells {
+                let v = match w.role {
+                    Role::Total | Role::Vehicle => Some(counts.total),
+                    Role::Nsb => Some(counts.nsb),
+                    Role::Basal => Some(counts.basal),
+                    Role::Blank => Some(counts.blank),
+                    Role::Unused => None,
+                    Role::Sample => Some(expected_sample(sim, &spec.target, target, w, &counts)?),
+                    Role::Primary => {
+                        let c = w.compound.clone().unwrap_or_default();
+                        let key = (spec.target.clone(), c);
+                        let inh = match primary.get(&key) {
+                            Some(v) => *v,
+                            None => {
+                                let v = primary_truth(sim, target, w, &mut truth_rng)?;
+                                primary.insert(key, v);
+                                v
+                            }
+                        };
+                        Some(counts.nsb + (counts.total - counts.nsb) * (1.0 - inh / 100.0))
+                    }
+                };
+                expected.push(v);
+            }
             out.insert(
                 n,
                 PlatePlan {
                     geometry,
-                    expected: expected.clone(),
+                    expected,
                     counts,
                     rotated: spec.rotated || rotated.contains(&n),
                 },
             );
         }
     }
-    Ok(out)
+    Ok((out, primary))
+}
+
+/// True % inhibition of a primary-screen compound: its `truth` entry (`inhibition_pct`, or
+/// `100 (1 - f)` with the specific fraction `f` of its Ki or IC50 at the well's
+/// concentration, as for curves), else drawn from `primary_screen` (an active with probability
+/// `active_fraction`, uniform in `active_inhibition_pct`; otherwise uniform in
+/// `inactive_inhibition_pct`).
+fn primary_truth(
+    sim: &SimOptions,
+    target: &config::Target,
+    w: &crate::layout::Well,
+    rng: &mut ChaCha8Rng,
+) -> Result<f64> {
+    use rand::Rng;
+    let compound = w.compound.as_deref().unwrap_or_default();
+    if let Some(t) = sim.truth.get(&target.name).and_then(|m| m.get(compound)) {
+        if let Some(v) = t.inhibition_pct {
+            return Ok(v);
+        }
+        let ic50 = ic50_of(t, target)?;
+        let conc = w.conc_nm.with_context(|| {
+            format!("truth for {} / {compound}: a primary well without a concentration needs inhibition_pct", target.name)
+        })?;
+        let hill = t.hill_slope.unwrap_or(-1.0);
+        let f = 1.0 / (1.0 + 10f64.powf((log10_molar(ic50) - log10_molar(conc)) * hill));
+        return Ok(100.0 * (1.0 - f));
+    }
+    let p = sim.primary_screen.as_ref().with_context(|| {
+        format!(
+            "truth: no entry for {} / {compound}; give it `inhibition_pct`, or give \
+             `primary_screen` to draw the inhibition of unlisted compounds",
+            target.name
+        )
+    })?;
+    let [alo, ahi] = p.active_inhibition_pct.unwrap_or([60.0, 100.0]);
+    let [ilo, ihi] = p.inactive_inhibition_pct.unwrap_or([-10.0, 30.0]);
+    let active = rng.random::<f64>() < p.active_fraction;
+    let u = rng.random::<f64>();
+    let (lo, hi) = if active { (alo, ahi) } else { (ilo, ihi) };
+    // Rounded to 0.1 %, so truth_primary.csv holds the exact value simulated.
+    Ok(((lo + (hi - lo) * u) * 10.0).round() / 10.0)
 }
 
 /// Expected CPM of a sample well (see the module documentation for each assay).
@@ -543,6 +640,17 @@ fn draw(plan: &PlatePlan, rng: &mut ChaCha8Rng) -> microbeta::WriteablePlate {
     microbeta::WriteablePlate { geometry: g, values, label: "CCPM1".to_string() }
 }
 
+/// `truth_primary.csv`: per target and primary-screen compound its true % inhibition and
+/// whether that is a hit by the analysis config's `screen.min_inhibition_pct`.
+fn primary_truth_csv(settings: &Settings, primary: &PrimaryTruth) -> String {
+    let mut t = String::from("target,compound,inhibition_pct,hit\n");
+    for ((target, compound), v) in primary {
+        let hit = *v >= settings.screen.min_inhibition_pct;
+        let _ = writeln!(t, "{target},{compound},{v},{hit}");
+    }
+    t
+}
+
 /// One well's counts: pipetting noise `mu (1 + cv z)`, then Poisson counting over the counting
 /// time, back to CPM, rounded.
 fn noisy_cpm(mu: f64, counts: &Counts, normal: &Normal<f64>, rng: &mut ChaCha8Rng) -> f64 {
@@ -655,7 +763,7 @@ pub(super) fn truth_csv(settings: &Settings, sim: &SimOptions) -> Result<String>
         if !matches!(target.assay, config::Assay::Competition | config::Assay::Uptake) {
             continue;
         }
-        for (compound, truth) in compounds {
+        for (compound, truth) in compounds.iter().filter(|(_, t)| t.inhibition_pct.is_none()) {
             let ic50 = ic50_of(truth, target)?;
             // IC50-only targets (no [L] or Kd) have no Ki: the cell stays empty.
             let ki = Some(cheng_prusoff(ic50, target.radioligand_nm, target.kd_nm))

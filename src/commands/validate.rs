@@ -64,6 +64,14 @@ pub fn validate(config_path: &Path) -> Result<ValidateReport> {
             e.1 += 1;
         }
     }
+    let primary: Vec<String> = normalised
+        .iter()
+        .filter(|n| n.plate.wells.iter().any(|w| w.role == Role::Primary))
+        .map(|n| format!("{} ({})", n.plate.id, n.plate.target))
+        .collect();
+    if !primary.is_empty() {
+        let _ = writeln!(t, "\nprimary screen plates: {}: {}", primary.len(), primary.join(", "));
+    }
     let _ = writeln!(t, "\ncurves to fit: {}", curves.len());
     for ((target, compound), (plates, n)) in &curves {
         let _ = writeln!(t, "  {target} / {compound}: {n} wells on {}", plates.join(", "));
@@ -170,8 +178,15 @@ pub fn plate_map(p: &Plate) -> String {
     // zero dose, a concentration-table line with concentration 0).
     let mut letters: Vec<&str> = Vec::new();
     let mut concs: BTreeMap<&str, Vec<f64>> = BTreeMap::new();
+    // Primary-screen compounds are numbered by their first well instead (`p1`, `p2`, ...).
+    let mut primary: Vec<&str> = Vec::new();
+    for w in p.wells.iter().filter(|w| w.role == Role::Primary) {
+        if let Some(c) = w.compound.as_deref().filter(|c| !primary.contains(c)) {
+            primary.push(c);
+        }
+    }
     let mut zero_dose: Vec<&str> = Vec::new();
-    for w in &p.wells {
+    for w in p.wells.iter().filter(|w| w.role != Role::Primary) {
         if let (Some(c), Some(x)) = (w.compound.as_deref(), w.conc_nm) {
             if !letters.contains(&c) {
                 letters.push(c);
@@ -210,6 +225,9 @@ pub fn plate_map(p: &Plate) -> String {
                         .map_or(0, |k| k + 1);
                     format!("{letter}{rank}")
                 }
+                (Role::Primary, Some(c)) => {
+                    format!("p{}", primary.iter().position(|l| *l == c).map_or(0, |k| k + 1))
+                }
                 _ => ".".to_string(),
             };
             let mark = if w.excluded.is_some() && w.role != Role::Unused { "x" } else { "" };
@@ -235,6 +253,22 @@ pub fn plate_map(p: &Plate) -> String {
             }
         }
     }
+    if !primary.is_empty() {
+        let conc = p
+            .wells
+            .iter()
+            .find(|w| w.role == Role::Primary)
+            .and_then(|w| w.conc_nm)
+            .map_or_else(|| "a concentration not given".to_string(), format_conc_nm);
+        let names: Vec<String> =
+            primary.iter().enumerate().map(|(k, c)| format!("p{} = {c}", k + 1)).collect();
+        let _ = writeln!(
+            t,
+            "  primary screen plate: {} compound(s) at {conc} (% inhibition, no curves): {}",
+            primary.len(),
+            names.join(", ")
+        );
+    }
     let excluded: Vec<String> = p
         .wells
         .iter()
@@ -251,11 +285,27 @@ pub fn plate_map(p: &Plate) -> String {
 #[must_use]
 pub fn summary_text(s: &RunSummary) -> String {
     let mut t = String::new();
-    let _ = writeln!(
-        t,
-        "radbind: {} plate(s), {} curve(s): {} ok, {} flagged, {} failed",
-        s.plates, s.curves, s.ok, s.flagged, s.failed
-    );
+    let (pp, pn, hits, none) = s.primary;
+    if pp == 0 {
+        let _ = writeln!(
+            t,
+            "radbind: {} plate(s), {} curve(s): {} ok, {} flagged, {} failed",
+            s.plates, s.curves, s.ok, s.flagged, s.failed
+        );
+    } else {
+        let _ = writeln!(
+            t,
+            "radbind: {} plate(s) ({} curve, {pp} primary); {} curve(s): {} ok, {} flagged, {} \
+             failed; primary screen: {pn} compound result(s), {hits} hit(s), {none} without a \
+             response",
+            s.plates,
+            s.plates.saturating_sub(pp),
+            s.curves,
+            s.ok,
+            s.flagged,
+            s.failed
+        );
+    }
     for f in &s.failures {
         let _ = writeln!(t, "  {f}");
     }

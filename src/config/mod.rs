@@ -25,11 +25,11 @@ mod wellset;
 
 pub use error::{ConfigError, ConfigProblem};
 pub use locate::key_at;
-pub use options::{ErrorBars, Figures, ModelKind, Options, SeriesEnd};
+pub use options::{BlockOrder, ErrorBars, Figures, HitRule, ModelKind, Options, SeriesEnd};
 pub use resolve::{clean_path, load, resolve};
 pub use settings::{
-    Assay, Axis, CompareKind, CompareMethod, CompareSettings, CompoundBlock, ConcSpec, Exclusion,
-    FitSettings, GtpgsSpec, Layout, PlateMapSpec, PlateSpec, Reference, SaturationSpec, Series,
-    Settings, Target, WeightingKind,
+    Assay, Axis, CompareKind, CompareMethod, CompareSettings, CompoundBlock, CompoundNames,
+    ConcSpec, Exclusion, FitSettings, GtpgsSpec, Layout, PlateMapSpec, PlateSpec, PrimaryLayout,
+    Reference, SaturationSpec, ScreenSettings, Series, Settings, Target, WeightingKind,
 };
 pub use wellset::WellSet;

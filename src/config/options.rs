@@ -66,6 +66,9 @@ pub struct Options {
     pub experiment_id: Option<String>,
     /// What the report writes.
     pub report: Option<ReportOptions>,
+    /// Primary-screen hit calling and replicate checks (plates with `primary` wells).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub screen: Option<ScreenOptions>,
 }
 
 /// Report options.
@@ -223,6 +226,75 @@ pub struct LayoutOptions {
     /// compound only (its saturating top concentration defines NSB for every compound on the
     /// plate), e.g. `bottom_compound: haloperidol`.
     pub bottom_compound: Option<String>,
+    /// Single-concentration (primary screen) wells instead of a `series`: blocks of
+    /// replicate wells, one compound per block, named per plate by `compounds` or
+    /// `compound_list`. Example:
+    /// `{wells: columns 2-11, block: 4x1, order: down_then_across, concentration: "10 µM"}`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub primary: Option<PrimaryOptions>,
+}
+
+/// `layouts.<name>.primary`: where a primary screen's compounds sit, one block of replicate
+/// wells per compound, all at one concentration.
+#[derive(Debug, Clone, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct PrimaryOptions {
+    /// The rectangle the blocks tile (a well set that is one rectangle), e.g. `columns 2-11`
+    /// or `B2-G11`. Required.
+    pub wells: String,
+    /// Block of replicate wells per compound, `<rows>x<columns>`: `4x1` (four wells down a
+    /// column, default), `1x3` (three wells along a row), `2x2`.
+    pub block: Option<String>,
+    /// Order the blocks take the compounds in: `down_then_across` (default: down the first
+    /// block column, then the next) or `across_then_down`.
+    pub order: Option<Choice<BlockOrder>>,
+    /// The one concentration with a unit, e.g. `"10 µM"`. Give this or `concentration_nM`.
+    pub concentration: Option<String>,
+    /// The one concentration in nM, e.g. `10000`.
+    #[serde(rename = "concentration_nM")]
+    pub concentration_nm: Option<f64>,
+}
+
+/// `layouts.<name>.primary.order`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum BlockOrder {
+    /// `down_then_across`: A1-D1 is the first block, E1-H1 the second, then column 2.
+    DownThenAcross,
+    /// `across_then_down`: blocks along the first block row, then the next.
+    AcrossThenDown,
+}
+
+/// `screen`: hit calling and replicate checks of primary-screen plates.
+#[derive(Debug, Clone, Default, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct ScreenOptions {
+    /// Hit rule: `inhibition` (default: % inhibition >= `min_inhibition_pct`), `robust_z`
+    /// (robust z-score >= `min_robust_z`) or `both`.
+    pub hit: Option<Choice<HitRule>>,
+    /// % inhibition at or above which a compound is a hit. Default 50.
+    pub min_inhibition_pct: Option<f64>,
+    /// Robust z-score (against the plate's compounds) at or above which a compound is a
+    /// hit with `hit: robust_z` or `both`. Default 3.
+    pub min_robust_z: Option<f64>,
+    /// Compounds whose replicate counts have a CV above this % are flagged `high_cv`.
+    /// Default 20.
+    pub max_cv_pct: Option<f64>,
+    /// A replicate more than this many % specific binding points from the median of the
+    /// other replicates is flagged `replicate_outlier` (still averaged). Default 20.
+    pub outlier_pct: Option<f64>,
+}
+
+/// `screen.hit`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum HitRule {
+    /// `inhibition`: % inhibition >= `min_inhibition_pct`.
+    Inhibition,
+    /// `robust_z`: robust z-score >= `min_robust_z`.
+    RobustZ,
+    /// `both`: both of the above.
+    Both,
 }
 
 /// `layouts.<name>.top_from` / `bottom_from`: which end of each compound's series.
@@ -295,6 +367,18 @@ pub struct PlateOptions {
     /// `experiment_id`): plates of different experiments are fitted as separate curves.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub experiment: Option<String>,
+    /// Primary-screen compounds, in block order (layouts with `primary`), e.g.
+    /// `[RB-0001, RB-0002]`. Give this or `compound_list`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub compounds: Option<Vec<String>>,
+    /// A compound list file (relative to the config file), one name per line in block order;
+    /// or `plate,compound` lines (plate number or barcode) naming each plate's compounds.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub compound_list: Option<String>,
+    /// With `plate_map`: the map's `sample` wells are single-concentration primary-screen
+    /// wells (as role `primary` in the map says), not a dilution series.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub primary: Option<bool>,
 }
 
 /// A plate selector: one number, a range string or a list.

@@ -9,7 +9,7 @@
 use std::collections::BTreeMap;
 use std::path::PathBuf;
 
-use super::options::{ErrorBars, Figures, ModelKind, Options, SeriesEnd};
+use super::options::{BlockOrder, ErrorBars, Figures, HitRule, ModelKind, Options, SeriesEnd};
 use super::wellset::WellSet;
 use crate::ingest::{ColumnMap, Format, PlateMap, TableColumns};
 use crate::radioactivity::{Counting, Isotope};
@@ -71,6 +71,8 @@ pub struct Settings {
     /// Primary target of the selectivity panel (a known target); `None`: per compound, its
     /// lowest exact Ki.
     pub primary_target: Option<String>,
+    /// Primary-screen hit calling and replicate checks (`screen`).
+    pub screen: ScreenSettings,
     /// The options as parsed (for the manifest's resolved config).
     pub options: Options,
     /// Which independent experiment the run is (`experiment_id`); `None`: the run is its own
@@ -218,6 +220,8 @@ pub struct Layout {
     pub top_from: Option<SeriesEnd>,
     /// The series end whose wells also serve as the 0 % control (`bottom_from`).
     pub bottom_from: Option<SeriesEnd>,
+    /// Single-concentration blocks of a primary screen (`primary`), instead of a series.
+    pub primary: Option<PrimaryLayout>,
     /// The reference compound whose `bottom_from` wells are the 0 % control of every
     /// compound on the plate (`bottom_compound`); `None`: each compound's own.
     pub bottom_compound: Option<String>,
@@ -233,6 +237,48 @@ impl Layout {
             && self.basal.is_none()
             && self.top_from.is_none()
             && self.bottom_from.is_none()
+    }
+}
+
+/// Where a primary screen's compounds sit: a rectangle tiled by blocks of replicate wells,
+/// one compound per block, every well at one concentration.
+#[derive(Debug, Clone, PartialEq)]
+pub struct PrimaryLayout {
+    /// The rectangle the blocks tile (resolved against the plate's geometry).
+    pub wells: WellSet,
+    /// Block size `(rows, columns)`, each at least 1.
+    pub block: (u16, u16),
+    /// The order the blocks take the compounds in.
+    pub order: BlockOrder,
+    /// The concentration of every primary well, nM.
+    pub conc_nm: f64,
+}
+
+/// Hit calling and replicate checks of primary-screen plates (`screen`).
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct ScreenSettings {
+    /// Which numbers call a hit.
+    pub rule: HitRule,
+    /// Hit at % inhibition >= this (`inhibition`, `both`).
+    pub min_inhibition_pct: f64,
+    /// Hit at robust z >= this (`robust_z`, `both`).
+    pub min_robust_z: f64,
+    /// Flag `high_cv` above this CV% of the replicate counts.
+    pub max_cv_pct: f64,
+    /// Flag `replicate_outlier` when a replicate lies more than this many %SB points from
+    /// the median of the others.
+    pub outlier_pct: f64,
+}
+
+impl Default for ScreenSettings {
+    fn default() -> Self {
+        ScreenSettings {
+            rule: HitRule::Inhibition,
+            min_inhibition_pct: 50.0,
+            min_robust_z: 3.0,
+            max_cv_pct: 20.0,
+            outlier_pct: 20.0,
+        }
     }
 }
 
@@ -331,6 +377,37 @@ pub struct PlateSpec {
     /// The independent experiment of the plate (`plates[].experiment`, else the top-level
     /// `experiment_id`); `None`: the run's.
     pub experiment: Option<String>,
+    /// Primary-screen compounds in block order (layouts with `primary`): from `compounds`
+    /// or `compound_list`.
+    pub primary_names: Option<CompoundNames>,
+    /// A plate map's `sample` wells are primary-screen wells (`primary: true`).
+    pub map_primary: bool,
+}
+
+/// The compounds of a primary-screen entry, in block order: one list for every plate of the
+/// entry, or one per plate (by number or barcode) from a `plate,compound` list file.
+#[derive(Debug, Clone, PartialEq, Default)]
+pub struct CompoundNames {
+    /// Where the names come from, for messages: `compounds` or the list file's path.
+    pub source: String,
+    /// Names for every plate of the entry (a plain list).
+    pub shared: Vec<String>,
+    /// Names by plate number or barcode (a `plate,compound` list).
+    pub by_plate: BTreeMap<String, Vec<String>>,
+}
+
+impl CompoundNames {
+    /// The names of the plate with this global number and label, if the source has them.
+    #[must_use]
+    pub fn for_plate(&self, number: Option<u32>, label: &str) -> Option<&[String]> {
+        if self.by_plate.is_empty() {
+            return Some(&self.shared);
+        }
+        number
+            .and_then(|n| self.by_plate.get(&n.to_string()))
+            .or_else(|| self.by_plate.get(label.trim()))
+            .map(Vec::as_slice)
+    }
 }
 
 /// A compound on a block of lanes across the series (rows when the series runs along columns).

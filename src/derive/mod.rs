@@ -10,6 +10,7 @@
 pub mod flags;
 pub mod functional;
 pub mod reference;
+pub mod primary;
 pub mod rows;
 
 use std::collections::BTreeMap;
@@ -96,6 +97,8 @@ pub fn derive_all(up: Upstream<'_>, fits: &[CurveFit]) -> RunResults {
     problems.extend(functional::functional_results(&mut curves, up.targets));
     let references = reference::check_references(&mut curves, &settings.references);
     let mut wells: Vec<WellRow> = up.plates.iter().flat_map(WellRow::of_plate).collect();
+    let primary = primary::primary_rows(up.plates, settings);
+    problems.extend(primary::problems(&primary));
     mark_fit_exclusions(&mut wells, &curves);
     span_percent_of_wells(&mut wells, fits);
     RunResults {
@@ -109,6 +112,7 @@ pub fn derive_all(up: Upstream<'_>, fits: &[CurveFit]) -> RunResults {
         inputs: up.inputs,
         config_yaml: settings.config_text.clone(),
         primary_target: settings.primary_target.clone(),
+        primary: primary::PrimaryResults { rows: primary, screen: settings.screen },
         problems,
         started: humantime::format_rfc3339_seconds(up.started).to_string(),
         finished: String::new(),

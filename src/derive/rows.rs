@@ -39,6 +39,8 @@ pub struct RunResults {
     /// Primary target of the selectivity panel (`report.primary_target`); `None`: per
     /// compound, the target with its lowest exact Ki.
     pub primary_target: Option<String>,
+    /// Primary screens: one row per compound and plate of the plates with primary wells.
+    pub primary: super::primary::PrimaryResults,
     /// Files, plates or controls that could not be used (the run went on without them).
     pub problems: Vec<String>,
     /// Start of the run, RFC 3339 UTC.

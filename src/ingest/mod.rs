@@ -35,6 +35,7 @@ use std::path::{Path, PathBuf};
 
 use crate::types::{Geometry, WellPos};
 
+pub mod compound_list;
 pub mod conc_table;
 pub mod delimited;
 pub mod file;
@@ -46,6 +47,7 @@ pub mod table;
 pub mod xlsx;
 pub mod xlsx_write;
 
+pub use compound_list::{CompoundList, read_compound_list};
 pub use conc_table::TableColumns;
 pub use plate_map::{PlateMap, PlateMapEntry, parse_plate_map, read_plate_map};
 pub use table::ColumnMap;

@@ -15,7 +15,7 @@ use crate::types::WellPos;
 use crate::units::parse_conc_nm;
 
 /// Roles a plate map may give a well.
-pub const ROLES: [&str; 6] = ["total", "nsb", "blank", "vehicle", "sample", "empty"];
+pub const ROLES: [&str; 7] = ["total", "nsb", "blank", "vehicle", "sample", "primary", "empty"];
 
 /// What one well holds.
 #[derive(Debug, Clone, PartialEq)]
@@ -69,6 +69,7 @@ pub(crate) fn role(s: &str) -> Option<&'static str> {
         "blank" | "background" | "bkg" => "blank",
         "vehicle" | "veh" | "dmso" => "vehicle",
         "sample" | "compound" | "test" | "competitor" => "sample",
+        "primary" | "screen" | "single" | "single_concentration" => "primary",
         "empty" | "unused" | "-" | "" => "empty",
         _ => return None,
     };
@@ -180,6 +181,13 @@ pub fn parse_plate_map(path: &Path, text: &str) -> Result<PlateMap, IngestError>
                 path,
                 no,
                 format!("well {pos}: a sample well needs a compound and a concentration"),
+            ));
+        }
+        if r == "primary" && comp.is_none() {
+            return Err(parse_error(
+                path,
+                no,
+                format!("well {pos}: a primary (single-concentration) well needs a compound"),
             ));
         }
         if let Some(first) = seen.insert(pos, no) {

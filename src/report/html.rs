@@ -181,6 +181,7 @@ pub fn render_html_with(
          <a href=\"#excluded\">Excluded wells</a><a href=\"#provenance\">Provenance</a></nav>\n",
     );
     summary(&mut h, results);
+    h.push_str(&super::primary::html_section(results, &figs.primary));
     h.push_str(&super::assays::html_sections(results, &figs.saturation));
     ki_matrix(&mut h, results, figs.selectivity.as_ref(), outcome);
     selectivity_panel(&mut h, results);

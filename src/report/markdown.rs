@@ -523,6 +523,7 @@ fn assemble(
     summary(&mut out, results);
     problems(&mut out, results, linked.map(|(_, outcome)| outcome));
     if let Some((figs, _)) = linked {
+        out.push_str(&super::primary::markdown_section(results, &figs.primary));
         out.push_str(&super::assays::markdown_sections(results, &figs.saturation));
         ki_matrix(&mut out, results, figs);
         out.push_str(&selectivity_markdown(results));

@@ -11,6 +11,7 @@ pub mod html;
 pub mod manifest;
 pub mod markdown;
 pub mod plots;
+pub mod primary;
 pub mod prism;
 pub mod selectivity;
 pub mod summary;
@@ -86,6 +87,8 @@ pub struct ReportFigures {
     pub selectivity: Option<FigureRef>,
     /// One saturation figure per saturation row, in row order.
     pub saturation: Vec<FigureRef>,
+    /// Primary-screen figures (% inhibition maps and distributions).
+    pub primary: primary::PrimaryFigures,
 }
 
 /// Which figures [`write_report`] draws, and how.
@@ -145,7 +148,8 @@ pub fn write_report(
         let p = dir.join(sub);
         std::fs::create_dir_all(&p).with_context(|| format!("creating {}", p.display()))?;
     }
-    let (figs, mut outcome) = figures::write::write_figures(results, dir, fig_opts, done);
+    let (mut figs, mut outcome) = figures::write::write_figures(results, dir, fig_opts, done);
+    figs.primary = primary::write_figures(results, dir, fig_opts, &mut outcome);
 
     // Prism: one file per target, names made safe and unique.
     let targets = markdown::targets_in_order(results);

@@ -15,6 +15,7 @@ use anyhow::{Context, Result, anyhow};
 use polars::prelude::*;
 
 use super::selectivity::{KiEntry, SelectivityRow};
+use crate::derive::primary::PrimaryRow;
 use crate::derive::rows::{
     Censor, CompareNumbers, CurveRow, FitNumbers, FunctionalNumbers, PlateRow, RunResults,
     TwoSiteNumbers, WellRow,
@@ -99,7 +100,77 @@ pub fn write_all(results: &RunResults, dir: &Path) -> Result<()> {
     }
     let panel = super::selectivity::panel(&results.curves, results.primary_target.as_deref());
     write_table(dir, "selectivity", panel.len(), selectivity_columns(&panel))?;
+    if !results.primary.rows.is_empty() {
+        let rows: Vec<&PrimaryRow> = results.primary.rows.iter().collect();
+        write_table(dir, "primary", rows.len(), primary_columns(&rows))?;
+        let hits: Vec<&PrimaryRow> = results.primary.rows.iter().filter(|r| r.hit).collect();
+        write_table(dir, "hits", hits.len(), primary_columns(&hits))?;
+        write_table(dir, "followup", hits.len(), followup_columns(&hits))?;
+    }
     Ok(())
+}
+
+/// `primary.csv` and `hits.csv`: one row per compound and primary-screen plate.
+fn primary_columns(r: &[&PrimaryRow]) -> Vec<Col> {
+    let s = |f: &dyn Fn(&PrimaryRow) -> String| {
+        r.iter().map(|x| Some(f(x)).filter(|v| !v.is_empty())).collect()
+    };
+    let f = |g: &dyn Fn(&PrimaryRow) -> f64| r.iter().map(|x| num(g(x))).collect();
+    let u = |g: &dyn Fn(&PrimaryRow) -> usize| r.iter().map(|x| Some(g(x) as u64)).collect();
+    vec![
+        Col::Str("experiment", s(&|x| x.experiment.clone())),
+        Col::Str("target", s(&|x| x.target.clone())),
+        Col::Str("plate", s(&|x| x.plate.clone())),
+        Col::Str("barcode", s(&|x| x.barcode.clone())),
+        Col::Str("source", s(&|x| x.source.clone())),
+        Col::U64("index_in_file", u(&|x| x.index_in_file)),
+        Col::Str("compound", s(&|x| x.compound.clone())),
+        Col::F64("conc_nM", f(&|x| x.conc_nm)),
+        Col::Str("wells", s(&|x| x.wells.join(";"))),
+        Col::U64("n", u(&|x| x.n)),
+        Col::U64("n_excluded", u(&|x| x.n_excluded)),
+        Col::F64("mean_pct_specific", f(&|x| x.mean_pct_specific)),
+        Col::F64("sd_pct_specific", f(&|x| x.sd_pct_specific)),
+        Col::F64("se_pct_specific", f(&|x| x.se_pct_specific)),
+        Col::F64("pct_inhibition", f(&|x| x.pct_inhibition)),
+        Col::F64("mean_cpm", f(&|x| x.mean_cpm)),
+        Col::F64("cv_pct", f(&|x| x.cv_pct)),
+        Col::F64("z_prime", f(&|x| x.z_prime)),
+        Col::F64("robust_z", f(&|x| x.robust_z)),
+        Col::Bool("plate_qc_pass", r.iter().map(|x| x.plate_qc_pass).collect()),
+        Col::Bool("hit", r.iter().map(|x| x.hit).collect()),
+        Col::Str("outlier_wells", s(&|x| x.outlier_wells.join(";"))),
+        Col::Str(
+            "flags",
+            s(&|x| x.flags.iter().map(ToString::to_string).collect::<Vec<_>>().join(";")),
+        ),
+    ]
+}
+
+/// `followup.csv`: the hits as a pick list, one row per hit: where the compound was
+/// (plate, barcode, file, wells) and what it did, for a liquid handler or the follow-up
+/// config (`radbind init --secondary`).
+fn followup_columns(r: &[&PrimaryRow]) -> Vec<Col> {
+    let s = |f: &dyn Fn(&PrimaryRow) -> String| {
+        r.iter().map(|x| Some(f(x)).filter(|v| !v.is_empty())).collect()
+    };
+    let f = |g: &dyn Fn(&PrimaryRow) -> f64| r.iter().map(|x| num(g(x))).collect();
+    vec![
+        Col::Str("compound", s(&|x| x.compound.clone())),
+        Col::Str("target", s(&|x| x.target.clone())),
+        Col::Str("source_plate", s(&|x| x.plate.clone())),
+        Col::Str("source_barcode", s(&|x| x.barcode.clone())),
+        Col::Str("source_file", s(&|x| x.source.clone())),
+        Col::Str("source_well", s(&|x| x.wells.first().cloned().unwrap_or_default())),
+        Col::Str("source_wells", s(&|x| x.wells.join(";"))),
+        Col::F64("conc_nM", f(&|x| x.conc_nm)),
+        Col::F64("pct_inhibition", f(&|x| x.pct_inhibition)),
+        Col::F64("robust_z", f(&|x| x.robust_z)),
+        Col::Str(
+            "flags",
+            s(&|x| x.flags.iter().map(ToString::to_string).collect::<Vec<_>>().join(";")),
+        ),
+    ]
 }
 
 /// The selectivity panel as CSV bytes, exactly as `selectivity.csv` is written (for
@@ -151,6 +222,32 @@ fn uncell(s: &str) -> String {
         Some(rest) if rest.starts_with(['=', '+', '-', '@', '\t', '\r']) => rest.to_string(),
         _ => s.to_string(),
     }
+}
+
+/// Reads the `(target, compound)` pairs of a run's `followup.csv` or `hits.csv` (both have
+/// `target` and `compound` columns), in file order, for `radbind init --secondary`.
+///
+/// # Errors
+/// When the file cannot be read or parsed, or lacks a `target` or `compound` column.
+pub fn read_followup(path: &Path) -> Result<Vec<(String, String)>> {
+    let df = CsvReadOptions::default()
+        .with_has_header(true)
+        .with_infer_schema_length(Some(0))
+        .try_into_reader_with_file_path(Some(path.to_path_buf()))
+        .and_then(polars::prelude::SerReader::finish)
+        .map_err(|e| anyhow!("reading {}: {e}", path.display()))?;
+    let text = |name: &str| -> Result<Vec<String>> {
+        let col = df.column(name).map_err(|_| {
+            anyhow!(
+                "{}: no column `{name}` (give a radbind followup.csv or hits.csv)",
+                path.display()
+            )
+        })?;
+        let ca = col.str().map_err(|e| anyhow!("{}: column `{name}`: {e}", path.display()))?;
+        Ok(ca.iter().map(|v| uncell(v.unwrap_or_default())).collect())
+    };
+    let (t, c) = (text("target")?, text("compound")?);
+    Ok(t.into_iter().zip(c).filter(|(_, c)| !c.is_empty()).collect())
 }
 
 /// Reads the Ki of every curve of a run's `fits.csv` for the selectivity panel, with `run`

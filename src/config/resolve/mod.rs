@@ -9,6 +9,7 @@
 mod fit;
 mod plate;
 mod reference;
+mod primary;
 mod target;
 
 use std::collections::BTreeMap;
@@ -281,6 +282,7 @@ pub fn resolve(path: &Path, text: String, o: Options) -> Result<Settings, Config
         Figures::SvgPng,
         |other| format!("unknown figures setting `{other}`: use svg+png, svg or none"),
     );
+    let screen = r.screen(o.screen.as_ref());
     let primary_target = o.report.as_ref().and_then(|r| r.primary_target.clone());
     if let Some(t) = primary_target.as_ref().filter(|t| !o.targets.contains_key(*t)) {
         let known: Vec<&str> = o.targets.keys().map(String::as_str).collect();
@@ -323,6 +325,7 @@ pub fn resolve(path: &Path, text: String, o: Options) -> Result<Settings, Config
         experiment_id,
         assay_date: o.assay_date.clone(),
         references,
+        screen,
         options: o,
     })
 }
@@ -744,6 +747,7 @@ fn placeholder_layout(name: &str) -> Layout {
         series: None,
         top_from: None,
         bottom_from: None,
+        primary: None,
         bottom_compound: None,
     }
 }

@@ -219,8 +219,18 @@ impl Resolver<'_> {
                 ),
             );
         }
+        let primary = l.primary.as_ref().and_then(|p| self.primary_layout(name, p));
+        if l.primary.is_some() && l.series.is_some() {
+            self.problem(
+                &["layouts", name, "primary"],
+                "give a layout `series` (curves) or `primary` (single-concentration blocks), \
+                 not both: put primary plates and curve plates on layouts of their own"
+                    .into(),
+            );
+        }
         let series = match &l.series {
             Some(s) => Some(self.series(name, s)?),
+            None if l.primary.is_some() => None,
             None => {
                 if top_from.is_some() || bottom_from.is_some() {
                     self.problem(
@@ -252,6 +262,7 @@ impl Resolver<'_> {
             series,
             top_from,
             bottom_from,
+            primary,
             bottom_compound: l.bottom_compound.clone(),
         })
     }
@@ -378,21 +389,32 @@ impl Resolver<'_> {
             }
             return None;
         };
+        let primary = layout.primary.is_some();
+        let primary_names = self.compound_names(i, p, primary, base);
         let Some(series) = &layout.series else {
-            // A controls-only plate: other plates take its total/NSB with `controls_from`.
+            // A controls-only plate (other plates take its total/NSB with `controls_from`),
+            // or a primary-screen plate (compounds by `compounds`/`compound_list`).
             for (key, given) in [("rows", p.rows.is_some()), ("columns", p.columns.is_some())] {
                 if given {
                     self.problem(
                         &["plates", &idx, key],
-                        format!(
-                            "layout `{}` has no series (a controls-only layout): it holds no \
-                             compounds",
-                            layout.name
-                        ),
+                        if primary {
+                            format!(
+                                "layout `{}` is a primary-screen layout: name its compounds in \
+                                 block order with `compounds` or `compound_list`",
+                                layout.name
+                            )
+                        } else {
+                            format!(
+                                "layout `{}` has no series (a controls-only layout): it holds \
+                                 no compounds",
+                                layout.name
+                            )
+                        },
                     );
                 }
             }
-            if p.controls_from.is_some() {
+            if p.controls_from.is_some() && !primary {
                 self.problem(
                     &["plates", &idx, "controls_from"],
                     format!(
@@ -405,7 +427,7 @@ impl Resolver<'_> {
                 entry: i,
                 numbers,
                 barcode: p.barcode.clone(),
-                controls_from: None,
+                controls_from: if primary { p.controls_from } else { None },
                 file,
                 target: p.target.clone(),
                 layout: layout_name.clone(),
@@ -413,6 +435,8 @@ impl Resolver<'_> {
                 compounds: Vec::new(),
                 rotated: p.rotated.unwrap_or(false),
                 experiment,
+                primary_names,
+                map_primary: false,
             });
         };
         let (map, map_key) = match series.axis {
@@ -567,6 +591,8 @@ impl Resolver<'_> {
             compounds,
             rotated: p.rotated.unwrap_or(false),
             experiment,
+            primary_names: None,
+            map_primary: false,
         })
     }
 
@@ -604,6 +630,7 @@ impl Resolver<'_> {
         if p.controls_from == Some(0) {
             self.problem(&["plates", &idx, "controls_from"], "plate numbers start at 1".into());
         }
+        self.compound_names(i, p, false, base);
         if written.trim().is_empty() {
             self.problem(&["plates", &idx, "plate_map"], "empty plate map path".into());
             return None;
@@ -656,6 +683,8 @@ impl Resolver<'_> {
             compounds: Vec::new(),
             rotated: p.rotated.unwrap_or(false),
             experiment: None,
+            primary_names: None,
+            map_primary: p.primary.unwrap_or(false),
         })
     }
 }

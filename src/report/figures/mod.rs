@@ -17,6 +17,7 @@ pub mod curve;
 pub(super) mod dose;
 pub mod heat_map;
 pub mod overlay;
+pub mod primary;
 pub mod residual;
 pub mod saturation;
 pub mod selectivity_map;
