@@ -19,8 +19,8 @@
 pub mod compare;
 pub mod init;
 pub mod panel;
-pub mod series;
 pub mod secondary;
+pub mod series;
 pub mod simulate;
 pub mod summarize;
 pub mod survey;

@@ -247,14 +247,8 @@ pub fn simulate(path: &Path, out: Option<&Path>, repeat: usize) -> Result<Vec<Pa
     if let Some(series) = &sim.series {
         return super::series::write_series(&settings, &sim, series, &out_dir);
     }
-    let (plates, primary) = plan(&settings, &sim)?;
-    let files = sim.files.clone().unwrap_or_else(|| {
-        if plates.is_empty() {
-            Vec::new()
-        } else {
-            vec![SimFile { name: "plates.txt".into(), plates: format!("1-{}", plates.len()) }]
-        }
-    });
+    // The primary-screen truth (the exports are planned again, identically, by write_exports).
+    let (_, primary) = plan(&settings, &sim)?;
     let mut rng = ChaCha8Rng::seed_from_u64(sim.seed);
     let mut written = Vec::new();
     if let Some(table) = &sim.table {
@@ -308,7 +302,7 @@ pub(super) fn write_exports(
     rng: &mut ChaCha8Rng,
     repeat: usize,
 ) -> Result<Vec<PathBuf>> {
-    let plates = plan(settings, sim)?;
+    let (plates, _) = plan(settings, sim)?;
     let files = sim.files.clone().unwrap_or_else(|| {
         if plates.is_empty() {
             Vec::new()

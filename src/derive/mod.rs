@@ -9,8 +9,8 @@
 
 pub mod flags;
 pub mod functional;
-pub mod reference;
 pub mod primary;
+pub mod reference;
 pub mod rows;
 
 use std::collections::BTreeMap;

@@ -8,8 +8,8 @@
 
 mod fit;
 mod plate;
-mod reference;
 mod primary;
+mod reference;
 mod target;
 
 use std::collections::BTreeMap;
