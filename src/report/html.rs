@@ -168,10 +168,14 @@ pub fn render_html_with(
     } else {
         " (IC50 only)"
     };
+    let what = if results.curves.is_empty() && !results.primary.rows.is_empty() {
+        "Radioligand binding primary screen \u{b7} % inhibition at one concentration".to_string()
+    } else {
+        format!("Radioligand competition binding \u{b7} IC50 by four-parameter logistic fit{ki}")
+    };
     let _ = writeln!(
         h,
-        "<header><h1>{title}</h1><p>Radioligand competition binding \u{b7} IC50 by \
-         four-parameter logistic fit{ki} \u{b7} radbind {}</p></header>",
+        "<header><h1>{title}</h1><p>{what} \u{b7} radbind {}</p></header>",
         escape(&results.version)
     );
     h.push_str(

@@ -568,6 +568,15 @@ fn intro(out: &mut String, results: &RunResults) {
     } else {
         "% specific binding"
     };
+    if results.curves.is_empty() && !results.primary.rows.is_empty() {
+        let _ = writeln!(
+            out,
+            "Radioligand binding primary screen analysed by radbind {}: % inhibition of \
+             specific binding at one concentration.\n",
+            md(&results.version)
+        );
+        return;
+    }
     let _ = writeln!(
         out,
         "Radioligand competition binding analysed by radbind {}. IC50 from a four-parameter \
