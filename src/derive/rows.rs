@@ -5,6 +5,8 @@
 //! the per-curve numbers are computed in [`super::derive`], written by `report::tables`.
 //! [`InputFile`] is ingest's (it reads and hashes the files).
 
+use std::fmt;
+
 use crate::config::{Assay, Target};
 use crate::fit::engine::Model;
 use crate::fit::maths::four_pl::FourPl;
@@ -49,7 +51,7 @@ pub struct RunResults {
     pub finished: String,
     /// What the assay history needs of the run: experiment id, assay date and the
     /// reference compounds' verdicts (`radbind summarize` reads them from run.json).
-    pub history: super::reference::RunHistory,
+    pub history: RunHistory,
 }
 
 impl RunResults {
@@ -590,4 +592,126 @@ pub struct CurvePoint {
     pub y: f64,
     /// Why excluded from the fit, if it was.
     pub excluded: Option<String>,
+}
+
+// The reference-compound rows of a run (computed by `super::reference`).
+
+/// What `radbind summarize` needs of a run besides its tables.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct RunHistory {
+    /// The run's experiment (`experiment_id`); `None`: the run is its own experiment.
+    pub experiment_id: Option<String>,
+    /// Assay date as configured (`assay_date`, `YYYY-MM-DD`).
+    pub assay_date: Option<String>,
+    /// One row per target with a reference compound (per experiment of the run).
+    pub references: Vec<ReferenceRow>,
+}
+
+/// The potency a curve reports, in log units: pKi where the target gives Ki, else pEC50
+/// (agonists) or pIC50. Potency words follow the curve, as in the tables.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Measure {
+    /// `pKi`
+    PKi,
+    /// `pIC50`
+    PIc50,
+    /// `pEC50`
+    PEc50,
+}
+
+impl fmt::Display for Measure {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self {
+            Measure::PKi => "pKi",
+            Measure::PIc50 => "pIC50",
+            Measure::PEc50 => "pEC50",
+        })
+    }
+}
+
+impl Measure {
+    /// The measure of a row given its pKi (NaN when the target gives no Ki) and whether the
+    /// curve is an agonist's: the one rule `run` and `summarize` share.
+    #[must_use]
+    pub fn of(pki: f64, agonist: bool) -> Measure {
+        if pki.is_finite() {
+            Measure::PKi
+        } else if agonist {
+            Measure::PEc50
+        } else {
+            Measure::PIc50
+        }
+    }
+}
+
+/// The verdict on a run's reference compound at one target.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Verdict {
+    /// Within `expected ± limit`.
+    InRange,
+    /// Outside `expected ± limit`.
+    OutOfRange,
+    /// Not measured: absent from the plates, no usable fit, or censored (the text says).
+    NotMeasured(String),
+    /// Recorded only: the config gives no expected value.
+    Recorded,
+}
+
+impl Verdict {
+    /// `true` when the run's curves of the target get [`REFERENCE_OUT_OF_RANGE`].
+    #[must_use]
+    pub fn fails(&self) -> bool {
+        matches!(self, Verdict::OutOfRange | Verdict::NotMeasured(_))
+    }
+}
+
+impl fmt::Display for Verdict {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Verdict::InRange => f.write_str("in_range"),
+            Verdict::OutOfRange => f.write_str("out_of_range"),
+            Verdict::NotMeasured(why) => write!(f, "not_measured: {why}"),
+            Verdict::Recorded => f.write_str("recorded"),
+        }
+    }
+}
+
+/// A target's reference compound in one run.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ReferenceRow {
+    /// Target.
+    pub target: String,
+    /// Reference compound.
+    pub compound: String,
+    /// The curve's experiment (`CurveRow::experiment_id`; empty: the run's).
+    pub experiment_id: String,
+    /// pKi, or pIC50/pEC50 where the target gives no Ki.
+    pub measure: Measure,
+    /// The measured value, log units (NaN when not measured; the bound when censored).
+    pub value: f64,
+    /// Expected value and accepted distance, log units (from the config).
+    pub expected: Option<(f64, f64)>,
+    /// The verdict.
+    pub verdict: Verdict,
+}
+
+impl ReferenceRow {
+    /// One line for the run summary and reports, e.g.
+    /// `5-HT2A: ketanserin pKi 8.41, expected 9.30 ± 0.50: out_of_range`.
+    #[must_use]
+    pub fn line(&self) -> String {
+        let exp = if self.experiment_id.is_empty() {
+            String::new()
+        } else {
+            format!(" (experiment {})", self.experiment_id)
+        };
+        let value =
+            if self.value.is_finite() { format!(" {:.2}", self.value) } else { String::new() };
+        let range =
+            self.expected.map_or(String::new(), |(e, l)| format!(", expected {e:.2} ± {l:.2}"));
+        format!(
+            "{}{exp}: {} {}{value}{range}: {}",
+            self.target, self.compound, self.measure, self.verdict
+        )
+    }
 }
