@@ -252,28 +252,7 @@ impl Figure for PlateHeatMap<'_> {
         // Block outlines: a thick edge wherever the (role, compound) of neighbours differs.
         let key = |r: usize, c: usize| grid.get(&(r, c)).map(|w| role_key(w));
         let edge = TEXT_COLOUR.stroke_width(stroke(s, 2.5));
-        for row in 0..=nr {
-            for col in 0..nc {
-                let above = if row > 0 { key(row - 1, col) } else { None };
-                let below = if row < nr { key(row, col) } else { None };
-                if above != below {
-                    let (ax, ay) = (x0 + cs * col as i32, y0 + cs * row as i32);
-                    root.draw(&PathElement::new(vec![(ax, ay), (ax + cs, ay)], edge))
-                        .map_err(err)?;
-                }
-            }
-        }
-        for col in 0..=nc {
-            for row in 0..nr {
-                let left = if col > 0 { key(row, col - 1) } else { None };
-                let right = if col < nc { key(row, col) } else { None };
-                if left != right {
-                    let (ax, ay) = (x0 + cs * col as i32, y0 + cs * row as i32);
-                    root.draw(&PathElement::new(vec![(ax, ay), (ax, ay + cs)], edge))
-                        .map_err(err)?;
-                }
-            }
-        }
+        block_edges(root, (x0, y0), cs, (nr, nc), key, edge)?;
         // Colour bar.
         let bx = x0 + cs * nc as i32 + c(24);
         let (bw, bh) = (c(18), cs * nr as i32);
@@ -300,6 +279,41 @@ impl Figure for PlateHeatMap<'_> {
         .map_err(err)?;
         Ok(())
     }
+}
+
+/// Draws a thick edge between every two neighbouring cells of an `nr` x `nc` grid (cell size
+/// `cs` px from `origin`) whose `key` differs, the plate's outer border included where a
+/// cell has a key: the outlines of blocks (a layout's roles and compounds, a screen's hits).
+pub(super) fn block_edges<DB: DrawingBackend, K: PartialEq>(
+    root: &DrawingArea<DB, Shift>,
+    (x0, y0): (i32, i32),
+    cs: i32,
+    (nr, nc): (usize, usize),
+    key: impl Fn(usize, usize) -> Option<K>,
+    edge: ShapeStyle,
+) -> Result<(), String> {
+    let err = |e: DrawingAreaErrorKind<DB::ErrorType>| e.to_string();
+    for row in 0..=nr {
+        for col in 0..nc {
+            let above = if row > 0 { key(row - 1, col) } else { None };
+            let below = if row < nr { key(row, col) } else { None };
+            if above != below {
+                let (ax, ay) = (x0 + cs * col as i32, y0 + cs * row as i32);
+                root.draw(&PathElement::new(vec![(ax, ay), (ax + cs, ay)], edge)).map_err(err)?;
+            }
+        }
+    }
+    for col in 0..=nc {
+        for row in 0..nr {
+            let left = if col > 0 { key(row, col - 1) } else { None };
+            let right = if col < nc { key(row, col) } else { None };
+            if left != right {
+                let (ax, ay) = (x0 + cs * col as i32, y0 + cs * row as i32);
+                root.draw(&PathElement::new(vec![(ax, ay), (ax, ay + cs)], edge)).map_err(err)?;
+            }
+        }
+    }
+    Ok(())
 }
 
 #[cfg(test)]

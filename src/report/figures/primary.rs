@@ -149,28 +149,7 @@ impl Figure for InhibitionMap<'_> {
                 .filter(|w| hits.contains(w.well.as_str()))
                 .and_then(|w| w.compound.as_deref())
         };
-        for row in 0..=nr {
-            for col in 0..nc {
-                let a = if row > 0 { hit_of(row - 1, col) } else { None };
-                let b = if row < nr { hit_of(row, col) } else { None };
-                if a != b {
-                    let (ax, ay) = (x0 + cs * col as i32, y0 + cs * row as i32);
-                    root.draw(&PathElement::new(vec![(ax, ay), (ax + cs, ay)], edge))
-                        .map_err(err)?;
-                }
-            }
-        }
-        for col in 0..=nc {
-            for row in 0..nr {
-                let a = if col > 0 { hit_of(row, col - 1) } else { None };
-                let b = if col < nc { hit_of(row, col) } else { None };
-                if a != b {
-                    let (ax, ay) = (x0 + cs * col as i32, y0 + cs * row as i32);
-                    root.draw(&PathElement::new(vec![(ax, ay), (ax, ay + cs)], edge))
-                        .map_err(err)?;
-                }
-            }
-        }
+        super::heat_map::block_edges(root, (x0, y0), cs, (nr, nc), hit_of, edge)?;
         let bx = x0 + cs * nc as i32 + c(24);
         let (bw, bh) = (c(18), cs * nr as i32);
         colour_bar(root, s, (bx, y0), (bw, bh))?;
