@@ -25,8 +25,8 @@ Figures (per campaign and analysis):
   unit inside the tested range);
 - censored contradicting truth: `>` bounds above the true Ki and `<` bounds below it, of the
   censored rows;
-- crossing 50% with a number: curves whose concentration means start above 50% and end
-  below it that are reported with a Ki and a CI;
+- crossing 50% with a number: curves whose concentration means (of the points the fit used)
+  start above 50% and end below it that are reported with a Ki and a CI;
 - |Δlog Ki|: median and 95th percentile of |log10 Ki - log10 Ki_true| on the complete curves
   every method reported a number for.
 
@@ -258,6 +258,8 @@ def score(truth, injected, fits, wells, scipy_log_ic50):
                 cens_bad += 1
         pts = {}
         for w in by_curve.get(c, []):
+            if w["excluded"] == "true":
+                continue  # an excluded outlier is not the curve's data
             pts.setdefault(num(w["conc_nM"]), []).append(num(w["pct_specific"]))
         if pts:
             means = [np.mean(pts[k]) for k in sorted(pts)]

@@ -38,7 +38,9 @@ use engine::{Model, Termination};
 use maths::four_pl::{FourPl, FourPlFit};
 use models::curve::{CurveData, CurveResult};
 use models::curve_model;
+use models::four_pl::curve_options;
 use procedures::band::FittedCurve;
+use procedures::cascade::{Fitter, fit_cascade};
 use procedures::classify::{self, CurveClass};
 use procedures::rout::{MAX_OUTLIER_FRACTION, rout_guarded, rout_reason};
 use procedures::span::Span;
@@ -573,7 +575,8 @@ fn fit_one(mut curve: Curve, settings: &FitSettings) -> CurveFit {
         // Residuals studentised by the plates' variance models of counts.
         let scales = point_scales(&curve, settings, true);
         let scale = WeightRule::new(WeightingKind::Auto, &y, &scales);
-        let outliers = rout_guarded(&x, &y, q, scale.as_ref());
+        let fixed = rout_fixed(&curve, settings, &x, &y);
+        let outliers = rout_guarded(&x, &y, q, scale.as_ref(), fixed);
         if outliers.len() as f64 > MAX_OUTLIER_FRACTION * x.len() as f64 {
             flags.push("rout_skipped".to_string());
         } else if !outliers.is_empty() {
@@ -653,6 +656,37 @@ fn fit_one(mut curve: Curve, settings: &FitSettings) -> CurveFit {
         n_outliers,
         flags,
     }
+}
+
+/// The 4PL parameters ROUT's robust fit holds fixed: those of the model the curve is fitted
+/// with. For the falling 4PL models (`four_parameter`, `one_site`; not functional curves) the
+/// user's `fit.fix`, the slope of one site, and the control-level plateaus the
+/// incomplete-curve rule fixes ([`fit_cascade`] on the unweighted data): a free plateau the
+/// data do not define lets the robust fit bend to an outlier at that end of the range (or find
+/// a step through the noise of a flat curve), where the reported fit holds it at 0 % or 100 %.
+/// Other models: all four free (Prism's ROUT on a variable-slope 4PL).
+fn rout_fixed(curve: &Curve, settings: &FitSettings, x: &[f64], y: &[f64]) -> [Option<f64>; 4] {
+    if !matches!(curve.model, ModelKind::FourParameter | ModelKind::OneSite) || curve.functional {
+        return [None; 4];
+    }
+    let mut opts = curve_options(settings, curve.functional);
+    if curve.model == ModelKind::OneSite {
+        opts.fixed[FourPl::HILL] = Some(-1.0);
+    }
+    let signal = curve.response == Response::Signal;
+    let w = Fitter {
+        bounds: &settings.bounds,
+        rule: None,
+        top_control: !signal,
+        bottom_control: !signal,
+    };
+    let (_, added, _) = fit_cascade(x, y, &opts, &w, false);
+    let mut fixed = opts.fixed;
+    for c in added {
+        let (k, v) = c.fixes();
+        fixed[k] = Some(v);
+    }
+    fixed
 }
 
 /// Per point used in the fit: its response scale and variance model of counts: the plate's

@@ -31,6 +31,7 @@
 //! RSDR)^2)` (IRLS weights `v_i / (1 + (u_i / RSDR)^2)`), RSDR and the FDR test use the `u_i`.
 //! Without `scale` this is Prism's ROUT unchanged.
 
+use crate::config::WeightingKind;
 use crate::fit::engine::Model;
 use crate::fit::engine::{self, LmConfig, Termination};
 use crate::fit::maths::four_pl::FourPl;
@@ -38,6 +39,7 @@ use crate::fit::maths::four_pl::{LOG_IC50_MARGIN, MAX_ABS_HILL, initial_estimate
 use crate::fit::maths::model_fit::finite_range;
 use crate::fit::procedures::weights::WeightRule;
 use crate::fit::stats;
+use crate::normalise::variance::VarianceSource;
 
 /// Prism's default ROUT coefficient Q (maximum false discovery rate), 1%.
 pub const DEFAULT_Q: f64 = 0.01;
@@ -73,10 +75,21 @@ pub fn rsdr(residuals: &[f64], k: usize) -> f64 {
 /// Empty when `rsdr` is not positive and finite or `N <= K`.
 pub fn fdr_outliers(residuals: &[f64], rsdr: f64, k: usize, q: f64) -> Vec<usize> {
     let n = residuals.len();
-    if n <= k || !(rsdr > 0.0) || !rsdr.is_finite() || !(q > 0.0) {
+    if n <= k {
         return Vec::new();
     }
-    let df = (n - k) as f64;
+    fdr_outliers_df(residuals, rsdr, (n - k) as f64, q)
+}
+
+/// [`fdr_outliers`] with the scale `scale` known to `df` degrees of freedom (Student's t with
+/// `df`; [`fdr_outliers`] is `df = N - K`). Empty when `scale` is not positive and finite or
+/// `df` is not positive.
+pub fn fdr_outliers_df(residuals: &[f64], scale: f64, df: f64, q: f64) -> Vec<usize> {
+    let n = residuals.len();
+    let rsdr = scale;
+    if n == 0 || !(df > 0.0) || !(rsdr > 0.0) || !rsdr.is_finite() || !(q > 0.0) {
+        return Vec::new();
+    }
     let mut order: Vec<usize> = (0..n).collect();
     order.sort_by(|&a, &b| residuals[a].abs().total_cmp(&residuals[b].abs()));
     let first = (UNTESTED_FRACTION * n as f64).floor() as usize + 1; // 1-based rank
@@ -217,20 +230,29 @@ pub fn rout<M: Model<P>, const P: usize>(
 /// the robust fit (with its residuals and RSDR, for reports) and the outliers. `None` with
 /// fewer than 6 points (`N <= K + 1`) or non-finite / NaN data.
 pub fn rout_four_pl(x: &[f64], y: &[f64], q: f64) -> Option<Rout<4>> {
-    rout_four_pl_scaled(x, y, q, None)
+    rout_four_pl_scaled(x, y, q, None, [None; 4])
 }
 
 /// [`rout_four_pl`] with residuals studentised by the variance model `scale` (see the module
-/// documentation); `None` is [`rout_four_pl`].
+/// documentation) and the 4PL parameters `fixed` holds a value for fixed at it (the model the
+/// curve is fitted with: the user's `fit.fix`, the control-level plateaus of an incomplete
+/// curve); `None` and no fixed parameter is [`rout_four_pl`]. `None` also when fewer than two
+/// points remain per free parameter beyond one (`N <= K + 1`, K free parameters).
 pub fn rout_four_pl_scaled(
     x: &[f64],
     y: &[f64],
     q: f64,
     scale: Option<&WeightRule<'_>>,
+    fixed: [Option<f64>; 4],
 ) -> Option<Rout<4>> {
     let n = x.len().min(y.len());
     let (x, y) = (&x[..n], &y[..n]);
-    if n <= 5 || y.iter().any(|v| !v.is_finite()) || x.iter().any(|v| v.is_nan()) {
+    let k = fixed.iter().filter(|f| f.is_none()).count();
+    if n <= (k + 1).max(3)
+        || y.iter().any(|v| !v.is_finite())
+        || x.iter().any(|v| v.is_nan())
+        || fixed.iter().flatten().any(|v| !v.is_finite())
+    {
         return None;
     }
     let (lo, hi) = finite_range(x);
@@ -238,7 +260,14 @@ pub fn rout_four_pl_scaled(
     let upper = [f64::INFINITY, f64::INFINITY, MAX_ABS_HILL, hi + LOG_IC50_MARGIN];
     let mut start = initial_estimates(x, y);
     start[3] = start[3].clamp(lower[3], upper[3]);
-    Some(rout(&FourPl, x, y, start, [false; 4], lower, upper, q, scale))
+    let mut is_fixed = [false; 4];
+    for (j, f) in fixed.iter().enumerate() {
+        if let Some(v) = f {
+            start[j] = *v;
+            is_fixed[j] = true;
+        }
+    }
+    Some(rout(&FourPl, x, y, start, is_fixed, lower, upper, q, scale))
 }
 
 /// ROUT outliers of a variable-slope 4PL fit ([`rout_four_pl`]) at false discovery rate `q`
@@ -268,11 +297,67 @@ pub fn rout_reason(q: f64) -> String {
 /// model. Without replicates this is Prism's ROUT unchanged. With a variance model (`scale`)
 /// residuals and replicate deviations are both studentised by it
 /// ([`rout_four_pl_scaled`], [`replicate_sd_weighted`]).
-pub fn rout_guarded(x: &[f64], y: &[f64], q: f64, scale: Option<&WeightRule<'_>>) -> Vec<usize> {
-    let Some(r) = rout_four_pl_scaled(x, y, q, scale) else { return Vec::new() };
+///
+/// **A variance model estimated from the plate** (`scale` whose every point's model is
+/// [`VarianceSource::Estimated`]) already says how large the studentised residuals are: 1 when
+/// the model holds, known to `d0` degrees of freedom, `d0` = an eighth of the fewest replicate
+/// deviations `m` behind the points' models: the CV comes from the upper half of them by
+/// signal, duplicates give pairs of equal deviations, and the capped estimator and the control
+/// means taken as exact cost about half again (on the simulated campaigns of
+/// `tests/noise_campaign.rs`, `m / 4` called good points outliers on 2.5% of the curves at 8%
+/// pipetting CV, `m / 8` on 1.2%, as Q = 1% should). The test
+/// then uses the curve's RSDR moderated by that prior (Smyth 2004, *Linear models and
+/// empirical Bayes methods for assessing differential expression in microarray experiments*,
+/// Stat Appl Genet Mol Biol 3:3): `s^2 = (d0 + d1 RSDR^2) / (d0 + d1)`, with Student's t on
+/// `d0 + d1` degrees of freedom; `d1 = 0.54 (N - K)`, the degrees of freedom RSDR is worth
+/// ([`RSDR_EFFICIENCY`]). A curve scattering more than its plates'
+/// model (model misfit) still raises its scale through RSDR; a curve's 20 points alone no
+/// longer set it, so a 5-10 SD outlier is not hidden behind a noisy scale (the larger of
+/// RSDR and the replicate SD of 10 duplicate pairs is often 1.5-2 times the real noise).
+///
+/// `fixed`: 4PL parameters fixed at a value in the robust fit ([`rout_four_pl_scaled`]).
+pub fn rout_guarded(
+    x: &[f64],
+    y: &[f64],
+    q: f64,
+    scale: Option<&WeightRule<'_>>,
+    fixed: [Option<f64>; 4],
+) -> Vec<usize> {
+    let Some(r) = rout_four_pl_scaled(x, y, q, scale, fixed) else { return Vec::new() };
+    let k = fixed.iter().filter(|f| f.is_none()).count();
+    let n = r.robust.studentised.len();
+    let d0 = scale.map_or(0.0, model_df);
+    if d0 > 0.0 && r.robust.rsdr.is_finite() && n > k {
+        let d1 = RSDR_EFFICIENCY * (n - k) as f64;
+        let s2 = (d0 + d1 * r.robust.rsdr.powi(2)) / (d0 + d1);
+        return fdr_outliers_df(&r.robust.studentised, s2.sqrt(), d0 + d1, q);
+    }
     let floor = replicate_sd_weighted(x, y, &r.robust.variance_weights);
     let s = if floor.is_finite() { r.robust.rsdr.max(floor) } else { r.robust.rsdr };
-    fdr_outliers(&r.robust.studentised, s, 4, q)
+    fdr_outliers(&r.robust.studentised, s, k, q)
+}
+
+/// Gaussian efficiency of [`rsdr`] against the residual SD: the 68.27th percentile `q` of
+/// `|r|` has asymptotic variance `p (1 - p) / (n f(q)^2)` with `p = 0.6827` and `f(q) =
+/// 2 phi(1) = 0.4839` the density of `|Z|` at 1, i.e. `var(q) / sigma^2 = 0.925 / n`, against
+/// `1 / (2 n)` for the SD: `0.5 / 0.925 = 0.54`.
+pub const RSDR_EFFICIENCY: f64 = 0.54;
+
+/// Degrees of freedom of the variance models behind a weight rule's points: an eighth of the
+/// fewest replicate deviations of an estimated model (see [`rout_guarded`]); 0 when a point's model
+/// is the fallback, or the rule has no variance models (1/Y, 1/Y²) or no points.
+#[must_use]
+pub fn model_df(rule: &WeightRule<'_>) -> f64 {
+    if rule.weighting != WeightingKind::Auto || rule.counts.is_empty() {
+        return 0.0;
+    }
+    rule.counts
+        .iter()
+        .map(|p| match p.variance.source {
+            VarianceSource::Estimated(m) => 0.125 * m as f64,
+            VarianceSource::Fallback => 0.0,
+        })
+        .fold(f64::INFINITY, f64::min)
 }
 
 /// Robust estimate of the replicate noise SD: `1.4826 median_i |e_i| sqrt(n_j / (n_j - 1))`
