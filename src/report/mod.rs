@@ -5,9 +5,12 @@
 //! (see `crate::output`).
 
 pub mod assays;
+pub(crate) mod cells;
 pub mod figures;
+pub mod flag_words;
 pub mod history;
 pub mod html;
+mod html_results;
 pub mod manifest;
 pub mod markdown;
 pub mod plots;
