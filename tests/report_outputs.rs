@@ -209,7 +209,7 @@ fn hostile_names_stay_text_and_never_change_paths() {
         &RunContext::default(),
         &run,
         radbind::report::FigureOptions::default(),
-        &|| {},
+        &|_| {},
     )
     .expect("write_report");
     assert!(outcome.figure_failures.is_empty(), "{:?}", outcome.figure_failures);
@@ -245,7 +245,7 @@ fn figures_are_deterministic() {
         &RunContext::default(),
         a.path(),
         radbind::report::FigureOptions::default(),
-        &|| {},
+        &|_| {},
     )
     .expect("a");
     write_report(
@@ -253,7 +253,7 @@ fn figures_are_deterministic() {
         &RunContext::default(),
         b.path(),
         radbind::report::FigureOptions::default(),
-        &|| {},
+        &|_| {},
     )
     .expect("b");
     let mut fa = Vec::new();
@@ -347,7 +347,7 @@ fn prism_file_structure_and_round_trip() {
         &RunContext::default(),
         tmp.path(),
         radbind::report::FigureOptions::default(),
-        &|| {},
+        &|_| {},
     )
     .expect("write_report");
     let doc = std::fs::read_to_string(tmp.path().join("prism/x.pzfx")).expect("pzfx");
@@ -422,7 +422,7 @@ fn figure_write_failures_reach_run_json_reports_and_summary() {
         &RunContext::default(),
         &run,
         radbind::report::FigureOptions::default(),
-        &|| {},
+        &|_| {},
     )
     .expect("write_report");
     assert_eq!(outcome.figure_failures.len(), r.curves.len(), "{:?}", outcome.figure_failures);
