@@ -160,8 +160,9 @@ impl ConcUnit {
         CONC_UNITS.iter().rev().find(|u| nm >= u.nm).copied().unwrap_or(CONC_UNITS[0])
     }
 
-    /// The unit of a column: that of the median of its finite, positive values (nM
-    /// without any), so most cells read between 1 and 999.
+    /// The unit of a column: that of the median of its finite, positive values, one prefix
+    /// smaller while the smallest value would read below 0.1 in it (nM without any values),
+    /// so most cells read between 1 and 999 and none as `0.00108`.
     #[must_use]
     pub fn for_column(values: impl IntoIterator<Item = f64>) -> ConcUnit {
         let mut v: Vec<f64> = values.into_iter().filter(|x| x.is_finite() && *x > 0.0).collect();
@@ -169,7 +170,11 @@ impl ConcUnit {
             return Self::NM;
         }
         v.sort_by(f64::total_cmp);
-        Self::of(v[v.len() / 2])
+        let mut i = CONC_UNITS.iter().position(|u| *u == Self::of(v[v.len() / 2])).unwrap_or(1);
+        while i > 0 && v[0] / CONC_UNITS[i].nm < 0.1 {
+            i -= 1;
+        }
+        CONC_UNITS[i]
     }
 
     /// A value (nM) as a number in this unit ([`sig3_fixed`]); [`NOT_DETERMINED`] when not
@@ -393,6 +398,9 @@ mod tests {
         assert_eq!(sig3_fixed(123_456.0), "123000");
         let u = ConcUnit::for_column([0.955, 4440.0, 2.0]);
         assert_eq!((u.symbol, u.number(4440.0)), ("nM", "4440".to_string()));
+        // The median's unit (µM) would write 1.08 nM as 0.00108: one prefix down.
+        assert_eq!(ConcUnit::for_column([1.08, 112.0, 1410.0, 5000.0]).symbol, "nM");
+        assert_eq!(ConcUnit::for_column([2000.0, 5000.0, 300.0]).symbol, "µM");
         assert_eq!(ConcUnit::for_column([f64::NAN]).symbol, "nM");
         assert_eq!(ConcUnit::of(0.3).symbol, "pM");
         assert_eq!(ConcUnit::of(2e6).symbol, "mM");

@@ -5,7 +5,7 @@
 
 use std::fmt::Write as _;
 
-use super::flag_words::{flag_description, flag_label};
+use super::flag_words::flag_label;
 use super::text::escape;
 use crate::derive::rows::{Censor, CurveRow};
 use crate::units::{ConcUnit, NOT_DETERMINED, p_value};
@@ -145,8 +145,9 @@ pub(crate) fn signed(v: f64, decimals: usize) -> String {
     }
 }
 
-/// Flags of a curve (and its status when it failed) as HTML badges: the words, with the
-/// description and the code on hover.
+/// Flags of a curve (and its status when it failed) as HTML badges: the words, the code on
+/// hover, linked to the Flags section that describes each (one description per flag, not
+/// one per badge: a large run has thousands of badges).
 pub(crate) fn flag_badges_html(status_failed: Option<String>, flags: &[String]) -> String {
     let mut s = String::new();
     if let Some(st) = status_failed {
@@ -155,8 +156,8 @@ pub(crate) fn flag_badges_html(status_failed: Option<String>, flags: &[String]) 
     for f in flags {
         let _ = write!(
             s,
-            "<span class=\"flag\" title=\"{}\">{}</span>",
-            escape(&format!("{} ({f})", flag_description(f))),
+            "<a class=\"flag\" href=\"#flags\" title=\"{}\">{}</a>",
+            escape(f),
             escape(&flag_label(f))
         );
     }

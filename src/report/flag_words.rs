@@ -258,7 +258,7 @@ pub fn flag_description(flag: &str) -> String {
             "The plate has no control wells of its own and plate {n}, named for them, gives none."
         );
     }
-    format!("A flag radbind set (code `{flag}`); see the README's list of flags.")
+    format!("A flag radbind set (code {flag}); see the README's list of flags.")
 }
 
 #[cfg(test)]

@@ -61,6 +61,7 @@ td.censored { font-style: italic; }
 td.bad { color: var(--bad); background: var(--bad-bg); font-weight: 600; }
 tr.flagged td:first-child { box-shadow: inset 3px 0 0 #e69f00; }
 tr.failed td:first-child { box-shadow: inset 3px 0 0 var(--bad); }
+a.flag { color: inherit; text-decoration: none; }
 .flag { display: inline-block; font: 12px/1.5 ui-monospace, SFMono-Regular, Menlo, Consolas, monospace;
   background: var(--warn-bg); border: 1px solid #f0d29a; border-radius: 4px; padding: 0 5px;
   margin: 1px 2px 1px 0; white-space: nowrap; }
@@ -94,10 +95,14 @@ dl.meta dd { margin: 0; }
 code, pre { font-family: ui-monospace, SFMono-Regular, Menlo, Consolas, monospace; font-size: 12.5px; }
 pre { background: var(--soft); border: 1px solid var(--line); border-radius: 6px; padding: 12px;
   overflow-x: auto; }
-td.model { white-space: normal; overflow-wrap: anywhere; min-width: 8em; }
+td.model { white-space: normal; overflow-wrap: anywhere; min-width: 7em; }
+table.results th, table.assay th { white-space: normal; }
+table.results th, table.results td, table.assay th, table.assay td { padding: 5px 7px; }
+table.results td.num, table.assay td { white-space: nowrap; }
+table.assay td:last-child, table.assay td:first-child { white-space: normal; }
 td.flags { min-width: 10em; }
 td.fig { padding: 2px 6px; }
-img.thumb { display: block; width: 80px; height: 60px; object-fit: contain; border: 1px solid var(--line);
+img.thumb { display: block; width: 64px; height: 48px; object-fit: contain; border: 1px solid var(--line);
   border-radius: 3px; background: #fff; }
 ul.index { display: flex; flex-wrap: wrap; gap: 4px 18px; list-style: none; padding: 0; margin: 6px 0 10px;
   font-size: 14px; }
@@ -126,7 +131,9 @@ dl.flags dt small { font-weight: 400; color: var(--muted); }
 /// `data-tie`: a censored bound after an exact value equal to it), else by its text read as a
 /// number (U+2212 minus and a leading `<`/`>` understood) or as text; cells without a number
 /// sort last either way. The "flagged only" filter hides the other rows of the results and
-/// says how many are shown; `#flagged` in the address turns it on.
+/// says how many are shown; `#flagged` in the address turns it on. Linked figures and row
+/// thumbnails (`data-src`) load when they come near the view: browsers load every
+/// `loading="lazy"` image of a page opened from disk at once.
 const SORT_JS: &str = r"
 function sortKey(cell) {
   var v = cell.getAttribute('data-sort');
@@ -171,6 +178,17 @@ document.querySelectorAll('table.sortable th').forEach(function (th) {
   box.addEventListener('change', apply);
   if (location.hash === '#flagged') { box.checked = true; }
   apply();
+})();
+(function () {
+  function show(img) { img.src = img.getAttribute('data-src'); img.removeAttribute('data-src'); }
+  var imgs = document.querySelectorAll('img[data-src]');
+  if (!('IntersectionObserver' in window)) { imgs.forEach(show); return; }
+  var io = new IntersectionObserver(function (entries) {
+    entries.forEach(function (e) {
+      if (e.isIntersecting) { io.unobserve(e.target); show(e.target); }
+    });
+  }, { rootMargin: '600px' });
+  imgs.forEach(function (img) { io.observe(img); });
 })();
 ";
 
@@ -514,7 +532,16 @@ fn compounds_section(h: &mut String, figs: &ReportFigures) {
         "<details><summary>Overlays ({})</summary>\n<div class=\"grid\">",
         figs.compound_overlays.len()
     );
+    // Many overlays are linked, not inlined: the page stays small and quick to open.
+    let inline = figs.compound_overlays.len() <= super::MAX_FIGURE_SERIES;
     for f in &figs.compound_overlays {
+        let linked;
+        let f = if inline {
+            f
+        } else {
+            linked = FigureRef { svg: None, ..f.clone() };
+            &linked
+        };
         figure_block(h, f, &format!("{} at every target", f.key));
     }
     h.push_str("</div>\n</details>\n</section>\n");
@@ -671,20 +698,45 @@ mod tests {
         let html = render(&sample_results());
         for h in [
             "<th scope=\"col\">Target</th>",
-            "<th scope=\"col\" class=\"num\">Ki (95% CI)</th>",
+            "<th scope=\"col\" class=\"num\">Ki (nM) (95% CI)</th>",
             "<th scope=\"col\" class=\"num\">Z&#39;</th>",
             "<th scope=\"col\">Reason</th>",
         ] {
             assert!(html.contains(h), "missing {h}");
         }
-        assert!(html.contains(">&gt; 10 µM</td>"), "censored IC50 as a bound");
-        assert!(html.contains(">&gt; 5 µM</td>"), "censored Ki as a bound");
-        assert!(!html.contains("60 µM"), "no extrapolated IC50");
-        assert!(html.contains("<td class=\"num bad\">0.42</td>"));
-        assert!(html.contains("<dt>new_flag_x</dt><dd>(no description available)</dd>"));
-        assert!(html.contains("<dt>ic50_above_range</dt><dd>The fitted IC50"));
+        // Censored values are bounds in the column's unit, sorting at the bound.
+        assert!(html.contains(" data-sort=\"1e4\" data-tie=\"1\">&gt; 10.0</td>"), "IC50 bound");
+        assert!(html.contains(">&gt; 5.00 \u{26a0}</td>") || html.contains(">&gt; 5.00</td>"));
+        assert!(!html.contains("60 µM") && !html.contains(">60"), "no extrapolated IC50");
+        assert!(
+            html.contains("<td class=\"num bad\" data-sort=\"4.2e-1\" data-tie=\"0\">0.42</td>")
+        );
+        // Every flag in words, with its code and a description.
+        assert!(
+            html.contains("<dt>new flag x <small><code>new_flag_x</code></small></dt><dd>A flag")
+        );
+        assert!(html.contains(
+            "<dt>IC50 above tested range <small><code>ic50_above_range</code></small></dt><dd>The fitted IC50"
+        ));
+        assert!(!html.contains("no description available"));
         assert!(html.contains(&"ab".repeat(32)));
         assert!(html.contains("<dt>Curves failed</dt><dd>1</dd>"));
+    }
+
+    #[test]
+    fn flagged_curves_come_first_and_link_their_rows() {
+        let html = render(&sample_results());
+        let (summary, flagged, results) = (
+            html.find("<section id=\"summary\">").expect("summary"),
+            html.find("<section id=\"flagged\">").expect("flagged"),
+            html.find("<section id=\"results\">").expect("results"),
+        );
+        assert!(summary < flagged && flagged < results);
+        assert!(html.contains("<a href=\"#c-2\">mianserin</a>"), "links the row");
+        assert!(html.contains("<tr id=\"c-2\" class=\"flagged\">"));
+        // The navigation lists the sections there are, and no other.
+        let nav = &html[html.find("<nav>").unwrap()..html.find("</nav>").unwrap()];
+        assert!(nav.contains("#flagged") && !nav.contains("#compounds"), "{nav}");
     }
 
     #[test]

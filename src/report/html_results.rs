@@ -36,8 +36,8 @@ fn figure_href(figs: &ReportFigures, i: usize) -> Option<String> {
 fn thumbnail(figs: &ReportFigures, i: usize, label: &str) -> String {
     figure_href(figs, i).map_or_else(String::new, |href| {
         format!(
-            "<a href=\"{href}\" title=\"{}\"><img class=\"thumb\" loading=\"lazy\" src=\"{href}\" \
-             alt=\"\" width=\"80\" height=\"60\"></a>",
+            "<a href=\"{href}\" title=\"{}\"><img class=\"thumb\" loading=\"lazy\" \
+             data-src=\"{href}\" alt=\"\" width=\"64\" height=\"48\"></a>",
             escape(&format!("Figure: {label}"))
         )
     })
@@ -74,9 +74,31 @@ pub(crate) fn flagged_section(h: &mut String, r: &RunResults) {
     let _ = writeln!(
         h,
         "<section id=\"flagged\">\n<h2>Flagged curves ({})</h2>\n<p class=\"note\">Curves a \
-         reader should look at before using their numbers; the reason is under Flags (hover \
-         a flag for what it means). The name links to the curve\u{2019}s row.</p>",
+         reader should look at before using their numbers; the reason is under Flags (a flag \
+         links to what it means). The name links to the curve\u{2019}s row.</p>",
         rows.len() + sat.len()
+    );
+    // How often each flag occurs, most frequent first: the pattern before the list.
+    let mut counts: std::collections::BTreeMap<&str, usize> = std::collections::BTreeMap::new();
+    for f in rows.iter().flat_map(|(_, c)| &c.flags).chain(sat.iter().flat_map(|s| &s.flags)) {
+        *counts.entry(f.as_str()).or_default() += 1;
+    }
+    let mut counts: Vec<(&str, usize)> = counts.into_iter().collect();
+    counts.sort_by_key(|c| std::cmp::Reverse(c.1));
+    let by_flag: Vec<String> = counts
+        .iter()
+        .map(|(f, n)| {
+            format!("{} \u{d7}{n}", flag_badges_html(None, std::slice::from_ref(&(*f).to_string())))
+        })
+        .collect();
+    let _ = writeln!(h, "<p class=\"note\">By flag: {}</p>", by_flag.join(" "));
+    // A long list is folded: the counts above say what it holds.
+    let n = rows.len() + sat.len();
+    let _ = writeln!(
+        h,
+        "<details{}><summary>The {n} flagged curve{}</summary>",
+        if n <= FLAGGED_OPEN_LIMIT { " open" } else { "" },
+        if n == 1 { "" } else { "s" }
     );
     let _ = writeln!(
         h,
@@ -105,8 +127,11 @@ pub(crate) fn flagged_section(h: &mut String, r: &RunResults) {
             flag_badges_html(None, &s.flags),
         );
     }
-    h.push_str("</tbody></table></div>\n</section>\n");
+    h.push_str("</tbody></table></div>\n</details>\n</section>\n");
 }
+
+/// Up to this many flagged curves are listed open; more are folded under their counts.
+const FLAGGED_OPEN_LIMIT: usize = 30;
 
 /// The columns of a target's table, by assay and whether its curves report a Ki; the
 /// concentration columns carry their unit.
@@ -459,7 +484,7 @@ pub(crate) fn plate_qc(h: &mut String, r: &RunResults, figs: &ReportFigures) {
         let (class, words) = plate.map_or(("qc-na", ""), qc_words);
         let target = plate.map_or("", |p| p.target.as_str());
         let response = AssayKind::from_name(
-            &r.targets.iter().find(|t| t.target == target).map_or("", |t| t.assay.as_str()),
+            r.targets.iter().find(|t| t.target == target).map_or("", |t| t.assay.as_str()),
         )
         .response();
         let z = plate

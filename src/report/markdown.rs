@@ -290,6 +290,9 @@ pub(crate) fn targets_in_order(r: &RunResults) -> Vec<TargetRow> {
     // Saturation targets have no curves: the saturation section reports them.
     let mut out: Vec<TargetRow> =
         r.targets.iter().filter(|t| t.assay != "saturation").cloned().collect();
+    // In the order the config lists them (the resolved targets are sorted by name).
+    let order = config_target_order(&r.config_yaml);
+    out.sort_by_key(|t| order.iter().position(|o| *o == t.target).unwrap_or(usize::MAX));
     for c in &r.curves {
         if !out.iter().any(|t| t.target == c.target) {
             out.push(TargetRow {
@@ -303,6 +306,21 @@ pub(crate) fn targets_in_order(r: &RunResults) -> Vec<TargetRow> {
         }
     }
     out
+}
+
+/// The target names in the order the config text lists them under `targets:`; empty when
+/// the text does not parse (the report then keeps the resolved order).
+pub(crate) fn config_target_order(yaml: &str) -> Vec<String> {
+    let Ok(serde_yaml::Value::Mapping(doc)) = serde_yaml::from_str::<serde_yaml::Value>(yaml)
+    else {
+        return Vec::new();
+    };
+    match doc.get("targets") {
+        Some(serde_yaml::Value::Mapping(t)) => {
+            t.keys().filter_map(|k| k.as_str().map(str::to_string)).collect()
+        }
+        _ => Vec::new(),
+    }
 }
 
 /// Every flag used by a curve, a saturation fit or a plate, sorted, once each.

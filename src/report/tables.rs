@@ -325,7 +325,11 @@ pub fn read_fits_ki(path: &Path, run: &str) -> Result<Vec<KiEntry>> {
                 compound: compound[i].clone(),
                 target: target[i].clone(),
                 model: model[i].clone(),
-                ki_nm: if ki_censor.is_exact() || ki_bound[i].is_nan() { ki[i] } else { ki_bound[i] },
+                ki_nm: if ki_censor.is_exact() || ki_bound[i].is_nan() {
+                    ki[i]
+                } else {
+                    ki_bound[i]
+                },
                 ki_censor,
                 ki_ci_nm: (ci_lo[i], ci_hi[i]),
                 pki: pki[i],

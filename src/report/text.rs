@@ -47,12 +47,13 @@ pub(crate) fn figure_block(h: &mut String, f: &FigureRef, caption: &str) {
         }
         (Some(svg), None) => h.push_str(svg),
         (None, _) => match png.as_ref().or(svg_file.as_ref()) {
-            // Linked, not inlined (large runs keep the page small): an image the browser
-            // loads only when it comes into view (a closed `<details>` never does).
+            // Linked, not inlined (large runs keep the page small): an image the report's
+            // script loads only when it comes into view (a closed `<details>` never does);
+            // `loading="lazy"` alone loads every image of a page opened from disk.
             Some(href) => {
                 let _ = write!(
                     h,
-                    "<a href=\"{href}\"><img class=\"lazy\" loading=\"lazy\" src=\"{href}\" alt=\"{}\"></a>",
+                    "<a href=\"{href}\"><img class=\"lazy\" loading=\"lazy\" data-src=\"{href}\" alt=\"{}\"></a>",
                     escape(caption)
                 );
             }
