@@ -217,7 +217,14 @@ pub fn run(args: &RunArgs) -> Result<RunSummary> {
     let bar = progress_bar(args.progress, results.curves.len(), "writing figures");
     let figures = figure_options(&settings);
     let outcome = pool.install(|| {
-        report::write_report(&results, &manifest, staging.dir(), figures, &|| bar.inc(1))
+        report::write_report(&results, &manifest, staging.dir(), figures, &|step| match step {
+            report::Step::Figure => bar.inc(1),
+            // The reports are a step of their own, not the last figures.
+            report::Step::Reports => {
+                bar.set_position(bar.length().unwrap_or(0));
+                bar.set_message("writing reports");
+            }
+        })
     })?;
     bar.finish_and_clear();
     let run_dir = staging.commit()?;

@@ -147,6 +147,32 @@ impl fmt::Display for WellPos {
     }
 }
 
+/// The letter of the `i`-th compound (0-based) of a plate map: `a` … `z`, then `aa`, `ab`, …
+/// (`validate`'s plate maps and the plate heat maps use the same letters).
+///
+/// ```
+/// assert_eq!(radbind::types::compound_letter(0), "a");
+/// assert_eq!(radbind::types::compound_letter(26), "aa");
+/// ```
+#[must_use]
+pub fn compound_letter(i: usize) -> String {
+    let letter = |k: usize| char::from(b'a' + u8::try_from(k % 26).unwrap_or(0));
+    if i < 26 { letter(i).to_string() } else { format!("{}{}", letter(i / 26 - 1), letter(i)) }
+}
+
+/// The compounds of one plate in order of first appearance (wells in row-major order), each
+/// once: compound `k` of the list has letter [`compound_letter`]`(k)`.
+#[must_use]
+pub fn compounds_in_order<'a>(names: impl Iterator<Item = &'a str>) -> Vec<&'a str> {
+    let mut out: Vec<&str> = Vec::new();
+    for n in names {
+        if !out.contains(&n) {
+            out.push(n);
+        }
+    }
+    out
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -105,23 +105,135 @@ pub fn nm_per_unit(unit: &str) -> Option<f64> {
 }
 
 /// Formats a concentration given in nM with a readable unit (`2.5 nM`, `10 µM`, `300 pM`):
-/// mM from 1e6 nM, µM from 1e3 nM, nM from 1 nM, pM below; three significant digits
-/// ([`sig3`]); `-` when not finite.
+/// the unit of [`ConcUnit::of`]; three significant digits without trailing zeros
+/// ([`sig3`], for nominal concentrations such as a dilution series); `-` when not finite.
+/// Measured values in report tables go through [`ConcUnit`] instead.
 #[must_use]
 pub fn format_conc_nm(nm: f64) -> String {
     if !nm.is_finite() {
         return "-".to_string();
     }
-    let (v, unit) = if nm >= 1e6 {
-        (nm / 1e6, "mM")
-    } else if nm >= 1e3 {
-        (nm / 1e3, "µM")
-    } else if nm >= 1.0 {
-        (nm, "nM")
-    } else {
-        (nm * 1e3, "pM")
+    let unit = ConcUnit::of(nm);
+    format!("{} {}", sig3(nm / unit.nm), unit.symbol)
+}
+
+/// One molar unit for a whole column of concentrations, chosen from the column's values, so
+/// the prefix never changes within a column or within a value and its CI. The one formatter
+/// of measured concentrations (IC50, Ki, EC50, Kb, Kd) in the reports: three significant
+/// figures with trailing zeros kept ([`sig3_fixed`]).
+///
+/// ```
+/// use radbind::units::ConcUnit;
+/// let u = ConcUnit::for_column([0.955, 1.3, 4.91]);
+/// assert_eq!(u.symbol, "nM");
+/// assert_eq!(u.number(1.3), "1.30");
+/// assert_eq!(u.number(0.955), "0.955");
+/// assert_eq!(u.range(0.758, 1.2), "0.758\u{2013}1.20");
+/// ```
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct ConcUnit {
+    /// The unit's symbol: `pM`, `nM`, `µM`, `mM`.
+    pub symbol: &'static str,
+    /// nM in one of the unit.
+    pub nm: f64,
+}
+
+/// The units [`ConcUnit`] chooses from, smallest first.
+const CONC_UNITS: [ConcUnit; 4] = [
+    ConcUnit { symbol: "pM", nm: 1e-3 },
+    ConcUnit { symbol: "nM", nm: 1.0 },
+    ConcUnit { symbol: "µM", nm: 1e3 },
+    ConcUnit { symbol: "mM", nm: 1e6 },
+];
+
+impl ConcUnit {
+    /// nM.
+    pub const NM: ConcUnit = CONC_UNITS[1];
+
+    /// The unit one value reads best in: the largest in which it is at least 1 (pM below
+    /// 1 nM); nM when the value is not a positive number.
+    #[must_use]
+    pub fn of(nm: f64) -> ConcUnit {
+        if !(nm.is_finite() && nm > 0.0) {
+            return Self::NM;
+        }
+        CONC_UNITS.iter().rev().find(|u| nm >= u.nm).copied().unwrap_or(CONC_UNITS[0])
+    }
+
+    /// The unit of a column: that of the median of its finite, positive values, one prefix
+    /// smaller while the smallest value would read below 0.1 in it (nM without any values),
+    /// so most cells read between 1 and 999 and none as `0.00108`.
+    #[must_use]
+    pub fn for_column(values: impl IntoIterator<Item = f64>) -> ConcUnit {
+        let mut v: Vec<f64> = values.into_iter().filter(|x| x.is_finite() && *x > 0.0).collect();
+        if v.is_empty() {
+            return Self::NM;
+        }
+        v.sort_by(f64::total_cmp);
+        let mut i = CONC_UNITS.iter().position(|u| *u == Self::of(v[v.len() / 2])).unwrap_or(1);
+        while i > 0 && v[0] / CONC_UNITS[i].nm < 0.1 {
+            i -= 1;
+        }
+        CONC_UNITS[i]
+    }
+
+    /// A value (nM) as a number in this unit ([`sig3_fixed`]); [`NOT_DETERMINED`] when not
+    /// finite.
+    #[must_use]
+    pub fn number(self, nm: f64) -> String {
+        if nm.is_finite() { sig3_fixed(nm / self.nm) } else { NOT_DETERMINED.to_string() }
+    }
+
+    /// A value with the unit: `1.30 nM`.
+    #[must_use]
+    pub fn value(self, nm: f64) -> String {
+        if nm.is_finite() {
+            format!("{} {}", self.number(nm), self.symbol)
+        } else {
+            NOT_DETERMINED.to_string()
+        }
+    }
+
+    /// A range (a CI) in this unit, numbers only: `0.758–1.20`.
+    #[must_use]
+    pub fn range(self, lo_nm: f64, hi_nm: f64) -> String {
+        format!("{}\u{2013}{}", self.number(lo_nm), self.number(hi_nm))
+    }
+}
+
+/// A number to three significant figures with trailing zeros kept (`1.30`, `4.91`,
+/// `0.0500`, `123`, `4440`): measured values keep their precision visible. Values of 1000
+/// and more are rounded to three significant figures and written without a decimal point.
+///
+/// ```
+/// use radbind::units::sig3_fixed;
+/// assert_eq!(sig3_fixed(1.3), "1.30");
+/// assert_eq!(sig3_fixed(4437.0), "4440");
+/// assert_eq!(sig3_fixed(0.05), "0.0500");
+/// assert_eq!(sig3_fixed(-0.0), "0.00");
+/// ```
+#[must_use]
+pub fn sig3_fixed(v: f64) -> String {
+    let v = plain_zero(v);
+    if !v.is_finite() {
+        return NOT_DETERMINED.to_string();
+    }
+    if v == 0.0 {
+        return "0.00".to_string();
+    }
+    let mag = v.abs().log10().floor() as i32;
+    // Rounding can carry into the next decade (9.996 -> 10.0): measure again after it.
+    let rounded = {
+        let scale = 10f64.powi(2 - mag);
+        (v * scale).round() / scale
     };
-    format!("{} {unit}", sig3(v))
+    let mag = if rounded == 0.0 { mag } else { rounded.abs().log10().floor() as i32 };
+    if mag >= 3 {
+        let scale = 10f64.powi(mag - 2);
+        return format!("{:.0}", plain_zero((v / scale).round() * scale));
+    }
+    let decimals = usize::try_from((2 - mag).max(0)).unwrap_or(0);
+    format!("{v:.decimals$}")
 }
 
 /// A concentration range (nM) for display, as [`format_conc_nm`] writes each end, joined by
@@ -273,6 +385,25 @@ mod tests {
         assert_eq!(format_conc_range_nm(0.667, 1.03), "667 pM\u{2013}1.03 nM");
         assert_eq!(format_conc_range_nm(2.08, 3.25), "2.08\u{2013}3.25 nM");
         assert_eq!(format_conc_range_nm(900.0, 1200.0), "900 nM\u{2013}1.2 µM");
+    }
+
+    #[test]
+    fn fixed_significant_figures() {
+        assert_eq!(sig3_fixed(1.3), "1.30");
+        assert_eq!(sig3_fixed(4.91), "4.91");
+        assert_eq!(sig3_fixed(9.996), "10.0");
+        assert_eq!(sig3_fixed(999.6), "1000");
+        assert_eq!(sig3_fixed(0.012345), "0.0123");
+        assert_eq!(sig3_fixed(-2.5), "-2.50");
+        assert_eq!(sig3_fixed(123_456.0), "123000");
+        let u = ConcUnit::for_column([0.955, 4440.0, 2.0]);
+        assert_eq!((u.symbol, u.number(4440.0)), ("nM", "4440".to_string()));
+        // The median's unit (µM) would write 1.08 nM as 0.00108: one prefix down.
+        assert_eq!(ConcUnit::for_column([1.08, 112.0, 1410.0, 5000.0]).symbol, "nM");
+        assert_eq!(ConcUnit::for_column([2000.0, 5000.0, 300.0]).symbol, "µM");
+        assert_eq!(ConcUnit::for_column([f64::NAN]).symbol, "nM");
+        assert_eq!(ConcUnit::of(0.3).symbol, "pM");
+        assert_eq!(ConcUnit::of(2e6).symbol, "mM");
     }
 
     #[test]

@@ -138,6 +138,12 @@ fn example_run_recovers_true_ki_and_writes_every_output() {
                         || f["flags"].contains("inactive")
                 );
                 assert_eq!(f["log_ic50"], "", "censored log IC50 must stay empty");
+                // The bound has its own column: ic50_nM and ki_nM hold measurements only.
+                assert_eq!((f["ic50_nM"].as_str(), f["ki_nM"].as_str()), ("", ""), "{f:?}");
+                let bound: f64 = f["ic50_bound_nM"].parse().expect("ic50_bound_nM");
+                assert!(bound <= top * 1.0001, "bound {bound} beyond the top {top}");
+                assert_eq!(f["ki_qualifier"], ">");
+                assert!(f["ki_bound_nM"].parse::<f64>().expect("ki_bound_nM") < bound);
             }
         }
     }

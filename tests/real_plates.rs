@@ -123,7 +123,7 @@ fn an_ic50_only_target_never_mentions_ki() {
     }
     let latest = dir.path().join("out/latest");
     let md = std::fs::read_to_string(latest.join("report.md")).unwrap();
-    assert!(md.contains("| IC50 95% CI |") && md.contains("| pIC50 |"), "{md}");
+    assert!(md.contains("| 95% CI (") && md.contains("| pIC50 |"), "{md}");
     assert!(md.contains("## IC50 by compound and target"), "{md}");
     assert!(!md.contains("Ki (95% CI)") && !md.contains("pKi") && !md.contains("Selectivity"));
     let html = std::fs::read_to_string(latest.join("report.html")).unwrap();

@@ -218,7 +218,7 @@ pub fn plate_map(p: &Plate) -> String {
                 (Role::Vehicle, _) => "V".to_string(),
                 (Role::Sample, Some(c)) => {
                     let li = letters.iter().position(|l| *l == c).unwrap_or(0);
-                    let letter = char::from(b'a' + u8::try_from(li % 26).unwrap_or(0));
+                    let letter = crate::types::compound_letter(li);
                     let rank = concs
                         .get(c)
                         .and_then(|v| v.iter().position(|x| Some(*x) == w.conc_nm))
@@ -236,7 +236,7 @@ pub fn plate_map(p: &Plate) -> String {
         t.push('\n');
     }
     for (i, c) in letters.iter().enumerate() {
-        let letter = char::from(b'a' + u8::try_from(i % 26).unwrap_or(0));
+        let letter = crate::types::compound_letter(i);
         let zero = if zero_dose.contains(c) { ", and zero dose (0)" } else { "" };
         match concs.get(c).filter(|v| !v.is_empty()) {
             Some(v) => {

@@ -6,102 +6,125 @@ use std::fmt::Write as _;
 
 use super::FigureRef;
 use super::text::{escape, figure_block, link_target, md, table_row};
-use crate::derive::rows::RunResults;
+use crate::derive::rows::{CurveRow, RunResults};
 use crate::saturation::SaturationRow;
-use crate::units::{NOT_DETERMINED, nm_number};
+use crate::units::{ConcUnit, NOT_DETERMINED, nm_number};
 
 fn num(v: f64, digits: usize) -> String {
     if v.is_finite() { format!("{v:.digits$}") } else { NOT_DETERMINED.to_string() }
 }
 
-fn ci(c: (f64, f64)) -> String {
-    if c.0.is_finite() && c.1.is_finite() {
-        format!("{}\u{2013}{}", nm_number(c.0), nm_number(c.1))
+/// A value with its CI in brackets, both from `f`; the value alone without a CI.
+fn with_ci(v: f64, c: (f64, f64), f: impl Fn(f64) -> String) -> String {
+    if v.is_finite() && c.0.is_finite() && c.1.is_finite() {
+        format!("{} ({}\u{2013}{})", f(v), f(c.0), f(c.1))
+    } else if v.is_finite() {
+        f(v)
     } else {
         NOT_DETERMINED.to_string()
     }
 }
 
-/// The saturation table's cells for one row.
-fn saturation_cells(r: &SaturationRow) -> Vec<String> {
+/// The unit of the Kd column of the saturation table.
+fn kd_unit(results: &RunResults) -> ConcUnit {
+    ConcUnit::for_column(results.saturation.iter().filter_map(|r| r.fit.as_ref().map(|f| f.kd_nm)))
+}
+
+/// The saturation table's cells for one row (Kd in `unit`, flags in words).
+fn saturation_cells(r: &SaturationRow, unit: ConcUnit) -> Vec<String> {
     let fit = |g: fn(&crate::fit::models::saturation::SaturationFit) -> f64| {
         r.fit.as_ref().map_or(f64::NAN, g)
     };
+    let kd_ci = r.fit.as_ref().map_or((f64::NAN, f64::NAN), |f| f.kd_ci_nm);
     vec![
         r.target.clone(),
         r.radioligand.clone(),
         r.model.clone() + if r.depletion_corrected { ", free [L]" } else { "" },
-        nm_number(fit(|f| f.kd_nm)),
-        ci(r.fit.as_ref().map_or((f64::NAN, f64::NAN), |f| f.kd_ci_nm)),
+        with_ci(fit(|f| f.kd_nm), kd_ci, |v| unit.number(v)),
+        with_ci(r.bmax_fmol_per_mg, r.bmax_fmol_per_mg_ci, |v| num(v, 0)),
         num(fit(|f| f.bmax), 0),
-        num(r.bmax_fmol_per_mg, 0),
-        ci(r.bmax_fmol_per_mg_ci),
         num(r.sites_per_cell, 0),
         num(fit(|f| f.hill), 2),
         num(fit(|f| f.pct_specific_at_kd), 0),
         num(r.max_fraction_bound_pct, 1),
         r.status.to_string(),
-        r.flags.join(", "),
+        super::cells::flag_words_text(None, &r.flags),
     ]
 }
 
-const SATURATION_HEAD: [&str; 14] = [
-    "Target",
-    "Radioligand",
-    "Model",
-    "Kd (nM)",
-    "Kd 95% CI",
-    "Bmax (CPM)",
-    "Bmax (fmol/mg)",
-    "Bmax 95% CI (fmol/mg)",
-    "Sites/cell",
-    "Hill",
-    "% specific at Kd",
-    "Max % bound",
-    "Status",
-    "Flags",
-];
+fn saturation_head(unit: ConcUnit) -> Vec<String> {
+    [
+        "Target",
+        "Radioligand",
+        "Model",
+        &format!("Kd ({}) (95% CI)", unit.symbol),
+        "Bmax (fmol/mg) (95% CI)",
+        "Bmax (CPM)",
+        "Sites/cell",
+        "Hill",
+        "% specific at Kd",
+        "Max % bound",
+        "Status",
+        "Flags",
+    ]
+    .iter()
+    .map(|s| (*s).to_string())
+    .collect()
+}
 
-/// Functional rows: (target, compound, role, EC50/IC50 text, Emax, relative efficacy,
-/// efficacy, Kb, status, flags).
-fn functional_cells(results: &RunResults) -> Vec<Vec<String>> {
+/// Functional rows: (target, compound, role, EC50/IC50 with CI in `unit`, Emax, relative
+/// efficacy, efficacy, Kb with CI, status, flags in words).
+fn functional_cells(results: &RunResults, unit: ConcUnit) -> Vec<Vec<String>> {
     results
         .curves
         .iter()
         .filter_map(|c| {
             let f = c.functional.as_ref()?;
+            let m = super::cells::Measured::ic50(c);
             Some(vec![
                 c.target.clone(),
                 c.compound.clone(),
                 f.role.to_string(),
-                c.ic50_text(),
+                m.with_ci_text(unit),
                 num(f.emax_pct, 0),
                 num(f.relative_efficacy, 2),
                 f.efficacy.map(|e| e.to_string()).unwrap_or_default(),
-                if f.kb_nm.is_finite() {
-                    format!("{} ({})", nm_number(f.kb_nm), ci(f.kb_ci_nm))
-                } else {
-                    "\u{2014}".to_string()
-                },
+                with_ci(f.kb_nm, f.kb_ci_nm, |v| unit.number(v)),
                 c.status.to_string(),
-                c.flags.join(", "),
+                super::cells::flag_words_text(None, &c.flags),
             ])
         })
         .collect()
 }
 
-const FUNCTIONAL_HEAD: [&str; 10] = [
-    "Target",
-    "Compound",
-    "Role",
-    "EC50 / IC50 (nM)",
-    "Emax (% over basal)",
-    "Relative efficacy",
-    "Efficacy",
-    "Kb nM (95% CI)",
-    "Status",
-    "Flags",
-];
+fn functional_head(unit: ConcUnit) -> Vec<String> {
+    [
+        "Target",
+        "Compound",
+        "Role",
+        &format!("EC50 / IC50 ({}) (95% CI)", unit.symbol),
+        "Emax (% over basal)",
+        "Relative efficacy",
+        "Efficacy",
+        &format!("Kb ({}) (95% CI)", unit.symbol),
+        "Status",
+        "Flags",
+    ]
+    .iter()
+    .map(|s| (*s).to_string())
+    .collect()
+}
+
+/// The unit of the functional table's concentration columns.
+fn functional_unit(results: &RunResults) -> ConcUnit {
+    let m: Vec<super::cells::Measured> = results
+        .curves
+        .iter()
+        .filter(|c| c.functional.is_some())
+        .map(super::cells::Measured::ic50)
+        .collect();
+    super::cells::column_unit(m.iter())
+}
 
 /// Where each target's Kd comes from, when any comes from a saturation fit.
 fn kd_sources(results: &RunResults) -> Vec<(String, String, f64)> {
@@ -124,7 +147,12 @@ pub fn html_sections(results: &RunResults, saturation_figs: &[FigureRef]) -> Str
              NSB = NS\u{b7}L + background), or specific binding alone; Bmax converted with the \
              counting efficiency and the decay-corrected specific activity.</p>\n",
         );
-        table_html(&mut h, &SATURATION_HEAD, results.saturation.iter().map(saturation_cells));
+        let unit = kd_unit(results);
+        table_html(
+            &mut h,
+            &saturation_head(unit),
+            results.saturation.iter().map(|r| saturation_cells(r, unit)),
+        );
         for (r, f) in results.saturation.iter().zip(saturation_figs) {
             figure_block(&mut h, f, &format!("{}: saturation binding", r.target));
         }
@@ -142,7 +170,8 @@ pub fn html_sections(results: &RunResults, saturation_figs: &[FigureRef]) -> Str
         }
         h.push_str("</section>\n");
     }
-    let fun = functional_cells(results);
+    let unit = functional_unit(results);
+    let fun = functional_cells(results, unit);
     if !fun.is_empty() {
         h.push_str("<section id=\"functional\"><h2>[35S]GTP\u{3b3}S functional assays</h2>\n");
         h.push_str(
@@ -151,14 +180,15 @@ pub fn html_sections(results: &RunResults, saturation_figs: &[FigureRef]) -> Str
              (partial below the configured threshold). Antagonists: IC50 against a fixed \
              agonist concentration, Kb by Leff\u{2013}Dougall.</p>\n",
         );
-        table_html(&mut h, &FUNCTIONAL_HEAD, fun.into_iter());
+        table_html(&mut h, &functional_head(unit), fun.into_iter());
         h.push_str("</section>\n");
     }
     h
 }
 
-fn table_html(h: &mut String, head: &[&str], rows: impl Iterator<Item = Vec<String>>) {
-    h.push_str("<div class=\"table-wrap\"><table><thead><tr>");
+fn table_html(h: &mut String, head: &[String], rows: impl Iterator<Item = Vec<String>>) {
+    // Scrolls inside its box when wider than the page, never widening the page.
+    h.push_str("<div class=\"scroll\"><table class=\"assay\"><thead><tr>");
     for c in head {
         let _ = write!(h, "<th>{}</th>", escape(c));
     }
@@ -177,7 +207,7 @@ fn table_html(h: &mut String, head: &[&str], rows: impl Iterator<Item = Vec<Stri
 #[must_use]
 pub fn markdown_sections(results: &RunResults, saturation_figs: &[FigureRef]) -> String {
     let mut out = String::new();
-    let table = |out: &mut String, head: &[&str], rows: Vec<Vec<String>>| {
+    let table = |out: &mut String, head: &[String], rows: Vec<Vec<String>>| {
         out.push_str(&table_row(&head.iter().map(|c| md(c)).collect::<Vec<_>>()));
         out.push_str(&table_row(&head.iter().map(|_| "---".to_string()).collect::<Vec<_>>()));
         for r in rows {
@@ -187,10 +217,11 @@ pub fn markdown_sections(results: &RunResults, saturation_figs: &[FigureRef]) ->
     };
     if !results.saturation.is_empty() {
         out.push_str("## Saturation binding\n\n");
+        let unit = kd_unit(results);
         table(
             &mut out,
-            &SATURATION_HEAD,
-            results.saturation.iter().map(saturation_cells).collect(),
+            &saturation_head(unit),
+            results.saturation.iter().map(|r| saturation_cells(r, unit)).collect(),
         );
         for (r, f) in results.saturation.iter().zip(saturation_figs) {
             if let Some(p) = &f.png_path {
@@ -203,10 +234,182 @@ pub fn markdown_sections(results: &RunResults, saturation_figs: &[FigureRef]) ->
         }
         out.push('\n');
     }
-    let fun = functional_cells(results);
+    let unit = functional_unit(results);
+    let fun = functional_cells(results, unit);
     if !fun.is_empty() {
         out.push_str("## [35S]GTPγS functional assays\n\n");
-        table(&mut out, &FUNCTIONAL_HEAD, fun);
+        table(&mut out, &functional_head(unit), fun);
     }
     out
+}
+
+/// The assays a report can describe, each with its words: headings, the response, the
+/// constant a curve is summarised by and the word for the ligand's affinity constant. The one
+/// place report wording depends on the assay; parsed from the target's config name
+/// (`TargetRow::assay`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+pub enum AssayKind {
+    /// Radioligand competition binding: % specific binding, IC50, Ki by Cheng–Prusoff.
+    Competition,
+    /// Uptake inhibition: % specific uptake, IC50, Ki from [S] and Km.
+    Uptake,
+    /// [35S]GTPγS functional assay: % stimulation over basal, EC50/Emax, IC50/Kb.
+    Gtpgs,
+    /// Saturation binding: Kd and Bmax.
+    Saturation,
+}
+
+impl AssayKind {
+    /// The kind of a target's assay from its config name (`competition`, `uptake`, `gtpgs`,
+    /// `saturation`); anything else is competition binding.
+    #[must_use]
+    pub fn from_name(name: &str) -> Self {
+        match name {
+            "uptake" => AssayKind::Uptake,
+            "gtpgs" => AssayKind::Gtpgs,
+            "saturation" => AssayKind::Saturation,
+            _ => AssayKind::Competition,
+        }
+    }
+
+    /// The assay's name as a heading: `Radioligand competition binding`.
+    #[must_use]
+    pub fn title(self) -> &'static str {
+        match self {
+            AssayKind::Competition => "Radioligand competition binding",
+            AssayKind::Uptake => "Uptake inhibition",
+            AssayKind::Gtpgs => "[35S]GTP\u{3b3}S functional assay",
+            AssayKind::Saturation => "Saturation binding",
+        }
+    }
+
+    /// What was fitted and derived, after the title in the report header; `has_ki` when
+    /// the run's curves of this assay report a Ki.
+    #[must_use]
+    pub fn method(self, has_ki: bool) -> &'static str {
+        match (self, has_ki) {
+            (AssayKind::Competition, true) => {
+                "IC50 by four-parameter logistic fit, Ki by Cheng\u{2013}Prusoff"
+            }
+            (AssayKind::Uptake, true) => {
+                "IC50 by four-parameter logistic fit, Ki from [S] and Km (Cheng\u{2013}Prusoff)"
+            }
+            (AssayKind::Competition | AssayKind::Uptake, false) => {
+                "IC50 by four-parameter logistic fit (IC50 only)"
+            }
+            (AssayKind::Gtpgs, _) => {
+                "EC50 and Emax of agonists, IC50 and Kb (Leff\u{2013}Dougall) of antagonists"
+            }
+            (AssayKind::Saturation, _) => "Kd and Bmax from total and nonspecific binding",
+        }
+    }
+
+    /// The response the curves of this assay are on (the y axis of their figures).
+    #[must_use]
+    pub fn response(self) -> &'static str {
+        match self {
+            AssayKind::Competition => "% specific binding",
+            AssayKind::Uptake => "% specific uptake",
+            AssayKind::Gtpgs => "% stimulation over basal",
+            AssayKind::Saturation => "bound (CPM)",
+        }
+    }
+
+    /// The affinity constant of the labelled ligand: `Kd`, or `Km` of an uptake substrate.
+    #[must_use]
+    pub fn affinity_word(self) -> &'static str {
+        if self == AssayKind::Uptake { "Km" } else { "Kd" }
+    }
+
+    /// The labelled ligand: `Radioligand`, or `Substrate` for uptake.
+    #[must_use]
+    pub fn ligand_word(self) -> &'static str {
+        if self == AssayKind::Uptake { "Substrate" } else { "Radioligand" }
+    }
+
+    /// The ligand's concentration symbol: `[L]`, or `[S]` for uptake.
+    #[must_use]
+    pub fn conc_symbol(self) -> &'static str {
+        if self == AssayKind::Uptake { "[S]" } else { "[L]" }
+    }
+
+    /// True for the assays whose curves can report a Ki (competition and uptake).
+    #[must_use]
+    pub fn reports_ki(self) -> bool {
+        matches!(self, AssayKind::Competition | AssayKind::Uptake)
+    }
+}
+
+/// The assays of a run, in config order of their first target, each once (targets that
+/// only appear in the curves count as competition binding).
+#[must_use]
+pub fn run_assays(results: &RunResults) -> Vec<AssayKind> {
+    let mut out: Vec<AssayKind> = Vec::new();
+    let order = super::markdown::config_target_order(&results.config_yaml);
+    let mut targets: Vec<&crate::derive::rows::TargetRow> = results.targets.iter().collect();
+    targets.sort_by_key(|t| order.iter().position(|o| *o == t.target).unwrap_or(usize::MAX));
+    for name in targets.iter().map(|t| t.assay.as_str()) {
+        let k = AssayKind::from_name(name);
+        if !out.contains(&k) {
+            out.push(k);
+        }
+    }
+    if results.curves.iter().any(|c| !results.targets.iter().any(|t| t.target == c.target))
+        && !out.contains(&AssayKind::Competition)
+    {
+        out.push(AssayKind::Competition);
+    }
+    out
+}
+
+/// The assay of a target by name (competition binding when the run does not list it).
+#[must_use]
+pub fn target_assay(results: &RunResults, target: &str) -> AssayKind {
+    results
+        .targets
+        .iter()
+        .find(|t| t.target == target)
+        .map_or(AssayKind::Competition, |t| AssayKind::from_name(&t.assay))
+}
+
+/// The line under the report title: each assay of the run with its method
+/// (`Radioligand competition binding · IC50 by four-parameter logistic fit, Ki by
+/// Cheng–Prusoff`), joined by `; `; a primary screen says so.
+#[must_use]
+pub fn header_line(results: &RunResults) -> String {
+    let mut parts: Vec<String> = Vec::new();
+    if !results.primary.rows.is_empty() {
+        parts.push(
+            "Radioligand binding primary screen \u{b7} % inhibition at one concentration".into(),
+        );
+    }
+    for k in run_assays(results) {
+        let curves = || results.curves.iter().filter(|c| target_assay(results, &c.target) == k);
+        if k != AssayKind::Saturation && curves().next().is_none() && !parts.is_empty() {
+            continue;
+        }
+        if k == AssayKind::Saturation && results.saturation.is_empty() {
+            continue;
+        }
+        let has_ki = curves().any(CurveRow::has_ki);
+        parts.push(format!("{} \u{b7} {}", k.title(), k.method(has_ki)));
+    }
+    if parts.is_empty() {
+        parts.push(format!(
+            "{} \u{b7} {}",
+            AssayKind::Competition.title(),
+            AssayKind::Competition.method(false)
+        ));
+    }
+    parts.join("; ")
+}
+
+/// True when the run has a Ki (or IC50) to put in the compound × target matrix, the pKi map
+/// and the selectivity panel: some curve of a competition or uptake target.
+#[must_use]
+pub fn has_affinity_curves(results: &RunResults) -> bool {
+    results
+        .curves
+        .iter()
+        .any(|c| c.functional.is_none() && target_assay(results, &c.target).reports_ki())
 }

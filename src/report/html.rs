@@ -10,14 +10,14 @@
 
 use std::fmt::Write as _;
 
-use super::markdown::{
-    Counts, QC_COLUMNS, fixed, flag_explanation, flags_in_use, pipetting_cv_cell, plate_fails_qc,
-    profile_columns, targets_in_order,
-};
-use super::text::{escape, figure_block, inline_svg, png_href};
+use super::cells::{Measured, column_unit, sort_attrs};
+use super::flag_words::{flag_description, flag_label};
+use super::html_results::{curve_anchor, flagged_section, plate_qc, results_section};
+use super::markdown::{Counts, fixed, flags_in_use, targets_in_order};
+use super::text::{escape, figure_block, png_href};
 use super::{FigureRef, ReportFigures, ReportOutcome, selectivity};
 use crate::derive::rows::{Censor, CurveRow, RunResults};
-use crate::units::{NOT_DETERMINED, format_conc_nm, nm_number};
+use crate::units::{NOT_DETERMINED, format_conc_nm};
 
 pub(crate) const CSS: &str = r#"
 :root { --ink: #1a1a1a; --muted: #5c5c5c; --line: #dcdcdc; --soft: #f6f7f9; --accent: #0072b2;
@@ -61,6 +61,7 @@ td.censored { font-style: italic; }
 td.bad { color: var(--bad); background: var(--bad-bg); font-weight: 600; }
 tr.flagged td:first-child { box-shadow: inset 3px 0 0 #e69f00; }
 tr.failed td:first-child { box-shadow: inset 3px 0 0 var(--bad); }
+a.flag { color: inherit; text-decoration: none; }
 .flag { display: inline-block; font: 12px/1.5 ui-monospace, SFMono-Regular, Menlo, Consolas, monospace;
   background: var(--warn-bg); border: 1px solid #f0d29a; border-radius: 4px; padding: 0 5px;
   margin: 1px 2px 1px 0; white-space: nowrap; }
@@ -72,6 +73,7 @@ figure a { display: block; }
 figcaption { font-size: 13px; color: var(--muted); padding: 4px 4px 0; }
 figcaption a { display: inline; color: var(--accent); }
 .wide figure { max-width: 1000px; margin: 8px 0 12px; }
+figure img.lazy { display: block; width: 100%; height: auto; }
 details { margin: 8px 0 16px; border: 1px solid var(--line); border-radius: 6px; padding: 4px 10px; }
 details > summary { cursor: pointer; font-weight: 600; padding: 4px 0; color: var(--accent); }
 details[open] > summary { margin-bottom: 6px; }
@@ -93,34 +95,101 @@ dl.meta dd { margin: 0; }
 code, pre { font-family: ui-monospace, SFMono-Regular, Menlo, Consolas, monospace; font-size: 12.5px; }
 pre { background: var(--soft); border: 1px solid var(--line); border-radius: 6px; padding: 12px;
   overflow-x: auto; }
+td.model { white-space: normal; overflow-wrap: anywhere; min-width: 7em; }
+table.results th, table.assay th { white-space: normal; }
+table.results th, table.results td, table.assay th, table.assay td { padding: 5px 7px; }
+table.results td.num, table.assay td { white-space: nowrap; }
+table.assay td:last-child, table.assay td:first-child { white-space: normal; }
+td.flags { min-width: 10em; }
+td.fig { padding: 2px 6px; }
+img.thumb { display: block; width: 64px; height: 48px; object-fit: contain; border: 1px solid var(--line);
+  border-radius: 3px; background: #fff; }
+ul.index { display: flex; flex-wrap: wrap; gap: 4px 18px; list-style: none; padding: 0; margin: 6px 0 10px;
+  font-size: 14px; }
+ul.index a { color: var(--accent); text-decoration: none; font-weight: 600; }
+ul.index small { color: var(--muted); }
+p.filter { font-size: 14px; margin: 6px 0; }
+p.filter #shown { color: var(--muted); margin-left: 8px; }
+body.only-flagged #results tbody tr:not(.flagged):not(.failed) { display: none; }
+body.only-flagged #results details.curves { display: none; }
+.legend-flagged { display: inline-block; width: 4px; height: 1em; vertical-align: -2px; background: #e69f00; }
+.legend-failed { display: inline-block; width: 4px; height: 1em; vertical-align: -2px; background: var(--bad); }
+details.plate > summary { font-weight: 500; color: var(--ink); }
+details.plate > summary .qc { font-weight: 600; }
+details.plate.qc-fail > summary .qc { color: var(--bad); }
+details.plate.qc-pass > summary .qc { color: #2e7d32; }
+details.plate.qc-na > summary .qc { color: var(--muted); }
+details.plate.qc-fail { border-left: 4px solid var(--bad); }
+p.key { font-size: 13px; color: var(--muted); margin: 2px 0 8px; }
+div.target { scroll-margin-top: 8px; }
+dl.flags dt small { font-weight: 400; color: var(--muted); }
 @media print { nav { display: none; } details > summary { display: none; } main { max-width: none; padding: 0; }
   .grid { grid-template-columns: repeat(2, 1fr); } figure { break-inside: avoid; } }
 "#;
 
-/// Sorts a `table.sortable` by the clicked column (numbers by `data-sort` or value).
+/// Sorts a `table.sortable` by the clicked column: by the cell's `data-sort` number (and
+/// `data-tie`: a censored bound after an exact value equal to it), else by its text read as a
+/// number (U+2212 minus and a leading `<`/`>` understood) or as text; cells without a number
+/// sort last either way. The "flagged only" filter hides the other rows of the results and
+/// says how many are shown; `#flagged` in the address turns it on. Linked figures and row
+/// thumbnails (`data-src`) load when they come near the view: browsers load every
+/// `loading="lazy"` image of a page opened from disk at once.
 const SORT_JS: &str = r"
+function sortKey(cell) {
+  var v = cell.getAttribute('data-sort');
+  if (v === '') { return null; }
+  if (v !== null) { return { n: parseFloat(v), t: +(cell.getAttribute('data-tie') || 0) }; }
+  var text = cell.textContent.trim().replace(/\u2212/g, '-');
+  var m = /^([<>])?\s*(-?[0-9.]+(e-?[0-9]+)?)/i.exec(text);
+  if (m) { return { n: parseFloat(m[2]), t: m[1] ? 1 : 0 }; }
+  return text === '' || text === '\u2014' ? null : { s: text.toLowerCase() };
+}
 document.querySelectorAll('table.sortable th').forEach(function (th) {
   th.addEventListener('click', function () {
     var table = th.closest('table'), body = table.tBodies[0];
     var col = Array.prototype.indexOf.call(th.parentNode.children, th);
-    var asc = th.getAttribute('aria-sort') !== 'ascending';
+    var asc = th.getAttribute('aria-sort') !== 'ascending', dir = asc ? 1 : -1;
     table.querySelectorAll('th').forEach(function (h) { h.removeAttribute('aria-sort'); });
     th.setAttribute('aria-sort', asc ? 'ascending' : 'descending');
-    function key(row) {
-      var cell = row.cells[col], v = cell.getAttribute('data-sort');
-      if (v === null) { v = cell.textContent.trim(); }
-      var n = parseFloat(v);
-      return isNaN(n) ? v.toLowerCase() : n;
-    }
-    var rows = Array.prototype.slice.call(body.rows);
-    rows.sort(function (a, b) {
-      var x = key(a), y = key(b);
-      if (typeof x !== typeof y) { x = String(x); y = String(y); }
-      return (x < y ? -1 : x > y ? 1 : 0) * (asc ? 1 : -1);
+    var rows = Array.prototype.slice.call(body.rows).map(function (r) {
+      return { row: r, key: sortKey(r.cells[col]) };
     });
-    rows.forEach(function (r) { body.appendChild(r); });
+    rows.sort(function (a, b) {
+      var x = a.key, y = b.key;
+      if (x === null || y === null) { return x === y ? 0 : (x === null ? 1 : -1); }
+      if (x.n !== undefined && y.n !== undefined) {
+        return x.n !== y.n ? (x.n < y.n ? -1 : 1) * dir : x.t - y.t;
+      }
+      var p = String(x.n !== undefined ? x.n : x.s), q = String(y.n !== undefined ? y.n : y.s);
+      return (p < q ? -1 : p > q ? 1 : 0) * dir;
+    });
+    rows.forEach(function (r) { body.appendChild(r.row); });
   });
 });
+(function () {
+  var box = document.getElementById('only-flagged'), shown = document.getElementById('shown');
+  if (!box) { return; }
+  function apply() {
+    document.body.classList.toggle('only-flagged', box.checked);
+    var rows = document.querySelectorAll('#results tbody tr'), n = 0;
+    rows.forEach(function (r) { if (r.offsetParent !== null) { n += 1; } });
+    shown.textContent = 'showing ' + n + ' of ' + rows.length + ' curves';
+  }
+  box.addEventListener('change', apply);
+  if (location.hash === '#flagged') { box.checked = true; }
+  apply();
+})();
+(function () {
+  function show(img) { img.src = img.getAttribute('data-src'); img.removeAttribute('data-src'); }
+  var imgs = document.querySelectorAll('img[data-src]');
+  if (!('IntersectionObserver' in window)) { imgs.forEach(show); return; }
+  var io = new IntersectionObserver(function (entries) {
+    entries.forEach(function (e) {
+      if (e.isIntersecting) { io.unobserve(e.target); show(e.target); }
+    });
+  }, { rootMargin: '600px' });
+  imgs.forEach(function (img) { io.observe(img); });
+})();
 ";
 
 /// The HTML report as one self-contained page.
@@ -163,44 +232,65 @@ pub fn render_html_with(
          <title>{title} \u{2014} radbind report</title>\n<style>{CSS}</style>\n</head>\n<body>\n<main>\n",
         escape(&results.version)
     );
-    let ki = if results.curves.iter().any(CurveRow::has_ki) {
-        ", Ki by Cheng\u{2013}Prusoff"
-    } else {
-        " (IC50 only)"
-    };
-    let what = if results.curves.is_empty() && !results.primary.rows.is_empty() {
-        "Radioligand binding primary screen \u{b7} % inhibition at one concentration".to_string()
-    } else {
-        format!("Radioligand competition binding \u{b7} IC50 by four-parameter logistic fit{ki}")
-    };
     let _ = writeln!(
         h,
-        "<header><h1>{title}</h1><p>{what} \u{b7} radbind {}</p></header>",
+        "<header><h1>{title}</h1><p>{} \u{b7} radbind {}</p></header>",
+        escape(&super::assays::header_line(results)),
         escape(&results.version)
     );
-    h.push_str(
-        "<nav><a href=\"#summary\">Summary</a><a href=\"#selectivity\">Selectivity</a>\
-         <a href=\"#results\">Results by target</a>\
-         <a href=\"#compounds\">Compounds</a><a href=\"#qc\">Plate QC</a><a href=\"#flags\">Flags</a>\
-         <a href=\"#excluded\">Excluded wells</a><a href=\"#provenance\">Provenance</a></nav>\n",
-    );
-    summary(&mut h, results);
-    h.push_str(&super::primary::html_section(results, &figs.primary));
-    h.push_str(&super::assays::html_sections(results, &figs.saturation));
-    ki_matrix(&mut h, results, figs.selectivity.as_ref(), outcome);
-    selectivity_panel(&mut h, results);
-    profiling(&mut h, results, figs);
-    compounds_section(&mut h, figs);
-    plate_qc(&mut h, results, figs);
-    flags_section(&mut h, results);
-    excluded_wells(&mut h, results);
-    provenance(&mut h, results, outcome);
+    let mut body = String::with_capacity(256 * 1024);
+    summary(&mut body, results);
+    flagged_section(&mut body, results);
+    problems(&mut body, results, outcome);
+    body.push_str(&super::primary::html_section(results, &figs.primary));
+    body.push_str(&super::assays::html_sections(results, &figs.saturation));
+    if super::assays::has_affinity_curves(results) {
+        ki_matrix(&mut body, results, figs.selectivity.as_ref());
+    }
+    if results.curves.iter().any(CurveRow::has_ki) {
+        selectivity_panel(&mut body, results);
+    }
+    results_section(&mut body, results, figs);
+    compounds_section(&mut body, figs);
+    plate_qc(&mut body, results, figs);
+    flags_section(&mut body, results);
+    excluded_wells(&mut body, results);
+    provenance(&mut body, results, outcome);
+    // The navigation lists the sections this report has, in order.
+    h.push_str("<nav>");
+    for (id, label) in NAV {
+        if body.contains(&format!("<section id=\"{id}\">")) {
+            let _ = write!(h, "<a href=\"#{id}\">{label}</a>");
+        }
+    }
+    h.push_str("</nav>\n");
+    h.push_str(&body);
     let _ = write!(h, "</main>\n<script>{SORT_JS}</script>\n</body>\n</html>\n");
     h
 }
 
-/// Compound x target Ki table (the summary of the run) and the selectivity map.
-fn ki_matrix(h: &mut String, r: &RunResults, sel: Option<&FigureRef>, outcome: &ReportOutcome) {
+/// Every section a report can have, in reading order: (anchor, navigation label).
+const NAV: [(&str, &str); 15] = [
+    ("summary", "Summary"),
+    ("flagged", "Flagged curves"),
+    ("problems", "Problems"),
+    ("primary", "Primary screen"),
+    ("saturation", "Saturation"),
+    ("functional", "GTP\u{3b3}S"),
+    ("ki", "Compound \u{d7} target"),
+    ("selectivity", "Selectivity"),
+    ("results", "Results by target"),
+    ("compounds", "Compounds"),
+    ("qc", "Plate QC"),
+    ("flags", "Flags"),
+    ("excluded", "Excluded wells"),
+    ("provenance", "Provenance"),
+    ("figures-failed", "Figures that failed"),
+];
+
+/// Compound x target Ki table (the summary of the run) and the selectivity map: one unit per
+/// target column (in its heading), numeric sort keys, each cell linked to its curve's row.
+fn ki_matrix(h: &mut String, r: &RunResults, sel: Option<&FigureRef>) {
     let targets = targets_in_order(r);
     let rows = selectivity::matrix_rows(&r.curves);
     let word = super::markdown::matrix_word(r);
@@ -208,89 +298,107 @@ fn ki_matrix(h: &mut String, r: &RunResults, sel: Option<&FigureRef>, outcome: &
     if let Some(note) = rows.note() {
         let _ = writeln!(h, "<p class=\"note\">{}</p>", escape(&note));
     }
-    if rows.shown.is_empty() {
-        ki_matrix_end(h, r, sel, outcome);
-        return;
+    if !rows.shown.is_empty() {
+        ki_table(h, r, &targets, &rows.shown, word);
     }
-    h.push_str(
-        &format!("<p class=\"note\">{word} (hover for the 95% CI; the tables below give it); <em>italics</em>: censored bound (IC50 outside the \
-         tested range); \u{26a0}: flagged (see the target\u{2019}s table); \u{2014}: no usable fit.</p>\n"),
-    );
-    let _ = write!(
-        h,
-        "<div class=\"scroll\"><table class=\"sortable matrix\"><thead><tr><th scope=\"col\">Compound</th>"
-    );
-    for t in &targets {
-        let _ = write!(h, "<th scope=\"col\" class=\"num\">{}</th>", escape(&t.target));
-    }
-    h.push_str("</tr></thead><tbody>\n");
-    // (compound, target) -> its curve (the first, as a linear search would find it).
-    let mut cells: std::collections::HashMap<(&str, &str), &CurveRow> =
-        std::collections::HashMap::new();
-    for c in &r.curves {
-        cells.entry((c.compound.as_str(), c.target.as_str())).or_insert(c);
-    }
-    for comp in &rows.shown {
-        let _ = write!(h, "<tr><td>{}</td>", escape(comp));
-        for t in &targets {
-            match cells.get(&(*comp, t.target.as_str())).copied() {
-                None => h.push_str("<td class=\"num\" data-sort=\"\"></td>"),
-                Some(c) => {
-                    let censored = c.fit.as_ref().is_some_and(|f| !f.censor.is_exact());
-                    let key = c
-                        .fit
-                        .as_ref()
-                        .filter(|f| f.censor.is_exact())
-                        .map(|f| if c.has_ki() { f.ki_nm } else { f.ic50_nm });
-                    let class = if censored { "num censored" } else { "num" };
-                    let warn = if c.is_flagged() || c.is_failed() { " \u{26a0}" } else { "" };
-                    let _ = write!(
-                        h,
-                        "<td class=\"{class}\"{} title=\"{}\">{}{warn}</td>",
-                        sort_attr(key),
-                        escape(&format!(
-                            "{} / {}: {} {}",
-                            c.compound,
-                            c.target,
-                            c.headline_word(),
-                            c.headline_with_ci_text()
-                        )),
-                        escape(&c.headline_text())
-                    );
-                }
-            }
-        }
-        h.push_str("</tr>\n");
-    }
-    h.push_str("</tbody></table></div>\n");
-    ki_matrix_end(h, r, sel, outcome);
-}
-
-/// After the Ki matrix: the selectivity map, the run's problems and the figures that failed.
-fn ki_matrix_end(h: &mut String, r: &RunResults, sel: Option<&FigureRef>, outcome: &ReportOutcome) {
     if let Some(f) = sel {
         h.push_str("<div class=\"wide\">");
         figure_block(h, f, "Selectivity: pKi by compound and target (hatched: censored bound)");
         h.push_str("</div>\n");
     }
+    h.push_str("</section>\n");
+}
+
+fn ki_table(
+    h: &mut String,
+    r: &RunResults,
+    targets: &[crate::derive::rows::TargetRow],
+    shown: &[&str],
+    word: &str,
+) {
+    let _ = writeln!(
+        h,
+        "<p class=\"note\">{word} in the unit of each column (hover for the 95% CI; the \
+         tables below give it); <em>italics</em>: censored bound (IC50 outside the tested \
+         range); \u{26a0}: flagged (see the target\u{2019}s table); \u{2014}: no usable fit. \
+         A value links to its curve.</p>"
+    );
+    // (compound, target) -> (index, curve): the first, as a linear search would find it.
+    let mut cells: std::collections::HashMap<(&str, &str), (usize, &CurveRow)> =
+        std::collections::HashMap::new();
+    for (i, c) in r.curves.iter().enumerate() {
+        cells.entry((c.compound.as_str(), c.target.as_str())).or_insert((i, c));
+    }
+    let units: Vec<crate::units::ConcUnit> = targets
+        .iter()
+        .map(|t| {
+            let m: Vec<Measured> =
+                r.curves.iter().filter(|c| c.target == t.target).map(Measured::headline).collect();
+            column_unit(m.iter())
+        })
+        .collect();
+    h.push_str(
+        "<div class=\"scroll\"><table class=\"sortable matrix\"><thead><tr><th scope=\"col\">Compound</th>",
+    );
+    for (t, u) in targets.iter().zip(&units) {
+        let _ = write!(
+            h,
+            "<th scope=\"col\" class=\"num\">{} <small>({})</small></th>",
+            escape(&t.target),
+            u.symbol
+        );
+    }
+    h.push_str("</tr></thead><tbody>\n");
+    for comp in shown {
+        let _ = write!(h, "<tr><td>{}</td>", escape(comp));
+        for (t, u) in targets.iter().zip(&units) {
+            let Some(&(i, c)) = cells.get(&(*comp, t.target.as_str())) else {
+                h.push_str("<td class=\"num\" data-sort=\"\"></td>");
+                continue;
+            };
+            let m = Measured::headline(c);
+            let class = if m.is_censored() { "num censored" } else { "num" };
+            let warn = if c.is_flagged() || c.is_failed() { " \u{26a0}" } else { "" };
+            let _ = write!(
+                h,
+                "<td class=\"{class}\"{} title=\"{}\"><a href=\"#{}\">{}</a>{warn}</td>",
+                m.sort(),
+                escape(&format!(
+                    "{} / {}: {} {}",
+                    c.compound,
+                    c.target,
+                    c.headline_word(),
+                    m.with_ci_text(*u)
+                )),
+                curve_anchor(i),
+                escape(&m.value_text(*u))
+            );
+        }
+        h.push_str("</tr>\n");
+    }
+    h.push_str("</tbody></table></div>\n");
+}
+
+/// The run's problems and the figures that failed; nothing when there is none.
+fn problems(h: &mut String, r: &RunResults, outcome: &ReportOutcome) {
     if !r.problems.is_empty() {
         let _ = writeln!(
             h,
-            "<h3>Problems</h3>\n<p class=\"note\">The run went on without these; exit code 1.</p>\n<ul>"
+            "<section id=\"problems\">\n<h2>Problems</h2>\n<p class=\"note\">The run went on \
+             without these; exit code 1.</p>\n<ul>"
         );
         for p in &r.problems {
             let _ = writeln!(h, "<li>{}</li>", escape(p));
         }
-        h.push_str("</ul>\n");
+        h.push_str("</ul>\n</section>\n");
     }
     if !outcome.figure_failures.is_empty() {
-        let _ = writeln!(h, "<h3>Figures that failed</h3>\n<ul>");
+        let _ = writeln!(h, "<section id=\"figures-failed\">\n<h2>Figures that failed</h2>\n<ul>");
         for (what, e) in &outcome.figure_failures {
             let _ = writeln!(h, "<li>{}: {}</li>", escape(what), escape(e));
         }
-        h.push_str("</ul>\n");
+        h.push_str("</ul>\n</section>\n");
     }
-    h.push_str("</section>\n");
 }
 
 /// The selectivity panel: per compound a small table of Ki (95% CI), pKi and the ratio to
@@ -369,6 +477,9 @@ fn summary(h: &mut String, r: &RunResults) {
     };
     card(h, "Plates", n.plates, false);
     card(h, "Plates failing QC", n.plates_failing_qc, true);
+    if n.plates_qc_na > 0 {
+        card(h, "Plates Z\u{2032} n/a", n.plates_qc_na, false);
+    }
     card(h, "Curves", n.curves, false);
     card(h, "Curves flagged", n.flagged, true);
     card(h, "Curves failed", n.failed, true);
@@ -399,7 +510,7 @@ fn reference_lines(h: &mut String, r: &RunResults) {
 }
 
 /// `<th>` cells of a header row.
-fn head_row(cols: &[(&str, bool)]) -> String {
+pub(crate) fn head_row(cols: &[(&str, bool)]) -> String {
     let mut s = String::from("<thead><tr>");
     for (c, num) in cols {
         let class = if *num { " class=\"num\"" } else { "" };
@@ -409,259 +520,31 @@ fn head_row(cols: &[(&str, bool)]) -> String {
     s
 }
 
-/// A numeric sort key for a concentration cell (censored values sort at their bound).
-fn sort_attr(v: Option<f64>) -> String {
-    match v {
-        Some(v) if v.is_finite() => format!(" data-sort=\"{v:e}\""),
-        _ => " data-sort=\"\"".to_string(),
-    }
-}
-
-/// Flags of a curve (and its status when not ok) as badges with their explanation.
-fn flag_badges(c: &CurveRow) -> String {
-    let mut s = String::new();
-    if c.status.is_failed() {
-        let _ = write!(s, "<span class=\"status\">{}</span> ", escape(&c.status.to_string()));
-    }
-    for f in &c.flags {
-        let title =
-            flag_explanation(f).map_or(String::new(), |t| format!(" title=\"{}\"", escape(t)));
-        let _ = write!(s, "<span class=\"flag\"{title}>{}</span>", escape(f));
-    }
-    s
-}
-
-fn profiling(h: &mut String, r: &RunResults, figs: &ReportFigures) {
-    h.push_str("<section id=\"results\">\n<h2>Results by target</h2>\n");
-    h.push_str(&format!(
-        "<p class=\"note\">{}Values in <em>italics</em> are censored \
-             bounds: \u{201c}&gt; 10 \u{b5}M\u{201d} means the IC50 lies above the highest tested \
-             concentration and was not measured. Click a column header to sort.</p>\n",
-        if r.curves.iter().any(CurveRow::has_ki) { "Ki = IC50 / (1 + [L]/Kd). " } else { "" }
-    ));
-    for t in targets_in_order(r) {
-        let _ = writeln!(
-            h,
-            "<h3>{}</h3>\n<p class=\"note\">{}</p>",
-            escape(&t.target),
-            escape(&super::text::ligand_text(&t)),
-        );
-        if let Some(f) = figs.target_overlays.iter().find(|f| f.key == t.target) {
-            h.push_str("<div class=\"wide\">");
-            figure_block(
-                h,
-                f,
-                &format!("{}: all compounds (means per concentration; dashed: censored)", t.target),
-            );
-            h.push_str("</div>\n");
-        }
-        let has_ki = t.radioligand_nm.is_finite() && t.kd_nm.is_finite();
-        let _ = writeln!(
-            h,
-            "<div class=\"scroll\"><table class=\"sortable\">{}<tbody>",
-            head_row(profile_columns(has_ki))
-        );
-        for c in r.curves.iter().filter(|c| c.target == t.target) {
-            let class = if c.is_failed() {
-                " class=\"failed\""
-            } else if c.is_flagged() {
-                " class=\"flagged\""
-            } else {
-                ""
-            };
-            let censored = c.fit.as_ref().is_some_and(|f| !f.censor.is_exact());
-            let cen = if censored {
-                " censored\" title=\"censored: outside the tested range"
-            } else {
-                ""
-            };
-            let fit = c.fit.as_ref();
-            let (ic50_key, ki_key) = if censored {
-                let b = c.ic50_bound_nm().unwrap_or(f64::NAN);
-                (Some(b), Some(crate::derive::cheng_prusoff(b, c.radioligand_nm, c.kd_nm)))
-            } else {
-                (fit.map(|f| f.ic50_nm), fit.map(|f| f.ki_nm))
-            };
-            let (ki_key, ki_text, pki_text) = if has_ki {
-                (ki_key, c.ki_with_ci_text(), c.pki_text())
-            } else {
-                (ic50_key, c.ic50_ci_text(), c.pic50_text())
-            };
-            let _ = writeln!(
-                h,
-                "<tr{class}><td>{}</td><td>{}</td><td class=\"num\">{}</td><td class=\"num\">{}</td>\
-                 <td>{}</td><td class=\"num{cen}\"{}>{}</td><td class=\"num{cen}\"{}>{}</td>\
-                 <td class=\"num{cen}\">{}</td><td class=\"num\">{}</td><td class=\"num\">{}</td>\
-                 <td>{}</td><td>{}</td><td>{}</td></tr>",
-                escape(&t.target),
-                escape(&t.radioligand),
-                nm_number(t.radioligand_nm),
-                nm_number(t.kd_nm),
-                escape(&c.compound),
-                sort_attr(ic50_key),
-                escape(&c.ic50_text()),
-                sort_attr(ki_key),
-                escape(&ki_text),
-                escape(&pki_text),
-                escape(&c.hill_text().replace('-', "\u{2212}")),
-                c.n_points,
-                escape(&c.model_text()),
-                escape(&c.curve_class),
-                flag_badges(c),
-            );
-        }
-        h.push_str("</tbody></table></div>\n");
-        curve_grid(h, r, figs, &t.target);
-    }
-    h.push_str("</section>\n");
-}
-
-/// The collapsible grid of curve figures of one target.
-fn curve_grid(h: &mut String, r: &RunResults, figs: &ReportFigures, target: &str) {
-    let items: Vec<(usize, &CurveRow)> =
-        r.curves.iter().enumerate().filter(|(_, c)| c.target == target).collect();
-    if items.is_empty() {
-        return;
-    }
-    let _ = writeln!(
-        h,
-        "<details class=\"curves\"><summary>Curve figures and residuals ({})</summary>\n\
-         <p class=\"note\">Open circles: replicates; filled circles: mean \u{b1} SD; crosses: \
-         excluded points (not in the mean or the fit); line: fitted curve (4PL, or the two-site \
-         or agonist model); band: pointwise 95% confidence band of the curve, from the covariance \
-         of all fitted parameters{} \
-         Click a figure for its PNG.</p>\n<div class=\"grid\">",
-        items.len(),
-        if items.iter().any(|(_, c)| c.has_ki()) { "; triangle: Ki." } else { "." }
-    );
-    for (i, c) in items {
-        let svg = figs.curve_svgs.get(i).and_then(Option::as_deref).and_then(inline_svg);
-        let href = figs.curve_pngs.get(i).and_then(Option::as_deref).and_then(png_href);
-        let residual = figs.residual_pngs.get(i).and_then(Option::as_deref).and_then(png_href);
-        let label = format!("{} \u{2014} {}", c.target, c.compound);
-        h.push_str("<figure>");
-        match (&svg, &href) {
-            (Some(svg), Some(href)) => {
-                let _ = write!(
-                    h,
-                    "<a href=\"{href}\" title=\"{}\">{svg}</a>",
-                    escape(&format!("PNG: {label}"))
-                );
-            }
-            (Some(svg), None) => h.push_str(svg),
-            (None, Some(href)) => {
-                let _ = write!(h, "<a class=\"missing\" href=\"{href}\">Open the figure</a>");
-            }
-            (None, None) => h.push_str("<div class=\"missing\">No figure</div>"),
-        }
-        let _ = write!(
-            h,
-            "<figcaption>{} \u{b7} {} {}{}",
-            escape(&label),
-            c.potency_word(),
-            escape(&c.ic50_text()),
-            if c.has_ki() { format!(" \u{b7} Ki {}", escape(&c.ki_text())) } else { String::new() }
-        );
-        if let Some(href) = &href {
-            let _ = write!(h, " \u{b7} <a href=\"{href}\">PNG</a>");
-        }
-        if let Some(href) = &residual {
-            let _ = write!(h, " \u{b7} <a href=\"{href}\">residuals</a>");
-        }
-        h.push_str("</figcaption></figure>\n");
-    }
-    h.push_str("</div>\n</details>\n");
-}
-
 /// One overlay per compound tested at several targets.
 fn compounds_section(h: &mut String, figs: &ReportFigures) {
-    h.push_str("<section id=\"compounds\">\n<h2>Compounds across targets</h2>\n");
+    // Only compounds tested at several targets have an overlay; no section without one.
     if figs.compound_overlays.is_empty() {
-        h.push_str("<p>No compound was tested at more than one target.</p>\n</section>\n");
         return;
     }
+    h.push_str("<section id=\"compounds\">\n<h2>Compounds across targets</h2>\n");
     let _ = writeln!(
         h,
         "<details><summary>Overlays ({})</summary>\n<div class=\"grid\">",
         figs.compound_overlays.len()
     );
+    // Many overlays are linked, not inlined: the page stays small and quick to open.
+    let inline = figs.compound_overlays.len() <= super::MAX_FIGURE_SERIES;
     for f in &figs.compound_overlays {
+        let linked;
+        let f = if inline {
+            f
+        } else {
+            linked = FigureRef { svg: None, ..f.clone() };
+            &linked
+        };
         figure_block(h, f, &format!("{} at every target", f.key));
     }
     h.push_str("</div>\n</details>\n</section>\n");
-}
-
-fn plate_qc(h: &mut String, r: &RunResults, figs: &ReportFigures) {
-    h.push_str("<section id=\"qc\">\n<h2>Plate QC</h2>\n");
-    h.push_str(
-        "<p class=\"note\">Z\u{2032} = 1 \u{2212} 3 (SD<sub>total</sub> + SD<sub>NSB</sub>) / \
-         |mean<sub>total</sub> \u{2212} mean<sub>NSB</sub>| (Zhang et al. 1999); \
-         Z\u{2032} below 0.5 is highlighted. S/B = mean total / mean NSB. Pipetting CV%: the \
-         plate's variance model of counts, var(CPM) = a + CPM/t + (cv\u{b7}CPM)\u{b2}, from \
-         its replicate wells (* = too few replicates, fit.pipetting_cv_pct).</p>\n",
-    );
-    if r.plates.is_empty() {
-        h.push_str("<p>No plates.</p>\n</section>\n");
-        return;
-    }
-    let _ = writeln!(
-        h,
-        "<div class=\"scroll\"><table class=\"sortable\">{}<tbody>",
-        head_row(&QC_COLUMNS)
-    );
-    for p in &r.plates {
-        // A plate without controls has no Z' to fall short.
-        let z_class = if p.z_prime >= 0.5 || !plate_fails_qc(p) { "num" } else { "num bad" };
-        let class = if plate_fails_qc(p) { " class=\"flagged\"" } else { "" };
-        let flags: String = p
-            .flags
-            .iter()
-            .map(|f| {
-                let title = flag_explanation(f)
-                    .map_or(String::new(), |t| format!(" title=\"{}\"", escape(t)));
-                format!("<span class=\"flag\"{title}>{}</span>", escape(f))
-            })
-            .collect();
-        let _ = writeln!(
-            h,
-            "<tr{class}><td>{}</td><td>{}</td><td>{} #{}</td><td class=\"{z_class}\">{}</td>\
-             <td class=\"num\">{}</td><td class=\"num\">{}</td><td class=\"num\">{}</td>\
-             <td class=\"num\">{}</td><td class=\"num\">{}</td><td>{}</td><td>{flags}</td></tr>",
-            escape(&p.plate),
-            escape(&p.target),
-            escape(&p.source),
-            p.index_in_file,
-            fixed(p.z_prime, 2).replace('-', "\u{2212}"),
-            fixed(p.signal_to_background, 1),
-            fixed(p.total_cv_pct, 1),
-            fixed(p.nsb_cv_pct, 1),
-            fixed(p.nsb_pct_of_total, 1),
-            pipetting_cv_cell(p),
-            if p.rotated { "yes" } else { "no" },
-        );
-    }
-    h.push_str("</tbody></table></div>\n");
-    if !figs.heatmaps.is_empty() {
-        let _ = writeln!(
-            h,
-            "<h3>Plate heat maps</h3>\n<p class=\"note\">Each plate as counted (turned back when it \
-             was counted rotated): CPM and % specific binding, with the layout drawn on \
-             (T total, N NSB, B blank, V vehicle, letters compounds, thick lines around blocks, \
-             \u{d7} excluded). Edge effects, pipetting errors and a plate counted the wrong way \
-             round show up here.</p>"
-        );
-        for (cpm, pct) in &figs.heatmaps {
-            let _ = writeln!(
-                h,
-                "<details class=\"plate\"><summary>Plate {}</summary>\n<div class=\"grid\">",
-                escape(&cpm.key)
-            );
-            figure_block(h, cpm, &format!("{}: CPM", cpm.key));
-            figure_block(h, pct, &format!("{}: % specific binding", pct.key));
-            h.push_str("</div>\n</details>\n");
-        }
-    }
-    h.push_str("</section>\n");
 }
 
 fn flags_section(h: &mut String, r: &RunResults) {
@@ -673,8 +556,13 @@ fn flags_section(h: &mut String, r: &RunResults) {
     }
     h.push_str("<dl class=\"flags\">\n");
     for f in &flags {
-        let text = flag_explanation(f).unwrap_or("(no description available)");
-        let _ = writeln!(h, "<dt>{}</dt><dd>{}</dd>", escape(f), escape(text));
+        let _ = writeln!(
+            h,
+            "<dt>{} <small><code>{}</code></small></dt><dd>{}</dd>",
+            escape(&flag_label(f)),
+            escape(f),
+            escape(&flag_description(f))
+        );
     }
     h.push_str("</dl>\n</section>\n");
 }
@@ -708,7 +596,7 @@ fn excluded_wells(h: &mut String, r: &RunResults) {
             escape(&w.well),
             escape(w.role),
             w.compound.as_deref().map(escape).unwrap_or_default(),
-            sort_attr(w.conc_nm),
+            sort_attrs(w.conc_nm, false),
             w.conc_nm.map_or(String::new(), format_conc_nm),
             w.cpm.map_or(String::new(), |v| fixed(v, 0)),
             escape(reason),
@@ -810,20 +698,45 @@ mod tests {
         let html = render(&sample_results());
         for h in [
             "<th scope=\"col\">Target</th>",
-            "<th scope=\"col\" class=\"num\">Ki (95% CI)</th>",
+            "<th scope=\"col\" class=\"num\">Ki (nM) (95% CI)</th>",
             "<th scope=\"col\" class=\"num\">Z&#39;</th>",
             "<th scope=\"col\">Reason</th>",
         ] {
             assert!(html.contains(h), "missing {h}");
         }
-        assert!(html.contains(">&gt; 10 µM</td>"), "censored IC50 as a bound");
-        assert!(html.contains(">&gt; 5 µM</td>"), "censored Ki as a bound");
-        assert!(!html.contains("60 µM"), "no extrapolated IC50");
-        assert!(html.contains("<td class=\"num bad\">0.42</td>"));
-        assert!(html.contains("<dt>new_flag_x</dt><dd>(no description available)</dd>"));
-        assert!(html.contains("<dt>ic50_above_range</dt><dd>The fitted IC50"));
+        // Censored values are bounds in the column's unit, sorting at the bound.
+        assert!(html.contains(" data-sort=\"1e4\" data-tie=\"1\">&gt; 10.0</td>"), "IC50 bound");
+        assert!(html.contains(">&gt; 5.00 \u{26a0}</td>") || html.contains(">&gt; 5.00</td>"));
+        assert!(!html.contains("60 µM") && !html.contains(">60"), "no extrapolated IC50");
+        assert!(
+            html.contains("<td class=\"num bad\" data-sort=\"4.2e-1\" data-tie=\"0\">0.42</td>")
+        );
+        // Every flag in words, with its code and a description.
+        assert!(
+            html.contains("<dt>new flag x <small><code>new_flag_x</code></small></dt><dd>A flag")
+        );
+        assert!(html.contains(
+            "<dt>IC50 above tested range <small><code>ic50_above_range</code></small></dt><dd>The fitted IC50"
+        ));
+        assert!(!html.contains("no description available"));
         assert!(html.contains(&"ab".repeat(32)));
         assert!(html.contains("<dt>Curves failed</dt><dd>1</dd>"));
+    }
+
+    #[test]
+    fn flagged_curves_come_first_and_link_their_rows() {
+        let html = render(&sample_results());
+        let (summary, flagged, results) = (
+            html.find("<section id=\"summary\">").expect("summary"),
+            html.find("<section id=\"flagged\">").expect("flagged"),
+            html.find("<section id=\"results\">").expect("results"),
+        );
+        assert!(summary < flagged && flagged < results);
+        assert!(html.contains("<a href=\"#c-2\">mianserin</a>"), "links the row");
+        assert!(html.contains("<tr id=\"c-2\" class=\"flagged\">"));
+        // The navigation lists the sections there are, and no other.
+        let nav = &html[html.find("<nav>").unwrap()..html.find("</nav>").unwrap()];
+        assert!(nav.contains("#flagged") && !nav.contains("#compounds"), "{nav}");
     }
 
     #[test]

@@ -8,129 +8,11 @@
 use std::collections::BTreeSet;
 use std::fmt::Write as _;
 
+pub use super::flag_words::flag_explanation;
 use super::selectivity;
 use super::text::{link_target, md, table_row};
 use crate::derive::rows::{CurveRow, PlateRow, RunResults, TargetRow};
-use crate::units::{NOT_DETERMINED, format_conc_nm, format_conc_range_nm, nm_number, p_value};
-
-/// What a flag means, in words, for the flag sections of the reports.
-///
-/// Returns `None` for a flag radbind does not know (the reports list those verbatim).
-///
-/// ```
-/// use radbind::report::markdown::flag_explanation;
-/// assert!(flag_explanation("ic50_above_range").is_some());
-/// assert_eq!(flag_explanation("something_new"), None);
-/// ```
-#[must_use]
-pub fn flag_explanation(flag: &str) -> Option<&'static str> {
-    Some(match flag {
-        "ic50_above_range" => {
-            "The fitted IC50 lies above the highest tested concentration. The value is \
-             censored: only a lower bound (\"> top concentration\") is reported, and Ki is \
-             a lower bound too."
-        }
-        "ic50_below_range" => {
-            "The fitted IC50 lies below the lowest tested concentration. The value is \
-             censored: only an upper bound (\"< lowest concentration\") is reported."
-        }
-        "no_50pct_span" => {
-            "The data do not span 50% specific binding, so the IC50 is not defined by the \
-             data and should not be used for a Ki."
-        }
-        "hill_outside_0.5_2" => {
-            "The magnitude of the Hill slope is outside 0.5 to 2. A shallow slope can mean \
-             two binding sites or negative cooperativity; a steep one can mean aggregation, \
-             ligand depletion or a system not at equilibrium."
-        }
-        "se_log_ic50_gt_0.5" => {
-            "The standard error of log IC50 is above 0.5 log units: the IC50 is poorly \
-             determined (its 95% CI spans more than about two orders of magnitude)."
-        }
-        "few_concentrations" => {
-            "Fewer than 5 concentrations were available for the fit; the curve shape is \
-             poorly constrained."
-        }
-        "few_replicates" => "Fewer than 2 replicates per concentration.",
-        "no_controls" | "plate_no_controls" => {
-            "The plate has no control wells: its curves were fitted on the raw signal (CPM) \
-             with free plateaus, and their points and plateaus are shown in % of the fitted \
-             span (Top = 100%, Bottom = 0%); fits.csv gives the plateaus in CPM \
-             (top_signal, bottom_signal)."
-        }
-        "background_plate" => {
-            "Nearly every well of the plate counts below qc.background_cpm: an empty or blank \
-             plate in the export. It is listed, not fitted."
-        }
-        "looks_rotated" | "plate_looks_rotated" => {
-            "The plate's total/NSB window is unusable as laid out, but its counts read the \
-             right way round turned by 180\u{b0}: check `rotated` on its plates entry."
-        }
-        "top_off_control" => {
-            "The fitted top plateau is more than 20% away from the total-binding controls."
-        }
-        "bottom_off_control" => {
-            "The fitted bottom plateau is more than 20% away from the non-specific binding \
-             controls."
-        }
-        "not_converged" => "The curve fit did not converge; the parameters are not reliable.",
-        "bottom_fixed_0" => {
-            "The data do not define the lower plateau (no point near it, or the free fit put \
-             Bottom more than 20% below the NSB level, or ran into a bound): the curve was \
-             fitted with Bottom fixed at 0% (the NSB level)."
-        }
-        "top_fixed_100" => {
-            "The data do not define the upper plateau (or the fit did not settle with Bottom \
-             fixed): the curve was fitted with Top fixed at 100% (the total-binding level)."
-        }
-        "inactive" => {
-            "A horizontal line fits the data as well as the curve (F test, p >= 0.05): the \
-             compound shows no effect in the tested range (NCATS class 4). No IC50; reported \
-             as above the highest concentration and drawn as the line."
-        }
-        "not_falling" => {
-            "The competition (inhibition) fit rises with concentration, which the assay cannot \
-             give: check the dilution direction, a rotated plate or the layout. The IC50 is not \
-             meaningful."
-        }
-        "parameter_at_bound" => {
-            "A fitted parameter stopped on its internal bound (log IC50 within 3 log units of \
-             the tested range, |Hill slope| at most 10): the data do not determine it. Expected \
-             for compounds that barely inhibit at the top concentration."
-        }
-        "ambiguous" => {
-            "The fit is ambiguous: its parameters are almost perfectly dependent \
-             (dependency > 0.9999), so the data do not define them."
-        }
-        "rout_skipped" => {
-            "ROUT (fit.outliers) would have excluded more than 20% of the points, which means \
-             the model misses the data rather than that the data hold outliers; nothing was \
-             excluded."
-        }
-        "lack_of_fit" => {
-            "The replicates test for lack of fit (p < 0.05): the curve deviates from the data \
-             more than the scatter among replicates allows. Consider another model (e.g. two \
-             sites) or look for a systematic problem."
-        }
-        "not_rising" => {
-            "The agonist fit did not give a rising curve (Top above Bottom with a positive Hill \
-             slope): the EC50 is not meaningful."
-        }
-        "at_bound_top" | "at_bound_bottom" | "at_bound_hill_slope" | "at_bound_log_ic50" => {
-            "A parameter ended on a bound set in fit.bounds: the value is the best fit within \
-             the bounds, not an unconstrained estimate, and its SE/CI are not reliable."
-        }
-        "plate_z_prime_below_0.5" => {
-            "At least one plate this curve comes from has Z' below 0.5 (see the plate QC \
-             table)."
-        }
-        "z_prime_below_0.5" => {
-            "Z' of the plate is below 0.5: the window between total and non-specific \
-             binding is small compared with their scatter (Zhang et al. 1999)."
-        }
-        _ => return None,
-    })
-}
+use crate::units::{NOT_DETERMINED, format_conc_nm, format_conc_range_nm, p_value};
 
 /// Display helpers shared by the Markdown and HTML reports and the figures.
 impl CurveRow {
@@ -338,11 +220,13 @@ impl CurveRow {
     }
 }
 
-/// Counts for the summary of both reports.
+/// Counts for the summary of both reports. Saturation fits count as curves.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(crate) struct Counts {
     pub plates: usize,
     pub plates_failing_qc: usize,
+    /// Plates whose Z' cannot be computed (no pair of controls) and carry no flag.
+    pub plates_qc_na: usize,
     pub curves: usize,
     pub flagged: usize,
     pub failed: usize,
@@ -351,25 +235,53 @@ pub(crate) struct Counts {
 
 impl Counts {
     pub(crate) fn of(r: &RunResults) -> Self {
+        let state = |s: QcState| r.plates.iter().filter(|p| QcState::of(p) == s).count();
+        let sat_failed =
+            |s: &&crate::saturation::SaturationRow| s.fit.is_none() || s.status.is_failed();
         Self {
             plates: r.plates.len(),
-            plates_failing_qc: r.plates.iter().filter(|p| plate_fails_qc(p)).count(),
-            curves: r.curves.len(),
-            flagged: r.curves.iter().filter(|c| c.is_flagged()).count(),
-            failed: r.curves.iter().filter(|c| c.is_failed()).count(),
+            plates_failing_qc: state(QcState::Fail),
+            plates_qc_na: state(QcState::NotApplicable),
+            curves: r.curves.len() + r.saturation.len(),
+            flagged: r.curves.iter().filter(|c| c.is_flagged()).count()
+                + r.saturation
+                    .iter()
+                    .filter(|s| !sat_failed(s) && (!s.flags.is_empty() || s.status.is_flagged()))
+                    .count(),
+            failed: r.curves.iter().filter(|c| c.is_failed()).count()
+                + r.saturation.iter().filter(sat_failed).count(),
             excluded_wells: r.wells.iter().filter(|w| w.excluded.is_some()).count(),
         }
     }
 }
 
-/// A plate fails QC when Z' is below 0.5 (or not a number) or it carries flags.
-pub(crate) fn plate_fails_qc(p: &PlateRow) -> bool {
-    // A plate without controls has no Z' to fail; a background plate is not an assay plate.
-    if matches!(p.normalisation, "raw_signal" | "background") {
-        return false;
+/// A plate's QC verdict.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum QcState {
+    /// Z' at least 0.5 and no flag.
+    Pass,
+    /// Z' below 0.5 or a flag.
+    Fail,
+    /// No Z' to judge (a plate without a pair of controls: [35S]GTPγS without totals,
+    /// saturation, curve-only and background plates) and no flag.
+    NotApplicable,
+}
+
+impl QcState {
+    /// The verdict on a plate.
+    pub(crate) fn of(p: &PlateRow) -> QcState {
+        // A plate without controls has no Z' to fail; a background plate is not an assay plate.
+        if matches!(p.normalisation, "raw_signal" | "background") {
+            return QcState::NotApplicable;
+        }
+        if !p.flags.is_empty() || p.z_prime < 0.5 {
+            QcState::Fail
+        } else if p.z_prime.is_finite() {
+            QcState::Pass
+        } else {
+            QcState::NotApplicable
+        }
     }
-    // NaN Z' fails too.
-    p.z_prime.is_nan() || p.z_prime < 0.5 || !p.flags.is_empty()
 }
 
 /// Targets in report order: those of `results.targets`, then any target that only
@@ -378,6 +290,9 @@ pub(crate) fn targets_in_order(r: &RunResults) -> Vec<TargetRow> {
     // Saturation targets have no curves: the saturation section reports them.
     let mut out: Vec<TargetRow> =
         r.targets.iter().filter(|t| t.assay != "saturation").cloned().collect();
+    // In the order the config lists them (the resolved targets are sorted by name).
+    let order = config_target_order(&r.config_yaml);
+    out.sort_by_key(|t| order.iter().position(|o| *o == t.target).unwrap_or(usize::MAX));
     for c in &r.curves {
         if !out.iter().any(|t| t.target == c.target) {
             out.push(TargetRow {
@@ -393,12 +308,28 @@ pub(crate) fn targets_in_order(r: &RunResults) -> Vec<TargetRow> {
     out
 }
 
-/// Every flag used by a curve or a plate, sorted, once each.
+/// The target names in the order the config text lists them under `targets:`; empty when
+/// the text does not parse (the report then keeps the resolved order).
+pub(crate) fn config_target_order(yaml: &str) -> Vec<String> {
+    let Ok(serde_yaml::Value::Mapping(doc)) = serde_yaml::from_str::<serde_yaml::Value>(yaml)
+    else {
+        return Vec::new();
+    };
+    match doc.get("targets") {
+        Some(serde_yaml::Value::Mapping(t)) => {
+            t.keys().filter_map(|k| k.as_str().map(str::to_string)).collect()
+        }
+        _ => Vec::new(),
+    }
+}
+
+/// Every flag used by a curve, a saturation fit or a plate, sorted, once each.
 pub(crate) fn flags_in_use(r: &RunResults) -> Vec<String> {
     let set: BTreeSet<&str> = r
         .curves
         .iter()
         .flat_map(|c| c.flags.iter())
+        .chain(r.saturation.iter().flat_map(|s| s.flags.iter()))
         .chain(r.plates.iter().flat_map(|p| p.flags.iter()))
         .map(String::as_str)
         .collect();
@@ -432,61 +363,26 @@ fn fence_for(text: &str) -> String {
     "`".repeat((longest + 1).max(3))
 }
 
-/// The profiling table columns (shared with the HTML report).
-pub(crate) const PROFILE_COLUMNS: [(&str, bool); 13] = [
-    ("Target", false),
-    ("Radioligand", false),
-    ("[L] (nM)", true),
-    ("Kd (nM)", true),
-    ("Compound", false),
-    ("IC50", true),
-    ("Ki (95% CI)", true),
-    ("pKi", true),
-    ("Hill slope", true),
-    ("n", true),
-    ("Model", false),
-    ("Class", false),
-    ("Flags", false),
-];
-
-/// The profiling table columns of an IC50-only target (no [L] and Kd: no Ki), in the
-/// places of [`PROFILE_COLUMNS`].
-pub(crate) const PROFILE_COLUMNS_IC50: [(&str, bool); 13] = [
-    ("Target", false),
-    ("Radioligand", false),
-    ("[L] (nM)", true),
-    ("Kd (nM)", true),
-    ("Compound", false),
-    ("IC50", true),
-    ("IC50 95% CI", true),
-    ("pIC50", true),
-    ("Hill slope", true),
-    ("n", true),
-    ("Model", false),
-    ("Class", false),
-    ("Flags", false),
-];
-
-/// The profiling table columns of a target: [`PROFILE_COLUMNS`], or
-/// [`PROFILE_COLUMNS_IC50`] when its curves report no Ki.
-pub(crate) fn profile_columns(has_ki: bool) -> &'static [(&'static str, bool); 13] {
-    if has_ki { &PROFILE_COLUMNS } else { &PROFILE_COLUMNS_IC50 }
+/// The plate QC table columns (shared with the HTML report); `basal` adds the basal mean and
+/// CV% of [35S]GTPγS plates.
+pub(crate) fn qc_columns(basal: bool) -> Vec<(&'static str, bool)> {
+    let mut cols = vec![
+        ("Plate", false),
+        ("Target", false),
+        ("Source", false),
+        ("QC", false),
+        ("Z'", true),
+        ("S/B", true),
+        ("CV% total", true),
+        ("CV% NSB", true),
+        ("NSB % of total", true),
+    ];
+    if basal {
+        cols.extend([("Basal mean (CPM)", true), ("CV% basal", true)]);
+    }
+    cols.extend([("Pipetting CV%", true), ("Rotated", false), ("Flags", false)]);
+    cols
 }
-
-/// The plate QC table columns (shared with the HTML report).
-pub(crate) const QC_COLUMNS: [(&str, bool); 11] = [
-    ("Plate", false),
-    ("Target", false),
-    ("Source", false),
-    ("Z'", true),
-    ("S/B", true),
-    ("CV% total", true),
-    ("CV% NSB", true),
-    ("NSB % of total", true),
-    ("Pipetting CV%", true),
-    ("Rotated", false),
-    ("Flags", false),
-];
 
 /// The Markdown report.
 ///
@@ -525,8 +421,12 @@ fn assemble(
     if let Some((figs, _)) = linked {
         out.push_str(&super::primary::markdown_section(results, &figs.primary));
         out.push_str(&super::assays::markdown_sections(results, &figs.saturation));
-        ki_matrix(&mut out, results, figs);
-        out.push_str(&selectivity_markdown(results));
+        if super::assays::has_affinity_curves(results) {
+            ki_matrix(&mut out, results, figs);
+        }
+        if results.curves.iter().any(CurveRow::has_ki) {
+            out.push_str(&selectivity_markdown(results));
+        }
     }
     results_by_target(&mut out, results);
     if let Some((figs, _)) = linked {
@@ -554,34 +454,21 @@ fn image(alt: &str, f: &super::FigureRef) -> Option<String> {
     Some(format!("![{alt}]({})\n\n", link_target(path)))
 }
 
-/// Title and the sentence that says what was done.
+/// Title and the line that says what was done, in the words of the run's assays
+/// ([`super::assays::header_line`]).
 fn intro(out: &mut String, results: &RunResults) {
     let _ = writeln!(out, "# {}\n", md(&results.experiment));
-    let ki = if results.curves.iter().any(CurveRow::has_ki) {
-        "; Ki by Cheng-Prusoff, Ki = IC50 / (1 + [L]/Kd)"
-    } else {
-        " (no [L] and Kd given: IC50 only, no Ki)"
-    };
     let raw = |c: &CurveRow| c.response_label == "% of fitted span";
-    let response = if !results.curves.is_empty() && results.curves.iter().all(raw) {
-        "the raw signal (plates without controls; shown in % of the fitted span)"
+    let note = if !results.curves.is_empty() && results.curves.iter().all(raw) {
+        " Curves of plates without controls are fitted on the raw signal and shown in % of \
+         the fitted span."
     } else {
-        "% specific binding"
+        ""
     };
-    if results.curves.is_empty() && !results.primary.rows.is_empty() {
-        let _ = writeln!(
-            out,
-            "Radioligand binding primary screen analysed by radbind {}: % inhibition of \
-             specific binding at one concentration.\n",
-            md(&results.version)
-        );
-        return;
-    }
     let _ = writeln!(
         out,
-        "Radioligand competition binding analysed by radbind {}. IC50 from a four-parameter \
-         logistic fit of {response} against log10 of the molar competitor \
-         concentration{ki}.\n",
+        "{}. Analysed by radbind {}.{note}\n",
+        md(&super::assays::header_line(results)),
         md(&results.version)
     );
 }
@@ -591,11 +478,12 @@ fn summary(out: &mut String, results: &RunResults) {
     let n = Counts::of(results);
     out.push_str("## Summary\n\n");
     out.push_str(&table_head(&[("Item", false), ("Value", false)]));
-    let rows: [(&str, String); 8] = [
+    let rows: [(&str, String); 9] = [
         ("Experiment", md(&results.experiment)),
         ("radbind version", md(&results.version)),
         ("Plates", n.plates.to_string()),
         ("Plates failing QC", n.plates_failing_qc.to_string()),
+        ("Plates with Z' n/a (no pair of controls)", n.plates_qc_na.to_string()),
         ("Curves", n.curves.to_string()),
         ("Curves flagged", n.flagged.to_string()),
         ("Curves failed (no usable fit)", n.failed.to_string()),
@@ -626,37 +514,64 @@ fn problems(out: &mut String, results: &RunResults, outcome: Option<&super::Repo
     }
 }
 
-/// One profiling table per target.
+/// One table per target, under a heading with its ligand line; concentrations in one unit
+/// per column (in the heading).
 fn results_by_target(out: &mut String, results: &RunResults) {
+    use super::assays::{AssayKind, target_assay};
+    use super::cells::{Measured, column_unit, flag_words_text, signed};
+    if results.curves.is_empty() {
+        return;
+    }
     out.push_str("## Results by target\n\n");
     out.push_str(
-        "Censored values are bounds: `> 10 µM` means the IC50 lies above the highest tested \
-         concentration and was not measured.\n\n",
+        "Censored values are bounds: `> 10` means the IC50 lies above the highest tested \
+         concentration and was not measured. Concentrations are in the unit of the column \
+         heading.\n\n",
     );
     for t in targets_in_order(results) {
-        let _ = writeln!(out, "### {}\n", md(&t.target));
-        let has_ki = t.radioligand_nm.is_finite() && t.kd_nm.is_finite();
-        out.push_str(&table_head(profile_columns(has_ki)));
-        for c in results.curves.iter().filter(|c| c.target == t.target) {
-            let (ki, pki) = if has_ki {
-                (c.ki_with_ci_text(), c.pki_text())
+        let _ = writeln!(out, "### {}\n\n{}\n", md(&t.target), md(&super::text::ligand_text(&t)));
+        let gtpgs = target_assay(results, &t.target) == AssayKind::Gtpgs;
+        let has_ki = t.radioligand_nm.is_finite() && t.kd_nm.is_finite() && !gtpgs;
+        let curves: Vec<&CurveRow> =
+            results.curves.iter().filter(|c| c.target == t.target).collect();
+        let ic50: Vec<Measured> = curves.iter().map(|c| Measured::ic50(c)).collect();
+        let ki: Vec<Measured> = curves.iter().map(|c| Measured::ki(c)).collect();
+        let (unit, ki_unit) = (column_unit(ic50.iter()), column_unit(ki.iter()));
+        let (word, p_word) =
+            if gtpgs { ("EC50 / IC50", "pEC50 / pIC50") } else { ("IC50", "pIC50") };
+        let second = if has_ki {
+            format!("Ki ({}) (95% CI)", ki_unit.symbol)
+        } else {
+            format!("95% CI ({})", unit.symbol)
+        };
+        let first = format!("{word} ({})", unit.symbol);
+        out.push_str(&table_head(&[
+            ("Compound", false),
+            (&first, true),
+            (&second, true),
+            (if has_ki { "pKi" } else { p_word }, true),
+            ("Hill", true),
+            ("n", true),
+            ("Model", false),
+            ("Class", false),
+            ("Flags", false),
+        ]));
+        for (k, c) in curves.iter().enumerate() {
+            let (ci, p) = if has_ki {
+                (ki[k].with_ci_text(ki_unit), ki[k].p_text())
             } else {
-                (c.ic50_ci_text(), c.pic50_text())
+                (ic50[k].ci_text(unit), ic50[k].p_text())
             };
             out.push_str(&table_row(&[
-                md(&t.target),
-                md(&t.radioligand),
-                nm_number(t.radioligand_nm),
-                nm_number(t.kd_nm),
                 md(&c.compound),
-                md(&c.ic50_text()),
-                md(&ki),
-                md(&pki),
-                md(&c.hill_text()),
+                md(&ic50[k].value_text(unit)),
+                md(&ci),
+                md(&p),
+                signed(c.fit.as_ref().map_or(f64::NAN, |f| f.hill_slope), 2),
                 c.n_points.to_string(),
                 md(&c.model_text()),
                 md(&c.curve_class),
-                md(&c.flags_text()),
+                md(&flag_words_text(c.status.is_failed().then(|| c.status.to_string()), &c.flags)),
             ]));
         }
         out.push('\n');
@@ -702,23 +617,36 @@ fn plate_qc(out: &mut String, results: &RunResults) {
          CPM/t + (cv·CPM)², estimated from its replicate wells (t = counting minutes; * = too \
          few replicates, the configured fit.pipetting_cv_pct).\n\n",
     );
-    out.push_str(&table_head(&QC_COLUMNS));
+    let basal = results.plates.iter().any(|p| p.n_basal > 0);
+    out.push_str(&table_head(&qc_columns(basal)));
     for p in &results.plates {
-        let z = fixed(p.z_prime, 2);
-        let z = if p.z_prime >= 0.5 { z } else { format!("**{z}**") };
-        out.push_str(&table_row(&[
+        let z = if p.z_prime.is_finite() { fixed(p.z_prime, 2) } else { "n/a".to_string() };
+        let z = if p.z_prime < 0.5 { format!("**{z}**") } else { z };
+        let mut row = vec![
             md(&p.plate),
             md(&p.target),
             md(&format!("{} #{}", p.source, p.index_in_file)),
+            match QcState::of(p) {
+                QcState::Pass => "pass",
+                QcState::Fail => "fail",
+                QcState::NotApplicable => "Z' n/a",
+            }
+            .to_string(),
             z,
             fixed(p.signal_to_background, 1),
             fixed(p.total_cv_pct, 1),
             fixed(p.nsb_cv_pct, 1),
             fixed(p.nsb_pct_of_total, 1),
+        ];
+        if basal {
+            row.extend([fixed(p.basal_mean, 0), fixed(p.basal_cv_pct, 1)]);
+        }
+        row.extend([
             pipetting_cv_cell(p),
             if p.rotated { "yes" } else { "no" }.to_string(),
-            md(&p.flags.join("; ")),
-        ]));
+            md(&super::cells::flag_words_text(None, &p.flags)),
+        ]);
+        out.push_str(&table_row(&row));
     }
     out.push('\n');
 }
@@ -738,8 +666,13 @@ fn flags(out: &mut String, results: &RunResults) {
         out.push_str("No curve or plate was flagged.\n\n");
     } else {
         for f in &flags {
-            let text = flag_explanation(f).unwrap_or("(no description available)");
-            let _ = writeln!(out, "- `{}`: {text}", f.replace('`', "'"));
+            let _ = writeln!(
+                out,
+                "- **{}** (`{}`): {}",
+                md(&super::flag_words::flag_label(f)),
+                f.replace('`', "'"),
+                md(&super::flag_words::flag_description(f))
+            );
         }
         out.push('\n');
     }

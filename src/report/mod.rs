@@ -5,9 +5,12 @@
 //! (see `crate::output`).
 
 pub mod assays;
+pub(crate) mod cells;
 pub mod figures;
+pub mod flag_words;
 pub mod history;
 pub mod html;
+mod html_results;
 pub mod manifest;
 pub mod markdown;
 pub mod plots;
@@ -91,6 +94,15 @@ pub struct ReportFigures {
     pub primary: primary::PrimaryFigures,
 }
 
+/// What [`write_report`] tells its caller as it goes, for a progress display.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Step {
+    /// One curve figure was written.
+    Figure,
+    /// The figures are done; the HTML and Markdown reports are being written.
+    Reports,
+}
+
 /// Which figures [`write_report`] draws, and how.
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub struct FigureOptions {
@@ -133,6 +145,9 @@ pub const MAX_FIGURE_SERIES: usize = 24;
 /// `prism/<target>.pzfx`; `report.html`, `report.md`, `run.json`. Every file name is made
 /// from free text only through [`crate::units::safe_name`] / [`plots::plot_file_stem`].
 ///
+/// `done` hears of each curve figure written ([`Step::Figure`]) and of the start of the
+/// reports ([`Step::Reports`]).
+///
 /// # Errors
 /// When a file cannot be written. A figure that fails to render is not an error: it is listed
 /// in the outcome and the reports say so.
@@ -141,14 +156,15 @@ pub fn write_report(
     manifest: &manifest::RunContext,
     dir: &Path,
     fig_opts: FigureOptions,
-    done: &(dyn Fn() + Sync),
+    done: &(dyn Fn(Step) + Sync),
 ) -> Result<ReportOutcome> {
     tables::write_all(results, dir)?;
     for sub in ["plots", "residuals", "figures", "qc", "prism"] {
         let p = dir.join(sub);
         std::fs::create_dir_all(&p).with_context(|| format!("creating {}", p.display()))?;
     }
-    let (mut figs, mut outcome) = figures::write::write_figures(results, dir, fig_opts, done);
+    let (mut figs, mut outcome) =
+        figures::write::write_figures(results, dir, fig_opts, &|| done(Step::Figure));
     figs.primary = primary::write_figures(results, dir, fig_opts, &mut outcome);
 
     // Prism: one file per target, names made safe and unique.
@@ -183,6 +199,7 @@ pub fn write_report(
         outcome.prism_files.push(rel);
     }
 
+    done(Step::Reports);
     let write = |name: &str, text: &str| -> Result<()> {
         let p = dir.join(name);
         std::fs::write(&p, text).with_context(|| format!("writing {}", p.display()))

@@ -257,7 +257,8 @@ pub fn read_followup(path: &Path) -> Result<Vec<(String, String)>> {
 /// every column is read as text (no type inference: a compound called `007` stays text, an
 /// all-empty column is not an error) and numbers are parsed here, so they come back
 /// bit-for-bit as written. Needs the columns `experiment, target, compound, model, ki_nM,
-/// ki_ci_low_nM, ki_ci_high_nM, pki, ic50_qualifier, status, flags`; others are ignored.
+/// ki_ci_low_nM, ki_ci_high_nM, pki, ic50_qualifier, status, flags`, and takes a censored
+/// curve's bound from `ki_bound_nM` when the file has it; others are ignored.
 ///
 /// # Errors
 /// When the file cannot be read or parsed, lacks a column, or holds a cell that is not a
@@ -297,6 +298,8 @@ pub fn read_fits_ki(path: &Path, run: &str) -> Result<Vec<KiEntry>> {
     let compound = text("compound")?;
     let model = text("model")?;
     let ki = number("ki_nM")?;
+    // Runs written before the bounds had their own column hold them in `ki_nM`.
+    let ki_bound = number("ki_bound_nM").unwrap_or_else(|_| vec![f64::NAN; df.height()]);
     let ci_lo = number("ki_ci_low_nM")?;
     let ci_hi = number("ki_ci_high_nM")?;
     let pki = number("pki")?;
@@ -322,7 +325,11 @@ pub fn read_fits_ki(path: &Path, run: &str) -> Result<Vec<KiEntry>> {
                 compound: compound[i].clone(),
                 target: target[i].clone(),
                 model: model[i].clone(),
-                ki_nm: ki[i],
+                ki_nm: if ki_censor.is_exact() || ki_bound[i].is_nan() {
+                    ki[i]
+                } else {
+                    ki_bound[i]
+                },
                 ki_censor,
                 ki_ci_nm: (ci_lo[i], ci_hi[i]),
                 pki: pki[i],
@@ -465,10 +472,12 @@ fn fit_columns(c: &[CurveRow]) -> Vec<Col> {
                 })
                 .collect(),
         ),
-        Col::F64("ic50_nM", fit(&|f| f.ic50_nm)),
+        // Measured values only: a censored curve's bound is in `ic50_bound_nM`/`ki_bound_nM`,
+        // so the nM columns can be aggregated as they are.
+        Col::F64("ic50_nM", uncensored(&|f| f.ic50_nm)),
         Col::F64("ic50_ci_low_nM", fit(&|f| f.ic50_ci_nm.0)),
         Col::F64("ic50_ci_high_nM", fit(&|f| f.ic50_ci_nm.1)),
-        Col::F64("ki_nM", fit(&|f| f.ki_nm)),
+        Col::F64("ki_nM", uncensored(&|f| f.ki_nm)),
         Col::F64("ki_ci_low_nM", fit(&|f| f.ki_ci_nm.0)),
         Col::F64("ki_ci_high_nM", fit(&|f| f.ki_ci_nm.1)),
         Col::F64("pic50", fit(&|f| f.pic50)),
@@ -515,6 +524,19 @@ fn fit_columns(c: &[CurveRow]) -> Vec<Col> {
         Col::F64("top_signal_se", sig(&|p| p.top_se)),
         Col::F64("bottom_signal", sig(&|p| p.bottom)),
         Col::F64("bottom_signal_se", sig(&|p| p.bottom_se)),
+        Col::Str(
+            "ki_qualifier",
+            c.iter()
+                .map(|r| {
+                    r.fit
+                        .as_ref()
+                        .filter(|f| !f.censor.is_exact() && r.censored_ki_nm().is_some())
+                        .map(|f| f.censor.to_string())
+                })
+                .collect(),
+        ),
+        Col::F64("ic50_bound_nM", c.iter().map(|r| r.ic50_bound_nm().and_then(num)).collect()),
+        Col::F64("ki_bound_nM", c.iter().map(|r| r.censored_ki_nm().and_then(num)).collect()),
     ]
 }
 

@@ -47,9 +47,15 @@ pub(crate) fn figure_block(h: &mut String, f: &FigureRef, caption: &str) {
         }
         (Some(svg), None) => h.push_str(svg),
         (None, _) => match png.as_ref().or(svg_file.as_ref()) {
-            // Linked, not inlined (large runs keep the page small).
+            // Linked, not inlined (large runs keep the page small): an image the report's
+            // script loads only when it comes into view (a closed `<details>` never does);
+            // `loading="lazy"` alone loads every image of a page opened from disk.
             Some(href) => {
-                let _ = write!(h, "<a class=\"missing\" href=\"{href}\">Open the figure</a>");
+                let _ = write!(
+                    h,
+                    "<a href=\"{href}\"><img class=\"lazy\" loading=\"lazy\" data-src=\"{href}\" alt=\"{}\"></a>",
+                    escape(caption)
+                );
             }
             None => h.push_str("<div class=\"missing\">No figure</div>"),
         },
@@ -142,8 +148,9 @@ pub(crate) fn link_target(path: &str) -> String {
 #[must_use]
 pub fn ligand_text(t: &TargetRow) -> String {
     let known = t.radioligand_nm.is_finite() && t.kd_nm.is_finite();
-    match (known, t.assay.as_str(), t.radioligand.is_empty()) {
-        (true, "uptake", _) => format!(
+    let kind = super::assays::AssayKind::from_name(&t.assay);
+    match (known, kind, t.radioligand.is_empty()) {
+        (true, super::assays::AssayKind::Uptake, _) => format!(
             "{}: [S] {} nM, Km {} nM",
             t.radioligand,
             nm_number(t.radioligand_nm),
@@ -157,8 +164,8 @@ pub fn ligand_text(t: &TargetRow) -> String {
                 nm_number(t.kd_nm)
             )
         }
-        (false, "competition" | "uptake", true) => "IC50 only".to_string(),
-        (false, "competition" | "uptake", false) => format!("{} (IC50 only)", t.radioligand),
+        (false, k, true) if k.reports_ki() => "IC50 only".to_string(),
+        (false, k, false) if k.reports_ki() => format!("{} (IC50 only)", t.radioligand),
         (false, ..) => t.radioligand.clone(),
     }
 }

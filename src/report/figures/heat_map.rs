@@ -9,8 +9,8 @@ use plotters::prelude::*;
 use plotters::style::text_anchor::{HPos, VPos};
 
 use super::{
-    EXCLUDED_COLOUR, Figure, TEXT_COLOUR, TITLES, anchored, clip_text, colour_bar, colour_index,
-    draw_titles, font, ink_on, px, stroke, viridis,
+    EXCLUDED_COLOUR, Figure, TEXT_COLOUR, TITLES, anchored, clip_text, colour_bar, draw_titles,
+    font, ink_on, px, stroke, viridis,
 };
 use crate::derive::rows::{PlateRow, WellRow};
 use crate::types::{WellPos, row_label};
@@ -48,24 +48,25 @@ fn grid_pos(label: &str) -> Option<(usize, usize)> {
     (p.row < 64 && p.col < 96).then_some((usize::from(p.row), usize::from(p.col)))
 }
 
-/// Letters for compounds: a, b, c, ... z, then aa, ab, ...
+/// Letters for the compounds of one plate, in order of first appearance (a, b, … z, then
+/// aa, ab, …: [`crate::types::compound_letter`]), as `validate` prints them: pass the
+/// compounds of the plate's dosed wells in well order ([`plate_compounds`]).
 #[must_use]
 pub fn compound_letters<'a>(names: impl Iterator<Item = &'a str>) -> BTreeMap<String, String> {
-    colour_index(names)
+    crate::types::compounds_in_order(names)
         .into_iter()
-        .map(|(n, i)| {
-            let l = if i < 26 {
-                char::from(b'a' + i as u8).to_string()
-            } else {
-                format!(
-                    "{}{}",
-                    char::from(b'a' + ((i / 26 - 1) % 26) as u8),
-                    char::from(b'a' + (i % 26) as u8)
-                )
-            };
-            (n, l)
-        })
+        .enumerate()
+        .map(|(i, n)| (n.to_string(), crate::types::compound_letter(i)))
         .collect()
+}
+
+/// The compounds of a plate's dosed wells (a compound and a concentration, not primary-screen
+/// wells) in well order: what `validate` letters.
+pub fn plate_compounds<'a>(wells: &'a [&'a WellRow]) -> impl Iterator<Item = &'a str> + 'a {
+    wells
+        .iter()
+        .filter(|w| w.role != "primary" && w.conc_nm.is_some())
+        .filter_map(|w| w.compound.as_deref())
 }
 
 impl PlateHeatMap<'_> {
@@ -335,9 +336,9 @@ mod tests {
     }
 
     #[test]
-    fn letters_are_sorted() {
-        let l = compound_letters(["z", "y"].into_iter());
-        assert_eq!(l["y"], "a");
-        assert_eq!(l["z"], "b");
+    fn letters_in_order_of_appearance() {
+        let l = compound_letters(["z", "y", "z"].into_iter());
+        assert_eq!(l["z"], "a");
+        assert_eq!(l["y"], "b");
     }
 }

@@ -39,7 +39,7 @@ use super::FigureRef;
 
 pub use control_chart::{ChartSeries, ControlChart};
 pub use curve::CurveFigure;
-pub use heat_map::{HeatValue, PlateHeatMap, compound_letters};
+pub use heat_map::{HeatValue, PlateHeatMap, compound_letters, plate_compounds};
 pub use overlay::{OverlayFigure, overlay_label};
 pub use residual::ResidualFigure;
 pub use saturation::SaturationFigure;

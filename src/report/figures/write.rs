@@ -11,7 +11,8 @@ use rayon::prelude::*;
 
 use super::{
     CurveFigure, HeatValue, OverlayFigure, PlateHeatMap, ResidualFigure, SaturationFigure,
-    SelectivityFigure, colour_index, compound_letters, overlay_label, palette_colour, write_figure,
+    SelectivityFigure, colour_index, compound_letters, overlay_label, palette_colour,
+    plate_compounds, write_figure,
 };
 use crate::derive::rows::{PlateRow, RunResults, TargetRow, WellRow};
 use crate::report::plots::plot_file_stem;
@@ -205,7 +206,6 @@ fn render_jobs(
     colours: &BTreeMap<String, usize>,
 ) -> Vec<(String, Result<FigureRef, String>)> {
     let target_colours = colour_index(targets.iter().map(|t| t.target.as_str()));
-    let letters = compound_letters(results.wells.iter().filter_map(|w| w.compound.as_deref()));
     // Wells by plate, grouped once (a scan of all wells per heat map is quadratic in plates).
     let mut wells_of: HashMap<&str, Vec<&WellRow>> = HashMap::new();
     for w in &results.wells {
@@ -262,9 +262,12 @@ fn render_jobs(
                 )
             }
             Job::Heat(i, p, value) => {
+                let wells = wells_of.get(p.plate.as_str()).cloned().unwrap_or_default();
+                // Letters per plate, as `validate` prints them.
+                let letters = compound_letters(plate_compounds(&wells));
                 let fig = PlateHeatMap {
                     plate: p,
-                    wells: wells_of.get(p.plate.as_str()).cloned().unwrap_or_default(),
+                    wells,
                     value: *value,
                     letters: &letters,
                     response_label: response_of(&p.target),
