@@ -258,9 +258,10 @@ fn draw_curve<DB: DrawingBackend>(
     let band_fit = fit.filter(|f| opts.confidence_band && f.censor.is_exact());
     if let Some(f) = band_fit {
         let (a, b) = (xl.lo - 0.5, xl.hi + 0.5);
-        let band: Option<Vec<(f64, f64, f64)>> = (0..120)
+        let last = f64::from(dose::LINE_POINTS - 1);
+        let band: Option<Vec<(f64, f64, f64)>> = (0..dose::LINE_POINTS)
             .map(|i| {
-                let x = a + (b - a) * f64::from(i) / 119.0;
+                let x = a + (b - a) * f64::from(i) / last;
                 f.band(x).map(|(lo, hi)| (x, lo.clamp(y_lo, y_hi), hi.clamp(y_lo, y_hi)))
             })
             .collect();
@@ -284,7 +285,7 @@ fn draw_curve<DB: DrawingBackend>(
         }
     }
     if let Some(f) = fit {
-        let curve_pts = xl.fitted_line(f, 200, y_range);
+        let curve_pts = xl.fitted_line(f, dose::LINE_POINTS, y_range);
         let label = match f.curve {
             Some(FittedCurve::TwoSite { .. }) => "two-site fit",
             _ if curve.functional.as_ref().is_some_and(|n| n.role == FunctionalRole::Agonist) => {
