@@ -325,6 +325,56 @@ fn text_width(text: &str, size: f64) -> f64 {
     measured.unwrap_or_else(|| 0.6 * size * text.chars().count() as f64)
 }
 
+/// Breaks `text` at spaces into lines at most `width` px wide (scale 1) in the figure font at
+/// `size`, at most `max_lines` of them; the last line of a text that does not fit ends in an
+/// ellipsis (cut at a space where one is near).
+fn wrap_text(text: &str, width: f64, size: f64, max_lines: usize) -> Vec<String> {
+    let text = crate::units::printable(text);
+    let fits = |t: &str| text_width(t, size) <= width;
+    let mut lines: Vec<String> = Vec::new();
+    let mut line = String::new();
+    let words: Vec<&str> = text.split(' ').filter(|w| !w.is_empty()).collect();
+    for (i, w) in words.iter().enumerate() {
+        let candidate = if line.is_empty() { (*w).to_string() } else { format!("{line} {w}") };
+        if fits(&candidate) || line.is_empty() {
+            line = candidate;
+            continue;
+        }
+        if lines.len() + 1 == max_lines.max(1) {
+            // The last line: the rest, cut to fit.
+            let rest = format!("{line} {}", words[i..].join(" "));
+            lines.push(cut_to_width(&rest, width, size));
+            return lines;
+        }
+        lines.push(std::mem::replace(&mut line, (*w).to_string()));
+    }
+    if !line.is_empty() {
+        lines.push(if fits(&line) { line } else { cut_to_width(&line, width, size) });
+    }
+    lines
+}
+
+/// `text` cut with an ellipsis to fit `width` px at `size`, at a space when one is in the
+/// last third.
+fn cut_to_width(text: &str, width: f64, size: f64) -> String {
+    let chars: Vec<char> = text.chars().collect();
+    let mut n = chars.len();
+    loop {
+        let mut t: String = chars[..n].iter().collect();
+        if n < chars.len() {
+            if let Some(sp) = t.rfind(' ').filter(|&sp| sp * 3 >= t.len() * 2) {
+                t.truncate(sp);
+            }
+            t = t.trim_end_matches([' ', ',', ';', ':', '(']).to_string();
+            t.push('\u{2026}');
+        }
+        if n == 0 || text_width(&t, size) <= width {
+            return t;
+        }
+        n -= 1;
+    }
+}
+
 /// The figure's font at `size` points (scaled by `s`), in the text colour.
 fn font(s: f64, size: f64) -> TextStyle<'static> {
     ("sans-serif", size * s).into_font().color(&TEXT_COLOUR)
@@ -358,10 +408,13 @@ struct Titles {
     subtitle_y: f64,
 }
 
+/// Line height of a subtitle of several lines, in multiples of its font size.
+const SUBTITLE_LEADING: f64 = 1.3;
+
 /// Titles of every figure but the curve figure.
 const TITLES: Titles = Titles { title: 24.0, subtitle: 16.0, title_y: 12.0, subtitle_y: 42.0 };
 
-/// Title (and optional subtitle) centred at the top of `root`.
+/// Title (and optional subtitle, one or more lines) centred at the top of `root`.
 fn draw_titles<DB: DrawingBackend>(
     root: &DrawingArea<DB, Shift>,
     s: f64,
@@ -376,13 +429,11 @@ fn draw_titles<DB: DrawingBackend>(
     };
     root.draw_text(title, &top(sizes.title, TEXT_COLOUR), (cx, px(s, sizes.title_y)))
         .map_err(|e| e.to_string())?;
-    if !subtitle.is_empty() {
-        root.draw_text(
-            subtitle,
-            &top(sizes.subtitle, SUBTITLE_COLOUR),
-            (cx, px(s, sizes.subtitle_y)),
-        )
-        .map_err(|e| e.to_string())?;
+    // A subtitle of several lines (`\n`), one below the other.
+    for (i, line) in subtitle.lines().enumerate() {
+        let y = sizes.subtitle_y + SUBTITLE_LEADING * sizes.subtitle * i as f64;
+        root.draw_text(line, &top(sizes.subtitle, SUBTITLE_COLOUR), (cx, px(s, y)))
+            .map_err(|e| e.to_string())?;
     }
     Ok(())
 }
@@ -649,6 +700,25 @@ mod tests {
         assert_eq!(t.label(t.values[1]), "0.0");
         assert_eq!(nice_ticks(3.0, 3.0, 6).values, vec![3.0]);
         assert_eq!(nice_ticks(f64::NAN, 1.0, 6).values, vec![0.0]);
+    }
+
+    /// Long text is wrapped at spaces, and what does not fit in the last line is cut at a
+    /// word with an ellipsis, not mid-word ("4 free pa…").
+    #[test]
+    fn long_text_wraps_at_words() {
+        let reason =
+            "failed: too few points to fit: 4 points at 2 concentrations (4 free parameters)";
+        let lines = wrap_text(reason, 400.0, 18.0, 2);
+        assert_eq!(lines.len(), 2, "{lines:?}");
+        assert_eq!(lines.join(" "), reason);
+        assert!(lines.iter().all(|l| text_width(l, 18.0) <= 400.0), "{lines:?}");
+        let cut = wrap_text(reason, 300.0, 18.0, 1);
+        assert_eq!(cut.len(), 1);
+        assert!(cut[0].ends_with('\u{2026}') && text_width(&cut[0], 18.0) <= 300.0, "{cut:?}");
+        let kept = cut[0].trim_end_matches('\u{2026}');
+        assert!(reason.starts_with(kept), "{cut:?}");
+        assert_eq!(reason.as_bytes().get(kept.len()), Some(&b' '), "cut at a word: {cut:?}");
+        assert_eq!(wrap_text("short", 400.0, 18.0, 2), vec!["short".to_string()]);
     }
 
     #[test]

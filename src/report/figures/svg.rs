@@ -193,13 +193,16 @@ impl DrawingBackend for FineSvg<'_> {
         if s.color().alpha == 0.0 {
             return Ok(());
         }
+        // Corners in either order: SVG forbids a negative width or height.
+        let (x0, x1) = (ul.0.min(br.0), ul.0.max(br.0));
+        let (y0, y1) = (ul.1.min(br.1), ul.1.max(br.1));
         let _ = write!(
             self.buf,
             "<rect x=\"{}\" y=\"{}\" width=\"{}\" height=\"{}\"",
-            Len(ul.0.into()),
-            Len(ul.1.into()),
-            Len(i64::from(br.0) - i64::from(ul.0)),
-            Len(i64::from(br.1) - i64::from(ul.1))
+            Len(x0.into()),
+            Len(y0.into()),
+            Len(i64::from(x1) - i64::from(x0)),
+            Len(i64::from(y1) - i64::from(y0))
         );
         if fill {
             self.paint("fill", s.color());
