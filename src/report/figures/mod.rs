@@ -236,7 +236,9 @@ fn colour_bar<DB: DrawingBackend>(
     for k in 0..steps {
         let t = 1.0 - (f64::from(k) + 0.5) / f64::from(steps);
         let ya = y0 + bh * k / steps;
-        let yb = y0 + bh * (k + 1) / steps;
+        // Each band overlaps the next by half a pixel, so anti-aliasing leaves no seams.
+        let overlap = if k + 1 < steps { px(s, 0.5) } else { 0 };
+        let yb = y0 + bh * (k + 1) / steps + overlap;
         root.draw(&Rectangle::new([(bx, ya), (bx + bw, yb)], viridis(t).filled())).map_err(err)?;
     }
     root.draw(&Rectangle::new(
