@@ -20,6 +20,7 @@ use super::{EXCLUDED_COLOUR, Figure, Frame, TEXT_COLOUR, Titles, chart, draw_tit
 use crate::config::ErrorBars;
 use crate::derive::rows::{CurveRow, FunctionalRole};
 use crate::fit::procedures::band::FittedCurve;
+use crate::fit::status::CurveStatus;
 use crate::report::plots::CurveStyle;
 
 /// Colours (Okabe-Ito, safe for colour-blind readers) and greys.
@@ -33,6 +34,9 @@ const IC50_COLOUR: RGBColor = RGBColor(0x55, 0x55, 0x55);
 /// Titles of the curve figure: a little larger than the other figures'.
 const CURVE_TITLES: Titles =
     Titles { title: 27.0, subtitle: 18.0, title_y: 14.0, subtitle_y: 46.0 };
+
+/// Widest line of the subtitle, pixels at scale 1 (the figure is 800 wide).
+const SUBTITLE_WIDTH: f64 = 760.0;
 
 /// The dose-response figure of one curve.
 #[derive(Debug, Clone, Copy)]
@@ -197,10 +201,12 @@ fn subtitle(curve: &CurveRow) -> String {
             }
         }
         None => {
-            let full = curve.status.to_string();
-            let status: String = full.chars().take(70).collect();
-            let more = if full.chars().count() > 70 { "\u{2026}" } else { "" };
-            format!("No fit ({status}{more})  \u{b7}  {n}")
+            let what = match &curve.status {
+                CurveStatus::Failed(why) => format!("No fit: {why}"),
+                CurveStatus::NotConverged(why) => format!("Not converged: {why}"),
+                other => format!("No fit ({other})"),
+            };
+            format!("{what}  \u{b7}  {n}")
         }
     }
 }
@@ -216,8 +222,11 @@ fn draw_curve<DB: DrawingBackend>(
     let err = |e: DrawingAreaErrorKind<DB::ErrorType>| e.to_string();
     root.fill(&WHITE).map_err(err)?;
     let title = format!("{} \u{2014} {}", curve.target, curve.compound);
-    draw_titles(root, s, CURVE_TITLES, &title, &subtitle(curve))?;
-    let plot_area = root.margin(px(s, 76.0), px(s, 12.0), px(s, 8.0), px(s, 28.0));
+    // A long subtitle (a failure's reason) wraps to a second line; the plot moves down.
+    let sub = super::wrap_text(&subtitle(curve), SUBTITLE_WIDTH, CURVE_TITLES.subtitle, 2);
+    draw_titles(root, s, CURVE_TITLES, &title, &sub.join("\n"))?;
+    let extra = super::SUBTITLE_LEADING * CURVE_TITLES.subtitle * (sub.len().max(1) - 1) as f64;
+    let plot_area = root.margin(px(s, 76.0 + extra), px(s, 12.0), px(s, 8.0), px(s, 28.0));
 
     let xl = XLayout::new(curve);
     let y_range = dose::y_range(curve.points.iter().map(|p| p.y));
@@ -258,9 +267,10 @@ fn draw_curve<DB: DrawingBackend>(
     let band_fit = fit.filter(|f| opts.confidence_band && f.censor.is_exact());
     if let Some(f) = band_fit {
         let (a, b) = (xl.lo - 0.5, xl.hi + 0.5);
-        let band: Option<Vec<(f64, f64, f64)>> = (0..120)
+        let last = f64::from(dose::LINE_POINTS - 1);
+        let band: Option<Vec<(f64, f64, f64)>> = (0..dose::LINE_POINTS)
             .map(|i| {
-                let x = a + (b - a) * f64::from(i) / 119.0;
+                let x = a + (b - a) * f64::from(i) / last;
                 f.band(x).map(|(lo, hi)| (x, lo.clamp(y_lo, y_hi), hi.clamp(y_lo, y_hi)))
             })
             .collect();
@@ -284,7 +294,7 @@ fn draw_curve<DB: DrawingBackend>(
         }
     }
     if let Some(f) = fit {
-        let curve_pts = xl.fitted_line(f, 200, y_range);
+        let curve_pts = xl.fitted_line(f, dose::LINE_POINTS, y_range);
         let label = match f.curve {
             Some(FittedCurve::TwoSite { .. }) => "two-site fit",
             _ if curve.functional.as_ref().is_some_and(|n| n.role == FunctionalRole::Agonist) => {

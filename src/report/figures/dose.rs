@@ -5,6 +5,10 @@
 use super::{TickedAxis, whole, y_ticks};
 use crate::derive::rows::{CurvePoint, CurveRow, FitNumbers};
 
+/// Points each fitted line is drawn from (evenly spaced in log concentration over the tested
+/// range ± 0.5 log, coordinates to 0.01 px in the SVG), enough for a smooth curve.
+pub(super) const LINE_POINTS: u32 = 240;
+
 /// Title of the concentration axis.
 pub(super) const X_DESC: &str = "log10 [compound] (M)";
 

@@ -257,19 +257,11 @@ impl Figure for PlateHeatMap<'_> {
         // Colour bar.
         let bx = x0 + cs * nc as i32 + c(24);
         let (bw, bh) = (c(18), cs * nr as i32);
-        colour_bar(root, s, (bx, y0), (bw, bh))?;
-        let tick_font = anchored(font(s, 13.0), HPos::Left, VPos::Center);
-        for k in 0..=4 {
-            let t = f64::from(k) / 4.0;
-            let v = lo + (hi - lo) * t;
-            let y = y0 + bh - (f64::from(bh) * t).round() as i32;
-            let text = match self.value {
-                HeatValue::Cpm => format!("{v:.0}"),
-                HeatValue::PctSpecific => format!("{v:.0}%"),
-            };
-            root.draw_text(&text.replace('-', "\u{2212}"), &tick_font, (bx + bw + c(6), y))
-                .map_err(err)?;
-        }
+        let suffix = match self.value {
+            HeatValue::Cpm => "",
+            HeatValue::PctSpecific => "%",
+        };
+        colour_bar(root, s, (bx, y0), (bw, bh), (lo, hi), suffix)?;
         // Key below the grid.
         let key_text = "T total \u{b7} N NSB \u{b7} B blank \u{b7} V vehicle \u{b7} letters: compounds \u{b7} \u{d7} excluded";
         root.draw_text(

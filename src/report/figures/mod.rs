@@ -21,6 +21,7 @@ pub mod primary;
 pub mod residual;
 pub mod saturation;
 pub mod selectivity_map;
+mod svg;
 pub(super) mod write;
 
 use std::collections::BTreeMap;
@@ -108,18 +109,36 @@ pub trait Figure {
 
 /// Renders a figure as an SVG document. Same figure, same bytes.
 ///
+/// The figure is drawn at [`svg::SUBPIXELS`] times its size and written back at scale 1, so
+/// coordinates keep two decimals (no integer-pixel stair steps in curves).
+///
 /// # Errors
 /// [`PlotError::Font`] or [`PlotError::Figure`].
 pub fn to_svg(fig: &impl Figure) -> Result<String, PlotError> {
     ensure_font()?;
-    let mut svg = String::new();
+    let mut doc = String::new();
     {
-        let root = SVGBackend::with_string(&mut svg, fig.size()).into_drawing_area();
+        let root = svg::FineSvg::new(&mut doc, fig.size()).into_drawing_area();
         let e = |message: String| PlotError::Figure { figure: fig.name(), message };
-        fig.draw(&root, 1.0).map_err(e)?;
+        fig.draw(&root, f64::from(svg::SUBPIXELS)).map_err(e)?;
         root.present().map_err(|x| e(x.to_string()))?;
     }
-    Ok(svg)
+    Ok(doc)
+}
+
+/// The PNG of a figure's SVG document at `scale` (2.0 doubles the pixel size, for print):
+/// rasterised by resvg with the bundled font, so it shows what the SVG shows.
+///
+/// # Errors
+/// [`PlotError::Scale`] or [`PlotError::Figure`].
+pub fn svg_to_png(name: &str, svg: &str, scale: f64) -> Result<Vec<u8>, PlotError> {
+    if !scale.is_finite() || !(0.25..=8.0).contains(&scale) {
+        return Err(PlotError::Scale(scale));
+    }
+    svg::rasterise(svg, scale).map_err(|message| PlotError::Figure {
+        figure: name.to_string(),
+        message: format!("rasterising the SVG: {message}"),
+    })
 }
 
 /// Writes a figure as a PNG at `scale` (2.0 doubles the pixel size, for print).
@@ -130,12 +149,8 @@ pub fn to_png(fig: &impl Figure, path: &Path, scale: f64) -> Result<(), PlotErro
     if !scale.is_finite() || !(0.25..=8.0).contains(&scale) {
         return Err(PlotError::Scale(scale));
     }
-    ensure_font()?;
-    let (w, h) = fig.size();
-    let dim = |v: u32| (f64::from(v) * scale).round() as u32;
-    let root = BitMapBackend::new(path, (dim(w), dim(h))).into_drawing_area();
-    fig.draw(&root, scale).map_err(|message| PlotError::Figure { figure: fig.name(), message })?;
-    root.present()
+    let png = svg_to_png(&fig.name(), &to_svg(fig)?, scale)?;
+    std::fs::write(path, png)
         .map_err(|e| PlotError::Write { path: path.display().to_string(), message: e.to_string() })
 }
 
@@ -204,20 +219,26 @@ fn ink_on(c: RGBColor) -> RGBColor {
     if lum > 140.0 { TEXT_COLOUR } else { WHITE }
 }
 
-/// A vertical viridis colour bar with its frame: the top of the box at `(x, y)` is the top of
-/// the scale (t = 1), the bottom t = 0, drawn as 64 bands of `size = (width, height)` pixels.
+/// A vertical viridis colour bar with its frame and tick labels: the top of the box at
+/// `(x, y)` is the top of the scale (t = 1, value `hi`), the bottom t = 0 (value `lo`), drawn
+/// as 64 bands of `size = (width, height)` pixels. Ticks sit at round values
+/// ([`nice_ticks`]), labelled with `suffix` (`%`, or nothing).
 fn colour_bar<DB: DrawingBackend>(
     root: &DrawingArea<DB, Shift>,
     s: f64,
     (bx, y0): (i32, i32),
     (bw, bh): (i32, i32),
+    (lo, hi): (f64, f64),
+    suffix: &str,
 ) -> Result<(), String> {
     let err = |e: DrawingAreaErrorKind<DB::ErrorType>| e.to_string();
     let steps = 64;
     for k in 0..steps {
         let t = 1.0 - (f64::from(k) + 0.5) / f64::from(steps);
         let ya = y0 + bh * k / steps;
-        let yb = y0 + bh * (k + 1) / steps;
+        // Each band overlaps the next by half a pixel, so anti-aliasing leaves no seams.
+        let overlap = if k + 1 < steps { px(s, 0.5) } else { 0 };
+        let yb = y0 + bh * (k + 1) / steps + overlap;
         root.draw(&Rectangle::new([(bx, ya), (bx + bw, yb)], viridis(t).filled())).map_err(err)?;
     }
     root.draw(&Rectangle::new(
@@ -225,7 +246,62 @@ fn colour_bar<DB: DrawingBackend>(
         TEXT_COLOUR.stroke_width(stroke(s, 1.0)),
     ))
     .map_err(err)?;
+    let tick_font = anchored(font(s, 13.0), HPos::Left, VPos::Center);
+    let ticks = nice_ticks(lo, hi, 6);
+    for &v in &ticks.values {
+        let t = if hi > lo { (v - lo) / (hi - lo) } else { 0.5 };
+        let y = y0 + bh - (f64::from(bh) * t).round() as i32;
+        root.draw(&PathElement::new(
+            vec![(bx + bw, y), (bx + bw + px(s, 4.0), y)],
+            TEXT_COLOUR.stroke_width(stroke(s, 1.0)),
+        ))
+        .map_err(err)?;
+        let text = format!("{}{suffix}", ticks.label(v));
+        root.draw_text(&text, &tick_font, (bx + bw + px(s, 7.0), y)).map_err(err)?;
+    }
     Ok(())
+}
+
+/// Round tick values inside a range and the step between them.
+#[derive(Debug, Clone, PartialEq)]
+struct Ticks {
+    values: Vec<f64>,
+    step: f64,
+}
+
+impl Ticks {
+    /// A tick's text: as many decimals as the step needs, a true minus sign.
+    fn label(&self, v: f64) -> String {
+        let decimals = (-self.step.log10().floor()).max(0.0) as usize;
+        let v = if v.abs() < self.step * 1e-9 { 0.0 } else { v };
+        format!("{v:.decimals$}").replace('-', "\u{2212}")
+    }
+}
+
+/// Ticks at round values inside `lo..=hi`: multiples of a step of 1, 2 or 5 × 10^k, the
+/// smallest step that gives at most `max` ticks (at least 2 ticks where the range allows).
+/// A range of CPM from 351 to 5,580 gets 1000, 2000, …, 5000.
+fn nice_ticks(lo: f64, hi: f64, max: usize) -> Ticks {
+    if !(lo.is_finite() && hi.is_finite()) || hi <= lo {
+        let v = if lo.is_finite() { lo } else { 0.0 };
+        return Ticks { values: vec![v], step: 1.0 };
+    }
+    let max = max.max(2) as f64;
+    let raw = (hi - lo) / (max - 1.0);
+    let mag = 10f64.powf(raw.log10().floor());
+    let mut step = mag * 10.0;
+    for m in [1.0, 2.0, 5.0, 10.0] {
+        let st = m * mag;
+        let n = (hi / st + 1e-9).floor() - (lo / st - 1e-9).ceil() + 1.0;
+        if n <= max {
+            step = st;
+            break;
+        }
+    }
+    let first = (lo / step - 1e-9).ceil() as i64;
+    let last = (hi / step + 1e-9).floor() as i64;
+    let values = (first..=last).map(|k| k as f64 * step).collect();
+    Ticks { values, step }
 }
 
 /// Cuts text to `n` characters with an ellipsis.
@@ -237,6 +313,67 @@ fn clip_text(s: &str, n: usize) -> String {
         let mut t: String = s.chars().take(n.saturating_sub(1)).collect();
         t.push('\u{2026}');
         t
+    }
+}
+
+/// Width in pixels at scale 1 of `text` in the figure font at `size`, as plotters lays it out
+/// (so a figure can be made wide enough for a key); about 0.6 em per character if the font
+/// cannot be measured.
+fn text_width(text: &str, size: f64) -> f64 {
+    let measured = ensure_font()
+        .ok()
+        .and_then(|()| ("sans-serif", size).into_font().box_size(text).ok())
+        .map(|(w, _)| f64::from(w));
+    measured.unwrap_or_else(|| 0.6 * size * text.chars().count() as f64)
+}
+
+/// Breaks `text` at spaces into lines at most `width` px wide (scale 1) in the figure font at
+/// `size`, at most `max_lines` of them; the last line of a text that does not fit ends in an
+/// ellipsis (cut at a space where one is near).
+fn wrap_text(text: &str, width: f64, size: f64, max_lines: usize) -> Vec<String> {
+    let text = crate::units::printable(text);
+    let fits = |t: &str| text_width(t, size) <= width;
+    let mut lines: Vec<String> = Vec::new();
+    let mut line = String::new();
+    let words: Vec<&str> = text.split(' ').filter(|w| !w.is_empty()).collect();
+    for (i, w) in words.iter().enumerate() {
+        let candidate = if line.is_empty() { (*w).to_string() } else { format!("{line} {w}") };
+        if fits(&candidate) || line.is_empty() {
+            line = candidate;
+            continue;
+        }
+        if lines.len() + 1 == max_lines.max(1) {
+            // The last line: the rest, cut to fit.
+            let rest = format!("{line} {}", words[i..].join(" "));
+            lines.push(cut_to_width(&rest, width, size));
+            return lines;
+        }
+        lines.push(std::mem::replace(&mut line, (*w).to_string()));
+    }
+    if !line.is_empty() {
+        lines.push(if fits(&line) { line } else { cut_to_width(&line, width, size) });
+    }
+    lines
+}
+
+/// `text` cut with an ellipsis to fit `width` px at `size`, at a space when one is in the
+/// last third.
+fn cut_to_width(text: &str, width: f64, size: f64) -> String {
+    let chars: Vec<char> = text.chars().collect();
+    let mut n = chars.len();
+    loop {
+        let mut t: String = chars[..n].iter().collect();
+        if n < chars.len() {
+            if let Some(sp) = t.rfind(' ').filter(|&sp| sp * 3 >= t.len() * 2) {
+                t.truncate(sp);
+            }
+            t = t.trim_end_matches([' ', ',', ';', ':', '(']).to_string();
+            t.push('\u{2026}');
+        }
+        if n == 0 || text_width(&t, size) <= width {
+            return t;
+        }
+        n -= 1;
     }
 }
 
@@ -273,10 +410,13 @@ struct Titles {
     subtitle_y: f64,
 }
 
+/// Line height of a subtitle of several lines, in multiples of its font size.
+const SUBTITLE_LEADING: f64 = 1.3;
+
 /// Titles of every figure but the curve figure.
 const TITLES: Titles = Titles { title: 24.0, subtitle: 16.0, title_y: 12.0, subtitle_y: 42.0 };
 
-/// Title (and optional subtitle) centred at the top of `root`.
+/// Title (and optional subtitle, one or more lines) centred at the top of `root`.
 fn draw_titles<DB: DrawingBackend>(
     root: &DrawingArea<DB, Shift>,
     s: f64,
@@ -291,13 +431,11 @@ fn draw_titles<DB: DrawingBackend>(
     };
     root.draw_text(title, &top(sizes.title, TEXT_COLOUR), (cx, px(s, sizes.title_y)))
         .map_err(|e| e.to_string())?;
-    if !subtitle.is_empty() {
-        root.draw_text(
-            subtitle,
-            &top(sizes.subtitle, SUBTITLE_COLOUR),
-            (cx, px(s, sizes.subtitle_y)),
-        )
-        .map_err(|e| e.to_string())?;
+    // A subtitle of several lines (`\n`), one below the other.
+    for (i, line) in subtitle.lines().enumerate() {
+        let y = sizes.subtitle_y + SUBTITLE_LEADING * sizes.subtitle * i as f64;
+        root.draw_text(line, &top(sizes.subtitle, SUBTITLE_COLOUR), (cx, px(s, y)))
+            .map_err(|e| e.to_string())?;
     }
     Ok(())
 }
@@ -453,7 +591,9 @@ pub(crate) fn write_figure(
     std::fs::write(dir.join(&svg_rel), &svg)
         .map_err(|e| fail(format!("writing {svg_rel}: {e}")))?;
     let png_path = if let Some(scale) = png {
-        to_png(fig, &dir.join(&png_rel), scale).map_err(|e| fail(e.to_string()))?;
+        let bytes = svg_to_png(&fig.name(), &svg, scale).map_err(|e| fail(e.to_string()))?;
+        std::fs::write(dir.join(&png_rel), bytes)
+            .map_err(|e| fail(format!("writing {png_rel}: {e}")))?;
         Some(png_rel)
     } else {
         None
@@ -474,19 +614,113 @@ mod tests {
         assert_eq!(viridis(2.0), RGBColor(0xFD, 0xE7, 0x25));
     }
 
-    #[test]
-    fn bundled_font_renders_text() {
-        ensure_font().expect("font");
-        let (w, h) = (200u32, 60u32);
-        let mut buf = vec![255u8; (w * h * 3) as usize];
-        {
-            let root = BitMapBackend::with_buffer(&mut buf, (w, h)).into_drawing_area();
-            root.draw_text("IC50 2.5 nM", &("sans-serif", 30.0).into_font().color(&BLACK), (5, 10))
-                .expect("draw text");
-            root.present().expect("present");
+    /// A figure of one line of text, to check how text renders.
+    struct TextFigure(&'static str);
+
+    impl Figure for TextFigure {
+        fn size(&self) -> (u32, u32) {
+            (240, 60)
         }
-        let dark = buf.chunks(3).filter(|px| px[0] < 100).count();
-        assert!(dark > 100, "only {dark} dark pixels: font not used");
+        fn name(&self) -> String {
+            "text".into()
+        }
+        fn draw<DB: DrawingBackend>(
+            &self,
+            root: &DrawingArea<DB, Shift>,
+            s: f64,
+        ) -> Result<(), String> {
+            root.fill(&WHITE).map_err(|e| e.to_string())?;
+            root.draw_text(self.0, &font(s, 30.0), (px(s, 5.0), px(s, 10.0)))
+                .map_err(|e| e.to_string())
+        }
+    }
+
+    /// Dark pixels per column of the PNG of `fig` (anti-aliased: any channel below 128).
+    fn ink_columns(fig: &impl Figure) -> Vec<usize> {
+        let svg = to_svg(fig).expect("svg");
+        let png = svg_to_png("text", &svg, 1.0).expect("png");
+        let img = resvg::tiny_skia::Pixmap::decode_png(&png).expect("decode");
+        let w = img.width() as usize;
+        let mut cols = vec![0; w];
+        for (i, p) in img.pixels().iter().enumerate() {
+            if p.red() < 128 {
+                cols[i % w] += 1;
+            }
+        }
+        cols
+    }
+
+    /// The PNG is the SVG rendered with the bundled font (no system fonts needed): text has
+    /// ink, anti-aliased edges, and the glyphs of "5-HT1A" are spaced by the font's advances
+    /// (no gap inside "HT" wider than the gap at the hyphen, the "5-H T1A" of hinted
+    /// integer-pixel glyph placement).
+    #[test]
+    fn bundled_font_renders_text_shaped_and_antialiased() {
+        let cols = ink_columns(&TextFigure("5-HT1A"));
+        let dark: usize = cols.iter().sum();
+        assert!(dark > 300, "only {dark} dark pixels: font not used");
+        let svg = to_svg(&TextFigure("IC50")).expect("svg");
+        let png = svg_to_png("text", &svg, 1.0).expect("png");
+        let img = resvg::tiny_skia::Pixmap::decode_png(&png).expect("decode");
+        let grey = img.pixels().iter().filter(|p| (40..215).contains(&p.red())).count();
+        assert!(grey > 20, "{grey} intermediate pixels: text not anti-aliased");
+        // Runs of blank columns between glyphs: the widest gap inside the word stays below
+        // the advance of a space at 30 px (about 8 px).
+        let first = cols.iter().position(|&n| n > 0).expect("ink");
+        let last = cols.iter().rposition(|&n| n > 0).expect("ink");
+        let mut gap = 0;
+        let mut widest = 0;
+        for &n in &cols[first..=last] {
+            gap = if n == 0 { gap + 1 } else { 0 };
+            widest = widest.max(gap);
+        }
+        assert!(widest <= 6, "a {widest} px gap inside \"5-HT1A\"");
+    }
+
+    #[test]
+    fn svg_coordinates_are_not_whole_pixels() {
+        let svg = to_svg(&TextFigure("x")).expect("svg");
+        assert!(svg.starts_with("<svg width=\"240\" height=\"60\" viewBox=\"0 0 240 60\""));
+        assert!(svg.contains("font-family=\"DejaVu Sans, sans-serif\""), "{svg}");
+        assert!(svg.contains("x=\"5\" y=\"10\""), "{svg}");
+    }
+
+    /// Colour-bar ticks at 1, 2 or 5 × 10^k (not 209, 977, 1745: the quarters of a range).
+    #[test]
+    fn colour_bar_ticks_are_round() {
+        let t = nice_ticks(351.0, 5580.0, 6);
+        assert_eq!(t.values, vec![1000.0, 2000.0, 3000.0, 4000.0, 5000.0]);
+        assert_eq!(t.label(2000.0), "2000");
+        let t = nice_ticks(209.0, 1745.0, 6);
+        assert_eq!(t.values, vec![500.0, 1000.0, 1500.0]);
+        assert_eq!(nice_ticks(0.0, 100.0, 6).values, vec![0.0, 20.0, 40.0, 60.0, 80.0, 100.0]);
+        assert_eq!(nice_ticks(5.0, 10.0, 6).values, vec![5.0, 6.0, 7.0, 8.0, 9.0, 10.0]);
+        let t = nice_ticks(-0.37, 0.42, 6);
+        assert!((t.step - 0.2).abs() < 1e-12, "{t:?}");
+        assert_eq!(t.values.len(), 4);
+        assert_eq!(t.label(t.values[0]), "\u{2212}0.2");
+        assert_eq!(t.label(t.values[1]), "0.0");
+        assert_eq!(nice_ticks(3.0, 3.0, 6).values, vec![3.0]);
+        assert_eq!(nice_ticks(f64::NAN, 1.0, 6).values, vec![0.0]);
+    }
+
+    /// Long text is wrapped at spaces, and what does not fit in the last line is cut at a
+    /// word with an ellipsis, not mid-word ("4 free pa…").
+    #[test]
+    fn long_text_wraps_at_words() {
+        let reason =
+            "failed: too few points to fit: 4 points at 2 concentrations (4 free parameters)";
+        let lines = wrap_text(reason, 400.0, 18.0, 2);
+        assert_eq!(lines.len(), 2, "{lines:?}");
+        assert_eq!(lines.join(" "), reason);
+        assert!(lines.iter().all(|l| text_width(l, 18.0) <= 400.0), "{lines:?}");
+        let cut = wrap_text(reason, 300.0, 18.0, 1);
+        assert_eq!(cut.len(), 1);
+        assert!(cut[0].ends_with('\u{2026}') && text_width(&cut[0], 18.0) <= 300.0, "{cut:?}");
+        let kept = cut[0].trim_end_matches('\u{2026}');
+        assert!(reason.starts_with(kept), "{cut:?}");
+        assert_eq!(reason.as_bytes().get(kept.len()), Some(&b' '), "cut at a word: {cut:?}");
+        assert_eq!(wrap_text("short", 400.0, 18.0, 2), vec!["short".to_string()]);
     }
 
     #[test]

@@ -152,14 +152,7 @@ impl Figure for InhibitionMap<'_> {
         super::heat_map::block_edges(root, (x0, y0), cs, (nr, nc), hit_of, edge)?;
         let bx = x0 + cs * nc as i32 + c(24);
         let (bw, bh) = (c(18), cs * nr as i32);
-        colour_bar(root, s, (bx, y0), (bw, bh))?;
-        let tick = anchored(font(s, 13.0), HPos::Left, VPos::Center);
-        for k in 0..=4 {
-            let t = f64::from(k) / 4.0;
-            let y = y0 + bh - (f64::from(bh) * t).round() as i32;
-            root.draw_text(&format!("{:.0}%", 100.0 * t), &tick, (bx + bw + c(6), y))
-                .map_err(err)?;
-        }
+        colour_bar(root, s, (bx, y0), (bw, bh), (0.0, 100.0), "%")?;
         root.draw_text(
             "T total \u{b7} N NSB \u{b7} H hit (outlined) \u{b7} grey: no % inhibition",
             &anchored(font(s, 13.0), HPos::Left, VPos::Top),

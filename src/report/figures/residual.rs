@@ -1,5 +1,5 @@
 //! Residual plots: observed − fitted response of each point of a curve against log
-//! concentration, excluded points as crosses. The y axis says the assay's response in short
+//! concentration, excluded points as crosses. The y axis says the assay's response
 //! ([`residual_axis_title`]).
 
 use plotters::coord::Shift;
@@ -13,18 +13,12 @@ use super::{
 };
 use crate::derive::rows::CurveRow;
 
-/// Title of a residual axis: `residual (% SB)` for % specific binding, `residual (% uptake)` for %
-/// specific uptake, `residual (% over basal)` for % stimulation over basal; any other response
-/// label in full.
+/// Title of a residual axis: `residual (` the assay's response `)`, e.g. `residual (% specific
+/// uptake)`; the response label comes from the assay through the curve
+/// (`CurveRow::response_label`), so no assay is named here.
 #[must_use]
 pub fn residual_axis_title(response_label: &str) -> String {
-    let short = match response_label {
-        "% specific binding" => "% SB",
-        "% specific uptake" => "% uptake",
-        "% stimulation over basal" => "% over basal",
-        other => other,
-    };
-    format!("residual ({short})")
+    format!("residual ({response_label})")
 }
 
 /// Residuals (observed − fitted, in the assay's response units) against log concentration.
@@ -150,13 +144,12 @@ mod tests {
         let mut c = curve();
         let svg = to_svg(&ResidualFigure { curve: &c }).expect("svg");
         well_formed(&svg);
-        assert!(svg.contains("residual (% SB)"));
+        assert!(svg.contains("residual (% specific binding)"));
         c.response_label = "% specific uptake";
-        assert!(
-            to_svg(&ResidualFigure { curve: &c }).expect("svg").contains("residual (% uptake)")
-        );
+        let svg = to_svg(&ResidualFigure { curve: &c }).expect("svg");
+        assert!(svg.contains("residual (% specific uptake)") && !svg.contains("binding"));
         c.response_label = "% stimulation over basal";
         let svg = to_svg(&ResidualFigure { curve: &c }).expect("svg");
-        assert!(svg.contains("residual (% over basal)") && !svg.contains("% SB"));
+        assert!(svg.contains("residual (% stimulation over basal)") && !svg.contains("binding"));
     }
 }

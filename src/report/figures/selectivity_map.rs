@@ -52,14 +52,34 @@ impl SelectivityFigure<'_> {
     fn cell_wh(&self) -> (i32, i32) {
         (92, 40)
     }
+
+    /// Height of the colour bar: the rows, at least 120 px (scale 1).
+    fn bar_height(&self) -> i32 {
+        (self.cell_wh().1 * self.compounds.len() as i32).max(120)
+    }
 }
 
+/// The key under the map, one line each.
+const KEY: [&str; 2] = [
+    "hatched: censored, the value is a bound (IC50 outside the tested range)",
+    "n.d.: no usable fit",
+];
+
+/// Left edge of the cells and top of the first row, pixels at scale 1.
+const ORIGIN: (i32, i32) = (190, 110);
+/// Height of a key line, pixels at scale 1.
+const KEY_LINE: i32 = 22;
+
 impl Figure for SelectivityFigure<'_> {
+    /// Wide enough for the cells, the colour bar and the key; tall enough for the rows or
+    /// the colour bar (whichever is taller) and the key lines.
     fn size(&self) -> (u32, u32) {
-        let (cw, ch) = self.cell_wh();
-        let w = 190 + cw * self.targets.len() as i32 + 130;
-        let h = 110 + ch * self.compounds.len() as i32 + 60;
-        (w.max(560) as u32, h as u32)
+        let (cw, _) = self.cell_wh();
+        let cells = ORIGIN.0 + cw * self.targets.len() as i32 + 130;
+        let key = KEY.iter().map(|k| super::text_width(k, 13.0)).fold(0.0, f64::max);
+        let key = ORIGIN.0 + 36 + key.ceil() as i32 + 24;
+        let h = ORIGIN.1 + self.bar_height() + 14 + KEY_LINE * KEY.len() as i32 + 16;
+        (cells.max(key).max(560) as u32, h as u32)
     }
 
     fn name(&self) -> String {
@@ -78,7 +98,7 @@ impl Figure for SelectivityFigure<'_> {
         let c = |v: i32| px(s, f64::from(v));
         let (cw, ch) = self.cell_wh();
         let (cw, ch) = (c(cw), c(ch));
-        let (x0, y0) = (c(190), c(110));
+        let (x0, y0) = (c(ORIGIN.0), c(ORIGIN.1));
         let (lo, hi) = self.range();
         let head = anchored(font(s, 14.0), HPos::Center, VPos::Bottom);
         for (j, t) in self.targets.iter().enumerate() {
@@ -138,28 +158,23 @@ impl Figure for SelectivityFigure<'_> {
         }
         // Colour bar and key.
         let bx = x0 + cw * self.targets.len() as i32 + c(28);
-        let bh = (ch * self.compounds.len() as i32).max(c(120));
+        let bh = c(self.bar_height());
         let bw = c(18);
-        colour_bar(root, s, (bx, y0), (bw, bh))?;
-        let tick_font = anchored(font(s, 13.0), HPos::Left, VPos::Center);
-        let n = (hi - lo).round().max(1.0) as i32;
-        for k in 0..=n {
-            let v = lo + f64::from(k);
-            let y = y0 + bh - (f64::from(bh) * f64::from(k) / f64::from(n)).round() as i32;
-            root.draw_text(&format!("{v:.0}"), &tick_font, (bx + bw + c(6), y)).map_err(err)?;
-        }
+        colour_bar(root, s, (bx, y0), (bw, bh), (lo, hi), "")?;
         root.draw_text("pKi", &anchored(font(s, 13.0), HPos::Left, VPos::Bottom), (bx, y0 - c(8)))
             .map_err(err)?;
-        let ky = y0 + (ch * self.compounds.len() as i32).max(bh) + c(14);
+        let ky = y0 + bh + c(14);
         let kr = [(x0, ky), (x0 + c(28), ky + c(18))];
         root.draw(&Rectangle::new(kr, RGBColor(0xDD, 0xDD, 0xDD).filled())).map_err(err)?;
         hatch(root, kr, c(7), RGBColor(0x88, 0x88, 0x88).stroke_width(stroke(s, 1.0)))?;
-        root.draw_text(
-            "hatched: censored, the value is a bound (IC50 outside the tested range) \u{b7} n.d.: no usable fit",
-            &anchored(font(s, 13.0), HPos::Left, VPos::Center),
-            (x0 + c(36), ky + c(9)),
-        )
-        .map_err(err)?;
+        for (i, line) in KEY.iter().enumerate() {
+            root.draw_text(
+                line,
+                &anchored(font(s, 13.0), HPos::Left, VPos::Center),
+                (x0 + c(36), ky + c(9) + c(KEY_LINE) * i as i32),
+            )
+            .map_err(err)?;
+        }
         Ok(())
     }
 }

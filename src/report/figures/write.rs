@@ -171,14 +171,9 @@ fn jobs<'a>(
         .filter(|c| per_compound.get(c).copied().unwrap_or(0) >= 2)
         .collect();
     let mut jobs: Vec<Job<'_>> = Vec::new();
-    let per_target = |t: &str| results.curves.iter().filter(|c| c.target == t).count();
-    jobs.extend(
-        targets
-            .iter()
-            .enumerate()
-            .filter(|(_, t)| per_target(&t.target) <= MAX_FIGURE_SERIES)
-            .map(|(i, t)| Job::Target(i, t)),
-    );
+    // Every target gets its overlay, however many compounds (panels beyond ten; the figure
+    // says what it leaves out).
+    jobs.extend(targets.iter().enumerate().map(|(i, t)| Job::Target(i, t)));
     jobs.extend(multi_target.into_iter().enumerate().map(|(i, c)| Job::Compound(i, c)));
     for (i, p) in results.plates.iter().enumerate() {
         jobs.push(Job::Heat(i, p, HeatValue::Cpm));

@@ -126,7 +126,7 @@ fn svg_has_title_axes_and_curve() {
     assert!(svg.contains("IC50 2.5 nM"));
     assert!(svg.contains("stroke=\"#0072B2\""), "fitted curve is drawn");
     // "0" twice: on the y axis and at the zero-dose slot of the x axis.
-    assert_eq!(svg.matches(">\n0\n</text>").count(), 2, "zero slot label");
+    assert_eq!(svg.matches(">0</text>").count(), 2, "zero slot label");
 }
 
 /// The band is `f -+ t sqrt(g' C g)`: narrowest where the curve is pinned by the plateaus'
@@ -196,7 +196,23 @@ fn svg_without_fit() {
     let svg = curve_svg(&c).expect("svg");
     well_formed(&svg);
     assert!(!svg.contains("#0072B2"), "no curve without a fit");
-    assert!(svg.contains("No fit (failed: fewer than 3 concentrations)"));
+    assert!(svg.contains("No fit: fewer than 3 concentrations"));
+}
+
+/// A failure's reason is shown whole: wrapped onto a second subtitle line, not cut to
+/// "4 free pa…". See: issue 20, item 4.
+#[test]
+fn failure_reason_is_not_truncated() {
+    let mut c = curve();
+    c.fit = None;
+    c.status = CurveStatus::Failed(
+        "too few points to fit: 4 points at 2 concentrations (4 free parameters)".into(),
+    );
+    let svg = curve_svg(&c).expect("svg");
+    well_formed(&svg);
+    assert!(!svg.contains('\u{2026}'), "nothing cut");
+    assert!(svg.contains("(4 free parameters)"), "{svg}");
+    assert!(svg.contains("No fit: too few points to fit"));
 }
 
 #[test]
