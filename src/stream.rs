@@ -230,7 +230,7 @@ mod tests {
             .iter()
             .enumerate()
             .map(|(col, c)| crate::layout::Well {
-                pos: crate::types::WellPos { row: 0, col },
+                pos: crate::types::WellPos { row: 0, col: u16::try_from(col).unwrap() },
                 role: Role::Sample,
                 compound: Some((*c).to_string()),
                 conc_nm: Some(1.0),
