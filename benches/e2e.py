@@ -10,7 +10,10 @@ on a noisy machine.
 
 Usage (from the repository root; builds nothing itself):
     cargo build --release
-    python3 benches/e2e.py [--sizes 10,100,1000] [--threads 2] [--figures svg] [--no-scipy]
+    python3 benches/e2e.py [--sizes 10,100,1000] [--threads 2] [--figures svg] [--no-scipy] [--keep]
+
+Columns: `simulate s` is the wall time of making the plates; the stage columns are run.json's
+`timings_s`; `report s` is the rest of the wall time (tables, figures, reports, run.json).
 
 scipy is installed into a scratch virtual environment (.bench-venv/, ignored by git) on first
 use. Standard library only otherwise.
@@ -152,6 +155,7 @@ def main():
     ap.add_argument("--threads", type=int, default=2)
     ap.add_argument("--figures", default="svg", help="svg (default), svg+png or none")
     ap.add_argument("--no-scipy", action="store_true")
+    ap.add_argument("--keep", action="store_true", help="keep the generated plates and the run")
     ap.add_argument("--bin", default=str(BIN), help="the radbind binary (default: target/release/radbind)")
     args = ap.parse_args()
     bin_path = Path(args.bin).resolve()
@@ -159,13 +163,15 @@ def main():
         sys.exit(f"{bin_path} not found: run `cargo build --release` first")
     py = None if args.no_scipy else ensure_scipy()
     print(f"machine: {os.cpu_count()} cores; radbind {bin_path}; threads {args.threads}; figures {args.figures}")
-    print("| plates | curves | wall s | CPU s | peak MiB | fit stage s | radbind fits/s | scipy fits/s | ratio |")
-    print("|---|---|---|---|---|---|---|---|---|")
+    print("| plates | curves | simulate s | wall s | CPU s | peak MiB | read s | layout s | normalise s | fit s | derive s | report s | radbind fits/s | scipy fits/s | ratio |")
+    print("|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|")
     for n in [int(s) for s in args.sizes.split(",")]:
         work = Path(tempfile.mkdtemp(prefix=f"radbind-bench-{n}-"))
         (work / "analysis.yaml").write_text(analysis_config(n, args.figures))
         (work / "simulate.yaml").write_text(simulation_config(n))
+        clock = time.monotonic()
         subprocess.run([str(bin_path), "simulate", "simulate.yaml"], cwd=work, check=True, stdout=subprocess.DEVNULL)
+        sim_s = time.monotonic() - clock
         proc = subprocess.run(
             ["/usr/bin/time", "-v", str(bin_path), "run", "analysis.yaml", "--quiet", "--threads", str(args.threads)],
             cwd=work, capture_output=True, text=True,
@@ -177,7 +183,12 @@ def main():
         run = work / "out" / "latest"
         manifest = json.loads((run / "run.json").read_text())
         curves = manifest["counts"]["curves"]
-        fit_s = manifest.get("timings_s", {}).get("fit", float("nan"))
+        stages = manifest.get("timings_s", {})
+        fit_s = stages.get("fit", float("nan"))
+        names = ["read", "layout", "normalise", "fit", "derive"]
+        # "report": the rest of the wall time (tables, figures, reports, run.json).
+        report_s = m["wall_s"] - sum(stages.get(k, 0.0) for k in names)
+        stage_cells = " | ".join(f"{stages.get(k, float('nan')):.2f}" for k in names)
         rb_rate = curves / fit_s if fit_s and fit_s > 0 else float("nan")
         sp_rate, ratio = float("nan"), float("nan")
         if py:
@@ -186,11 +197,13 @@ def main():
             sp_rate = sp["curves"] / sp["seconds"]
             ratio = rb_rate / sp_rate
         print(
-            f"| {n} | {curves} | {m['wall_s']:.2f} | {m['user_s'] + m['sys_s']:.2f} | {m['max_rss_mib']:.0f} "
-            f"| {fit_s:.3f} | {rb_rate:,.0f} | {sp_rate:,.0f} | {ratio:.0f}x |",
+            f"| {n} | {curves} | {sim_s:.1f} | {m['wall_s']:.2f} | {m['user_s'] + m['sys_s']:.2f} "
+            f"| {m['max_rss_mib']:.0f} | {stage_cells} | {report_s:.2f} | {rb_rate:,.0f} | {sp_rate:,.0f} "
+            f"| {ratio:.0f}x |",
             flush=True,
         )
-        shutil.rmtree(work, ignore_errors=True)
+        if not args.keep:
+            shutil.rmtree(work, ignore_errors=True)
 
 
 if __name__ == "__main__":

@@ -22,6 +22,7 @@ pub mod output;
 pub mod radioactivity;
 pub mod report;
 pub mod saturation;
+pub mod stream;
 #[cfg(test)]
 mod test_support;
 pub mod types;
@@ -89,6 +90,9 @@ pub struct RunSummary {
     pub references: Vec<String>,
     /// Primary screen: `(plates, compound results, hits, results without a response)`.
     pub primary: (usize, usize, usize, usize),
+    /// Which curves got figures, when not all of them (`report.curve_figures`), for the
+    /// summary: e.g. `curve figures: flagged curves only (…)`.
+    pub figures_note: Option<String>,
 }
 
 impl RunSummary {
@@ -118,6 +122,7 @@ impl RunSummary {
             unused,
             references: results.history.references.iter().map(|r| r.line()).collect(),
             primary: primary_counts(&results.primary.rows),
+            figures_note: None,
         }
     }
 
@@ -182,40 +187,65 @@ pub fn run(args: &RunArgs) -> Result<RunSummary> {
     if laid.plates.is_empty() {
         anyhow::bail!("no plate could be laid out, nothing to analyse:\n  {}", listed(&problems));
     }
-    let clock = Instant::now();
-    let rules = normalise::QcRules::of(&settings);
-    let (plates, norm_problems) = normalise::normalise_all(laid.plates, &rules, &settings.targets);
-    problems.extend(norm_problems);
-    // Saturation first: its Kd feeds the competition targets that name it in `kd_from`.
-    let saturation = saturation::fit_all(&plates, &settings);
-    let kd = saturation::resolve_kd(&settings, &saturation);
-    problems.extend(kd.problems);
-    let curves = fit::build_curves(&plates, &settings.targets, &kd.fit);
-    timings.lap("normalise", clock);
-    let bar = progress_bar(args.progress, curves.len(), "fitting curves");
-    let fits =
-        timings.time("fit", || pool.install(|| fit::fit_all(curves, &kd.fit, &|| bar.inc(1))));
-    bar.finish_and_clear();
-    let up = derive::Upstream {
-        settings: &settings,
-        targets: &kd.targets,
-        plates: &plates,
-        saturation,
-        inputs: inputs.files,
-        problems,
-        started,
+    let ingest::inputs::Inputs { reads, files, .. } = inputs;
+    // The raw reads are laid out: what follows needs only the laid-out plates.
+    drop(reads);
+    let mut figures = figure_options(&settings);
+    let batch = stream::batch_size();
+    let streamed = stream::batchable(&settings, &laid.plates, batch);
+    let (mut results, staging) = if streamed {
+        let staging = output::Staging::begin(&out_root, &output::run_name(started))?;
+        let bar = progress_bar(args.progress, laid.plates.len(), "analysing plates");
+        let ctx = stream::Batched {
+            settings: &settings,
+            pool: &pool,
+            dir: staging.dir(),
+            figures: if figures.draw { settings.curve_figures } else { config::CurveFigures::None },
+            batch,
+            done: &|n| bar.inc(n as u64),
+        };
+        let results = stream::analyse(&ctx, laid.plates, problems, files, started, &mut timings)?;
+        bar.finish_and_clear();
+        (results, staging)
+    } else {
+        let clock = Instant::now();
+        let rules = normalise::QcRules::of(&settings);
+        let (plates, norm_problems) =
+            normalise::normalise_all(laid.plates, &rules, &settings.targets);
+        problems.extend(norm_problems);
+        // Saturation first: its Kd feeds the competition targets that name it in `kd_from`.
+        let saturation = saturation::fit_all(&plates, &settings);
+        let kd = saturation::resolve_kd(&settings, &saturation);
+        problems.extend(kd.problems);
+        let curves = fit::build_curves(&plates, &settings.targets, &kd.fit);
+        timings.lap("normalise", clock);
+        let bar = progress_bar(args.progress, curves.len(), "fitting curves");
+        let fits =
+            timings.time("fit", || pool.install(|| fit::fit_all(curves, &kd.fit, &|| bar.inc(1))));
+        bar.finish_and_clear();
+        let up = derive::Upstream {
+            settings: &settings,
+            targets: &kd.targets,
+            plates: &plates,
+            saturation,
+            inputs: files,
+            problems,
+            started,
+        };
+        let results = timings.time("derive", || derive::derive_all(up, &fits));
+        (results, output::Staging::begin(&out_root, &output::run_name(started))?)
     };
-    let mut results = timings.time("derive", || derive::derive_all(up, &fits));
 
-    let staging = output::Staging::begin(&out_root, &output::run_name(started))?;
+    figures.curves = figures.curves.for_curves(results.curves.len());
     results.finished = humantime::format_rfc3339_seconds(SystemTime::now()).to_string();
     let manifest = report::manifest::RunContext {
         resolved: report::manifest::resolved_config(&settings, &laid.assignments),
         threads,
         timings: timings.0,
+        wells_written: streamed,
+        points_dropped: streamed && results.curves.iter().any(|c| c.points.is_empty()),
     };
     let bar = progress_bar(args.progress, results.curves.len(), "writing figures");
-    let figures = figure_options(&settings);
     let outcome = pool.install(|| {
         report::write_report(&results, &manifest, staging.dir(), figures, &|step| match step {
             report::Step::Figure => bar.inc(1),
@@ -228,7 +258,9 @@ pub fn run(args: &RunArgs) -> Result<RunSummary> {
     })?;
     bar.finish_and_clear();
     let run_dir = staging.commit()?;
-    Ok(RunSummary::new(run_dir, out_root, &results, &outcome, laid.unassigned))
+    let mut summary = RunSummary::new(run_dir, out_root, &results, &outcome, laid.unassigned);
+    summary.figures_note = figures_note(&settings, &figures, results.curves.len());
+    Ok(summary)
 }
 
 /// "no plates", or the problems one per line (indented).
@@ -273,7 +305,27 @@ fn figure_options(s: &Settings) -> report::FigureOptions {
         Figures::SvgPng => (true, true),
     };
     let style = report::plots::CurveStyle { error_bars: s.error_bars, ..Default::default() };
-    report::FigureOptions { draw, png, png_scale: s.png_scale, style }
+    report::FigureOptions { draw, png, png_scale: s.png_scale, style, curves: s.curve_figures }
+}
+
+/// What the summary says of the curve figures when not every curve got one.
+fn figures_note(s: &Settings, f: &report::FigureOptions, curves: usize) -> Option<String> {
+    use config::CurveFigures;
+    if !f.draw {
+        return None;
+    }
+    match (f.curves, s.curve_figures) {
+        (CurveFigures::Flagged, CurveFigures::Auto) => Some(format!(
+            "curve figures: flagged and failed curves only ({curves} curves, more than {}; \
+             `report.curve_figures: all` draws every one)",
+            CurveFigures::AUTO_ALL_LIMIT
+        )),
+        (CurveFigures::Flagged, _) => {
+            Some("curve figures: flagged and failed curves only (report.curve_figures)".into())
+        }
+        (CurveFigures::None, _) => Some("curve figures: none (report.curve_figures)".into()),
+        _ => None,
+    }
 }
 
 /// A progress bar on stderr; hidden when `show` is false or stderr is not a terminal.

@@ -750,6 +750,9 @@ pub(super) fn truth_csv(settings: &Settings, sim: &SimOptions) -> Result<String>
     let mut t = String::from(
         "target,compound,ki_nM,ic50_nM,hill_slope,log_ic50,top_conc_nM,bottom_conc_nM,complete\n",
     );
+    // Every compound's range from one pass over the plates (a pass per compound is
+    // quadratic in plates).
+    let ranges = tested_ranges(settings);
     for (target_name, compounds) in &sim.truth {
         let Some(target) = settings.targets.get(target_name) else {
             bail!("truth: unknown target `{target_name}`");
@@ -765,7 +768,10 @@ pub(super) fn truth_csv(settings: &Settings, sim: &SimOptions) -> Result<String>
                 .map_or_else(String::new, |k| k.to_string());
             let (lo, hi) = match sim.table.as_ref().map(table_concentrations).transpose()? {
                 Some(c) => (c[0], c[c.len() - 1]),
-                None => tested_range(settings, target_name, compound),
+                None => ranges
+                    .get(&(target_name.as_str(), compound.as_str()))
+                    .copied()
+                    .unwrap_or((0.0, 0.0)),
             };
             // "Complete" when the IC50 lies half a log unit inside the tested range, so both
             // plateaus are approached.
@@ -818,19 +824,23 @@ fn functional_truth_csv(settings: &Settings, sim: &SimOptions) -> Result<Option<
     Ok(any.then_some(t))
 }
 
-/// Lowest and highest concentration (nM) of a compound at a target in the analysis config.
-fn tested_range(settings: &Settings, target: &str, compound: &str) -> (f64, f64) {
-    let mut lo = f64::INFINITY;
-    let mut hi = 0.0f64;
-    for spec in settings.plates.iter().filter(|p| p.target == target) {
+/// Lowest and highest concentration (nM) of each compound at each target in the analysis
+/// config, keyed by (target, compound); a compound without a series is absent.
+fn tested_ranges(settings: &Settings) -> std::collections::HashMap<(&str, &str), (f64, f64)> {
+    let mut out: std::collections::HashMap<(&str, &str), (f64, f64)> =
+        std::collections::HashMap::new();
+    for spec in &settings.plates {
         let Some(series) = &settings.layouts[&spec.layout].series else { continue };
-        for b in spec.compounds.iter().filter(|b| b.name == compound) {
+        for b in &spec.compounds {
             if let Some(c) = b.conc.as_ref().or(series.conc.as_ref()) {
                 let v = c.values_high_to_low(series.len());
-                hi = hi.max(v[0]);
-                lo = lo.min(v[v.len() - 1]);
+                let e = out
+                    .entry((spec.target.as_str(), b.name.as_str()))
+                    .or_insert((f64::INFINITY, 0.0f64));
+                e.1 = e.1.max(v[0]);
+                e.0 = e.0.min(v[v.len() - 1]);
             }
         }
     }
-    if lo.is_finite() { (lo, hi) } else { (0.0, 0.0) }
+    out
 }

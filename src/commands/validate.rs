@@ -309,6 +309,9 @@ pub fn summary_text(s: &RunSummary) -> String {
     for f in &s.failures {
         let _ = writeln!(t, "  {f}");
     }
+    if let Some(note) = &s.figures_note {
+        let _ = writeln!(t, "{note}");
+    }
     for r in &s.references {
         let _ = writeln!(t, "reference {r}");
     }

@@ -25,7 +25,9 @@ mod wellset;
 
 pub use error::{ConfigError, ConfigProblem};
 pub use locate::key_at;
-pub use options::{BlockOrder, ErrorBars, Figures, HitRule, ModelKind, Options, SeriesEnd};
+pub use options::{
+    BlockOrder, CurveFigures, ErrorBars, Figures, HitRule, ModelKind, Options, SeriesEnd,
+};
 pub use resolve::{clean_path, load, resolve};
 pub use settings::{
     Assay, Axis, CompareKind, CompareMethod, CompareSettings, CompoundBlock, CompoundNames,

@@ -77,6 +77,11 @@ pub struct Options {
 pub struct ReportOptions {
     /// Curve figures: `svg+png` (default), `svg` (faster on large runs) or `none`.
     pub figures: Option<Choice<Figures>>,
+    /// Which curves (and plates) get a figure: `auto` (default: `all` up to
+    /// 5,000 curves, `flagged` above), `all`, `flagged` (flagged or failed curves, plates
+    /// with QC flags) or `none`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub curve_figures: Option<Choice<CurveFigures>>,
     /// PNG size factor: 1 (default) = 800 x 600 px; 3 for print (about 300 dpi at 8 x 6 in).
     pub png_scale: Option<f64>,
     /// Error bars on the curve figures' means: `sd` (default), `sem` or `none`.
@@ -662,6 +667,48 @@ pub enum Figures {
     /// SVG and PNG (`svg+png`, default).
     #[serde(rename = "svg+png")]
     SvgPng,
+}
+
+/// Which curves and plates get a figure (`report.curve_figures`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum CurveFigures {
+    /// `all` up to [`CurveFigures::AUTO_ALL_LIMIT`] curves, `flagged` above (default).
+    #[default]
+    Auto,
+    /// Every curve and plate.
+    All,
+    /// Flagged or failed curves, plates with QC flags.
+    Flagged,
+    /// No curve figures or plate heat maps (overlays and maps of the whole run are still
+    /// drawn).
+    None,
+}
+
+impl CurveFigures {
+    /// Above this many curves `auto` draws only the flagged ones.
+    pub const AUTO_ALL_LIMIT: usize = 5_000;
+
+    /// The choice for a run of `curves` curves: `auto` resolved.
+    #[must_use]
+    pub fn for_curves(self, curves: usize) -> CurveFigures {
+        match self {
+            CurveFigures::Auto if curves > Self::AUTO_ALL_LIMIT => CurveFigures::Flagged,
+            CurveFigures::Auto => CurveFigures::All,
+            other => other,
+        }
+    }
+
+    /// The config word.
+    #[must_use]
+    pub fn name(self) -> &'static str {
+        match self {
+            CurveFigures::Auto => "auto",
+            CurveFigures::All => "all",
+            CurveFigures::Flagged => "flagged",
+            CurveFigures::None => "none",
+        }
+    }
 }
 
 /// Which error bars the mean points of the curve figures carry (`report.error_bars`).

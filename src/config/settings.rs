@@ -9,7 +9,9 @@
 use std::collections::BTreeMap;
 use std::path::PathBuf;
 
-use super::options::{BlockOrder, ErrorBars, Figures, HitRule, ModelKind, Options, SeriesEnd};
+use super::options::{
+    BlockOrder, CurveFigures, ErrorBars, Figures, HitRule, ModelKind, Options, SeriesEnd,
+};
 use super::wellset::WellSet;
 use crate::ingest::{ColumnMap, Format, PlateMap, TableColumns};
 use crate::radioactivity::{Counting, Isotope};
@@ -64,6 +66,8 @@ pub struct Settings {
     pub background_cpm: f64,
     /// Which curve figures to write.
     pub figures: Figures,
+    /// Which curves and plates get a figure (`report.curve_figures`).
+    pub curve_figures: CurveFigures,
     /// PNG size factor (1 = 800 x 600 px).
     pub png_scale: f64,
     /// Error bars on curve figures.

@@ -88,23 +88,61 @@ pub struct Upstream<'a> {
 /// empty for the caller to set when the outputs are written.
 #[must_use]
 pub fn derive_all(up: Upstream<'_>, fits: &[CurveFit]) -> RunResults {
+    let part = derive_part(up.settings, up.targets, up.plates, fits);
+    assemble(up, part)
+}
+
+/// The rows of a part of a run (whole curves with their plates): a run in batches derives
+/// each batch with [`derive_part`] and joins them with [`assemble`].
+#[derive(Debug, Default)]
+pub struct Part {
+    /// One row per curve, in the order of the fits.
+    pub curves: Vec<CurveRow>,
+    /// One row per plate.
+    pub plates: Vec<PlateRow>,
+    /// One row per well, the wells the fit excluded marked.
+    pub wells: Vec<WellRow>,
+    /// Primary-screen rows of the plates.
+    pub primary: Vec<primary::PrimaryRow>,
+}
+
+/// The per-curve, plate, well and primary-screen rows of `plates` and their `fits`: what does
+/// not need the other curves of the run.
+#[must_use]
+pub fn derive_part(
+    settings: &Settings,
+    targets: &BTreeMap<String, Target>,
+    plates: &[NormalisedPlate],
+    fits: &[CurveFit],
+) -> Part {
+    let curves: Vec<CurveRow> =
+        fits.iter().map(|f| derive(f, &targets[&f.curve.target], &settings.experiment)).collect();
+    let mut wells: Vec<WellRow> = plates.iter().flat_map(WellRow::of_plate).collect();
+    mark_fit_exclusions(&mut wells, &curves);
+    span_percent_of_wells(&mut wells, fits);
+    Part {
+        curves,
+        plates: plates.iter().map(PlateRow::of).collect(),
+        wells,
+        primary: primary::primary_rows(plates, settings),
+    }
+}
+
+/// The run's results from its rows ([`Part`], curves sorted by target, then compound): the
+/// numbers that need several curves (functional, reference verdicts) and the run's own rows.
+/// `up.plates` is not read (the part holds their rows).
+#[must_use]
+pub fn assemble(up: Upstream<'_>, part: Part) -> RunResults {
     let settings = up.settings;
-    let mut curves: Vec<CurveRow> = fits
-        .iter()
-        .map(|f| derive(f, &up.targets[&f.curve.target], &settings.experiment))
-        .collect();
+    let Part { mut curves, plates, wells, primary } = part;
     let mut problems = up.problems;
     problems.extend(functional::functional_results(&mut curves, up.targets));
     let references = reference::check_references(&mut curves, &settings.references);
-    let mut wells: Vec<WellRow> = up.plates.iter().flat_map(WellRow::of_plate).collect();
-    let primary = primary::primary_rows(up.plates, settings);
     problems.extend(primary::problems(&primary));
-    mark_fit_exclusions(&mut wells, &curves);
-    span_percent_of_wells(&mut wells, fits);
     RunResults {
         experiment: settings.experiment.clone(),
         version: env!("CARGO_PKG_VERSION").to_string(),
-        plates: up.plates.iter().map(PlateRow::of).collect(),
+        plates,
         wells,
         curves,
         saturation: up.saturation,

@@ -22,6 +22,12 @@ pub struct RunContext {
     pub threads: usize,
     /// Wall time per stage, seconds, in stage order.
     pub timings: Vec<(&'static str, f64)>,
+    /// The run was analysed in batches (`crate::stream`): `wells.csv|parquet` are written
+    /// already.
+    pub wells_written: bool,
+    /// Some curves carry no points (a run in batches keeps them only for the curves it
+    /// draws): the Prism files, which need every point, are left out.
+    pub points_dropped: bool,
 }
 
 /// The manifest as pretty JSON. `problems` is the run's complete problem list (those of the

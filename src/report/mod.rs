@@ -114,11 +114,20 @@ pub struct FigureOptions {
     pub png_scale: f64,
     /// Curve figure style (error bars).
     pub style: plots::CurveStyle,
+    /// Which curves and plates get a figure (`report.curve_figures`, `auto` resolved by the
+    /// caller; `auto` here draws all).
+    pub curves: crate::config::CurveFigures,
 }
 
 impl Default for FigureOptions {
     fn default() -> Self {
-        FigureOptions { draw: true, png: true, png_scale: 1.0, style: plots::CurveStyle::default() }
+        FigureOptions {
+            draw: true,
+            png: true,
+            png_scale: 1.0,
+            style: plots::CurveStyle::default(),
+            curves: crate::config::CurveFigures::All,
+        }
     }
 }
 
@@ -158,7 +167,7 @@ pub fn write_report(
     fig_opts: FigureOptions,
     done: &(dyn Fn(Step) + Sync),
 ) -> Result<ReportOutcome> {
-    tables::write_all(results, dir)?;
+    tables::write_tables(results, dir, !manifest.wells_written)?;
     for sub in ["plots", "residuals", "figures", "qc", "prism"] {
         let p = dir.join(sub);
         std::fs::create_dir_all(&p).with_context(|| format!("creating {}", p.display()))?;
@@ -170,7 +179,9 @@ pub fn write_report(
     // Prism: one file per target, names made safe and unique.
     let targets = markdown::targets_in_order(results);
     let mut used = std::collections::BTreeSet::new();
-    for t in &targets {
+    // A run in batches keeps points only for the curves it draws: no Prism files then.
+    let prism_targets = if manifest.points_dropped { &[][..] } else { &targets[..] };
+    for t in prism_targets {
         let curves: Vec<&CurveRow> =
             results.curves.iter().filter(|c| c.target == t.target).collect();
         if curves.is_empty() {

@@ -23,7 +23,8 @@ use crate::derive::rows::{
 use crate::fit::status::CurveStatus;
 use crate::saturation::SaturationRow;
 
-/// A column under construction: a name and its cells.
+/// A column under construction: a name and its cells. Counts (`U64`) are written as signed
+/// 64-bit integers, which every Parquet reader accepts (Spark has no unsigned type).
 pub(crate) enum Col {
     Str(&'static str, Vec<Option<String>>),
     F64(&'static str, Vec<Option<f64>>),
@@ -50,7 +51,12 @@ fn frame(stem: &str, height: usize, cols: &[Col], csv_safe: bool) -> Result<Data
                 Column::new((*n).into(), v)
             }
             Col::F64(n, v) => Column::new((*n).into(), v.clone()),
-            Col::U64(n, v) => Column::new((*n).into(), v.clone()),
+            Col::U64(n, v) => Column::new(
+                (*n).into(),
+                v.iter()
+                    .map(|x| x.map(|x| i64::try_from(x).unwrap_or(i64::MAX)))
+                    .collect::<Vec<_>>(),
+            ),
             Col::Bool(n, v) => Column::new((*n).into(), v.clone()),
         })
         .collect();
@@ -59,21 +65,106 @@ fn frame(stem: &str, height: usize, cols: &[Col], csv_safe: bool) -> Result<Data
 
 /// Writes `<stem>.csv` and `<stem>.parquet` for one table.
 pub(crate) fn write_table(dir: &Path, stem: &str, height: usize, cols: Vec<Col>) -> Result<()> {
-    let csv_path = dir.join(format!("{stem}.csv"));
-    let mut df = frame(stem, height, &cols, true)?;
-    let mut f =
-        File::create(&csv_path).with_context(|| format!("creating {}", csv_path.display()))?;
-    CsvWriter::new(&mut f)
-        .include_header(true)
-        .finish(&mut df)
-        .map_err(|e| anyhow!("writing {}: {e}", csv_path.display()))?;
-    let pq_path = dir.join(format!("{stem}.parquet"));
-    let mut df = frame(stem, height, &cols, false)?;
-    let f = File::create(&pq_path).with_context(|| format!("creating {}", pq_path.display()))?;
-    ParquetWriter::new(f)
-        .finish(&mut df)
-        .map_err(|e| anyhow!("writing {}: {e}", pq_path.display()))?;
-    Ok(())
+    let mut sink = TableSink::create(dir, stem)?;
+    sink.append(height, &cols)?;
+    sink.finish()
+}
+
+/// The Arrow schema stored in a Parquet file's footer (`ARROW:schema`), in the types every
+/// reader accepts: text as plain UTF-8 (`string`, not Arrow's `string_view`, which Spark and
+/// pyarrow before 16 reject) and counts as signed 64-bit integers.
+fn portable_arrow_schema(df: &DataFrame) -> ArrowSchema {
+    df.schema()
+        .to_arrow(CompatLevel::oldest())
+        .iter_values()
+        .map(|f| {
+            let dtype = match f.dtype {
+                ArrowDataType::Utf8View | ArrowDataType::LargeUtf8 => ArrowDataType::Utf8,
+                ref d => d.clone(),
+            };
+            (f.name.clone(), ArrowField::new(f.name.clone(), dtype, f.is_nullable))
+        })
+        .collect()
+}
+
+/// One table written in batches: `<stem>.csv` appended (the header once) and `<stem>.parquet`
+/// one row group per batch, so a run never holds a whole table. The bytes of the CSV do not
+/// depend on how the rows are cut into batches.
+pub(crate) struct TableSink {
+    stem: String,
+    csv_path: std::path::PathBuf,
+    csv: std::io::BufWriter<File>,
+    pq_path: std::path::PathBuf,
+    parquet: Option<polars::io::parquet::write::BatchedWriter<File>>,
+    header: bool,
+}
+
+impl TableSink {
+    /// Creates (truncates) both files of table `stem` in `dir`.
+    ///
+    /// # Errors
+    /// When a file cannot be created.
+    pub(crate) fn create(dir: &Path, stem: &str) -> Result<TableSink> {
+        let csv_path = dir.join(format!("{stem}.csv"));
+        let csv = std::io::BufWriter::new(
+            File::create(&csv_path).with_context(|| format!("creating {}", csv_path.display()))?,
+        );
+        Ok(TableSink {
+            stem: stem.to_string(),
+            csv_path,
+            csv,
+            pq_path: dir.join(format!("{stem}.parquet")),
+            parquet: None,
+            header: true,
+        })
+    }
+
+    /// Appends `height` rows given as columns (the same columns every call).
+    ///
+    /// # Errors
+    /// When polars cannot build the frame or a file cannot be written.
+    pub(crate) fn append(&mut self, height: usize, cols: &[Col]) -> Result<()> {
+        let mut df = frame(&self.stem, height, cols, true)?;
+        CsvWriter::new(&mut self.csv)
+            .include_header(self.header)
+            .finish(&mut df)
+            .map_err(|e| anyhow!("writing {}: {e}", self.csv_path.display()))?;
+        self.header = false;
+        let mut df = frame(&self.stem, height, cols, false)?;
+        let pq_path = &self.pq_path;
+        if self.parquet.is_none() {
+            let f =
+                File::create(pq_path).with_context(|| format!("creating {}", pq_path.display()))?;
+            let key = polars_parquet::write::schema_to_metadata_key(&portable_arrow_schema(&df));
+            let meta = polars::io::parquet::write::KeyValueMetadata::Static(vec![key]);
+            let w = ParquetWriter::new(f)
+                .with_key_value_metadata(Some(meta))
+                .batched(df.schema())
+                .map_err(|e| anyhow!("writing {}: {e}", pq_path.display()))?;
+            self.parquet = Some(w);
+        }
+        if height > 0
+            && let Some(w) = self.parquet.as_mut()
+        {
+            let df = polars::frame::chunk_df_for_writing(&mut df, 512 * 512)
+                .map_err(|e| anyhow!("writing {}: {e}", pq_path.display()))?;
+            w.write_batch(&df).map_err(|e| anyhow!("writing {}: {e}", pq_path.display()))?;
+        }
+        Ok(())
+    }
+
+    /// Writes the Parquet footer and flushes the CSV.
+    ///
+    /// # Errors
+    /// When a file cannot be written.
+    pub(crate) fn finish(mut self) -> Result<()> {
+        use std::io::Write as _;
+        self.csv.flush().with_context(|| format!("writing {}", self.csv_path.display()))?;
+        if let Some(w) = self.parquet.take() {
+            w.finish().map_err(|e| anyhow!("writing {}: {e}", self.pq_path.display()))?;
+        }
+        Ok(())
+    }
 }
 
 /// Neutralises a text cell: control and text-direction characters written as escapes
@@ -91,8 +182,18 @@ pub fn csv_cell(s: &str) -> String {
 /// # Errors
 /// When a file cannot be written.
 pub fn write_all(results: &RunResults, dir: &Path) -> Result<()> {
+    write_tables(results, dir, true)
+}
+
+/// [`write_all`], the wells table only when `wells` (a run in batches writes it as it goes).
+///
+/// # Errors
+/// When a file cannot be written.
+pub fn write_tables(results: &RunResults, dir: &Path, wells: bool) -> Result<()> {
     write_table(dir, "fits", results.curves.len(), fit_columns(&results.curves))?;
-    write_table(dir, "wells", results.wells.len(), well_columns(&results.wells))?;
+    if wells {
+        write_table(dir, "wells", results.wells.len(), well_columns(&results.wells))?;
+    }
     write_table(dir, "plates", results.plates.len(), plate_columns(&results.plates))?;
     if !results.saturation.is_empty() {
         let s = &results.saturation;
@@ -588,7 +689,7 @@ fn saturation_columns(r: &[SaturationRow]) -> Vec<Col> {
     ]
 }
 
-fn well_columns(w: &[WellRow]) -> Vec<Col> {
+pub(crate) fn well_columns(w: &[WellRow]) -> Vec<Col> {
     vec![
         Col::Str("plate", w.iter().map(|r| Some(r.plate.clone())).collect()),
         Col::Str("well", w.iter().map(|r| Some(r.well.clone())).collect()),

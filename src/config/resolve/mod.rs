@@ -20,7 +20,7 @@ use super::locate::{key_string, locate};
 use super::options::{
     Choice, ColumnsOptions, ExcludeOptions, NegativeCounts, Options, PlateSelector,
 };
-use super::options::{ErrorBars, Figures};
+use super::options::{CurveFigures, ErrorBars, Figures};
 use super::scan::scan;
 use super::settings::{Exclusion, Layout, Settings};
 use super::wellset::WellSet;
@@ -282,6 +282,12 @@ pub fn resolve(path: &Path, text: String, o: Options) -> Result<Settings, Config
         Figures::SvgPng,
         |other| format!("unknown figures setting `{other}`: use svg+png, svg or none"),
     );
+    let curve_figures = r.choice(
+        &["report", "curve_figures"],
+        o.report.as_ref().and_then(|r| r.curve_figures.as_ref()),
+        CurveFigures::Auto,
+        |other| format!("unknown curve_figures `{other}`: use auto, all, flagged or none"),
+    );
     let screen = r.screen(o.screen.as_ref());
     let primary_target = o.report.as_ref().and_then(|r| r.primary_target.clone());
     if let Some(t) = primary_target.as_ref().filter(|t| !o.targets.contains_key(*t)) {
@@ -319,6 +325,7 @@ pub fn resolve(path: &Path, text: String, o: Options) -> Result<Settings, Config
         min_specific_at_kd_pct,
         background_cpm,
         figures,
+        curve_figures,
         png_scale,
         error_bars,
         primary_target,

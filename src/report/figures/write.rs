@@ -14,6 +14,7 @@ use super::{
     SelectivityFigure, colour_index, compound_letters, overlay_label, palette_colour,
     plate_compounds, write_figure,
 };
+use crate::config::CurveFigures;
 use crate::derive::rows::{PlateRow, RunResults, TargetRow, WellRow};
 use crate::report::plots::plot_file_stem;
 use crate::report::{
@@ -51,7 +52,11 @@ pub(in crate::report) fn write_figures(
     let targets = markdown::targets_in_order(results);
     let colours = colour_index(results.curves.iter().map(|c| c.compound.as_str()));
     let compounds: Vec<&str> = colours.keys().map(String::as_str).collect();
-    let jobs = if fig_opts.draw { jobs(results, &targets, &compounds) } else { Vec::new() };
+    let jobs = if fig_opts.draw {
+        jobs(results, &targets, &compounds, fig_opts.curves)
+    } else {
+        Vec::new()
+    };
     let extra = render_jobs(results, dir, png_scale, &jobs, &targets, &colours);
     let mut heat_cpm: Vec<FigureRef> = Vec::new();
     for (job, (name, r)) in jobs.iter().zip(extra) {
@@ -109,6 +114,9 @@ fn curve_figures(
             .par_iter()
             .enumerate()
             .map(|(i, c)| {
+                if !curve_drawn(fig_opts.curves, c) {
+                    return Err(String::new());
+                }
                 let stem = plot_file_stem(&c.target, &c.compound, i + 1);
                 let fig = CurveFigure { curve: c, style: fig_opts.style };
                 let f = write_figure(&fig, dir, "plots", &stem, &c.compound, png_scale)?;
@@ -144,7 +152,7 @@ fn curve_figures(
                 }));
             }
             Err(e) => {
-                if fig_opts.draw {
+                if fig_opts.draw && !e.is_empty() {
                     outcome.figure_failures.push((format!("{} / {}", c.target, c.compound), e));
                 }
                 figs.curve_svgs.push(None);
@@ -155,11 +163,32 @@ fn curve_figures(
     }
 }
 
+/// Whether a curve gets its figures under `report.curve_figures` (`flagged`: flagged or failed
+/// curves; `auto` is resolved before, here it draws all).
+fn curve_drawn(which: CurveFigures, c: &crate::derive::rows::CurveRow) -> bool {
+    match which {
+        CurveFigures::Auto | CurveFigures::All => true,
+        CurveFigures::Flagged => c.is_flagged() || c.is_failed(),
+        CurveFigures::None => false,
+    }
+}
+
+/// Whether a plate gets its heat maps under `report.curve_figures` (`flagged`: plates with
+/// QC flags).
+fn plate_drawn(which: CurveFigures, p: &PlateRow) -> bool {
+    match which {
+        CurveFigures::Auto | CurveFigures::All => true,
+        CurveFigures::Flagged => !p.flags.is_empty(),
+        CurveFigures::None => false,
+    }
+}
+
 /// The figures other than curves, in the order the reports list them.
 fn jobs<'a>(
     results: &'a RunResults,
     targets: &'a [TargetRow],
     compounds: &[&'a str],
+    which: CurveFigures,
 ) -> Vec<Job<'a>> {
     let mut per_compound: HashMap<&str, usize> = HashMap::new();
     for c in &results.curves {
@@ -175,7 +204,7 @@ fn jobs<'a>(
     // says what it leaves out).
     jobs.extend(targets.iter().enumerate().map(|(i, t)| Job::Target(i, t)));
     jobs.extend(multi_target.into_iter().enumerate().map(|(i, c)| Job::Compound(i, c)));
-    for (i, p) in results.plates.iter().enumerate() {
+    for (i, p) in results.plates.iter().enumerate().filter(|(_, p)| plate_drawn(which, p)) {
         jobs.push(Job::Heat(i, p, HeatValue::Cpm));
         jobs.push(Job::Heat(i, p, HeatValue::PctSpecific));
     }

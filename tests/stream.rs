@@ -1,0 +1,130 @@
+//! Runs in batches (`radbind::stream`): the sample configs cut into batches of one plate
+//! (`RADBIND_BATCH_PLATES=1`) write the same tables, byte for byte, as in one pass, with and
+//! without figures; the Parquet tables hold the same values.
+
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+use polars::prelude::*;
+
+fn root() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+}
+
+/// The sample config `name` with absolute input paths and `report: {figures: <figures>}`.
+fn config(dir: &Path, name: &str, figures: &str) -> PathBuf {
+    let text = std::fs::read_to_string(root().join("configs").join(name)).unwrap();
+    let sample = root().join("sample_data");
+    let text = text.replace("../sample_data", sample.to_str().unwrap());
+    let path = dir.join(name);
+    std::fs::write(&path, format!("{text}\nreport: {{figures: {figures}}}\n")).unwrap();
+    path
+}
+
+fn files_in(dir: &Path) -> usize {
+    std::fs::read_dir(dir).map_or(0, |d| d.count())
+}
+
+/// Runs `cfg` into `out` (batches of `batch` plates, or the default) and returns the run.
+fn run(cfg: &Path, out: &Path, batch: Option<usize>) -> PathBuf {
+    let mut cmd = Command::new(env!("CARGO_BIN_EXE_radbind"));
+    cmd.args(["run", cfg.to_str().unwrap(), "--quiet", "--threads", "2", "--out"]).arg(out);
+    match batch {
+        Some(n) => cmd.env("RADBIND_BATCH_PLATES", n.to_string()),
+        None => cmd.env_remove("RADBIND_BATCH_PLATES"),
+    };
+    let o = cmd.output().unwrap();
+    assert!(o.status.code().is_some_and(|c| c <= 1), "{}", String::from_utf8_lossy(&o.stderr));
+    out.join("latest")
+}
+
+fn read_parquet(p: &Path) -> DataFrame {
+    ParquetReader::new(std::fs::File::open(p).unwrap()).finish().unwrap()
+}
+
+fn compare(a: &Path, b: &Path, files: &[&str]) {
+    for f in files {
+        let (pa, pb) = (a.join(f), b.join(f));
+        assert_eq!(pa.exists(), pb.exists(), "{f}");
+        if !pa.exists() {
+            continue;
+        }
+        if f.ends_with(".parquet") {
+            assert!(read_parquet(&pa).equals_missing(&read_parquet(&pb)), "{f} differs");
+        } else {
+            let (x, y) = (std::fs::read(&pa).unwrap(), std::fs::read(&pb).unwrap());
+            assert!(x == y, "{f} differs between one pass and batches");
+        }
+    }
+}
+
+const TABLES: &[&str] = &[
+    "fits.csv",
+    "wells.csv",
+    "plates.csv",
+    "selectivity.csv",
+    "primary.csv",
+    "hits.csv",
+    "followup.csv",
+    "fits.parquet",
+    "wells.parquet",
+    "plates.parquet",
+];
+
+#[test]
+fn batches_of_one_plate_write_the_tables_of_one_pass() {
+    let tmp = tempfile::tempdir().unwrap();
+    for name in ["example.yaml", "primary-screen.yaml", "gtpgs-example.yaml", "uptake-example.yaml"]
+    {
+        let cfg = config(tmp.path(), name, "none");
+        let one = run(&cfg, &tmp.path().join(format!("{name}-one")), None);
+        let cut = run(&cfg, &tmp.path().join(format!("{name}-cut")), Some(1));
+        let manifest = std::fs::read_to_string(cut.join("run.json")).unwrap();
+        assert!(manifest.contains("\"normalise\""), "{name}: stage times recorded");
+        compare(&one, &cut, TABLES);
+    }
+}
+
+#[test]
+fn batches_with_figures_write_the_same_report() {
+    let tmp = tempfile::tempdir().unwrap();
+    let cfg = config(tmp.path(), "example.yaml", "svg");
+    let one = run(&cfg, &tmp.path().join("one"), None);
+    let cut = run(&cfg, &tmp.path().join("cut"), Some(2));
+    let mut files: Vec<&str> = TABLES.to_vec();
+    files.extend(["report.md", "report.html", "prism/H1.pzfx", "plots/001_H1_mianserin.svg"]);
+    compare(&one, &cut, &files);
+}
+
+#[test]
+fn curve_figures_flagged_draws_the_flagged_curves_only() {
+    let tmp = tempfile::tempdir().unwrap();
+    let cfg = config(tmp.path(), "example.yaml", "svg, curve_figures: flagged");
+    for batch in [None, Some(2)] {
+        let out = tmp.path().join(format!("out-{batch:?}"));
+        let mut cmd = Command::new(env!("CARGO_BIN_EXE_radbind"));
+        cmd.args(["run", cfg.to_str().unwrap(), "--threads", "2", "--out"]).arg(&out);
+        if let Some(n) = batch {
+            cmd.env("RADBIND_BATCH_PLATES", n.to_string());
+        }
+        let o = cmd.output().unwrap();
+        let said = String::from_utf8_lossy(&o.stdout);
+        assert!(said.contains("curve figures: flagged and failed curves only"), "{said}");
+        let run = out.join("latest");
+        let fits = CsvReadOptions::default()
+            .try_into_reader_with_file_path(Some(run.join("fits.csv")))
+            .unwrap()
+            .finish()
+            .unwrap();
+        let status = fits.column("status").unwrap().str().unwrap().clone();
+        let flags = fits.column("flags").unwrap().str().unwrap().clone();
+        let drawn = status
+            .iter()
+            .zip(flags.iter())
+            .filter(|(s, f)| s != &Some("ok") || f.is_some_and(|f| !f.is_empty()))
+            .count();
+        assert!(drawn < fits.height(), "the sample has unflagged curves");
+        assert_eq!(files_in(&run.join("plots")), drawn, "one SVG per flagged curve");
+        assert_eq!(files_in(&run.join("residuals")), drawn);
+    }
+}
