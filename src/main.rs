@@ -101,7 +101,7 @@ fn dispatch(command: Command) -> anyhow::Result<u8> {
             Ok(code)
         }
         Command::Simulate { config, out, repeat } => {
-            let written = radbind::commands::simulate::simulate(&config, out.as_deref(), repeat)?;
+            let written = radbind::commands::write_simulation(&config, out.as_deref(), repeat)?;
             for f in written {
                 println!("wrote {}", f.display());
             }

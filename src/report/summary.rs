@@ -266,7 +266,7 @@ pub fn summarize(mut runs: Vec<RunRecord>, baseline: usize) -> Summary {
         (&a.target, &a.compound, &a.date, &a.run).cmp(&(&b.target, &b.compound, &b.date, &b.run))
     });
     let spread = target_spread(&experiments);
-    let rows = pooled_rows(&mut experiments, &spread);
+    let rows = pooled_rows(&mut experiments);
     Summary { rows, experiments, references, spread, runs }
 }
 
@@ -290,19 +290,41 @@ fn target_spread(experiments: &[ExperimentValue]) -> Vec<TargetSpread> {
         .collect()
 }
 
-/// One row per target and compound; marks the experiments that disagree with the others.
-fn pooled_rows(experiments: &mut [ExperimentValue], spread: &[TargetSpread]) -> Vec<SummaryRow> {
+/// The leave-experiments-out spread of each target ([`history::ExperimentSpread`]) over its
+/// compounds' pooled values.
+fn experiment_spreads(
+    experiments: &[ExperimentValue],
+) -> BTreeMap<String, history::ExperimentSpread> {
+    let mut groups: BTreeMap<&str, BTreeMap<&str, Vec<(String, f64)>>> = BTreeMap::new();
+    for e in experiments.iter().filter(|e| pooled_value(e)) {
+        let g = groups.entry(&e.target).or_default().entry(&e.compound).or_default();
+        g.push((e.experiment.clone(), e.value));
+    }
+    groups
+        .into_iter()
+        .map(|(t, g)| {
+            (t.to_string(), history::ExperimentSpread::new(g.values().map(Vec::as_slice)))
+        })
+        .collect()
+}
+
+/// One row per target and compound; marks the experiments that disagree with the others
+/// ([`history::disagreeing`] with the target's between-experiment SD pooled over its
+/// compounds, the experiments tested left out of it).
+fn pooled_rows(experiments: &mut [ExperimentValue]) -> Vec<SummaryRow> {
+    let spreads = experiment_spreads(experiments);
     let mut rows = Vec::new();
     for group in experiments.chunk_by_mut(|a, b| a.target == b.target && a.compound == b.compound) {
         let exact: Vec<usize> = (0..group.len()).filter(|&i| pooled_value(&group[i])).collect();
         let values: Vec<f64> = exact.iter().map(|&i| group[i].value).collect();
-        let s = spread
-            .iter()
-            .find(|t| t.target == group[0].target)
-            .map_or(f64::NAN, |t| if t.df >= 2 { t.sd } else { f64::NAN });
         let mut flags = Vec::new();
-        for k in history::disagreeing(&values, s) {
-            group[exact[k]].disagrees = true;
+        if let Some(sp) = spreads.get(&group[0].target) {
+            let names: Vec<&str> = exact.iter().map(|&i| group[i].experiment.as_str()).collect();
+            let spread =
+                |out: &[usize]| sp.without(&out.iter().map(|&k| names[k]).collect::<Vec<_>>());
+            for k in history::disagreeing(&values, spread) {
+                group[exact[k]].disagrees = true;
+            }
         }
         if group.iter().any(|e| e.disagrees) {
             flags.push("disagreeing_experiment".to_string());

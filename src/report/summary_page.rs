@@ -88,7 +88,9 @@ pub fn levey_jennings(h: &ReferenceHistory) -> ControlChart {
     }
 }
 
-/// Z' and signal/background per run (mean over a target's plates), one line per target.
+/// Plate-QC trends, one line per target, each point the mean over a run's plates of the
+/// target: Z′ and signal/background (with their acceptance lines, points below them marked),
+/// mean total-binding and mean NSB counts (CPM).
 fn qc_charts(s: &Summary) -> Vec<(&'static str, ControlChart)> {
     let mut targets: Vec<&str> =
         s.runs.iter().flat_map(|r| r.plates.iter().map(|p| p.target.as_str())).collect();
@@ -117,27 +119,28 @@ fn qc_charts(s: &Summary) -> Vec<(&'static str, ControlChart)> {
                     })
                     .collect(),
             })
+            .filter(|c| !c.points.is_empty())
             .collect()
     };
     let labels: Vec<(f64, String)> =
         s.runs.iter().map(|r| (day(&r.date), r.date.clone())).collect();
-    let chart = |title: &str, y: &str, series, threshold: (f64, &str)| ControlChart {
+    let chart = |title: &str, y: &str, series, threshold: Option<(f64, &str)>| ControlChart {
         title: title.to_string(),
         subtitle: "mean over each run's plates of the target".into(),
         y_desc: y.to_string(),
         series,
         limits: None,
-        threshold: Some((threshold.0, threshold.1.to_string())),
+        threshold: threshold.map(|t| (t.0, t.1.to_string())),
         x_labels: labels.clone(),
     };
-    vec![
+    let charts = vec![
         (
             "qc_z_prime",
             chart(
                 "Plate QC: Z\u{2032} per run",
                 "Z\u{2032}",
                 series(|p| p.z_prime, 0.5),
-                (0.5, "0.5"),
+                Some((0.5, "0.5")),
             ),
         ),
         (
@@ -146,10 +149,30 @@ fn qc_charts(s: &Summary) -> Vec<(&'static str, ControlChart)> {
                 "Plate QC: signal/background per run",
                 "S/B",
                 series(|p| p.signal_to_background, 3.0),
-                (3.0, "3"),
+                Some((3.0, "3")),
             ),
         ),
-    ]
+        (
+            "qc_total_cpm",
+            chart(
+                "Plate QC: total binding per run",
+                "mean total (CPM)",
+                series(|p| p.total_cpm, f64::NEG_INFINITY),
+                None,
+            ),
+        ),
+        (
+            "qc_nsb_cpm",
+            chart(
+                "Plate QC: non-specific binding per run",
+                "mean NSB (CPM)",
+                series(|p| p.nsb_cpm, f64::NEG_INFINITY),
+                None,
+            ),
+        ),
+    ];
+    // A chart without any value (e.g. no Z′ in saturation runs) is left out.
+    charts.into_iter().filter(|c| !c.1.series.is_empty()).collect()
 }
 
 fn summary_columns(s: &Summary) -> Vec<Col> {
