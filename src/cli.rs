@@ -15,7 +15,7 @@ Examples:
   radbind run configs/example.yaml
   radbind validate configs/example.yaml
   radbind simulate configs/simulate-example.yaml
-  radbind compare outputs/example/runs/<earlier> outputs/example/latest
+  radbind compare outputs/before outputs/after
   radbind panel outputs/example/latest outputs/other/latest --out panel.csv
   radbind summarize outputs/example --out history
   radbind init --from plate_export.txt > my-experiment.yaml";
@@ -74,17 +74,20 @@ pub enum Command {
         #[arg(long, short)]
         output: Option<PathBuf>,
     },
-    /// Compare two runs: config changes, inputs, curves whose Ki, status or flags changed.
+    /// Compare two runs: config changes, inputs, curves whose Ki (by more than 1 %), status
+    /// or flags changed.
     ///
-    /// A run is a run directory (`OUT/runs/<time>`) or `OUT/latest`. Exit 0 when nothing
-    /// differs, 1 when something does.
-    #[command(
-        after_help = "Example:\n  radbind compare outputs/example/runs/2026-11-20T10-00-00Z outputs/example/latest --html diff.html"
-    )]
+    /// A run is a run directory (`OUT/runs/<time>`, `OUT/latest`) or an output directory
+    /// (`--out` of `radbind run`: its latest run). Curves are target × compound, × experiment
+    /// in runs of several independent experiments. Exit 0 when nothing differs, 1 when
+    /// something does.
+    #[command(after_help = "Examples:\n  \
+        radbind compare outputs/before outputs/after\n  \
+        radbind compare outputs/example/runs/2026-11-20T10-00-00Z outputs/example/latest --html diff.html")]
     Compare {
-        /// The earlier run directory.
+        /// The earlier run (run directory or output directory).
         run_a: PathBuf,
-        /// The later run directory.
+        /// The later run (run directory or output directory).
         run_b: PathBuf,
         /// Also write the comparison as a self-contained HTML page (never overwrites a file).
         #[arg(long)]

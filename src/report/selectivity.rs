@@ -653,6 +653,33 @@ mod tests {
         assert_eq!(rows[0].primary_target.as_deref(), Some("H1"));
     }
 
+    /// Two independent experiments of one run: one row per experiment at each target, and
+    /// each experiment's ratio is taken against its own primary measurement.
+    #[test]
+    fn experiments_of_a_run_do_not_collide() {
+        let e = |exp: &str, target: &str, ki: f64| KiEntry {
+            experiment_id: exp.into(),
+            ..entry("m", target, ki, Censor::Exact)
+        };
+        let entries = vec![
+            e("1", "H1", 1.0),
+            e("1", "SERT", 100.0),
+            e("2", "H1", 2.0),
+            e("2", "SERT", 400.0),
+        ];
+        for primary in [None, Some("H1")] {
+            let rows = panel_of(entries.clone(), primary);
+            assert_eq!(rows.len(), 4);
+            let r = |exp: &str, t: &str| {
+                rows.iter().find(|r| r.experiment_id == exp && r.target == t).expect("row")
+            };
+            assert!(close(r("1", "SERT").ratio, 100.0), "{primary:?}");
+            assert!(close(r("2", "SERT").ratio, 200.0), "{primary:?}");
+            assert!(close(r("2", "H1").ratio, 1.0) && r("2", "H1").is_primary());
+            assert_eq!(r("2", "SERT").target_label(), "SERT (experiment 2)");
+        }
+    }
+
     #[test]
     fn several_runs_keep_their_rows_and_prefer_their_own_primary() {
         let mut e = Vec::new();
