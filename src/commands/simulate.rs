@@ -462,7 +462,11 @@ fn plan(settings: &Settings, sim: &SimOptions) -> Result<(BTreeMap<u32, PlatePla
             }];
             let laid = layout::lay_out(std::slice::from_ref(&blank_raw), &one);
             let Some(plate) = laid.plates.into_iter().next() else {
-                bail!("cannot lay out plates[{}]: {}", spec.entry, laid.problems.join("; "));
+                bail!(
+                    "cannot lay out plates entry {}: {}",
+                    spec.entry + 1,
+                    laid.problems.join("; ")
+                );
             };
             let mut expected = Vec::with_capacity(geometry.len());
             for w in &plate.wells {

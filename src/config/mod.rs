@@ -24,7 +24,7 @@ mod tests;
 mod wellset;
 
 pub use error::{ConfigError, ConfigProblem};
-pub use locate::key_at;
+pub use locate::{entry_at, key_at};
 pub use options::{BlockOrder, ErrorBars, Figures, HitRule, ModelKind, Options, SeriesEnd};
 pub use resolve::{clean_path, load, resolve};
 pub use settings::{
