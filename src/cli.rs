@@ -18,7 +18,9 @@ Examples:
   radbind compare outputs/before outputs/after
   radbind panel outputs/example/latest outputs/other/latest --out panel.csv
   radbind summarize outputs/example --out history
-  radbind init --from plate_export.txt > my-experiment.yaml";
+  radbind init --from plate_export.txt > my-experiment.yaml
+  radbind completions bash > ~/.local/share/bash-completion/completions/radbind
+  radbind man > radbind.1";
 
 /// Radioligand binding assays: plate-reader counts to IC50, Ki, figures and reports.
 #[derive(Debug, Parser)]
@@ -157,6 +159,45 @@ pub enum Command {
         #[arg(long, default_value_t = 1)]
         repeat: usize,
     },
+    /// Print a shell completion script for radbind (bash, zsh, fish, elvish, powershell).
+    #[command(after_help = "Examples:\n  \
+        radbind completions bash > ~/.local/share/bash-completion/completions/radbind\n  \
+        radbind completions zsh > ~/.zfunc/_radbind\n  \
+        radbind completions fish > ~/.config/fish/completions/radbind.fish")]
+    Completions {
+        /// The shell.
+        #[arg(value_enum)]
+        shell: clap_complete::Shell,
+    },
+    /// Print the man page (roff) of radbind and its subcommands.
+    #[command(after_help = "Example:\n  radbind man > radbind.1 && man ./radbind.1")]
+    Man,
+}
+
+/// The completion script of `shell` for the whole command line.
+#[must_use]
+pub fn completions(shell: clap_complete::Shell) -> Vec<u8> {
+    use clap::CommandFactory;
+    let mut out = Vec::new();
+    clap_complete::generate(shell, &mut Cli::command(), "radbind", &mut out);
+    out
+}
+
+/// The man page (roff): the top-level page, then one section per subcommand.
+///
+/// # Errors
+/// When roff cannot be written (not expected into memory).
+pub fn man_page() -> std::io::Result<Vec<u8>> {
+    use clap::CommandFactory;
+    let cmd = Cli::command();
+    let mut out = Vec::new();
+    clap_mangen::Man::new(cmd.clone()).render(&mut out)?;
+    for sub in cmd.get_subcommands() {
+        let name = format!("radbind-{}", sub.get_name());
+        let sub = sub.clone().name(name);
+        clap_mangen::Man::new(sub).render(&mut out)?;
+    }
+    Ok(out)
 }
 
 /// The default of `summarize --baseline`.
