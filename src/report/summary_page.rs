@@ -276,13 +276,22 @@ fn reference_columns(r: &[(&ReferenceHistory, usize)]) -> Vec<Col> {
     ]
 }
 
+/// A CI for a table cell, `lo–hi`; one dash when it is not defined.
+fn range(ci: (f64, f64), show: &dyn Fn(f64) -> String) -> String {
+    if ci.0.is_finite() && ci.1.is_finite() {
+        format!("{}\u{2013}{}", show(ci.0), show(ci.1))
+    } else {
+        "\u{2013}".to_string()
+    }
+}
+
 /// The summary page: pooled table, reference control charts, QC trends.
 fn page(s: &Summary, lj: &[FigureRef], qc: &[FigureRef], problems: &[String]) -> String {
     let mut h = String::with_capacity(64 * 1024);
     let _ = write!(
         h,
         "<!DOCTYPE html>\n<html lang=\"en\">\n<head>\n<meta charset=\"utf-8\">\n\
-         <title>radbind assay history</title>\n<style>{}</style>\n</head>\n<body>\n<main>\n\
+         <title>radbind assay history</title>\n<style>{}td.nowrap{{white-space:nowrap}}</style>\n</head>\n<body>\n<main>\n\
          <header><h1>Assay history</h1><p>{} run(s), {} experiment value(s) \u{b7} mean of \
          log potencies of independent experiments, SEM and 95 % CI (t) \u{b7} radbind {}</p>\
          </header>\n",
@@ -299,7 +308,7 @@ fn page(s: &Summary, lj: &[FigureRef], qc: &[FigureRef], problems: &[String]) ->
         "Target",
         "Compound",
         "Measure",
-        "n",
+        "n pooled",
         "Mean",
         "SD",
         "SEM",
@@ -329,7 +338,7 @@ fn page(s: &Summary, lj: &[FigureRef], qc: &[FigureRef], problems: &[String]) ->
         let _ = writeln!(
             h,
             "<tr{class}><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td>\
-             <td>{}</td><td>{}\u{2013}{}</td><td>{}</td><td>{}\u{2013}{}</td><td>{}</td>\
+             <td>{}</td><td class=\"nowrap\">{}</td><td>{}</td><td class=\"nowrap\">{}</td><td>{}</td>\
              <td>{}</td><td>{}</td></tr>",
             escape(&r.target),
             escape(&r.compound),
@@ -338,11 +347,9 @@ fn page(s: &Summary, lj: &[FigureRef], qc: &[FigureRef], problems: &[String]) ->
             f2(p.map_or(f64::NAN, |p| p.mean)),
             f2(p.map_or(f64::NAN, |p| p.sd)),
             f2(p.map_or(f64::NAN, |p| p.sem)),
-            f2(p.map_or(f64::NAN, |p| p.ci.0)),
-            f2(p.map_or(f64::NAN, |p| p.ci.1)),
+            range(p.map_or((f64::NAN, f64::NAN), |p| p.ci), &f2),
             escape(&geo_text),
-            format_conc_nm(ci.0),
-            format_conc_nm(ci.1),
+            escape(&range(ci, &|v| format_conc_nm(v))),
             escape(&r.censored_text()),
             r.n_excluded,
             escape(&r.flags.join(", ")),
@@ -351,8 +358,10 @@ fn page(s: &Summary, lj: &[FigureRef], qc: &[FigureRef], problems: &[String]) ->
     h.push_str(
         "</tbody></table>\n<p>Per-experiment values with their runs: experiments.csv. \
                 Disagreeing: farther from the mean of the other experiments than \
-                2 s \u{221a}(1 + 1/(n \u{2212} 1)), s the target's between-experiment SD \
-                (MSR = 10^(2\u{221a}2 s), Eastwood et al. 2006).</p>\n",
+                t(1 \u{2212} 0.05/(2n), df) s \u{221a}(1 + 1/(n \u{2212} 1)), s the target's \
+                between-experiment SD without that experiment (Bonferroni over the n \
+                experiments: a row of agreeing experiments is flagged at most 5 % of the \
+                time; MSR = 10^(2\u{221a}2 s), Eastwood et al. 2006).</p>\n",
     );
     h.push_str(
         "<table>\n<thead><tr><th>Target</th><th>Between-experiment SD</th><th>df</th>\
