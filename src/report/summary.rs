@@ -295,7 +295,9 @@ fn target_spread(experiments: &[ExperimentValue]) -> Vec<TargetSpread> {
 fn experiment_spreads(
     experiments: &[ExperimentValue],
 ) -> BTreeMap<String, history::ExperimentSpread> {
-    let mut groups: BTreeMap<&str, BTreeMap<&str, Vec<(String, f64)>>> = BTreeMap::new();
+    // target -> compound -> (experiment, value)
+    type Groups<'a> = BTreeMap<&'a str, BTreeMap<&'a str, Vec<(String, f64)>>>;
+    let mut groups: Groups = BTreeMap::new();
     for e in experiments.iter().filter(|e| pooled_value(e)) {
         let g = groups.entry(&e.target).or_default().entry(&e.compound).or_default();
         g.push((e.experiment.clone(), e.value));
