@@ -15,10 +15,12 @@ Examples:
   radbind run configs/example.yaml
   radbind validate configs/example.yaml
   radbind simulate configs/simulate-example.yaml
-  radbind compare outputs/example/runs/<earlier> outputs/example/latest
+  radbind compare outputs/before outputs/after
   radbind panel outputs/example/latest outputs/other/latest --out panel.csv
   radbind summarize outputs/example --out history
-  radbind init --from plate_export.txt > my-experiment.yaml";
+  radbind init --from plate_export.txt > my-experiment.yaml
+  radbind completions bash > ~/.local/share/bash-completion/completions/radbind
+  radbind man > radbind.1";
 
 /// Radioligand binding assays: plate-reader counts to IC50, Ki, figures and reports.
 #[derive(Debug, Parser)]
@@ -74,17 +76,20 @@ pub enum Command {
         #[arg(long, short)]
         output: Option<PathBuf>,
     },
-    /// Compare two runs: config changes, inputs, curves whose Ki, status or flags changed.
+    /// Compare two runs: config changes, inputs, curves whose Ki (by more than 1 %), status
+    /// or flags changed.
     ///
-    /// A run is a run directory (`OUT/runs/<time>`) or `OUT/latest`. Exit 0 when nothing
-    /// differs, 1 when something does.
-    #[command(
-        after_help = "Example:\n  radbind compare outputs/example/runs/2026-11-20T10-00-00Z outputs/example/latest --html diff.html"
-    )]
+    /// A run is a run directory (`OUT/runs/<time>`, `OUT/latest`) or an output directory
+    /// (`--out` of `radbind run`: its latest run). Curves are target × compound, × experiment
+    /// in runs of several independent experiments. Exit 0 when nothing differs, 1 when
+    /// something does.
+    #[command(after_help = "Examples:\n  \
+        radbind compare outputs/before outputs/after\n  \
+        radbind compare outputs/example/runs/2026-11-20T10-00-00Z outputs/example/latest --html diff.html")]
     Compare {
-        /// The earlier run directory.
+        /// The earlier run (run directory or output directory).
         run_a: PathBuf,
-        /// The later run directory.
+        /// The later run (run directory or output directory).
         run_b: PathBuf,
         /// Also write the comparison as a self-contained HTML page (never overwrites a file).
         #[arg(long)]
@@ -154,6 +159,45 @@ pub enum Command {
         #[arg(long, default_value_t = 1)]
         repeat: usize,
     },
+    /// Print a shell completion script for radbind (bash, zsh, fish, elvish, powershell).
+    #[command(after_help = "Examples:\n  \
+        radbind completions bash > ~/.local/share/bash-completion/completions/radbind\n  \
+        radbind completions zsh > ~/.zfunc/_radbind\n  \
+        radbind completions fish > ~/.config/fish/completions/radbind.fish")]
+    Completions {
+        /// The shell.
+        #[arg(value_enum)]
+        shell: clap_complete::Shell,
+    },
+    /// Print the man page (roff) of radbind and its subcommands.
+    #[command(after_help = "Example:\n  radbind man > radbind.1 && man ./radbind.1")]
+    Man,
+}
+
+/// The completion script of `shell` for the whole command line.
+#[must_use]
+pub fn completions(shell: clap_complete::Shell) -> Vec<u8> {
+    use clap::CommandFactory;
+    let mut out = Vec::new();
+    clap_complete::generate(shell, &mut Cli::command(), "radbind", &mut out);
+    out
+}
+
+/// The man page (roff): the top-level page, then one section per subcommand.
+///
+/// # Errors
+/// When roff cannot be written (not expected into memory).
+pub fn man_page() -> std::io::Result<Vec<u8>> {
+    use clap::CommandFactory;
+    let cmd = Cli::command();
+    let mut out = Vec::new();
+    clap_mangen::Man::new(cmd.clone()).render(&mut out)?;
+    for sub in cmd.get_subcommands() {
+        let name = format!("radbind-{}", sub.get_name());
+        let sub = sub.clone().name(name);
+        clap_mangen::Man::new(sub).render(&mut out)?;
+    }
+    Ok(out)
 }
 
 /// The default of `summarize --baseline`.

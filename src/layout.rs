@@ -188,7 +188,7 @@ pub struct Assignment {
 impl fmt::Display for Assignment {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         if let Some(e) = self.entry {
-            write!(f, "plates[{e}] {}", self.selector)?;
+            write!(f, "plates entry {}, {}", e + 1, self.selector)?;
         } else if !self.selector.is_empty() {
             write!(f, "{}: ", self.selector)?;
         }
@@ -287,6 +287,7 @@ pub fn lay_out_sources(sources: &[Source<'_>], settings: &Settings) -> LayoutOut
     let offsets = offsets(sources);
     let number_of =
         |r: PlateRef| offsets[r.file].and_then(|o| u32::try_from(o + r.index_in_file).ok());
+    let entry_at = |settings: &Settings, k: usize| crate::config::entry_at(settings, "plates", k);
     let id_of = |r: PlateRef| match number_of(r) {
         Some(n) => format!("P{n}"),
         None => format!("F{}P{}", r.file + 1, r.index_in_file),
@@ -314,7 +315,7 @@ pub fn lay_out_sources(sources: &[Source<'_>], settings: &Settings) -> LayoutOut
             let r = match chosen {
                 Ok(r) => r,
                 Err(why) => {
-                    out.problems.push(format!("plates[{}]: {why}", spec.entry));
+                    out.problems.push(format!("{}: {why}", entry_at(settings, spec.entry)));
                     a.failed = Some(why);
                     out.assignments.push(a);
                     continue;
@@ -328,7 +329,7 @@ pub fn lay_out_sources(sources: &[Source<'_>], settings: &Settings) -> LayoutOut
                     describe(r),
                     sources[r.file].path.display()
                 );
-                out.problems.push(format!("plates[{}]: {why}", spec.entry));
+                out.problems.push(format!("{}: {why}", entry_at(settings, spec.entry)));
                 a.failed = Some(why);
                 out.assignments.push(a);
                 continue;
@@ -337,7 +338,7 @@ pub fn lay_out_sources(sources: &[Source<'_>], settings: &Settings) -> LayoutOut
             a.source = Some((sources[r.file].path.to_path_buf(), r.index_in_file));
             a.label = Some(raw.label.clone());
             if let Some(prev) = assigned.insert(r, spec.entry) {
-                let why = format!("plates[{prev}] claims the same plate");
+                let why = format!("plates entry {} claims the same plate", prev + 1);
                 let (this, other) = (spec.entry.to_string(), prev.to_string());
                 out.problems.push(format!(
                     "{} and {} both claim {}: a plate has one entry (a plate that holds its own \
@@ -359,7 +360,11 @@ pub fn lay_out_sources(sources: &[Source<'_>], settings: &Settings) -> LayoutOut
             match built {
                 Ok(p) => out.plates.push(p),
                 Err(e) => {
-                    out.problems.push(format!("plates[{}] ({}): {e}", spec.entry, describe(r)))
+                    out.problems.push(format!(
+                        "{} ({}): {e}",
+                        entry_at(settings, spec.entry),
+                        describe(r)
+                    ));
                 }
             }
             out.assignments.push(a);

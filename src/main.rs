@@ -100,8 +100,16 @@ fn dispatch(command: Command) -> anyhow::Result<u8> {
             println!("summary: {}", dir.join("summary.html").display());
             Ok(code)
         }
+        Command::Completions { shell } => {
+            std::io::stdout().lock().write_all(&radbind::cli::completions(shell))?;
+            Ok(exit::OK)
+        }
+        Command::Man => {
+            std::io::stdout().lock().write_all(&radbind::cli::man_page()?)?;
+            Ok(exit::OK)
+        }
         Command::Simulate { config, out, repeat } => {
-            let written = radbind::commands::simulate::simulate(&config, out.as_deref(), repeat)?;
+            let written = radbind::commands::write_simulation(&config, out.as_deref(), repeat)?;
             for f in written {
                 println!("wrote {}", f.display());
             }

@@ -333,3 +333,21 @@ fn init_scaffolds_a_config_that_validates_from_a_real_microbeta_file() {
     assert!(stdout.contains("16 plate(s) read"), "{stdout}");
     assert!(stdout.contains("P16: "), "{stdout}");
 }
+
+/// `radbind completions SHELL` prints a completion script that knows every subcommand, and
+/// `radbind man` a roff man page with a section per subcommand.
+#[test]
+fn completions_and_man_page() {
+    for shell in ["bash", "zsh", "fish"] {
+        let out = radbind().args(["completions", shell]).assert().success();
+        let text = String::from_utf8_lossy(&out.get_output().stdout).to_string();
+        for sub in ["run", "summarize", "compare", "completions"] {
+            assert!(text.contains(sub), "{shell}: {sub} missing");
+        }
+    }
+    radbind().args(["completions", "tcsh"]).assert().code(2);
+    let out = radbind().arg("man").assert().success();
+    let text = String::from_utf8_lossy(&out.get_output().stdout).to_string();
+    assert!(text.starts_with(".ie") || text.contains(".TH radbind"), "{}", &text[..200]);
+    assert!(text.contains(".TH radbind-summarize") && text.contains("baseline"), "man page");
+}

@@ -572,10 +572,10 @@ fn truncated_file_fails_exactly_its_plates() {
     let expected = [
         format!("{cut} (plate 1 of its 3 is read)"),
         format!(
-            "plates[1]: plate 2 is plate 2 of data/panel-run1.txt, which could not be read: {cut}"
+            "cfg.yaml:32: plates entry 2: plate 2 is plate 2 of data/panel-run1.txt, which could not be read: {cut}"
         ),
         format!(
-            "plates[2]: plate 3 is plate 3 of data/panel-run1.txt, which could not be read: {cut}"
+            "cfg.yaml:36: plates entry 3: plate 3 is plate 3 of data/panel-run1.txt, which could not be read: {cut}"
         ),
     ];
     let shown: Vec<&str> = stderr.lines().collect();

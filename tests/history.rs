@@ -43,7 +43,7 @@ fn series(dir: &Path, sim: &str) -> (Summary, PathBuf) {
     std::fs::write(dir.join("analysis.yaml"), ANALYSIS).expect("analysis config");
     std::fs::write(dir.join("sim.yaml"), sim).expect("sim config");
     let sim_dir = dir.join("sim");
-    radbind::commands::simulate::simulate(&dir.join("sim.yaml"), Some(&sim_dir), 1)
+    radbind::commands::write_simulation(&dir.join("sim.yaml"), Some(&sim_dir), 1)
         .expect("simulate");
     let mut configs: Vec<PathBuf> = std::fs::read_dir(&sim_dir)
         .expect("sim dir")
@@ -195,7 +195,7 @@ fn a_configured_reference_range_flags_the_run() {
     let sim = sim_config(5, 2, 0.0, ", bad_run: {experiment: 2, shift: -0.8}");
     std::fs::write(tmp.path().join("sim.yaml"), sim).expect("write");
     let sim_dir = tmp.path().join("sim");
-    radbind::commands::simulate::simulate(&tmp.path().join("sim.yaml"), Some(&sim_dir), 1)
+    radbind::commands::write_simulation(&tmp.path().join("sim.yaml"), Some(&sim_dir), 1)
         .expect("simulate");
     let out = tmp.path().join("out");
     let mut dirs = Vec::new();

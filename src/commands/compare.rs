@@ -1,5 +1,11 @@
 //! Comparing two run directories: what changed between a run and its rerun.
 //!
+//! Each side is a run directory (`OUT/runs/<time>`, `OUT/latest`) or an output directory
+//! (`--out` of `radbind run`), whose `latest` run is taken; a run is named by its directory
+//! (the run time), so `OUT_A` and `OUT_B` read as their runs, not both as `latest`.
+//! A curve is a target × compound, × experiment in a run with several independent
+//! experiments (`fits.csv` column `experiment_id`), so experiments never collide.
+//!
 //! [`compare`] reads each directory's `run.json` (config text, inputs with SHA-256) and
 //! `fits.csv` (one row per curve) and reports config changes as a line diff, inputs added,
 //! removed or changed (by path, then by hash), curves added or removed, curves whose Ki
@@ -11,7 +17,7 @@
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::fmt::Write as _;
-use std::path::Path;
+use std::path::{Path, PathBuf};
 
 use anyhow::{Context, Result};
 
@@ -21,10 +27,38 @@ use crate::report::text::escape;
 /// A fold change at or above this is marked as notable in the text and HTML.
 pub const NOTABLE_FOLD: f64 = 2.0;
 
+/// Ki values (or bounds) within this relative difference are the same: `|Ki_B / Ki_A − 1|`
+/// up to 1 % (rounding in a rerun, another thread count's summation order) is not a change.
+pub const KI_TOLERANCE: f64 = 0.01;
+
+/// A curve of a run: target, compound and, in a run of several independent experiments,
+/// the experiment (`fits.csv` column `experiment_id`; empty otherwise).
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord)]
+pub struct CurveKey {
+    /// Target.
+    pub target: String,
+    /// Compound.
+    pub compound: String,
+    /// Experiment id (empty: the run is the experiment).
+    pub experiment: String,
+}
+
+impl std::fmt::Display for CurveKey {
+    /// `H1 / mianserin`, or `H1 / mianserin (experiment 2)`.
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{} / {}", self.target, self.compound)?;
+        if !self.experiment.is_empty() {
+            write!(f, " (experiment {})", self.experiment)?;
+        }
+        Ok(())
+    }
+}
+
 /// One side of the comparison: a run directory as read.
 #[derive(Debug, Clone, PartialEq)]
 pub struct RunInfo {
-    /// The directory's last path component (e.g. `2026-11-21T21-16-43Z`).
+    /// The run directory's name (e.g. `2026-11-21T21-16-43Z`; `latest` resolved to the run
+    /// it points at); the path as given when both runs have the same name.
     pub name: String,
     /// Experiment name from `run.json`.
     pub experiment: String,
@@ -86,6 +120,8 @@ pub struct KiChange {
     pub target: String,
     /// Compound.
     pub compound: String,
+    /// Experiment id (empty: the run is the experiment).
+    pub experiment: String,
     /// Ki in run A.
     pub a: KiValue,
     /// Ki in run B.
@@ -103,6 +139,8 @@ pub struct StatusChange {
     pub target: String,
     /// Compound.
     pub compound: String,
+    /// Experiment id (empty: the run is the experiment).
+    pub experiment: String,
     /// Status in run A.
     pub status_a: String,
     /// Status in run B.
@@ -124,11 +162,11 @@ pub struct Comparison {
     pub config_diff: Vec<DiffLine>,
     /// Inputs added, removed or changed.
     pub inputs: Vec<InputChange>,
-    /// Curves (target, compound) only in B.
-    pub curves_added: Vec<(String, String)>,
+    /// Curves only in B.
+    pub curves_added: Vec<CurveKey>,
     /// Curves only in A.
-    pub curves_removed: Vec<(String, String)>,
-    /// Curves in both whose Ki changed, largest |Δlog| first.
+    pub curves_removed: Vec<CurveKey>,
+    /// Curves in both whose Ki changed by more than [`KI_TOLERANCE`], largest |Δlog| first.
     pub ki_changes: Vec<KiChange>,
     /// Curves in both whose status or flags changed.
     pub status_changes: Vec<StatusChange>,
@@ -146,17 +184,50 @@ struct Run {
     info: RunInfo,
     config_text: String,
     inputs: Vec<(String, String)>,
-    fits: BTreeMap<(String, String), FitRow>,
+    fits: BTreeMap<CurveKey, FitRow>,
 }
 
-/// Compares two run directories (each holding `run.json` and `fits.csv`).
+/// Compares two runs, each a run directory (holding `run.json` and `fits.csv`) or an output
+/// directory whose `latest` run is taken.
 ///
 /// # Errors
-/// When a directory lacks either file or a file cannot be parsed.
+/// When a path is neither, or a file cannot be parsed.
 pub fn compare(run_a: &Path, run_b: &Path) -> Result<Comparison> {
-    let a = read_run(run_a)?;
-    let b = read_run(run_b)?;
+    let (dir_a, dir_b) = (run_dir(run_a)?, run_dir(run_b)?);
+    let mut a = read_run(&dir_a)?;
+    let mut b = read_run(&dir_b)?;
+    if a.info.name == b.info.name {
+        a.info.name = run_a.display().to_string();
+        b.info.name = run_b.display().to_string();
+    }
     Ok(compare_runs(&a, &b))
+}
+
+/// The run directory of `path`: itself when it holds `run.json`, else its `latest` run (an
+/// output directory of `radbind run`), resolved to `runs/<time>`.
+///
+/// # Errors
+/// When `path` is neither.
+pub fn run_dir(path: &Path) -> Result<PathBuf> {
+    let dir = if path.join("run.json").is_file() {
+        path.to_path_buf()
+    } else if path.join("latest").join("run.json").is_file() {
+        path.join("latest")
+    } else if path.join("runs").is_dir() {
+        anyhow::bail!(
+            "{}: an output directory without a finished `latest` run; give a run directory \
+             ({}/runs/<time>)",
+            path.display(),
+            path.display()
+        );
+    } else {
+        anyhow::bail!(
+            "{}: no run.json (is this a radbind run directory, or an output directory with \
+             `latest`?)",
+            path.display()
+        );
+    };
+    std::fs::canonicalize(&dir).with_context(|| format!("reading {}", dir.display()))
 }
 
 fn compare_runs(a: &Run, b: &Run) -> Comparison {
@@ -186,10 +257,10 @@ fn compare_runs(a: &Run, b: &Run) -> Comparison {
             curves_added.push(k.clone());
             continue;
         };
-        let (target, compound) = k.clone();
+        let CurveKey { target, compound, experiment } = k.clone();
         let same_ki = fa.ki.qualifier == fb.ki.qualifier
             && match (fa.ki.ki_nm, fb.ki.ki_nm) {
-                (Some(x), Some(y)) => x == y,
+                (Some(x), Some(y)) => same_within_tolerance(x, y),
                 (None, None) => true,
                 _ => false,
             };
@@ -203,6 +274,7 @@ fn compare_runs(a: &Run, b: &Run) -> Comparison {
             ki_changes.push(KiChange {
                 target: target.clone(),
                 compound: compound.clone(),
+                experiment: experiment.clone(),
                 a: fa.ki.clone(),
                 b: fb.ki.clone(),
                 fold,
@@ -215,6 +287,7 @@ fn compare_runs(a: &Run, b: &Run) -> Comparison {
             status_changes.push(StatusChange {
                 target,
                 compound,
+                experiment,
                 status_a: fa.status.to_string(),
                 status_b: fb.status.to_string(),
                 flags_added: fb_set.difference(&fa_set).map(|s| (*s).clone()).collect(),
@@ -237,6 +310,11 @@ fn compare_runs(a: &Run, b: &Run) -> Comparison {
         ki_changes,
         status_changes,
     }
+}
+
+/// `true` when two Ki values (nM) differ by at most [`KI_TOLERANCE`] relative to the first.
+fn same_within_tolerance(x: f64, y: f64) -> bool {
+    x == y || (x > 0.0 && y > 0.0 && (y / x - 1.0).abs() <= KI_TOLERANCE)
 }
 
 fn read_run(dir: &Path) -> Result<Run> {
@@ -262,17 +340,18 @@ fn read_run(dir: &Path) -> Result<Run> {
         })
         .unwrap_or_default();
     let fits_path = dir.join("fits.csv");
-    let fits: BTreeMap<(String, String), FitRow> =
-        crate::report::tables::read_fits_ki(&fits_path, "")?
-            .into_iter()
-            .map(|e| {
-                let ki = KiValue {
-                    ki_nm: e.ki_nm.is_finite().then_some(e.ki_nm),
-                    qualifier: e.ki_censor.mark().to_string(),
-                };
-                ((e.target, e.compound), FitRow { ki, status: e.status, flags: e.flags })
-            })
-            .collect();
+    let fits: BTreeMap<CurveKey, FitRow> = crate::report::tables::read_fits_ki(&fits_path, "")?
+        .into_iter()
+        .map(|e| {
+            let ki = KiValue {
+                ki_nm: e.ki_nm.is_finite().then_some(e.ki_nm),
+                qualifier: e.ki_censor.mark().to_string(),
+            };
+            let key =
+                CurveKey { target: e.target, compound: e.compound, experiment: e.experiment_id };
+            (key, FitRow { ki, status: e.status, flags: e.flags })
+        })
+        .collect();
     let name = dir
         .file_name()
         .map_or_else(|| dir.display().to_string(), |n| n.to_string_lossy().into_owned());
@@ -368,8 +447,41 @@ fn fold_text(c: &KiChange) -> String {
     }
 }
 
+/// A compound with its experiment, `mianserin (experiment 2)`, in a run of several.
+fn with_experiment(compound: &str, experiment: &str) -> String {
+    if experiment.is_empty() {
+        compound.to_string()
+    } else {
+        format!("{compound} (experiment {experiment})")
+    }
+}
+
 fn short_hash(h: Option<&String>) -> String {
     h.map_or_else(|| "-".to_string(), |h| h.chars().take(12).collect())
+}
+
+impl KiChange {
+    /// The curve.
+    #[must_use]
+    pub fn key(&self) -> CurveKey {
+        CurveKey {
+            target: self.target.clone(),
+            compound: self.compound.clone(),
+            experiment: self.experiment.clone(),
+        }
+    }
+}
+
+impl StatusChange {
+    /// The curve.
+    #[must_use]
+    pub fn key(&self) -> CurveKey {
+        CurveKey {
+            target: self.target.clone(),
+            compound: self.compound.clone(),
+            experiment: self.experiment.clone(),
+        }
+    }
 }
 
 impl Comparison {
@@ -398,7 +510,8 @@ impl Comparison {
         let _ = writeln!(t, "B: {}", run(&self.b));
         if self.is_identical() {
             t.push_str(
-                "\nNo differences: same config, inputs, curves, Ki values, status and flags.\n",
+                "\nNo differences: same config, inputs, curves, Ki values (within 1 %), status \
+                 and flags.\n",
             );
             return t;
         }
@@ -438,27 +551,21 @@ impl Comparison {
             self.curves_added.len(),
             self.curves_removed.len()
         );
-        for (tg, c) in &self.curves_added {
-            let _ = writeln!(t, "  + {tg} / {c}");
+        for k in &self.curves_added {
+            let _ = writeln!(t, "  + {k}");
         }
-        for (tg, c) in &self.curves_removed {
-            let _ = writeln!(t, "  - {tg} / {c}");
+        for k in &self.curves_removed {
+            let _ = writeln!(t, "  - {k}");
         }
         let _ = writeln!(
             t,
-            "\nKi changed ({} curves; ! = at least {NOTABLE_FOLD}-fold):",
-            self.ki_changes.len()
+            "\nKi changed ({} curves by more than {:.0} %; ! = at least {NOTABLE_FOLD}-fold):",
+            self.ki_changes.len(),
+            KI_TOLERANCE * 100.0
         );
         for c in &self.ki_changes {
-            let _ = writeln!(
-                t,
-                "  {} / {}: {} -> {} ({})",
-                c.target,
-                c.compound,
-                c.a.text(),
-                c.b.text(),
-                fold_text(c)
-            );
+            let _ =
+                writeln!(t, "  {}: {} -> {} ({})", c.key(), c.a.text(), c.b.text(), fold_text(c));
         }
         let _ = writeln!(t, "\nStatus or flags changed ({} curves):", self.status_changes.len());
         for s in &self.status_changes {
@@ -472,7 +579,7 @@ impl Comparison {
             if !s.flags_removed.is_empty() {
                 parts.push(format!("-{}", s.flags_removed.join(" -")));
             }
-            let _ = writeln!(t, "  {} / {}: {}", s.target, s.compound, parts.join("; "));
+            let _ = writeln!(t, "  {}: {}", s.key(), parts.join("; "));
         }
         t
     }
@@ -504,7 +611,7 @@ impl Comparison {
         }
         h.push_str("</tbody></table>\n");
         if self.is_identical() {
-            h.push_str("<p><strong>No differences</strong>: same config, inputs, curves, Ki values, status and flags.</p>\n");
+            h.push_str("<p><strong>No differences</strong>: same config, inputs, curves, Ki values (within 1 %), status and flags.</p>\n");
         }
         h.push_str("<h2>Config</h2>\n");
         if self.config_diff.is_empty() {
@@ -552,18 +659,19 @@ impl Comparison {
         );
         if !self.curves_added.is_empty() || !self.curves_removed.is_empty() {
             h.push_str("<ul>\n");
-            for (tg, c) in &self.curves_added {
-                let _ = writeln!(h, "<li><ins>added</ins> {} / {}</li>", escape(tg), escape(c));
+            for k in &self.curves_added {
+                let _ = writeln!(h, "<li><ins>added</ins> {}</li>", escape(&k.to_string()));
             }
-            for (tg, c) in &self.curves_removed {
-                let _ = writeln!(h, "<li><del>removed</del> {} / {}</li>", escape(tg), escape(c));
+            for k in &self.curves_removed {
+                let _ = writeln!(h, "<li><del>removed</del> {}</li>", escape(&k.to_string()));
             }
             h.push_str("</ul>\n");
         }
         let _ = writeln!(
             h,
-            "<h2>Ki changed</h2>\n<p>{} curve(s); rows of at least {NOTABLE_FOLD}-fold are highlighted.</p>",
-            self.ki_changes.len()
+            "<h2>Ki changed</h2>\n<p>{} curve(s) by more than {:.0} %; rows of at least {NOTABLE_FOLD}-fold are highlighted.</p>",
+            self.ki_changes.len(),
+            KI_TOLERANCE * 100.0
         );
         if !self.ki_changes.is_empty() {
             h.push_str("<table><thead><tr><th>Target</th><th>Compound</th><th class=\"num\">Ki A</th><th class=\"num\">Ki B</th><th class=\"num\">Fold (B/A)</th><th class=\"num\">\u{394}log10 Ki</th></tr></thead><tbody>\n");
@@ -574,7 +682,7 @@ impl Comparison {
                     "<tr{}><td>{}</td><td>{}</td><td class=\"num\">{}</td><td class=\"num\">{}</td><td class=\"num\">{}</td><td class=\"num\">{}</td></tr>",
                     if notable { " class=\"notable\"" } else { "" },
                     escape(&c.target),
-                    escape(&c.compound),
+                    escape(&with_experiment(&c.compound, &c.experiment)),
                     escape(&c.a.text()),
                     escape(&c.b.text()),
                     c.fold.map_or_else(|| "n.d.".to_string(), crate::units::sig3),
@@ -598,7 +706,7 @@ impl Comparison {
                     h,
                     "<tr><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td></tr>",
                     escape(&s.target),
-                    escape(&s.compound),
+                    escape(&with_experiment(&s.compound, &s.experiment)),
                     escape(&s.status_a),
                     escape(&s.status_b),
                     escape(&s.flags_added.join(", ")),

@@ -70,34 +70,42 @@ fn read_export(p: &Path) -> Result<(Vec<RawPlate>, Option<&'static str>)> {
 }
 
 /// `path` as the config at `config` should name it: relative to the config's folder (the
-/// current directory without one) when both resolve, else absolute.
+/// current directory without one), so the config and its data can move together; absolute
+/// only when no relative path leads there (another drive).
 fn relative_input(path: &Path, config: Option<&Path>) -> String {
-    let abs = std::fs::canonicalize(path).unwrap_or_else(|_| path.to_path_buf());
+    let cwd = std::env::current_dir().ok();
+    let absolute = |p: &Path| {
+        std::fs::canonicalize(p)
+            .ok()
+            .or_else(|| cwd.as_ref().map(|c| c.join(p)))
+            .unwrap_or_else(|| p.to_path_buf())
+    };
+    let abs = absolute(path);
     let dir = match config.and_then(Path::parent).filter(|d| !d.as_os_str().is_empty()) {
-        Some(d) => std::fs::canonicalize(d).ok(),
-        None => std::env::current_dir().ok(),
+        Some(d) => Some(absolute(d)),
+        None => cwd.clone(),
     };
     dir.and_then(|d| relative(&abs, &d)).unwrap_or(abs).display().to_string()
 }
 
-/// `target` relative to the folder `base` (both absolute): `../data/x.csv`.
+/// `target` relative to the folder `base` (both absolute): `../data/x.csv`; `None` when
+/// they share no root (another drive) or `base` holds `..` that cannot be undone lexically.
 fn relative(target: &Path, base: &Path) -> Option<PathBuf> {
     let t: Vec<Component> = target.components().collect();
     let b: Vec<Component> = base.components().collect();
-    if t.first() != b.first() {
+    if t.first() != b.first() || b.iter().any(|c| matches!(c, Component::ParentDir)) {
         return None;
     }
     let common = t.iter().zip(&b).take_while(|(x, y)| x == y).count();
-    // Sharing only the root (`/tmp/x` and `/work/y`): the absolute path says more.
-    if common <= 1 {
-        return None;
-    }
     let mut out = PathBuf::new();
     for _ in common..b.len() {
         out.push("..");
     }
     for c in &t[common..] {
         out.push(c.as_os_str());
+    }
+    if out.as_os_str().is_empty() {
+        return None;
     }
     Some(out)
 }
@@ -477,4 +485,32 @@ fn has_barcodes(raws: &[ingest::RawPlate]) -> bool {
         let bare = lower.strip_prefix("plate").map_or(lower.as_str(), str::trim);
         !l.is_empty() && bare.parse::<u64>().is_err() && seen.insert(l.to_string())
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// `init --from` names the export relative to the config's folder, wherever the two are
+    /// (also across top-level folders), and never as an absolute path on one drive.
+    #[test]
+    fn input_paths_are_relative_to_the_config() {
+        let tmp = tempfile::tempdir().expect("tempdir");
+        let data = tmp.path().join("data");
+        std::fs::create_dir_all(&data).expect("data");
+        std::fs::create_dir_all(tmp.path().join("configs")).expect("configs");
+        let export = data.join("run1.txt");
+        std::fs::write(&export, "x").expect("export");
+        let cfg = tmp.path().join("configs/run1.yaml");
+        assert_eq!(relative_input(&export, Some(&cfg)), "../data/run1.txt");
+        assert_eq!(relative_input(&export, Some(&tmp.path().join("run1.yaml"))), "data/run1.txt");
+        // A config folder that does not exist yet is resolved as written.
+        let later = tmp.path().join("new/run1.yaml");
+        assert_eq!(relative_input(&export, Some(&later)), "../data/run1.txt");
+        // Sharing only the root: still relative.
+        assert_eq!(
+            relative(Path::new("/tmp/x/run.txt"), Path::new("/work/configs")).expect("relative"),
+            PathBuf::from("../../tmp/x/run.txt")
+        );
+    }
 }

@@ -7,9 +7,9 @@
 //! - `d_k ~ N(0, between_sd)`: the between-experiment variation, independent per experiment,
 //!   target and compound;
 //! - `drift`: a steady change per experiment (day-to-day drift of the assay);
-//! - `bad_k = bad_run.shift` for the bad run's targets (all when none are named) in
-//!   experiment `bad_run.experiment`, 0 otherwise: a failed membrane batch, a wrong
-//!   radioligand dilution.
+//! - `bad_k = bad_run.shift` for the bad run's targets and compounds (all when none are
+//!   named) in experiment `bad_run.experiment`, 0 otherwise: a failed membrane batch, a wrong
+//!   radioligand dilution (all compounds), a wrong dilution of one compound's stock.
 //!
 //! Each experiment is written to `exp-KK/` (its exports and `analysis.yaml`, the analysis
 //! config with `experiment_id: exp-KK`, `assay_date` = `start_date` + (k − 1) `step_days`,
@@ -19,44 +19,12 @@
 use std::fmt::Write as _;
 use std::path::{Path, PathBuf};
 
+use super::simulate::{SimOptions, SimSeries, SimTruth, truth_csv, write_exports};
+use crate::config::Settings;
 use anyhow::{Context, Result, bail};
 use rand::SeedableRng;
 use rand_chacha::ChaCha8Rng;
 use rand_distr::{Distribution, Normal};
-use serde::Deserialize;
-
-use super::simulate::{SimOptions, SimTruth, truth_csv, write_exports};
-use crate::config::Settings;
-
-/// The `series:` section of a simulation config.
-#[derive(Debug, Clone, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct SimSeries {
-    /// Number of independent experiments (at least 1).
-    pub experiments: usize,
-    /// Between-experiment SD of the log potency (log units, e.g. 0.15).
-    pub between_sd: f64,
-    /// Drift of the log potency per experiment (log units; default 0).
-    pub drift: Option<f64>,
-    /// Assay date of experiment 1, `YYYY-MM-DD` (default 2026-01-05).
-    pub start_date: Option<String>,
-    /// Days between experiments (default 7).
-    pub step_days: Option<i64>,
-    /// One bad experiment.
-    pub bad_run: Option<SimBadRun>,
-}
-
-/// A bad experiment of a series: its potencies shifted.
-#[derive(Debug, Clone, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct SimBadRun {
-    /// Which experiment (1-based).
-    pub experiment: usize,
-    /// Shift of the log potency, log units (e.g. −0.8: every Ki 6.3-fold higher).
-    pub shift: f64,
-    /// Targets affected (default: all).
-    pub targets: Option<Vec<String>>,
-}
 
 /// Writes the series (see the module docs); returns the files written.
 ///
@@ -105,6 +73,7 @@ pub fn write_series(
             });
             for (compound, t) in compounds.iter_mut() {
                 let d = normal.sample(&mut offsets_rng);
+                let bad = bad.filter(|b| b.compounds.as_ref().is_none_or(|c| c.contains(compound)));
                 let offset =
                     d + series.drift.unwrap_or(0.0) * (k - 1) as f64 + bad.map_or(0.0, |b| b.shift);
                 let p = population_p(t);

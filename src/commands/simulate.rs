@@ -67,13 +67,46 @@ pub struct SimOptions {
     /// Plates (global numbers) to write as counted turned by 180 degrees.
     pub rotated_plates: Option<Vec<u32>>,
     /// A series of independent experiments instead of one set of exports (assay history:
-    /// between-experiment variation, drift, a bad run); see [`super::series`].
-    pub series: Option<super::series::SimSeries>,
+    /// between-experiment variation, drift, a bad run), written by `commands::series`.
+    pub series: Option<SimSeries>,
     /// Primary-screen compounds without a `truth` entry: how their true inhibition is drawn.
     pub primary_screen: Option<SimPrimary>,
     /// A concentration table of every competition (and uptake) compound in `truth`, for an
     /// analysis config with `format: concentration_table`.
     pub table: Option<SimTable>,
+}
+
+/// The `series:` section of a simulation config (written by `commands::series`).
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SimSeries {
+    /// Number of independent experiments (at least 1).
+    pub experiments: usize,
+    /// Between-experiment SD of the log potency (log units, e.g. 0.15).
+    pub between_sd: f64,
+    /// Drift of the log potency per experiment (log units; default 0).
+    pub drift: Option<f64>,
+    /// Assay date of experiment 1, `YYYY-MM-DD` (default 2026-01-05).
+    pub start_date: Option<String>,
+    /// Days between experiments (default 7).
+    pub step_days: Option<i64>,
+    /// One bad experiment.
+    pub bad_run: Option<SimBadRun>,
+}
+
+/// A bad experiment of a series: its potencies shifted.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SimBadRun {
+    /// Which experiment (1-based).
+    pub experiment: usize,
+    /// Shift of the log potency, log units (e.g. −0.8: every Ki 6.3-fold higher).
+    pub shift: f64,
+    /// Targets affected (default: all).
+    pub targets: Option<Vec<String>>,
+    /// Compounds affected (default: all; e.g. one compound's stock diluted wrongly, while
+    /// the reference compound is right).
+    pub compounds: Option<Vec<String>>,
 }
 
 /// A simulated concentration table: one line per compound, concentration and replicate, the
@@ -206,14 +239,23 @@ impl Counts {
     }
 }
 
-/// Writes the simulated exports and `truth.csv`; returns the files written.
-///
-/// `repeat` > 1 writes the plate set that many times (files get a `_rN` suffix), for
-/// benchmarks on many plates; the analysis config's inputs glob must match those names.
+/// A simulation config read, with its analysis config resolved and the directory to write.
+#[derive(Debug, Clone)]
+pub struct Simulation {
+    /// The analysis config (layouts and plate list).
+    pub settings: Settings,
+    /// The simulation config.
+    pub sim: SimOptions,
+    /// Where the files go (created).
+    pub out_dir: PathBuf,
+}
+
+/// Reads a simulation config and its analysis config; creates the output directory (`out`,
+/// else the config's `output`).
 ///
 /// # Errors
-/// A bad simulation or analysis config, or files that cannot be written.
-pub fn simulate(path: &Path, out: Option<&Path>, repeat: usize) -> Result<Vec<PathBuf>> {
+/// A bad simulation or analysis config, or an output directory that cannot be created.
+pub fn load(path: &Path, out: Option<&Path>) -> Result<Simulation> {
     let text = std::fs::read_to_string(path)
         .with_context(|| format!("cannot read simulation config {}", path.display()))?;
     let sim: SimOptions = serde_yaml::from_str(&text)
@@ -244,19 +286,31 @@ pub fn simulate(path: &Path, out: Option<&Path>, repeat: usize) -> Result<Vec<Pa
     }
     let out_dir = out.map_or_else(|| base.join(&sim.output), Path::to_path_buf);
     std::fs::create_dir_all(&out_dir).with_context(|| format!("creating {}", out_dir.display()))?;
-    if let Some(series) = &sim.series {
-        return super::series::write_series(&settings, &sim, series, &out_dir);
-    }
+    Ok(Simulation { settings, sim, out_dir })
+}
+
+/// Writes one experiment's simulated exports and `truth.csv` (and the saturation, primary
+/// and functional truths); returns the files written. A `series:` section is not this
+/// function's: `commands::write_simulation` sends it to `commands::series`.
+///
+/// `repeat` > 1 writes the plate set that many times (files get a `_rN` suffix), for
+/// benchmarks on many plates; the analysis config's inputs glob must match those names.
+///
+/// # Errors
+/// Plate numbers not in the analysis config, or files that cannot be written.
+pub fn write_single(s: &Simulation, repeat: usize) -> Result<Vec<PathBuf>> {
+    let Simulation { settings, sim, out_dir } = s;
+    let (settings, sim, out_dir) = (settings, sim, out_dir.as_path());
     // The primary-screen truth (the exports are planned again, identically, by write_exports).
-    let (_, primary) = plan(&settings, &sim)?;
+    let (_, primary) = plan(settings, sim)?;
     let mut rng = ChaCha8Rng::seed_from_u64(sim.seed);
     let mut written = Vec::new();
     if let Some(table) = &sim.table {
-        written.extend(write_tables(&settings, &sim, table, &out_dir, &mut rng)?);
+        written.extend(write_tables(settings, sim, table, out_dir, &mut rng)?);
     }
-    written.extend(write_exports(&settings, &sim, &out_dir, &mut rng, repeat)?);
+    written.extend(write_exports(settings, sim, out_dir, &mut rng, repeat)?);
     let truth = out_dir.join("truth.csv");
-    std::fs::write(&truth, truth_csv(&settings, &sim)?)
+    std::fs::write(&truth, truth_csv(settings, sim)?)
         .with_context(|| format!("writing {}", truth.display()))?;
     written.push(truth);
     if let Some(sat) = &sim.saturation {
@@ -278,11 +332,11 @@ pub fn simulate(path: &Path, out: Option<&Path>, repeat: usize) -> Result<Vec<Pa
     }
     if !primary.is_empty() {
         let p = out_dir.join("truth_primary.csv");
-        std::fs::write(&p, primary_truth_csv(&settings, &primary))
+        std::fs::write(&p, primary_truth_csv(settings, &primary))
             .with_context(|| format!("writing {}", p.display()))?;
         written.push(p);
     }
-    if let Some(t) = functional_truth_csv(&settings, &sim)? {
+    if let Some(t) = functional_truth_csv(settings, sim)? {
         let p = out_dir.join("truth_functional.csv");
         std::fs::write(&p, t).with_context(|| format!("writing {}", p.display()))?;
         written.push(p);
@@ -408,7 +462,11 @@ fn plan(settings: &Settings, sim: &SimOptions) -> Result<(BTreeMap<u32, PlatePla
             }];
             let laid = layout::lay_out(std::slice::from_ref(&blank_raw), &one);
             let Some(plate) = laid.plates.into_iter().next() else {
-                bail!("cannot lay out plates[{}]: {}", spec.entry, laid.problems.join("; "));
+                bail!(
+                    "cannot lay out plates entry {}: {}",
+                    spec.entry + 1,
+                    laid.problems.join("; ")
+                );
             };
             let mut expected = Vec::with_capacity(geometry.len());
             for w in &plate.wells {

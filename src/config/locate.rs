@@ -28,6 +28,19 @@ pub fn key_at(settings: &super::Settings, key: &[&str]) -> String {
     }
 }
 
+/// `cfg.yaml:31: plates entry 3`: an entry of a config list, counted from 1 as a reader
+/// counts them (the YAML key path `plates[2]` counts from 0), with the file and line where
+/// it is written (the file alone when the line cannot be found).
+#[must_use]
+pub fn entry_at(settings: &super::Settings, list: &str, index: usize) -> String {
+    let path = settings.config_path.display();
+    let idx = index.to_string();
+    match locate(&settings.config_text, &[list, &idx]) {
+        Some(line) => format!("{path}:{line}: {list} entry {}", index + 1),
+        None => format!("{path}: {list} entry {}", index + 1),
+    }
+}
+
 /// Finds the 1-based line of a key path in YAML text (best effort: block and flow style).
 ///
 /// Walks the path: a map key is the next `key:` after the current position at a deeper

@@ -24,7 +24,7 @@ mod tests;
 mod wellset;
 
 pub use error::{ConfigError, ConfigProblem};
-pub use locate::key_at;
+pub use locate::{entry_at, key_at};
 pub use options::{
     BlockOrder, CurveFigures, ErrorBars, Figures, HitRule, ModelKind, Options, SeriesEnd,
 };

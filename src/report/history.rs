@@ -79,39 +79,77 @@ pub fn msr(s: f64) -> f64 {
     10f64.powf(2.0 * std::f64::consts::SQRT_2 * s)
 }
 
-/// The largest distance (log units) between one experiment and the mean of the other
-/// `n − 1` before it is flagged as disagreeing: `2 s √(1 + 1/(n − 1))`, the MSR criterion
-/// (`2 √2 s` for two single runs, Eastwood et al. 2006) for a single run against the mean of
-/// `n − 1` others. NaN for n < 2 or an unknown `s`.
+/// Family-wise false-alarm rate of the disagreement test: the chance that a row of
+/// experiments that all agree (same true potency, normal between-experiment error) gets any
+/// experiment flagged.
+pub const DISAGREEMENT_ALPHA: f64 = 0.05;
+
+/// The largest distance (log units) between one of `n` experiments and the mean of the other
+/// `n − 1` before it is flagged as disagreeing:
+///
+/// `t(1 − α / (2 m), df) · s · √(1 + 1/(n − 1))`,
+///
+/// `s` the between-experiment SD (with `df` degrees of freedom) estimated without the
+/// experiment tested, `α` = [`DISAGREEMENT_ALPHA`] and `m` the number of experiments tested
+/// (Bonferroni: `m = n`, but 1 for two experiments, which are one comparison). A single run
+/// against the mean of `n − 1` others differs by `s √(1 + 1/(n − 1))` (SD); for two
+/// experiments and a well-known `s` the limit is `1.96 √2 s`, the MSR criterion
+/// `log10 MSR = 2 √2 s` (Eastwood et al. 2006, J Biomol Screen 11:253). NaN for n < 2, no
+/// degree of freedom or an unknown `s`.
+///
+/// ```
+/// use radbind::report::history::{disagreement_limit, msr};
+/// // Two experiments, s = 0.2 known from 200 df: about log10 MSR.
+/// let l = disagreement_limit(0.2, 200, 2, 20);
+/// assert!((l - msr(0.2).log10()).abs() < 0.02);
+/// // Twenty experiments, Bonferroni over 20: t(0.99875, 18) = 3.38.
+/// let l = disagreement_limit(0.1, 18, 20, 20);
+/// assert!((l - 3.38 * 0.1 * (1.0f64 + 1.0 / 19.0).sqrt()).abs() < 0.01);
+/// ```
 #[must_use]
-pub fn disagreement_limit(s: f64, n: usize) -> f64 {
-    if n < 2 || !s.is_finite() {
+pub fn disagreement_limit(s: f64, df: usize, n: usize, tests: usize) -> f64 {
+    if n < 2 || df == 0 || !(s.is_finite() && s >= 0.0) {
         return f64::NAN;
     }
-    2.0 * s * (1.0 + 1.0 / (n - 1) as f64).sqrt()
+    let m = if n == 2 { 1 } else { tests.max(1) };
+    let q = t_quantile(1.0 - DISAGREEMENT_ALPHA / (2.0 * m as f64), df as f64);
+    q * s * (1.0 + 1.0 / (n - 1) as f64).sqrt()
 }
 
-/// Indexes of the values farther than [`disagreement_limit`] from the mean of the others,
-/// found one at a time: the farthest value beyond the limit is flagged and set aside, and the
-/// rest are tested again (so one wild value does not drag the others' mean onto its
-/// neighbours). Two values farther apart than `log10 MSR` both disagree (neither can be
-/// singled out).
+/// Indexes of the experiments that disagree with the others, found one at a time: each
+/// experiment's distance from the mean of the others is divided by its limit
+/// ([`disagreement_limit`], Bonferroni over all `values.len()` experiments) with the SD
+/// `spread(left_out)` gives, `left_out` the experiment tested plus those already flagged
+/// (a leave-one-out SD, so a wild value cannot widen its own limit); the one farthest beyond
+/// its limit is flagged and set aside, and the rest are tested again (so one wild value does
+/// not drag the others' mean onto its neighbours). Two experiments farther apart than the
+/// limit both disagree (neither can be singled out). `spread` returns the SD and its degrees
+/// of freedom.
 #[must_use]
-pub fn disagreeing(values: &[f64], s: f64) -> Vec<usize> {
+pub fn disagreeing(values: &[f64], spread: impl Fn(&[usize]) -> (f64, usize)) -> Vec<usize> {
+    let tests = values.len();
     let mut left: Vec<usize> = (0..values.len()).collect();
-    let mut out = Vec::new();
+    let mut out: Vec<usize> = Vec::new();
     while left.len() >= 2 {
         let n = left.len();
-        let limit = disagreement_limit(s, n);
-        if !limit.is_finite() {
-            break;
-        }
         let total: f64 = left.iter().map(|&i| values[i]).sum();
-        let dist = |i: usize| (values[i] - (total - values[i]) / (n - 1) as f64).abs();
-        let Some(&worst) = left.iter().max_by(|&&a, &&b| dist(a).total_cmp(&dist(b))) else {
-            break;
-        };
-        if dist(worst) <= limit {
+        // Each candidate's distance over its own limit.
+        let mut worst: Option<(usize, f64)> = None;
+        for &i in &left {
+            let mut without = out.clone();
+            without.push(i);
+            let (s, df) = spread(&without);
+            let limit = disagreement_limit(s, df, n, tests);
+            if !(limit.is_finite() && limit > 0.0) {
+                continue;
+            }
+            let ratio = (values[i] - (total - values[i]) / (n - 1) as f64).abs() / limit;
+            if worst.is_none_or(|w| ratio > w.1) {
+                worst = Some((i, ratio));
+            }
+        }
+        let Some((worst, ratio)) = worst else { break };
+        if ratio <= 1.0 {
             break;
         }
         if n == 2 {
@@ -123,6 +161,75 @@ pub fn disagreeing(values: &[f64], s: f64) -> Vec<usize> {
     }
     out.sort_unstable();
     out
+}
+
+/// The between-experiment SD of a target's compounds with some experiments left out: the
+/// [`pooled_sd`] of the groups (one per compound) after removing every value of those
+/// experiments, computed from each group's deviations from its mean in O(values removed):
+/// removing values with deviations `d_j` (sum `S1`, squares `S2`) from a group of `n` values
+/// with sum of squares `SS` leaves `SS − S2 − S1² / (n − k)` on `n − k − 1` degrees of
+/// freedom.
+#[derive(Debug, Clone, Default)]
+pub struct ExperimentSpread {
+    /// Per group: number of values and sum of squared deviations from its mean.
+    groups: Vec<(usize, f64)>,
+    /// Per experiment: (group, deviation from the group's mean) of its values.
+    by_experiment: std::collections::BTreeMap<String, Vec<(usize, f64)>>,
+    ss: f64,
+    df: usize,
+}
+
+impl ExperimentSpread {
+    /// The spread of groups of `(experiment, value)`; an experiment appears at most once
+    /// per group.
+    #[must_use]
+    pub fn new<'a>(groups: impl Iterator<Item = &'a [(String, f64)]>) -> ExperimentSpread {
+        let mut out = ExperimentSpread::default();
+        for g in groups {
+            let k = out.groups.len();
+            let n = g.len();
+            let m = g.iter().map(|v| v.1).sum::<f64>() / n.max(1) as f64;
+            let ss: f64 = g.iter().map(|v| (v.1 - m).powi(2)).sum();
+            out.groups.push((n, ss));
+            if n > 1 {
+                out.ss += ss;
+                out.df += n - 1;
+            }
+            for (e, v) in g {
+                out.by_experiment.entry(e.clone()).or_default().push((k, v - m));
+            }
+        }
+        out
+    }
+
+    /// The pooled SD and its degrees of freedom without the values of `experiments`
+    /// (`(NaN, 0)` without a degree of freedom).
+    #[must_use]
+    pub fn without(&self, experiments: &[&str]) -> (f64, usize) {
+        // Per group touched: (values removed, sum of their deviations, sum of squares).
+        let mut touched: std::collections::BTreeMap<usize, (usize, f64, f64)> =
+            std::collections::BTreeMap::new();
+        for e in experiments {
+            for &(g, d) in self.by_experiment.get(*e).into_iter().flatten() {
+                let t = touched.entry(g).or_insert((0, 0.0, 0.0));
+                *t = (t.0 + 1, t.1 + d, t.2 + d * d);
+            }
+        }
+        let (mut ss, mut df) = (self.ss, self.df);
+        for (g, (k, s1, s2)) in touched {
+            let (n, ss_g) = self.groups[g];
+            if n > 1 {
+                ss -= ss_g;
+                df -= n - 1;
+            }
+            let left = n - k;
+            if left > 1 {
+                ss += (ss_g - s2 - s1 * s1 / left as f64).max(0.0);
+                df += left - 1;
+            }
+        }
+        if df == 0 { (f64::NAN, 0) } else { ((ss.max(0.0) / df as f64).sqrt(), df) }
+    }
 }
 
 /// A Westgard control rule broken by a reference-compound value (Westgard et al. 1981, Clin
@@ -252,15 +359,94 @@ mod tests {
     #[test]
     fn msr_limit_for_two_runs_is_log_msr() {
         let s = 0.2;
-        assert!((disagreement_limit(s, 2) - msr(s).log10()).abs() < 1e-12);
+        // Two runs, s from many degrees of freedom: 1.96 √2 s against log10 MSR = 2 √2 s.
+        let l = disagreement_limit(s, 10_000, 2, 2);
+        assert!((l / msr(s).log10() - 0.98).abs() < 0.001, "{l}");
+        assert!(disagreement_limit(s, 0, 5, 5).is_nan() && disagreement_limit(s, 5, 1, 1).is_nan());
+        let known = |sd: f64| move |_: &[usize]| (sd, 30usize);
         // One value 1 log unit off among five agreeing ones.
         let v = [8.0, 8.1, 7.9, 8.05, 9.0];
-        assert_eq!(disagreeing(&v, 0.1), vec![4]);
-        assert!(disagreeing(&v[..4], 0.1).is_empty());
+        assert_eq!(disagreeing(&v, known(0.1)), vec![4]);
+        assert!(disagreeing(&v[..4], known(0.1)).is_empty());
         // Two experiments: both or neither.
-        assert_eq!(disagreeing(&[8.0, 9.0], 0.1), vec![0, 1]);
-        assert!(disagreeing(&[8.0, 8.2], 0.1).is_empty());
-        assert!(disagreeing(&v, f64::NAN).is_empty());
+        assert_eq!(disagreeing(&[8.0, 9.0], known(0.1)), vec![0, 1]);
+        assert!(disagreeing(&[8.0, 8.2], known(0.1)).is_empty());
+        assert!(disagreeing(&v, known(f64::NAN)).is_empty());
+    }
+
+    /// The leave-out SD equals the pooled SD computed afresh without those experiments.
+    #[test]
+    fn experiment_spread_leaves_experiments_out() {
+        let g = |v: &[(&str, f64)]| -> Vec<(String, f64)> {
+            v.iter().map(|(e, x)| ((*e).to_string(), *x)).collect()
+        };
+        let a = g(&[("e1", 8.0), ("e2", 8.3), ("e3", 7.9), ("e4", 8.6)]);
+        let b = g(&[("e1", 6.0), ("e3", 6.4)]);
+        let c = g(&[("e2", 5.0), ("e4", 5.5), ("e5", 5.2)]);
+        let sp = ExperimentSpread::new([&a[..], &b[..], &c[..]].into_iter());
+        let afresh = |out: &[&str]| {
+            let keep = |v: &[(String, f64)]| -> Vec<f64> {
+                v.iter().filter(|x| !out.contains(&x.0.as_str())).map(|x| x.1).collect()
+            };
+            let (ka, kb, kc) = (keep(&a), keep(&b), keep(&c));
+            pooled_sd([&ka[..], &kb[..], &kc[..]].into_iter())
+        };
+        for out in [&[][..], &["e1"][..], &["e3", "e4"][..], &["e2", "e4", "e5"][..]] {
+            let (s, df) = sp.without(out);
+            let (s0, df0) = afresh(out);
+            assert_eq!(df, df0, "{out:?}");
+            assert!((s - s0).abs() < 1e-12, "{out:?}: {s} vs {s0}");
+        }
+    }
+
+    /// The false-flag rate over many rows of agreeing experiments stays at about
+    /// [`DISAGREEMENT_ALPHA`] (the limit without the Bonferroni factor and with the SD that
+    /// includes the tested value flags far more), and a run 1 log unit off is found.
+    #[test]
+    fn disagreement_false_flag_rate_and_power() {
+        use rand::SeedableRng;
+        use rand_distr::{Distribution, Normal};
+        let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(19);
+        let noise = Normal::new(0.0, 0.15).expect("normal");
+        for n in [3usize, 6, 20] {
+            let (rows, mut flagged, mut found) = (2000, 0, 0);
+            for _ in 0..rows {
+                // Five compounds of a target; the first row is tested.
+                let groups: Vec<Vec<(String, f64)>> = (0..5)
+                    .map(|c| {
+                        (0..n)
+                            .map(|k| (format!("e{k}"), 7.0 + c as f64 + noise.sample(&mut rng)))
+                            .collect()
+                    })
+                    .collect();
+                let sp = ExperimentSpread::new(groups.iter().map(Vec::as_slice));
+                let names: Vec<String> = (0..n).map(|k| format!("e{k}")).collect();
+                let spread = |out: &[usize]| {
+                    sp.without(&out.iter().map(|&i| names[i].as_str()).collect::<Vec<_>>())
+                };
+                let mut values: Vec<f64> = groups[0].iter().map(|v| v.1).collect();
+                if !disagreeing(&values, spread).is_empty() {
+                    flagged += 1;
+                }
+                values[n - 1] -= 1.0;
+                let mut bad = groups.clone();
+                bad[0][n - 1].1 -= 1.0;
+                let sp = ExperimentSpread::new(bad.iter().map(Vec::as_slice));
+                let spread = |out: &[usize]| {
+                    sp.without(&out.iter().map(|&i| names[i].as_str()).collect::<Vec<_>>())
+                };
+                if disagreeing(&values, spread).contains(&(n - 1)) {
+                    found += 1;
+                }
+            }
+            let rate = f64::from(flagged) / f64::from(rows);
+            let power = f64::from(found) / f64::from(rows);
+            eprintln!("n = {n}: false-flag rate {rate:.3}, 1-log-unit run found {power:.3}");
+            assert!(rate <= 0.06, "n = {n}: false-flag rate {rate}");
+            // Three experiments leave 5 df for s and test each at t(1 − 0.05/6, 5) = 3.96.
+            let min_power = if n == 3 { 0.8 } else { 0.95 };
+            assert!(power >= min_power, "n = {n}: power {power}");
+        }
     }
 
     /// Against twelve accepted runs (SD 0.08, t limits with 11 df: about 2.26 and 3.8 times

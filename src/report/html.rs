@@ -453,7 +453,7 @@ fn selectivity_panel(h: &mut String, r: &RunResults) {
                 h,
                 "<tr{class}><td>{}</td><td class=\"{}\">{}{warn}</td><td class=\"{}\">{}</td>\
                  <td class=\"{}\">{}</td><td>{}</td></tr>",
-                escape(&row.target),
+                escape(&row.target_label()),
                 censored(row.ki_censor),
                 escape(&row.ki_with_ci_text()),
                 censored(row.ki_censor),

@@ -893,7 +893,7 @@ pub(crate) fn selectivity_markdown(results: &RunResults) -> String {
         for r in group {
             let warn = if r.needs_attention() { " \u{26a0}" } else { "" };
             s.push_str(&table_row(&[
-                md(&r.target),
+                md(&r.target_label()),
                 format!("{}{warn}", md(&r.ki_with_ci_text())),
                 md(&r.pki_text()),
                 md(&r.ratio_text()),

@@ -27,6 +27,10 @@ pub struct KiEntry {
     pub run: String,
     /// Experiment name.
     pub experiment: String,
+    /// The curve's independent experiment (`fits.csv` column `experiment_id`); empty when
+    /// the run is the experiment. A run with several experiments has one entry per
+    /// experiment of a compound at a target.
+    pub experiment_id: String,
     /// Compound.
     pub compound: String,
     /// Target.
@@ -66,6 +70,7 @@ impl KiEntry {
         KiEntry {
             run: String::new(),
             experiment: c.experiment.clone(),
+            experiment_id: c.experiment_id.clone(),
             compound: c.compound.clone(),
             target: c.target.clone(),
             model: c.model.clone(),
@@ -102,6 +107,8 @@ pub struct SelectivityRow {
     pub run: String,
     /// Experiment name.
     pub experiment: String,
+    /// The curve's independent experiment (empty: the run is the experiment).
+    pub experiment_id: String,
     /// Compound.
     pub compound: String,
     /// Target.
@@ -194,20 +201,30 @@ pub fn panel(curves: &[CurveRow], primary: Option<&str>) -> Vec<SelectivityRow> 
     panel_of(curves.iter().filter(|c| !ic50_only(c)).map(KiEntry::from_curve).collect(), primary)
 }
 
-/// The selectivity panel: one row per entry, sorted by compound, target and run (a stable
-/// sort: entries with the same key keep their order).
+/// The selectivity panel: one row per entry, sorted by compound, target, run and experiment
+/// (a stable sort: entries with the same key keep their order).
 ///
 /// The primary measurement of a compound, which every ratio of its rows is taken against:
-/// - `primary = Some(t)`: the compound's entry at target `t` in the row's own run; when that
-///   run did not test it, the one other run that did (if several did, the ratio is empty);
+/// - `primary = Some(t)`: the compound's entry at target `t` in the row's own run and
+///   experiment; when that run did not test it, the one other entry that did (if several
+///   did, the ratio is empty);
 /// - `primary = None`: the compound's entry with the lowest exact, usable Ki over all runs
-///   (ties: the first in sorted order); none when the compound has no exact Ki anywhere.
+///   (ties: the first in sorted order); none when the compound has no exact Ki anywhere. A
+///   row of an independent experiment (`experiment_id`) takes its ratio against its own
+///   experiment's entry at that target when there is one, so experiments are never mixed.
 ///
 /// A row that is its own primary has ratio exactly 1, censored or not. Rows without a
 /// usable Ki (no fit, failed, not converged, agonist model) get no ratio.
 #[must_use]
 pub fn panel_of(mut entries: Vec<KiEntry>, primary: Option<&str>) -> Vec<SelectivityRow> {
-    entries.sort_by(|a, b| (&a.compound, &a.target, &a.run).cmp(&(&b.compound, &b.target, &b.run)));
+    entries.sort_by(|a, b| {
+        (&a.compound, &a.target, &a.run, &a.experiment_id).cmp(&(
+            &b.compound,
+            &b.target,
+            &b.run,
+            &b.experiment_id,
+        ))
+    });
     let mut rows = Vec::with_capacity(entries.len());
     for group in entries.chunk_by(|a, b| a.compound == b.compound) {
         // Default primary: the lowest exact Ki of the compound.
@@ -219,7 +236,9 @@ pub fn panel_of(mut entries: Vec<KiEntry>, primary: Option<&str>) -> Vec<Selecti
             .map(|(j, _)| j);
         for (i, e) in group.iter().enumerate() {
             let reference: Result<usize, String> = match primary {
-                None => lowest.ok_or_else(|| "no exact Ki at any target to take as primary".into()),
+                None => lowest
+                    .map(|j| same_experiment(group, e, j).unwrap_or(j))
+                    .ok_or_else(|| "no exact Ki at any target to take as primary".into()),
                 Some(p) => primary_entry(group, e, p),
             };
             let primary_target = match primary {
@@ -246,6 +265,7 @@ pub fn panel_of(mut entries: Vec<KiEntry>, primary: Option<&str>) -> Vec<Selecti
             rows.push(SelectivityRow {
                 run: e.run.clone(),
                 experiment: e.experiment.clone(),
+                experiment_id: e.experiment_id.clone(),
                 compound: e.compound.clone(),
                 target: e.target.clone(),
                 model: e.model.clone(),
@@ -268,17 +288,32 @@ pub fn panel_of(mut entries: Vec<KiEntry>, primary: Option<&str>) -> Vec<Selecti
     rows
 }
 
-/// The entry (index into `group`) at the given primary target for `row`: the same run's,
-/// else the only other run's.
+/// For a row of an independent experiment: its own experiment's entry at the target of
+/// entry `j` (same run and `experiment_id`), when it has one.
+fn same_experiment(group: &[KiEntry], row: &KiEntry, j: usize) -> Option<usize> {
+    if row.experiment_id.is_empty() {
+        return None;
+    }
+    (0..group.len()).find(|&k| {
+        group[k].target == group[j].target
+            && group[k].run == row.run
+            && group[k].experiment_id == row.experiment_id
+    })
+}
+
+/// The entry (index into `group`) at the given primary target for `row`: the same run's and
+/// experiment's, else the only other one.
 fn primary_entry(group: &[KiEntry], row: &KiEntry, target: &str) -> Result<usize, String> {
     let at: Vec<usize> = (0..group.len()).filter(|&j| group[j].target == target).collect();
-    if let Some(&j) = at.iter().find(|&&j| group[j].run == row.run) {
+    if let Some(&j) =
+        at.iter().find(|&&j| group[j].run == row.run && group[j].experiment_id == row.experiment_id)
+    {
         return Ok(j);
     }
     match at.as_slice() {
         [] => Err(format!("not tested at the primary target {target}")),
         [j] => Ok(*j),
-        _ => Err(format!("primary target {target} measured in several other runs")),
+        _ => Err(format!("primary target {target} measured in several other runs or experiments")),
     }
 }
 
@@ -439,6 +474,17 @@ impl SelectivityRow {
         }
     }
 
+    /// The target as the reports label a row: `H1`, or `H1 (experiment 2)` for a curve of
+    /// one independent experiment of the run.
+    #[must_use]
+    pub fn target_label(&self) -> String {
+        if self.experiment_id.is_empty() {
+            self.target.clone()
+        } else {
+            format!("{} (experiment {})", self.target, self.experiment_id)
+        }
+    }
+
     /// `true` for the primary measurement itself.
     #[must_use]
     pub fn is_primary(&self) -> bool {
@@ -478,6 +524,7 @@ mod tests {
         KiEntry {
             run: String::new(),
             experiment: "e".into(),
+            experiment_id: String::new(),
             compound: compound.into(),
             target: target.into(),
             model: "four_parameter".into(),
@@ -604,6 +651,33 @@ mod tests {
         let rows = panel_of(vec![entry("d", "SERT", 7.0, Censor::Exact)], Some("H1"));
         assert_eq!(rows[0].ratio_note, "not tested at the primary target H1");
         assert_eq!(rows[0].primary_target.as_deref(), Some("H1"));
+    }
+
+    /// Two independent experiments of one run: one row per experiment at each target, and
+    /// each experiment's ratio is taken against its own primary measurement.
+    #[test]
+    fn experiments_of_a_run_do_not_collide() {
+        let e = |exp: &str, target: &str, ki: f64| KiEntry {
+            experiment_id: exp.into(),
+            ..entry("m", target, ki, Censor::Exact)
+        };
+        let entries = vec![
+            e("1", "H1", 1.0),
+            e("1", "SERT", 100.0),
+            e("2", "H1", 2.0),
+            e("2", "SERT", 400.0),
+        ];
+        for primary in [None, Some("H1")] {
+            let rows = panel_of(entries.clone(), primary);
+            assert_eq!(rows.len(), 4);
+            let r = |exp: &str, t: &str| {
+                rows.iter().find(|r| r.experiment_id == exp && r.target == t).expect("row")
+            };
+            assert!(close(r("1", "SERT").ratio, 100.0), "{primary:?}");
+            assert!(close(r("2", "SERT").ratio, 200.0), "{primary:?}");
+            assert!(close(r("2", "H1").ratio, 1.0) && r("2", "H1").is_primary());
+            assert_eq!(r("2", "SERT").target_label(), "SERT (experiment 2)");
+        }
     }
 
     #[test]

@@ -88,7 +88,9 @@ pub fn levey_jennings(h: &ReferenceHistory) -> ControlChart {
     }
 }
 
-/// Z' and signal/background per run (mean over a target's plates), one line per target.
+/// Plate-QC trends, one line per target, each point the mean over a run's plates of the
+/// target: Z′ and signal/background (with their acceptance lines, points below them marked),
+/// mean total-binding and mean NSB counts (CPM).
 fn qc_charts(s: &Summary) -> Vec<(&'static str, ControlChart)> {
     let mut targets: Vec<&str> =
         s.runs.iter().flat_map(|r| r.plates.iter().map(|p| p.target.as_str())).collect();
@@ -117,27 +119,28 @@ fn qc_charts(s: &Summary) -> Vec<(&'static str, ControlChart)> {
                     })
                     .collect(),
             })
+            .filter(|c| !c.points.is_empty())
             .collect()
     };
     let labels: Vec<(f64, String)> =
         s.runs.iter().map(|r| (day(&r.date), r.date.clone())).collect();
-    let chart = |title: &str, y: &str, series, threshold: (f64, &str)| ControlChart {
+    let chart = |title: &str, y: &str, series, threshold: Option<(f64, &str)>| ControlChart {
         title: title.to_string(),
         subtitle: "mean over each run's plates of the target".into(),
         y_desc: y.to_string(),
         series,
         limits: None,
-        threshold: Some((threshold.0, threshold.1.to_string())),
+        threshold: threshold.map(|t| (t.0, t.1.to_string())),
         x_labels: labels.clone(),
     };
-    vec![
+    let charts = vec![
         (
             "qc_z_prime",
             chart(
                 "Plate QC: Z\u{2032} per run",
                 "Z\u{2032}",
                 series(|p| p.z_prime, 0.5),
-                (0.5, "0.5"),
+                Some((0.5, "0.5")),
             ),
         ),
         (
@@ -146,10 +149,30 @@ fn qc_charts(s: &Summary) -> Vec<(&'static str, ControlChart)> {
                 "Plate QC: signal/background per run",
                 "S/B",
                 series(|p| p.signal_to_background, 3.0),
-                (3.0, "3"),
+                Some((3.0, "3")),
             ),
         ),
-    ]
+        (
+            "qc_total_cpm",
+            chart(
+                "Plate QC: total binding per run",
+                "mean total (CPM)",
+                series(|p| p.total_cpm, f64::NEG_INFINITY),
+                None,
+            ),
+        ),
+        (
+            "qc_nsb_cpm",
+            chart(
+                "Plate QC: non-specific binding per run",
+                "mean NSB (CPM)",
+                series(|p| p.nsb_cpm, f64::NEG_INFINITY),
+                None,
+            ),
+        ),
+    ];
+    // A chart without any value (e.g. no Z′ in saturation runs) is left out.
+    charts.into_iter().filter(|c| !c.1.series.is_empty()).collect()
 }
 
 fn summary_columns(s: &Summary) -> Vec<Col> {
@@ -253,13 +276,22 @@ fn reference_columns(r: &[(&ReferenceHistory, usize)]) -> Vec<Col> {
     ]
 }
 
+/// A CI for a table cell, `lo–hi`; one dash when it is not defined.
+fn range(ci: (f64, f64), show: &dyn Fn(f64) -> String) -> String {
+    if ci.0.is_finite() && ci.1.is_finite() {
+        format!("{}\u{2013}{}", show(ci.0), show(ci.1))
+    } else {
+        "\u{2013}".to_string()
+    }
+}
+
 /// The summary page: pooled table, reference control charts, QC trends.
 fn page(s: &Summary, lj: &[FigureRef], qc: &[FigureRef], problems: &[String]) -> String {
     let mut h = String::with_capacity(64 * 1024);
     let _ = write!(
         h,
         "<!DOCTYPE html>\n<html lang=\"en\">\n<head>\n<meta charset=\"utf-8\">\n\
-         <title>radbind assay history</title>\n<style>{}</style>\n</head>\n<body>\n<main>\n\
+         <title>radbind assay history</title>\n<style>{}td.nowrap{{white-space:nowrap}}</style>\n</head>\n<body>\n<main>\n\
          <header><h1>Assay history</h1><p>{} run(s), {} experiment value(s) \u{b7} mean of \
          log potencies of independent experiments, SEM and 95 % CI (t) \u{b7} radbind {}</p>\
          </header>\n",
@@ -276,7 +308,7 @@ fn page(s: &Summary, lj: &[FigureRef], qc: &[FigureRef], problems: &[String]) ->
         "Target",
         "Compound",
         "Measure",
-        "n",
+        "n pooled",
         "Mean",
         "SD",
         "SEM",
@@ -306,7 +338,7 @@ fn page(s: &Summary, lj: &[FigureRef], qc: &[FigureRef], problems: &[String]) ->
         let _ = writeln!(
             h,
             "<tr{class}><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td>\
-             <td>{}</td><td>{}\u{2013}{}</td><td>{}</td><td>{}\u{2013}{}</td><td>{}</td>\
+             <td>{}</td><td class=\"nowrap\">{}</td><td>{}</td><td class=\"nowrap\">{}</td><td>{}</td>\
              <td>{}</td><td>{}</td></tr>",
             escape(&r.target),
             escape(&r.compound),
@@ -315,11 +347,9 @@ fn page(s: &Summary, lj: &[FigureRef], qc: &[FigureRef], problems: &[String]) ->
             f2(p.map_or(f64::NAN, |p| p.mean)),
             f2(p.map_or(f64::NAN, |p| p.sd)),
             f2(p.map_or(f64::NAN, |p| p.sem)),
-            f2(p.map_or(f64::NAN, |p| p.ci.0)),
-            f2(p.map_or(f64::NAN, |p| p.ci.1)),
+            range(p.map_or((f64::NAN, f64::NAN), |p| p.ci), &f2),
             escape(&geo_text),
-            format_conc_nm(ci.0),
-            format_conc_nm(ci.1),
+            escape(&range(ci, &|v| format_conc_nm(v))),
             escape(&r.censored_text()),
             r.n_excluded,
             escape(&r.flags.join(", ")),
@@ -328,8 +358,10 @@ fn page(s: &Summary, lj: &[FigureRef], qc: &[FigureRef], problems: &[String]) ->
     h.push_str(
         "</tbody></table>\n<p>Per-experiment values with their runs: experiments.csv. \
                 Disagreeing: farther from the mean of the other experiments than \
-                2 s \u{221a}(1 + 1/(n \u{2212} 1)), s the target's between-experiment SD \
-                (MSR = 10^(2\u{221a}2 s), Eastwood et al. 2006).</p>\n",
+                t(1 \u{2212} 0.05/(2n), df) s \u{221a}(1 + 1/(n \u{2212} 1)), s the target's \
+                between-experiment SD without that experiment (Bonferroni over the n \
+                experiments: a row of agreeing experiments is flagged at most 5 % of the \
+                time; MSR = 10^(2\u{221a}2 s), Eastwood et al. 2006).</p>\n",
     );
     h.push_str(
         "<table>\n<thead><tr><th>Target</th><th>Between-experiment SD</th><th>df</th>\

@@ -297,6 +297,7 @@ fn selectivity_columns(r: &[SelectivityRow]) -> Vec<Col> {
     vec![
         Col::Str("run", s(&|x| x.run.clone())),
         Col::Str("experiment", s(&|x| x.experiment.clone())),
+        Col::Str("experiment_id", s(&|x| x.experiment_id.clone())),
         Col::Str("compound", s(&|x| x.compound.clone())),
         Col::Str("target", s(&|x| x.target.clone())),
         Col::Str("model", s(&|x| x.model.clone())),
@@ -358,8 +359,9 @@ pub fn read_followup(path: &Path) -> Result<Vec<(String, String)>> {
 /// every column is read as text (no type inference: a compound called `007` stays text, an
 /// all-empty column is not an error) and numbers are parsed here, so they come back
 /// bit-for-bit as written. Needs the columns `experiment, target, compound, model, ki_nM,
-/// ki_ci_low_nM, ki_ci_high_nM, pki, ic50_qualifier, status, flags`, and takes a censored
-/// curve's bound from `ki_bound_nM` when the file has it; others are ignored.
+/// ki_ci_low_nM, ki_ci_high_nM, pki, ic50_qualifier, status, flags`, takes a censored
+/// curve's bound from `ki_bound_nM` when the file has it and reads `experiment_id` when
+/// present; others are ignored.
 ///
 /// # Errors
 /// When the file cannot be read or parsed, lacks a column, or holds a cell that is not a
@@ -395,6 +397,12 @@ pub fn read_fits_ki(path: &Path, run: &str) -> Result<Vec<KiEntry>> {
             .collect()
     };
     let experiment = text("experiment")?;
+    // Runs written before experiments existed have no `experiment_id`: every curve is the run's.
+    let experiment_id = if df.column("experiment_id").is_ok() {
+        text("experiment_id")?
+    } else {
+        vec![String::new(); df.height()]
+    };
     let target = text("target")?;
     let compound = text("compound")?;
     let model = text("model")?;
@@ -423,6 +431,7 @@ pub fn read_fits_ki(path: &Path, run: &str) -> Result<Vec<KiEntry>> {
             Ok(KiEntry {
                 run: run.to_string(),
                 experiment: experiment[i].clone(),
+                experiment_id: experiment_id[i].clone(),
                 compound: compound[i].clone(),
                 target: target[i].clone(),
                 model: model[i].clone(),

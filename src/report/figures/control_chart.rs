@@ -1,7 +1,8 @@
 //! Control charts of an assay history (`radbind summarize`): the Levey-Jennings chart of a
 //! target's reference compound (its potency per run against the assay date, the mean and the
-//! ±2 SD and ±3 SD lines, rejected runs marked) and plate-QC trends (Z', signal/background per
-//! run, one line per target, with the acceptance threshold).
+//! ±2 SD and ±3 SD lines, rejected runs marked) and plate-QC trends (Z', signal/background,
+//! mean total and NSB counts per run, one line per target, with the acceptance threshold
+//! where there is one).
 //!
 //! One figure type for both: [`ControlChart`], through the shared chart set-up.
 
@@ -108,7 +109,13 @@ impl Figure for ControlChart {
         let x_fmt = |v: &f64| {
             labels.iter().find(|l| (l.0 - v).abs() < 1e-9).map_or_else(String::new, |l| l.1.clone())
         };
-        let y_fmt = |v: &f64| format!("{v:.2}").replace('-', "\u{2212}");
+        // Decimals from the range: pKi and Z′ to 0.01, counts in whole CPM.
+        let decimals = match hi - lo {
+            r if r >= 20.0 => 0,
+            r if r >= 2.0 => 1,
+            _ => 2,
+        };
+        let y_fmt = |v: &f64| format!("{v:.decimals$}").replace('-', "\u{2212}");
         let frame = Frame {
             x_desc: "assay date",
             y_desc: &self.y_desc,
