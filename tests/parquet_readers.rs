@@ -1,6 +1,7 @@
 //! The Parquet tables in the types every reader accepts: text as plain UTF-8 (`string`, not
 //! Arrow's `string_view`) and counts as signed integers (no `UINT64`, which Spark rejects).
-//! Read with pyarrow when it is installed (else a printed SKIP), and with polars here.
+//! Read with pyarrow when it is installed (else a printed SKIP; a failure when
+//! `RADBIND_REQUIRE_PYARROW` is set, as CI does), and with polars here.
 
 use std::path::{Path, PathBuf};
 use std::process::Command;
@@ -48,6 +49,10 @@ fn pyarrow_reads_plain_strings_and_signed_counts() {
         .output()
         .is_ok_and(|o| o.status.success());
     if !have {
+        assert!(
+            std::env::var_os("RADBIND_REQUIRE_PYARROW").is_none(),
+            "RADBIND_REQUIRE_PYARROW is set but python3 cannot import pyarrow"
+        );
         eprintln!("SKIP: python3 with pyarrow not found");
         return;
     }
