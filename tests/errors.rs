@@ -496,11 +496,11 @@ fn problems_are_recorded_in_the_outputs() {
     let md = std::fs::read_to_string(run.join("report.md")).unwrap();
     assert!(md.contains("## Problems") && md.contains("broken.csv:2"), "{md}");
     let html = std::fs::read_to_string(run.join("report.html")).unwrap();
-    assert!(html.contains("<h3>Problems</h3>") && html.contains("broken.csv:2"));
+    assert!(html.contains("<h2>Problems</h2>") && html.contains("broken.csv:2"));
 }
 
 /// Figures that cannot be written (here every file is capped at 200 KiB with `ulimit -f`, so
-/// the large curve PNGs fail with EFBIG as they would with ENOSPC, while the tables and reports
+/// the curve PNGs at `png_scale: 8` fail with EFBIG as they would with ENOSPC, while the tables and reports
 /// fit) are problems of the run: run.json lists them, both reports say so, the summary line
 /// says figures are missing and the exit code is 1.
 #[cfg(target_os = "linux")]
@@ -508,7 +508,7 @@ fn problems_are_recorded_in_the_outputs() {
 fn figures_that_fail_to_write_are_problems_of_the_run() {
     let tmp = tempfile::tempdir().unwrap();
     let dir = tmp.path();
-    let cfg = format!("{BASE_CONFIG}report: {{png_scale: 4}}\n");
+    let cfg = format!("{BASE_CONFIG}report: {{png_scale: 8}}\n");
     std::fs::write(dir.join("cfg.yaml"), cfg).unwrap();
     std::fs::write(dir.join("plate.csv"), base_plate()).unwrap();
     let bin = assert_cmd::cargo::cargo_bin("radbind");
@@ -543,7 +543,7 @@ fn figures_that_fail_to_write_are_problems_of_the_run() {
     let md = std::fs::read_to_string(run.join("report.md")).unwrap();
     assert!(md.contains("## Problems") && md.contains("- figure for T1 / cmpd-a failed"), "{md}");
     let html = std::fs::read_to_string(run.join("report.html")).unwrap();
-    assert!(html.contains("<h3>Figures that failed</h3>") && html.contains("T1 / cmpd-a"));
+    assert!(html.contains("<h2>Figures that failed</h2>") && html.contains("T1 / cmpd-a"));
 }
 
 /// Runs radbind in `dir` with `args`; returns (exit code, stdout, stderr).
