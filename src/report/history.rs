@@ -102,9 +102,9 @@ pub const DISAGREEMENT_ALPHA: f64 = 0.05;
 /// // Two experiments, s = 0.2 known from 200 df: about log10 MSR.
 /// let l = disagreement_limit(0.2, 200, 2, 20);
 /// assert!((l - msr(0.2).log10()).abs() < 0.02);
-/// // Twenty experiments, Bonferroni over 20: t(0.99875, 18) = 3.38.
+/// // Twenty experiments, Bonferroni over 20: t(0.99875, 18) = 3.51.
 /// let l = disagreement_limit(0.1, 18, 20, 20);
-/// assert!((l - 3.38 * 0.1 * (1.0f64 + 1.0 / 19.0).sqrt()).abs() < 0.01);
+/// assert!((l - 3.51 * 0.1 * (1.0f64 + 1.0 / 19.0).sqrt()).abs() < 0.01);
 /// ```
 #[must_use]
 pub fn disagreement_limit(s: f64, df: usize, n: usize, tests: usize) -> f64 {
