@@ -13,6 +13,7 @@
 //!   single run builds it;
 //! - `run.json`: the first shard's, with the problems of all shards (each once, in order),
 //!   the reference verdicts of all shards, the counts summed, the shards listed;
+//! - `tables/fits/target=<t>/part-<i>.parquet`: every shard's partitioned fits, copied;
 //! - `report.md`: a summary from the merged tables (counts, curves that are not `ok`,
 //!   problems), not the full HTML/Markdown report of a single run (no figures).
 
@@ -258,6 +259,7 @@ pub fn merge(dirs: &[PathBuf], out: &Path) -> Result<Merged> {
         }
     }
 
+    copy_partitions(&shards, dir)?;
     let merged = merged_manifest(&shards);
     let problems: Vec<String> = merged["problems"]
         .as_array()
@@ -277,6 +279,28 @@ pub fn merge(dirs: &[PathBuf], out: &Path) -> Result<Merged> {
     write(&dir.join("run.json"), json.as_bytes())?;
     let run_dir = staging.commit()?;
     Ok(Merged { run_dir, shards: shards.len(), plates, curves: table.height, not_ok, problems })
+}
+
+/// Copies every shard's `tables/fits/target=<t>/part-<i>.parquet` into `dir`, so the merged
+/// run holds the whole partitioned dataset.
+fn copy_partitions(shards: &[ShardDir], dir: &Path) -> Result<()> {
+    for s in shards {
+        let from = s.dir.join("tables").join("fits");
+        let Ok(parts) = std::fs::read_dir(&from) else { continue };
+        for part in parts {
+            let part = part.with_context(|| format!("reading {}", from.display()))?;
+            let to = dir.join("tables").join("fits").join(part.file_name());
+            std::fs::create_dir_all(&to).with_context(|| format!("creating {}", to.display()))?;
+            for f in std::fs::read_dir(part.path())
+                .with_context(|| format!("reading {}", part.path().display()))?
+            {
+                let f = f.with_context(|| format!("reading {}", part.path().display()))?;
+                std::fs::copy(f.path(), to.join(f.file_name()))
+                    .with_context(|| format!("copying {}", f.path().display()))?;
+            }
+        }
+    }
+    Ok(())
 }
 
 fn write(path: &Path, bytes: &[u8]) -> Result<()> {
