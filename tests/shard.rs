@@ -65,6 +65,8 @@ fn shards_merged_write_the_tables_of_one_run() {
         ("primary-screen.yaml", &[4][..]),
         ("gtpgs-example.yaml", &[4][..]),
         ("uptake-example.yaml", &[3][..]),
+        // A reference compound per target: its verdict reaches every curve of the target.
+        ("history-example.yaml", &[3][..]),
     ] {
         let cfg = config(tmp.path(), name);
         let one = run(&cfg, &tmp.path().join(format!("{name}-one")), None);
