@@ -52,6 +52,21 @@ pub enum Command {
         /// Print nothing but errors.
         #[arg(long, short)]
         quiet: bool,
+        /// Analyse only shard i of n (1-based): a fixed part of the plates made of whole
+        /// curves; join the shards with `radbind merge`.
+        #[arg(long, value_name = "i/n")]
+        shard: Option<crate::shard::Shard>,
+    },
+    /// Join the run directories of `radbind run --shard i/n` (shards 1..n of one config) into
+    /// one run: the tables as one run writes them, run.json and a summary report.
+    #[command(after_help = "Example:\n  radbind merge shards/*/latest --out merged")]
+    Merge {
+        /// The shards' run directories (any order).
+        #[arg(required = true)]
+        shards: Vec<PathBuf>,
+        /// Output root directory: the merged run goes to OUT/runs/<time>/, OUT/latest.
+        #[arg(long)]
+        out: PathBuf,
     },
     /// Check a config and its inputs without fitting: prints each plate's map and the curves
     /// that would be fitted, and every problem found. Exit 2 when there are problems.

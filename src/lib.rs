@@ -22,6 +22,7 @@ pub mod output;
 pub mod radioactivity;
 pub mod report;
 pub mod saturation;
+pub mod shard;
 pub mod stream;
 #[cfg(test)]
 mod test_support;
@@ -59,6 +60,8 @@ pub struct RunArgs {
     pub threads: Option<usize>,
     /// Show progress bars (only drawn when stderr is a terminal).
     pub progress: bool,
+    /// Analyse only this part of the plates (`--shard i/n`, [`shard`]).
+    pub shard: Option<shard::Shard>,
 }
 
 /// What a run did, for the one-screen summary and the exit code.
@@ -181,11 +184,14 @@ pub fn run(args: &RunArgs) -> Result<RunSummary> {
 
     let inputs = timings
         .time("read", || ingest::inputs::read_inputs(&settings.inputs, &settings.read_options()));
-    let laid =
+    let mut laid =
         timings.time("layout", || layout::lay_out_files(&inputs.reads, &inputs.errors, &settings));
     let mut problems = [inputs.problems.as_slice(), &laid.problems].concat();
     if laid.plates.is_empty() {
         anyhow::bail!("no plate could be laid out, nothing to analyse:\n  {}", listed(&problems));
+    }
+    if let Some(part) = args.shard {
+        laid.plates = shard::select(&settings, laid.plates, part)?;
     }
     let ingest::inputs::Inputs { reads, files, .. } = inputs;
     // The raw reads are laid out: what follows needs only the laid-out plates.
@@ -244,6 +250,7 @@ pub fn run(args: &RunArgs) -> Result<RunSummary> {
         timings: timings.0,
         wells_written: streamed,
         points_dropped: streamed && results.curves.iter().any(|c| c.points.is_empty()),
+        shard: args.shard.map(|s| shard::manifest(s, &settings)),
     };
     let bar = progress_bar(args.progress, results.curves.len(), "writing figures");
     let outcome = pool.install(|| {
@@ -257,6 +264,9 @@ pub fn run(args: &RunArgs) -> Result<RunSummary> {
         })
     })?;
     bar.finish_and_clear();
+    if let Some(part) = args.shard {
+        shard::write_outputs(&settings, &results, part, staging.dir())?;
+    }
     let run_dir = staging.commit()?;
     let mut summary = RunSummary::new(run_dir, out_root, &results, &outcome, laid.unassigned);
     summary.figures_note = figures_note(&settings, &figures, results.curves.len());

@@ -34,7 +34,7 @@ fn main() -> ExitCode {
 
 fn dispatch(command: Command) -> anyhow::Result<u8> {
     match command {
-        Command::Run { config, out, threads, quiet } => {
+        Command::Run { config, out, threads, quiet, shard } => {
             let threads = threads.map(|t| {
                 let (n, lowered) = radbind::capped_threads(t);
                 if let Some(msg) = lowered {
@@ -43,7 +43,7 @@ fn dispatch(command: Command) -> anyhow::Result<u8> {
                 n
             });
             let summary =
-                radbind::run(&radbind::RunArgs { config, out, threads, progress: !quiet })?;
+                radbind::run(&radbind::RunArgs { config, out, threads, progress: !quiet, shard })?;
             if !quiet {
                 print!("{}", printable_lines(&radbind::commands::validate::summary_text(&summary)));
             } else {
@@ -52,6 +52,11 @@ fn dispatch(command: Command) -> anyhow::Result<u8> {
                 }
             }
             Ok(summary.exit_code())
+        }
+        Command::Merge { shards, out } => {
+            let merged = radbind::commands::merge::merge(&shards, &out)?;
+            print!("{}", printable_lines(&merged.text()));
+            Ok(merged.exit_code())
         }
         Command::Validate { config } => {
             let report = radbind::commands::validate::validate(&config)?;

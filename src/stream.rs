@@ -40,24 +40,42 @@ pub fn batch_size() -> usize {
         .unwrap_or(BATCH_PLATES)
 }
 
-/// Whether the plates can be analysed in batches: more than `batch` plates, none taking its
-/// controls from another plate or its series' ends, no saturation target (its Kd feeds other
-/// targets), no parameters shared across curves.
+/// Whether the plates can be analysed in batches: more than `batch` plates and none depending
+/// on another ([`dependency`]).
 #[must_use]
 pub fn batchable(settings: &Settings, plates: &[Plate], batch: usize) -> bool {
-    plates.len() > batch
-        && !settings.fit.share.iter().any(|s| *s)
-        && settings
-            .targets
-            .values()
-            .all(|t| t.kd_from.is_none() && !matches!(t.assay, Assay::Saturation(_)))
-        && plates
-            .iter()
-            .all(|p| p.controls_from.is_none() && p.controls_in_series.iter().all(Option::is_none))
+    plates.len() > batch && dependency(settings, plates).is_none()
+}
+
+/// The config key that makes plates of different curves depend on each other, if any: a
+/// plate taking its controls from another plate (`plates[].controls_from`) or its series'
+/// ends (`plates[].top_from`/`bottom_from`), a saturation target (its Kd feeds other targets:
+/// `targets.<t>.assay: saturation`, `kd_from`), parameters shared across curves
+/// (`fit.share`).
+#[must_use]
+pub fn dependency(settings: &Settings, plates: &[Plate]) -> Option<&'static str> {
+    if settings.fit.share.iter().any(|s| *s) {
+        return Some("fit.share");
+    }
+    for t in settings.targets.values() {
+        if t.kd_from.is_some() {
+            return Some("targets.<target>.kd_from");
+        }
+        if matches!(t.assay, Assay::Saturation(_)) {
+            return Some("targets.<target>.assay: saturation");
+        }
+    }
+    if plates.iter().any(|p| p.controls_from.is_some()) {
+        return Some("plates[].controls_from");
+    }
+    if plates.iter().any(|p| p.controls_in_series.iter().any(Option::is_some)) {
+        return Some("plates[].top_from/bottom_from");
+    }
+    None
 }
 
 /// The curve keys (target, compound, experiment) of a plate's sample wells.
-fn curve_keys(p: &Plate) -> impl Iterator<Item = (&str, &str, Option<&str>)> {
+pub fn curve_keys(p: &Plate) -> impl Iterator<Item = (&str, &str, Option<&str>)> {
     p.wells
         .iter()
         .filter(|w| w.role == Role::Sample && w.conc_nm.is_some())
@@ -68,25 +86,34 @@ fn curve_keys(p: &Plate) -> impl Iterator<Item = (&str, &str, Option<&str>)> {
 /// A cut after plate `i` is made only when no curve of plates `..=i` has a plate after `i`.
 #[must_use]
 pub fn cuts(plates: &[Plate], size: usize) -> Vec<usize> {
-    let mut last: HashMap<(&str, &str, Option<&str>), usize> = HashMap::new();
-    for (i, p) in plates.iter().enumerate() {
-        for k in curve_keys(p) {
+    let keys: Vec<Vec<_>> = plates.iter().map(|p| curve_keys(p).collect()).collect();
+    cuts_by(&keys, size)
+}
+
+/// Where to cut a sequence of items, item `i` carrying the keys `keys[i]`, into runs of at
+/// least `size` items (the last may be shorter): the end index of each run. A cut after item
+/// `i` is made only when no key of items `..=i` appears after `i`.
+#[must_use]
+pub fn cuts_by<K: std::hash::Hash + Eq>(keys: &[Vec<K>], size: usize) -> Vec<usize> {
+    let mut last: HashMap<&K, usize> = HashMap::new();
+    for (i, ks) in keys.iter().enumerate() {
+        for k in ks {
             last.insert(k, i);
         }
     }
     let mut ends = Vec::new();
     let (mut start, mut reach) = (0, 0);
-    for (i, p) in plates.iter().enumerate() {
-        for k in curve_keys(p) {
-            reach = reach.max(last[&k]);
+    for (i, ks) in keys.iter().enumerate() {
+        for k in ks {
+            reach = reach.max(last[k]);
         }
         if reach <= i && i + 1 - start >= size {
             ends.push(i + 1);
             start = i + 1;
         }
     }
-    if start < plates.len() {
-        ends.push(plates.len());
+    if start < keys.len() {
+        ends.push(keys.len());
     }
     ends
 }

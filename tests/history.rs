@@ -58,6 +58,7 @@ fn series(dir: &Path, sim: &str) -> (Summary, PathBuf) {
             out: Some(out.clone()),
             threads: Some(1),
             progress: false,
+            shard: None,
         };
         radbind::run(&args).expect("run");
     }
@@ -201,8 +202,13 @@ fn a_configured_reference_range_flags_the_run() {
     let mut dirs = Vec::new();
     for k in 1..=2 {
         let config = sim_dir.join(format!("exp-{k:02}/analysis.yaml"));
-        let args =
-            radbind::RunArgs { config, out: Some(out.clone()), threads: Some(1), progress: false };
+        let args = radbind::RunArgs {
+            config,
+            out: Some(out.clone()),
+            threads: Some(1),
+            progress: false,
+            shard: None,
+        };
         let summary = radbind::run(&args).expect("run");
         dirs.push(summary.run_dir);
     }

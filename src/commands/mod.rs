@@ -14,11 +14,13 @@
 //!   `init --from`.
 //! - [`compare`]: `radbind compare`, what changed between two run directories.
 //! - [`panel`]: `radbind panel`, the selectivity panel of one or more finished runs.
+//! - [`merge`]: `radbind merge`, the shards of a run (`run --shard i/n`) joined into one run.
 //! - [`summarize`]: `radbind summarize`, the assay history of finished runs (pooled
 //!   potencies of independent experiments, reference-compound control charts).
 
 pub mod compare;
 pub mod init;
+pub mod merge;
 pub mod panel;
 pub mod secondary;
 pub mod series;

@@ -28,6 +28,9 @@ pub struct RunContext {
     /// Some curves carry no points (a run in batches keeps them only for the curves it
     /// draws): the Prism files, which need every point, are left out.
     pub points_dropped: bool,
+    /// A shard of a run (`--shard i/n`): `{index, count, config_sha256}`, recorded as
+    /// `shard`.
+    pub shard: Option<serde_json::Value>,
 }
 
 /// The manifest as pretty JSON. `problems` is the run's complete problem list (those of the
@@ -42,7 +45,7 @@ pub fn manifest_json(r: &RunResults, problems: &[String], ctx: &RunContext) -> S
         .map(|i| json!({"path": i.path, "sha256": i.sha256, "bytes": i.bytes}))
         .collect();
     let counts = r.status_counts();
-    let v = json!({
+    let mut v = json!({
         "radbind_version": r.version,
         "experiment": r.experiment,
         "experiment_id": r.history.experiment_id,
@@ -84,6 +87,9 @@ pub fn manifest_json(r: &RunResults, problems: &[String], ctx: &RunContext) -> S
             "curves_failed": counts.failed,
         },
     });
+    if let (Some(shard), Some(map)) = (&ctx.shard, v.as_object_mut()) {
+        map.insert("shard".into(), shard.clone());
+    }
     let mut s = serde_json::to_string_pretty(&v).expect("a JSON value always serialises");
     s.push('\n');
     s

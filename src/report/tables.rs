@@ -32,6 +32,15 @@ pub(crate) enum Col {
     Bool(&'static str, Vec<bool>),
 }
 
+impl Col {
+    /// The column's name.
+    fn name(&self) -> &'static str {
+        match self {
+            Col::Str(n, _) | Col::F64(n, _) | Col::U64(n, _) | Col::Bool(n, _) => n,
+        }
+    }
+}
+
 /// A number cell: `None` (empty) when not finite; `-0` written `0`.
 pub(crate) fn num(v: f64) -> Option<f64> {
     v.is_finite().then_some(crate::units::plain_zero(v))
@@ -68,6 +77,97 @@ pub(crate) fn write_table(dir: &Path, stem: &str, height: usize, cols: Vec<Col>)
     let mut sink = TableSink::create(dir, stem)?;
     sink.append(height, &cols)?;
     sink.finish()
+}
+
+/// Writes the fits of one shard as hive-partitioned Parquet: one file
+/// `<dir>/tables/fits/target=<target>/part-<part>.parquet` per target, holding that target's
+/// rows of `fits` without the `target` column (the partition names it;
+/// [`crate::units::safe_name`] of the target). Returns the files written.
+///
+/// # Errors
+/// When a file cannot be written.
+pub fn write_fits_partitioned(
+    curves: &[CurveRow],
+    dir: &Path,
+    part: usize,
+) -> Result<Vec<std::path::PathBuf>> {
+    let mut targets: Vec<&str> = curves.iter().map(|c| c.target.as_str()).collect();
+    targets.sort_unstable();
+    targets.dedup();
+    let mut written = Vec::new();
+    for t in targets {
+        let rows: Vec<CurveRow> = curves.iter().filter(|c| c.target == t).cloned().collect();
+        let cols: Vec<Col> =
+            fit_columns(&rows).into_iter().filter(|c| c.name() != "target").collect();
+        let folder =
+            dir.join("tables").join("fits").join(format!("target={}", crate::units::safe_name(t)));
+        std::fs::create_dir_all(&folder)
+            .with_context(|| format!("creating {}", folder.display()))?;
+        let path = folder.join(format!("part-{part}.parquet"));
+        let mut df = frame("fits", rows.len(), &cols, false)?;
+        let f = File::create(&path).with_context(|| format!("creating {}", path.display()))?;
+        let key = polars_parquet::write::schema_to_metadata_key(&portable_arrow_schema(&df));
+        let meta = polars::io::parquet::write::KeyValueMetadata::Static(vec![key]);
+        ParquetWriter::new(f)
+            .with_key_value_metadata(Some(meta))
+            .finish(&mut df)
+            .map_err(|e| anyhow!("writing {}: {e}", path.display()))?;
+        written.push(path);
+    }
+    Ok(written)
+}
+
+/// Writes `selectivity.csv`/`selectivity.parquet` from the Ki entries of a `fits.csv` read back
+/// ([`read_fits_ki`] with an empty run name, as a run's own panel has), the panel built as a
+/// run builds it (`radbind merge`).
+///
+/// # Errors
+/// When a file cannot be written.
+pub fn write_selectivity(dir: &Path, entries: Vec<KiEntry>, primary: Option<&str>) -> Result<()> {
+    let panel = super::selectivity::panel_of(entries, primary);
+    write_table(dir, "selectivity", panel.len(), selectivity_columns(&panel))
+}
+
+/// Joins Parquet tables of one schema (the shards' `<stem>.parquet`, in order) into `to`,
+/// rows taken in the order `order` gives (indices into the joined rows; `None`: as joined),
+/// written in the same portable types as a run writes them.
+///
+/// # Errors
+/// When a file cannot be read or written, or the schemas differ.
+pub fn join_parquet(
+    parts: &[std::path::PathBuf],
+    order: Option<&[usize]>,
+    to: &Path,
+) -> Result<()> {
+    let mut all: Option<DataFrame> = None;
+    for p in parts {
+        let f = File::open(p).with_context(|| format!("opening {}", p.display()))?;
+        let df =
+            ParquetReader::new(f).finish().map_err(|e| anyhow!("reading {}: {e}", p.display()))?;
+        all = Some(match all {
+            None => df,
+            Some(mut a) => {
+                a.vstack_mut(&df).map_err(|e| anyhow!("joining {}: {e}", p.display()))?;
+                a
+            }
+        });
+    }
+    let Some(mut df) = all else { return Ok(()) };
+    if let Some(order) = order {
+        let idx: Vec<IdxSize> =
+            order.iter().map(|i| IdxSize::try_from(*i).unwrap_or(IdxSize::MAX)).collect();
+        df = df
+            .take(&IdxCa::from_vec("idx".into(), idx))
+            .map_err(|e| anyhow!("ordering {}: {e}", to.display()))?;
+    }
+    let f = File::create(to).with_context(|| format!("creating {}", to.display()))?;
+    let key = polars_parquet::write::schema_to_metadata_key(&portable_arrow_schema(&df));
+    let meta = polars::io::parquet::write::KeyValueMetadata::Static(vec![key]);
+    ParquetWriter::new(f)
+        .with_key_value_metadata(Some(meta))
+        .finish(&mut df)
+        .map_err(|e| anyhow!("writing {}: {e}", to.display()))?;
+    Ok(())
 }
 
 /// The Arrow schema stored in a Parquet file's footer (`ARROW:schema`), in the types every
