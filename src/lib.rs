@@ -36,6 +36,7 @@ use anyhow::{Context, Result};
 
 use config::Settings;
 use derive::rows::RunResults;
+pub use stream::Timings;
 
 /// Exit codes, documented in `--help` and the README.
 pub mod exit {
@@ -147,24 +148,6 @@ fn primary_counts(rows: &[derive::primary::PrimaryRow]) -> (usize, usize, usize,
     let no_response =
         rows.iter().filter(|r| r.flags.contains(&derive::primary::PrimaryFlag::NoResponse)).count();
     (plates.len(), rows.len(), rows.iter().filter(|r| r.hit).count(), no_response)
-}
-
-/// Wall time per stage, seconds, in stage order (recorded in run.json as `timings_s`).
-#[derive(Debug, Default, Clone)]
-pub struct Timings(pub Vec<(&'static str, f64)>);
-
-impl Timings {
-    fn lap(&mut self, stage: &'static str, since: Instant) {
-        self.0.push((stage, since.elapsed().as_secs_f64()));
-    }
-
-    /// Runs `stage` and records its wall time.
-    fn time<T>(&mut self, stage: &'static str, f: impl FnOnce() -> T) -> T {
-        let clock = Instant::now();
-        let out = f();
-        self.lap(stage, clock);
-        out
-    }
 }
 
 /// Runs the whole analysis and writes a complete run directory.

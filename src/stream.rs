@@ -23,7 +23,25 @@ use crate::derive::rows::{CurveRow, RunResults, WellRow};
 use crate::ingest::inputs::InputFile;
 use crate::layout::{Plate, Role};
 use crate::report::tables::{TableSink, well_columns};
-use crate::{Timings, derive, fit, normalise, saturation};
+use crate::{derive, fit, normalise, saturation};
+
+/// Wall time per stage, seconds, in stage order (recorded in run.json as `timings_s`).
+#[derive(Debug, Default, Clone)]
+pub struct Timings(pub Vec<(&'static str, f64)>);
+
+impl Timings {
+    pub(crate) fn lap(&mut self, stage: &'static str, since: Instant) {
+        self.0.push((stage, since.elapsed().as_secs_f64()));
+    }
+
+    /// Runs `stage` and records its wall time.
+    pub(crate) fn time<T>(&mut self, stage: &'static str, f: impl FnOnce() -> T) -> T {
+        let clock = Instant::now();
+        let out = f();
+        self.lap(stage, clock);
+        out
+    }
+}
 
 /// Plates per batch (about 4 MB of well rows, some 75 MB of working data each). Runs of at most this many plates run in
 /// one pass.

@@ -173,6 +173,15 @@ pub(crate) fn flag_words_text(status_failed: Option<String>, flags: &[String]) -
         .join("; ")
 }
 
+impl CurveRow {
+    /// True when the curve reports a Ki: its target gives [L] and Kd (an IC50-only target
+    /// does not) and it is not a functional-assay curve.
+    #[must_use]
+    pub fn has_ki(&self) -> bool {
+        self.radioligand_nm.is_finite() && self.kd_nm.is_finite() && self.functional.is_none()
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

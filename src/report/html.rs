@@ -14,7 +14,7 @@ use super::cells::{Measured, column_unit, sort_attrs};
 use super::flag_words::{flag_description, flag_label};
 use super::html_results::{curve_anchor, flagged_section, plate_qc, results_section};
 use super::markdown::{Counts, fixed, flags_in_use, targets_in_order};
-use super::text::{escape, figure_block, png_href};
+use super::text::{escape, figure_block, head_row, png_href};
 use super::{FigureRef, ReportFigures, ReportOutcome, selectivity};
 use crate::derive::rows::{Censor, CurveRow, RunResults};
 use crate::units::{NOT_DETERMINED, format_conc_nm};
@@ -507,17 +507,6 @@ fn reference_lines(h: &mut String, r: &RunResults) {
         let _ = writeln!(h, "<li{class}>Reference {}</li>", escape(&row.line()));
     }
     h.push_str("</ul>\n");
-}
-
-/// `<th>` cells of a header row.
-pub(crate) fn head_row(cols: &[(&str, bool)]) -> String {
-    let mut s = String::from("<thead><tr>");
-    for (c, num) in cols {
-        let class = if *num { " class=\"num\"" } else { "" };
-        let _ = write!(s, "<th scope=\"col\"{class}>{}</th>", escape(c));
-    }
-    s.push_str("</tr></thead>");
-    s
 }
 
 /// One overlay per compound tested at several targets.

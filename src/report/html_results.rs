@@ -11,9 +11,8 @@ use std::fmt::Write as _;
 
 use super::assays::{AssayKind, target_assay};
 use super::cells::{Measured, column_unit, flag_badges_html, signed, sort_attrs};
-use super::html::head_row;
 use super::markdown::{QcState, fixed, pipetting_cv_cell, qc_columns, targets_in_order};
-use super::text::{escape, figure_block, inline_svg, png_href};
+use super::text::{escape, figure_block, head_row, inline_svg, png_href};
 use super::{ReportFigures, figures::compound_letters, figures::plate_compounds};
 use crate::derive::rows::{CurveRow, PlateRow, RunResults, WellRow};
 

@@ -10,7 +10,7 @@ use std::fmt::Write as _;
 
 pub use super::flag_words::flag_explanation;
 use super::selectivity;
-use super::text::{link_target, md, table_row};
+use super::text::{config_target_order, link_target, md, table_row};
 use crate::derive::rows::{CurveRow, PlateRow, RunResults, TargetRow};
 use crate::units::{NOT_DETERMINED, format_conc_nm, format_conc_range_nm, p_value};
 
@@ -110,13 +110,6 @@ impl CurveRow {
     pub fn ki_with_ci_text(&self) -> String {
         let ci = self.ki_ci_text();
         if ci.is_empty() { self.ki_text() } else { format!("{} ({ci})", self.ki_text()) }
-    }
-
-    /// True when the curve reports a Ki: its target gives [L] and Kd (an IC50-only target
-    /// does not) and it is not a functional-assay curve.
-    #[must_use]
-    pub fn has_ki(&self) -> bool {
-        self.radioligand_nm.is_finite() && self.kd_nm.is_finite() && self.functional.is_none()
     }
 
     /// 95% CI of the IC50, `1.2–3.4 µM`; empty when censored or not finite.
@@ -306,21 +299,6 @@ pub(crate) fn targets_in_order(r: &RunResults) -> Vec<TargetRow> {
         }
     }
     out
-}
-
-/// The target names in the order the config text lists them under `targets:`; empty when
-/// the text does not parse (the report then keeps the resolved order).
-pub(crate) fn config_target_order(yaml: &str) -> Vec<String> {
-    let Ok(serde_yaml::Value::Mapping(doc)) = serde_yaml::from_str::<serde_yaml::Value>(yaml)
-    else {
-        return Vec::new();
-    };
-    match doc.get("targets") {
-        Some(serde_yaml::Value::Mapping(t)) => {
-            t.keys().filter_map(|k| k.as_str().map(str::to_string)).collect()
-        }
-        _ => Vec::new(),
-    }
 }
 
 /// Every flag used by a curve, a saturation fit or a plate, sorted, once each.

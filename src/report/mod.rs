@@ -21,6 +21,7 @@ pub mod summary;
 pub mod summary_page;
 pub mod tables;
 pub mod text;
+pub mod words;
 
 use std::path::Path;
 

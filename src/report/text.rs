@@ -148,9 +148,9 @@ pub(crate) fn link_target(path: &str) -> String {
 #[must_use]
 pub fn ligand_text(t: &TargetRow) -> String {
     let known = t.radioligand_nm.is_finite() && t.kd_nm.is_finite();
-    let kind = super::assays::AssayKind::from_name(&t.assay);
+    let kind = super::words::AssayKind::from_name(&t.assay);
     match (known, kind, t.radioligand.is_empty()) {
-        (true, super::assays::AssayKind::Uptake, _) => format!(
+        (true, super::words::AssayKind::Uptake, _) => format!(
             "{}: [S] {} nM, Km {} nM",
             t.radioligand,
             nm_number(t.radioligand_nm),
@@ -168,6 +168,32 @@ pub fn ligand_text(t: &TargetRow) -> String {
         (false, k, false) if k.reports_ki() => format!("{} (IC50 only)", t.radioligand),
         (false, ..) => t.radioligand.clone(),
     }
+}
+
+/// The target names in the order the config text lists them under `targets:`; empty when
+/// the text does not parse (the report then keeps the resolved order).
+pub(crate) fn config_target_order(yaml: &str) -> Vec<String> {
+    let Ok(serde_yaml::Value::Mapping(doc)) = serde_yaml::from_str::<serde_yaml::Value>(yaml)
+    else {
+        return Vec::new();
+    };
+    match doc.get("targets") {
+        Some(serde_yaml::Value::Mapping(t)) => {
+            t.keys().filter_map(|k| k.as_str().map(str::to_string)).collect()
+        }
+        _ => Vec::new(),
+    }
+}
+
+/// `<th>` cells of a header row.
+pub(crate) fn head_row(cols: &[(&str, bool)]) -> String {
+    let mut s = String::from("<thead><tr>");
+    for (c, num) in cols {
+        let class = if *num { " class=\"num\"" } else { "" };
+        let _ = write!(s, "<th scope=\"col\"{class}>{}</th>", escape(c));
+    }
+    s.push_str("</tr></thead>");
+    s
 }
 
 #[cfg(test)]
