@@ -44,6 +44,9 @@ pub struct Settings {
     pub keep_negative_counts: bool,
     /// Targets by name.
     pub targets: BTreeMap<String, Target>,
+    /// The target names in the order the config text lists them (`targets` is sorted by
+    /// name); tables and reports list targets in this order.
+    pub target_order: Vec<String>,
     /// Layout templates by name. Plate-map entries get a placeholder layout (no wells, an
     /// empty series) named `plate map <path>`, so every `PlateSpec::layout` names one.
     pub layouts: BTreeMap<String, Layout>,

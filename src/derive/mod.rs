@@ -146,7 +146,7 @@ pub fn assemble(up: Upstream<'_>, part: Part) -> RunResults {
         wells,
         curves,
         saturation: up.saturation,
-        targets: up.targets.values().map(TargetRow::of).collect(),
+        targets: in_config_order(up.targets, &settings.target_order),
         inputs: up.inputs,
         config_yaml: settings.config_text.clone(),
         primary_target: settings.primary_target.clone(),
@@ -415,6 +415,14 @@ fn span_percent_of_wells(wells: &mut [WellRow], fits: &[CurveFit]) {
     for w in wells.iter_mut().filter(|w| w.pct_specific.is_none()) {
         w.pct_specific = pct.get(&(w.plate.as_str(), w.well.as_str())).copied();
     }
+}
+
+/// The targets' rows in the order the config lists them (`Settings::target_order`); a target
+/// the order does not name goes last, in name order.
+fn in_config_order(targets: &BTreeMap<String, Target>, order: &[String]) -> Vec<TargetRow> {
+    let mut rows: Vec<TargetRow> = targets.values().map(TargetRow::of).collect();
+    rows.sort_by_key(|t| order.iter().position(|o| *o == t.target).unwrap_or(usize::MAX));
+    rows
 }
 
 #[cfg(test)]

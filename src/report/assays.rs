@@ -249,10 +249,7 @@ pub fn markdown_sections(results: &RunResults, saturation_figs: &[FigureRef]) ->
 #[must_use]
 pub fn run_assays(results: &RunResults) -> Vec<AssayKind> {
     let mut out: Vec<AssayKind> = Vec::new();
-    let order = super::text::config_target_order(&results.config_yaml);
-    let mut targets: Vec<&crate::derive::rows::TargetRow> = results.targets.iter().collect();
-    targets.sort_by_key(|t| order.iter().position(|o| *o == t.target).unwrap_or(usize::MAX));
-    for name in targets.iter().map(|t| t.assay.as_str()) {
+    for name in results.targets.iter().map(|t| t.assay.as_str()) {
         let k = AssayKind::from_name(name);
         if !out.contains(&k) {
             out.push(k);

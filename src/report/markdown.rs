@@ -10,7 +10,7 @@ use std::fmt::Write as _;
 
 pub use super::flag_words::flag_explanation;
 use super::selectivity;
-use super::text::{config_target_order, link_target, md, table_row};
+use super::text::{link_target, md, table_row};
 use crate::derive::rows::{CurveRow, PlateRow, RunResults, TargetRow};
 use crate::units::{NOT_DETERMINED, format_conc_nm, format_conc_range_nm, p_value};
 
@@ -277,15 +277,12 @@ impl QcState {
     }
 }
 
-/// Targets in report order: those of `results.targets`, then any target that only
+/// Targets in report order: those of `results.targets` (config order), then any target that only
 /// appears in the curves (with [L] and Kd taken from its first curve).
 pub(crate) fn targets_in_order(r: &RunResults) -> Vec<TargetRow> {
     // Saturation targets have no curves: the saturation section reports them.
     let mut out: Vec<TargetRow> =
         r.targets.iter().filter(|t| t.assay != "saturation").cloned().collect();
-    // In the order the config lists them (the resolved targets are sorted by name).
-    let order = config_target_order(&r.config_yaml);
-    out.sort_by_key(|t| order.iter().position(|o| *o == t.target).unwrap_or(usize::MAX));
     for c in &r.curves {
         if !out.iter().any(|t| t.target == c.target) {
             out.push(TargetRow {

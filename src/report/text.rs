@@ -170,21 +170,6 @@ pub fn ligand_text(t: &TargetRow) -> String {
     }
 }
 
-/// The target names in the order the config text lists them under `targets:`; empty when
-/// the text does not parse (the report then keeps the resolved order).
-pub(crate) fn config_target_order(yaml: &str) -> Vec<String> {
-    let Ok(serde_yaml::Value::Mapping(doc)) = serde_yaml::from_str::<serde_yaml::Value>(yaml)
-    else {
-        return Vec::new();
-    };
-    match doc.get("targets") {
-        Some(serde_yaml::Value::Mapping(t)) => {
-            t.keys().filter_map(|k| k.as_str().map(str::to_string)).collect()
-        }
-        _ => Vec::new(),
-    }
-}
-
 /// `<th>` cells of a header row.
 pub(crate) fn head_row(cols: &[(&str, bool)]) -> String {
     let mut s = String::from("<thead><tr>");

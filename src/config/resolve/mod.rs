@@ -306,6 +306,7 @@ pub fn resolve(path: &Path, text: String, o: Options) -> Result<Settings, Config
     Ok(Settings {
         experiment: o.experiment.clone(),
         config_path: path.to_path_buf(),
+        target_order: target_order(&text),
         config_text: text,
         output_dir,
         inputs,
@@ -782,4 +783,19 @@ pub fn clean_path(p: &Path) -> PathBuf {
         return PathBuf::from(".");
     }
     out.iter().collect()
+}
+
+/// The target names in the order the config text lists them under `targets:`; empty when
+/// the text does not parse (`targets` keeps its name order then).
+fn target_order(yaml: &str) -> Vec<String> {
+    let Ok(serde_yaml::Value::Mapping(doc)) = serde_yaml::from_str::<serde_yaml::Value>(yaml)
+    else {
+        return Vec::new();
+    };
+    match doc.get("targets") {
+        Some(serde_yaml::Value::Mapping(t)) => {
+            t.keys().filter_map(|k| k.as_str().map(str::to_string)).collect()
+        }
+        _ => Vec::new(),
+    }
 }

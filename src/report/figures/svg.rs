@@ -86,6 +86,17 @@ impl<'a> FineSvg<'a> {
         let _ = write!(self.buf, " stroke-width=\"{}\"", Len(i64::from(w)));
     }
 
+    /// A closed shape's paint: filled in the style's colour, or outlined in it.
+    fn fill_or_outline<S: BackendStyle>(&mut self, s: &S, fill: bool) {
+        if fill {
+            self.paint("fill", s.color());
+        } else {
+            self.buf.push_str(" fill=\"none\"");
+            self.paint("stroke", s.color());
+            self.stroke_width(s.stroke_width());
+        }
+    }
+
     fn points(&mut self, path: impl IntoIterator<Item = BackendCoord>) {
         self.buf.push_str(" points=\"");
         let mut first = true;
@@ -204,13 +215,7 @@ impl DrawingBackend for FineSvg<'_> {
             Len(i64::from(x1) - i64::from(x0)),
             Len(i64::from(y1) - i64::from(y0))
         );
-        if fill {
-            self.paint("fill", s.color());
-        } else {
-            self.buf.push_str(" fill=\"none\"");
-            self.paint("stroke", s.color());
-            self.stroke_width(s.stroke_width());
-        }
+        self.fill_or_outline(s, fill);
         self.buf.push_str("/>\n");
         Ok(())
     }
@@ -243,13 +248,7 @@ impl DrawingBackend for FineSvg<'_> {
             Len(c.1.into()),
             Len(r.into())
         );
-        if fill {
-            self.paint("fill", s.color());
-        } else {
-            self.buf.push_str(" fill=\"none\"");
-            self.paint("stroke", s.color());
-            self.stroke_width(s.stroke_width());
-        }
+        self.fill_or_outline(s, fill);
         self.buf.push_str("/>\n");
         Ok(())
     }
