@@ -18,6 +18,7 @@ pub(super) mod dose;
 pub mod heat_map;
 pub mod overlay;
 pub mod primary;
+mod raster;
 pub mod residual;
 pub mod saturation;
 pub mod selectivity_map;
@@ -115,30 +116,41 @@ pub trait Figure {
 /// # Errors
 /// [`PlotError::Font`] or [`PlotError::Figure`].
 pub fn to_svg(fig: &impl Figure) -> Result<String, PlotError> {
+    render(fig, None).map(|(svg, _)| svg)
+}
+
+/// Renders a figure as an SVG document and, with a scale (2.0 doubles the pixel size, for
+/// print), as a PNG drawn from the same drawing commands in the same pass
+/// ([`raster`]: the bundled font, anti-aliased), so the PNG shows what the SVG shows.
+///
+/// # Errors
+/// [`PlotError::Scale`], [`PlotError::Font`] or [`PlotError::Figure`].
+pub fn render(
+    fig: &impl Figure,
+    png_scale: Option<f64>,
+) -> Result<(String, Option<Vec<u8>>), PlotError> {
+    if let Some(scale) = png_scale
+        && (!scale.is_finite() || !(0.25..=8.0).contains(&scale))
+    {
+        return Err(PlotError::Scale(scale));
+    }
     ensure_font()?;
+    let e = |message: String| PlotError::Figure { figure: fig.name(), message };
+    let mut canvas = match png_scale {
+        Some(scale) => Some(raster::Canvas::new(fig.size(), scale, svg::SUBPIXELS).map_err(e)?),
+        None => None,
+    };
     let mut doc = String::new();
     {
-        let root = svg::FineSvg::new(&mut doc, fig.size()).into_drawing_area();
-        let e = |message: String| PlotError::Figure { figure: fig.name(), message };
+        let root = svg::FineSvg::new(&mut doc, fig.size(), canvas.as_mut()).into_drawing_area();
         fig.draw(&root, f64::from(svg::SUBPIXELS)).map_err(e)?;
         root.present().map_err(|x| e(x.to_string()))?;
     }
-    Ok(doc)
-}
-
-/// The PNG of a figure's SVG document at `scale` (2.0 doubles the pixel size, for print):
-/// rasterised by resvg with the bundled font, so it shows what the SVG shows.
-///
-/// # Errors
-/// [`PlotError::Scale`] or [`PlotError::Figure`].
-pub fn svg_to_png(name: &str, svg: &str, scale: f64) -> Result<Vec<u8>, PlotError> {
-    if !scale.is_finite() || !(0.25..=8.0).contains(&scale) {
-        return Err(PlotError::Scale(scale));
-    }
-    svg::rasterise(svg, scale).map_err(|message| PlotError::Figure {
-        figure: name.to_string(),
-        message: format!("rasterising the SVG: {message}"),
-    })
+    let png = match canvas {
+        Some(c) => Some(c.encode_png().map_err(|m| e(format!("encoding the PNG: {m}")))?),
+        None => None,
+    };
+    Ok((doc, png))
 }
 
 /// Writes a figure as a PNG at `scale` (2.0 doubles the pixel size, for print).
@@ -146,11 +158,8 @@ pub fn svg_to_png(name: &str, svg: &str, scale: f64) -> Result<Vec<u8>, PlotErro
 /// # Errors
 /// [`PlotError::Scale`], [`PlotError::Font`], [`PlotError::Figure`], [`PlotError::Write`].
 pub fn to_png(fig: &impl Figure, path: &Path, scale: f64) -> Result<(), PlotError> {
-    if !scale.is_finite() || !(0.25..=8.0).contains(&scale) {
-        return Err(PlotError::Scale(scale));
-    }
-    let png = svg_to_png(&fig.name(), &to_svg(fig)?, scale)?;
-    std::fs::write(path, png)
+    let (_, png) = render(fig, Some(scale))?;
+    std::fs::write(path, png.unwrap_or_default())
         .map_err(|e| PlotError::Write { path: path.display().to_string(), message: e.to_string() })
 }
 
@@ -578,7 +587,7 @@ pub(crate) fn write_figure(
     key: &str,
     png: Option<f64>,
 ) -> Result<FigureRef, String> {
-    let svg = to_svg(fig).map_err(|e| e.to_string())?;
+    let (svg, png_bytes) = render(fig, png).map_err(|e| e.to_string())?;
     let svg_rel = format!("{rel_dir}/{stem}.svg");
     let png_rel = format!("{rel_dir}/{stem}.png");
     // A figure that fails leaves no empty or truncated file behind to be taken for it.
@@ -590,8 +599,7 @@ pub(crate) fn write_figure(
     };
     std::fs::write(dir.join(&svg_rel), &svg)
         .map_err(|e| fail(format!("writing {svg_rel}: {e}")))?;
-    let png_path = if let Some(scale) = png {
-        let bytes = svg_to_png(&fig.name(), &svg, scale).map_err(|e| fail(e.to_string()))?;
+    let png_path = if let Some(bytes) = png_bytes {
         std::fs::write(dir.join(&png_rel), bytes)
             .map_err(|e| fail(format!("writing {png_rel}: {e}")))?;
         Some(png_rel)
@@ -637,9 +645,8 @@ mod tests {
 
     /// Dark pixels per column of the PNG of `fig` (anti-aliased: any channel below 128).
     fn ink_columns(fig: &impl Figure) -> Vec<usize> {
-        let svg = to_svg(fig).expect("svg");
-        let png = svg_to_png("text", &svg, 1.0).expect("png");
-        let img = resvg::tiny_skia::Pixmap::decode_png(&png).expect("decode");
+        let png = render(fig, Some(1.0)).expect("png").1.expect("png");
+        let img = tiny_skia::Pixmap::decode_png(&png).expect("decode");
         let w = img.width() as usize;
         let mut cols = vec![0; w];
         for (i, p) in img.pixels().iter().enumerate() {
@@ -659,9 +666,8 @@ mod tests {
         let cols = ink_columns(&TextFigure("5-HT1A"));
         let dark: usize = cols.iter().sum();
         assert!(dark > 300, "only {dark} dark pixels: font not used");
-        let svg = to_svg(&TextFigure("IC50")).expect("svg");
-        let png = svg_to_png("text", &svg, 1.0).expect("png");
-        let img = resvg::tiny_skia::Pixmap::decode_png(&png).expect("decode");
+        let png = render(&TextFigure("IC50"), Some(1.0)).expect("png").1.expect("png");
+        let img = tiny_skia::Pixmap::decode_png(&png).expect("decode");
         let grey = img.pixels().iter().filter(|p| (40..215).contains(&p.red())).count();
         assert!(grey > 20, "{grey} intermediate pixels: text not anti-aliased");
         // Runs of blank columns between glyphs: the widest gap inside the word stays below

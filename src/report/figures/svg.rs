@@ -1,4 +1,4 @@
-//! radbind's SVG backend for plotters, with sub-pixel coordinates, and the PNG rasteriser.
+//! radbind's SVG backend for plotters, with sub-pixel coordinates, drawing the PNG beside it.
 //!
 //! plotters hands a backend integer pixel coordinates, so its own SVG backend writes curves as
 //! integer polylines (`points="72,135 76,136 …"`) that show stair steps when zoomed or
@@ -11,28 +11,24 @@
 //! `-0.5ex` bottom) and names the bundled font first (`DejaVu Sans, sans-serif`), the font
 //! plotters measures text with, so a browser with DejaVu Sans lays it out as measured.
 //!
-//! [`rasterise`] turns that SVG into a PNG with resvg: text shaped by rustybuzz from the
-//! bundled DejaVu Sans only (no system fonts, so every machine renders the same pixels) and
-//! anti-aliased by tiny-skia. The PNG is the SVG, so the two formats cannot disagree.
+//! With a [`Canvas`] the backend draws every command it writes on it too, so the PNG is made
+//! from the same drawing commands as the SVG, in the same pass ([`super::raster`]).
 
 use std::fmt::Write as _;
-use std::sync::{Arc, OnceLock};
 
 use plotters_backend::text_anchor::{HPos, VPos};
 use plotters_backend::{
     BackendColor, BackendCoord, BackendStyle, BackendTextStyle, DrawingBackend, DrawingErrorKind,
     FontStyle, FontTransform,
 };
-use resvg::{tiny_skia, usvg};
+
+use super::raster::{Align, Canvas, TextRun};
 
 /// Drawing units per SVG user unit: coordinates are written to 1/100 px.
 pub(super) const SUBPIXELS: u32 = 100;
 
 /// The font family written into every `<text>`: the bundled font, then the generic family.
 const FONT_FAMILY: &str = "DejaVu Sans, sans-serif";
-
-/// The family name of the bundled font (what resvg looks up).
-const BUNDLED_FAMILY: &str = "DejaVu Sans";
 
 /// plotters' text size is in its layout units; SVG's `font-size` is this factor smaller
 /// (the same conversion as plotters' own SVG backend, so text measures as drawn).
@@ -42,6 +38,8 @@ const FONT_SIZE_FACTOR: f64 = 1.24;
 /// [`DrawingBackend::present`] closes the document.
 pub(super) struct FineSvg<'a> {
     buf: &'a mut String,
+    /// The PNG's canvas, drawn with the same commands ([`super::raster`]).
+    raster: Option<&'a mut Canvas>,
     /// Size in SVG user units (pixels at scale 1).
     size: (u32, u32),
     closed: bool,
@@ -54,7 +52,11 @@ pub(super) struct SvgError;
 
 impl<'a> FineSvg<'a> {
     /// A document of `size` user units in `buf`; plotters draws on `size × SUBPIXELS`.
-    pub(super) fn new(buf: &'a mut String, size: (u32, u32)) -> Self {
+    pub(super) fn new(
+        buf: &'a mut String,
+        size: (u32, u32),
+        raster: Option<&'a mut Canvas>,
+    ) -> Self {
         buf.reserve(32 * 1024);
         let _ = writeln!(
             buf,
@@ -63,7 +65,7 @@ impl<'a> FineSvg<'a> {
             w = size.0,
             h = size.1
         );
-        Self { buf, size, closed: false }
+        Self { buf, raster, size, closed: false }
     }
 
     fn close(&mut self) {
@@ -173,6 +175,10 @@ impl DrawingBackend for FineSvg<'_> {
         );
         self.paint("fill", c);
         self.buf.push_str("/>\n");
+        if let Some(r) = self.raster.as_deref_mut() {
+            let one = SUBPIXELS as i32;
+            r.rect(p, (p.0 + one, p.1 + one), c, None);
+        }
         Ok(())
     }
 
@@ -191,6 +197,9 @@ impl DrawingBackend for FineSvg<'_> {
         self.paint("stroke", s.color());
         self.stroke_width(s.stroke_width());
         self.buf.push_str("/>\n");
+        if let Some(r) = self.raster.as_deref_mut() {
+            r.line(a, b, s.color(), s.stroke_width());
+        }
         Ok(())
     }
 
@@ -217,6 +226,9 @@ impl DrawingBackend for FineSvg<'_> {
         );
         self.fill_or_outline(s, fill);
         self.buf.push_str("/>\n");
+        if let Some(r) = self.raster.as_deref_mut() {
+            r.rect((x0, y0), (x1, y1), s.color(), (!fill).then(|| s.stroke_width()));
+        }
         Ok(())
     }
 
@@ -228,16 +240,20 @@ impl DrawingBackend for FineSvg<'_> {
         if s.color().alpha == 0.0 {
             return Ok(());
         }
+        let pts: Vec<BackendCoord> = path.into_iter().collect();
         self.buf.push_str("<polyline fill=\"none\"");
         self.paint("stroke", s.color());
         self.stroke_width(s.stroke_width());
         self.buf.push_str(" stroke-linejoin=\"round\"");
-        self.points(path);
+        self.points(pts.iter().copied());
         self.buf.push_str("/>\n");
+        if let Some(r) = self.raster.as_deref_mut() {
+            r.polyline(&pts, s.color(), s.stroke_width());
+        }
         Ok(())
     }
 
-    fn draw_circle<S: BackendStyle>(&mut self, c: BackendCoord, r: u32, s: &S, fill: bool) -> Res {
+    fn draw_circle<S: BackendStyle>(&mut self, c: BackendCoord, r_: u32, s: &S, fill: bool) -> Res {
         if s.color().alpha == 0.0 {
             return Ok(());
         }
@@ -246,10 +262,13 @@ impl DrawingBackend for FineSvg<'_> {
             "<circle cx=\"{}\" cy=\"{}\" r=\"{}\"",
             Len(c.0.into()),
             Len(c.1.into()),
-            Len(r.into())
+            Len(r_.into())
         );
         self.fill_or_outline(s, fill);
         self.buf.push_str("/>\n");
+        if let Some(r) = self.raster.as_deref_mut() {
+            r.circle(c, r_, s.color(), (!fill).then(|| s.stroke_width()));
+        }
         Ok(())
     }
 
@@ -261,10 +280,14 @@ impl DrawingBackend for FineSvg<'_> {
         if s.color().alpha == 0.0 {
             return Ok(());
         }
+        let pts: Vec<BackendCoord> = path.into_iter().collect();
         self.buf.push_str("<polygon");
         self.paint("fill", s.color());
-        self.points(path);
+        self.points(pts.iter().copied());
         self.buf.push_str("/>\n");
+        if let Some(r) = self.raster.as_deref_mut() {
+            r.polygon(&pts, s.color());
+        }
         Ok(())
     }
 
@@ -273,23 +296,24 @@ impl DrawingBackend for FineSvg<'_> {
         if colour.alpha == 0.0 {
             return Ok(());
         }
-        let anchor = match s.anchor().h_pos {
-            HPos::Left => "start",
-            HPos::Right => "end",
-            HPos::Center => "middle",
+        let (anchor, align) = match s.anchor().h_pos {
+            HPos::Left => ("start", Align::Start),
+            HPos::Right => ("end", Align::End),
+            HPos::Center => ("middle", Align::Middle),
         };
-        let dy = match s.anchor().v_pos {
-            VPos::Top => "0.76em",
-            VPos::Center => "0.5ex",
-            VPos::Bottom => "-0.5ex",
+        // An `ex` is half an `em` (as resvg and usvg resolve it).
+        let (dy, dy_em) = match s.anchor().v_pos {
+            VPos::Top => ("0.76em", 0.76),
+            VPos::Center => ("0.5ex", 0.25),
+            VPos::Bottom => ("-0.5ex", -0.25),
         };
         let (x, y) = (Len(pos.0.into()), Len(pos.1.into()));
         let size = s.size() / FONT_SIZE_FACTOR / f64::from(SUBPIXELS);
+        let size = (size * 100.0).round() / 100.0;
         let _ = write!(
             self.buf,
             "<text x=\"{x}\" y=\"{y}\" dy=\"{dy}\" text-anchor=\"{anchor}\" \
-             font-family=\"{FONT_FAMILY}\" font-size=\"{}\"",
-            (size * 100.0).round() / 100.0
+             font-family=\"{FONT_FAMILY}\" font-size=\"{size}\""
         );
         self.paint("fill", colour);
         match s.style() {
@@ -311,45 +335,12 @@ impl DrawingBackend for FineSvg<'_> {
         self.buf.push('>');
         escape_into(self.buf, text);
         self.buf.push_str("</text>\n");
+        if let Some(r) = self.raster.as_deref_mut() {
+            let angle = angle.unwrap_or(0);
+            r.text(&TextRun { text, pos, size, align, dy_em, angle, colour });
+        }
         Ok(())
     }
-}
-
-/// The font database of the rasteriser: the bundled DejaVu Sans as every generic family.
-fn font_db() -> Arc<usvg::fontdb::Database> {
-    static DB: OnceLock<Arc<usvg::fontdb::Database>> = OnceLock::new();
-    DB.get_or_init(|| {
-        let mut db = usvg::fontdb::Database::new();
-        db.load_font_data(super::FONT_BYTES.to_vec());
-        db.set_sans_serif_family(BUNDLED_FAMILY);
-        db.set_serif_family(BUNDLED_FAMILY);
-        db.set_monospace_family(BUNDLED_FAMILY);
-        Arc::new(db)
-    })
-    .clone()
-}
-
-/// Rasterises an SVG document at `scale` (1.0 = its `width` × `height` in pixels) into PNG
-/// bytes: resvg, text shaped from the bundled font, anti-aliased, on white.
-///
-/// # Errors
-/// The message of a document resvg cannot read or a pixmap that cannot be made or encoded.
-pub(super) fn rasterise(svg: &str, scale: f64) -> Result<Vec<u8>, String> {
-    let opt = usvg::Options {
-        font_family: BUNDLED_FAMILY.to_string(),
-        fontdb: font_db(),
-        ..usvg::Options::default()
-    };
-    let tree = usvg::Tree::from_str(svg, &opt).map_err(|e| e.to_string())?;
-    let size = tree.size();
-    let dim = |v: f32| (f64::from(v) * scale).round().max(1.0) as u32;
-    let (w, h) = (dim(size.width()), dim(size.height()));
-    let mut pixmap =
-        tiny_skia::Pixmap::new(w, h).ok_or_else(|| format!("no {w} x {h} pixel image"))?;
-    pixmap.fill(tiny_skia::Color::WHITE);
-    let (sx, sy) = (w as f32 / size.width(), h as f32 / size.height());
-    resvg::render(&tree, tiny_skia::Transform::from_scale(sx, sy), &mut pixmap.as_mut());
-    pixmap.encode_png().map_err(|e| e.to_string())
 }
 
 #[cfg(test)]

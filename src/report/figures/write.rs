@@ -78,10 +78,7 @@ pub(in crate::report) fn write_figures(
                 figs.compound_overlays.push(FigureRef { key: (*c).to_string(), ..f });
             }
             Job::Heat(_, p, value) => {
-                let mut f = FigureRef { key: p.plate.clone(), ..f };
-                if results.plates.len() > INLINE_PLATE_LIMIT {
-                    f.svg = None;
-                }
+                let f = FigureRef { key: p.plate.clone(), ..f };
                 match value {
                     HeatValue::Cpm => heat_cpm.push(f),
                     HeatValue::PctSpecific => {
@@ -245,6 +242,9 @@ fn render_jobs(
     };
     let colour_of =
         |m: &BTreeMap<String, usize>, k: &str| palette_colour(m.get(k).copied().unwrap_or(0));
+    // Heat maps of a large run are linked, not inlined: their SVG text is dropped as each is
+    // written, not held until all are drawn.
+    let inline_plates = results.plates.len() <= INLINE_PLATE_LIMIT;
     jobs.par_iter()
         .map(|job| match job {
             Job::Target(i, t) => {
@@ -301,10 +301,9 @@ fn render_jobs(
                     HeatValue::PctSpecific => "pct",
                 };
                 let stem = plot_file_stem(&p.plate, kind, i + 1);
-                (
-                    format!("heat map {}", p.plate),
-                    write_figure(&fig, dir, "qc", &stem, &p.plate, png_scale),
-                )
+                let f = write_figure(&fig, dir, "qc", &stem, &p.plate, png_scale);
+                let f = f.map(|f| FigureRef { svg: f.svg.filter(|_| inline_plates), ..f });
+                (format!("heat map {}", p.plate), f)
             }
             Job::Selectivity => {
                 let fig = SelectivityFigure {
