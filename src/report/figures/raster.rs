@@ -181,20 +181,18 @@ impl Canvas {
         let stride = self.pixmap.width() as usize * 4;
         let data = self.pixmap.data_mut();
         let (cx0, cx1) = (x0.floor() as usize, (x1.ceil() as usize).min(w as usize));
+        // Coverage of each column (edges partial, the inside whole), computed once.
+        let cover: Vec<f32> =
+            (cx0..cx1).map(|px| x1.min(px as f32 + 1.0) - x0.max(px as f32)).collect();
         for py in y0.floor() as usize..(y1.ceil() as usize).min(h as usize) {
-            let cy = y1.min(py as f32 + 1.0) - y0.max(py as f32);
-            let line = &mut data[py * stride..(py + 1) * stride];
-            for px in cx0..cx1 {
-                let cx = x1.min(px as f32 + 1.0) - x0.max(px as f32);
-                let a = (cx * cy * alpha).round() as u32;
-                if a == 0 {
-                    continue;
-                }
-                let d = &mut line[px * 4..px * 4 + 3];
+            let cy = (y1.min(py as f32 + 1.0) - y0.max(py as f32)) * alpha;
+            let line = &mut data[py * stride + cx0 * 4..py * stride + cx1 * 4];
+            for (d, &cx) in line.chunks_exact_mut(4).zip(&cover) {
+                let a = (cx * cy).round() as u32;
                 if a >= 255 {
-                    d.copy_from_slice(&[c.rgb.0, c.rgb.1, c.rgb.2]);
-                } else {
-                    for (d, c) in d.iter_mut().zip(rgb) {
+                    d[..3].copy_from_slice(&[c.rgb.0, c.rgb.1, c.rgb.2]);
+                } else if a > 0 {
+                    for (d, c) in d[..3].iter_mut().zip(rgb) {
                         *d = ((c * a + u32::from(*d) * (255 - a) + 127) / 255) as u8;
                     }
                 }
@@ -323,25 +321,27 @@ impl Canvas {
         png_chunk(&mut out, *b"IHDR", &ihdr);
         let e = |e: std::io::Error| e.to_string();
         let mut z = fdeflate::Compressor::new(Vec::with_capacity(64 * 1024)).map_err(e)?;
-        let (mut prev, mut cur) = (vec![0u8; row], vec![0u8; row]);
         let mut line = vec![0u8; row + 1];
-        for (y, px) in self.pixmap.data().chunks_exact(w as usize * 4).enumerate() {
+        let mut prev: &[u8] = &[];
+        for px in self.pixmap.data().chunks_exact(w as usize * 4) {
             // Opaque throughout (white, then paint over it): premultiplied equals straight.
-            for (d, s) in cur.chunks_exact_mut(3).zip(px.chunks_exact(4)) {
-                d.copy_from_slice(&s[..3]);
-            }
-            if y > 0 && cur == prev {
+            if px == prev {
                 line[0] = 2;
                 line[1..].fill(0);
             } else {
                 line[0] = 1;
-                line[1..4].copy_from_slice(&cur[..3]);
-                for ((d, a), b) in line[4..].iter_mut().zip(&cur[3..]).zip(&cur[..row - 3]) {
-                    *d = a.wrapping_sub(*b);
+                line[1..4].copy_from_slice(&px[..3]);
+                for (d, (a, b)) in line[4..]
+                    .chunks_exact_mut(3)
+                    .zip(px[4..].chunks_exact(4).zip(px.chunks_exact(4)))
+                {
+                    d[0] = a[0].wrapping_sub(b[0]);
+                    d[1] = a[1].wrapping_sub(b[1]);
+                    d[2] = a[2].wrapping_sub(b[2]);
                 }
             }
             z.write_data(&line).map_err(e)?;
-            std::mem::swap(&mut prev, &mut cur);
+            prev = px;
         }
         let idat = z.finish().map_err(e)?;
         png_chunk(&mut out, *b"IDAT", &idat);
