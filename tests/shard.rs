@@ -293,7 +293,8 @@ fn simulated_campaign_merged_is_one_run_in_one_pass_and_in_batches() {
 }
 
 /// The partitioned fits of the merged run, `tables/fits/target=<t>/part-<i>.parquet`, read
-/// as one hive-partitioned dataset, hold the rows of `fits.parquet`.
+/// as one hive-partitioned dataset (by hand, by polars' `scan_parquet` and by pyarrow when
+/// installed), hold the rows of `fits.parquet`; a shard's, those of the shard's.
 #[test]
 fn partitioned_fits_read_as_one_hive_dataset() {
     let tmp = tempfile::tempdir().unwrap();
@@ -340,6 +341,14 @@ fn partitioned_fits_read_as_one_hive_dataset() {
     for (a, b) in rows.iter().zip(&want) {
         assert!(a.0 == b.0 && a.1 == b.1 && a.2.to_bits() == b.2.to_bits(), "{a:?} vs {b:?}");
     }
+    // polars' lazy reader with hive partitioning (as the README's line reads it), over the
+    // merged run's partitions and over one shard's: the rows of its `fits.parquet`.
+    for run in [&merged, &dirs[1]] {
+        let scanned = scan_hive(&run.join("tables/fits"));
+        let table = sorted_fits(read_parquet(&run.join("fits.parquet")).lazy());
+        assert!(table.height() > 0, "{}", run.display());
+        assert!(scanned.equals_missing(&table), "{}: {scanned} vs {table}", run.display());
+    }
     // A hive-partitioned reader (pyarrow's dataset, as Spark and DuckDB read it), when
     // installed.
     let have = Command::new("python3")
@@ -360,6 +369,24 @@ fn partitioned_fits_read_as_one_hive_dataset() {
     targets.dedup();
     let expected = format!("24 [{}]", targets.join(", "));
     assert_eq!(String::from_utf8_lossy(&o.stdout).trim(), expected);
+}
+
+/// Target, compound and Ki of a fits table, sorted by target and compound.
+fn sorted_fits(lf: LazyFrame) -> DataFrame {
+    lf.select([col("target"), col("compound"), col("ki_nM")])
+        .sort(["target", "compound"], SortMultipleOptions::default())
+        .collect()
+        .unwrap()
+}
+
+/// The partitioned fits under `base` (`target=<t>/part-<i>.parquet`) read by polars'
+/// `scan_parquet` with hive partitioning: [`sorted_fits`].
+fn scan_hive(base: &Path) -> DataFrame {
+    let glob = format!("{}/**/*.parquet", base.display());
+    // Partition values as text (parsing them as dates needs polars' date types).
+    let hive_options = HiveOptions { try_parse_dates: false, ..HiveOptions::new_enabled() };
+    let args = ScanArgsParquet { hive_options, ..Default::default() };
+    sorted_fits(LazyFrame::scan_parquet(PlRefPath::from(glob.as_str()), args).unwrap())
 }
 
 #[test]
