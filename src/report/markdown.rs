@@ -12,7 +12,7 @@ pub use super::flag_words::flag_explanation;
 use super::selectivity;
 use super::text::{link_target, md, table_row};
 use crate::derive::rows::{CurveRow, PlateRow, RunResults, TargetRow};
-use crate::units::{NOT_DETERMINED, format_conc_nm, format_conc_range_nm, p_value};
+use crate::units::{ConcUnit, NOT_DETERMINED, format_conc_nm, format_conc_range_in, p_value};
 
 /// Display helpers shared by the Markdown and HTML reports and the figures.
 impl CurveRow {
@@ -92,7 +92,7 @@ impl CurveRow {
         }
     }
 
-    /// 95% CI of Ki, `0.667–1.03 nM`; empty when censored or not finite.
+    /// 95% CI of Ki in the unit of the Ki ([`format_conc_range_in`]), `0.667–1.03 nM`; empty when censored or not finite.
     #[must_use]
     pub fn ki_ci_text(&self) -> String {
         let Some(fit) = &self.fit else {
@@ -102,7 +102,7 @@ impl CurveRow {
         if !(self.censor().is_empty() && lo.is_finite() && hi.is_finite() && lo > 0.0) {
             return String::new();
         }
-        format_conc_range_nm(lo, hi)
+        format_conc_range_in(ConcUnit::of(fit.ki_nm), lo, hi)
     }
 
     /// Ki with its CI: `0.833 nM (0.667–1.03 nM)`, or the bound alone when censored.
@@ -112,7 +112,7 @@ impl CurveRow {
         if ci.is_empty() { self.ki_text() } else { format!("{} ({ci})", self.ki_text()) }
     }
 
-    /// 95% CI of the IC50, `1.2–3.4 µM`; empty when censored or not finite.
+    /// 95% CI of the IC50 in the unit of the IC50, `1.2–3.4 µM`; empty when censored or not finite.
     #[must_use]
     pub fn ic50_ci_text(&self) -> String {
         let Some(fit) = &self.fit else {
@@ -122,7 +122,7 @@ impl CurveRow {
         if !(self.censor().is_empty() && lo.is_finite() && hi.is_finite() && lo > 0.0) {
             return String::new();
         }
-        format_conc_range_nm(lo, hi)
+        format_conc_range_in(ConcUnit::of(fit.ic50_nm), lo, hi)
     }
 
     /// pIC50 to two decimals; a bound (`< 5.00`) when censored.
