@@ -248,7 +248,12 @@ pub fn format_conc_range_nm(lo_nm: f64, hi_nm: f64) -> String {
 /// of `800 pM`, so a value and its CI read in one unit; `-` for an end that is not finite.
 #[must_use]
 pub fn format_conc_range_in(unit: ConcUnit, lo_nm: f64, hi_nm: f64) -> String {
-    let end = |v: f64| if v.is_finite() { sig3(v / unit.nm) } else { "-".to_string() };
+    // Three significant digits also above 999 (`1200`, not `1204`), where `sig3` keeps them all.
+    let end = |v: f64| match v / unit.nm {
+        x if !x.is_finite() => "-".to_string(),
+        x if x.abs() >= 999.5 => sig3_fixed(x),
+        x => sig3(x),
+    };
     format!("{}\u{2013}{} {}", end(lo_nm), end(hi_nm), unit.symbol)
 }
 
@@ -389,6 +394,7 @@ mod tests {
     fn concentration_ranges() {
         assert_eq!(format_conc_range_nm(0.667, 1.03), "0.667\u{2013}1.03 nM");
         assert_eq!(format_conc_range_in(ConcUnit::of(0.8), 0.6, 1.03), "600\u{2013}1030 pM");
+        assert_eq!(format_conc_range_in(ConcUnit::of(0.955), 0.758, 1.204), "758\u{2013}1200 pM");
         assert_eq!(format_conc_range_nm(2.08, 3.25), "2.08\u{2013}3.25 nM");
         assert_eq!(format_conc_range_nm(900.0, 1200.0), "0.9\u{2013}1.2 µM");
     }
