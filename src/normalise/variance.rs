@@ -39,7 +39,7 @@
 //! efficiency of the plain variance (a median would lose two thirds). Using every deviation
 //! for `cv`, rather than the upper half, cuts the plate-to-plate scatter of the estimate by
 //! about a quarter (simulated 96-well plates of the noise campaign at 8% CV: SD of
-//! `cv / 0.08` 0.16 -> 0.12; with 1-2 outlier wells per plate the median estimate 1.09 ->
+//! `cv / 0.08` 0.16 -> 0.13; with 1-2 outlier wells per plate the median estimate 1.09 ->
 //! 1.03 times the truth). Variance models of counts: Motulsky & Christopoulos 2004, ch. 14;
 //! DOMAIN.md §10.
 //!
