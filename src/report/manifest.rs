@@ -22,8 +22,8 @@ pub struct RunContext {
     pub threads: usize,
     /// Wall time per stage, seconds, in stage order.
     pub timings: Vec<(&'static str, f64)>,
-    /// The run was analysed in batches (`crate::stream`): `wells.csv|parquet` are written
-    /// already.
+    /// The run was analysed in batches (`crate::stream`): `wells.csv|parquet` and
+    /// `plates.csv|parquet` are written already.
     pub wells_written: bool,
     /// Some curves carry no points (a run in batches keeps them only for the curves it
     /// draws): the Prism files, which need every point, are left out.
@@ -80,8 +80,8 @@ pub fn manifest_json(r: &RunResults, problems: &[String], ctx: &RunContext) -> S
             "kd_source": t.kd_source,
         })).collect::<Vec<_>>(),
         "counts": {
-            "plates": r.plates.len(),
-            "curves": r.curves.len(),
+            "plates": r.plate_count(),
+            "curves": r.curve_count(),
             "curves_ok": counts.ok,
             "curves_flagged": counts.flagged,
             "curves_failed": counts.failed,

@@ -17,6 +17,7 @@ pub mod plots;
 pub mod primary;
 pub mod prism;
 pub mod selectivity;
+pub mod spill;
 pub mod summary;
 pub mod summary_page;
 pub mod tables;
