@@ -115,7 +115,8 @@ fn spilled_curve_rows_merge_into_the_tables_of_one_pass() {
         assert_eq!(report.contains("A large run"), spilled, "{name}: {report}");
         let manifest = std::fs::read_to_string(cut.join("run.json")).unwrap();
         let one_manifest = std::fs::read_to_string(one.join("run.json")).unwrap();
-        let counts = |m: &str| m[m.find("\"counts\"").unwrap()..].split('}').next().unwrap().to_string();
+        let counts =
+            |m: &str| m[m.find("\"counts\"").unwrap()..].split('}').next().unwrap().to_string();
         assert_eq!(counts(&manifest), counts(&one_manifest), "{name}: run.json counts");
     }
 }

@@ -236,13 +236,18 @@ impl Counts {
             plates_failing_qc: state(QcState::Fail),
             plates_qc_na: state(QcState::NotApplicable),
             curves: r.curve_count() + r.saturation.len(),
-            flagged: r.large.as_ref().map_or_else(|| r.curves.iter().filter(|c| c.is_flagged()).count(), |l| l.counts.flagged)
-                + r.saturation
-                    .iter()
-                    .filter(|s| !sat_failed(s) && (!s.flags.is_empty() || s.status.is_flagged()))
-                    .count(),
-            failed: r.large.as_ref().map_or_else(|| r.curves.iter().filter(|c| c.is_failed()).count(), |l| l.counts.failed)
-                + r.saturation.iter().filter(sat_failed).count(),
+            flagged: r.large.as_ref().map_or_else(
+                || r.curves.iter().filter(|c| c.is_flagged()).count(),
+                |l| l.counts.flagged,
+            ) + r
+                .saturation
+                .iter()
+                .filter(|s| !sat_failed(s) && (!s.flags.is_empty() || s.status.is_flagged()))
+                .count(),
+            failed: r.large.as_ref().map_or_else(
+                || r.curves.iter().filter(|c| c.is_failed()).count(),
+                |l| l.counts.failed,
+            ) + r.saturation.iter().filter(sat_failed).count(),
             excluded_wells: r.wells.iter().filter(|w| w.excluded.is_some()).count(),
         }
     }
@@ -501,7 +506,13 @@ pub(crate) fn large_run_rows(r: &RunResults) -> Vec<[String; 5]> {
         l.targets
             .iter()
             .map(|(t, n, k)| {
-                [t.clone(), n.to_string(), k.ok.to_string(), k.flagged.to_string(), k.failed.to_string()]
+                [
+                    t.clone(),
+                    n.to_string(),
+                    k.ok.to_string(),
+                    k.flagged.to_string(),
+                    k.failed.to_string(),
+                ]
             })
             .collect()
     })
@@ -510,8 +521,12 @@ pub(crate) fn large_run_rows(r: &RunResults) -> Vec<[String; 5]> {
 /// The paragraph and table of a large run, after the summary.
 fn large_run(out: &mut String, results: &RunResults) {
     let Some(note) = large_run_note(results) else { return };
-    let _ = writeln!(out, "{}
-", md(&note));
+    let _ = writeln!(
+        out,
+        "{}
+",
+        md(&note)
+    );
     out.push_str(&table_head(&[
         ("Target", false),
         ("Curves", true),

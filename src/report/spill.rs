@@ -102,7 +102,8 @@ impl Spill {
         let mut heads: Vec<Option<(Key, Vec<Cell>)>> = Vec::new();
         let mut heap = BinaryHeap::new();
         for (i, r) in readers.iter_mut().enumerate() {
-            let row = read_row(r, empty).with_context(|| format!("reading {}", self.runs[i].display()))?;
+            let row = read_row(r, empty)
+                .with_context(|| format!("reading {}", self.runs[i].display()))?;
             if let Some((k, _)) = &row {
                 heap.push(Reverse((k.clone(), i)));
             }

@@ -48,16 +48,22 @@ impl Reach {
     pub fn of(settings: &Settings) -> Reach {
         let max = settings.plates.iter().flat_map(|s| s.numbers.iter()).copied().max();
         let mut reach = vec![0u32; max.map_or(0, |m| m as usize + 1)];
-        let mut last: HashMap<CurveKey<'_>, u32> = HashMap::new();
+        // Keys by their hash (a collision only joins two curves' reach: fewer cuts, never a
+        // curve split), so a million curves take some 30 MB here, not the keys' size.
+        let hash = |k: &CurveKey<'_>| {
+            use std::hash::{BuildHasher as _, BuildHasherDefault};
+            BuildHasherDefault::<std::collections::hash_map::DefaultHasher>::default().hash_one(k)
+        };
+        let mut last: HashMap<u64, u32> = HashMap::new();
         for spec in &settings.plates {
             let top = spec.numbers.iter().copied().max().unwrap_or(0);
             for k in keys(spec) {
-                let e = last.entry(k).or_insert(0);
+                let e = last.entry(hash(&k)).or_insert(0);
                 *e = (*e).max(top);
             }
         }
         for spec in &settings.plates {
-            let far = keys(spec).iter().map(|k| last[k]).max().unwrap_or(0);
+            let far = keys(spec).iter().map(|k| last[&hash(k)]).max().unwrap_or(0);
             for &n in &spec.numbers {
                 let r = &mut reach[n as usize];
                 *r = (*r).max(far.max(n));

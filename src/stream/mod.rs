@@ -474,7 +474,17 @@ impl<'a> Batcher<'a> {
             self.keyed = std::mem::take(&mut self.shown);
         }
         let Batcher {
-            ctx, kd, wells, plates, mut problems, mut keyed, mut all, seconds, spill, ki, ..
+            ctx,
+            kd,
+            wells,
+            plates,
+            mut problems,
+            mut keyed,
+            mut all,
+            seconds,
+            spill,
+            ki,
+            ..
         } = self;
         let mut large = self.large;
         wells.finish()?;
