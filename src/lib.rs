@@ -157,7 +157,7 @@ fn primary_counts(rows: &[derive::primary::PrimaryRow]) -> (usize, usize, usize,
 /// written.
 pub fn run(args: &RunArgs) -> Result<RunSummary> {
     let started = SystemTime::now();
-    let settings = config::load(&args.config)?;
+    let mut settings = config::load(&args.config)?;
     let out_root = args.out.clone().unwrap_or_else(|| settings.output_dir.clone());
     // An output root radbind cannot use is an error before any work.
     output::check_root(&out_root)?;
@@ -254,8 +254,11 @@ pub fn run(args: &RunArgs) -> Result<RunSummary> {
 
     figures.curves = figures.curves.for_curves(results.curve_count());
     results.finished = humantime::format_rfc3339_seconds(SystemTime::now()).to_string();
+    let (resolved, lists) =
+        report::manifest::resolved_config_apart(&mut settings, laid.assignments);
     let manifest = report::manifest::RunContext {
-        resolved: report::manifest::resolved_config(&settings, &laid.assignments),
+        resolved,
+        plate_lists: Some(lists),
         threads,
         timings: timings.0,
         wells_written: streamed,
