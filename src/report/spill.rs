@@ -25,7 +25,7 @@ pub type Key = (String, String, Option<String>);
 const MERGE_ROWS: usize = 16_384;
 
 /// One cell as read back.
-enum Cell {
+pub(crate) enum Cell {
     Str(Option<String>),
     F64(Option<f64>),
     U64(Option<u64>),
@@ -94,6 +94,35 @@ impl Spill {
     /// # Errors
     /// When a file cannot be read or written.
     pub(crate) fn merge(self, to: &Path, stem: &str, empty: &[Col]) -> Result<()> {
+        let mut sink = TableSink::create(to, stem)?;
+        let mut cols = fresh(empty);
+        let mut rows = 0;
+        self.merge_with(empty, &mut |cells| {
+            push(&mut cols, cells);
+            rows += 1;
+            if rows == MERGE_ROWS {
+                sink.append(rows, &cols)?;
+                cols = fresh(empty);
+                rows = 0;
+            }
+            Ok(())
+        })?;
+        if rows > 0 || !sink.started() {
+            sink.append(rows, &cols)?;
+        }
+        sink.finish()
+    }
+
+    /// Merges every run, calling `each` with each row's cells in key order; the spill folder
+    /// is removed.
+    ///
+    /// # Errors
+    /// When a file cannot be read, or what `each` returns.
+    pub(crate) fn merge_with(
+        self,
+        empty: &[Col],
+        each: &mut dyn FnMut(Vec<Cell>) -> Result<()>,
+    ) -> Result<()> {
         let mut readers = Vec::new();
         for p in &self.runs {
             let f = File::open(p).with_context(|| format!("opening {}", p.display()))?;
@@ -109,29 +138,16 @@ impl Spill {
             }
             heads.push(row);
         }
-        let mut sink = TableSink::create(to, stem)?;
-        let mut cols = fresh(empty);
-        let mut rows = 0;
         while let Some(Reverse((_, i))) = heap.pop() {
             let Some((_, cells)) = heads[i].take() else { continue };
-            push(&mut cols, cells);
-            rows += 1;
+            each(cells)?;
             let next = read_row(&mut readers[i], empty)
                 .with_context(|| format!("reading {}", self.runs[i].display()))?;
             if let Some((k, _)) = &next {
                 heap.push(Reverse((k.clone(), i)));
             }
             heads[i] = next;
-            if rows == MERGE_ROWS {
-                sink.append(rows, &cols)?;
-                cols = fresh(empty);
-                rows = 0;
-            }
         }
-        if rows > 0 || !sink.started() {
-            sink.append(rows, &cols)?;
-        }
-        sink.finish()?;
         drop(readers);
         std::fs::remove_dir_all(&self.dir)
             .with_context(|| format!("removing {}", self.dir.display()))?;

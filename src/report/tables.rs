@@ -411,7 +411,7 @@ pub fn selectivity_csv(rows: &[SelectivityRow]) -> Result<Vec<u8>> {
     Ok(out)
 }
 
-fn selectivity_columns(r: &[SelectivityRow]) -> Vec<Col> {
+pub(crate) fn selectivity_columns(r: &[SelectivityRow]) -> Vec<Col> {
     let s = |f: &dyn Fn(&SelectivityRow) -> String| {
         r.iter().map(|x| Some(f(x)).filter(|v| !v.is_empty())).collect()
     };

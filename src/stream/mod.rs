@@ -28,6 +28,7 @@ use crate::report::tables::{TableSink, fit_columns, plate_columns, well_columns}
 use crate::{derive, fit, normalise, saturation};
 
 pub mod files;
+mod panel;
 
 /// Wall time per stage, seconds, in stage order (recorded in run.json as `timings_s`).
 #[derive(Debug, Default, Clone)]
@@ -288,9 +289,9 @@ pub struct Batcher<'a> {
     spill_at: Option<usize>,
     /// The spilled runs of curve rows, once the run has more than `spill_at` curves.
     spill: Option<Spill>,
-    /// A spilled run's selectivity entries, its counts and the flagged and failed rows it
-    /// shows.
-    ki: Vec<KiEntry>,
+    /// A spilled run's selectivity entries (spilled too, [`panel`]), its counts and the
+    /// flagged and failed rows it shows.
+    ki: Option<Spill>,
     large: LargeRun,
     shown: Vec<(Option<String>, CurveRow)>,
     plates_seen: usize,
@@ -338,7 +339,7 @@ impl<'a> Batcher<'a> {
             seconds: [0.0; 3],
             spill_at: spill_limit(ctx.settings),
             spill: None,
-            ki: Vec::new(),
+            ki: None,
             large: LargeRun::default(),
             shown: Vec::new(),
             plates_seen: 0,
@@ -350,6 +351,7 @@ impl<'a> Batcher<'a> {
     fn spill_rows(&mut self) -> Result<()> {
         if self.spill.is_none() {
             self.spill = Some(Spill::create(&self.ctx.dir.join(".spill-fits"))?);
+            self.ki = Some(Spill::create(&self.ctx.dir.join(".spill-selectivity"))?);
             self.all.plates.retain(|p| !p.flags.is_empty());
             let primary: HashSet<&str> =
                 self.all.primary.iter().map(|r| r.plate.as_str()).collect();
@@ -365,9 +367,14 @@ impl<'a> Batcher<'a> {
         if let Some(spill) = self.spill.as_mut() {
             spill.spill(&keys, &fit_columns(&curves))?;
         }
+        let entries: Vec<KiEntry> =
+            curves.iter().filter_map(crate::report::selectivity::panel_entry).collect();
+        if let Some(ki) = self.ki.as_mut() {
+            let keys: Vec<Key> = entries.iter().map(panel::key).collect();
+            ki.spill(&keys, &panel::columns(&entries))?;
+        }
         for (c, e) in curves.into_iter().zip(exps) {
             self.large.count(&c);
-            self.ki.extend(crate::report::selectivity::panel_entry(&c));
             if c.is_flagged() || c.is_failed() {
                 if self.shown.len() < LargeRun::SHOWN_LIMIT {
                     self.shown.push((e, c));
@@ -493,11 +500,9 @@ impl<'a> Batcher<'a> {
             Some(spill) => {
                 // Every curve row is in the spill files: merge them into the sorted tables.
                 spill.merge(ctx.dir, "fits", &fit_columns(&[]))?;
-                crate::report::tables::write_selectivity(
-                    ctx.dir,
-                    ki,
-                    ctx.settings.primary_target.as_deref(),
-                )?;
+                if let Some(ki) = ki {
+                    panel::write(ki, ctx.dir, ctx.settings.primary_target.as_deref())?;
+                }
                 large.plates = self.plates_seen;
                 Some(large)
             }
