@@ -58,7 +58,7 @@ pub enum Command {
         shard: Option<crate::shard::Shard>,
     },
     /// Join the run directories of `radbind run --shard i/n` (shards 1..n of one config) into
-    /// one run: the tables as one run writes them, run.json and a summary report.
+    /// one run: the tables, figures, reports and run.json one run writes.
     #[command(after_help = "Example:\n  radbind merge shards/*/latest --out merged")]
     Merge {
         /// The shards' run directories (any order).

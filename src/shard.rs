@@ -22,9 +22,10 @@ use std::path::Path;
 
 use anyhow::{Context, Result, bail};
 
-use crate::config::{Assay, Settings};
-use crate::derive::rows::RunResults;
+use crate::config::{Assay, CurveFigures, Settings};
+use crate::derive::rows::{CurveRow, RunResults};
 use crate::layout::Plate;
+use crate::report::FigureOptions;
 
 /// Which part of a run: shard `index` (1-based) of `count`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -129,13 +130,99 @@ pub fn manifest(shard: Shard, settings: &Settings) -> serde_json::Value {
     })
 }
 
-/// The file of a shard's run directory that lists, per row of its `fits.csv`, the curve's
-/// sort key `[target, compound, experiment or null]` (as the names are, before the CSV's
-/// escapes): `radbind merge` orders the rows of all shards by it.
-pub const FITS_KEYS: &str = "shard-fits-keys.json";
+/// The file of a shard's run directory holding what the report stage needs of its results
+/// ([`ShardResults`], MessagePack): `radbind merge` joins those of all shards and writes the
+/// tables, figures, reports and run.json of the whole run from them.
+pub const RESULTS_FILE: &str = "shard-results.msgpack";
+
+/// The layout version of [`RESULTS_FILE`]; `radbind merge` refuses another.
+pub const RESULTS_FORMAT: u32 = 1;
+
+/// What a shard keeps of its run for `radbind merge` ([`RESULTS_FILE`]).
+#[derive(Debug, Clone, serde::Serialize, serde::Deserialize)]
+pub struct ShardResults {
+    /// [`RESULTS_FORMAT`].
+    pub format: u32,
+    /// The shard's results as its report stage saw them: every curve row (the points only of
+    /// the curves a run in batches keeps for its figures, `crate::stream`), the plate,
+    /// primary-screen and reference rows, and the wells the report lists or draws (all of
+    /// them in a run in one pass); its problems end with those of `functional` and then the
+    /// primary-screen ones (`derive::assemble`).
+    pub results: RunResults,
+    /// Each curve row's own experiment (`plates[].experiment`; `None`: the run's): with its
+    /// target and compound, the key a single run orders its curves by (`fit::build_curves`).
+    pub curve_experiments: Vec<Option<String>>,
+    /// The problems of the [35S]GTPγS numbers (`derive::functional`), with their target: a
+    /// single run lists them after every plate's problems, in target order.
+    pub functional_problems: Vec<(String, String)>,
+    /// The figures the config asks for (`report.figures`, `report.curve_figures` before
+    /// `auto` is resolved, `report.error_bars`, `report.png_scale`).
+    pub figures: FigurePolicy,
+}
+
+/// [`ShardResults`] as written: the results borrowed, not copied (the same fields in the same
+/// order, so the one reads what the other writes).
+#[derive(serde::Serialize)]
+struct ShardResultsRef<'a> {
+    format: u32,
+    results: &'a RunResults,
+    curve_experiments: Vec<Option<String>>,
+    functional_problems: Vec<(String, String)>,
+    figures: FigurePolicy,
+}
+
+/// The figure options of a run as its config gives them ([`crate::report::FigureOptions`]
+/// with `curves` not yet resolved for the number of curves).
+#[derive(Debug, Clone, Copy, PartialEq, serde::Serialize, serde::Deserialize)]
+pub struct FigurePolicy {
+    /// Figures drawn at all.
+    pub draw: bool,
+    /// PNG besides SVG.
+    pub png: bool,
+    /// PNG size factor.
+    pub png_scale: f64,
+    /// Error bars of the curve figures.
+    pub error_bars: crate::config::ErrorBars,
+    /// The confidence band shaded.
+    pub confidence_band: bool,
+    /// Ki marked on the axis.
+    pub mark_ki: bool,
+    /// `report.curve_figures`.
+    pub curves: CurveFigures,
+}
+
+impl From<FigureOptions> for FigurePolicy {
+    fn from(f: FigureOptions) -> Self {
+        FigurePolicy {
+            draw: f.draw,
+            png: f.png,
+            png_scale: f.png_scale,
+            error_bars: f.style.error_bars,
+            confidence_band: f.style.confidence_band,
+            mark_ki: f.style.mark_ki,
+            curves: f.curves,
+        }
+    }
+}
+
+impl From<FigurePolicy> for FigureOptions {
+    fn from(f: FigurePolicy) -> Self {
+        FigureOptions {
+            draw: f.draw,
+            png: f.png,
+            png_scale: f.png_scale,
+            style: crate::report::plots::CurveStyle {
+                error_bars: f.error_bars,
+                confidence_band: f.confidence_band,
+                mark_ki: f.mark_ki,
+            },
+            curves: f.curves,
+        }
+    }
+}
 
 /// A shard's own outputs besides a run's: the hive-partitioned fits
-/// ([`crate::report::tables::write_fits_partitioned`]) and [`FITS_KEYS`].
+/// ([`crate::report::tables::write_fits_partitioned`]) and [`RESULTS_FILE`].
 ///
 /// # Errors
 /// When a file cannot be written.
@@ -149,22 +236,100 @@ pub fn write_outputs(
     // A curve's experiment is its plates' `plates[].experiment`, else the run's (no key of
     // its own: first, as `fit::build_curves` orders `None`).
     let run_experiment = settings.experiment_id.as_deref().unwrap_or("");
-    let keys: Vec<serde_json::Value> = results
+    let curve_experiments = results
         .curves
         .iter()
-        .map(|c| {
-            let own = (c.experiment_id != run_experiment).then_some(&c.experiment_id);
-            serde_json::json!([c.target, c.compound, own])
-        })
+        .map(|c| (c.experiment_id != run_experiment).then(|| c.experiment_id.clone()))
         .collect();
-    let path = dir.join(FITS_KEYS);
-    std::fs::write(&path, serde_json::to_string(&keys)?)
-        .with_context(|| format!("writing {}", path.display()))
+    let kept = ShardResultsRef {
+        format: RESULTS_FORMAT,
+        results,
+        curve_experiments,
+        functional_problems: functional_problems(settings, &results.curves),
+        figures: crate::figure_options(settings).into(),
+    };
+    let path = dir.join(RESULTS_FILE);
+    let bytes = rmp_serde::to_vec(&kept).context("serialising the shard's results")?;
+    std::fs::write(&path, bytes).with_context(|| format!("writing {}", path.display()))
+}
+
+/// The problems `derive::functional::functional_results` gave for `curves`, per [35S]GTPγS
+/// target (computed again, one target at a time, on copies of its rows).
+fn functional_problems(settings: &Settings, curves: &[CurveRow]) -> Vec<(String, String)> {
+    let mut out = Vec::new();
+    for (name, t) in &settings.targets {
+        if !matches!(t.assay, Assay::Gtpgs(_)) {
+            continue;
+        }
+        let mut rows: Vec<CurveRow> =
+            curves.iter().filter(|c| c.target == *name).cloned().collect();
+        let one = std::collections::BTreeMap::from([(name.clone(), t.clone())]);
+        for p in crate::derive::functional::functional_results(&mut rows, &one) {
+            out.push((name.clone(), p));
+        }
+    }
+    out
+}
+
+/// Reads a shard's [`RESULTS_FILE`].
+///
+/// # Errors
+/// A missing or unreadable file, or one of another layout version.
+pub fn read_results(dir: &Path) -> Result<ShardResults> {
+    let path = dir.join(RESULTS_FILE);
+    let bytes = std::fs::read(&path).with_context(|| format!("reading {}", path.display()))?;
+    let kept: ShardResults = rmp_serde::from_slice(&bytes).with_context(|| {
+        format!("reading {}: not the results of a shard of this radbind version", path.display())
+    })?;
+    if kept.format != RESULTS_FORMAT {
+        bail!(
+            "{}: results of layout {}, this radbind reads {RESULTS_FORMAT}: merge with the radbind \
+             that ran the shards",
+            path.display(),
+            kept.format
+        );
+    }
+    if kept.curve_experiments.len() != kept.results.curves.len() {
+        bail!(
+            "{}: {} curve keys for {} curves",
+            path.display(),
+            kept.curve_experiments.len(),
+            kept.results.curves.len()
+        );
+    }
+    Ok(kept)
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// What a shard writes reads back as the same results, every number to the bit (NaN
+    /// included: the fixture's plates have NaN basal means).
+    #[test]
+    fn shard_results_read_back_as_written() {
+        let mut results = crate::test_support::sample_results();
+        results.curves[0].fit.as_mut().expect("a fit").curve =
+            Some(crate::fit::procedures::band::FittedCurve::FourPl {
+                params: [100.0, 0.0, -1.0, -8.0],
+                cov: [[f64::NAN; 4]; 4],
+            });
+        let written = ShardResultsRef {
+            format: RESULTS_FORMAT,
+            results: &results,
+            curve_experiments: vec![None, Some("e2".into()), None],
+            functional_problems: vec![("G".into(), "target G: no reference".into())],
+            figures: FigureOptions::default().into(),
+        };
+        let bytes = rmp_serde::to_vec(&written).unwrap();
+        let read: ShardResults = rmp_serde::from_slice(&bytes).unwrap();
+        assert_eq!(format!("{:?}", read.results), format!("{results:?}"));
+        assert_eq!(read.curve_experiments, written.curve_experiments);
+        assert_eq!(read.functional_problems, written.functional_problems);
+        assert_eq!(FigureOptions::from(read.figures), FigureOptions::default());
+        assert!(read.results.plates[0].basal_mean.is_nan());
+        assert_eq!(read.results.wells[0].role, "sample");
+    }
 
     #[test]
     fn shards_parse_and_cover_every_group_once() {

@@ -236,15 +236,25 @@ pub fn sig3_fixed(v: f64) -> String {
     format!("{v:.decimals$}")
 }
 
-/// A concentration range (nM) for display, as [`format_conc_nm`] writes each end, joined by
-/// an en dash: `0.667–1.03 nM` when both ends take the same unit, `300 pM–1.2 nM` when not.
+/// A concentration range (nM) for display in one unit, the one [`ConcUnit::for_column`]
+/// chooses for its two ends, each to three significant digits ([`sig3`]), joined by an en
+/// dash: `0.667–1.03 nM`, `0.9–1.2 µM`; the prefix never changes inside a range.
 #[must_use]
 pub fn format_conc_range_nm(lo_nm: f64, hi_nm: f64) -> String {
-    let (a, b) = (format_conc_nm(lo_nm), format_conc_nm(hi_nm));
-    match (a.rsplit_once(' '), b.rsplit_once(' ')) {
-        (Some((av, au)), Some((bv, bu))) if au == bu => format!("{av}\u{2013}{bv} {bu}"),
-        _ => format!("{a}\u{2013}{b}"),
-    }
+    format_conc_range_in(ConcUnit::for_column([lo_nm, hi_nm]), lo_nm, hi_nm)
+}
+
+/// A concentration range (nM) in a given unit: `600–1030 pM` for a CI written beside a value
+/// of `800 pM`, so a value and its CI read in one unit; `-` for an end that is not finite.
+#[must_use]
+pub fn format_conc_range_in(unit: ConcUnit, lo_nm: f64, hi_nm: f64) -> String {
+    // Three significant digits also above 999 (`1200`, not `1204`), where `sig3` keeps them all.
+    let end = |v: f64| match v / unit.nm {
+        x if !x.is_finite() => "-".to_string(),
+        x if x.abs() >= 999.5 => sig3_fixed(x),
+        x => sig3(x),
+    };
+    format!("{}\u{2013}{} {}", end(lo_nm), end(hi_nm), unit.symbol)
 }
 
 /// A concentration in nM as a plain number (no unit) with three significant digits
@@ -382,9 +392,11 @@ mod tests {
 
     #[test]
     fn concentration_ranges() {
-        assert_eq!(format_conc_range_nm(0.667, 1.03), "667 pM\u{2013}1.03 nM");
+        assert_eq!(format_conc_range_nm(0.667, 1.03), "0.667\u{2013}1.03 nM");
+        assert_eq!(format_conc_range_in(ConcUnit::of(0.8), 0.6, 1.03), "600\u{2013}1030 pM");
+        assert_eq!(format_conc_range_in(ConcUnit::of(0.955), 0.758, 1.204), "758\u{2013}1200 pM");
         assert_eq!(format_conc_range_nm(2.08, 3.25), "2.08\u{2013}3.25 nM");
-        assert_eq!(format_conc_range_nm(900.0, 1200.0), "900 nM\u{2013}1.2 µM");
+        assert_eq!(format_conc_range_nm(900.0, 1200.0), "0.9\u{2013}1.2 µM");
     }
 
     #[test]

@@ -1,76 +1,65 @@
 //! `radbind merge SHARD_DIRS... --out DIR`: the run directories of `radbind run --shard i/n`
-//! joined into one run directory (`OUT/runs/<time>/`, `OUT/latest`).
+//! joined into one run directory (`OUT/runs/<time>/`, `OUT/latest`) with the tables, figures,
+//! Prism files, reports and run.json a single run of the config writes.
 //!
-//! The shards must come from one config (the SHA-256 of its text in each run.json) and cover
-//! shards 1..n exactly once. Each shard holds a contiguous range of whole curve groups in input
-//! order (`crate::shard`), so:
-//! - `fits.csv|parquet`: the shards' rows ordered by target, compound and experiment (each
-//!   shard's `shard-fits-keys.json`), as a single run orders its curves: byte-identical to an
-//!   unsharded run's `fits.csv`;
-//! - `wells`, `plates`, `primary`, `hits`, `followup`: the shards' rows one after the other
-//!   (input order), as a single run writes them;
-//! - `selectivity.csv|parquet`: the panel built from the merged `fits.csv` read back, as a
-//!   single run builds it;
-//! - `run.json`: the first shard's, with the problems of all shards (each once, in order),
-//!   the reference verdicts of all shards, the counts summed, the shards listed;
-//! - `tables/fits/target=<t>/part-<i>.parquet`: every shard's partitioned fits, copied;
-//! - `report.md`: a summary from the merged tables (counts, curves that are not `ok`,
-//!   problems), not the full HTML/Markdown report of a single run (no figures).
+//! The shards must come from one config (the SHA-256 of its text in each run.json), have read
+//! the same inputs and cover shards 1..n exactly once. Each shard holds a contiguous range of
+//! whole curve groups in input order (`crate::shard`) and keeps its results
+//! (`shard-results.msgpack`, [`crate::shard::ShardResults`]), so the merge rebuilds the results
+//! one run would have ([`join`]) and hands them to the report stage:
+//! - curve rows: every shard's, ordered by target, compound and experiment, as one run orders
+//!   its curves; plate, well and primary-screen rows shard after shard (input order);
+//!   reference verdicts by target and experiment;
+//! - problems in one run's order: those of reading and laying out the inputs (every shard has
+//!   them) once, then each shard's plate problems, the [35S]GTPγS problems by target, the
+//!   primary-screen ones;
+//! - a run of more than `stream::batch_size()` plates, which one run analyses in batches,
+//!   keeps what that run keeps ([`thin`]): the points of the curves it draws, the wells it
+//!   lists or draws, no Prism files when points are missing.
+//!
+//! `wells.csv|parquet` are the shards' joined (a shard keeps only the wells its report needs).
+//! run.json gains `shards` (each shard's directory, start, end and stage times) and its
+//! `timings_s` are the shards' summed per stage; `tables/fits/target=<t>/part-<i>.parquet`
+//! are every shard's partitioned fits, copied.
 
-use std::collections::BTreeMap;
-use std::fmt::Write as _;
+use std::collections::HashSet;
+use std::io::{BufRead, BufReader, Write as _};
 use std::path::{Path, PathBuf};
+use std::time::SystemTime;
 
 use anyhow::{Context, Result, anyhow, bail};
 use serde_json::Value;
 
-use crate::output;
-use crate::shard::FITS_KEYS;
+use crate::config::CurveFigures;
+use crate::derive::rows::{CurveRow, RunResults};
+use crate::report::{self, FigureOptions};
+use crate::shard::ShardResults;
+use crate::{RunSummary, output};
 
-/// The tables joined shard after shard (input order).
-const CONCATENATED: [&str; 5] = ["plates", "wells", "primary", "hits", "followup"];
-
-/// A merged run, for the summary and the exit code.
+/// A merged run: its summary (as `radbind run` prints it) and the number of shards joined.
 #[derive(Debug)]
 pub struct Merged {
-    /// The merged run directory.
-    pub run_dir: PathBuf,
+    /// The merged run, as a single run summarises itself.
+    pub summary: RunSummary,
     /// Number of shards joined.
     pub shards: usize,
-    /// Plates of all shards.
-    pub plates: u64,
-    /// Curves of all shards.
-    pub curves: usize,
-    /// Curves that are not `ok`: `target / compound: status`.
-    pub not_ok: Vec<String>,
-    /// The problems of all shards.
-    pub problems: Vec<String>,
 }
 
 impl Merged {
-    /// The one-screen summary.
+    /// The one-screen summary: the shards joined, then a run's summary.
     #[must_use]
     pub fn text(&self) -> String {
-        let mut s = format!(
-            "merged {} shards: {} plates, {} curves ({} not ok), {} problems\nrun: {}\n",
+        format!(
+            "merged {} shards\n{}",
             self.shards,
-            self.plates,
-            self.curves,
-            self.not_ok.len(),
-            self.problems.len(),
-            self.run_dir.display()
-        );
-        for p in &self.problems {
-            let _ = writeln!(s, "problem: {p}");
-        }
-        s
+            crate::commands::validate::summary_text(&self.summary)
+        )
     }
 
-    /// 0 when no shard had problems and no curve failed, else 1 (as `radbind run`).
+    /// As `radbind run`: 0 when nothing failed, else 1.
     #[must_use]
     pub fn exit_code(&self) -> u8 {
-        let failed = self.not_ok.iter().any(|c| !c.ends_with(": flagged"));
-        if self.problems.is_empty() && !failed { crate::exit::OK } else { crate::exit::PROBLEMS }
+        self.summary.exit_code()
     }
 }
 
@@ -160,19 +149,6 @@ fn read_shards(dirs: &[PathBuf]) -> Result<Vec<ShardDir>> {
     Ok(shards)
 }
 
-/// A CSV table's header line and its row lines (each with its `\n`). Text cells hold no line
-/// breaks (`report::tables::csv_cell` escapes them), so a row is a line.
-fn csv_lines(path: &Path) -> Result<(String, Vec<String>)> {
-    let text =
-        std::fs::read_to_string(path).with_context(|| format!("reading {}", path.display()))?;
-    let mut lines = text.split_inclusive('\n').map(str::to_string);
-    let header = lines.next().unwrap_or_default();
-    Ok((header, lines.collect()))
-}
-
-/// A fits row's sort key: target, compound, the curve's own experiment (`None` first).
-type Key = (String, String, Option<String>);
-
 /// Joins the shards in `dirs` into a run under `out` (see the module docs).
 ///
 /// # Errors
@@ -183,102 +159,171 @@ pub fn merge(dirs: &[PathBuf], out: &Path) -> Result<Merged> {
         bail!("give the shards' run directories");
     }
     let shards = read_shards(dirs)?;
-    let started = std::time::SystemTime::now();
     output::check_root(out)?;
-    let staging = output::Staging::begin(out, &output::run_name(started))?;
+    let kept = shards
+        .iter()
+        .map(|s| crate::shard::read_results(&s.dir))
+        .collect::<Result<Vec<ShardResults>>>()?;
+    let mut figures: FigureOptions = kept[0].figures.into();
+    let mut results = join(kept)?;
+    figures.curves = figures.curves.for_curves(results.curves.len());
+    // As `lib::run`: more plates than a batch (and none depending on another, which a
+    // sharded run never has) are analysed in batches.
+    let batched = results.plates.len() > crate::stream::batch_size();
+    if batched {
+        thin(&mut results, if figures.draw { figures.curves } else { CurveFigures::None });
+    }
+    let now = SystemTime::now();
+    results.finished = humantime::format_rfc3339_seconds(now).to_string();
+    let staging = output::Staging::begin(out, &output::run_name(now))?;
     let dir = staging.dir();
-
-    // fits: every shard's rows, ordered by curve key.
-    let mut header: Option<String> = None;
-    let mut rows: Vec<(Key, String)> = Vec::new();
-    for s in &shards {
-        let (h, lines) = csv_lines(&s.dir.join("fits.csv"))?;
-        let keys_path = s.dir.join(FITS_KEYS);
-        let keys: Vec<Key> = serde_json::from_str(
-            &std::fs::read_to_string(&keys_path)
-                .with_context(|| format!("reading {}", keys_path.display()))?,
-        )
-        .with_context(|| format!("reading {}", keys_path.display()))?;
-        if keys.len() != lines.len() {
-            bail!(
-                "{}: {} keys for {} rows of fits.csv",
-                keys_path.display(),
-                keys.len(),
-                lines.len()
-            );
-        }
-        match &header {
-            Some(first) if *first != h => {
-                bail!("{}: fits.csv has other columns than shard 1's", s.dir.display())
-            }
-            _ => header = Some(h),
-        }
-        rows.extend(keys.into_iter().zip(lines));
-    }
-    let mut order: Vec<usize> = (0..rows.len()).collect();
-    order.sort_by(|a, b| rows[*a].0.cmp(&rows[*b].0));
-    let mut fits = header.unwrap_or_default();
-    for i in &order {
-        fits.push_str(&rows[*i].1);
-    }
-    write(&dir.join("fits.csv"), fits.as_bytes())?;
-    let parts = |stem: &str| -> Vec<PathBuf> {
-        shards
-            .iter()
-            .map(|s| s.dir.join(format!("{stem}.parquet")))
-            .filter(|p| p.exists())
-            .collect()
+    join_wells(&shards, dir)?;
+    let ctx = report::manifest::RunContext {
+        resolved: shards[0].manifest["config"].clone(),
+        threads: rayon::current_num_threads(),
+        timings: Vec::new(),
+        wells_written: true,
+        points_dropped: batched && results.curves.iter().any(|c| c.points.is_empty()),
+        shard: None,
     };
-    crate::report::tables::join_parquet(&parts("fits"), Some(&order), &dir.join("fits.parquet"))?;
+    let outcome = report::write_report(&results, &ctx, dir, figures, &|_| {})?;
+    copy_partitions(&shards, dir)?;
+    finish_manifest(&shards, dir)?;
+    let run_dir = staging.commit()?;
+    let summary = RunSummary::new(run_dir, out.to_path_buf(), &results, &outcome, Vec::new());
+    Ok(Merged { summary, shards: shards.len() })
+}
 
-    let primary = shards[0].manifest["shard"]["primary_target"].as_str();
-    let entries = crate::report::tables::read_fits_ki(&dir.join("fits.csv"), "")?;
-    crate::report::tables::write_selectivity(dir, entries, primary)?;
+/// A curve row's sort key: target, compound, the curve's own experiment (`None` first).
+type Key = (String, String, Option<String>);
 
-    // Tables in input order: shard after shard.
-    for stem in CONCATENATED {
-        let mut text: Option<String> = None;
-        for s in &shards {
-            let path = s.dir.join(format!("{stem}.csv"));
-            if !path.exists() {
-                continue;
-            }
-            let (h, lines) = csv_lines(&path)?;
-            let t = text.get_or_insert(h);
-            for l in lines {
-                t.push_str(&l);
-            }
+/// The results one run would have from the shards' (in shard order; see the module docs).
+/// `finished` is left for the caller.
+///
+/// # Errors
+/// A shard whose problems do not end with its [35S]GTPγS and primary-screen problems (a
+/// results file not written by `radbind run --shard`).
+pub fn join(kept: Vec<ShardResults>) -> Result<RunResults> {
+    let mut merged: Option<RunResults> = None;
+    let mut upstream: Vec<Vec<String>> = Vec::new();
+    let mut functional: Vec<(String, String)> = Vec::new();
+    let mut curves: Vec<(Key, CurveRow)> = Vec::new();
+    for (i, k) in kept.into_iter().enumerate() {
+        let ShardResults { mut results, curve_experiments, functional_problems, .. } = k;
+        // The problems of derive come last: functional, then primary screen.
+        let own: Vec<String> = functional_problems
+            .iter()
+            .map(|(_, p)| p.clone())
+            .chain(crate::derive::primary::problems(&results.primary.rows))
+            .collect();
+        let n = results.problems.len();
+        if n < own.len() || results.problems[n - own.len()..] != own[..] {
+            bail!("shard {}: its problems do not end with those of its curves", i + 1);
         }
-        if let Some(t) = text {
-            write(&dir.join(format!("{stem}.csv")), t.as_bytes())?;
-            crate::report::tables::join_parquet(
-                &parts(stem),
-                None,
-                &dir.join(format!("{stem}.parquet")),
-            )?;
+        results.problems.truncate(n - own.len());
+        upstream.push(std::mem::take(&mut results.problems));
+        functional.extend(functional_problems);
+        for (c, e) in std::mem::take(&mut results.curves).into_iter().zip(curve_experiments) {
+            curves.push(((c.target.clone(), c.compound.clone(), e), c));
+        }
+        match &mut merged {
+            None => merged = Some(results),
+            Some(m) => {
+                m.plates.append(&mut results.plates);
+                m.wells.append(&mut results.wells);
+                m.primary.rows.append(&mut results.primary.rows);
+                m.history.references.append(&mut results.history.references);
+                if results.started < m.started {
+                    m.started = results.started;
+                }
+            }
         }
     }
+    let mut m = merged.ok_or_else(|| anyhow!("no shards to join"))?;
+    // Stable sorts: rows of one key keep their shard order.
+    curves.sort_by(|a, b| a.0.cmp(&b.0));
+    m.curves = curves.into_iter().map(|(_, c)| c).collect();
+    m.history
+        .references
+        .sort_by(|a, b| (&a.target, &a.experiment_id).cmp(&(&b.target, &b.experiment_id)));
+    functional.sort_by(|a, b| a.0.cmp(&b.0));
+    // Reading and layout come before the shard is chosen: every shard lists those problems
+    // first, the same.
+    let common = upstream
+        .iter()
+        .map(|u| u.iter().zip(&upstream[0]).take_while(|(a, b)| a == b).count())
+        .min()
+        .unwrap_or(0);
+    let mut problems = upstream[0][..common].to_vec();
+    for u in &upstream {
+        problems.extend(u[common..].iter().cloned());
+    }
+    problems.extend(functional.into_iter().map(|(_, p)| p));
+    problems.extend(crate::derive::primary::problems(&m.primary.rows));
+    m.problems = problems;
+    Ok(m)
+}
 
-    copy_partitions(&shards, dir)?;
-    let merged = merged_manifest(&shards);
-    let problems: Vec<String> = merged["problems"]
-        .as_array()
-        .map(|a| a.iter().filter_map(|p| p.as_str().map(str::to_string)).collect())
-        .unwrap_or_default();
-    let table = crate::report::tables::read_parquet(&dir.join("fits.parquet"))?;
-    let (targets, compounds, statuses) =
-        (table.text("target")?, table.text("compound")?, table.text("status")?);
-    let not_ok: Vec<String> = (0..table.height)
-        .filter(|i| statuses[*i] != "ok")
-        .map(|i| format!("{} / {}: {}", targets[i], compounds[i], statuses[i]))
+/// What a run in batches keeps (`stream::analyse`) of results that hold more: the points of
+/// the curves whose figures `which` (resolved: `all`, `flagged` or `none`) draws, and the
+/// wells that are excluded, on a primary-screen plate or on a plate whose heat maps are drawn.
+fn thin(r: &mut RunResults, which: CurveFigures) {
+    let drawn = |flagged: bool| match which {
+        CurveFigures::All | CurveFigures::Auto => true,
+        CurveFigures::Flagged => flagged,
+        CurveFigures::None => false,
+    };
+    let primary: HashSet<&str> = r.primary.rows.iter().map(|p| p.plate.as_str()).collect();
+    let flagged: HashSet<&str> =
+        r.plates.iter().filter(|p| !p.flags.is_empty()).map(|p| p.plate.as_str()).collect();
+    let keep: Vec<bool> = r
+        .wells
+        .iter()
+        .map(|w| {
+            w.excluded.is_some()
+                || primary.contains(w.plate.as_str())
+                || drawn(flagged.contains(w.plate.as_str()))
+        })
         .collect();
-    let plates = merged["counts"]["plates"].as_u64().unwrap_or(0);
-    write(&dir.join("report.md"), summary_report(&merged, table.height, &not_ok).as_bytes())?;
-    let mut json = serde_json::to_string_pretty(&merged)?;
-    json.push('\n');
-    write(&dir.join("run.json"), json.as_bytes())?;
-    let run_dir = staging.commit()?;
-    Ok(Merged { run_dir, shards: shards.len(), plates, curves: table.height, not_ok, problems })
+    let mut k = keep.into_iter();
+    r.wells.retain(|_| k.next().unwrap_or(true));
+    for c in &mut r.curves {
+        if !drawn(c.is_flagged() || c.is_failed()) {
+            c.points = Vec::new();
+        }
+    }
+}
+
+/// `wells.csv` and `wells.parquet`: the shards' rows one after the other, as one run writes
+/// them (the CSV copied line by line: a text cell holds no line break,
+/// `report::tables::csv_cell`).
+fn join_wells(shards: &[ShardDir], dir: &Path) -> Result<()> {
+    let to = dir.join("wells.csv");
+    let file = std::fs::File::create(&to).with_context(|| format!("creating {}", to.display()))?;
+    let mut w = std::io::BufWriter::new(file);
+    let mut header: Option<Vec<u8>> = None;
+    for s in shards {
+        let path = s.dir.join("wells.csv");
+        let f =
+            std::fs::File::open(&path).with_context(|| format!("opening {}", path.display()))?;
+        let mut r = BufReader::new(f);
+        let mut first = Vec::new();
+        r.read_until(b'\n', &mut first).with_context(|| format!("reading {}", path.display()))?;
+        match &header {
+            Some(h) if *h != first => {
+                bail!("{}: wells.csv has other columns than shard 1's", s.dir.display())
+            }
+            Some(_) => {}
+            None => {
+                w.write_all(&first).with_context(|| format!("writing {}", to.display()))?;
+                header = Some(first);
+            }
+        }
+        std::io::copy(&mut r, &mut w).with_context(|| format!("copying {}", path.display()))?;
+    }
+    w.flush().with_context(|| format!("writing {}", to.display()))?;
+    let parts: Vec<PathBuf> = shards.iter().map(|s| s.dir.join("wells.parquet")).collect();
+    crate::report::tables::join_parquet(&parts, None, &dir.join("wells.parquet"))
 }
 
 /// Copies every shard's `tables/fits/target=<t>/part-<i>.parquet` into `dir`, so the merged
@@ -307,24 +352,21 @@ fn write(path: &Path, bytes: &[u8]) -> Result<()> {
     std::fs::write(path, bytes).with_context(|| format!("writing {}", path.display()))
 }
 
-/// run.json of the merged run: shard 1's, with every shard's problems (each once, in shard
-/// order), reference verdicts (ordered by target and experiment, as a single run) and counts
-/// (summed), and the shards it was joined from; `shard` removed.
-fn merged_manifest(shards: &[ShardDir]) -> Value {
-    let mut v = shards[0].manifest.clone();
-    let mut problems: Vec<Value> = Vec::new();
-    let mut references: Vec<Value> = Vec::new();
-    let mut counts: BTreeMap<String, u64> = BTreeMap::new();
+/// run.json of the merged run, as the report stage wrote it, with `timings_s` the shards'
+/// summed per stage and `shards`: each shard's directory, start, end and stage times.
+fn finish_manifest(shards: &[ShardDir], dir: &Path) -> Result<()> {
+    let path = dir.join("run.json");
+    let text =
+        std::fs::read_to_string(&path).with_context(|| format!("reading {}", path.display()))?;
+    let mut v: Value =
+        serde_json::from_str(&text).with_context(|| format!("reading {}", path.display()))?;
+    let mut timings = serde_json::Map::new();
     let mut listed = Vec::new();
     for s in shards {
-        for p in s.manifest["problems"].as_array().into_iter().flatten() {
-            if !problems.contains(p) {
-                problems.push(p.clone());
-            }
-        }
-        references.extend(s.manifest["references"].as_array().into_iter().flatten().cloned());
-        for (k, n) in s.manifest["counts"].as_object().into_iter().flatten() {
-            *counts.entry(k.clone()).or_default() += n.as_u64().unwrap_or(0);
+        for (stage, t) in s.manifest["timings_s"].as_object().into_iter().flatten() {
+            let sum = timings.get(stage).and_then(Value::as_f64).unwrap_or(0.0)
+                + t.as_f64().unwrap_or(0.0);
+            timings.insert(stage.clone(), serde_json::json!(sum));
         }
         listed.push(serde_json::json!({
             "index": s.index,
@@ -334,54 +376,75 @@ fn merged_manifest(shards: &[ShardDir]) -> Value {
             "timings_s": s.manifest["timings_s"],
         }));
     }
-    let key = |r: &Value| (r["target"].to_string(), r["experiment_id"].to_string());
-    references.sort_by_key(key);
     if let Some(map) = v.as_object_mut() {
-        map.remove("shard");
-        map.remove("timings_s");
-        map.insert("problems".into(), Value::Array(problems));
-        map.insert("references".into(), Value::Array(references));
-        map.insert("counts".into(), serde_json::json!(counts));
+        map.insert("timings_s".into(), Value::Object(timings));
         map.insert("shards".into(), Value::Array(listed));
-        map.insert(
-            "finished".into(),
-            Value::String(
-                humantime::format_rfc3339_seconds(std::time::SystemTime::now()).to_string(),
-            ),
-        );
     }
-    v
+    let mut json = serde_json::to_string_pretty(&v)?;
+    json.push('\n');
+    write(&path, json.as_bytes())
 }
 
-/// The merged run's `report.md`: what the tables hold (counts, curves not `ok`, problems).
-fn summary_report(merged: &Value, curves: usize, not_ok: &[String]) -> String {
-    use crate::units::printable;
-    let mut s = format!(
-        "# {} (merged from {} shards)\n\n",
-        printable(merged["experiment"].as_str().unwrap_or("")),
-        merged["shards"].as_array().map_or(0, Vec::len)
-    );
-    let c = &merged["counts"];
-    let _ = writeln!(
-        s,
-        "{} plates, {curves} curves: {} ok, {} flagged, {} failed.\n",
-        c["plates"], c["curves_ok"], c["curves_flagged"], c["curves_failed"]
-    );
-    s.push_str(
-        "The results are in `fits.csv` (every curve), `plates.csv` and `wells.csv`; figures and \
-         the full report are those of each shard's run directory.\n",
-    );
-    if !not_ok.is_empty() {
-        s.push_str("\n## Curves that are not ok\n\n");
-        for c in not_ok {
-            let _ = writeln!(s, "- {}", printable(c));
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::shard::{FigurePolicy, RESULTS_FORMAT};
+
+    fn shard(
+        curves: &[(&str, &str)],
+        problems: &[&str],
+        functional: &[(&str, &str)],
+    ) -> ShardResults {
+        let mut results = crate::test_support::sample_results();
+        let row = results.curves[0].clone();
+        results.curves = curves
+            .iter()
+            .map(|(t, c)| CurveRow { target: (*t).into(), compound: (*c).into(), ..row.clone() })
+            .collect();
+        results.problems = problems.iter().map(|p| (*p).to_string()).collect();
+        ShardResults {
+            format: RESULTS_FORMAT,
+            curve_experiments: vec![None; curves.len()],
+            functional_problems: functional
+                .iter()
+                .map(|(t, p)| ((*t).to_string(), (*p).to_string()))
+                .collect(),
+            figures: FigurePolicy::from(FigureOptions::default()),
+            results,
         }
     }
-    if let Some(p) = merged["problems"].as_array().filter(|p| !p.is_empty()) {
-        s.push_str("\n## Problems\n\n");
-        for x in p {
-            let _ = writeln!(s, "- {}", printable(x.as_str().unwrap_or("")));
-        }
+
+    /// Curves in one run's order; problems: reading and layout once, then each shard's plate
+    /// problems, then the functional ones by target.
+    #[test]
+    fn join_orders_curves_and_problems_as_one_run() {
+        let a = shard(
+            &[("T2", "a"), ("T3", "z")],
+            &["file x unreadable", "P1: no controls", "target T3: no reference"],
+            &[("T3", "target T3: no reference")],
+        );
+        let b = shard(
+            &[("T1", "b"), ("T2", "b")],
+            &["file x unreadable", "P5: no controls", "target T1: no reference"],
+            &[("T1", "target T1: no reference")],
+        );
+        let m = join(vec![a, b]).unwrap();
+        let keys: Vec<(&str, &str)> =
+            m.curves.iter().map(|c| (c.target.as_str(), c.compound.as_str())).collect();
+        assert_eq!(keys, [("T1", "b"), ("T2", "a"), ("T2", "b"), ("T3", "z")]);
+        assert_eq!(
+            m.problems,
+            [
+                "file x unreadable",
+                "P1: no controls",
+                "P5: no controls",
+                "target T1: no reference",
+                "target T3: no reference"
+            ]
+        );
+        assert_eq!(m.plates.len(), 4);
+        // A results file whose problems do not end with its functional ones is refused.
+        let bad = shard(&[("T1", "b")], &["P5: no controls"], &[("T1", "target T1: x")]);
+        assert!(join(vec![bad]).is_err());
     }
-    s
 }

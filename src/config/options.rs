@@ -291,7 +291,7 @@ pub struct ScreenOptions {
 }
 
 /// `screen.hit`.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum HitRule {
     /// `inhibition`: % inhibition >= `min_inhibition_pct`.
@@ -670,7 +670,7 @@ pub enum Figures {
 }
 
 /// Which curves and plates get a figure (`report.curve_figures`).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum CurveFigures {
     /// `all` up to [`CurveFigures::AUTO_ALL_LIMIT`] curves, `flagged` above (default).
@@ -712,7 +712,7 @@ impl CurveFigures {
 }
 
 /// Which error bars the mean points of the curve figures carry (`report.error_bars`).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum ErrorBars {
     /// Sample standard deviation of the replicates (n - 1) (`sd`).

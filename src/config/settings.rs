@@ -262,7 +262,7 @@ pub struct PrimaryLayout {
 }
 
 /// Hit calling and replicate checks of primary-screen plates (`screen`).
-#[derive(Debug, Clone, Copy, PartialEq)]
+#[derive(Debug, Clone, Copy, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct ScreenSettings {
     /// Which numbers call a hit.
     pub rule: HitRule,

@@ -25,7 +25,9 @@ use crate::normalise::{NormalisedPlate, mean_sd};
 pub const MAD_SCALE: f64 = 1.4826;
 
 /// Why a primary result needs a second look.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+#[derive(
+    Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, serde::Serialize, serde::Deserialize,
+)]
 pub enum PrimaryFlag {
     /// CV of the replicate counts above `screen.max_cv_pct`.
     HighCv,
@@ -52,7 +54,7 @@ impl fmt::Display for PrimaryFlag {
 }
 
 /// One compound on one primary-screen plate.
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct PrimaryRow {
     /// Experiment name.
     pub experiment: String,
@@ -103,7 +105,7 @@ pub struct PrimaryRow {
 }
 
 /// The primary-screen results of a run: the rows and the rule they were called with.
-#[derive(Debug, Clone, Default, PartialEq)]
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct PrimaryResults {
     /// One row per compound and plate, in plate order, then block order.
     pub rows: Vec<PrimaryRow>,

@@ -16,9 +16,15 @@ use crate::normalise::NormalisedPlate;
 use crate::normalise::variance::VarianceSource;
 use crate::saturation::SaturationRow;
 
+/// A word of a small closed set held as `&'static str` (a well's role, a plate's
+/// normalisation, a curve's response label); read back from serialised rows by
+/// `static_text` (the alias keeps serde from taking the field for text borrowed from the
+/// input).
+pub type Word = &'static str;
+
 /// Everything a run produced, in report order (sorted by target, then compound).
 /// The single source the tables, figures and reports are built from.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, serde::Serialize, serde::Deserialize)]
 pub struct RunResults {
     /// Experiment name from the config.
     pub experiment: String,
@@ -30,7 +36,9 @@ pub struct RunResults {
     pub wells: Vec<WellRow>,
     /// One row per fitted (or unfittable) curve.
     pub curves: Vec<CurveRow>,
-    /// One row per saturation target.
+    /// One row per saturation target (not serialised: a run with saturation targets is not
+    /// sharded, `crate::shard`).
+    #[serde(skip)]
     pub saturation: Vec<SaturationRow>,
     /// Per target: radioligand, [L], Kd.
     pub targets: Vec<TargetRow>,
@@ -162,7 +170,7 @@ pub struct StatusCounts {
 }
 
 /// A target (receptor) and the radioligand used on it.
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct TargetRow {
     /// Target name, e.g. `5-HT2A`.
     pub target: String,
@@ -207,7 +215,7 @@ fn kd_source(t: &Target) -> String {
 }
 
 /// Plate QC, one row per plate. Means and SDs are in CPM; SD is the sample SD (n-1).
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct PlateRow {
     /// Plate id used everywhere in the outputs (e.g. `P1`), stable across runs.
     pub plate: String,
@@ -259,7 +267,8 @@ pub struct PlateRow {
     /// `controls` (% of its controls or another plate's), `raw_signal` (a plate without
     /// controls: curves fitted on CPM, shown in % of the fitted span), `counts` (saturation:
     /// fitted on counts) or `background` (not fitted).
-    pub normalisation: &'static str,
+    #[serde(deserialize_with = "static_text")]
+    pub normalisation: Word,
     /// The plate's variance model of counts, `var(CPM) = a + CPM / t + (cv CPM)^2`
     /// ([`crate::normalise::variance`]): pipetting CV `cv`, %.
     pub pipetting_cv_pct: f64,
@@ -328,14 +337,15 @@ impl PlateRow {
 }
 
 /// One well of one plate, after layout and normalisation.
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct WellRow {
     /// Plate id (as in [`PlateRow::plate`]).
     pub plate: String,
     /// Well label, e.g. `B05` (after undoing a rotation).
     pub well: String,
     /// `total`, `nsb`, `blank`, `vehicle`, `sample` or `unused`.
-    pub role: &'static str,
+    #[serde(deserialize_with = "static_text")]
+    pub role: Word,
     /// Compound in the well (sample wells only).
     pub compound: Option<String>,
     /// Competitor concentration, nM (sample wells only; 0 for vehicle).
@@ -379,7 +389,7 @@ impl WellRow {
 }
 
 /// One curve: a compound at a target (replicate plates pooled). Concentrations in nM.
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct CurveRow {
     /// Experiment name.
     pub experiment: String,
@@ -425,7 +435,8 @@ pub struct CurveRow {
     pub functional: Option<FunctionalNumbers>,
     /// What the response axis is: `% specific binding`, `% specific uptake` or
     /// `% stimulation over basal`.
-    pub response_label: &'static str,
+    #[serde(deserialize_with = "static_text")]
+    pub response_label: Word,
 }
 
 impl CurveRow {
@@ -444,7 +455,7 @@ impl CurveRow {
 }
 
 /// A [35S]GTPγS curve's functional numbers. Responses in % stimulation over basal.
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct FunctionalNumbers {
     /// `agonist` (rising curve, EC50 in the IC50 columns) or `antagonist` (falling, IC50).
     pub role: FunctionalRole,
@@ -464,7 +475,7 @@ pub struct FunctionalNumbers {
 }
 
 /// What a [35S]GTPγS curve is: `Display` gives the `functional_role` column.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub enum FunctionalRole {
     /// A rising curve: an agonist's EC50 and Emax.
     Agonist,
@@ -483,7 +494,7 @@ impl std::fmt::Display for FunctionalRole {
 
 /// An agonist's efficacy relative to the reference agonist: `Display` gives the `efficacy`
 /// column.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub enum Efficacy {
     /// Relative efficacy at or above `partial_below`.
     Full,
@@ -501,7 +512,7 @@ impl std::fmt::Display for Efficacy {
 }
 
 /// A model comparison's outcome for one curve.
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct CompareNumbers {
     /// `one_vs_two_sites` or `slope`.
     pub name: String,
@@ -514,7 +525,7 @@ pub struct CompareNumbers {
 }
 
 /// Both sites of a two-site fit. Concentrations in nM, log IC50s in log10 molar.
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct TwoSiteNumbers {
     /// Fraction of high-affinity sites, 0..1.
     pub fraction_hi: f64,
@@ -529,7 +540,7 @@ pub struct TwoSiteNumbers {
 }
 
 /// Fitted numbers of one curve. Response units are % specific binding.
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct FitNumbers {
     /// Upper plateau.
     pub top: f64,
@@ -602,7 +613,7 @@ impl FitNumbers {
 }
 
 /// Which side of a value the truth lies on: the value itself, above it or below it.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, serde::Serialize, serde::Deserialize)]
 pub enum Censor {
     /// A measured value (inside the tested range).
     #[default]
@@ -651,7 +662,7 @@ impl std::fmt::Display for Censor {
 }
 
 /// One data point of a curve.
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct CurvePoint {
     /// Plate id.
     pub plate: String,
@@ -668,7 +679,7 @@ pub struct CurvePoint {
 // The reference-compound rows of a run (computed by `super::reference`).
 
 /// What `radbind summarize` needs of a run besides its tables.
-#[derive(Debug, Clone, Default, PartialEq)]
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct RunHistory {
     /// The run's experiment (`experiment_id`); `None`: the run is its own experiment.
     pub experiment_id: Option<String>,
@@ -680,7 +691,7 @@ pub struct RunHistory {
 
 /// The potency a curve reports, in log units: pKi where the target gives Ki, else pEC50
 /// (agonists) or pIC50. Potency words follow the curve, as in the tables.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub enum Measure {
     /// `pKi`
     PKi,
@@ -716,7 +727,7 @@ impl Measure {
 }
 
 /// The verdict on a run's reference compound at one target.
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
 pub enum Verdict {
     /// Within `expected ± limit`.
     InRange,
@@ -748,7 +759,7 @@ impl fmt::Display for Verdict {
 }
 
 /// A target's reference compound in one run.
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct ReferenceRow {
     /// Target.
     pub target: String,
@@ -785,4 +796,28 @@ impl ReferenceRow {
             self.target, self.compound, self.measure, self.verdict
         )
     }
+}
+
+/// Reads back a text the rows hold as `&'static str` (a word of a small closed set: a well's
+/// role, a plate's normalisation, a curve's response label) from serialised rows
+/// (`crate::shard`): each distinct text is kept once for the life of the process, and a file
+/// with more distinct texts than such sets hold is refused.
+fn static_text<'de, D: serde::Deserializer<'de>>(d: D) -> Result<&'static str, D::Error> {
+    use std::collections::HashSet;
+    use std::sync::{Mutex, OnceLock, PoisonError};
+    /// Far more than the roles, normalisations and response labels together.
+    const MAX_TEXTS: usize = 256;
+    static TEXTS: OnceLock<Mutex<HashSet<&'static str>>> = OnceLock::new();
+    let s = <String as serde::Deserialize>::deserialize(d)?;
+    let mut texts =
+        TEXTS.get_or_init(Mutex::default).lock().unwrap_or_else(PoisonError::into_inner);
+    if let Some(t) = texts.get(s.as_str()) {
+        return Ok(t);
+    }
+    if texts.len() >= MAX_TEXTS {
+        return Err(serde::de::Error::custom(format!("unexpected text `{s}` in a row")));
+    }
+    let t: &'static str = Box::leak(s.into_boxed_str());
+    texts.insert(t);
+    Ok(t)
 }

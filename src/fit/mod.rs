@@ -215,7 +215,7 @@ pub struct Fitted {
 }
 
 /// The plateaus of a curve fitted on the raw signal, in signal units (CPM for counts).
-#[derive(Debug, Clone, Copy, PartialEq)]
+#[derive(Debug, Clone, Copy, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct SignalPlateaus {
     /// Top plateau.
     pub top: f64,

@@ -12,7 +12,7 @@ use std::str::FromStr;
 /// `Display` gives the text of the `status` column (`fits.csv`, `saturation.csv`, the
 /// reports): `ok`, `flagged`, `not_converged: <reason>`, `failed: <reason>`; [`FromStr`]
 /// reads it back.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub enum CurveStatus {
     /// Fitted, converged, no flags.
     Ok,

@@ -33,7 +33,7 @@ impl Inputs {
 }
 
 /// An input file and its SHA-256 (hex).
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct InputFile {
     /// Path as given (after glob expansion).
     pub path: String,

@@ -57,7 +57,7 @@ table.sortable th[aria-sort="descending"]::after { content: " \25BC"; color: var
 td.num, th.num { text-align: right; font-variant-numeric: tabular-nums; white-space: nowrap; }
 tbody tr:nth-child(even) { background: #fbfbfc; }
 tr.failed td { color: var(--muted); }
-td.censored { font-style: italic; }
+td.censored, a.censored { font-style: italic; }
 td.bad { color: var(--bad); background: var(--bad-bg); font-weight: 600; }
 tr.flagged td:first-child { box-shadow: inset 3px 0 0 #e69f00; }
 tr.failed td:first-child { box-shadow: inset 3px 0 0 var(--bad); }
@@ -321,13 +321,18 @@ fn ki_table(
         "<p class=\"note\">{word} in the unit of each column (hover for the 95% CI; the \
          tables below give it); <em>italics</em>: censored bound (IC50 outside the tested \
          range); \u{26a0}: flagged (see the target\u{2019}s table); \u{2014}: no usable fit. \
-         A value links to its curve.</p>"
+         A value links to its curve.{}</p>",
+        if r.curves.iter().any(|c| c.experiment_id != r.curves[0].experiment_id) {
+            " Several values in a cell: one per experiment of the run, in experiment order."
+        } else {
+            ""
+        }
     );
-    // (compound, target) -> (index, curve): the first, as a linear search would find it.
-    let mut cells: std::collections::HashMap<(&str, &str), (usize, &CurveRow)> =
+    // (compound, target) -> its curves (one per experiment of the run), in curve order.
+    let mut cells: std::collections::HashMap<(&str, &str), Vec<(usize, &CurveRow)>> =
         std::collections::HashMap::new();
     for (i, c) in r.curves.iter().enumerate() {
-        cells.entry((c.compound.as_str(), c.target.as_str())).or_insert((i, c));
+        cells.entry((c.compound.as_str(), c.target.as_str())).or_default().push((i, c));
     }
     let units: Vec<crate::units::ConcUnit> = targets
         .iter()
@@ -352,26 +357,56 @@ fn ki_table(
     for comp in shown {
         let _ = write!(h, "<tr><td>{}</td>", escape(comp));
         for (t, u) in targets.iter().zip(&units) {
-            let Some(&(i, c)) = cells.get(&(*comp, t.target.as_str())) else {
+            let Some(curves) = cells.get(&(*comp, t.target.as_str())) else {
                 h.push_str("<td class=\"num\" data-sort=\"\"></td>");
                 continue;
             };
-            let m = Measured::headline(c);
-            let class = if m.is_censored() { "num censored" } else { "num" };
-            let warn = if c.is_flagged() || c.is_failed() { " \u{26a0}" } else { "" };
+            // A run of several experiments: one value per experiment, the cell sorting by
+            // the first.
+            let (_, first) = curves[0];
+            let m = Measured::headline(first);
+            let class = if m.is_censored() && curves.len() == 1 { "num censored" } else { "num" };
+            let title: Vec<String> = curves
+                .iter()
+                .map(|(_, c)| {
+                    let exp = if curves.len() > 1 {
+                        format!(" ({})", c.experiment_id)
+                    } else {
+                        String::new()
+                    };
+                    format!(
+                        "{} / {}{exp}: {} {}",
+                        c.compound,
+                        c.target,
+                        c.headline_word(),
+                        Measured::headline(c).with_ci_text(*u)
+                    )
+                })
+                .collect();
+            let links: Vec<String> = curves
+                .iter()
+                .map(|&(i, c)| {
+                    let warn = if c.is_flagged() || c.is_failed() { " \u{26a0}" } else { "" };
+                    let m = Measured::headline(c);
+                    // In a cell of several values each censored one is italic on its own.
+                    let italic = if m.is_censored() && curves.len() > 1 {
+                        " class=\"censored\""
+                    } else {
+                        ""
+                    };
+                    format!(
+                        "<a href=\"#{}\"{italic}>{}</a>{warn}",
+                        curve_anchor(i),
+                        escape(&m.value_text(*u))
+                    )
+                })
+                .collect();
             let _ = write!(
                 h,
-                "<td class=\"{class}\"{} title=\"{}\"><a href=\"#{}\">{}</a>{warn}</td>",
+                "<td class=\"{class}\"{} title=\"{}\">{}</td>",
                 m.sort(),
-                escape(&format!(
-                    "{} / {}: {} {}",
-                    c.compound,
-                    c.target,
-                    c.headline_word(),
-                    m.with_ci_text(*u)
-                )),
-                curve_anchor(i),
-                escape(&m.value_text(*u))
+                escape(&title.join("; ")),
+                links.join("<br>")
             );
         }
         h.push_str("</tr>\n");

@@ -12,7 +12,7 @@ pub use super::flag_words::flag_explanation;
 use super::selectivity;
 use super::text::{link_target, md, table_row};
 use crate::derive::rows::{CurveRow, PlateRow, RunResults, TargetRow};
-use crate::units::{NOT_DETERMINED, format_conc_nm, format_conc_range_nm, p_value};
+use crate::units::{ConcUnit, NOT_DETERMINED, format_conc_nm, format_conc_range_in, p_value};
 
 /// Display helpers shared by the Markdown and HTML reports and the figures.
 impl CurveRow {
@@ -92,7 +92,7 @@ impl CurveRow {
         }
     }
 
-    /// 95% CI of Ki, `0.667–1.03 nM`; empty when censored or not finite.
+    /// 95% CI of Ki in the unit of the Ki ([`format_conc_range_in`]), `0.667–1.03 nM`; empty when censored or not finite.
     #[must_use]
     pub fn ki_ci_text(&self) -> String {
         let Some(fit) = &self.fit else {
@@ -102,7 +102,7 @@ impl CurveRow {
         if !(self.censor().is_empty() && lo.is_finite() && hi.is_finite() && lo > 0.0) {
             return String::new();
         }
-        format_conc_range_nm(lo, hi)
+        format_conc_range_in(ConcUnit::of(fit.ki_nm), lo, hi)
     }
 
     /// Ki with its CI: `0.833 nM (0.667–1.03 nM)`, or the bound alone when censored.
@@ -112,7 +112,7 @@ impl CurveRow {
         if ci.is_empty() { self.ki_text() } else { format!("{} ({ci})", self.ki_text()) }
     }
 
-    /// 95% CI of the IC50, `1.2–3.4 µM`; empty when censored or not finite.
+    /// 95% CI of the IC50 in the unit of the IC50, `1.2–3.4 µM`; empty when censored or not finite.
     #[must_use]
     pub fn ic50_ci_text(&self) -> String {
         let Some(fit) = &self.fit else {
@@ -122,7 +122,7 @@ impl CurveRow {
         if !(self.censor().is_empty() && lo.is_finite() && hi.is_finite() && lo > 0.0) {
             return String::new();
         }
-        format_conc_range_nm(lo, hi)
+        format_conc_range_in(ConcUnit::of(fit.ic50_nm), lo, hi)
     }
 
     /// pIC50 to two decimals; a bound (`< 5.00`) when censored.
@@ -800,28 +800,36 @@ fn ki_matrix(out: &mut String, results: &RunResults, figs: &super::ReportFigures
         cols.iter().map(|(_, r)| if *r { "---:" } else { "---" }.to_string()).collect();
     out.push_str(&table_row(&head));
     out.push_str(&table_row(&sep));
-    // (compound, target) -> its curve (the first, as a linear search would find it).
-    let mut cells: std::collections::HashMap<(&str, &str), &CurveRow> =
+    // (compound, target) -> its curves (one per experiment of the run), in curve order.
+    let mut cells: std::collections::HashMap<(&str, &str), Vec<&CurveRow>> =
         std::collections::HashMap::new();
     for c in &results.curves {
-        cells.entry((c.compound.as_str(), c.target.as_str())).or_insert(c);
+        cells.entry((c.compound.as_str(), c.target.as_str())).or_default().push(c);
     }
     for comp in &rows.shown {
         let mut row = vec![md(comp)];
         for t in &targets {
-            row.push(cells.get(&(*comp, t.target.as_str())).copied().map_or_else(
-                String::new,
-                |c| {
+            let curves = cells.get(&(*comp, t.target.as_str())).map_or(&[][..], Vec::as_slice);
+            let values: Vec<String> = curves
+                .iter()
+                .map(|c| {
                     let warn = if c.is_flagged() || c.is_failed() { " ⚠" } else { "" };
                     format!("{}{warn}", md(&c.headline_with_ci_text()))
-                },
-            ));
+                })
+                .collect();
+            row.push(values.join("; "));
         }
         out.push_str(&table_row(&row));
     }
     out.push_str(
-        "\n⚠: flagged or failed, see the table of the target. Censored values are bounds.\n\n",
+        "\n⚠: flagged or failed, see the table of the target. Censored values are bounds.",
     );
+    if cells.values().any(|c| c.len() > 1) {
+        out.push_str(
+            " Several values in a cell: one per experiment of the run, in experiment order.",
+        );
+    }
+    out.push_str("\n\n");
     if let Some(s) =
         figs.selectivity.as_ref().and_then(|f| image("Selectivity: pKi by compound and target", f))
     {

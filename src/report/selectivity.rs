@@ -14,7 +14,7 @@
 
 use std::collections::{BTreeMap, BTreeSet};
 
-use crate::units::{NOT_DETERMINED, format_conc_nm, format_conc_range_nm, p_value, sig3};
+use crate::units::{ConcUnit, NOT_DETERMINED, format_conc_nm, format_conc_range_in, p_value, sig3};
 
 use crate::derive::rows::{Censor, CurveRow};
 use crate::fit::status::CurveStatus;
@@ -444,14 +444,15 @@ impl SelectivityRow {
         }
     }
 
-    /// Ki with its 95% CI, `2.6 nM (2.08–3.25 nM)`; the value alone without a CI.
+    /// Ki with its 95% CI in the Ki's unit, `2.6 nM (2.08–3.25 nM)`, `800 pM (600–1030 pM)`;
+    /// the value alone without a CI.
     #[must_use]
     pub fn ki_with_ci_text(&self) -> String {
         let (lo, hi) = self.ki_ci_nm;
         if self.ki_censor != Censor::Exact || !(lo.is_finite() && hi.is_finite() && lo > 0.0) {
             return self.ki_text();
         }
-        format!("{} ({})", self.ki_text(), format_conc_range_nm(lo, hi))
+        format!("{} ({})", self.ki_text(), format_conc_range_in(ConcUnit::of(self.ki_nm), lo, hi))
     }
 
     /// pKi to two decimals; a bound when censored (`> Ki` is `< pKi`).

@@ -10,7 +10,7 @@ use crate::fit::maths::two_site::TwoSite;
 
 /// The mean function of a fitted curve, `X = log10 molar`, with the asymptotic covariance of its
 /// parameters (`C = s^2 (J'WJ)^-1`; rows and columns of fixed parameters are 0).
-#[derive(Debug, Clone, Copy, PartialEq)]
+#[derive(Debug, Clone, Copy, PartialEq, serde::Serialize, serde::Deserialize)]
 pub enum FittedCurve {
     /// Four-parameter logistic, `[top, bottom, hill_slope, log_ic50]` ([`FourPl`]); also the
     /// one-site, fit-Ki (LogIC50 = LogKi + log10(1 + [L]/Kd), slope -1) and agonist models.
