@@ -68,7 +68,7 @@ pub struct RunResults {
 /// What a run too large to hold keeps of all its curves and plates; `RunResults::curves` then
 /// holds only the flagged and failed curves (at most [`LargeRun::SHOWN_LIMIT`]) and
 /// `RunResults::plates` only the plates with flags. The tables hold every row.
-#[derive(Debug, Clone, Default, PartialEq)]
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct LargeRun {
     /// Curves in the run (rows of `fits.csv`).
     pub curves: usize,
@@ -159,7 +159,7 @@ impl RunResults {
 }
 
 /// Number of curves by status.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct StatusCounts {
     /// Status `ok`.
     pub ok: usize,
