@@ -283,20 +283,21 @@ fn realistic_noise_campaigns_meet_the_issue_17_figures() {
         let false_pct = 100.0 * s.false_exclusion_curves as f64 / s.curves as f64;
         assert!(false_pct <= 2.0, "{what}: ROUT false exclusions on {false_pct:.1}% of curves");
         // Issue 17: at least 95% of the gross outliers (>= 5 noise SDs off) caught. At 8% CV
-        // this holds for 88% only: the plate's CV estimate scatters (0.06-0.12 for a true
-        // 0.08, the injected wells themselves inflate it), and a well 5-6 SDs off a plate
-        // whose CV is overestimated by a third is within Q = 1% of ordinary scatter.
-        let least = if *cv < 0.05 { 0.95 } else { 0.85 };
+        // this holds for 90% (91/101) only: a well 5-6 SDs off is near the FDR test's
+        // threshold (Q / N = 0.05% two-sided on about 20 df is 4.1 SDs), and the plate's CV
+        // estimate scatters by about 12% (trimmed of the outlier wells since; 0.85 before).
+        let least = if *cv < 0.05 { 0.95 } else { 0.88 };
         assert!(
             s.caught_gross as f64 >= least * s.injected_gross as f64,
             "{what}: caught {}/{} gross outliers",
             s.caught_gross,
             s.injected_gross
         );
-        // Coverage per campaign (about 170 complete curves: a binomial SE of 1.7%), and over
-        // the four campaigns together within the issue's 93-97%.
+        // Coverage per campaign (about 170 complete curves: a binomial SE of 1.7%, so within
+        // about 2.4 SE of 95%), and over the four campaigns together within the issue's
+        // 93-97%.
         let coverage = 100.0 * s.covered as f64 / s.complete as f64;
-        assert!((92.0..=98.0).contains(&coverage), "{what}: CI coverage {coverage:.1}%");
+        assert!((91.0..=99.0).contains(&coverage), "{what}: CI coverage {coverage:.1}%");
         covered += s.covered;
         complete += s.complete;
         assert!(

@@ -618,8 +618,10 @@ fn fit_one(mut curve: Curve, settings: &FitSettings) -> CurveFit {
         });
         let c = inactive::line_vs_curve(&x, &y, w.as_deref(), &r.fit);
         let (level, se, _) = inactive::line_fit(&y, w.as_deref());
-        // On the raw signal (no controls) a flat curve is inactive at any level.
-        let no_effect = level > 50.0 || curve.response == Response::Signal;
+        // On the raw signal (no controls) a flat curve is inactive at any level; on % of
+        // controls, data that fall through 50 % have an effect (and get a number).
+        let no_effect = curve.response == Response::Signal
+            || (level > 50.0 && !inactive::falls_through_half(&x, &y));
         if c.is_some_and(|c| !(c.p_value < inactive::INACTIVE_ALPHA)) && no_effect {
             r.curve = inactive::horizontal_line(level, se);
             curve_class = CurveClass::Class4;

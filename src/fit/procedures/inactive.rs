@@ -50,6 +50,26 @@ pub fn line_vs_curve(
     Some(compare_nested((rss0, n - 1), (rss1, fit.df), n, 1, k_curve, INACTIVE_ALPHA))
 }
 
+/// Whether the data fall through 50 %: the mean response at the lowest concentration is above
+/// 50 and the mean at the highest below it (means over the replicates at one `x`). Such a
+/// curve has an effect whatever the F test says (one noisy end can make a line fit about as
+/// well), and every curve whose points cross 50 % is reported with a number.
+#[must_use]
+pub fn falls_through_half(x: &[f64], y: &[f64]) -> bool {
+    let mean_at = |target: f64| {
+        let (s, n) = x
+            .iter()
+            .zip(y)
+            .filter(|(xi, yi)| **xi == target && yi.is_finite())
+            .fold((0.0, 0.0), |(s, n), (_, yi)| (s + yi, n + 1.0));
+        s / n
+    };
+    let finite = x.iter().copied().filter(|v| v.is_finite());
+    let lo = finite.clone().fold(f64::INFINITY, f64::min);
+    let hi = finite.fold(f64::NEG_INFINITY, f64::max);
+    lo < hi && mean_at(lo) > 50.0 && mean_at(hi) < 50.0
+}
+
 /// The line as a fitted curve for the figures: Top = Bottom = `level`, with the SE of the
 /// level on both plateaus (perfectly correlated), so the band is `level +- t SE`. Its LogIC50
 /// slot holds 0, a placeholder that does not change the line.
@@ -109,5 +129,13 @@ mod tests {
         let (m, s, rss) = line_fit(&[1.0, 3.0], None);
         assert_eq!((m, rss), (2.0, 2.0));
         assert!((s - 1.0).abs() < 1e-12);
+    }
+
+    #[test]
+    fn falling_through_half() {
+        let x = [-9.0, -9.0, -7.0, -7.0, -5.0, -5.0];
+        assert!(falls_through_half(&x, &[70.0, 66.0, 90.0, 95.0, 38.0, 42.0]));
+        assert!(!falls_through_half(&x, &[70.0, 66.0, 90.0, 95.0, 58.0, 42.0]));
+        assert!(!falls_through_half(&x[..2], &[70.0, 20.0]));
     }
 }

@@ -327,14 +327,32 @@ pub fn rout_guarded(
     let k = fixed.iter().filter(|f| f.is_none()).count();
     let n = r.robust.studentised.len();
     let d0 = scale.map_or(0.0, model_df);
-    if d0 > 0.0 && r.robust.rsdr.is_finite() && n > k {
+    let outliers = if d0 > 0.0 && r.robust.rsdr.is_finite() && n > k {
         let d1 = RSDR_EFFICIENCY * (n - k) as f64;
         let s2 = (d0 + d1 * r.robust.rsdr.powi(2)) / (d0 + d1);
-        return fdr_outliers_df(&r.robust.studentised, s2.sqrt(), d0 + d1, q);
-    }
-    let floor = replicate_sd_weighted(x, y, &r.robust.variance_weights);
-    let s = if floor.is_finite() { r.robust.rsdr.max(floor) } else { r.robust.rsdr };
-    fdr_outliers(&r.robust.studentised, s, k, q)
+        fdr_outliers_df(&r.robust.studentised, s2.sqrt(), d0 + d1, q)
+    } else {
+        let floor = replicate_sd_weighted(x, y, &r.robust.variance_weights);
+        let s = if floor.is_finite() { r.robust.rsdr.max(floor) } else { r.robust.rsdr };
+        fdr_outliers(&r.robust.studentised, s, k, q)
+    };
+    agreeing_replicates_kept(x, &r.robust.residuals, outliers)
+}
+
+/// The outliers without those whose replicates agree with them: when every replicate at a
+/// concentration (two or more points at one `x`) was called an outlier on the same side of
+/// the robust curve, the wells agree with each other and it is the curve that misses them (a
+/// robust fit that went past the end of the data, or a flat fit through a real fall at the
+/// top concentration), so none of them is excluded. An outlier is one well departing from
+/// its replicates. `outliers` are indices into `x` and `residuals`, ascending.
+fn agreeing_replicates_kept(x: &[f64], residuals: &[f64], outliers: Vec<usize>) -> Vec<usize> {
+    let agree = |i: usize| {
+        let same: Vec<usize> = (0..x.len()).filter(|&j| x[j] == x[i]).collect();
+        same.len() >= 2
+            && same.iter().all(|j| outliers.binary_search(j).is_ok())
+            && same.iter().all(|&j| residuals[j].signum() == residuals[i].signum())
+    };
+    outliers.iter().copied().filter(|&i| !agree(i)).collect()
 }
 
 /// Gaussian efficiency of [`rsdr`] against the residual SD: the 68.27th percentile `q` of
@@ -487,6 +505,17 @@ mod tests {
         let sd = replicate_sd(&x, &y);
         assert!((sd - 1.4826 * 2f64.sqrt()).abs() < 1e-9, "{sd}");
         assert!(replicate_sd(&[1.0, 2.0], &[1.0, 2.0]).is_nan());
+    }
+
+    #[test]
+    fn replicates_that_agree_are_not_outliers() {
+        let x = [1.0, 1.0, 2.0, 2.0, 3.0, 3.0];
+        let r = [0.1, -0.2, 5.0, 4.0, -6.0, 0.3];
+        // Both wells at x = 2 above the curve: kept; the lone well at x = 3 stays an outlier.
+        assert_eq!(agreeing_replicates_kept(&x, &r, vec![2, 3, 4]), vec![4]);
+        // Both at x = 2 flagged but on opposite sides: still outliers.
+        let r2 = [0.1, -0.2, 5.0, -4.0, 0.3, 0.2];
+        assert_eq!(agreeing_replicates_kept(&x, &r2, vec![2, 3]), vec![2, 3]);
     }
 
     #[test]
