@@ -11,8 +11,9 @@ on a noisy machine.
 Usage (from the repository root; builds nothing itself):
     cargo build --release
     python3 benches/e2e.py [--sizes 10,100,1000] [--threads 2] [--figures svg] [--no-scipy] [--keep]
+        [--data DIR]
 
-Columns: `simulate s` is the wall time of making the plates; the stage columns are run.json's
+Columns: `simulate s` is the wall time of making the plates (empty when `--data` had them); the stage columns are run.json's
 `timings_s`; `report s` is the rest of the wall time (tables, figures, reports, run.json).
 
 scipy is installed into a scratch virtual environment (.bench-venv/, ignored by git) on first
@@ -157,6 +158,8 @@ def main():
     ap.add_argument("--no-scipy", action="store_true")
     ap.add_argument("--keep", action="store_true", help="keep the generated plates and the run")
     ap.add_argument("--bin", default=str(BIN), help="the radbind binary (default: target/release/radbind)")
+    ap.add_argument("--data", help="keep the plates of each size in DATA/plates-N and reuse them when there "
+                    "(large sizes take minutes to simulate); the runs are deleted unless --keep")
     args = ap.parse_args()
     bin_path = Path(args.bin).resolve()
     if not bin_path.exists():
@@ -166,12 +169,18 @@ def main():
     print("| plates | curves | simulate s | wall s | CPU s | peak MiB | read s | layout s | normalise s | fit s | derive s | report s | radbind fits/s | scipy fits/s | ratio |")
     print("|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|")
     for n in [int(s) for s in args.sizes.split(",")]:
-        work = Path(tempfile.mkdtemp(prefix=f"radbind-bench-{n}-"))
+        if args.data:
+            work = Path(args.data) / f"plates-{n}"
+            work.mkdir(parents=True, exist_ok=True)
+        else:
+            work = Path(tempfile.mkdtemp(prefix=f"radbind-bench-{n}-"))
         (work / "analysis.yaml").write_text(analysis_config(n, args.figures))
-        (work / "simulate.yaml").write_text(simulation_config(n))
-        clock = time.monotonic()
-        subprocess.run([str(bin_path), "simulate", "simulate.yaml"], cwd=work, check=True, stdout=subprocess.DEVNULL)
-        sim_s = time.monotonic() - clock
+        sim_s = float("nan")
+        if not (work / "plates").is_dir():
+            (work / "simulate.yaml").write_text(simulation_config(n))
+            clock = time.monotonic()
+            subprocess.run([str(bin_path), "simulate", "simulate.yaml"], cwd=work, check=True, stdout=subprocess.DEVNULL)
+            sim_s = time.monotonic() - clock
         proc = subprocess.run(
             ["/usr/bin/time", "-v", str(bin_path), "run", "analysis.yaml", "--quiet", "--threads", str(args.threads)],
             cwd=work, capture_output=True, text=True,
@@ -203,7 +212,7 @@ def main():
             flush=True,
         )
         if not args.keep:
-            shutil.rmtree(work, ignore_errors=True)
+            shutil.rmtree(work / "out" if args.data else work, ignore_errors=True)
 
 
 if __name__ == "__main__":

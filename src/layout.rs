@@ -285,6 +285,7 @@ fn offsets(sources: &[Source<'_>]) -> Vec<Option<usize>> {
 #[must_use]
 pub fn lay_out_sources(sources: &[Source<'_>], settings: &Settings) -> LayoutOutcome {
     let offsets = offsets(sources);
+    let counted: Vec<Counted<'_>> = sources.iter().map(Counted::of).collect();
     let number_of =
         |r: PlateRef| offsets[r.file].and_then(|o| u32::try_from(o + r.index_in_file).ok());
     let entry_at = |settings: &Settings, k: usize| crate::config::entry_at(settings, "plates", k);
@@ -302,7 +303,7 @@ pub fn lay_out_sources(sources: &[Source<'_>], settings: &Settings) -> LayoutOut
     let mut out = LayoutOutcome::default();
     let mut assigned: BTreeMap<PlateRef, usize> = BTreeMap::new();
     for spec in &settings.plates {
-        for (selector, chosen) in select(sources, &offsets, spec) {
+        for (selector, chosen) in select(sources, &counted, &offsets, spec) {
             let mut a = Assignment {
                 entry: Some(spec.entry),
                 selector,
@@ -351,13 +352,7 @@ pub fn lay_out_sources(sources: &[Source<'_>], settings: &Settings) -> LayoutOut
                 out.assignments.push(a);
                 continue;
             }
-            let (number, id) = (number_of(r), id_of(r));
-            let built = match (&spec.plate_map, settings.layouts.get(&spec.layout)) {
-                (Some(map), _) => build_from_map(number, id, raw, spec, map, settings),
-                (None, Some(layout)) => build(number, id, raw, spec, layout, settings),
-                (None, None) => Err(format!("layout `{}` is not defined", spec.layout)),
-            };
-            match built {
+            match lay_out_entry(number_of(r), id_of(r), raw, spec, settings) {
                 Ok(p) => out.plates.push(p),
                 Err(e) => {
                     out.problems.push(format!(
@@ -421,10 +416,42 @@ pub fn lay_out_sources(sources: &[Source<'_>], settings: &Settings) -> LayoutOut
     out
 }
 
+/// Lays out one plate as its config entry says (its layout or plate map).
+pub(crate) fn lay_out_entry(
+    number: Option<u32>,
+    id: String,
+    raw: &RawPlate,
+    spec: &PlateSpec,
+    settings: &Settings,
+) -> Result<Plate, String> {
+    match (&spec.plate_map, settings.layouts.get(&spec.layout)) {
+        (Some(map), _) => build_from_map(number, id, raw, spec, map, settings),
+        (None, Some(layout)) => build(number, id, raw, spec, layout, settings),
+        (None, None) => Err(format!("layout `{}` is not defined", spec.layout)),
+    }
+}
+
+/// An input file as [`place`] sees it: how many plates were read, how many it holds, why it
+/// could not be read whole.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct Counted<'a> {
+    pub(crate) path: &'a Path,
+    pub(crate) read: usize,
+    pub(crate) plate_count: Option<usize>,
+    pub(crate) error: Option<&'a str>,
+}
+
+impl<'a> Counted<'a> {
+    fn of(s: &Source<'a>) -> Counted<'a> {
+        Counted { path: s.path, read: s.plates.len(), plate_count: s.plate_count, error: s.error }
+    }
+}
+
 /// The plates a config entry chooses, each with how the entry names it: the plate, or why it
 /// cannot be analysed.
 fn select(
     sources: &[Source<'_>],
+    counted: &[Counted<'_>],
     offsets: &[Option<usize>],
     spec: &PlateSpec,
 ) -> Vec<(String, Result<PlateRef, String>)> {
@@ -489,7 +516,7 @@ fn select(
                     ));
                 }
             }
-            None => chosen.push((format!("plate {n}"), place(sources, offsets, k, total))),
+            None => chosen.push((format!("plate {n}"), place(counted, offsets, k, total))),
         }
     }
     chosen
@@ -498,15 +525,15 @@ fn select(
 /// The plate with global number `n` (1-based over all inputs in order), or why it cannot be
 /// analysed: it is in a file that could not be read, or it lies beyond a file whose plate count
 /// is unknown (then no later file's plate can be told to be number `n`).
-fn place(
-    sources: &[Source<'_>],
+pub(crate) fn place(
+    sources: &[Counted<'_>],
     offsets: &[Option<usize>],
     n: usize,
     total: usize,
 ) -> Result<PlateRef, String> {
     for (i, s) in sources.iter().enumerate() {
         let Some(base) = offsets[i] else { break };
-        let read = s.plates.len();
+        let read = s.read;
         if n > base && n <= base + read {
             return Ok(PlateRef { file: i, index_in_file: n - base });
         }
@@ -772,7 +799,7 @@ fn build_from_map(
 /// Lays out a plate read from a concentration table: each line's well gets its role, compound
 /// and concentration (0 = a zero-dose point of the compound's curve) and the line as its
 /// source. The target is the table's target column, or the config's only target.
-fn build_from_table(
+pub(crate) fn build_from_table(
     number: Option<u32>,
     id: String,
     raw: &RawPlate,

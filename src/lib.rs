@@ -115,8 +115,8 @@ impl RunSummary {
         RunSummary {
             run_dir,
             out_root,
-            plates: results.plates.len(),
-            curves: results.curves.len(),
+            plates: results.plate_count(),
+            curves: results.curve_count(),
             ok: counts.ok,
             flagged: counts.flagged,
             failed: counts.failed,
@@ -157,78 +157,108 @@ fn primary_counts(rows: &[derive::primary::PrimaryRow]) -> (usize, usize, usize,
 /// written.
 pub fn run(args: &RunArgs) -> Result<RunSummary> {
     let started = SystemTime::now();
-    let settings = config::load(&args.config)?;
+    let mut settings = config::load(&args.config)?;
     let out_root = args.out.clone().unwrap_or_else(|| settings.output_dir.clone());
     // An output root radbind cannot use is an error before any work.
     output::check_root(&out_root)?;
     let pool = worker_pool(args.threads)?;
     let threads = pool.current_num_threads();
     let mut timings = Timings::default();
-
-    let inputs = timings
-        .time("read", || ingest::inputs::read_inputs(&settings.inputs, &settings.read_options()));
-    let mut laid =
-        timings.time("layout", || layout::lay_out_files(&inputs.reads, &inputs.errors, &settings));
-    let mut problems = [inputs.problems.as_slice(), &laid.problems].concat();
-    if laid.plates.is_empty() {
-        anyhow::bail!("no plate could be laid out, nothing to analyse:\n  {}", listed(&problems));
-    }
-    if let Some(part) = args.shard {
-        laid.plates = shard::select(&settings, laid.plates, part)?;
-    }
-    let ingest::inputs::Inputs { reads, files, .. } = inputs;
-    // The raw reads are laid out: what follows needs only the laid-out plates.
-    drop(reads);
     let mut figures = figure_options(&settings);
     let batch = stream::batch_size();
-    let streamed = stream::batchable(&settings, &laid.plates, batch);
-    let (mut results, staging) = if streamed {
-        let staging = output::Staging::begin(&out_root, &output::run_name(started))?;
-        let bar = progress_bar(args.progress, laid.plates.len(), "analysing plates");
-        let ctx = stream::Batched {
-            settings: &settings,
-            pool: &pool,
-            dir: staging.dir(),
-            figures: if figures.draw { settings.curve_figures } else { config::CurveFigures::None },
-            batch,
-            done: &|n| bar.inc(n as u64),
-        };
-        let results = stream::analyse(&ctx, laid.plates, problems, files, started, &mut timings)?;
-        bar.finish_and_clear();
-        (results, staging)
-    } else {
-        let clock = Instant::now();
-        let rules = normalise::QcRules::of(&settings);
-        let (plates, norm_problems) =
-            normalise::normalise_all(laid.plates, &rules, &settings.targets);
-        problems.extend(norm_problems);
-        // Saturation first: its Kd feeds the competition targets that name it in `kd_from`.
-        let saturation = saturation::fit_all(&plates, &settings);
-        let kd = saturation::resolve_kd(&settings, &saturation);
-        problems.extend(kd.problems);
-        let curves = fit::build_curves(&plates, &settings.targets, &kd.fit);
-        timings.lap("normalise", clock);
-        let bar = progress_bar(args.progress, curves.len(), "fitting curves");
-        let fits =
-            timings.time("fit", || pool.install(|| fit::fit_all(curves, &kd.fit, &|| bar.inc(1))));
-        bar.finish_and_clear();
-        let up = derive::Upstream {
-            settings: &settings,
-            targets: &kd.targets,
-            plates: &plates,
-            saturation,
-            inputs: files,
-            problems,
-            started,
-        };
-        let results = timings.time("derive", || derive::derive_all(up, &fits));
-        (results, output::Staging::begin(&out_root, &output::run_name(started))?)
+    let bar = progress_bar(
+        args.progress,
+        stream::files::configured_plates(&settings),
+        "analysing plates",
+    );
+    let done = |n: usize| bar.inc(n as u64);
+    let ctx = |dir| stream::Batched {
+        settings: &settings,
+        pool: &pool,
+        dir,
+        figures: if figures.draw { settings.curve_figures } else { config::CurveFigures::None },
+        batch,
+        done: &done,
     };
+    let (mut results, staging, laid, streamed) = if args.shard.is_none()
+        && stream::streams_files(&settings, batch)
+    {
+        // Many plates named by number: read, lay out and analyse a batch at a time.
+        let staging = output::Staging::begin(&out_root, &output::run_name(started))?;
+        let run = stream::run_files(&ctx(staging.dir()), started, &mut timings)?;
+        let laid = layout::LayoutOutcome {
+            assignments: run.assignments,
+            unassigned: run.unassigned,
+            ..Default::default()
+        };
+        (run.results, staging, laid, true)
+    } else {
+        let inputs = timings.time("read", || {
+            pool.install(|| ingest::inputs::read_inputs(&settings.inputs, &settings.read_options()))
+        });
+        let mut laid = timings
+            .time("layout", || layout::lay_out_files(&inputs.reads, &inputs.errors, &settings));
+        let mut problems = [inputs.problems.as_slice(), &laid.problems].concat();
+        if laid.plates.is_empty() {
+            anyhow::bail!(
+                "no plate could be laid out, nothing to analyse:\n  {}",
+                listed(&problems)
+            );
+        }
+        if let Some(part) = args.shard {
+            laid.plates = shard::select(&settings, laid.plates, part)?;
+        }
+        let ingest::inputs::Inputs { reads, files, .. } = inputs;
+        // The raw reads are laid out: what follows needs only the laid-out plates.
+        drop(reads);
+        let plates = std::mem::take(&mut laid.plates);
+        if stream::batchable(&settings, &plates, batch) {
+            let staging = output::Staging::begin(&out_root, &output::run_name(started))?;
+            let results = stream::analyse(
+                &ctx(staging.dir()),
+                plates,
+                problems,
+                files,
+                started,
+                &mut timings,
+            )?;
+            (results, staging, laid, true)
+        } else {
+            let clock = Instant::now();
+            let rules = normalise::QcRules::of(&settings);
+            let (plates, norm_problems) =
+                normalise::normalise_all(plates, &rules, &settings.targets);
+            problems.extend(norm_problems);
+            // Saturation first: its Kd feeds the competition targets that name it in `kd_from`.
+            let saturation = saturation::fit_all(&plates, &settings);
+            let kd = saturation::resolve_kd(&settings, &saturation);
+            problems.extend(kd.problems);
+            let curves = fit::build_curves(&plates, &settings.targets, &kd.fit);
+            timings.lap("normalise", clock);
+            let fits =
+                timings.time("fit", || pool.install(|| fit::fit_all(curves, &kd.fit, &|| {})));
+            let up = derive::Upstream {
+                settings: &settings,
+                targets: &kd.targets,
+                plates: &plates,
+                saturation,
+                inputs: files,
+                problems,
+                started,
+            };
+            let results = timings.time("derive", || derive::derive_all(up, &fits));
+            (results, output::Staging::begin(&out_root, &output::run_name(started))?, laid, false)
+        }
+    };
+    bar.finish_and_clear();
 
-    figures.curves = figures.curves.for_curves(results.curves.len());
+    figures.curves = figures.curves.for_curves(results.curve_count());
     results.finished = humantime::format_rfc3339_seconds(SystemTime::now()).to_string();
+    let (resolved, lists) =
+        report::manifest::resolved_config_apart(&mut settings, laid.assignments);
     let manifest = report::manifest::RunContext {
-        resolved: report::manifest::resolved_config(&settings, &laid.assignments),
+        resolved,
+        plate_lists: Some(lists),
         threads,
         timings: timings.0,
         wells_written: streamed,
@@ -252,7 +282,7 @@ pub fn run(args: &RunArgs) -> Result<RunSummary> {
     }
     let run_dir = staging.commit()?;
     let mut summary = RunSummary::new(run_dir, out_root, &results, &outcome, laid.unassigned);
-    summary.figures_note = figures_note(&settings, &figures, results.curves.len());
+    summary.figures_note = figures_note(&settings, &figures, results.curve_count());
     Ok(summary)
 }
 

@@ -9,6 +9,10 @@ use radbind::cli::{Cli, Command};
 use radbind::exit;
 use radbind::units::printable_lines;
 
+/// The allocator (see Cargo.toml: glibc's malloc dominated large runs).
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 fn main() -> ExitCode {
     let cli = Cli::parse();
     match dispatch(cli.command) {

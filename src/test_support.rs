@@ -194,5 +194,6 @@ pub(crate) fn sample_results() -> RunResults {
         started: "2025-01-01T10:00:00Z".into(),
         finished: "2025-01-01T10:00:05Z".into(),
         history: crate::derive::reference::RunHistory::default(),
+        large: None,
     }
 }

@@ -219,7 +219,7 @@ fn cases() -> Vec<Case> {
         Case::new("config_empty", 2).file("empty.yaml", "").args(&["run", "empty.yaml"]),
         Case::new("config_binary", 2).file("bin.yaml", vec![0u8, 159, 146, 150, 0, 1, 2]).args(&["run", "bin.yaml"]),
         Case::new("config_too_large", 2)
-            .file("huge.yaml", format!("experiment: x\n# {}\n", "x".repeat(17 << 20)))
+            .file("huge.yaml", format!("experiment: x\n# {}\n", "x".repeat(65 << 20)))
             .args(&["run", "huge.yaml"]),
         Case::new("config_alias_bomb", 2).file("bomb.yaml", alias_bomb()).args(&["run", "bomb.yaml"]),
         Case::new("config_deep_nesting", 2)
@@ -730,7 +730,7 @@ fn special_files_get_the_right_message() {
          device that gave no text\n"
     );
 
-    // `radbind run /dev/stdin` fed 17 MiB stops reading at the 16 MiB cap.
+    // `radbind run /dev/stdin` fed 65 MiB stops reading at the 64 MiB cap.
     let mut child = std::process::Command::new(env!("CARGO_BIN_EXE_radbind"))
         .current_dir(dir)
         .args(["run", "/dev/stdin"])
@@ -741,7 +741,7 @@ fn special_files_get_the_right_message() {
     let mut stdin = child.stdin.take().unwrap();
     let writer = std::thread::spawn(move || {
         let chunk = vec![b'#'; 1 << 20];
-        for _ in 0..17 {
+        for _ in 0..65 {
             if stdin.write_all(&chunk).is_err() {
                 break;
             }
@@ -752,7 +752,7 @@ fn special_files_get_the_right_message() {
     assert_eq!(out.status.code(), Some(2));
     assert_eq!(
         String::from_utf8_lossy(&out.stderr),
-        "error: /dev/stdin has 1 problem:\n  /dev/stdin: config is more than 16 MiB; radbind \
-         reads configs up to 16 MiB\n"
+        "error: /dev/stdin has 1 problem:\n  /dev/stdin: config is more than 64 MiB; radbind \
+         reads configs up to 64 MiB\n"
     );
 }

@@ -185,6 +185,7 @@ fn results() -> RunResults {
         started: "2026-01-01T00:00:00Z".into(),
         finished: "2026-01-01T00:00:01Z".into(),
         history: radbind::derive::reference::RunHistory::default(),
+        large: None,
     }
 }
 

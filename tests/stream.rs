@@ -27,11 +27,20 @@ fn files_in(dir: &Path) -> usize {
 
 /// Runs `cfg` into `out` (batches of `batch` plates, or the default) and returns the run.
 fn run(cfg: &Path, out: &Path, batch: Option<usize>) -> PathBuf {
+    run_spilled(cfg, out, batch, None)
+}
+
+/// [`run`], the curve rows spilled after `spill` curves (`RADBIND_SPILL_CURVES`).
+fn run_spilled(cfg: &Path, out: &Path, batch: Option<usize>, spill: Option<usize>) -> PathBuf {
     let mut cmd = Command::new(env!("CARGO_BIN_EXE_radbind"));
     cmd.args(["run", cfg.to_str().unwrap(), "--quiet", "--threads", "2", "--out"]).arg(out);
     match batch {
         Some(n) => cmd.env("RADBIND_BATCH_PLATES", n.to_string()),
         None => cmd.env_remove("RADBIND_BATCH_PLATES"),
+    };
+    match spill {
+        Some(n) => cmd.env("RADBIND_SPILL_CURVES", n.to_string()),
+        None => cmd.env_remove("RADBIND_SPILL_CURVES"),
     };
     let o = cmd.output().unwrap();
     assert!(o.status.code().is_some_and(|c| c <= 1), "{}", String::from_utf8_lossy(&o.stderr));
@@ -82,6 +91,34 @@ fn batches_of_one_plate_write_the_tables_of_one_pass() {
         let manifest = std::fs::read_to_string(cut.join("run.json")).unwrap();
         assert!(manifest.contains("\"normalise\""), "{name}: stage times recorded");
         compare(&one, &cut, TABLES);
+    }
+}
+
+/// Every sample read and laid out a plate at a time (`stream::files`: its entries name plates
+/// by number) and its curve rows spilled after every batch and merged at the end: the tables
+/// of one pass, and a report that says what it leaves to them.
+#[test]
+fn spilled_curve_rows_merge_into_the_tables_of_one_pass() {
+    let tmp = tempfile::tempdir().unwrap();
+    for name in ["example.yaml", "primary-screen.yaml", "gtpgs-example.yaml", "uptake-example.yaml"]
+    {
+        let cfg = config(tmp.path(), name, "none");
+        let one = run(&cfg, &tmp.path().join(format!("{name}-one")), None);
+        let cut = run_spilled(&cfg, &tmp.path().join(format!("{name}-cut")), Some(1), Some(1));
+        compare(&one, &cut, TABLES);
+        assert!(!cut.join(".spill-fits").exists(), "{name}: spill files removed");
+        let report = std::fs::read_to_string(cut.join("report.md")).unwrap();
+        let one_report = std::fs::read_to_string(one.join("report.md")).unwrap();
+        assert!(!one_report.contains("A large run"), "{name}");
+        // [35S]GTPγS curves depend on the reference agonist: never spilled; a primary screen
+        // has no curves to spill.
+        let spilled = !matches!(name, "gtpgs-example.yaml" | "primary-screen.yaml");
+        assert_eq!(report.contains("A large run"), spilled, "{name}: {report}");
+        let manifest = std::fs::read_to_string(cut.join("run.json")).unwrap();
+        let one_manifest = std::fs::read_to_string(one.join("run.json")).unwrap();
+        let counts =
+            |m: &str| m[m.find("\"counts\"").unwrap()..].split('}').next().unwrap().to_string();
+        assert_eq!(counts(&manifest), counts(&one_manifest), "{name}: run.json counts");
     }
 }
 

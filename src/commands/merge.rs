@@ -164,6 +164,16 @@ pub fn merge(dirs: &[PathBuf], out: &Path) -> Result<Merged> {
         .iter()
         .map(|s| crate::shard::read_results(&s.dir))
         .collect::<Result<Vec<ShardResults>>>()?;
+    // A shard of more than `stream::SPILL_CURVES` curves kept only its flagged and failed
+    // curve rows: joining those would lose rows, so such shards are refused.
+    if let Some((s, _)) = shards.iter().zip(&kept).find(|(_, k)| k.results.large.is_some()) {
+        bail!(
+            "{}: the shard has more than {} curves, too many to merge (its run keeps only the \
+             flagged curves' rows); split the run into more shards (`--shard i/n` with a larger n)",
+            s.dir.display(),
+            crate::stream::SPILL_CURVES
+        );
+    }
     let mut figures: FigureOptions = kept[0].figures.into();
     let mut results = join(kept)?;
     figures.curves = figures.curves.for_curves(results.curves.len());
@@ -177,7 +187,7 @@ pub fn merge(dirs: &[PathBuf], out: &Path) -> Result<Merged> {
     results.finished = humantime::format_rfc3339_seconds(now).to_string();
     let staging = output::Staging::begin(out, &output::run_name(now))?;
     let dir = staging.dir();
-    join_wells(&shards, dir)?;
+    join_row_tables(&shards, dir)?;
     let ctx = report::manifest::RunContext {
         resolved: shards[0].manifest["config"].clone(),
         threads: rayon::current_num_threads(),
@@ -185,6 +195,7 @@ pub fn merge(dirs: &[PathBuf], out: &Path) -> Result<Merged> {
         wells_written: true,
         points_dropped: batched && results.curves.iter().any(|c| c.points.is_empty()),
         shard: None,
+        plate_lists: None,
     };
     let outcome = report::write_report(&results, &ctx, dir, figures, &|_| {})?;
     copy_partitions(&shards, dir)?;
@@ -294,16 +305,24 @@ fn thin(r: &mut RunResults, which: CurveFigures) {
     }
 }
 
-/// `wells.csv` and `wells.parquet`: the shards' rows one after the other, as one run writes
-/// them (the CSV copied line by line: a text cell holds no line break,
-/// `report::tables::csv_cell`).
-fn join_wells(shards: &[ShardDir], dir: &Path) -> Result<()> {
-    let to = dir.join("wells.csv");
+/// `wells` and `plates` (CSV and Parquet): each the shards' rows one after the other, as one
+/// run writes them (a run in batches appends both as it goes, so the report stage does not
+/// write them).
+fn join_row_tables(shards: &[ShardDir], dir: &Path) -> Result<()> {
+    join_table(shards, dir, "wells")?;
+    join_table(shards, dir, "plates")
+}
+
+/// `<name>.csv` and `<name>.parquet`: the shards' rows one after the other (the CSV copied
+/// line by line: a text cell holds no line break, `report::tables::csv_cell`).
+fn join_table(shards: &[ShardDir], dir: &Path, name: &str) -> Result<()> {
+    let csv = format!("{name}.csv");
+    let to = dir.join(&csv);
     let file = std::fs::File::create(&to).with_context(|| format!("creating {}", to.display()))?;
     let mut w = std::io::BufWriter::new(file);
     let mut header: Option<Vec<u8>> = None;
     for s in shards {
-        let path = s.dir.join("wells.csv");
+        let path = s.dir.join(&csv);
         let f =
             std::fs::File::open(&path).with_context(|| format!("opening {}", path.display()))?;
         let mut r = BufReader::new(f);
@@ -311,7 +330,7 @@ fn join_wells(shards: &[ShardDir], dir: &Path) -> Result<()> {
         r.read_until(b'\n', &mut first).with_context(|| format!("reading {}", path.display()))?;
         match &header {
             Some(h) if *h != first => {
-                bail!("{}: wells.csv has other columns than shard 1's", s.dir.display())
+                bail!("{}: {csv} has other columns than shard 1's", s.dir.display())
             }
             Some(_) => {}
             None => {
@@ -322,8 +341,9 @@ fn join_wells(shards: &[ShardDir], dir: &Path) -> Result<()> {
         std::io::copy(&mut r, &mut w).with_context(|| format!("copying {}", path.display()))?;
     }
     w.flush().with_context(|| format!("writing {}", to.display()))?;
-    let parts: Vec<PathBuf> = shards.iter().map(|s| s.dir.join("wells.parquet")).collect();
-    crate::report::tables::join_parquet(&parts, None, &dir.join("wells.parquet"))
+    let parquet = format!("{name}.parquet");
+    let parts: Vec<PathBuf> = shards.iter().map(|s| s.dir.join(&parquet)).collect();
+    crate::report::tables::join_parquet(&parts, None, &dir.join(&parquet))
 }
 
 /// Copies every shard's `tables/fits/target=<t>/part-<i>.parquet` into `dir`, so the merged

@@ -159,6 +159,7 @@ pub fn assemble(up: Upstream<'_>, part: Part) -> RunResults {
             assay_date: settings.assay_date.clone(),
             references,
         },
+        large: None,
     }
 }
 

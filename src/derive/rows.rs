@@ -60,6 +60,59 @@ pub struct RunResults {
     /// What the assay history needs of the run: experiment id, assay date and the
     /// reference compounds' verdicts (`radbind summarize` reads them from run.json).
     pub history: RunHistory,
+    /// A run too large to hold every curve row (`crate::stream`): what it keeps of all of
+    /// them. `None`: `curves` and `plates` hold every row.
+    pub large: Option<LargeRun>,
+}
+
+/// What a run too large to hold keeps of all its curves and plates; `RunResults::curves` then
+/// holds only the flagged and failed curves (at most [`LargeRun::SHOWN_LIMIT`]) and
+/// `RunResults::plates` only the plates with flags. The tables hold every row.
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+pub struct LargeRun {
+    /// Curves in the run (rows of `fits.csv`).
+    pub curves: usize,
+    /// Curves by status.
+    pub counts: StatusCounts,
+    /// Per target: its name, its curves and their counts by status.
+    pub targets: Vec<(String, usize, StatusCounts)>,
+    /// Every failed curve, `target / compound: status`.
+    pub failures: Vec<String>,
+    /// Plates analysed (rows of `plates.csv`).
+    pub plates: usize,
+    /// Flagged and failed curves left out of `RunResults::curves` past the limit.
+    pub not_shown: usize,
+}
+
+impl LargeRun {
+    /// Flagged and failed curves a large run's report lists at most.
+    pub const SHOWN_LIMIT: usize = 2_000;
+
+    /// Counts one curve row.
+    pub fn count(&mut self, c: &CurveRow) {
+        self.curves += 1;
+        let at = match self.targets.iter().position(|(t, ..)| *t == c.target) {
+            Some(i) => i,
+            None => {
+                self.targets.push((c.target.clone(), 0, StatusCounts::default()));
+                self.targets.len() - 1
+            }
+        };
+        let (_, n, counts) = &mut self.targets[at];
+        *n += 1;
+        for k in [&mut self.counts, counts] {
+            if c.status.is_ok() {
+                k.ok += 1;
+            } else if c.status.is_flagged() {
+                k.flagged += 1;
+            } else if c.status.is_failed() {
+                k.failed += 1;
+            }
+        }
+        if c.status.is_failed() {
+            self.failures.push(format!("{} / {}: {}", c.target, c.compound, c.status));
+        }
+    }
 }
 
 impl RunResults {
@@ -67,6 +120,9 @@ impl RunResults {
     /// `run.json`.
     #[must_use]
     pub fn status_counts(&self) -> StatusCounts {
+        if let Some(l) = &self.large {
+            return l.counts;
+        }
         let count =
             |p: fn(&CurveStatus) -> bool| self.curves.iter().filter(|c| p(&c.status)).count();
         StatusCounts {
@@ -76,9 +132,24 @@ impl RunResults {
         }
     }
 
+    /// Curves in the run (all of them for a large run, not only the rows kept).
+    #[must_use]
+    pub fn curve_count(&self) -> usize {
+        self.large.as_ref().map_or(self.curves.len(), |l| l.curves)
+    }
+
+    /// Plates in the run (all of them for a large run, not only the rows kept).
+    #[must_use]
+    pub fn plate_count(&self) -> usize {
+        self.large.as_ref().map_or(self.plates.len(), |l| l.plates)
+    }
+
     /// The curves that failed or did not converge, as `target / compound: status`.
     #[must_use]
     pub fn failures(&self) -> Vec<String> {
+        if let Some(l) = &self.large {
+            return l.failures.clone();
+        }
         self.curves
             .iter()
             .filter(|c| c.status.is_failed())
@@ -88,7 +159,7 @@ impl RunResults {
 }
 
 /// Number of curves by status.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct StatusCounts {
     /// Status `ok`.
     pub ok: usize,

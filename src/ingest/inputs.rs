@@ -44,50 +44,76 @@ pub struct InputFile {
 }
 
 /// Reads and hashes every input file; a file that fails is a problem, not an abort, and a
-/// file that breaks part-way still gives its complete plates.
+/// file that breaks part-way still gives its complete plates. Files are read in parallel (on
+/// the current rayon pool); the result is in input order.
 #[must_use]
 pub fn read_inputs(paths: &[PathBuf], opts: &ReadOptions) -> Inputs {
+    use rayon::prelude::*;
+    let read: Vec<Input> = paths.par_iter().map(|p| read_input(p, opts)).collect();
     let mut out = Inputs::default();
-    for path in paths {
-        // Files too large to read, and anything but a regular file, are refused by ingest
-        // without reading them; don't hash them.
-        let readable = super::file::not_a_file(path).is_none()
-            && std::fs::metadata(path).is_ok_and(|m| m.len() <= super::MAX_FILE_BYTES);
-        let (sha256, bytes) =
-            if readable { hash_file(path).unwrap_or_default() } else { Default::default() };
-        out.files.push(InputFile { path: path.display().to_string(), sha256, bytes });
-        let read = super::read_file_partial(path, opts);
-        let error = read.error.as_ref().map(ToString::to_string);
-        // The message already names the file; say what was kept of a file that broke.
-        out.problems.extend(error.as_ref().map(|e| match (read.plates.len(), read.plate_count) {
-            (0, _) => e.clone(),
-            (1, Some(c)) => format!("{e} (plate 1 of its {c} is read)"),
-            (n, Some(c)) => format!("{e} (plates 1-{n} of its {c} are read)"),
-            (n, None) => format!("{e} (its first {n} plate(s) are read)"),
-        }));
-        for p in &read.plates {
-            for b in &p.meta.bad_counts {
-                out.problems.push(format!(
-                    "{}:{}: well {} of plate {}: {}; the well is left out",
-                    path.display(),
-                    b.line,
-                    b.well,
-                    p.label,
-                    b.reason
-                ));
-            }
-        }
-        out.errors.push(error);
-        out.reads.push(read);
+    for i in read {
+        out.files.push(i.file);
+        out.problems.extend(i.problems);
+        out.errors.push(i.error);
+        out.reads.push(i.read);
     }
     out
 }
 
-/// SHA-256 (lowercase hex) and size of a file; `None` when it cannot be read.
-fn hash_file(path: &Path) -> Option<(String, u64)> {
-    let mut f = std::fs::File::open(path).ok()?;
-    let mut h = Sha256::new();
-    let n = std::io::copy(&mut f, &mut h).ok()?;
-    let digest = h.finalize();
-    Some((digest.iter().map(|b| format!("{b:02x}")).collect(), n))
+/// One input file read and hashed: [`read_inputs`] for one file.
+#[derive(Debug)]
+pub struct Input {
+    /// The file and its hash (empty when it could not be read).
+    pub file: InputFile,
+    /// Its complete plates, the error that stopped reading it, its plate count when known.
+    pub read: FileRead,
+    /// The error as text (`None` for a file read whole).
+    pub error: Option<String>,
+    /// The file's problems: the error with what was kept, and bad count cells.
+    pub problems: Vec<String>,
+}
+
+/// Reads and hashes one input file (its bytes are read once, for both).
+#[must_use]
+pub fn read_input(path: &Path, opts: &ReadOptions) -> Input {
+    let (read, sha256, bytes) = match super::file::read_regular(path, super::MAX_FILE_BYTES) {
+        Ok(data) => {
+            let digest = Sha256::digest(&data);
+            let hex = digest.iter().fold(String::with_capacity(64), |mut s, b| {
+                use std::fmt::Write as _;
+                let _ = write!(s, "{b:02x}");
+                s
+            });
+            (super::read_bytes_partial(path, &data, opts), hex, data.len() as u64)
+        }
+        // Files too large to read, and anything but a regular file, are refused by ingest
+        // without reading them; they are not hashed.
+        Err(_) => (super::read_file_partial(path, opts), String::new(), 0),
+    };
+    let file = InputFile { path: path.display().to_string(), sha256, bytes };
+    let error = read.error.as_ref().map(ToString::to_string);
+    // The message already names the file; say what was kept of a file that broke.
+    let mut problems: Vec<String> = error
+        .as_ref()
+        .map(|e| match (read.plates.len(), read.plate_count) {
+            (0, _) => e.clone(),
+            (1, Some(c)) => format!("{e} (plate 1 of its {c} is read)"),
+            (n, Some(c)) => format!("{e} (plates 1-{n} of its {c} are read)"),
+            (n, None) => format!("{e} (its first {n} plate(s) are read)"),
+        })
+        .into_iter()
+        .collect();
+    for p in &read.plates {
+        for b in &p.meta.bad_counts {
+            problems.push(format!(
+                "{}:{}: well {} of plate {}: {}; the well is left out",
+                path.display(),
+                b.line,
+                b.well,
+                p.label,
+                b.reason
+            ));
+        }
+    }
+    Input { file, read, error, problems }
 }

@@ -521,6 +521,13 @@ pub fn read_file_partial(path: &Path, opts: &ReadOptions) -> FileRead {
     FileRead { path: path.to_path_buf(), plates: p.plates, error: p.error, plate_count: p.count }
 }
 
+/// [`read_file_partial`] of a file's bytes already in memory.
+#[must_use]
+pub fn read_bytes_partial(path: &Path, bytes: &[u8], opts: &ReadOptions) -> FileRead {
+    let p = read_partial(path, bytes, opts);
+    FileRead { path: path.to_path_buf(), plates: p.plates, error: p.error, plate_count: p.count }
+}
+
 /// Parses a file's bytes already in memory (XLSX or text); `path` is used in messages, as
 /// [`RawPlate::source`] and, for a `.xlsx` extension, in detection.
 ///

@@ -528,6 +528,21 @@ fn summary(h: &mut String, r: &RunResults) {
         escape(&r.version),
     );
     reference_lines(h, r);
+    if let Some(note) = super::markdown::large_run_note(r) {
+        let _ = writeln!(h, "<p class=\"run\">{}</p>", escape(&note));
+        h.push_str(
+            "<table><thead><tr><th>Target</th><th>Curves</th><th>ok</th><th>Flagged</th>\
+             <th>Failed</th></tr></thead><tbody>\n",
+        );
+        for row in super::markdown::large_run_rows(r) {
+            h.push_str("<tr>");
+            for cell in &row {
+                let _ = write!(h, "<td>{}</td>", escape(cell));
+            }
+            h.push_str("</tr>\n");
+        }
+        h.push_str("</tbody></table>\n");
+    }
     h.push_str("</section>\n");
 }
 

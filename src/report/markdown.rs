@@ -232,17 +232,22 @@ impl Counts {
         let sat_failed =
             |s: &&crate::saturation::SaturationRow| s.fit.is_none() || s.status.is_failed();
         Self {
-            plates: r.plates.len(),
+            plates: r.plate_count(),
             plates_failing_qc: state(QcState::Fail),
             plates_qc_na: state(QcState::NotApplicable),
-            curves: r.curves.len() + r.saturation.len(),
-            flagged: r.curves.iter().filter(|c| c.is_flagged()).count()
-                + r.saturation
-                    .iter()
-                    .filter(|s| !sat_failed(s) && (!s.flags.is_empty() || s.status.is_flagged()))
-                    .count(),
-            failed: r.curves.iter().filter(|c| c.is_failed()).count()
-                + r.saturation.iter().filter(sat_failed).count(),
+            curves: r.curve_count() + r.saturation.len(),
+            flagged: r.large.as_ref().map_or_else(
+                || r.curves.iter().filter(|c| c.is_flagged()).count(),
+                |l| l.counts.flagged,
+            ) + r
+                .saturation
+                .iter()
+                .filter(|s| !sat_failed(s) && (!s.flags.is_empty() || s.status.is_flagged()))
+                .count(),
+            failed: r.large.as_ref().map_or_else(
+                || r.curves.iter().filter(|c| c.is_failed()).count(),
+                |l| l.counts.failed,
+            ) + r.saturation.iter().filter(sat_failed).count(),
             excluded_wells: r.wells.iter().filter(|w| w.excluded.is_some()).count(),
         }
     }
@@ -392,6 +397,7 @@ fn assemble(
     let mut out = String::new();
     intro(&mut out, results);
     summary(&mut out, results);
+    large_run(&mut out, results);
     problems(&mut out, results, linked.map(|(_, outcome)| outcome));
     if let Some((figs, _)) = linked {
         out.push_str(&super::primary::markdown_section(results, &figs.primary));
@@ -474,6 +480,67 @@ fn summary(out: &mut String, results: &RunResults) {
     if !results.history.references.is_empty() {
         out.push('\n');
     }
+}
+
+/// What the report of a large run (`RunResults::large`) leaves to the tables, as one
+/// paragraph of plain text; `None` for a run whose report lists every curve.
+pub(crate) fn large_run_note(r: &RunResults) -> Option<String> {
+    let l = r.large.as_ref()?;
+    let more = if l.not_shown > 0 {
+        format!(" (the first {}; {} more are in the tables)", r.curves.len(), l.not_shown)
+    } else {
+        String::new()
+    };
+    Some(format!(
+        "A large run: {} curves on {} plates. The tables (fits, plates, wells and selectivity, \
+         CSV and Parquet) hold every row; this report gives the counts by target below and \
+         lists only the flagged and failed curves{more} and the plates with flags, without \
+         the excluded wells.",
+        l.curves, l.plates
+    ))
+}
+
+/// A large run's counts by target: target, curves, ok, flagged, failed.
+pub(crate) fn large_run_rows(r: &RunResults) -> Vec<[String; 5]> {
+    r.large.as_ref().map_or_else(Vec::new, |l| {
+        l.targets
+            .iter()
+            .map(|(t, n, k)| {
+                [
+                    t.clone(),
+                    n.to_string(),
+                    k.ok.to_string(),
+                    k.flagged.to_string(),
+                    k.failed.to_string(),
+                ]
+            })
+            .collect()
+    })
+}
+
+/// The paragraph and table of a large run, after the summary.
+fn large_run(out: &mut String, results: &RunResults) {
+    let Some(note) = large_run_note(results) else { return };
+    let _ = writeln!(
+        out,
+        "{}
+",
+        md(&note)
+    );
+    out.push_str(&table_head(&[
+        ("Target", false),
+        ("Curves", true),
+        ("ok", true),
+        ("Flagged", true),
+        ("Failed", true),
+    ]));
+    for row in large_run_rows(results) {
+        let [t, rest @ ..] = row;
+        let mut cells = vec![md(&t)];
+        cells.extend(rest);
+        out.push_str(&table_row(&cells));
+    }
+    out.push('\n');
 }
 
 /// Files, plates, controls or figures the run went on without (figures when the report was

@@ -17,6 +17,7 @@ pub mod plots;
 pub mod primary;
 pub mod prism;
 pub mod selectivity;
+pub mod spill;
 pub mod summary;
 pub mod summary_page;
 pub mod tables;
@@ -219,6 +220,6 @@ pub fn write_report(
     write("report.html", &html::render_html_with(results, &figs, &outcome))?;
     write("report.md", &markdown::render_markdown_with(results, &figs, &outcome))?;
     let problems = outcome.problems(results);
-    write("run.json", &manifest::manifest_json(results, &problems, manifest))?;
+    manifest::write_manifest(&dir.join("run.json"), results, &problems, manifest)?;
     Ok(outcome)
 }

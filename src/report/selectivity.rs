@@ -194,11 +194,16 @@ pub fn ratio(target: (f64, Censor), primary: (f64, Censor)) -> Result<(f64, Cens
 /// The selectivity panel of a run's curves (see [`panel_of`]).
 #[must_use]
 pub fn panel(curves: &[CurveRow], primary: Option<&str>) -> Vec<SelectivityRow> {
-    // Curves of IC50-only targets (no [L] and Kd) have no Ki to compare.
-    let ic50_only = |c: &&CurveRow| {
-        c.functional.is_none() && !(c.radioligand_nm.is_finite() && c.kd_nm.is_finite())
-    };
-    panel_of(curves.iter().filter(|c| !ic50_only(c)).map(KiEntry::from_curve).collect(), primary)
+    panel_of(curves.iter().filter_map(panel_entry).collect(), primary)
+}
+
+/// A curve's entry in the selectivity panel; `None` for curves of IC50-only targets (no [L]
+/// and Kd), which have no Ki to compare.
+#[must_use]
+pub fn panel_entry(c: &CurveRow) -> Option<KiEntry> {
+    let ic50_only =
+        c.functional.is_none() && !(c.radioligand_nm.is_finite() && c.kd_nm.is_finite());
+    (!ic50_only).then(|| KiEntry::from_curve(c))
 }
 
 /// The selectivity panel: one row per entry, sorted by compound, target, run and experiment

@@ -52,12 +52,17 @@ fn frame(stem: &str, height: usize, cols: &[Col], csv_safe: bool) -> Result<Data
         .iter()
         .map(|c| match c {
             Col::Str(n, v) => {
-                let v: Vec<Option<String>> = if csv_safe {
-                    v.iter().map(|s| s.as_deref().map(csv_cell)).collect()
+                // Text goes into the frame's buffers from borrowed cells; only a CSV cell that
+                // must change is copied.
+                if csv_safe {
+                    let cells: Vec<Option<std::borrow::Cow<'_, str>>> =
+                        v.iter().map(|s| s.as_deref().map(csv_text)).collect();
+                    let cells: Vec<Option<&str>> = cells.iter().map(|c| c.as_deref()).collect();
+                    Column::new((*n).into(), cells)
                 } else {
-                    v.clone()
-                };
-                Column::new((*n).into(), v)
+                    let cells: Vec<Option<&str>> = v.iter().map(|s| s.as_deref()).collect();
+                    Column::new((*n).into(), cells)
+                }
             }
             Col::F64(n, v) => Column::new((*n).into(), v.clone()),
             Col::U64(n, v) => Column::new(
@@ -253,6 +258,11 @@ impl TableSink {
         Ok(())
     }
 
+    /// Whether rows (or the header) were appended.
+    pub(crate) fn started(&self) -> bool {
+        !self.header
+    }
+
     /// Writes the Parquet footer and flushes the CSV.
     ///
     /// # Errors
@@ -272,8 +282,13 @@ impl TableSink {
 /// formula.
 #[must_use]
 pub fn csv_cell(s: &str) -> String {
+    csv_text(s).into_owned()
+}
+
+/// [`csv_cell`], borrowing the text when it needs no change.
+fn csv_text(s: &str) -> std::borrow::Cow<'_, str> {
     let s = crate::units::printable(s);
-    if s.starts_with(['=', '+', '-', '@', '\t', '\r']) { format!("'{s}") } else { s.into_owned() }
+    if s.starts_with(['=', '+', '-', '@', '\t', '\r']) { format!("'{s}").into() } else { s }
 }
 
 /// Writes `fits.csv`/`fits.parquet`, `wells.csv`/`wells.parquet`, `plates.csv`/`plates.parquet`
@@ -285,22 +300,29 @@ pub fn write_all(results: &RunResults, dir: &Path) -> Result<()> {
     write_tables(results, dir, true)
 }
 
-/// [`write_all`], the wells table only when `wells` (a run in batches writes it as it goes).
+/// [`write_all`], the wells and plates tables only when `wells` (a run in batches writes them
+/// as it goes).
 ///
 /// # Errors
 /// When a file cannot be written.
 pub fn write_tables(results: &RunResults, dir: &Path, wells: bool) -> Result<()> {
-    write_table(dir, "fits", results.curves.len(), fit_columns(&results.curves))?;
+    // A large run (`crate::stream`) wrote its fits and selectivity tables as it merged them.
+    let large = results.large.is_some();
+    if !large {
+        write_table(dir, "fits", results.curves.len(), fit_columns(&results.curves))?;
+    }
     if wells {
         write_table(dir, "wells", results.wells.len(), well_columns(&results.wells))?;
+        write_table(dir, "plates", results.plates.len(), plate_columns(&results.plates))?;
     }
-    write_table(dir, "plates", results.plates.len(), plate_columns(&results.plates))?;
     if !results.saturation.is_empty() {
         let s = &results.saturation;
         write_table(dir, "saturation", s.len(), saturation_columns(s))?;
     }
-    let panel = super::selectivity::panel(&results.curves, results.primary_target.as_deref());
-    write_table(dir, "selectivity", panel.len(), selectivity_columns(&panel))?;
+    if !large {
+        let panel = super::selectivity::panel(&results.curves, results.primary_target.as_deref());
+        write_table(dir, "selectivity", panel.len(), selectivity_columns(&panel))?;
+    }
     if !results.primary.rows.is_empty() {
         let rows: Vec<&PrimaryRow> = results.primary.rows.iter().collect();
         write_table(dir, "primary", rows.len(), primary_columns(&rows))?;
@@ -389,7 +411,7 @@ pub fn selectivity_csv(rows: &[SelectivityRow]) -> Result<Vec<u8>> {
     Ok(out)
 }
 
-fn selectivity_columns(r: &[SelectivityRow]) -> Vec<Col> {
+pub(crate) fn selectivity_columns(r: &[SelectivityRow]) -> Vec<Col> {
     let s = |f: &dyn Fn(&SelectivityRow) -> String| {
         r.iter().map(|x| Some(f(x)).filter(|v| !v.is_empty())).collect()
     };
@@ -619,7 +641,7 @@ pub fn read_parquet(path: &Path) -> Result<ReadTable> {
     Ok(t)
 }
 
-fn fit_columns(c: &[CurveRow]) -> Vec<Col> {
+pub(crate) fn fit_columns(c: &[CurveRow]) -> Vec<Col> {
     let s = |f: &dyn Fn(&CurveRow) -> String| c.iter().map(|r| Some(f(r))).collect();
     let fit = |f: &dyn Fn(&FitNumbers) -> f64| {
         c.iter().map(|r| r.fit.as_ref().and_then(|x| num(f(x)))).collect()
@@ -814,7 +836,7 @@ pub(crate) fn well_columns(w: &[WellRow]) -> Vec<Col> {
     ]
 }
 
-fn plate_columns(p: &[PlateRow]) -> Vec<Col> {
+pub(crate) fn plate_columns(p: &[PlateRow]) -> Vec<Col> {
     let f = |g: &dyn Fn(&PlateRow) -> f64| p.iter().map(|r| num(g(r))).collect();
     let s = |g: &dyn Fn(&PlateRow) -> String| p.iter().map(|r| Some(g(r))).collect();
     vec![

@@ -27,9 +27,9 @@ use super::wellset::WellSet;
 use crate::ingest::{ColumnMap, Format, TableColumns};
 use crate::units::parse_conc_nm;
 
-/// Largest config file radbind reads (16 MiB): a screening campaign may list ten thousand
-/// plates, but nothing legitimate comes near this.
-const MAX_CONFIG_BYTES: u64 = 16 << 20;
+/// Largest config file radbind reads (64 MiB): a campaign of a million curves lists 250,000
+/// plates in some 28 MB, but nothing legitimate comes near this.
+const MAX_CONFIG_BYTES: u64 = 64 << 20;
 
 /// Reads and resolves a config file.
 ///
@@ -42,9 +42,9 @@ pub fn load(path: &Path) -> Result<Settings, ConfigError> {
         .map_err(|e| fail(format!("cannot read the config file: {e}")))?
         .map_err(|size| {
             if size > MAX_CONFIG_BYTES + 1 {
-                fail(format!("config file is {size} bytes; radbind reads configs up to 16 MiB"))
+                fail(format!("config file is {size} bytes; radbind reads configs up to 64 MiB"))
             } else {
-                fail("config is more than 16 MiB; radbind reads configs up to 16 MiB".to_string())
+                fail("config is more than 64 MiB; radbind reads configs up to 64 MiB".to_string())
             }
         })?;
     let text = String::from_utf8(bytes).map_err(|e| {
