@@ -164,7 +164,7 @@ pub fn run(args: &RunArgs) -> Result<RunSummary> {
     let pool = worker_pool(args.threads)?;
     let threads = pool.current_num_threads();
     let mut timings = Timings::default();
-    let mut figures = figure_options(&settings);
+    let mut figures = report::FigureOptions::from_settings(&settings);
     let batch = stream::batch_size();
     let bar = progress_bar(
         args.progress,
@@ -318,17 +318,6 @@ pub fn capped_threads(requested: usize) -> (usize, Option<String>) {
     } else {
         (requested, None)
     }
-}
-
-fn figure_options(s: &Settings) -> report::FigureOptions {
-    use config::Figures;
-    let (draw, png) = match s.figures {
-        Figures::None => (false, false),
-        Figures::Svg => (true, false),
-        Figures::SvgPng => (true, true),
-    };
-    let style = report::plots::CurveStyle { error_bars: s.error_bars, ..Default::default() };
-    report::FigureOptions { draw, png, png_scale: s.png_scale, style, curves: s.curve_figures }
 }
 
 /// What the summary says of the curve figures when not every curve got one.

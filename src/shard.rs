@@ -246,7 +246,7 @@ pub fn write_outputs(
         results,
         curve_experiments,
         functional_problems: functional_problems(settings, &results.curves),
-        figures: crate::figure_options(settings).into(),
+        figures: crate::report::FigureOptions::from_settings(settings).into(),
     };
     let path = dir.join(RESULTS_FILE);
     let bytes = rmp_serde::to_vec(&kept).context("serialising the shard's results")?;

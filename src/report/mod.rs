@@ -121,6 +121,22 @@ pub struct FigureOptions {
     pub curves: crate::config::CurveFigures,
 }
 
+impl FigureOptions {
+    /// The figures the config's `report` options ask for (`figures`, `error_bars`,
+    /// `png_scale`, `curve_figures`; `auto` left for the caller to resolve by run size).
+    #[must_use]
+    pub fn from_settings(s: &crate::config::Settings) -> FigureOptions {
+        use crate::config::Figures;
+        let (draw, png) = match s.figures {
+            Figures::None => (false, false),
+            Figures::Svg => (true, false),
+            Figures::SvgPng => (true, true),
+        };
+        let style = plots::CurveStyle { error_bars: s.error_bars, ..Default::default() };
+        FigureOptions { draw, png, png_scale: s.png_scale, style, curves: s.curve_figures }
+    }
+}
+
 impl Default for FigureOptions {
     fn default() -> Self {
         FigureOptions {
