@@ -279,11 +279,8 @@ pub fn join(kept: Vec<ShardResults>) -> Result<RunResults> {
 /// the curves whose figures `which` (resolved: `all`, `flagged` or `none`) draws, and the
 /// wells that are excluded, on a primary-screen plate or on a plate whose heat maps are drawn.
 fn thin(r: &mut RunResults, which: CurveFigures) {
-    let drawn = |flagged: bool| match which {
-        CurveFigures::All | CurveFigures::Auto => true,
-        CurveFigures::Flagged => flagged,
-        CurveFigures::None => false,
-    };
+    // `which` is resolved by the run's size already, so `auto` here keeps every curve.
+    let drawn = |flagged: bool| crate::stream::kept(which, false, flagged);
     let primary: HashSet<&str> = r.primary.rows.iter().map(|p| p.plate.as_str()).collect();
     let flagged: HashSet<&str> =
         r.plates.iter().filter(|p| !p.flags.is_empty()).map(|p| p.plate.as_str()).collect();

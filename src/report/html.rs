@@ -316,24 +316,15 @@ fn ki_table(
     shown: &[&str],
     word: &str,
 ) {
+    let (cells, several) = selectivity::matrix_cells(&r.curves);
     let _ = writeln!(
         h,
         "<p class=\"note\">{word} in the unit of each column (hover for the 95% CI; the \
          tables below give it); <em>italics</em>: censored bound (IC50 outside the tested \
          range); \u{26a0}: flagged (see the target\u{2019}s table); \u{2014}: no usable fit. \
          A value links to its curve.{}</p>",
-        if r.curves.iter().any(|c| c.experiment_id != r.curves[0].experiment_id) {
-            " Several values in a cell: one per experiment of the run, in experiment order."
-        } else {
-            ""
-        }
+        if several { format!(" {}", selectivity::SEVERAL_VALUES_NOTE) } else { String::new() }
     );
-    // (compound, target) -> its curves (one per experiment of the run), in curve order.
-    let mut cells: std::collections::HashMap<(&str, &str), Vec<(usize, &CurveRow)>> =
-        std::collections::HashMap::new();
-    for (i, c) in r.curves.iter().enumerate() {
-        cells.entry((c.compound.as_str(), c.target.as_str())).or_default().push((i, c));
-    }
     let units: Vec<crate::units::ConcUnit> = targets
         .iter()
         .map(|t| {

@@ -800,19 +800,14 @@ fn ki_matrix(out: &mut String, results: &RunResults, figs: &super::ReportFigures
         cols.iter().map(|(_, r)| if *r { "---:" } else { "---" }.to_string()).collect();
     out.push_str(&table_row(&head));
     out.push_str(&table_row(&sep));
-    // (compound, target) -> its curves (one per experiment of the run), in curve order.
-    let mut cells: std::collections::HashMap<(&str, &str), Vec<&CurveRow>> =
-        std::collections::HashMap::new();
-    for c in &results.curves {
-        cells.entry((c.compound.as_str(), c.target.as_str())).or_default().push(c);
-    }
+    let (cells, several) = super::selectivity::matrix_cells(&results.curves);
     for comp in &rows.shown {
         let mut row = vec![md(comp)];
         for t in &targets {
             let curves = cells.get(&(*comp, t.target.as_str())).map_or(&[][..], Vec::as_slice);
             let values: Vec<String> = curves
                 .iter()
-                .map(|c| {
+                .map(|(_, c)| {
                     let warn = if c.is_flagged() || c.is_failed() { " ⚠" } else { "" };
                     format!("{}{warn}", md(&c.headline_with_ci_text()))
                 })
@@ -824,10 +819,9 @@ fn ki_matrix(out: &mut String, results: &RunResults, figs: &super::ReportFigures
     out.push_str(
         "\n⚠: flagged or failed, see the table of the target. Censored values are bounds.",
     );
-    if cells.values().any(|c| c.len() > 1) {
-        out.push_str(
-            " Several values in a cell: one per experiment of the run, in experiment order.",
-        );
+    if several {
+        out.push(' ');
+        out.push_str(super::selectivity::SEVERAL_VALUES_NOTE);
     }
     out.push_str("\n\n");
     if let Some(s) =

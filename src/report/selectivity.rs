@@ -12,7 +12,7 @@
 //! exact ratio is a fold selectivity >= 1. A censored Ki (`> 3.3 µM`) never becomes a number:
 //! the ratio is then a bound too, or empty with the reason in `ratio_note` (see [`ratio`]).
 
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::{BTreeMap, BTreeSet, HashMap};
 
 use crate::units::{ConcUnit, NOT_DETERMINED, format_conc_nm, format_conc_range_in, p_value, sig3};
 
@@ -389,6 +389,26 @@ pub fn matrix_rows(curves: &[CurveRow]) -> MatrixRows<'_> {
     };
     MatrixRows { shown, total }
 }
+
+/// The cells of the Ki matrix: per (compound, target) its curves as (index in `curves`,
+/// curve), one per experiment of the run, in curve order.
+pub type MatrixCells<'a> = HashMap<(&'a str, &'a str), Vec<(usize, &'a CurveRow)>>;
+
+/// [`MatrixCells`] of a run's curves, and whether any cell holds more than one curve (a run
+/// of several experiments: the reports then say a cell has one value per experiment).
+#[must_use]
+pub fn matrix_cells(curves: &[CurveRow]) -> (MatrixCells<'_>, bool) {
+    let mut cells: MatrixCells<'_> = HashMap::new();
+    for (i, c) in curves.iter().enumerate() {
+        cells.entry((c.compound.as_str(), c.target.as_str())).or_default().push((i, c));
+    }
+    let several = cells.values().any(|v| v.len() > 1);
+    (cells, several)
+}
+
+/// Said under (Markdown) or above (HTML) a Ki matrix whose cells may hold several values.
+pub const SEVERAL_VALUES_NOTE: &str =
+    "Several values in a cell: one per experiment of the run, in experiment order.";
 
 /// What the report says above the panel (plain text; escape before use).
 pub const REPORT_INTRO: &str = "Per compound: its Ki at each target and the ratio Ki(target) / \

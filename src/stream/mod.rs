@@ -235,7 +235,7 @@ pub struct Batched<'a> {
 /// Whether the points of a curve, or the wells of a plate, flagged or not, are kept for its
 /// figures: always under `all`, flagged ones under `flagged`, under `auto` all until the run
 /// has more than [`CurveFigures::AUTO_ALL_LIMIT`] curves (`thin`), then flagged ones.
-fn kept(which: CurveFigures, thin: bool, flagged: bool) -> bool {
+pub(crate) fn kept(which: CurveFigures, thin: bool, flagged: bool) -> bool {
     match which {
         CurveFigures::All => true,
         CurveFigures::Flagged => flagged,

@@ -232,16 +232,7 @@ fn draw_curve<DB: DrawingBackend>(
     let y_range = dose::y_range(curve.points.iter().map(|p| p.y));
     let (y_lo, y_hi) = y_range;
     let x_fmt = |v: &f64| xl.label(*v);
-    let y_fmt = |v: &f64| super::whole(*v);
-    let frame = Frame {
-        x_desc: dose::X_DESC,
-        y_desc: curve.response_label,
-        label_areas: (52.0, 64.0),
-        fonts: (19.0, 17.0),
-        tick_marks: Some(5.0),
-        x_fmt: Some(&x_fmt),
-        y_fmt: Some(&y_fmt),
-    };
+    let frame = Frame::dose(curve.response_label, &x_fmt);
     let mut chart = chart(&plot_area, s, &frame, xl.axis(), dose::y_axis(y_range))?;
 
     // Axis break between the zero slot and the log axis.

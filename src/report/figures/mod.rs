@@ -516,6 +516,25 @@ struct Frame<'a> {
     y_fmt: Option<&'a dyn Fn(&f64) -> String>,
 }
 
+impl<'a> Frame<'a> {
+    /// The frame of a dose-response chart (the curve and overlay figures): the log
+    /// concentration axis labelled by `x_fmt`, the response `y_desc` with whole-number ticks.
+    fn dose(y_desc: &'a str, x_fmt: &'a dyn Fn(&f64) -> String) -> Self {
+        fn whole_label(v: &f64) -> String {
+            whole(*v)
+        }
+        Frame {
+            x_desc: dose::X_DESC,
+            y_desc,
+            label_areas: (52.0, 64.0),
+            fonts: (19.0, 17.0),
+            tick_marks: Some(5.0),
+            x_fmt: Some(x_fmt),
+            y_fmt: Some(&whole_label),
+        }
+    }
+}
+
 /// The chart [`chart`] makes: plotters' chart context on the coordinates of `X` and `Y`.
 type Chart<'a, DB, X, Y> = ChartContext<
     'a,

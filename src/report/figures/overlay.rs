@@ -10,7 +10,7 @@ use plotters::style::text_anchor::{HPos, VPos};
 use super::dose::{self, Group, XLayout, drawable_fit, mean_sd_groups};
 use super::{
     Figure, Frame, SUBTITLE_COLOUR, TITLES, anchored, chart, clip_text, draw_titles, font, px,
-    stroke, whole,
+    stroke,
 };
 use crate::derive::rows::CurveRow;
 
@@ -189,16 +189,7 @@ fn draw_panel<DB: DrawingBackend>(
     let (plot_area, legend_area) = area.split_horizontally(w as i32 - px(s, legend_w));
     let (xl, y_range) = (axes.xl, axes.y_range);
     let x_fmt = |v: &f64| xl.label(*v);
-    let y_fmt = |v: &f64| whole(*v);
-    let frame = Frame {
-        x_desc: dose::X_DESC,
-        y_desc: axes.y_desc,
-        label_areas: (52.0, 64.0),
-        fonts: (19.0, 17.0),
-        tick_marks: Some(5.0),
-        x_fmt: Some(&x_fmt),
-        y_fmt: Some(&y_fmt),
-    };
+    let frame = Frame::dose(axes.y_desc, &x_fmt);
     let mut chart = chart(&plot_area, s, &frame, xl.axis(), dose::y_axis(y_range))?;
     for ((_, colour, c), g) in series.iter().zip(groups) {
         let colour = *colour;
