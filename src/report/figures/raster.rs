@@ -57,6 +57,36 @@ pub(super) struct Canvas {
     k: (f32, f32),
     /// Pixels per user unit (font sizes are in user units).
     unit: f32,
+    /// Nothing drawn yet: the canvas is all white (a white background needs no fill).
+    blank: bool,
+}
+
+/// Largest pixmap (bytes) a thread keeps for a later figure: 8 MiB, a figure at scale 2.
+const SPARE_LIMIT: usize = 8 << 20;
+/// Pixmaps a thread keeps (the curve and residual figures alternate sizes).
+const SPARES: usize = 4;
+
+thread_local! {
+    /// Pixmaps of this thread's last figures, cleared and reused by the next one of the same
+    /// size (allocating and zeroing 1.9 MB per figure cost as much as clearing it twice).
+    static SPARE: RefCell<Vec<Pixmap>> = const { RefCell::new(Vec::new()) };
+}
+
+impl Drop for Canvas {
+    fn drop(&mut self) {
+        if self.pixmap.data().len() <= SPARE_LIMIT
+            && let Some(tiny) = Pixmap::new(1, 1)
+        {
+            let pixmap = std::mem::replace(&mut self.pixmap, tiny);
+            SPARE.with(|s| {
+                let mut s = s.borrow_mut();
+                if s.len() >= SPARES {
+                    s.remove(0);
+                }
+                s.push(pixmap);
+            });
+        }
+    }
 }
 
 impl Canvas {
@@ -68,11 +98,19 @@ impl Canvas {
     pub(super) fn new(size: (u32, u32), scale: f64, subpixels: u32) -> Result<Self, String> {
         let dim = |v: u32| (f64::from(v) * scale).round().max(1.0) as u32;
         let (w, h) = (dim(size.0), dim(size.1));
-        let mut pixmap = Pixmap::new(w, h).ok_or_else(|| format!("no {w} x {h} pixel image"))?;
+        let spare = SPARE.with(|s| {
+            let mut s = s.borrow_mut();
+            let i = s.iter().position(|p| (p.width(), p.height()) == (w, h))?;
+            Some(s.remove(i))
+        });
+        let mut pixmap = match spare {
+            Some(p) => p,
+            None => Pixmap::new(w, h).ok_or_else(|| format!("no {w} x {h} pixel image"))?,
+        };
         pixmap.fill(Color::WHITE);
         let sub = subpixels as f32;
         let k = (w as f32 / (size.0.max(1) as f32 * sub), h as f32 / (size.1.max(1) as f32 * sub));
-        Ok(Self { pixmap, k, unit: k.0 * sub })
+        Ok(Self { pixmap, k, unit: k.0 * sub, blank: true })
     }
 
     fn pt(&self, p: (i32, i32)) -> (f32, f32) {
@@ -99,10 +137,12 @@ impl Canvas {
             line_join: join,
             dash: None,
         };
+        self.blank = false;
         self.pixmap.stroke_path(path, &paint(c), &stroke, Transform::identity(), None);
     }
 
     fn fill(&mut self, path: &Path, c: BackendColor) {
+        self.blank = false;
         self.pixmap.fill_path(path, &paint(c), FillRule::Winding, Transform::identity(), None);
     }
 
@@ -130,7 +170,10 @@ impl Canvas {
     ) {
         let (a, b) = (self.pt(a), self.pt(b));
         if outline.is_none() && c.alpha >= 1.0 && self.covers_all(a, b) {
-            self.pixmap.fill(Color::from_rgba8(c.rgb.0, c.rgb.1, c.rgb.2, 255));
+            if !(self.blank && c.rgb == (255, 255, 255)) {
+                self.pixmap.fill(Color::from_rgba8(c.rgb.0, c.rgb.1, c.rgb.2, 255));
+                self.blank = false;
+            }
             return;
         }
         let Some(r) = Rect::from_ltrb(a.0.min(b.0), a.1.min(b.1), a.0.max(b.0), a.1.max(b.1))
@@ -176,26 +219,30 @@ impl Canvas {
         if !(x1 > x0 && y1 > y0) {
             return;
         }
+        self.blank = false;
         let alpha = c.alpha.clamp(0.0, 1.0) as f32 * 255.0;
-        let rgb = [u32::from(c.rgb.0), u32::from(c.rgb.1), u32::from(c.rgb.2)];
         let stride = self.pixmap.width() as usize * 4;
         let data = self.pixmap.data_mut();
         let (cx0, cx1) = (x0.floor() as usize, (x1.ceil() as usize).min(w as usize));
-        // Coverage of each column (edges partial, the inside whole), computed once.
+        // Coverage of each column (edges partial, the inside whole), computed once; a row
+        // wholly inside the box uses it as it is (`a` of its pixels, rounded), an edge row
+        // scales it by the row's share.
         let cover: Vec<f32> =
             (cx0..cx1).map(|px| x1.min(px as f32 + 1.0) - x0.max(px as f32)).collect();
+        let inner: Vec<u32> = cover.iter().map(|&cx| alpha_u8(cx * alpha)).collect();
+        let mut edge: Vec<u32> = Vec::new();
         for py in y0.floor() as usize..(y1.ceil() as usize).min(h as usize) {
-            let cy = (y1.min(py as f32 + 1.0) - y0.max(py as f32)) * alpha;
+            let cy = y1.min(py as f32 + 1.0) - y0.max(py as f32);
+            let a_row = if cy >= 1.0 {
+                &inner
+            } else {
+                edge.clear();
+                edge.extend(cover.iter().map(|&cx| alpha_u8(cx * cy * alpha)));
+                &edge
+            };
             let line = &mut data[py * stride + cx0 * 4..py * stride + cx1 * 4];
-            for (d, &cx) in line.chunks_exact_mut(4).zip(&cover) {
-                let a = (cx * cy).round() as u32;
-                if a >= 255 {
-                    d[..3].copy_from_slice(&[c.rgb.0, c.rgb.1, c.rgb.2]);
-                } else if a > 0 {
-                    for (d, c) in d[..3].iter_mut().zip(rgb) {
-                        *d = ((c * a + u32::from(*d) * (255 - a) + 127) / 255) as u8;
-                    }
-                }
+            for (d, &a) in line.chunks_exact_mut(4).zip(a_row) {
+                blend_pixel(d, c.rgb, a);
             }
         }
     }
@@ -244,13 +291,36 @@ impl Canvas {
         outline: Option<u32>,
     ) {
         let (x, y) = self.pt(centre);
-        let Some(p) = PathBuilder::from_circle(x, y, r as f32 * self.k.0) else {
+        let radius = r as f32 * self.k.0;
+        let width = outline.map(|w| self.width(w));
+        if radius > MAX_MARKER_RADIUS {
+            let Some(p) = PathBuilder::from_circle(x, y, radius) else {
+                return;
+            };
+            match outline {
+                None => self.fill(&p, c),
+                Some(w) => self.stroke(&p, c, w, LineJoin::Miter),
+            }
             return;
-        };
-        match outline {
-            None => self.fill(&p, c),
-            Some(w) => self.stroke(&p, c, w, LineJoin::Miter),
         }
+        // A marker: the same circle at the same quarter-pixel offset is rendered once per
+        // thread and composited like a glyph.
+        let (ix, fx) = quarter(x);
+        let (iy, fy) = quarter(y);
+        let key = MarkerKey { radius: radius.to_bits(), width: width.map(f32::to_bits), fx, fy };
+        self.blank = false;
+        let alpha = (c.alpha.clamp(0.0, 1.0) * 255.0).round() as u32;
+        let mask = MARKERS.with(|cache| {
+            let mut cache = cache.borrow_mut();
+            if cache.len() > 10_000 {
+                cache.clear();
+            }
+            cache
+                .entry(key)
+                .or_insert_with(|| Rc::new(GlyphMask::circle(radius, width, fx, fy)))
+                .clone()
+        });
+        blend_mask(&mut self.pixmap, &mask, (ix, iy), c.rgb, alpha);
     }
 
     /// A text run, laid out and composited from cached glyph masks.
@@ -280,6 +350,7 @@ impl Canvas {
         };
         let (ax, ay) = self.pt(run.pos);
         let colour = run.colour;
+        self.blank = false;
         let alpha = (colour.alpha.clamp(0.0, 1.0) * 255.0).round() as u32;
         GLYPHS.with(|cache| {
             let mut cache = cache.borrow_mut();
@@ -302,62 +373,33 @@ impl Canvas {
         });
     }
 
-    /// The canvas as an 8-bit RGB PNG, compressed by fdeflate (its fast compressor: runs of
-    /// zero bytes and a fixed code for PNG-filtered data). Each row is filtered `Up` when it
-    /// repeats the row above (all zeros), `Sub` otherwise.
+    /// The canvas as an 8-bit RGB PNG ([`super::png`]: rows filtered `Up` or `Sub`, zero
+    /// runs and literals in one fixed-code deflate block).
     ///
     /// # Errors
-    /// The compressor's message.
+    /// None today (the signature keeps room for an encoder that can fail).
     pub(super) fn encode_png(&self) -> Result<Vec<u8>, String> {
-        let (w, h) = (self.pixmap.width(), self.pixmap.height());
-        let row = w as usize * 3;
-        let mut out = Vec::with_capacity(64 * 1024);
-        out.extend_from_slice(b"\x89PNG\r\n\x1a\n");
-        let mut ihdr = [0u8; 13];
-        ihdr[..4].copy_from_slice(&w.to_be_bytes());
-        ihdr[4..8].copy_from_slice(&h.to_be_bytes());
-        // 8 bits per sample, colour type 2 (RGB), deflate, adaptive filtering, no interlace.
-        ihdr[8..].copy_from_slice(&[8, 2, 0, 0, 0]);
-        png_chunk(&mut out, *b"IHDR", &ihdr);
-        let e = |e: std::io::Error| e.to_string();
-        let mut z = fdeflate::Compressor::new(Vec::with_capacity(64 * 1024)).map_err(e)?;
-        let mut line = vec![0u8; row + 1];
-        let mut prev: &[u8] = &[];
-        for px in self.pixmap.data().chunks_exact(w as usize * 4) {
-            // Opaque throughout (white, then paint over it): premultiplied equals straight.
-            if px == prev {
-                line[0] = 2;
-                line[1..].fill(0);
-            } else {
-                line[0] = 1;
-                line[1..4].copy_from_slice(&px[..3]);
-                for (d, (a, b)) in line[4..]
-                    .chunks_exact_mut(3)
-                    .zip(px[4..].chunks_exact(4).zip(px.chunks_exact(4)))
-                {
-                    d[0] = a[0].wrapping_sub(b[0]);
-                    d[1] = a[1].wrapping_sub(b[1]);
-                    d[2] = a[2].wrapping_sub(b[2]);
-                }
-            }
-            z.write_data(&line).map_err(e)?;
-            prev = px;
-        }
-        let idat = z.finish().map_err(e)?;
-        png_chunk(&mut out, *b"IDAT", &idat);
-        png_chunk(&mut out, *b"IEND", &[]);
-        Ok(out)
+        Ok(super::png::encode(self.pixmap.data(), self.pixmap.width(), self.pixmap.height()))
     }
 }
 
-/// Appends a PNG chunk: length, type, data, CRC-32 of type and data.
-fn png_chunk(out: &mut Vec<u8>, kind: [u8; 4], data: &[u8]) {
-    out.extend_from_slice(&u32::try_from(data.len()).unwrap_or(u32::MAX).to_be_bytes());
-    let start = out.len();
-    out.extend_from_slice(&kind);
-    out.extend_from_slice(data);
-    let crc = crc32fast::hash(&out[start..]);
-    out.extend_from_slice(&crc.to_be_bytes());
+/// A coverage × opacity in 0.0..=255.0 as a whole alpha, rounded (half up; the value is never
+/// negative).
+fn alpha_u8(v: f32) -> u32 {
+    ((v + 0.5) as u32).min(255)
+}
+
+/// Source-over of `rgb` at alpha `a` (0..=255) on an opaque pixel, per channel in 8 bits:
+/// `d = (c·a + d·(255 − a) + 127) / 255`.
+#[inline]
+fn blend_pixel(d: &mut [u8], rgb: (u8, u8, u8), a: u32) {
+    if a >= 255 {
+        d[..3].copy_from_slice(&[rgb.0, rgb.1, rgb.2]);
+    } else if a > 0 {
+        for (d, c) in d[..3].iter_mut().zip([rgb.0, rgb.1, rgb.2]) {
+            *d = ((u32::from(c) * a + u32::from(*d) * (255 - a) + 127) / 255) as u8;
+        }
+    }
 }
 
 /// A solid paint of the backend colour, anti-aliased.
@@ -448,7 +490,22 @@ struct GlyphMask {
     data: Vec<u8>,
 }
 
+/// Largest circle (radius in pixels) drawn from a cached mask; larger ones are filled as paths.
+const MAX_MARKER_RADIUS: f32 = 48.0;
+
+/// A rendered circle: radius and outline width in pixels (`f32` bits; no width: filled) and
+/// the quarter-pixel offset of its centre.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+struct MarkerKey {
+    radius: u32,
+    width: Option<u32>,
+    fx: u8,
+    fy: u8,
+}
+
 thread_local! {
+    /// Rendered circles (point markers) of this thread.
+    static MARKERS: RefCell<HashMap<MarkerKey, Rc<GlyphMask>>> = RefCell::new(HashMap::new());
     /// Rendered glyphs of this thread (figures are drawn by a few rayon threads).
     static GLYPHS: RefCell<HashMap<GlyphKey, Rc<GlyphMask>>> = RefCell::new(HashMap::new());
 }
@@ -507,6 +564,40 @@ impl GlyphMask {
     }
 }
 
+impl GlyphMask {
+    /// A circle of `radius` pixels centred `(fx, fy)` quarters of a pixel from its whole pixel,
+    /// filled, or outlined `width` pixels wide, by tiny-skia as [`Canvas::circle`] draws a
+    /// larger one (anti-aliased path fill or stroke), its coverage kept as the mask.
+    fn circle(radius: f32, width: Option<f32>, fx: u8, fy: u8) -> Self {
+        let reach = (radius + width.unwrap_or(0.0) / 2.0).ceil() as i32 + 2;
+        let side = (2 * reach + 1) as u32;
+        let (cx, cy) = (reach as f32 + f32::from(fx) / 4.0, reach as f32 + f32::from(fy) / 4.0);
+        let (Some(mut pm), Some(path)) =
+            (Pixmap::new(side, side), PathBuilder::from_circle(cx, cy, radius))
+        else {
+            return Self::EMPTY;
+        };
+        let mut paint = Paint::default();
+        paint.set_color_rgba8(0, 0, 0, 255);
+        paint.anti_alias = true;
+        match width {
+            None => pm.fill_path(&path, &paint, FillRule::Winding, Transform::identity(), None),
+            Some(w) => {
+                let stroke = Stroke {
+                    width: w,
+                    miter_limit: 4.0,
+                    line_cap: LineCap::Butt,
+                    line_join: LineJoin::Miter,
+                    dash: None,
+                };
+                pm.stroke_path(&path, &paint, &stroke, Transform::identity(), None);
+            }
+        }
+        let data = pm.data().chunks_exact(4).map(|p| p[3]).collect();
+        Self { left: -reach, top: -reach, width: side as usize, data }
+    }
+}
+
 /// Composites `colour` through a glyph mask at whole pixel `(x, y)` onto the opaque pixmap:
 /// `d = d + (c − d)·m·α`, per channel in 8 bits.
 fn blend_mask(
@@ -520,26 +611,25 @@ fn blend_mask(
         return;
     }
     let (pw, ph) = (pixmap.width() as i32, pixmap.height() as i32);
+    let stride = pw as usize * 4;
     let data = pixmap.data_mut();
-    let c = [u32::from(rgb.0), u32::from(rgb.1), u32::from(rgb.2)];
+    // The mask's columns that fall on the pixmap, the same for every row.
+    let x0 = x + mask.left;
+    let c0 = (-x0).clamp(0, mask.width as i32) as usize;
+    let c1 = (pw - x0).clamp(0, mask.width as i32) as usize;
+    if c0 >= c1 {
+        return;
+    }
     for (row, line) in mask.data.chunks_exact(mask.width).enumerate() {
         let py = y + mask.top + row as i32;
         if !(0..ph).contains(&py) {
             continue;
         }
-        for (col, &m) in line.iter().enumerate() {
-            if m == 0 {
-                continue;
-            }
-            let px = x + mask.left + col as i32;
-            if !(0..pw).contains(&px) {
-                continue;
-            }
-            let a = (u32::from(m) * alpha + 127) / 255;
-            let i = ((py * pw + px) * 4) as usize;
-            for ch in 0..3 {
-                let d = u32::from(data[i + ch]);
-                data[i + ch] = ((c[ch] * a + d * (255 - a) + 127) / 255) as u8;
+        let start = py as usize * stride + (x0 + c0 as i32) as usize * 4;
+        let dst = &mut data[start..start + (c1 - c0) * 4];
+        for (d, &m) in dst.chunks_exact_mut(4).zip(&line[c0..c1]) {
+            if m != 0 {
+                blend_pixel(d, rgb, (u32::from(m) * alpha + 127) / 255);
             }
         }
     }
