@@ -22,6 +22,7 @@ pub mod primary;
 mod raster;
 pub mod residual;
 pub mod saturation;
+mod scan;
 pub mod selectivity_map;
 mod svg;
 pub(super) mod write;

@@ -108,6 +108,18 @@ impl<'a> Deflate<'a> {
         }
     }
 
+    /// Adds `n` literals to the Adler-32 count and reduces `a` and `b` before they could
+    /// overflow (a run counts as one: `b` grows by at most `n·a` < 2^33 for it).
+    #[inline]
+    fn count(&mut self, n: u32) {
+        self.pending += n;
+        if self.pending >= ADLER_NMAX {
+            self.a %= ADLER_MOD;
+            self.b %= ADLER_MOD;
+            self.pending = 0;
+        }
+    }
+
     /// A byte other than zero: the pending run, then the literal.
     #[inline]
     fn literal(&mut self, v: u8) {
@@ -118,22 +130,36 @@ impl<'a> Deflate<'a> {
         self.put(u64::from(code), n);
         self.a += u64::from(v);
         self.b += self.a;
-        self.pending += 1;
-        if self.pending >= ADLER_NMAX {
-            self.a %= ADLER_MOD;
-            self.b %= ADLER_MOD;
-            self.pending = 0;
-        }
+        self.count(1);
     }
 
-    /// A byte, zero or not.
+    /// The three filtered bytes of a pixel: literals written as one field when none is zero.
     #[inline]
-    fn byte(&mut self, v: u8) {
-        if v == 0 {
-            self.run += 1;
-        } else {
-            self.literal(v);
+    fn pixel(&mut self, d: [u8; 3]) {
+        if d.contains(&0) {
+            for v in d {
+                if v == 0 {
+                    self.run += 1;
+                } else {
+                    self.literal(v);
+                }
+            }
+            return;
         }
+        if self.run > 0 {
+            self.flush_run();
+        }
+        let lit = &self.codes.lit;
+        let (c0, n0) = lit[usize::from(d[0])];
+        let (c1, n1) = lit[usize::from(d[1])];
+        let (c2, n2) = lit[usize::from(d[2])];
+        let bits = u64::from(c0) | (u64::from(c1) << n0) | (u64::from(c2) << (n0 + n1));
+        self.put(bits, n0 + n1 + n2);
+        // a += d0 + d1 + d2; b += 3a + 3d0 + 2d1 + d2 (three steps of a += d, b += a).
+        let (d0, d1, d2) = (u64::from(d[0]), u64::from(d[1]), u64::from(d[2]));
+        self.b += 3 * self.a + 3 * d0 + 2 * d1 + d2;
+        self.a += d0 + d1 + d2;
+        self.count(3);
     }
 
     /// Writes the pending zeros: a literal zero, then matches at distance 1 of up to 258 bytes
@@ -141,8 +167,8 @@ impl<'a> Deflate<'a> {
     fn flush_run(&mut self) {
         let n = self.run;
         self.run = 0;
-        self.a %= ADLER_MOD;
-        self.b = (self.b + (n % ADLER_MOD) * self.a) % ADLER_MOD;
+        self.b += n * self.a;
+        self.count(1);
         let (zero, zn) = self.codes.lit[0];
         self.put(u64::from(zero), zn);
         let mut rest = n - 1;
@@ -185,33 +211,34 @@ fn idat(data: &[u8], width: usize) -> Vec<u8> {
             continue;
         }
         z.literal(1);
-        let px = |i: usize| u32::from_le_bytes([row[4 * i], row[4 * i + 1], row[4 * i + 2], 0]);
-        let put = |z: &mut Deflate<'_>, p: u32, left: u32| {
-            let (d, l) = (p.to_le_bytes(), left.to_le_bytes());
-            z.byte(d[0].wrapping_sub(l[0]));
-            z.byte(d[1].wrapping_sub(l[1]));
-            z.byte(d[2].wrapping_sub(l[2]));
+        let px = |i: usize| {
+            let mut p = [0u8; 4];
+            p.copy_from_slice(&row[4 * i..4 * i + 4]);
+            p
         };
-        put(&mut z, px(0), 0);
+        let diff = |p: [u8; 4], l: [u8; 4]| {
+            [p[0].wrapping_sub(l[0]), p[1].wrapping_sub(l[1]), p[2].wrapping_sub(l[2])]
+        };
+        z.pixel(diff(px(0), [0; 4]));
         let mut i = 1;
         while i < width {
-            // Two pixels equal to their left neighbours at once: six zero bytes.
-            if i + 2 <= width {
-                let mut a = [0u8; 8];
-                let mut b = [0u8; 8];
-                a.copy_from_slice(&row[4 * i..4 * i + 8]);
-                b.copy_from_slice(&row[4 * i - 4..4 * i + 4]);
-                if a == b {
-                    z.run += 6;
-                    i += 2;
+            // Four, then two pixels equal to their left neighbours at once: zero bytes.
+            if i + 4 <= width {
+                let mut a = [0u8; 16];
+                let mut b = [0u8; 16];
+                a.copy_from_slice(&row[4 * i..4 * i + 16]);
+                b.copy_from_slice(&row[4 * i - 4..4 * i + 12]);
+                if u128::from_le_bytes(a) == u128::from_le_bytes(b) {
+                    z.run += 12;
+                    i += 4;
                     continue;
                 }
             }
             let (p, left) = (px(i), px(i - 1));
-            if p == left {
+            if p[..3] == left[..3] {
                 z.run += 3;
             } else {
-                put(&mut z, p, left);
+                z.pixel(diff(p, left));
             }
             i += 1;
         }

@@ -29,6 +29,8 @@ use tiny_skia::{
 };
 use ttf_parser::{Face, GlyphId};
 
+use super::scan::{self, Target, alpha_u8, blend_pixel, blend_row};
+
 /// Horizontal alignment of a text at its anchor (SVG `text-anchor`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(super) enum Align {
@@ -151,13 +153,7 @@ impl Canvas {
         if self.straight(a, b, c, width) {
             return;
         }
-        let (a, b) = (self.pt(a), self.pt(b));
-        let mut pb = PathBuilder::new();
-        pb.move_to(a.0, a.1);
-        pb.line_to(b.0, b.1);
-        if let Some(p) = pb.finish() {
-            self.stroke(&p, c, width, LineJoin::Miter);
-        }
+        self.stroke_poly(&[a, b], c, width);
     }
 
     /// A rectangle between two corners, filled or outlined with `width` (SVG `<rect>`).
@@ -241,9 +237,7 @@ impl Canvas {
                 &edge
             };
             let line = &mut data[py * stride + cx0 * 4..py * stride + cx1 * 4];
-            for (d, &a) in line.chunks_exact_mut(4).zip(a_row) {
-                blend_pixel(d, c.rgb, a);
-            }
+            blend_row(line, a_row.iter().copied(), c.rgb);
         }
     }
 
@@ -254,16 +248,36 @@ impl Canvas {
         {
             return;
         }
-        if let Some(p) = self.poly_path(pts, false) {
-            self.stroke(&p, c, width, LineJoin::Round);
+        self.stroke_poly(pts, c, width);
+    }
+
+    /// A stroke along `pts` with round joins and butt caps ([`scan::stroke_polyline`]; a
+    /// tiny-skia path when it is too large for its mask).
+    fn stroke_poly(&mut self, pts: &[(i32, i32)], c: BackendColor, width: u32) {
+        let px: Vec<(f32, f32)> = pts.iter().map(|&p| self.pt(p)).collect();
+        let w = self.width(width);
+        self.blank = false;
+        let mut t = self.target();
+        if !scan::stroke_polyline(&mut t, &px, w, c.rgb, opacity(c)) {
+            if let Some(p) = self.poly_path(pts, false) {
+                self.stroke(&p, c, width, LineJoin::Round);
+            }
         }
     }
 
-    /// A filled polygon, non-zero rule (SVG `<polygon>`).
+    /// A filled polygon, non-zero rule (SVG `<polygon>`), by exact area coverage
+    /// ([`scan::fill_polygon`]).
     pub(super) fn polygon(&mut self, pts: &[(i32, i32)], c: BackendColor) {
-        if let Some(p) = self.poly_path(pts, true) {
-            self.fill(&p, c);
-        }
+        let px: Vec<(f32, f32)> = pts.iter().map(|&p| self.pt(p)).collect();
+        self.blank = false;
+        let mut t = self.target();
+        scan::fill_polygon(&mut t, &px, c.rgb, opacity(c));
+    }
+
+    /// The pixmap as a target for [`scan`].
+    fn target(&mut self) -> Target<'_> {
+        let (width, height) = (self.pixmap.width() as usize, self.pixmap.height() as usize);
+        Target { data: self.pixmap.data_mut(), width, height }
     }
 
     fn poly_path(&self, pts: &[(i32, i32)], close: bool) -> Option<Path> {
@@ -383,23 +397,9 @@ impl Canvas {
     }
 }
 
-/// A coverage × opacity in 0.0..=255.0 as a whole alpha, rounded (half up; the value is never
-/// negative).
-fn alpha_u8(v: f32) -> u32 {
-    ((v + 0.5) as u32).min(255)
-}
-
-/// Source-over of `rgb` at alpha `a` (0..=255) on an opaque pixel, per channel in 8 bits:
-/// `d = (c·a + d·(255 − a) + 127) / 255`.
-#[inline]
-fn blend_pixel(d: &mut [u8], rgb: (u8, u8, u8), a: u32) {
-    if a >= 255 {
-        d[..3].copy_from_slice(&[rgb.0, rgb.1, rgb.2]);
-    } else if a > 0 {
-        for (d, c) in d[..3].iter_mut().zip([rgb.0, rgb.1, rgb.2]) {
-            *d = ((u32::from(c) * a + u32::from(*d) * (255 - a) + 127) / 255) as u8;
-        }
-    }
+/// The colour's opacity in 0.0..=255.0.
+fn opacity(c: BackendColor) -> f32 {
+    (c.alpha.clamp(0.0, 1.0) * 255.0) as f32
 }
 
 /// A solid paint of the backend colour, anti-aliased.
