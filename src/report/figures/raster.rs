@@ -226,6 +226,13 @@ impl Canvas {
         let cover: Vec<f32> =
             (cx0..cx1).map(|px| x1.min(px as f32 + 1.0) - x0.max(px as f32)).collect();
         let inner: Vec<u32> = cover.iter().map(|&cx| alpha_u8(cx * alpha)).collect();
+        // The columns an inside row covers whole with an opaque colour (one run: the box's
+        // partial columns are its first and last).
+        let solid =
+            match (inner.iter().position(|&a| a >= 255), inner.iter().rposition(|&a| a >= 255)) {
+                (Some(s), Some(e)) if inner[s..=e].iter().all(|&a| a >= 255) => s..e + 1,
+                _ => 0..0,
+            };
         let mut edge: Vec<u32> = Vec::new();
         for py in y0.floor() as usize..(y1.ceil() as usize).min(h as usize) {
             let cy = y1.min(py as f32 + 1.0) - y0.max(py as f32);
@@ -237,7 +244,19 @@ impl Canvas {
                 &edge
             };
             let line = &mut data[py * stride + cx0 * 4..py * stride + cx1 * 4];
-            blend_row(line, a_row.iter().copied(), c.rgb);
+            // Whole pixels of an opaque colour are a plain fill; the rest blend.
+            if cy >= 1.0 && solid.len() > 2 {
+                let (head, rest) = line.split_at_mut(solid.start * 4);
+                let (mid, tail) = rest.split_at_mut(solid.len() * 4);
+                blend_row(head, a_row[..solid.start].iter().copied(), c.rgb);
+                let px = [c.rgb.0, c.rgb.1, c.rgb.2, 255];
+                for d in mid.chunks_exact_mut(4) {
+                    d.copy_from_slice(&px);
+                }
+                blend_row(tail, a_row[solid.end..].iter().copied(), c.rgb);
+            } else {
+                blend_row(line, a_row.iter().copied(), c.rgb);
+            }
         }
     }
 
