@@ -134,7 +134,7 @@ impl<'a> Deflate<'a> {
     }
 
     /// The three filtered bytes of a pixel: literals written as one field when none is zero.
-    #[inline]
+    #[inline(always)]
     fn pixel(&mut self, d: [u8; 3]) {
         if d.contains(&0) {
             for v in d {
