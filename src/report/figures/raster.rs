@@ -2,20 +2,30 @@
 //!
 //! [`super::svg::FineSvg`] hands every command it writes into the SVG document to a
 //! [`Canvas`] as well: a tiny-skia pixmap at the PNG's scale, white, on which lines, rectangles,
-//! polylines, circles and polygons are anti-aliased paths with the SVG's paint (stroke widths,
-//! butt caps, miter joins, round joins for polylines, opacity), what resvg draws for the same
-//! elements. Axis-aligned rectangles and strokes (grid lines, ticks, error bars, heat-map
-//! wells, colour bars) are boxes filled with exact area coverage instead of tiny-skia paths
-//! (the same pixels to within its quarter-pixel sampling, at a fraction of the cost). Text is laid out as an SVG renderer lays out the `<text>` the backend
-//! writes: the bundled DejaVu Sans, advances and the font's `kern` pairs, `text-anchor`, `dy`
-//! in `em` and `ex` (½ em, as resvg), rotated about its anchor. Glyphs are the font's outlines
-//! filled with anti-aliasing (tiny-skia), rendered once per glyph, size and quarter-pixel
-//! offset and cached per thread, then composited, so text costs a copy, not a fill.
+//! polylines, circles and polygons are drawn anti-aliased with the SVG's paint (stroke widths,
+//! butt caps, round joins for polylines, opacity), what resvg draws for the same elements, but
+//! not all through tiny-skia's path filler, which costs far more per figure than the figure
+//! needs:
 //!
-//! [`Canvas::encode_png`] writes an 8-bit RGB PNG (the canvas is opaque), rows filtered `Up`
-//! when they repeat the row above and `Sub` otherwise, compressed by fdeflate's fast
-//! compressor: far faster than zlib's default level with adaptive filters, for files about
-//! twice as large.
+//! - axis-aligned rectangles and strokes (grid lines, ticks, error bars, heat-map wells,
+//!   colour bars) are boxes filled with exact area coverage (the same pixels as a path to
+//!   within its quarter-pixel sampling);
+//! - polygons (the confidence band, markers) are filled with exact area coverage and
+//!   polylines and slanted lines (the fitted curve) stroked with distance coverage, row by
+//!   row, by [`super::scan`];
+//! - circles (point markers) are tiny-skia paths rendered once per radius, outline and
+//!   quarter-pixel offset and cached per thread, then composited; a circle of over 48 px is a
+//!   path;
+//! - text is laid out as an SVG renderer lays out the `<text>` the backend writes: the bundled
+//!   DejaVu Sans, advances and the font's `kern` pairs, `text-anchor`, `dy` in `em` and `ex`
+//!   (½ em, as resvg), rotated about its anchor. Glyphs are the font's outlines filled with
+//!   anti-aliasing (tiny-skia), rendered once per glyph, size and quarter-pixel offset and
+//!   cached per thread, then composited, so text costs a copy, not a fill.
+//!
+//! A thread keeps the pixmaps of its last figures and clears one for the next figure of the
+//! same size instead of allocating it. [`Canvas::encode_png`] writes an 8-bit RGB PNG (the
+//! canvas is opaque) with [`super::png`]: rows filtered `Up` or `Sub` and deflated in the same
+//! loop.
 
 use std::cell::RefCell;
 use std::collections::HashMap;
