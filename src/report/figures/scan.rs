@@ -296,3 +296,61 @@ pub(super) fn stroke_polyline(
     });
     true
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Ink (0..1 per pixel, from black on white) drawn by `f` on a white 40 x 30 canvas.
+    fn ink(f: impl FnOnce(&mut Target<'_>)) -> Vec<f32> {
+        let (w, h) = (40, 30);
+        let mut data = vec![255u8; w * h * 4];
+        f(&mut Target { data: &mut data, width: w, height: h });
+        data.chunks_exact(4).map(|p| 1.0 - f32::from(p[0]) / 255.0).collect()
+    }
+
+    /// A polygon's pixels add up to its area, partly covered pixels included (a triangle with
+    /// slanted edges and a square off the pixel grid), and a polygon past the canvas's edges
+    /// covers the canvas where it lies.
+    #[test]
+    fn polygons_cover_their_area() {
+        let tri: [(f32, f32); 3] = [(2.3, 3.1), (30.7, 5.4), (11.2, 25.9)];
+        let area = 0.5
+            * ((tri[1].0 - tri[0].0) * (tri[2].1 - tri[0].1)
+                - (tri[2].0 - tri[0].0) * (tri[1].1 - tri[0].1))
+                .abs();
+        let total: f32 = ink(|t| fill_polygon(t, &tri, (0, 0, 0), 255.0)).iter().sum();
+        assert!((total - area).abs() < 0.01 * area, "{total} against {area}");
+        let sq = [(5.25, 5.5), (15.25, 5.5), (15.25, 15.5), (5.25, 15.5)];
+        let px = ink(|t| fill_polygon(t, &sq, (0, 0, 0), 255.0));
+        let total: f32 = px.iter().sum();
+        assert!((total - 100.0).abs() < 1.0, "{total}");
+        assert!((px[10 * 40 + 10] - 1.0).abs() < 0.01 && (px[10 * 40 + 5] - 0.75).abs() < 0.01);
+        let big = [(-10.0, -10.0), (50.0, -10.0), (50.0, 40.0), (-10.0, 40.0)];
+        let px = ink(|t| fill_polygon(t, &big, (0, 0, 0), 255.0));
+        assert!(px.iter().all(|&v| v > 0.99), "canvas not covered");
+    }
+
+    /// A stroke covers about its length times its width, with square ends (no ink past an
+    /// end), and a join of two segments does not darken where their capsules overlap.
+    #[test]
+    fn strokes_cover_length_times_width() {
+        let line = [(5.0, 10.3), (35.0, 20.7)];
+        let len = ((30.0f32).powi(2) + (10.4f32).powi(2)).sqrt();
+        let px = ink(|t| {
+            stroke_polyline(t, &line, 2.0, (0, 0, 0), 255.0);
+        });
+        let total: f32 = px.iter().sum();
+        assert!((total - 2.0 * len).abs() < 0.05 * 2.0 * len, "{total} against {}", 2.0 * len);
+        assert!(px[10 * 40 + 2] == 0.0 && px[21 * 40 + 38] == 0.0, "ink past a butt end");
+        let bent = [(5.0, 5.5), (20.0, 5.5), (20.0, 25.5)];
+        let px = ink(|t| {
+            stroke_polyline(t, &bent, 3.0, (0, 0, 0), 255.0);
+        });
+        assert!(px.iter().all(|&v| v <= 1.0));
+        let total: f32 = px.iter().sum();
+        // Two arms of 15 and 20 px, 3 px wide, and the round join's quarter disc.
+        let expected = 3.0 * 35.0 + std::f32::consts::PI * 1.5 * 1.5 / 4.0;
+        assert!((total - expected).abs() < 0.05 * expected, "{total} against {expected}");
+    }
+}
