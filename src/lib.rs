@@ -227,7 +227,7 @@ pub fn run(args: &RunArgs) -> Result<RunSummary> {
             let clock = Instant::now();
             let rules = normalise::QcRules::of(&settings);
             let (plates, norm_problems) =
-                normalise::normalise_all(plates, &rules, &settings.targets);
+                pool.install(|| normalise::normalise_all(plates, &rules, &settings.targets));
             problems.extend(norm_problems);
             // Saturation first: its Kd feeds the competition targets that name it in `kd_from`.
             let saturation = saturation::fit_all(&plates, &settings);
@@ -246,7 +246,7 @@ pub fn run(args: &RunArgs) -> Result<RunSummary> {
                 problems,
                 started,
             };
-            let results = timings.time("derive", || derive::derive_all(up, &fits));
+            let results = timings.time("derive", || pool.install(|| derive::derive_all(up, &fits)));
             (results, output::Staging::begin(&out_root, &output::run_name(started))?, laid, false)
         }
     };

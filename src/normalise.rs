@@ -254,7 +254,8 @@ pub fn mean_sd(v: &[f64]) -> (f64, f64) {
     (mean, (ss / (n - 1.0)).sqrt())
 }
 
-/// Normalises every plate with the QC rules and each plate's target (assay, counting);
+/// Normalises every plate with the QC rules and each plate's target (assay, counting), the
+/// plates in parallel on the current rayon pool;
 /// plates with `controls_from` use the control statistics of that plate (which must be among
 /// `plates`), and get the flag `controls_from_P<n>`.
 #[must_use]
@@ -263,8 +264,10 @@ pub fn normalise_all(
     rules: &QcRules,
     targets: &std::collections::BTreeMap<String, Target>,
 ) -> (Vec<NormalisedPlate>, Vec<String>) {
+    use rayon::prelude::*;
+    // Each plate on its own (on the current rayon pool's threads), in plate order.
     let mut out: Vec<NormalisedPlate> = plates
-        .into_iter()
+        .into_par_iter()
         .map(|p| {
             let t = targets.get(&p.target);
             normalise_with(p, rules, t)

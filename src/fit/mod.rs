@@ -290,15 +290,26 @@ pub fn build_curves(
             Response::Signal => (0.0, 100.0),
             Response::Controls => np.qc.response_scale().unwrap_or((f64::NAN, f64::NAN)),
         };
+        // The plate's sample wells by compound, each compound's in well order (its curve's
+        // key is built once per plate, not per well).
+        let mut groups: Vec<(&str, Vec<(usize, f64)>)> = Vec::new();
+        let mut index: std::collections::HashMap<&str, usize> = std::collections::HashMap::new();
         for (i, w) in p.wells.iter().enumerate() {
             let (Role::Sample, Some(compound), Some(conc)) = (w.role, &w.compound, w.conc_nm)
             else {
                 continue;
             };
-            let key = (p.target.clone(), compound.clone(), p.experiment.clone());
+            let g = *index.entry(compound.as_str()).or_insert_with(|| {
+                groups.push((compound.as_str(), Vec::new()));
+                groups.len() - 1
+            });
+            groups[g].1.push((i, conc));
+        }
+        for (compound, wells) in groups {
+            let key = (p.target.clone(), compound.to_string(), p.experiment.clone());
             let curve = map.entry(key).or_insert_with(|| Curve {
                 target: p.target.clone(),
-                compound: compound.clone(),
+                compound: compound.to_string(),
                 plates: Vec::new(),
                 points: Vec::new(),
                 plate_flags: Vec::new(),
@@ -328,22 +339,25 @@ pub fn build_curves(
                     curve.unusable = np.qc.unusable(&p.id);
                 }
             }
-            let y = match response {
-                Response::Signal => w.cpm,
-                Response::Controls => np.pct_specific[i],
-            };
-            curve.points.push(Point {
-                plate: p.id.clone(),
-                well: w.pos.to_string(),
-                conc_nm: conc,
-                y: y.unwrap_or(f64::NAN),
-                excluded: w.excluded.clone(),
-                // CPM = offset + window y / 100 (for Poisson weights).
-                nsb_cpm: scale.0,
-                window_cpm: scale.1,
-                counting_minutes: p.meta.counting_minutes,
-                variance: np.variance,
-            });
+            for (i, conc) in wells {
+                let w = &p.wells[i];
+                let y = match response {
+                    Response::Signal => w.cpm,
+                    Response::Controls => np.pct_specific[i],
+                };
+                curve.points.push(Point {
+                    plate: p.id.clone(),
+                    well: w.pos.to_string(),
+                    conc_nm: conc,
+                    y: y.unwrap_or(f64::NAN),
+                    excluded: w.excluded.clone(),
+                    // CPM = offset + window y / 100 (for Poisson weights).
+                    nsb_cpm: scale.0,
+                    window_cpm: scale.1,
+                    counting_minutes: p.meta.counting_minutes,
+                    variance: np.variance,
+                });
+            }
         }
     }
     let mut curves = map.into_values().collect();

@@ -186,15 +186,10 @@ pub fn estimate(groups: &[Vec<f64>], counting_minutes: f64, fallback_cv: f64) ->
         let target = if trim { TRIMMED_Z2 } else { CAPPED_Z2 };
         for _ in 0..20 {
             let before = (m.cv, m.background_var);
-            let high = keep(&dev[half..], &m);
-            m.cv = solve(|cv| capped_z2(&high, &VarianceModel { cv, ..m }), 0.0, MAX_CV, target);
-            let low = keep(&dev[..half], &m);
-            m.background_var = solve(
-                |a| capped_z2(&low, &VarianceModel { background_var: a, ..m }),
-                0.0,
-                top,
-                target,
-            );
+            let high = for_cv(&keep(&dev[half..], &m), &m);
+            m.cv = solve(|cv| capped_z2_cv(&high, cv, CAP), 0.0, MAX_CV, target);
+            let low = for_background(&keep(&dev[..half], &m), &m);
+            m.background_var = solve(|a| capped_z2_background(&low, a), 0.0, top, target);
             if (m.cv - before.0).abs() <= 1e-6 && (m.background_var - before.1).abs() <= 1e-6 * top
             {
                 break;
@@ -209,11 +204,19 @@ pub fn estimate(groups: &[Vec<f64>], counting_minutes: f64, fallback_cv: f64) ->
 /// set settles.
 fn trimmed_cv(dev: &[(f64, f64, f64)], m: VarianceModel) -> f64 {
     let mut m = m;
-    m.cv = solve(|cv| capped_z2(dev, &VarianceModel { cv, ..m }), 0.0, MAX_CV, CAPPED_Z2);
+    let all = for_cv(dev, &m);
+    m.cv = solve(|cv| capped_z2_cv(&all, cv, CAP), 0.0, MAX_CV, CAPPED_Z2);
+    let mut last: Option<Vec<(f64, f64, f64)>> = None;
     for _ in 0..TRIM_ROUNDS {
-        let kept = trimmed(dev, &m);
+        let kept_dev = trimmed(dev, &m);
+        if last.as_ref() == Some(&kept_dev) {
+            // The same wells as the last round: the same solve, the same `cv`.
+            break;
+        }
+        let kept = for_cv(&kept_dev, &m);
+        last = Some(kept_dev);
         let before = m.cv;
-        m.cv = solve(|cv| capped_z2(&kept, &VarianceModel { cv, ..m }), 0.0, MAX_CV, TRIMMED_Z2);
+        m.cv = solve(|cv| capped_z2_cv(&kept, cv, CAP), 0.0, MAX_CV, TRIMMED_Z2);
         if (m.cv - before).abs() <= 1e-9 {
             break;
         }
@@ -227,9 +230,57 @@ fn trimmed(dev: &[(f64, f64, f64)], m: &VarianceModel) -> Vec<(f64, f64, f64)> {
     dev.iter().copied().filter(|&(mean, d, _)| d * d < TRIM * TRIM * m.var_cpm(mean)).collect()
 }
 
-/// Mean of `min(z^2, k^2)` of the deviations under model `m`, `k` = [`CAP`].
-fn capped_z2(dev: &[(f64, f64, f64)], m: &VarianceModel) -> f64 {
-    capped_z2_at(dev, m, CAP)
+/// The deviations made ready for [`capped_z2_cv`]: `[d^2, c, a + c / t]` each, `c` the
+/// signal floored as in [`VarianceModel::var_cpm`], `a` and `t` those of `m`. A bisection
+/// evaluates the mean some 60 times; what does not depend on `cv` is worked out once.
+fn for_cv(dev: &[(f64, f64, f64)], m: &VarianceModel) -> Vec<[f64; 3]> {
+    let t = m.counting_minutes;
+    dev.iter()
+        .map(|&(mean, d, _)| {
+            let c = mean.max(1.0 / t);
+            [d * d, c, m.background_var + c / t]
+        })
+        .collect()
+}
+
+/// [`capped_z2_at`] of deviations prepared by [`for_cv`] under their model with `cv`:
+/// `var = (a + c / t) + (cv c)^2`, the same operations in the same order as
+/// [`VarianceModel::var_cpm`] (so the same value to the last bit).
+fn capped_z2_cv(pre: &[[f64; 3]], cv: f64, cap: f64) -> f64 {
+    if pre.is_empty() {
+        return 0.0;
+    }
+    let s: f64 = pre
+        .iter()
+        .map(|&[d2, c, fixed]| {
+            let x = cv * c;
+            (d2 / (fixed + x.powi(2))).min(cap * cap)
+        })
+        .sum();
+    s / pre.len() as f64
+}
+
+/// The deviations made ready for [`capped_z2_background`]: `[d^2, c / t, (cv c)^2]` each
+/// under `m` (see [`for_cv`]).
+fn for_background(dev: &[(f64, f64, f64)], m: &VarianceModel) -> Vec<[f64; 3]> {
+    let t = m.counting_minutes;
+    dev.iter()
+        .map(|&(mean, d, _)| {
+            let c = mean.max(1.0 / t);
+            [d * d, c / t, (m.cv * c).powi(2)]
+        })
+        .collect()
+}
+
+/// [`capped_z2_at`] of deviations prepared by [`for_background`] under their model with
+/// background variance `a`: `var = (a + c / t) + (cv c)^2`, as [`VarianceModel::var_cpm`].
+fn capped_z2_background(pre: &[[f64; 3]], a: f64) -> f64 {
+    if pre.is_empty() {
+        return 0.0;
+    }
+    let s: f64 =
+        pre.iter().map(|&[d2, counting, prop]| (d2 / (a + counting + prop)).min(CAP * CAP)).sum();
+    s / pre.len() as f64
 }
 
 /// Mean of `min(z^2, cap^2)` of the deviations under model `m`.
