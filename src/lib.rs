@@ -233,7 +233,7 @@ pub fn run(args: &RunArgs) -> Result<RunSummary> {
             let saturation = saturation::fit_all(&plates, &settings);
             let kd = saturation::resolve_kd(&settings, &saturation);
             problems.extend(kd.problems);
-            let curves = fit::build_curves(&plates, &settings.targets, &kd.fit);
+            let curves = pool.install(|| fit::build_curves(&plates, &settings.targets, &kd.fit));
             timings.lap("normalise", clock);
             let fits =
                 timings.time("fit", || pool.install(|| fit::fit_all(curves, &kd.fit, &|| {})));

@@ -405,18 +405,15 @@ impl<'a> Batcher<'a> {
         let (plates, norm_problems) =
             ctx.pool.install(|| normalise::normalise_all(batch, &self.rules, &settings.targets));
         self.problems.extend(norm_problems);
-        let curves = fit::build_curves(&plates, &settings.targets, &self.kd.fit);
+        let curves =
+            ctx.pool.install(|| fit::build_curves(&plates, &settings.targets, &self.kd.fit));
         self.seconds[0] += clock.elapsed().as_secs_f64();
         let clock = Instant::now();
         let fits = ctx.pool.install(|| fit::fit_all(curves, &self.kd.fit, &|| {}));
         self.seconds[1] += clock.elapsed().as_secs_f64();
         let clock = Instant::now();
-        let part =
+        let mut part =
             ctx.pool.install(|| derive::derive_part(settings, &self.kd.targets, &plates, &fits));
-        self.tables.append(
-            (part.wells.len(), well_columns(&part.wells)),
-            (part.plates.len(), plate_columns(&part.plates)),
-        )?;
         let (figures, thin) = (ctx.figures, self.thin);
         self.flagged_plates
             .extend(part.plates.iter().filter(|p| !p.flags.is_empty()).map(|p| p.plate.clone()));
@@ -432,6 +429,13 @@ impl<'a> Batcher<'a> {
                 || kept(figures, thin, flagged_plates.contains(&w.plate))
         };
         self.all.wells.extend(part.wells.iter().filter(|w| keep(w)).cloned());
+        drop(primary);
+        // The rows go to the table writer (their text moved, not copied).
+        let wells = std::mem::take(&mut part.wells);
+        self.tables.append(
+            (wells.len(), well_columns(wells)),
+            (part.plates.len(), plate_columns(&part.plates)),
+        )?;
         for (f, mut c) in fits.iter().zip(part.curves) {
             if !kept(figures, thin, c.is_flagged() || c.is_failed()) {
                 c.points = Vec::new();
