@@ -464,17 +464,17 @@ pub fn normalise_with(plate: Plate, rules: &QcRules, target: Option<&Target>) ->
 /// total, NSB and basal wells, and each compound's wells at one concentration (masked wells
 /// left out), counted for the export's counting time (else `rules.counting_minutes`).
 fn plate_variance(plate: &Plate, rules: &QcRules) -> VarianceModel {
-    let mut groups: std::collections::BTreeMap<(u8, String, u64), Vec<f64>> =
+    let mut groups: std::collections::BTreeMap<(u8, &str, u64), Vec<f64>> =
         std::collections::BTreeMap::new();
     for w in plate.wells.iter().filter(|w| w.excluded.is_none()) {
         let Some(cpm) = w.cpm else { continue };
         let key = match w.role {
-            Role::Total => (0, String::new(), 0),
-            Role::Nsb => (1, String::new(), 0),
-            Role::Basal => (2, String::new(), 0),
-            Role::Blank => (4, String::new(), 0),
+            Role::Total => (0, "", 0),
+            Role::Nsb => (1, "", 0),
+            Role::Basal => (2, "", 0),
+            Role::Blank => (4, "", 0),
             Role::Sample => match (&w.compound, w.conc_nm) {
-                (Some(c), Some(conc)) => (3, c.clone(), conc.to_bits()),
+                (Some(c), Some(conc)) => (3, c.as_str(), conc.to_bits()),
                 _ => continue,
             },
             _ => continue,
