@@ -2,7 +2,8 @@
 """End-to-end benchmark of the real radbind binary on generated plates.
 
 For each N (number of 96-well plates, 4 compounds in duplicate per plate, so 4 curves per
-plate), writes an analysis config and a simulation config, makes the plates with
+plate), writes an analysis config (one `plates:` entry whose compounds come from a
+`plate,compound` list, compounds.csv; `--plate-entries`: one entry per plate) and a simulation config, makes the plates with
 `radbind simulate` (MicroBeta format, 10 plates per file), runs `radbind run` under
 `/usr/bin/time -v` and reports wall time, CPU time and peak memory. Then fits the same curves
 (from the run's wells.csv) with scipy.optimize.curve_fit in this process, so the ratio holds
@@ -11,7 +12,7 @@ on a noisy machine.
 Usage (from the repository root; builds nothing itself):
     cargo build --release
     python3 benches/e2e.py [--sizes 10,100,1000] [--threads 2] [--figures svg] [--no-scipy] [--keep]
-        [--data DIR]
+        [--data DIR] [--plate-entries]
 
 Columns: `simulate s` is the wall time of making the plates (empty when `--data` had them); the stage columns are run.json's
 `timings_s`; `report s` is the rest of the wall time (tables, figures, reports, run.json).
@@ -38,7 +39,17 @@ ROOT = Path(__file__).resolve().parent.parent
 BIN = ROOT / "target" / "release" / "radbind"
 
 
-def analysis_config(n_plates: int, figures: str) -> str:
+def compound_list(n_plates: int) -> str:
+    """Each plate's four compounds (`plate,compound` lines), for the config's one entry."""
+    lines = ["plate,compound"]
+    for i in range(1, n_plates + 1):
+        lines += [f"{i},c{i}{c}" for c in "abcd"]
+    return "\n".join(lines) + "\n"
+
+
+def analysis_config(n_plates: int, figures: str, entries: bool = False) -> str:
+    """The analysis config: one `plates:` entry whose plates take their compounds from
+    compounds.csv, or (`entries`) one entry per plate naming its compounds."""
     lines = [
         f"experiment: bench-{n_plates}",
         "output: out",
@@ -53,10 +64,16 @@ def analysis_config(n_plates: int, figures: str) -> str:
         "    series: {columns: 2-11, top: \"10 µM\", dilution: 3.162}",
         "plates:",
     ]
-    for i in range(1, n_plates + 1):
+    if entries:
+        for i in range(1, n_plates + 1):
+            lines.append(
+                f"  - {{plate: {i}, target: T1, layout: std96, rows: "
+                f"{{A-B: c{i}a, C-D: c{i}b, E-F: c{i}c, G-H: c{i}d}}}}"
+            )
+    else:
         lines.append(
-            f"  - {{plate: {i}, target: T1, layout: std96, rows: "
-            f"{{A-B: c{i}a, C-D: c{i}b, E-F: c{i}c, G-H: c{i}d}}}}"
+            f"  - {{plate: \"1-{n_plates}\", target: T1, layout: std96, "
+            "rows: [A-B, C-D, E-F, G-H], compound_list: compounds.csv}"
         )
     if figures != "svg+png":
         lines.append(f"report: {{figures: {figures}}}")
@@ -160,6 +177,8 @@ def main():
     ap.add_argument("--bin", default=str(BIN), help="the radbind binary (default: target/release/radbind)")
     ap.add_argument("--data", help="keep the plates of each size in DATA/plates-N and reuse them when there "
                     "(large sizes take minutes to simulate); the runs are deleted unless --keep")
+    ap.add_argument("--plate-entries", action="store_true",
+                    help="one `plates:` entry per plate in the config instead of one entry with a compound list")
     args = ap.parse_args()
     bin_path = Path(args.bin).resolve()
     if not bin_path.exists():
@@ -174,7 +193,8 @@ def main():
             work.mkdir(parents=True, exist_ok=True)
         else:
             work = Path(tempfile.mkdtemp(prefix=f"radbind-bench-{n}-"))
-        (work / "analysis.yaml").write_text(analysis_config(n, args.figures))
+        (work / "compounds.csv").write_text(compound_list(n))
+        (work / "analysis.yaml").write_text(analysis_config(n, args.figures, args.plate_entries))
         sim_s = float("nan")
         if not (work / "plates").is_dir():
             (work / "simulate.yaml").write_text(simulation_config(n))

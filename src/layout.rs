@@ -617,7 +617,7 @@ fn build(
     }
     if let Some(primary) = &layout.primary {
         let names = spec
-            .primary_names
+            .names
             .as_ref()
             .map(|n| {
                 n.for_plate(number, &raw.label).map(|v| (n.source.as_str(), v)).ok_or_else(|| {
@@ -663,13 +663,13 @@ fn build(
         let contents = Contents { roles: &roles, compound: &compound, sources: &[] };
         return finish(number, id, raw, &Placement::of(spec), &contents, settings);
     };
-    for block in &spec.compounds {
+    for (name, block) in spec.named_blocks(number, &raw.label)? {
         let conc = block
             .conc
             .as_ref()
             .or(series.conc.as_ref())
             .map(|c: &ConcSpec| c.values_high_to_low(series.len()))
-            .ok_or_else(|| format!("compound `{}` has no concentrations", block.name))?;
+            .ok_or_else(|| format!("compound `{name}` has no concentrations"))?;
         for lane in block.lanes.0..=block.lanes.1 {
             for (k, step) in (series.lanes.0..=series.lanes.1).enumerate() {
                 let pos = match series.axis {
@@ -678,7 +678,7 @@ fn build(
                 };
                 let ci = if series.high_to_low { k } else { series.len() - 1 - k };
                 let i = assign(pos, Role::Sample, "sample")?;
-                compound[i] = Some((block.name.as_str(), conc[ci]));
+                compound[i] = Some((name, conc[ci]));
             }
         }
     }

@@ -227,13 +227,13 @@ pub fn run(args: &RunArgs) -> Result<RunSummary> {
             let clock = Instant::now();
             let rules = normalise::QcRules::of(&settings);
             let (plates, norm_problems) =
-                normalise::normalise_all(plates, &rules, &settings.targets);
+                pool.install(|| normalise::normalise_all(plates, &rules, &settings.targets));
             problems.extend(norm_problems);
             // Saturation first: its Kd feeds the competition targets that name it in `kd_from`.
             let saturation = saturation::fit_all(&plates, &settings);
             let kd = saturation::resolve_kd(&settings, &saturation);
             problems.extend(kd.problems);
-            let curves = fit::build_curves(&plates, &settings.targets, &kd.fit);
+            let curves = pool.install(|| fit::build_curves(&plates, &settings.targets, &kd.fit));
             timings.lap("normalise", clock);
             let fits =
                 timings.time("fit", || pool.install(|| fit::fit_all(curves, &kd.fit, &|| {})));
@@ -246,7 +246,7 @@ pub fn run(args: &RunArgs) -> Result<RunSummary> {
                 problems,
                 started,
             };
-            let results = timings.time("derive", || derive::derive_all(up, &fits));
+            let results = timings.time("derive", || pool.install(|| derive::derive_all(up, &fits)));
             (results, output::Staging::begin(&out_root, &output::run_name(started))?, laid, false)
         }
     };

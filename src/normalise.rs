@@ -254,7 +254,8 @@ pub fn mean_sd(v: &[f64]) -> (f64, f64) {
     (mean, (ss / (n - 1.0)).sqrt())
 }
 
-/// Normalises every plate with the QC rules and each plate's target (assay, counting);
+/// Normalises every plate with the QC rules and each plate's target (assay, counting), the
+/// plates in parallel on the current rayon pool;
 /// plates with `controls_from` use the control statistics of that plate (which must be among
 /// `plates`), and get the flag `controls_from_P<n>`.
 #[must_use]
@@ -263,8 +264,10 @@ pub fn normalise_all(
     rules: &QcRules,
     targets: &std::collections::BTreeMap<String, Target>,
 ) -> (Vec<NormalisedPlate>, Vec<String>) {
+    use rayon::prelude::*;
+    // Each plate on its own (on the current rayon pool's threads), in plate order.
     let mut out: Vec<NormalisedPlate> = plates
-        .into_iter()
+        .into_par_iter()
         .map(|p| {
             let t = targets.get(&p.target);
             normalise_with(p, rules, t)
@@ -461,17 +464,17 @@ pub fn normalise_with(plate: Plate, rules: &QcRules, target: Option<&Target>) ->
 /// total, NSB and basal wells, and each compound's wells at one concentration (masked wells
 /// left out), counted for the export's counting time (else `rules.counting_minutes`).
 fn plate_variance(plate: &Plate, rules: &QcRules) -> VarianceModel {
-    let mut groups: std::collections::BTreeMap<(u8, String, u64), Vec<f64>> =
+    let mut groups: std::collections::BTreeMap<(u8, &str, u64), Vec<f64>> =
         std::collections::BTreeMap::new();
     for w in plate.wells.iter().filter(|w| w.excluded.is_none()) {
         let Some(cpm) = w.cpm else { continue };
         let key = match w.role {
-            Role::Total => (0, String::new(), 0),
-            Role::Nsb => (1, String::new(), 0),
-            Role::Basal => (2, String::new(), 0),
-            Role::Blank => (4, String::new(), 0),
+            Role::Total => (0, "", 0),
+            Role::Nsb => (1, "", 0),
+            Role::Basal => (2, "", 0),
+            Role::Blank => (4, "", 0),
             Role::Sample => match (&w.compound, w.conc_nm) {
-                (Some(c), Some(conc)) => (3, c.clone(), conc.to_bits()),
+                (Some(c), Some(conc)) => (3, c.as_str(), conc.to_bits()),
                 _ => continue,
             },
             _ => continue,

@@ -141,9 +141,43 @@ pub fn parse_row(letters: &str) -> Option<u16> {
     }
 }
 
+impl WellPos {
+    /// The well's label, `B05` (row letters, column number of at least two digits): what
+    /// `Display` writes, built without the formatting machinery (a run labels every well it
+    /// writes to `wells.csv`).
+    #[must_use]
+    pub fn label(self) -> String {
+        let mut s = String::with_capacity(4);
+        if self.row < 26 {
+            s.push(char::from(b'A' + u8::try_from(self.row).unwrap_or(25)));
+        } else {
+            s.push_str(&row_label(self.row));
+        }
+        let col = self.col + 1;
+        if col < 10 {
+            s.push('0');
+        }
+        let mut digits = [0u8; 5];
+        let mut n = col;
+        let mut k = digits.len();
+        loop {
+            k -= 1;
+            digits[k] = b'0' + u8::try_from(n % 10).unwrap_or(0);
+            n /= 10;
+            if n == 0 {
+                break;
+            }
+        }
+        for &d in &digits[k..] {
+            s.push(char::from(d));
+        }
+        s
+    }
+}
+
 impl fmt::Display for WellPos {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "{}{:02}", self.row_label(), self.col + 1)
+        f.write_str(&self.label())
     }
 }
 
@@ -187,6 +221,13 @@ mod tests {
         assert_eq!(WellPos::parse("A0"), None);
         assert_eq!(WellPos::parse("12"), None);
         assert_eq!(WellPos::parse("A1x"), None);
+        // `label` writes what `{}{:02}` of the row letters and the column number writes.
+        for row in [0u16, 7, 25, 26, 31, 700] {
+            for col in [0u16, 8, 9, 11, 98, 99, 999, 1234] {
+                let p = WellPos { row, col };
+                assert_eq!(p.label(), format!("{}{:02}", row_label(row), col + 1));
+            }
+        }
     }
 
     #[test]

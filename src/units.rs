@@ -324,7 +324,9 @@ pub fn printable_lines(s: &str) -> std::borrow::Cow<'_, str> {
 }
 
 fn neutralise(s: &str, unsafe_char: impl Fn(char) -> bool) -> std::borrow::Cow<'_, str> {
-    if !s.chars().any(&unsafe_char) {
+    // Printable ASCII (space to `~`) holds no unsafe character: the usual cell, checked a
+    // byte at a time.
+    if s.bytes().all(|b| (0x20..0x7f).contains(&b)) || !s.chars().any(&unsafe_char) {
         return std::borrow::Cow::Borrowed(s);
     }
     let mut out = String::with_capacity(s.len() + 8);

@@ -165,3 +165,102 @@ fn curve_figures_flagged_draws_the_flagged_curves_only() {
         assert_eq!(files_in(&run.join("residuals")), drawn);
     }
 }
+
+/// A campaign's config as one `plates:` entry per plate (`entries`), or as one entry whose
+/// plates take their compounds from a `plate,compound` list (written beside it). Plates
+/// `k` and `k + 6` hold the same four compounds (replicate plates six apart), and plate 12
+/// leaves its last block empty (`-`).
+fn listed_campaign(dir: &Path, entries: bool) -> PathBuf {
+    use std::fmt::Write as _;
+    let names = |n: u32| -> Vec<String> {
+        let k = (n - 1) % 6 + 1;
+        let mut v: Vec<String> = "abcd".chars().map(|c| format!("cpd-{k}{c}")).collect();
+        if n == 12 {
+            v[3] = "-".to_string();
+        }
+        v
+    };
+    let mut s = String::from(
+        "experiment: listed\noutput: out\ninputs: [plates/*.txt]\ntargets:\n\
+         \x20 T1: {radioligand: \"[3H]ligand\", radioligand_nM: 1.0, kd_nM: 1.0}\n\
+         layouts:\n  std96:\n    wells: 96\n    total: column 1\n    nsb: column 12\n\
+         \x20   series: {columns: 2-11, top: \"10 µM\", dilution: 3.162}\n\
+         report: {figures: none}\nplates:\n",
+    );
+    if entries {
+        for n in 1..=12 {
+            let rows: Vec<String> = ["A-B", "C-D", "E-F", "G-H"]
+                .iter()
+                .zip(names(n))
+                .filter(|(_, c)| c != "-")
+                .map(|(r, c)| format!("{r}: {c}"))
+                .collect();
+            let _ = writeln!(
+                s,
+                "  - {{plate: {n}, target: T1, layout: std96, rows: {{{}}}}}",
+                rows.join(", ")
+            );
+        }
+    } else {
+        let mut list = String::from("plate,compound\n");
+        for n in 1..=12 {
+            for c in names(n) {
+                let _ = writeln!(list, "{n},{c}");
+            }
+        }
+        std::fs::write(dir.join("compounds.csv"), list).unwrap();
+        s.push_str(
+            "  - {plate: \"1-12\", target: T1, layout: std96, rows: [A-B, C-D, E-F, G-H], \
+             compound_list: compounds.csv}\n",
+        );
+    }
+    let path = dir.join(if entries { "entries.yaml" } else { "listed.yaml" });
+    std::fs::write(&path, s).unwrap();
+    path
+}
+
+/// One entry with a `plate,compound` list is the same campaign as one entry per plate: the
+/// same tables, in one pass and in batches of one plate (replicate plates six apart stay in
+/// one batch: their curve pools both plates' wells), and `radbind simulate` makes its plates.
+#[test]
+fn a_compound_list_entry_is_one_entry_per_plate() {
+    let tmp = tempfile::tempdir().unwrap();
+    let listed = listed_campaign(tmp.path(), false);
+    let entries = listed_campaign(tmp.path(), true);
+    let mut sim = String::from(
+        "analysis: listed.yaml\nseed: 5\noutput: plates\nfiles:\n\
+         \x20 - {name: a.txt, plates: 1-5}\n  - {name: b.txt, plates: 6-12}\n\
+         counts: {total_cpm: 4000, nsb_cpm: 400, counting_minutes: 1, pipetting_cv_pct: 4}\n\
+         truth:\n  T1:\n",
+    );
+    for k in 1..=6 {
+        for (j, c) in "abcd".chars().enumerate() {
+            sim.push_str(&format!(
+                "    cpd-{k}{c}: {{ki_nM: {}}}\n",
+                0.5 * f64::from(k * 4 + j as u32)
+            ));
+        }
+    }
+    std::fs::write(tmp.path().join("sim.yaml"), sim).unwrap();
+    let o = Command::new(env!("CARGO_BIN_EXE_radbind"))
+        .args(["simulate", "sim.yaml"])
+        .current_dir(tmp.path())
+        .output()
+        .unwrap();
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    let by_entry = run(&entries, &tmp.path().join("by-entry"), None);
+    let one = run(&listed, &tmp.path().join("one"), None);
+    let cut = run(&listed, &tmp.path().join("cut"), Some(1));
+    compare(&by_entry, &one, TABLES);
+    compare(&by_entry, &cut, TABLES);
+    let fits = std::fs::read_to_string(one.join("fits.csv")).unwrap();
+    // 6 compound sets × 4, less the empty block of plate 12 (its compound has plate 6).
+    assert_eq!(fits.lines().count() - 1, 24, "{fits}");
+    let header: Vec<&str> = fits.lines().next().unwrap().split(',').collect();
+    let plates_col = header.iter().position(|h| *h == "plates").expect("plates column");
+    let row = fits.lines().find(|l| l.contains("cpd-1a")).unwrap();
+    assert!(
+        row.split(',').nth(plates_col).unwrap().contains('7'),
+        "replicate plates pooled: {row}"
+    );
+}

@@ -437,6 +437,9 @@ fn plan(settings: &Settings, sim: &SimOptions) -> Result<(BTreeMap<u32, PlatePla
             &sim.counts,
             sim.target_counts.as_ref().and_then(|m| m.get(&spec.target)),
         );
+        // The entry without its plates and names (a list may name a million compounds):
+        // each plate below gets its own.
+        let bare = spec.clone_bare();
         for &n in &spec.numbers {
             // Lay out an empty plate of the right size to learn each well's role, compound
             // and concentration (a primary plate's compounds by its number).
@@ -448,7 +451,7 @@ fn plan(settings: &Settings, sim: &SimOptions) -> Result<(BTreeMap<u32, PlatePla
                 values: vec![Some(0.0); geometry.len()],
                 meta: crate::ingest::PlateMeta::default(),
             };
-            let names = spec.primary_names.as_ref().map(|c| config::CompoundNames {
+            let names = spec.names.as_ref().map(|c| config::CompoundNames {
                 shared: c.for_plate(Some(n), "").map(<[String]>::to_vec).unwrap_or_default(),
                 by_plate: BTreeMap::new(),
                 source: c.source.clone(),
@@ -457,8 +460,8 @@ fn plan(settings: &Settings, sim: &SimOptions) -> Result<(BTreeMap<u32, PlatePla
                 numbers: vec![1],
                 file: None,
                 rotated: false,
-                primary_names: names,
-                ..spec.clone()
+                names,
+                ..bare.clone()
             }];
             let laid = layout::lay_out(std::slice::from_ref(&blank_raw), &one);
             let Some(plate) = laid.plates.into_iter().next() else {
@@ -889,12 +892,19 @@ fn tested_ranges(settings: &Settings) -> std::collections::HashMap<(&str, &str),
         std::collections::HashMap::new();
     for spec in &settings.plates {
         let Some(series) = &settings.layouts[&spec.layout].series else { continue };
-        for b in &spec.compounds {
+        let blocks: Vec<(&str, &config::CompoundBlock)> = if spec.names.is_some() {
+            spec.numbers
+                .iter()
+                .filter_map(|&n| spec.named_blocks(Some(n), "").ok())
+                .flatten()
+                .collect()
+        } else {
+            spec.compounds.iter().map(|b| (b.name.as_str(), b)).collect()
+        };
+        for (name, b) in blocks {
             if let Some(c) = b.conc.as_ref().or(series.conc.as_ref()) {
                 let v = c.values_high_to_low(series.len());
-                let e = out
-                    .entry((spec.target.as_str(), b.name.as_str()))
-                    .or_insert((f64::INFINITY, 0.0f64));
+                let e = out.entry((spec.target.as_str(), name)).or_insert((f64::INFINITY, 0.0f64));
                 e.1 = e.1.max(v[0]);
                 e.0 = e.0.min(v[v.len() - 1]);
             }

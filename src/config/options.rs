@@ -362,10 +362,13 @@ pub struct PlateOptions {
     /// Plate map CSV (relative to the config file) saying what each well holds (role,
     /// compound, concentration), instead of a `layout` template with `rows`/`columns`.
     pub plate_map: Option<String>,
-    /// Compounds by rows when the series runs along columns: `{A-B: mianserin, C-D: ...}`.
-    pub rows: Option<BTreeMap<String, CompoundOptions>>,
-    /// Compounds by columns when the series runs along rows: `{1-3: mianserin}`.
-    pub columns: Option<BTreeMap<String, CompoundOptions>>,
+    /// Compounds by rows when the series runs along columns: `{A-B: mianserin, C-D: ...}`;
+    /// or the row blocks alone, `[A-B, C-D]`, filled in order from `compounds` or
+    /// `compound_list`.
+    pub rows: Option<Lanes>,
+    /// Compounds by columns when the series runs along rows: `{1-3: mianserin}`; or the
+    /// column blocks alone, `["1-3", "4-6"]`.
+    pub columns: Option<Lanes>,
     /// The plate was counted turned by 180 degrees (A1 read where H12 is): turn it back.
     pub rotated: Option<bool>,
     /// The independent experiment the plate belongs to (overrides the top-level
@@ -396,6 +399,67 @@ pub enum PlateSelector {
     Range(String),
     /// `plate: [1, 5]`
     List(Vec<u32>),
+}
+
+/// The compounds of a plate entry's lanes (`rows:` or `columns:`).
+#[derive(Debug, Clone, Serialize)]
+#[serde(untagged)]
+pub enum Lanes {
+    /// Each block of lanes with its compound: `{A-B: mianserin, C-D: ketanserin}`.
+    Named(BTreeMap<String, CompoundOptions>),
+    /// The blocks alone, in the order they take the entry's `compounds` or each plate's
+    /// names from its `compound_list`: `[A-B, C-D]`.
+    Blocks(Vec<String>),
+}
+
+/// A mapping is [`Lanes::Named`], a sequence [`Lanes::Blocks`]; each is deserialised as
+/// itself, so a problem inside keeps serde's own message and line (an untagged enum would
+/// only say that nothing matched).
+impl<'de> Deserialize<'de> for Lanes {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        struct V;
+        impl<'de> serde::de::Visitor<'de> for V {
+            type Value = Lanes;
+            fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
+                f.write_str("compounds by lanes, `{A-B: mianserin}`, or a list of lane blocks, `[A-B, C-D]`")
+            }
+            fn visit_map<A: serde::de::MapAccess<'de>>(self, map: A) -> Result<Lanes, A::Error> {
+                BTreeMap::deserialize(serde::de::value::MapAccessDeserializer::new(map))
+                    .map(Lanes::Named)
+            }
+            fn visit_seq<A: serde::de::SeqAccess<'de>>(self, seq: A) -> Result<Lanes, A::Error> {
+                Vec::<LaneBlock>::deserialize(serde::de::value::SeqAccessDeserializer::new(seq))
+                    .map(|v| Lanes::Blocks(v.into_iter().map(|b| b.0).collect()))
+            }
+        }
+        d.deserialize_any(V)
+    }
+}
+
+/// One block of a [`Lanes::Blocks`] list: rows `A-B`, or columns written as a number or a
+/// range (`3`, `"1-3"`).
+struct LaneBlock(String);
+
+impl<'de> Deserialize<'de> for LaneBlock {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        struct V;
+        impl serde::de::Visitor<'_> for V {
+            type Value = LaneBlock;
+            fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
+                f.write_str("a block of rows or columns, e.g. A-B or 1-3")
+            }
+            fn visit_str<E: serde::de::Error>(self, v: &str) -> Result<LaneBlock, E> {
+                Ok(LaneBlock(v.to_string()))
+            }
+            fn visit_u64<E: serde::de::Error>(self, v: u64) -> Result<LaneBlock, E> {
+                Ok(LaneBlock(v.to_string()))
+            }
+            fn visit_i64<E: serde::de::Error>(self, v: i64) -> Result<LaneBlock, E> {
+                Ok(LaneBlock(v.to_string()))
+            }
+        }
+        d.deserialize_any(V)
+    }
 }
 
 /// A compound on a block of rows/columns: a name, or a name with its own concentrations.

@@ -384,11 +384,80 @@ pub struct PlateSpec {
     /// The independent experiment of the plate (`plates[].experiment`, else the top-level
     /// `experiment_id`); `None`: the run's.
     pub experiment: Option<String>,
-    /// Primary-screen compounds in block order (layouts with `primary`): from `compounds`
-    /// or `compound_list`.
-    pub primary_names: Option<CompoundNames>,
+    /// Compounds named apart from the lanes, in block order: a primary-screen entry's
+    /// (layouts with `primary`), or those of an entry that lists its lanes as blocks
+    /// (`rows: [A-B, C-D]`) with a `plate,compound` list naming each plate's compounds
+    /// (then [`CompoundBlock::name`] is empty; see [`PlateSpec::named_blocks`]).
+    pub names: Option<CompoundNames>,
     /// A plate map's `sample` wells are primary-screen wells (`primary: true`).
     pub map_primary: bool,
+}
+
+impl PlateSpec {
+    /// A copy without the plate numbers and per-plate names (which a campaign's entry may
+    /// hold by the hundred thousand), for laying out one plate of the entry at a time.
+    #[must_use]
+    pub fn clone_bare(&self) -> PlateSpec {
+        PlateSpec {
+            entry: self.entry,
+            numbers: Vec::new(),
+            file: self.file.clone(),
+            barcode: self.barcode.clone(),
+            controls_from: self.controls_from,
+            target: self.target.clone(),
+            layout: self.layout.clone(),
+            plate_map: self.plate_map.clone(),
+            compounds: self.compounds.clone(),
+            rotated: self.rotated,
+            experiment: self.experiment.clone(),
+            names: None,
+            map_primary: self.map_primary,
+        }
+    }
+
+    /// The compound blocks of the plate with this global number and label, each with its
+    /// compound's name: the entry's own names, or the plate's from the entry's `plate,compound`
+    /// list (a name `-` leaves its block empty).
+    ///
+    /// # Errors
+    /// The list names no compounds for the plate, or more compounds than the entry has blocks.
+    pub fn named_blocks(
+        &self,
+        number: Option<u32>,
+        label: &str,
+    ) -> Result<Vec<(&str, &CompoundBlock)>, String> {
+        let Some(names) = self.names.as_ref().filter(|_| !self.compounds.is_empty()) else {
+            return Ok(self.compounds.iter().map(|b| (b.name.as_str(), b)).collect());
+        };
+        let listed = names.for_plate(number, label).ok_or_else(|| {
+            format!(
+                "{} names no compounds for plate {}{}: list them under its number or barcode",
+                names.source,
+                number.map_or_else(|| "?".to_string(), |n| n.to_string()),
+                if label.trim().is_empty() {
+                    String::new()
+                } else {
+                    format!(" (barcode `{}`)", label.trim())
+                },
+            )
+        })?;
+        if listed.len() > self.compounds.len() {
+            return Err(format!(
+                "{} names {} compounds for plate {} but the entry (plates[{}]) has {} blocks",
+                names.source,
+                listed.len(),
+                number.map_or_else(|| label.trim().to_string(), |n| n.to_string()),
+                self.entry,
+                self.compounds.len()
+            ));
+        }
+        Ok(listed
+            .iter()
+            .zip(&self.compounds)
+            .filter(|(n, _)| n.as_str() != "-")
+            .map(|(n, b)| (n.as_str(), b))
+            .collect())
+    }
 }
 
 /// The compounds of a primary-screen entry, in block order: one list for every plate of the

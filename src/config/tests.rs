@@ -139,3 +139,78 @@ fn merge_keys_apply_and_own_keys_win() {
     // The manifest keeps the text as written.
     assert!(s.config_text.contains("<<: *t"));
 }
+
+/// An entry that lists its lane blocks (`rows: [A-B, C-D]`) takes its compounds from
+/// `compounds` (every plate the same, named now) or a `plate,compound` list (each plate its
+/// own, kept by plate); what cannot work is a problem with its key.
+#[test]
+fn listed_lanes_take_compounds_in_block_order() {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(dir.path().join("a.txt"), "").unwrap();
+    std::fs::write(dir.path().join("list.csv"), "plate,compound\n2,x1\n2,x2\n3,y1\n").unwrap();
+    let with = |entry: &str| {
+        let text = GOOD.replace("data/*.txt", "a.txt").replace(
+            "  - {plate: 1, target: 5-HT2A, layout: standard96, rows: {A-B: mianserin, C-D: ketanserin}}",
+            entry,
+        );
+        let cfg = dir.path().join("c.yaml");
+        std::fs::write(&cfg, &text).unwrap();
+        super::load(&cfg)
+    };
+    let s = with("  - {plate: 1, target: 5-HT2A, layout: standard96, rows: [A-B, C-D, E-F], compounds: [m, '-', k]}")
+        .unwrap_or_else(|e| panic!("{e}"));
+    let got: Vec<(&str, (u16, u16))> =
+        s.plates[0].compounds.iter().map(|b| (b.name.as_str(), b.lanes)).collect();
+    assert_eq!(got, [("m", (0, 1)), ("k", (4, 5))]);
+    assert!(s.plates[0].names.is_none());
+
+    let s = with("  - {plate: 2-3, target: 5-HT2A, layout: standard96, rows: [A-B, C-D], compound_list: list.csv}")
+        .unwrap_or_else(|e| panic!("{e}"));
+    let spec = &s.plates[0];
+    let names = |n: u32| -> Vec<String> {
+        spec.named_blocks(Some(n), "").unwrap().iter().map(|(n, _)| (*n).to_string()).collect()
+    };
+    assert_eq!(names(2), ["x1", "x2"]);
+    assert_eq!(names(3), ["y1"]);
+    let e = spec.named_blocks(Some(4), "BC4").unwrap_err();
+    assert!(e.contains("names no compounds for plate 4 (barcode `BC4`)"), "{e}");
+
+    for (entry, key, says) in [
+        (
+            "  - {plate: 1, target: 5-HT2A, layout: standard96, rows: [A-B, C-D]}",
+            "plates[0]",
+            "name the compounds in block order",
+        ),
+        (
+            "  - {plate: 1, target: 5-HT2A, layout: standard96, rows: [A-B, 'x?'], compounds: [a, b]}",
+            "plates[0].rows[1]",
+            "cannot read rows `x?`",
+        ),
+        (
+            "  - {plate: 1, target: 5-HT2A, layout: standard96, rows: [A-B], compounds: [a, b]}",
+            "plates[0]",
+            "names 2 compounds but `rows` lists 1 blocks",
+        ),
+        (
+            "  - {plate: 2, target: 5-HT2A, layout: standard96, rows: [A-C, C-D], compound_list: list.csv}",
+            "plates[0].rows",
+            "block 1 and block 2 overlap",
+        ),
+        (
+            "  - {plate: 1, target: 5-HT2A, layout: standard96, rows: [A-C, C-D], compounds: [a, b]}",
+            "plates[0].rows",
+            "`a` and `b` overlap",
+        ),
+        (
+            "  - {plate: 1, target: 5-HT2A, layout: standard96, rows: {A-B: a}, compounds: [a]}",
+            "plates[0].compounds",
+            "this entry names its compounds by lane",
+        ),
+    ] {
+        let err = with(entry).expect_err(entry);
+        assert!(
+            err.problems.iter().any(|p| p.key == key && p.message.contains(says)),
+            "{entry}: want `{key}`: {says}, got {err}"
+        );
+    }
+}

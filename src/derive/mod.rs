@@ -107,7 +107,7 @@ pub struct Part {
 }
 
 /// The per-curve, plate, well and primary-screen rows of `plates` and their `fits`: what does
-/// not need the other curves of the run.
+/// not need the other curves of the run (in parallel on the current rayon pool, in order).
 #[must_use]
 pub fn derive_part(
     settings: &Settings,
@@ -115,14 +115,21 @@ pub fn derive_part(
     plates: &[NormalisedPlate],
     fits: &[CurveFit],
 ) -> Part {
-    let curves: Vec<CurveRow> =
-        fits.iter().map(|f| derive(f, &targets[&f.curve.target], &settings.experiment)).collect();
-    let mut wells: Vec<WellRow> = plates.iter().flat_map(WellRow::of_plate).collect();
+    use rayon::prelude::*;
+    // Rows of curves and of wells side by side, each in order, on the current rayon pool.
+    let (curves, mut wells): (Vec<CurveRow>, Vec<WellRow>) = rayon::join(
+        || {
+            fits.par_iter()
+                .map(|f| derive(f, &targets[&f.curve.target], &settings.experiment))
+                .collect()
+        },
+        || plates.par_iter().flat_map_iter(WellRow::of_plate).collect(),
+    );
     mark_fit_exclusions(&mut wells, &curves);
     span_percent_of_wells(&mut wells, fits);
     Part {
         curves,
-        plates: plates.iter().map(PlateRow::of).collect(),
+        plates: plates.par_iter().map(PlateRow::of).collect(),
         wells,
         primary: primary::primary_rows(plates, settings),
     }

@@ -374,7 +374,7 @@ impl WellRow {
             .enumerate()
             .map(|(i, w)| WellRow {
                 plate: p.id.clone(),
-                well: w.pos.to_string(),
+                well: w.pos.label(),
                 role: w.role.name(),
                 compound: w.compound.clone(),
                 conc_nm: w.conc_nm,

@@ -264,87 +264,111 @@ impl CurveFit {
     }
 }
 
+/// One plate's part of one curve: its sample wells of one compound as points.
+struct PlatePart<'a> {
+    plate: &'a NormalisedPlate,
+    compound: &'a str,
+    response: Response,
+    points: Vec<Point>,
+}
+
+/// The parts of curves one plate holds, its compounds in the order of their first wells,
+/// each compound's points in well order; none for a background plate (an empty or blank
+/// plate in the export is not an assay plate).
+fn plate_parts(np: &NormalisedPlate) -> Vec<PlatePart<'_>> {
+    if np.qc.background_p95.is_some() {
+        return Vec::new();
+    }
+    let p = &np.plate;
+    let response = match np.qc.normalisation {
+        Normalisation::Controls | Normalisation::Counts => Response::Controls,
+        Normalisation::Signal => Response::Signal,
+    };
+    // A raw-signal point is its count: CPM = 0 + 100 y / 100 for the Poisson weights.
+    let scale = match response {
+        Response::Signal => (0.0, 100.0),
+        Response::Controls => np.qc.response_scale().unwrap_or((f64::NAN, f64::NAN)),
+    };
+    let mut parts: Vec<PlatePart<'_>> = Vec::new();
+    let mut index: std::collections::HashMap<&str, usize> = std::collections::HashMap::new();
+    for (i, w) in p.wells.iter().enumerate() {
+        let (Role::Sample, Some(compound), Some(conc)) = (w.role, &w.compound, w.conc_nm) else {
+            continue;
+        };
+        let k = *index.entry(compound.as_str()).or_insert_with(|| {
+            parts.push(PlatePart { plate: np, compound, response, points: Vec::new() });
+            parts.len() - 1
+        });
+        let y = match response {
+            Response::Signal => w.cpm,
+            Response::Controls => np.pct_specific[i],
+        };
+        parts[k].points.push(Point {
+            plate: p.id.clone(),
+            well: w.pos.label(),
+            conc_nm: conc,
+            y: y.unwrap_or(f64::NAN),
+            excluded: w.excluded.clone(),
+            // CPM = offset + window y / 100 (for Poisson weights).
+            nsb_cpm: scale.0,
+            window_cpm: scale.1,
+            counting_minutes: p.meta.counting_minutes,
+            variance: np.variance,
+        });
+    }
+    parts
+}
+
 /// Groups sample wells of all plates into curves keyed by (target, compound, experiment),
 /// sorted (one experiment's replicate plates pool; experiments never do), and
-/// decides each curve's model ([`assign_models`]).
+/// decides each curve's model ([`assign_models`]). Each plate's points are made on the current
+/// rayon pool; the curves are joined in plate order.
 #[must_use]
 pub fn build_curves(
     plates: &[NormalisedPlate],
     targets: &BTreeMap<String, Target>,
     settings: &FitSettings,
 ) -> Vec<Curve> {
+    use rayon::prelude::*;
+    let parts: Vec<Vec<PlatePart<'_>>> = plates.par_iter().map(plate_parts).collect();
     let mut map: BTreeMap<(String, String, Option<String>), Curve> = BTreeMap::new();
-    for np in plates {
-        // A background plate (an empty or blank plate in the export) is not an assay plate.
-        if np.qc.background_p95.is_some() {
-            continue;
-        }
+    for part in parts.into_iter().flatten() {
+        let (np, response) = (part.plate, part.response);
         let p = &np.plate;
-        let plate_flags: Vec<String> = np.qc.flags.iter().map(|f| format!("plate_{f}")).collect();
-        let response = match np.qc.normalisation {
-            Normalisation::Controls | Normalisation::Counts => Response::Controls,
-            Normalisation::Signal => Response::Signal,
-        };
-        // A raw-signal point is its count: CPM = 0 + 100 y / 100 for the Poisson weights.
-        let scale = match response {
-            Response::Signal => (0.0, 100.0),
-            Response::Controls => np.qc.response_scale().unwrap_or((f64::NAN, f64::NAN)),
-        };
-        for (i, w) in p.wells.iter().enumerate() {
-            let (Role::Sample, Some(compound), Some(conc)) = (w.role, &w.compound, w.conc_nm)
-            else {
-                continue;
-            };
-            let key = (p.target.clone(), compound.clone(), p.experiment.clone());
-            let curve = map.entry(key).or_insert_with(|| Curve {
-                target: p.target.clone(),
-                compound: compound.clone(),
-                plates: Vec::new(),
-                points: Vec::new(),
-                plate_flags: Vec::new(),
-                unusable: None,
-                model: settings.model,
-                functional: false,
-                response,
-                experiment: p.experiment.clone(),
-            });
-            if curve.plates.last() != Some(&p.id) {
-                if curve.response != response && curve.unusable.is_none() {
-                    curve.unusable = Some(format!(
-                        "plate {} has no control wells but plate {} has: a curve is fitted on \
-                         % of controls or on the raw signal, not both; give its plates the same \
-                         kind of layout (or `controls_from`)",
-                        if response == Response::Signal { &p.id } else { &curve.plates[0] },
-                        if response == Response::Signal { &curve.plates[0] } else { &p.id },
-                    ));
-                }
-                curve.plates.push(p.id.clone());
-                for f in &plate_flags {
-                    if !curve.plate_flags.contains(f) {
-                        curve.plate_flags.push(f.clone());
-                    }
-                }
-                if curve.unusable.is_none() {
-                    curve.unusable = np.qc.unusable(&p.id);
+        let key = (p.target.clone(), part.compound.to_string(), p.experiment.clone());
+        let curve = map.entry(key).or_insert_with(|| Curve {
+            target: p.target.clone(),
+            compound: part.compound.to_string(),
+            plates: Vec::new(),
+            points: Vec::new(),
+            plate_flags: Vec::new(),
+            unusable: None,
+            model: settings.model,
+            functional: false,
+            response,
+            experiment: p.experiment.clone(),
+        });
+        if curve.plates.last() != Some(&p.id) {
+            if curve.response != response && curve.unusable.is_none() {
+                curve.unusable = Some(format!(
+                    "plate {} has no control wells but plate {} has: a curve is fitted on \
+                     % of controls or on the raw signal, not both; give its plates the same \
+                     kind of layout (or `controls_from`)",
+                    if response == Response::Signal { &p.id } else { &curve.plates[0] },
+                    if response == Response::Signal { &curve.plates[0] } else { &p.id },
+                ));
+            }
+            curve.plates.push(p.id.clone());
+            for f in np.qc.flags.iter().map(|f| format!("plate_{f}")) {
+                if !curve.plate_flags.contains(&f) {
+                    curve.plate_flags.push(f);
                 }
             }
-            let y = match response {
-                Response::Signal => w.cpm,
-                Response::Controls => np.pct_specific[i],
-            };
-            curve.points.push(Point {
-                plate: p.id.clone(),
-                well: w.pos.to_string(),
-                conc_nm: conc,
-                y: y.unwrap_or(f64::NAN),
-                excluded: w.excluded.clone(),
-                // CPM = offset + window y / 100 (for Poisson weights).
-                nsb_cpm: scale.0,
-                window_cpm: scale.1,
-                counting_minutes: p.meta.counting_minutes,
-                variance: np.variance,
-            });
+            if curve.unusable.is_none() {
+                curve.unusable = np.qc.unusable(&p.id);
+            }
         }
+        curve.points.extend(part.points);
     }
     let mut curves = map.into_values().collect();
     assign_models(&mut curves, targets, settings);

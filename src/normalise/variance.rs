@@ -19,7 +19,8 @@
 //! k^2 (2 - 2 Phi(k))` = 0.977560; then the deviations more than `c = 3` model SDs off are set
 //! aside (trimmed: an outlier well and, in a duplicate, its partner, whose deviation equals
 //! it) and the scale re-solved from the rest against `E[min(Z^2, k^2) | |Z| < c]` = 0.963287,
-//! until the set aside settles.
+//! until the set aside settles. Each scale is solved with Brent's root finder (to 1e-12 of the
+//! bracket).
 //!
 //! 1. The background test: `cv` from the upper half of the deviations by signal (`a = 0`);
 //!    a background term is needed only when the lower half scatters more than that model
@@ -30,7 +31,7 @@
 //! 2. No background term (the usual case): `cv` from every deviation, `a = 0`.
 //! 3. Otherwise `a` from the lower half and `cv` from the upper half, alternated until both
 //!    settle, first capped (trimming under a model without background would set aside the
-//!    very wells that need it), then trimmed (each solved by bisection; both >= 0).
+//!    very wells that need it), then trimmed (both >= 0).
 //!
 //! Without the test, noise alone would trade part of the proportional term for a background
 //! term, which inflates the variance of the low points. Capping bounds the pull of a moderate
@@ -48,6 +49,9 @@
 
 /// Fewest replicate deviations (wells in groups of two or more) for an estimate.
 pub const MIN_DEVIATIONS: usize = 12;
+
+use argmin::core::{CostFunction, Executor, State};
+use argmin::solver::brent::BrentRoot;
 
 /// The cap `k` of the squared standardised deviations.
 const CAP: f64 = 2.5;
@@ -186,15 +190,10 @@ pub fn estimate(groups: &[Vec<f64>], counting_minutes: f64, fallback_cv: f64) ->
         let target = if trim { TRIMMED_Z2 } else { CAPPED_Z2 };
         for _ in 0..20 {
             let before = (m.cv, m.background_var);
-            let high = keep(&dev[half..], &m);
-            m.cv = solve(|cv| capped_z2(&high, &VarianceModel { cv, ..m }), 0.0, MAX_CV, target);
-            let low = keep(&dev[..half], &m);
-            m.background_var = solve(
-                |a| capped_z2(&low, &VarianceModel { background_var: a, ..m }),
-                0.0,
-                top,
-                target,
-            );
+            let high = for_cv(&keep(&dev[half..], &m), &m);
+            m.cv = solve_cv(&high, target);
+            let low = for_background(&keep(&dev[..half], &m), &m);
+            m.background_var = solve(|a| capped_z2_background(&low, a), 0.0, top, target);
             if (m.cv - before.0).abs() <= 1e-6 && (m.background_var - before.1).abs() <= 1e-6 * top
             {
                 break;
@@ -209,11 +208,19 @@ pub fn estimate(groups: &[Vec<f64>], counting_minutes: f64, fallback_cv: f64) ->
 /// set settles.
 fn trimmed_cv(dev: &[(f64, f64, f64)], m: VarianceModel) -> f64 {
     let mut m = m;
-    m.cv = solve(|cv| capped_z2(dev, &VarianceModel { cv, ..m }), 0.0, MAX_CV, CAPPED_Z2);
+    let all = for_cv(dev, &m);
+    m.cv = solve_cv(&all, CAPPED_Z2);
+    let mut last: Option<Vec<(f64, f64, f64)>> = None;
     for _ in 0..TRIM_ROUNDS {
-        let kept = trimmed(dev, &m);
+        let kept_dev = trimmed(dev, &m);
+        if last.as_ref() == Some(&kept_dev) {
+            // The same wells as the last round: the same solve, the same `cv`.
+            break;
+        }
+        let kept = for_cv(&kept_dev, &m);
+        last = Some(kept_dev);
         let before = m.cv;
-        m.cv = solve(|cv| capped_z2(&kept, &VarianceModel { cv, ..m }), 0.0, MAX_CV, TRIMMED_Z2);
+        m.cv = solve_cv(&kept, TRIMMED_Z2);
         if (m.cv - before).abs() <= 1e-9 {
             break;
         }
@@ -227,9 +234,40 @@ fn trimmed(dev: &[(f64, f64, f64)], m: &VarianceModel) -> Vec<(f64, f64, f64)> {
     dev.iter().copied().filter(|&(mean, d, _)| d * d < TRIM * TRIM * m.var_cpm(mean)).collect()
 }
 
-/// Mean of `min(z^2, k^2)` of the deviations under model `m`, `k` = [`CAP`].
-fn capped_z2(dev: &[(f64, f64, f64)], m: &VarianceModel) -> f64 {
-    capped_z2_at(dev, m, CAP)
+/// The deviations made ready for [`solve_cv`]: `[d^2, c, a + c / t]` each, `c` the
+/// signal floored as in [`VarianceModel::var_cpm`], `a` and `t` those of `m`: what does not
+/// depend on `cv` is worked out once, not at every evaluation of the solve.
+fn for_cv(dev: &[(f64, f64, f64)], m: &VarianceModel) -> Vec<[f64; 3]> {
+    let t = m.counting_minutes;
+    dev.iter()
+        .map(|&(mean, d, _)| {
+            let c = mean.max(1.0 / t);
+            [d * d, c, m.background_var + c / t]
+        })
+        .collect()
+}
+
+/// The deviations made ready for [`capped_z2_background`]: `[d^2, c / t, (cv c)^2]` each
+/// under `m` (see [`for_cv`]).
+fn for_background(dev: &[(f64, f64, f64)], m: &VarianceModel) -> Vec<[f64; 3]> {
+    let t = m.counting_minutes;
+    dev.iter()
+        .map(|&(mean, d, _)| {
+            let c = mean.max(1.0 / t);
+            [d * d, c / t, (m.cv * c).powi(2)]
+        })
+        .collect()
+}
+
+/// [`capped_z2_at`] of deviations prepared by [`for_background`] under their model with
+/// background variance `a`: `var = (a + c / t) + (cv c)^2`, as [`VarianceModel::var_cpm`].
+fn capped_z2_background(pre: &[[f64; 3]], a: f64) -> f64 {
+    if pre.is_empty() {
+        return 0.0;
+    }
+    let s: f64 =
+        pre.iter().map(|&[d2, counting, prop]| (d2 / (a + counting + prop)).min(CAP * CAP)).sum();
+    s / pre.len() as f64
 }
 
 /// Mean of `min(z^2, cap^2)` of the deviations under model `m`.
@@ -241,8 +279,15 @@ fn capped_z2_at(dev: &[(f64, f64, f64)], m: &VarianceModel, cap: f64) -> f64 {
     s / dev.len() as f64
 }
 
-/// The value in `[lo, hi]` where the decreasing `f` crosses `target` (bisection, 60
-/// halvings); `lo` when `f(lo)` is already below it, `hi` when `f(hi)` is still above.
+/// Root tolerance of the scale solves, relative to the upper end of the bracket (`cv` in
+/// `[0, 1]`: to 1e-12; the estimate's own scatter is some 10% of `cv`).
+const SOLVE_TOL: f64 = 1e-12;
+
+/// The value in `[lo, hi]` where the decreasing, continuous `f` crosses `target`; `lo` when
+/// `f(lo)` is already at or below it, `hi` when `f(hi)` is still at or above it. argmin's
+/// Brent root finder ([`BrentRoot`]: Brent 1973, *Algorithms for minimization without
+/// derivatives*, ch. 4) to [`SOLVE_TOL`] `hi`, some ten evaluations of `f` where bisection
+/// takes sixty; bisection should it fail.
 fn solve(f: impl Fn(f64) -> f64, lo: f64, hi: f64, target: f64) -> f64 {
     if f(lo) <= target {
         return lo;
@@ -250,8 +295,19 @@ fn solve(f: impl Fn(f64) -> f64, lo: f64, hi: f64, target: f64) -> f64 {
     if f(hi) >= target {
         return hi;
     }
+    let tol = SOLVE_TOL * hi.abs();
+    let crossing = Crossing { f: &f, target };
+    let run = Executor::new(crossing, BrentRoot::new(lo, hi, tol))
+        .configure(|s| s.max_iters(200))
+        .timer(false)
+        .run();
+    if let Ok(res) = run
+        && let Some(x) = res.state.get_best_param().copied().filter(|x| (lo..=hi).contains(x))
+    {
+        return x;
+    }
     let (mut a, mut b) = (lo, hi);
-    for _ in 0..60 {
+    while b - a > tol {
         let mid = 0.5 * (a + b);
         if f(mid) > target {
             a = mid;
@@ -260,6 +316,41 @@ fn solve(f: impl Fn(f64) -> f64, lo: f64, hi: f64, target: f64) -> f64 {
         }
     }
     0.5 * (a + b)
+}
+
+/// `f(x) - target`, whose root [`solve`] finds.
+struct Crossing<'a, F> {
+    f: &'a F,
+    target: f64,
+}
+
+impl<F: Fn(f64) -> f64> CostFunction for Crossing<'_, F> {
+    type Param = f64;
+    type Output = f64;
+
+    fn cost(&self, x: &f64) -> Result<f64, argmin::core::Error> {
+        Ok((self.f)(*x) - self.target)
+    }
+}
+
+/// [`solve`] for `cv`: the mean of `min(z^2, k^2)` ([`capped_z2_at`], `k` = [`CAP`]) of
+/// deviations prepared by [`for_cv`], `var = (a + c / t) + (cv c)^2` in the order of
+/// [`VarianceModel::var_cpm`], crossing `target`.
+fn solve_cv(pre: &[[f64; 3]], target: f64) -> f64 {
+    let mean = |cv: f64| {
+        if pre.is_empty() {
+            return 0.0;
+        }
+        let s: f64 = pre
+            .iter()
+            .map(|&[d2, c, fixed]| {
+                let x = cv * c;
+                (d2 / (fixed + x.powi(2))).min(CAP * CAP)
+            })
+            .sum();
+        s / pre.len() as f64
+    };
+    solve(mean, 0.0, MAX_CV, target)
 }
 
 #[cfg(test)]

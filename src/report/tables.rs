@@ -46,6 +46,17 @@ pub(crate) fn num(v: f64) -> Option<f64> {
     v.is_finite().then_some(crate::units::plain_zero(v))
 }
 
+/// Whether any text cell of `cols` changes for CSV ([`csv_text`]): if not, one frame serves
+/// both files.
+fn csv_changes(cols: &[Col]) -> bool {
+    cols.iter().any(|c| match c {
+        Col::Str(_, v) => {
+            v.iter().flatten().any(|s| matches!(csv_text(s), std::borrow::Cow::Owned(_)))
+        }
+        _ => false,
+    })
+}
+
 /// The table as a data frame; `csv_safe` neutralises formula-like text cells.
 fn frame(stem: &str, height: usize, cols: &[Col], csv_safe: bool) -> Result<DataFrame> {
     let columns = cols
@@ -229,13 +240,16 @@ impl TableSink {
     /// # Errors
     /// When polars cannot build the frame or a file cannot be written.
     pub(crate) fn append(&mut self, height: usize, cols: &[Col]) -> Result<()> {
-        let mut df = frame(&self.stem, height, cols, true)?;
+        let changes = csv_changes(cols);
+        let mut df = frame(&self.stem, height, cols, changes)?;
         CsvWriter::new(&mut self.csv)
             .include_header(self.header)
             .finish(&mut df)
             .map_err(|e| anyhow!("writing {}: {e}", self.csv_path.display()))?;
         self.header = false;
-        let mut df = frame(&self.stem, height, cols, false)?;
+        if changes {
+            df = frame(&self.stem, height, cols, false)?;
+        }
         let pq_path = &self.pq_path;
         if self.parquet.is_none() {
             let f =
@@ -312,7 +326,7 @@ pub fn write_tables(results: &RunResults, dir: &Path, wells: bool) -> Result<()>
         write_table(dir, "fits", results.curves.len(), fit_columns(&results.curves))?;
     }
     if wells {
-        write_table(dir, "wells", results.wells.len(), well_columns(&results.wells))?;
+        write_table(dir, "wells", results.wells.len(), well_columns(results.wells.clone()))?;
         write_table(dir, "plates", results.plates.len(), plate_columns(&results.plates))?;
     }
     if !results.saturation.is_empty() {
@@ -820,19 +834,49 @@ fn saturation_columns(r: &[SaturationRow]) -> Vec<Col> {
     ]
 }
 
-pub(crate) fn well_columns(w: &[WellRow]) -> Vec<Col> {
+/// The columns of `wells`, the rows' text moved into them (a run in batches writes some
+/// 100 well rows a plate).
+pub(crate) fn well_columns(w: Vec<WellRow>) -> Vec<Col> {
+    let n = w.len();
+    let (mut plate, mut well, mut role, mut compound) = (
+        Vec::with_capacity(n),
+        Vec::with_capacity(n),
+        Vec::with_capacity(n),
+        Vec::with_capacity(n),
+    );
+    let (mut conc, mut cpm, mut specific, mut pct) = (
+        Vec::with_capacity(n),
+        Vec::with_capacity(n),
+        Vec::with_capacity(n),
+        Vec::with_capacity(n),
+    );
+    let (mut excluded, mut reason, mut source) =
+        (Vec::with_capacity(n), Vec::with_capacity(n), Vec::with_capacity(n));
+    for r in w {
+        plate.push(Some(r.plate));
+        well.push(Some(r.well));
+        role.push(Some(r.role.to_string()));
+        compound.push(r.compound);
+        conc.push(r.conc_nm.and_then(num));
+        cpm.push(r.cpm.and_then(num));
+        specific.push(r.specific.and_then(num));
+        pct.push(r.pct_specific.and_then(num));
+        excluded.push(r.excluded.is_some());
+        reason.push(r.excluded);
+        source.push(r.source);
+    }
     vec![
-        Col::Str("plate", w.iter().map(|r| Some(r.plate.clone())).collect()),
-        Col::Str("well", w.iter().map(|r| Some(r.well.clone())).collect()),
-        Col::Str("role", w.iter().map(|r| Some(r.role.to_string())).collect()),
-        Col::Str("compound", w.iter().map(|r| r.compound.clone()).collect()),
-        Col::F64("conc_nM", w.iter().map(|r| r.conc_nm.and_then(num)).collect()),
-        Col::F64("cpm", w.iter().map(|r| r.cpm.and_then(num)).collect()),
-        Col::F64("specific_cpm", w.iter().map(|r| r.specific.and_then(num)).collect()),
-        Col::F64("pct_specific", w.iter().map(|r| r.pct_specific.and_then(num)).collect()),
-        Col::Bool("excluded", w.iter().map(|r| r.excluded.is_some()).collect()),
-        Col::Str("excluded_reason", w.iter().map(|r| r.excluded.clone()).collect()),
-        Col::Str("source", w.iter().map(|r| r.source.clone()).collect()),
+        Col::Str("plate", plate),
+        Col::Str("well", well),
+        Col::Str("role", role),
+        Col::Str("compound", compound),
+        Col::F64("conc_nM", conc),
+        Col::F64("cpm", cpm),
+        Col::F64("specific_cpm", specific),
+        Col::F64("pct_specific", pct),
+        Col::Bool("excluded", excluded),
+        Col::Str("excluded_reason", reason),
+        Col::Str("source", source),
     ]
 }
 

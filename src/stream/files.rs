@@ -24,10 +24,14 @@ use crate::ingest::inputs::{InputFile, read_input};
 use crate::layout::{self, Assignment, Counted, Plate};
 
 /// Whether the config's entries can be laid out file by file: every entry names plates by
-/// global number only.
+/// global number only (a `plate,compound` list too).
 #[must_use]
 pub fn streamable(settings: &Settings) -> bool {
-    settings.plates.iter().all(|s| s.file.is_none() && s.barcode.is_none())
+    settings.plates.iter().all(|s| {
+        s.file.is_none()
+            && s.barcode.is_none()
+            && s.names.as_ref().is_none_or(|c| c.by_plate.keys().all(|k| k.parse::<u32>().is_ok()))
+    })
 }
 
 /// The number of plates the config's entries name.
@@ -56,15 +60,28 @@ impl Reach {
         };
         let mut last: HashMap<u64, u32> = HashMap::new();
         for spec in &settings.plates {
+            if spec.names.is_some() {
+                // Each plate its own compounds (a `plate,compound` list).
+                for &n in &spec.numbers {
+                    for k in keys(spec, Some(n)) {
+                        let e = last.entry(hash(&k)).or_insert(0);
+                        *e = (*e).max(n);
+                    }
+                }
+                continue;
+            }
             let top = spec.numbers.iter().copied().max().unwrap_or(0);
-            for k in keys(spec) {
+            for k in keys(spec, None) {
                 let e = last.entry(hash(&k)).or_insert(0);
                 *e = (*e).max(top);
             }
         }
         for spec in &settings.plates {
-            let far = keys(spec).iter().map(|k| last[&hash(k)]).max().unwrap_or(0);
+            let far_of =
+                |n: Option<u32>| keys(spec, n).iter().map(|k| last[&hash(k)]).max().unwrap_or(0);
+            let shared = spec.names.is_none().then(|| far_of(None));
             for &n in &spec.numbers {
+                let far = shared.unwrap_or_else(|| far_of(Some(n)));
                 let r = &mut reach[n as usize];
                 *r = (*r).max(far.max(n));
             }
@@ -80,8 +97,10 @@ impl Reach {
 /// A curve as the config names it: target, compound, experiment.
 type CurveKey<'a> = (&'a str, &'a str, Option<&'a str>);
 
-/// The curves a config entry's plates carry.
-fn keys(spec: &crate::config::PlateSpec) -> Vec<CurveKey<'_>> {
+/// The curves a config entry's plates carry; of plate `n` alone when the entry names each
+/// plate's compounds apart (a `plate,compound` list, by plate number: streamed entries have
+/// no barcodes).
+fn keys(spec: &crate::config::PlateSpec, n: Option<u32>) -> Vec<CurveKey<'_>> {
     let names: Vec<&str> = match &spec.plate_map {
         Some(m) => m
             .map
@@ -90,7 +109,10 @@ fn keys(spec: &crate::config::PlateSpec) -> Vec<CurveKey<'_>> {
             .filter(|e| e.role == "sample")
             .filter_map(|e| e.compound.as_deref())
             .collect(),
-        None => spec.compounds.iter().map(|b| b.name.as_str()).collect(),
+        None => spec
+            .named_blocks(n, "")
+            .map(|blocks| blocks.into_iter().map(|(name, _)| name).collect())
+            .unwrap_or_default(),
     };
     names.into_iter().map(|c| (spec.target.as_str(), c, spec.experiment.as_deref())).collect()
 }

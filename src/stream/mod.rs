@@ -26,9 +26,11 @@ use crate::report::selectivity::KiEntry;
 use crate::report::spill::{Key, Spill};
 use crate::report::tables::{TableSink, fit_columns, plate_columns, well_columns};
 use crate::{derive, fit, normalise, saturation};
+use writer::Writer;
 
 pub mod files;
 mod panel;
+mod writer;
 
 /// Wall time per stage, seconds, in stage order (recorded in run.json as `timings_s`).
 #[derive(Debug, Default, Clone)]
@@ -277,8 +279,8 @@ pub struct Batcher<'a> {
     ctx: &'a Batched<'a>,
     rules: normalise::QcRules,
     kd: saturation::ResolvedKd,
-    wells: TableSink,
-    plates: TableSink,
+    /// The `wells` and `plates` tables, appended batch by batch on their own thread.
+    tables: Writer,
     problems: Vec<String>,
     keyed: Vec<(Option<String>, CurveRow)>,
     flagged_plates: HashSet<String>,
@@ -329,8 +331,10 @@ impl<'a> Batcher<'a> {
             ctx,
             rules: normalise::QcRules::of(ctx.settings),
             kd: saturation::resolve_kd(ctx.settings, &[]),
-            wells: TableSink::create(ctx.dir, "wells")?,
-            plates: TableSink::create(ctx.dir, "plates")?,
+            tables: Writer::start(
+                TableSink::create(ctx.dir, "wells")?,
+                TableSink::create(ctx.dir, "plates")?,
+            )?,
             problems,
             keyed: Vec::new(),
             flagged_plates: HashSet::new(),
@@ -399,17 +403,17 @@ impl<'a> Batcher<'a> {
         let (ctx, settings) = (self.ctx, self.ctx.settings);
         let clock = Instant::now();
         let (plates, norm_problems) =
-            normalise::normalise_all(batch, &self.rules, &settings.targets);
+            ctx.pool.install(|| normalise::normalise_all(batch, &self.rules, &settings.targets));
         self.problems.extend(norm_problems);
-        let curves = fit::build_curves(&plates, &settings.targets, &self.kd.fit);
+        let curves =
+            ctx.pool.install(|| fit::build_curves(&plates, &settings.targets, &self.kd.fit));
         self.seconds[0] += clock.elapsed().as_secs_f64();
         let clock = Instant::now();
         let fits = ctx.pool.install(|| fit::fit_all(curves, &self.kd.fit, &|| {}));
         self.seconds[1] += clock.elapsed().as_secs_f64();
         let clock = Instant::now();
-        let part = derive::derive_part(settings, &self.kd.targets, &plates, &fits);
-        self.wells.append(part.wells.len(), &well_columns(&part.wells))?;
-        self.plates.append(part.plates.len(), &plate_columns(&part.plates))?;
+        let mut part =
+            ctx.pool.install(|| derive::derive_part(settings, &self.kd.targets, &plates, &fits));
         let (figures, thin) = (ctx.figures, self.thin);
         self.flagged_plates
             .extend(part.plates.iter().filter(|p| !p.flags.is_empty()).map(|p| p.plate.clone()));
@@ -425,6 +429,13 @@ impl<'a> Batcher<'a> {
                 || kept(figures, thin, flagged_plates.contains(&w.plate))
         };
         self.all.wells.extend(part.wells.iter().filter(|w| keep(w)).cloned());
+        drop(primary);
+        // The rows go to the table writer (their text moved, not copied).
+        let wells = std::mem::take(&mut part.wells);
+        self.tables.append(
+            (wells.len(), well_columns(wells)),
+            (part.plates.len(), plate_columns(&part.plates)),
+        )?;
         for (f, mut c) in fits.iter().zip(part.curves) {
             if !kept(figures, thin, c.is_flagged() || c.is_failed()) {
                 c.points = Vec::new();
@@ -483,8 +494,7 @@ impl<'a> Batcher<'a> {
         let Batcher {
             ctx,
             kd,
-            wells,
-            plates,
+            mut tables,
             mut problems,
             mut keyed,
             mut all,
@@ -494,8 +504,7 @@ impl<'a> Batcher<'a> {
             ..
         } = self;
         let mut large = self.large;
-        wells.finish()?;
-        plates.finish()?;
+        tables.finish()?;
         let large = match spill {
             Some(spill) => {
                 // Every curve row is in the spill files: merge them into the sorted tables.

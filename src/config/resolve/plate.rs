@@ -6,8 +6,8 @@ use std::path::Path;
 
 use super::{CONC_NM, ConcFields, DILUTION, Resolver, clean_path};
 use crate::config::options::{
-    Choice, CompoundOptions, LayoutOptions, Options, PlateOptions, SeriesDirection, SeriesEnd,
-    SeriesOptions,
+    Choice, CompoundOptions, Lanes, LayoutOptions, Options, PlateOptions, SeriesDirection,
+    SeriesEnd, SeriesOptions,
 };
 use crate::config::settings::{
     Assay, Axis, CompoundBlock, ConcSpec, Layout, PlateMapSpec, PlateSpec, Series, Target,
@@ -390,7 +390,15 @@ impl Resolver<'_> {
             return None;
         };
         let primary = layout.primary.is_some();
-        let primary_names = self.compound_names(i, p, primary, base);
+        let lane_key = |axis: Axis| match axis {
+            Axis::Columns => &p.rows,
+            Axis::Rows => &p.columns,
+        };
+        let listed = layout
+            .series
+            .as_ref()
+            .is_some_and(|s| matches!(lane_key(s.axis), Some(Lanes::Blocks(_))));
+        let names = self.compound_names(i, p, primary || listed, base);
         let Some(series) = &layout.series else {
             // A controls-only plate (other plates take its total/NSB with `controls_from`),
             // or a primary-screen plate (compounds by `compounds`/`compound_list`).
@@ -435,7 +443,7 @@ impl Resolver<'_> {
                 compounds: Vec::new(),
                 rotated: p.rotated.unwrap_or(false),
                 experiment,
-                primary_names,
+                names,
                 map_primary: false,
             });
         };
@@ -457,26 +465,86 @@ impl Resolver<'_> {
                 ),
             );
         }
-        let Some(map) = map else {
-            self.problem(
-                &["plates", &idx],
-                format!(
-                    "say which compound is on which {map_key}, e.g. {map_key}: {{A-B: mianserin}}"
-                ),
-            );
-            return None;
+        let lanes_of = |text: &str| lanes_of(series.axis, text);
+        let cannot_read = |text: &str| {
+            format!("cannot read {map_key} `{text}`: write e.g. A-B (rows) or 1-3 (columns)")
+        };
+        let map = match map {
+            None => {
+                self.problem(
+                    &["plates", &idx],
+                    format!(
+                        "say which compound is on which {map_key}, e.g. {map_key}: {{A-B: \
+                         mianserin}}, or list the blocks, {map_key}: [A-B, C-D], with \
+                         `compound_list`"
+                    ),
+                );
+                return None;
+            }
+            Some(Lanes::Blocks(texts)) => {
+                let has_conc = series.conc.is_some()
+                    || o.layouts.get(layout_name).and_then(|l| l.series.as_ref()).is_some_and(
+                        |s| {
+                            s.top.is_some()
+                                || s.top_nm.is_some()
+                                || s.concentrations_nm.is_some()
+                                || s.concentrations.is_some()
+                        },
+                    );
+                let mut blocks =
+                    self.listed_blocks(i, p, texts, series.axis, saturation, has_conc)?;
+                let mut names = names?;
+                if names.by_plate.is_empty() {
+                    // One list for every plate of the entry: the blocks take its names now.
+                    if names.shared.len() > blocks.len() {
+                        self.problem(
+                            &["plates", &idx],
+                            format!(
+                                "{} names {} compounds but `{map_key}` lists {} blocks",
+                                names.source,
+                                names.shared.len(),
+                                blocks.len()
+                            ),
+                        );
+                        return None;
+                    }
+                    let shared = std::mem::take(&mut names.shared);
+                    blocks = blocks
+                        .into_iter()
+                        .zip(shared)
+                        .filter(|(_, n)| n != "-")
+                        .map(|(b, name)| CompoundBlock { name, ..b })
+                        .collect();
+                }
+                let names = (!names.by_plate.is_empty()).then_some(names);
+                return Some(self.lanes_tail(
+                    i,
+                    p,
+                    layout,
+                    gtpgs,
+                    PlateSpec {
+                        entry: i,
+                        numbers,
+                        barcode: p.barcode.clone(),
+                        controls_from: p.controls_from,
+                        file,
+                        target: p.target.clone(),
+                        layout: layout_name.clone(),
+                        plate_map: None,
+                        compounds: blocks,
+                        rotated: p.rotated.unwrap_or(false),
+                        experiment,
+                        names,
+                        map_primary: false,
+                    },
+                ));
+            }
+            Some(Lanes::Named(map)) => map,
         };
         let mut compounds = Vec::new();
         for (lanes_text, c) in map {
-            let lanes = match series.axis {
-                Axis::Columns => parse_row_range(lanes_text),
-                Axis::Rows => parse_number_range(lanes_text).map(|(a, b)| (a - 1, b - 1)),
-            };
-            let Some(lanes) = lanes else {
-                self.problem(
-                    &["plates", &idx, map_key, lanes_text],
-                    format!("cannot read {map_key} `{lanes_text}`: write e.g. A-B (rows) or 1-3 (columns)"),
-                );
+            let Some(lanes) = lanes_of(lanes_text) else {
+                self.problem(&["plates", &idx, map_key, lanes_text], cannot_read(lanes_text));
                 continue;
             };
             let series_dpm = o
@@ -556,13 +624,54 @@ impl Resolver<'_> {
             }
             compounds.push(CompoundBlock { name, lanes, conc });
         }
+        let spec = PlateSpec {
+            entry: i,
+            numbers,
+            barcode: p.barcode.clone(),
+            controls_from: p.controls_from,
+            file,
+            target: p.target.clone(),
+            layout: layout_name.clone(),
+            plate_map: None,
+            compounds,
+            rotated: p.rotated.unwrap_or(false),
+            experiment,
+            names: None,
+            map_primary: false,
+        };
+        Some(self.lanes_tail(i, p, layout, gtpgs, spec))
+    }
+
+    /// The checks on a layout entry's compound blocks that hold whichever way the compounds
+    /// are named: no two blocks on one lane, basal wells for [35S]GTPγS, `controls_from`.
+    fn lanes_tail(
+        &mut self,
+        i: usize,
+        p: &PlateOptions,
+        layout: &Layout,
+        gtpgs: bool,
+        spec: PlateSpec,
+    ) -> PlateSpec {
+        let idx = i.to_string();
+        let map_key = match layout.series.as_ref().map(|s| s.axis) {
+            Some(Axis::Rows) => "columns",
+            _ => "rows",
+        };
         // Two compounds on one lane would give one well two roles.
-        for (a, ca) in compounds.iter().enumerate() {
-            for cb in &compounds[a + 1..] {
+        let shown = |k: usize, b: &CompoundBlock| {
+            if b.name.is_empty() { format!("block {}", k + 1) } else { format!("`{}`", b.name) }
+        };
+        let blocks = &spec.compounds;
+        for (a, ca) in blocks.iter().enumerate() {
+            for (b, cb) in blocks.iter().enumerate().skip(a + 1) {
                 if ca.lanes.0 <= cb.lanes.1 && cb.lanes.0 <= ca.lanes.1 {
                     self.problem(
                         &["plates", &idx, map_key],
-                        format!("`{}` and `{}` overlap on the same {map_key}", ca.name, cb.name),
+                        format!(
+                            "{} and {} overlap on the same {map_key}",
+                            shown(a, ca),
+                            shown(b, cb)
+                        ),
                     );
                 }
             }
@@ -579,21 +688,60 @@ impl Resolver<'_> {
         if p.controls_from == Some(0) {
             self.problem(&["plates", &idx, "controls_from"], "plate numbers start at 1".into());
         }
-        Some(PlateSpec {
-            entry: i,
-            numbers,
-            barcode: p.barcode.clone(),
-            controls_from: p.controls_from,
-            file,
-            target: p.target.clone(),
-            layout: layout_name.clone(),
-            plate_map: None,
-            compounds,
-            rotated: p.rotated.unwrap_or(false),
-            experiment,
-            primary_names: None,
-            map_primary: false,
-        })
+        spec
+    }
+
+    /// The blocks of an entry that lists its lanes alone (`rows: [A-B, C-D]`), in order, with
+    /// no names (they come per plate from the entry's `compounds` or `compound_list`) and the
+    /// series' concentrations. Saturation plates name their lanes (`total`/`nsb`).
+    fn listed_blocks(
+        &mut self,
+        i: usize,
+        p: &PlateOptions,
+        texts: &[String],
+        axis: Axis,
+        saturation: bool,
+        has_conc: bool,
+    ) -> Option<Vec<CompoundBlock>> {
+        let idx = i.to_string();
+        let layout_name = p.layout.as_deref().unwrap_or_default();
+        let key = if p.rows.is_some() { "rows" } else { "columns" };
+        if saturation {
+            self.problem(
+                &["plates", &idx, key],
+                format!(
+                    "a saturation plate names its {key}: `total` or `nsb` series of the \
+                     radioligand, e.g. {key}: {{A-C: total, D-F: nsb}}"
+                ),
+            );
+            return None;
+        }
+        if texts.is_empty() {
+            self.problem(&["plates", &idx, key], format!("no {key} blocks listed"));
+            return None;
+        }
+        let mut blocks = Vec::with_capacity(texts.len());
+        for (k, text) in texts.iter().enumerate() {
+            match lanes_of(axis, text) {
+                Some(lanes) => {
+                    blocks.push(CompoundBlock { name: String::new(), lanes, conc: None })
+                }
+                None => self.problem(
+                    &["plates", &idx, key, &k.to_string()],
+                    format!("cannot read {key} `{text}`: write e.g. A-B (rows) or 1-3 (columns)"),
+                ),
+            }
+        }
+        if !has_conc {
+            self.problem(
+                &["plates", &idx, key],
+                format!(
+                    "layout `{layout_name}` gives its series no concentrations (top + dilution, \
+                     or a list): listed {key} take the series' concentrations"
+                ),
+            );
+        }
+        (blocks.len() == texts.len()).then_some(blocks)
     }
 
     /// A `plates:` entry with `plate_map`: reads the map (through ingest) and checks that the
@@ -683,8 +831,17 @@ impl Resolver<'_> {
             compounds: Vec::new(),
             rotated: p.rotated.unwrap_or(false),
             experiment: None,
-            primary_names: None,
+            names: None,
             map_primary: p.primary.unwrap_or(false),
         })
+    }
+}
+
+/// The lanes (0-based, inclusive) of a block as written: rows (`A-B`) when the series runs
+/// along columns, columns (`1-3`) when it runs down rows.
+fn lanes_of(axis: Axis, text: &str) -> Option<(u16, u16)> {
+    match axis {
+        Axis::Columns => parse_row_range(text),
+        Axis::Rows => parse_number_range(text).map(|(a, b)| (a - 1, b - 1)),
     }
 }

@@ -59,17 +59,18 @@ impl Resolver<'_> {
         Some(PrimaryLayout { wells: wells?, block: block?, order, conc_nm: conc? })
     }
 
-    /// A plate entry's primary-screen compounds: `compounds` or `compound_list` (read through
-    /// ingest). `primary` says whether the entry's layout has primary blocks.
+    /// A plate entry's compounds named in block order: `compounds` or `compound_list` (read
+    /// through ingest). `wanted` says whether the entry takes them (a primary layout's
+    /// blocks, or lanes listed as blocks, `rows: [A-B, C-D]`).
     pub(super) fn compound_names(
         &mut self,
         i: usize,
         p: &PlateOptions,
-        primary: bool,
+        wanted: bool,
         base: &Path,
     ) -> Option<CompoundNames> {
         let idx = i.to_string();
-        if !primary {
+        if !wanted {
             for (k, given) in
                 [("compounds", p.compounds.is_some()), ("compound_list", p.compound_list.is_some())]
             {
@@ -77,7 +78,8 @@ impl Resolver<'_> {
                     self.problem(
                         &["plates", &idx, k],
                         "`compounds`/`compound_list` name the compounds of a primary-screen \
-                         layout (one with `primary`); this entry's layout has none"
+                         layout (one with `primary`) or of listed lane blocks (`rows: [A-B, \
+                         C-D]`); this entry names its compounds by lane"
                             .into(),
                     );
                 }
@@ -95,7 +97,7 @@ impl Resolver<'_> {
             (None, None) => {
                 self.problem(
                     &["plates", &idx],
-                    "name the screened compounds in block order: `compounds: [A, B, ...]` or \
+                    "name the compounds in block order: `compounds: [A, B, ...]` or \
                      `compound_list: compounds.txt`"
                         .into(),
                 );
