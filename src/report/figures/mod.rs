@@ -17,7 +17,6 @@ pub mod curve;
 pub(super) mod dose;
 pub mod heat_map;
 pub mod overlay;
-mod png;
 pub mod primary;
 mod raster;
 pub mod residual;
