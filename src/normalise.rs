@@ -559,9 +559,8 @@ fn rotation_fixes_window(plate: &Plate) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::ingest::PlateMeta;
     use crate::layout::Well;
-    use crate::types::{Geometry, WellPos};
+    use crate::types::WellPos;
 
     fn plate(total: &[f64], nsb: &[f64], sample: f64) -> Plate {
         let mut wells = Vec::new();
@@ -581,23 +580,7 @@ mod tests {
                 col += 1;
             }
         }
-        Plate {
-            id: "P1".into(),
-            number: Some(1),
-            source: "x".into(),
-            index_in_file: 1,
-            geometry: Geometry::W96,
-            target: "T".into(),
-            layout: "L".into(),
-            rotated: false,
-            label: String::new(),
-            controls_from: None,
-            controls_in_series: [None; 2],
-            bottom_compound: None,
-            wells,
-            meta: PlateMeta::default(),
-            experiment: None,
-        }
+        crate::test_support::plate("T", wells)
     }
 
     #[test]

@@ -2,12 +2,36 @@
 //!
 //! [`sample_results`] is a fixed, hand-built run: the Markdown, HTML, Prism and table tests
 //! all render it (the Markdown report's snapshot is reviewed in `src/report/snapshots/`).
+//! [`plate`] is a laid-out 96-well plate `P1` of the given wells.
 
 use crate::derive::rows::{
     Censor, CurvePoint, CurveRow, FitNumbers, PlateRow, RunResults, TargetRow, WellRow,
 };
 use crate::fit::status::CurveStatus;
 use crate::ingest::inputs::InputFile;
+use crate::layout::{Plate, Well};
+
+/// Plate `P1` (number 1, 96 wells, layout `L`, not rotated, no controls from elsewhere) of
+/// target `target` holding `wells`.
+pub(crate) fn plate(target: &str, wells: Vec<Well>) -> Plate {
+    Plate {
+        id: "P1".into(),
+        number: Some(1),
+        source: "x".into(),
+        index_in_file: 1,
+        geometry: crate::types::Geometry::W96,
+        target: target.into(),
+        layout: "L".into(),
+        rotated: false,
+        label: String::new(),
+        controls_from: None,
+        controls_in_series: [None; 2],
+        bottom_compound: None,
+        wells,
+        meta: crate::ingest::PlateMeta::default(),
+        experiment: None,
+    }
+}
 
 fn fit(ic50_nm: f64, factor: f64, hill: f64, censor: Censor) -> FitNumbers {
     let ki = ic50_nm / factor;

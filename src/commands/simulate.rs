@@ -439,7 +439,7 @@ fn plan(settings: &Settings, sim: &SimOptions) -> Result<(BTreeMap<u32, PlatePla
         );
         // The entry without its plates and names (a list may name a million compounds):
         // each plate below gets its own.
-        let bare = spec.clone_bare();
+        let bare = config::PlateSpec { numbers: Vec::new(), names: None, ..spec.clone() };
         for &n in &spec.numbers {
             // Lay out an empty plate of the right size to learn each well's role, compound
             // and concentration (a primary plate's compounds by its number).

@@ -394,27 +394,6 @@ pub struct PlateSpec {
 }
 
 impl PlateSpec {
-    /// A copy without the plate numbers and per-plate names (which a campaign's entry may
-    /// hold by the hundred thousand), for laying out one plate of the entry at a time.
-    #[must_use]
-    pub fn clone_bare(&self) -> PlateSpec {
-        PlateSpec {
-            entry: self.entry,
-            numbers: Vec::new(),
-            file: self.file.clone(),
-            barcode: self.barcode.clone(),
-            controls_from: self.controls_from,
-            target: self.target.clone(),
-            layout: self.layout.clone(),
-            plate_map: self.plate_map.clone(),
-            compounds: self.compounds.clone(),
-            rotated: self.rotated,
-            experiment: self.experiment.clone(),
-            names: None,
-            map_primary: self.map_primary,
-        }
-    }
-
     /// The compound blocks of the plate with this global number and label, each with its
     /// compound's name: the entry's own names, or the plate's from the entry's `plate,compound`
     /// list (a name `-` leaves its block empty).

@@ -190,10 +190,15 @@ pub fn estimate(groups: &[Vec<f64>], counting_minutes: f64, fallback_cv: f64) ->
         let target = if trim { TRIMMED_Z2 } else { CAPPED_Z2 };
         for _ in 0..20 {
             let before = (m.cv, m.background_var);
-            let high = for_cv(&keep(&dev[half..], &m), &m);
-            m.cv = solve_cv(&high, target);
-            let low = for_background(&keep(&dev[..half], &m), &m);
-            m.background_var = solve(|a| capped_z2_background(&low, a), 0.0, top, target);
+            let high = keep(&dev[half..], &m);
+            m.cv = solve(|cv| capped_z2(&high, &VarianceModel { cv, ..m }), 0.0, MAX_CV, target);
+            let low = keep(&dev[..half], &m);
+            m.background_var = solve(
+                |a| capped_z2(&low, &VarianceModel { background_var: a, ..m }),
+                0.0,
+                top,
+                target,
+            );
             if (m.cv - before.0).abs() <= 1e-6 && (m.background_var - before.1).abs() <= 1e-6 * top
             {
                 break;
@@ -208,19 +213,17 @@ pub fn estimate(groups: &[Vec<f64>], counting_minutes: f64, fallback_cv: f64) ->
 /// set settles.
 fn trimmed_cv(dev: &[(f64, f64, f64)], m: VarianceModel) -> f64 {
     let mut m = m;
-    let all = for_cv(dev, &m);
-    m.cv = solve_cv(&all, CAPPED_Z2);
+    m.cv = solve(|cv| capped_z2(dev, &VarianceModel { cv, ..m }), 0.0, MAX_CV, CAPPED_Z2);
     let mut last: Option<Vec<(f64, f64, f64)>> = None;
     for _ in 0..TRIM_ROUNDS {
-        let kept_dev = trimmed(dev, &m);
-        if last.as_ref() == Some(&kept_dev) {
+        let kept = trimmed(dev, &m);
+        if last.as_ref() == Some(&kept) {
             // The same wells as the last round: the same solve, the same `cv`.
             break;
         }
-        let kept = for_cv(&kept_dev, &m);
-        last = Some(kept_dev);
         let before = m.cv;
-        m.cv = solve_cv(&kept, TRIMMED_Z2);
+        m.cv = solve(|cv| capped_z2(&kept, &VarianceModel { cv, ..m }), 0.0, MAX_CV, TRIMMED_Z2);
+        last = Some(kept);
         if (m.cv - before).abs() <= 1e-9 {
             break;
         }
@@ -234,40 +237,9 @@ fn trimmed(dev: &[(f64, f64, f64)], m: &VarianceModel) -> Vec<(f64, f64, f64)> {
     dev.iter().copied().filter(|&(mean, d, _)| d * d < TRIM * TRIM * m.var_cpm(mean)).collect()
 }
 
-/// The deviations made ready for [`solve_cv`]: `[d^2, c, a + c / t]` each, `c` the
-/// signal floored as in [`VarianceModel::var_cpm`], `a` and `t` those of `m`: what does not
-/// depend on `cv` is worked out once, not at every evaluation of the solve.
-fn for_cv(dev: &[(f64, f64, f64)], m: &VarianceModel) -> Vec<[f64; 3]> {
-    let t = m.counting_minutes;
-    dev.iter()
-        .map(|&(mean, d, _)| {
-            let c = mean.max(1.0 / t);
-            [d * d, c, m.background_var + c / t]
-        })
-        .collect()
-}
-
-/// The deviations made ready for [`capped_z2_background`]: `[d^2, c / t, (cv c)^2]` each
-/// under `m` (see [`for_cv`]).
-fn for_background(dev: &[(f64, f64, f64)], m: &VarianceModel) -> Vec<[f64; 3]> {
-    let t = m.counting_minutes;
-    dev.iter()
-        .map(|&(mean, d, _)| {
-            let c = mean.max(1.0 / t);
-            [d * d, c / t, (m.cv * c).powi(2)]
-        })
-        .collect()
-}
-
-/// [`capped_z2_at`] of deviations prepared by [`for_background`] under their model with
-/// background variance `a`: `var = (a + c / t) + (cv c)^2`, as [`VarianceModel::var_cpm`].
-fn capped_z2_background(pre: &[[f64; 3]], a: f64) -> f64 {
-    if pre.is_empty() {
-        return 0.0;
-    }
-    let s: f64 =
-        pre.iter().map(|&[d2, counting, prop]| (d2 / (a + counting + prop)).min(CAP * CAP)).sum();
-    s / pre.len() as f64
+/// Mean of `min(z^2, k^2)` of the deviations under model `m`, `k` = [`CAP`].
+fn capped_z2(dev: &[(f64, f64, f64)], m: &VarianceModel) -> f64 {
+    capped_z2_at(dev, m, CAP)
 }
 
 /// Mean of `min(z^2, cap^2)` of the deviations under model `m`.
@@ -331,26 +303,6 @@ impl<F: Fn(f64) -> f64> CostFunction for Crossing<'_, F> {
     fn cost(&self, x: &f64) -> Result<f64, argmin::core::Error> {
         Ok((self.f)(*x) - self.target)
     }
-}
-
-/// [`solve`] for `cv`: the mean of `min(z^2, k^2)` ([`capped_z2_at`], `k` = [`CAP`]) of
-/// deviations prepared by [`for_cv`], `var = (a + c / t) + (cv c)^2` in the order of
-/// [`VarianceModel::var_cpm`], crossing `target`.
-fn solve_cv(pre: &[[f64; 3]], target: f64) -> f64 {
-    let mean = |cv: f64| {
-        if pre.is_empty() {
-            return 0.0;
-        }
-        let s: f64 = pre
-            .iter()
-            .map(|&[d2, c, fixed]| {
-                let x = cv * c;
-                (d2 / (fixed + x.powi(2))).min(CAP * CAP)
-            })
-            .sum();
-        s / pre.len() as f64
-    };
-    solve(mean, 0.0, MAX_CV, target)
 }
 
 #[cfg(test)]

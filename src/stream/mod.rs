@@ -557,23 +557,7 @@ mod tests {
                 source: None,
             })
             .collect();
-        Plate {
-            id: "P1".into(),
-            number: Some(1),
-            source: "x".into(),
-            index_in_file: 1,
-            geometry: crate::types::Geometry::W96,
-            target: target.into(),
-            layout: "L".into(),
-            rotated: false,
-            label: String::new(),
-            controls_from: None,
-            controls_in_series: [None; 2],
-            bottom_compound: None,
-            wells,
-            meta: crate::ingest::PlateMeta::default(),
-            experiment: None,
-        }
+        crate::test_support::plate(target, wells)
     }
 
     #[test]

@@ -10,7 +10,8 @@ use crate::config::options::{
     SeriesEnd, SeriesOptions,
 };
 use crate::config::settings::{
-    Assay, Axis, CompoundBlock, ConcSpec, Layout, PlateMapSpec, PlateSpec, Series, Target,
+    Assay, Axis, CompoundBlock, CompoundNames, ConcSpec, Layout, PlateMapSpec, PlateSpec, Series,
+    Target,
 };
 use crate::config::wellset::{parse_number_range, parse_row_range};
 use crate::types::Geometry;
@@ -466,10 +467,7 @@ impl Resolver<'_> {
             );
         }
         let lanes_of = |text: &str| lanes_of(series.axis, text);
-        let cannot_read = |text: &str| {
-            format!("cannot read {map_key} `{text}`: write e.g. A-B (rows) or 1-3 (columns)")
-        };
-        let map = match map {
+        let (compounds, names) = match map {
             None => {
                 self.problem(
                     &["plates", &idx],
@@ -482,188 +480,136 @@ impl Resolver<'_> {
                 return None;
             }
             Some(Lanes::Blocks(texts)) => {
-                let has_conc = series.conc.is_some()
-                    || o.layouts.get(layout_name).and_then(|l| l.series.as_ref()).is_some_and(
-                        |s| {
-                            s.top.is_some()
-                                || s.top_nm.is_some()
-                                || s.concentrations_nm.is_some()
-                                || s.concentrations.is_some()
-                        },
+                if saturation {
+                    self.problem(
+                        &["plates", &idx, map_key],
+                        format!(
+                            "a saturation plate names its {map_key}: `total` or `nsb` series \
+                             of the radioligand, e.g. {map_key}: {{A-C: total, D-F: nsb}}"
+                        ),
                     );
-                let mut blocks =
-                    self.listed_blocks(i, p, texts, series.axis, saturation, has_conc)?;
-                let mut names = names?;
-                if names.by_plate.is_empty() {
-                    // One list for every plate of the entry: the blocks take its names now.
-                    if names.shared.len() > blocks.len() {
+                    return None;
+                }
+                let series_given =
+                    o.layouts.get(layout_name).and_then(|l| l.series.as_ref()).is_some_and(|s| {
+                        s.top.is_some()
+                            || s.top_nm.is_some()
+                            || s.concentrations_nm.is_some()
+                            || s.concentrations.is_some()
+                    });
+                if series.conc.is_none() && !series_given {
+                    self.problem(
+                        &["plates", &idx, map_key],
+                        format!(
+                            "layout `{layout_name}` gives its series no concentrations (top + \
+                             dilution, or a list): listed {map_key} take the series' \
+                             concentrations"
+                        ),
+                    );
+                }
+                self.listed_blocks(i, texts, map_key, series.axis, names)?
+            }
+            Some(Lanes::Named(map)) => {
+                let mut compounds = Vec::new();
+                for (lanes_text, c) in map {
+                    let Some(lanes) = lanes_of(lanes_text) else {
                         self.problem(
-                            &["plates", &idx],
+                            &["plates", &idx, map_key, lanes_text],
+                            cannot_read(map_key, lanes_text),
+                        );
+                        continue;
+                    };
+                    let series_dpm = o
+                        .layouts
+                        .get(layout_name)
+                        .and_then(|l| l.series.as_ref())
+                        .and_then(|s| s.added_dpm.as_ref());
+                    let (name, conc) = match c {
+                        CompoundOptions::Name(n) => {
+                            let conc = series_dpm.and_then(|dpm| {
+                                self.dpm_conc(
+                                    &["layouts", layout_name, "series", "added_dpm"],
+                                    dpm,
+                                    target,
+                                    series.len(),
+                                )
+                            });
+                            (n.clone(), conc)
+                        }
+                        CompoundOptions::Detailed(d) if d.added_dpm.is_some() => {
+                            let k = ["plates", &idx, map_key, lanes_text, "added_dpm"];
+                            let conc = d
+                                .added_dpm
+                                .as_ref()
+                                .and_then(|dpm| self.dpm_conc(&k, dpm, target, series.len()));
+                            (d.compound.clone(), conc)
+                        }
+                        CompoundOptions::Detailed(d) => {
+                            let fields = ConcFields {
+                                top_nm: d.top_nm,
+                                top: d.top.as_ref(),
+                                dilution: d.dilution,
+                                nm: d.concentrations_nm.as_ref(),
+                                units: d.concentrations.as_ref(),
+                            };
+                            let conc = self.series_conc(
+                                &["plates", &idx, map_key, lanes_text],
+                                &fields,
+                                Some(series.len()),
+                            );
+                            (d.compound.clone(), conc)
+                        }
+                    };
+                    if name.trim().is_empty() {
+                        self.problem(
+                            &["plates", &idx, map_key, lanes_text],
+                            "empty compound name".into(),
+                        );
+                        continue;
+                    }
+                    if saturation && !matches!(name.as_str(), "total" | "nsb") {
+                        self.problem(
+                            &["plates", &idx, map_key, lanes_text],
                             format!(
-                                "{} names {} compounds but `{map_key}` lists {} blocks",
-                                names.source,
-                                names.shared.len(),
-                                blocks.len()
+                                "`{name}` on a saturation plate: its {map_key} are `total` or `nsb` \
+                                 series of the radioligand, e.g. {map_key}: {{A-C: total, D-F: nsb}}"
                             ),
                         );
-                        return None;
+                        continue;
                     }
-                    let shared = std::mem::take(&mut names.shared);
-                    blocks = blocks
-                        .into_iter()
-                        .zip(shared)
-                        .filter(|(_, n)| n != "-")
-                        .map(|(b, name)| CompoundBlock { name, ..b })
-                        .collect();
+                    let series_given =
+                        o.layouts.get(layout_name).and_then(|l| l.series.as_ref()).is_some_and(
+                            |s| {
+                                s.added_dpm.is_some()
+                                    || s.top.is_some()
+                                    || s.top_nm.is_some()
+                                    || s.dilution.is_some()
+                                    || s.concentrations_nm.is_some()
+                                    || s.concentrations.is_some()
+                            },
+                        );
+                    let own_given = matches!(c, CompoundOptions::Detailed(d) if d.added_dpm.is_some() || d.top.is_some() || d.top_nm.is_some() || d.dilution.is_some() || d.concentrations_nm.is_some() || d.concentrations.is_some());
+                    // When concentrations were given but are invalid, that problem is already listed.
+                    if conc.is_none() && series.conc.is_none() && !series_given && !own_given {
+                        self.problem(
+                            &["plates", &idx, map_key, lanes_text],
+                            format!(
+                                "compound `{name}` has no concentrations: give the layout's series a \
+                                 top + dilution, or give the compound its own"
+                            ),
+                        );
+                    }
+                    compounds.push(CompoundBlock { name, lanes, conc });
                 }
-                let names = (!names.by_plate.is_empty()).then_some(names);
-                return Some(self.lanes_tail(
-                    i,
-                    p,
-                    layout,
-                    gtpgs,
-                    PlateSpec {
-                        entry: i,
-                        numbers,
-                        barcode: p.barcode.clone(),
-                        controls_from: p.controls_from,
-                        file,
-                        target: p.target.clone(),
-                        layout: layout_name.clone(),
-                        plate_map: None,
-                        compounds: blocks,
-                        rotated: p.rotated.unwrap_or(false),
-                        experiment,
-                        names,
-                        map_primary: false,
-                    },
-                ));
+                (compounds, None)
             }
-            Some(Lanes::Named(map)) => map,
-        };
-        let mut compounds = Vec::new();
-        for (lanes_text, c) in map {
-            let Some(lanes) = lanes_of(lanes_text) else {
-                self.problem(&["plates", &idx, map_key, lanes_text], cannot_read(lanes_text));
-                continue;
-            };
-            let series_dpm = o
-                .layouts
-                .get(layout_name)
-                .and_then(|l| l.series.as_ref())
-                .and_then(|s| s.added_dpm.as_ref());
-            let (name, conc) = match c {
-                CompoundOptions::Name(n) => {
-                    let conc = series_dpm.and_then(|dpm| {
-                        self.dpm_conc(
-                            &["layouts", layout_name, "series", "added_dpm"],
-                            dpm,
-                            target,
-                            series.len(),
-                        )
-                    });
-                    (n.clone(), conc)
-                }
-                CompoundOptions::Detailed(d) if d.added_dpm.is_some() => {
-                    let k = ["plates", &idx, map_key, lanes_text, "added_dpm"];
-                    let conc = d
-                        .added_dpm
-                        .as_ref()
-                        .and_then(|dpm| self.dpm_conc(&k, dpm, target, series.len()));
-                    (d.compound.clone(), conc)
-                }
-                CompoundOptions::Detailed(d) => {
-                    let fields = ConcFields {
-                        top_nm: d.top_nm,
-                        top: d.top.as_ref(),
-                        dilution: d.dilution,
-                        nm: d.concentrations_nm.as_ref(),
-                        units: d.concentrations.as_ref(),
-                    };
-                    let conc = self.series_conc(
-                        &["plates", &idx, map_key, lanes_text],
-                        &fields,
-                        Some(series.len()),
-                    );
-                    (d.compound.clone(), conc)
-                }
-            };
-            if name.trim().is_empty() {
-                self.problem(&["plates", &idx, map_key, lanes_text], "empty compound name".into());
-                continue;
-            }
-            if saturation && !matches!(name.as_str(), "total" | "nsb") {
-                self.problem(
-                    &["plates", &idx, map_key, lanes_text],
-                    format!(
-                        "`{name}` on a saturation plate: its {map_key} are `total` or `nsb` \
-                         series of the radioligand, e.g. {map_key}: {{A-C: total, D-F: nsb}}"
-                    ),
-                );
-                continue;
-            }
-            let series_given =
-                o.layouts.get(layout_name).and_then(|l| l.series.as_ref()).is_some_and(|s| {
-                    s.added_dpm.is_some()
-                        || s.top.is_some()
-                        || s.top_nm.is_some()
-                        || s.dilution.is_some()
-                        || s.concentrations_nm.is_some()
-                        || s.concentrations.is_some()
-                });
-            let own_given = matches!(c, CompoundOptions::Detailed(d) if d.added_dpm.is_some() || d.top.is_some() || d.top_nm.is_some() || d.dilution.is_some() || d.concentrations_nm.is_some() || d.concentrations.is_some());
-            // When concentrations were given but are invalid, that problem is already listed.
-            if conc.is_none() && series.conc.is_none() && !series_given && !own_given {
-                self.problem(
-                    &["plates", &idx, map_key, lanes_text],
-                    format!(
-                        "compound `{name}` has no concentrations: give the layout's series a \
-                         top + dilution, or give the compound its own"
-                    ),
-                );
-            }
-            compounds.push(CompoundBlock { name, lanes, conc });
-        }
-        let spec = PlateSpec {
-            entry: i,
-            numbers,
-            barcode: p.barcode.clone(),
-            controls_from: p.controls_from,
-            file,
-            target: p.target.clone(),
-            layout: layout_name.clone(),
-            plate_map: None,
-            compounds,
-            rotated: p.rotated.unwrap_or(false),
-            experiment,
-            names: None,
-            map_primary: false,
-        };
-        Some(self.lanes_tail(i, p, layout, gtpgs, spec))
-    }
-
-    /// The checks on a layout entry's compound blocks that hold whichever way the compounds
-    /// are named: no two blocks on one lane, basal wells for [35S]GTPγS, `controls_from`.
-    fn lanes_tail(
-        &mut self,
-        i: usize,
-        p: &PlateOptions,
-        layout: &Layout,
-        gtpgs: bool,
-        spec: PlateSpec,
-    ) -> PlateSpec {
-        let idx = i.to_string();
-        let map_key = match layout.series.as_ref().map(|s| s.axis) {
-            Some(Axis::Rows) => "columns",
-            _ => "rows",
         };
         // Two compounds on one lane would give one well two roles.
         let shown = |k: usize, b: &CompoundBlock| {
             if b.name.is_empty() { format!("block {}", k + 1) } else { format!("`{}`", b.name) }
         };
-        let blocks = &spec.compounds;
-        for (a, ca) in blocks.iter().enumerate() {
-            for (b, cb) in blocks.iter().enumerate().skip(a + 1) {
+        for (a, ca) in compounds.iter().enumerate() {
+            for (b, cb) in compounds.iter().enumerate().skip(a + 1) {
                 if ca.lanes.0 <= cb.lanes.1 && cb.lanes.0 <= ca.lanes.1 {
                     self.problem(
                         &["plates", &idx, map_key],
@@ -688,34 +634,37 @@ impl Resolver<'_> {
         if p.controls_from == Some(0) {
             self.problem(&["plates", &idx, "controls_from"], "plate numbers start at 1".into());
         }
-        spec
+        Some(PlateSpec {
+            entry: i,
+            numbers,
+            barcode: p.barcode.clone(),
+            controls_from: p.controls_from,
+            file,
+            target: p.target.clone(),
+            layout: layout_name.clone(),
+            plate_map: None,
+            compounds,
+            rotated: p.rotated.unwrap_or(false),
+            experiment,
+            names,
+            map_primary: false,
+        })
     }
 
-    /// The blocks of an entry that lists its lanes alone (`rows: [A-B, C-D]`), in order, with
-    /// no names (they come per plate from the entry's `compounds` or `compound_list`) and the
-    /// series' concentrations. Saturation plates name their lanes (`total`/`nsb`).
+    /// The blocks of an entry that lists its lanes alone (`rows: [A-B, C-D]`, `key` is `rows`
+    /// or `columns`), in order, with the series' concentrations, and their names (`None`: not
+    /// readable, already reported): one list for
+    /// every plate (`compounds`, a one-column list) is given to the blocks now (`-` leaves a
+    /// block empty); names by plate are kept for the layout ([`PlateSpec::named_blocks`]).
     fn listed_blocks(
         &mut self,
         i: usize,
-        p: &PlateOptions,
         texts: &[String],
+        key: &str,
         axis: Axis,
-        saturation: bool,
-        has_conc: bool,
-    ) -> Option<Vec<CompoundBlock>> {
+        names: Option<CompoundNames>,
+    ) -> Option<(Vec<CompoundBlock>, Option<CompoundNames>)> {
         let idx = i.to_string();
-        let layout_name = p.layout.as_deref().unwrap_or_default();
-        let key = if p.rows.is_some() { "rows" } else { "columns" };
-        if saturation {
-            self.problem(
-                &["plates", &idx, key],
-                format!(
-                    "a saturation plate names its {key}: `total` or `nsb` series of the \
-                     radioligand, e.g. {key}: {{A-C: total, D-F: nsb}}"
-                ),
-            );
-            return None;
-        }
         if texts.is_empty() {
             self.problem(&["plates", &idx, key], format!("no {key} blocks listed"));
             return None;
@@ -724,24 +673,40 @@ impl Resolver<'_> {
         for (k, text) in texts.iter().enumerate() {
             match lanes_of(axis, text) {
                 Some(lanes) => {
-                    blocks.push(CompoundBlock { name: String::new(), lanes, conc: None })
+                    blocks.push(CompoundBlock { name: String::new(), lanes, conc: None });
                 }
-                None => self.problem(
-                    &["plates", &idx, key, &k.to_string()],
-                    format!("cannot read {key} `{text}`: write e.g. A-B (rows) or 1-3 (columns)"),
-                ),
+                None => {
+                    self.problem(&["plates", &idx, key, &k.to_string()], cannot_read(key, text))
+                }
             }
         }
-        if !has_conc {
+        // `None`: the names' problem is already listed.
+        let mut names = names?;
+        if blocks.len() < texts.len() {
+            return None;
+        }
+        if !names.by_plate.is_empty() {
+            return Some((blocks, Some(names)));
+        }
+        if names.shared.len() > blocks.len() {
             self.problem(
-                &["plates", &idx, key],
+                &["plates", &idx],
                 format!(
-                    "layout `{layout_name}` gives its series no concentrations (top + dilution, \
-                     or a list): listed {key} take the series' concentrations"
+                    "{} names {} compounds but `{key}` lists {} blocks",
+                    names.source,
+                    names.shared.len(),
+                    blocks.len()
                 ),
             );
+            return None;
         }
-        (blocks.len() == texts.len()).then_some(blocks)
+        let blocks = blocks
+            .into_iter()
+            .zip(std::mem::take(&mut names.shared))
+            .filter(|(_, n)| n != "-")
+            .map(|(b, name)| CompoundBlock { name, ..b })
+            .collect();
+        Some((blocks, None))
     }
 
     /// A `plates:` entry with `plate_map`: reads the map (through ingest) and checks that the
@@ -835,6 +800,11 @@ impl Resolver<'_> {
             map_primary: p.primary.unwrap_or(false),
         })
     }
+}
+
+/// The problem of a block of lanes (`key`: `rows` or `columns`) that does not read.
+fn cannot_read(key: &str, text: &str) -> String {
+    format!("cannot read {key} `{text}`: write e.g. A-B (rows) or 1-3 (columns)")
 }
 
 /// The lanes (0-based, inclusive) of a block as written: rows (`A-B`) when the series runs
